@@ -1,0 +1,68 @@
+/* Unit tests for io/ev: timers fire in deadline order, cancel works, fd events dispatch. */
+#include <criterion/criterion.h>
+#include <unistd.h>
+
+#include "io/ev.h"
+
+static int order[8];
+static int norder;
+
+static void record(struct ev_loop *l, uint64_t id, void *arg)
+{
+    order[norder++] = (int)(intptr_t)arg;
+    if (norder == 3)
+        ev_stop(l);
+}
+
+Test(ev, timers_fire_in_deadline_order_and_cancel_works)
+{
+    struct ev_loop *l = ev_create();
+    cr_assert_not_null(l);
+    norder = 0;
+    ev_timer_add(l, 30, record, (void *)3);
+    uint64_t dead = ev_timer_add(l, 5, record, (void *)99);
+    ev_timer_add(l, 10, record, (void *)1);
+    ev_timer_add(l, 20, record, (void *)2);
+    ev_timer_cancel(l, dead);
+    uint64_t t0 = ev_now_ms();
+    cr_assert_eq(ev_run(l), 0);
+    cr_assert_eq(norder, 3, "fired %d", norder);
+    cr_assert_eq(order[0], 1, "order %d %d %d", order[0], order[1], order[2]);
+    cr_assert_eq(order[0], 1);
+    cr_assert_eq(order[1], 2);
+    cr_assert_eq(order[2], 3);
+    cr_assert_geq(ev_now_ms() - t0, 30);
+    ev_destroy(l);
+}
+
+static void on_read(struct ev_loop *l, int fd, unsigned mask, void *arg)
+{
+    char c;
+    cr_assert(mask & EV_READ);
+    cr_assert_eq(read(fd, &c, 1), 1);
+    *(char *)arg = c;
+    ev_unwatch(l, fd);
+    ev_stop(l);
+}
+
+Test(ev, readable_pipe_dispatches_callback)
+{
+    struct ev_loop *l = ev_create();
+    int p[2];
+    char got = 0;
+    cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(ev_watch(l, p[0], EV_READ, on_read, &got), 0);
+    cr_assert_eq(write(p[1], "x", 1), 1);
+    cr_assert_eq(ev_run(l), 0);
+    cr_assert_eq(got, 'x');
+    close(p[0]);
+    close(p[1]);
+    ev_destroy(l);
+}
+
+Test(ev, fd_beyond_limit_is_refused)
+{
+    struct ev_loop *l = ev_create();
+    cr_assert_eq(ev_watch(l, EV_MAX_FDS, EV_READ, on_read, NULL), -1);
+    ev_destroy(l);
+}
