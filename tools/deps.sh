@@ -5,7 +5,11 @@ set -euo pipefail
 missing=()
 for p in "$@"; do
   st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-  [ "$st" = installed ] || missing+=("$p")
+  [ "$st" = installed ] && continue
+  # A tool that is already on PATH under the package's name counts as present:
+  # e.g. npm bundled with a nodejs from elsewhere, where Debian's npm would conflict.
+  command -v "$p" >/dev/null 2>&1 && continue
+  missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "deps: installing ${missing[*]}"
