@@ -1,0 +1,423 @@
+/* resp: RESP2 request parser (multibulk and inline) and reply encoders.  Contract in resp.h. */
+#include "parsers/resp/resp.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    RESP_ST_START,    /* nothing of the frame parsed yet */
+    RESP_ST_COUNT,    /* reading "*N\r\n" */
+    RESP_ST_BULKHDR,  /* expecting "$N\r\n" at pos */
+    RESP_ST_BULKDATA, /* expecting bulklen bytes and CRLF at pos */
+    RESP_ST_INLINE,   /* scanning an inline line for '\n'; pos = bytes scanned */
+};
+
+#define RESP_LEN_LINE_MAX 32 /* "*N\r\n" / "$N\r\n": Redis also refuses longer ones */
+
+void resp_init(struct resp_parser *p, const struct resp_limits *lim)
+{
+    memset(p, 0, offsetof(struct resp_parser, off));
+    p->lim.max_args = (lim && lim->max_args) ? lim->max_args : RESP_ARGV_MAX;
+    if (p->lim.max_args > RESP_ARGV_MAX)
+        p->lim.max_args = RESP_ARGV_MAX;
+    p->lim.max_bulk = (lim && lim->max_bulk) ? lim->max_bulk : (size_t)8 << 20;
+    p->lim.max_inline = (lim && lim->max_inline) ? lim->max_inline : (size_t)64 << 10;
+    p->state = RESP_ST_START;
+}
+
+size_t resp_frame_limit(const struct resp_parser *p)
+{
+    size_t mb = p->lim.max_args * (p->lim.max_bulk + RESP_LEN_LINE_MAX + 2) + RESP_LEN_LINE_MAX;
+    return mb > p->lim.max_inline ? mb : p->lim.max_inline;
+}
+
+static ssize_t resp_fail(struct resp_parser *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static ssize_t resp_fail(struct resp_parser *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->err, sizeof(p->err), fmt, ap);
+    va_end(ap);
+    p->state = RESP_ST_START;
+    p->pos = 0;
+    p->argc = 0;
+    return -1;
+}
+
+/* Reads a "<c>N\r\n" line at p->pos.  Returns 1 with *v set, 0 when incomplete, -1
+ * when the line is malformed (*toolong set when it has no CRLF within the limit). */
+static int resp_len_line(const char *buf, size_t len, size_t pos, long *v, size_t *next,
+                         int *toolong)
+{
+    size_t avail = len - pos;
+    size_t scan = avail < RESP_LEN_LINE_MAX ? avail : RESP_LEN_LINE_MAX;
+    const char *cr = memchr(buf + pos, '\r', scan);
+    *toolong = 0;
+    if (!cr) {
+        if (avail >= RESP_LEN_LINE_MAX) {
+            *toolong = 1;
+            return -1;
+        }
+        return 0;
+    }
+    size_t crpos = (size_t)(cr - buf);
+    if (crpos + 1 >= len)
+        return 0;
+    if (buf[crpos + 1] != '\n')
+        return -1;
+    /* digits between the type byte and CR: optional '-', then 1..18 digits */
+    const char *d = buf + pos + 1, *e = cr;
+    int neg = 0;
+    if (d < e && *d == '-') {
+        neg = 1;
+        d++;
+    }
+    if (d == e || e - d > 18)
+        return -1;
+    long n = 0;
+    for (; d < e; d++) {
+        if (*d < '0' || *d > '9')
+            return -1;
+        n = n * 10 + (*d - '0');
+    }
+    *v = neg ? -n : n;
+    *next = crpos + 2;
+    return 1;
+}
+
+static int resp_is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+static int resp_hex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Splits buf[0..n) in place into arguments, as redis-cli/sdssplitargs do.
+ * Returns 0, or -1 with p->err set (the caller still consumes the line). */
+static int resp_split_inline(struct resp_parser *p, char *buf, size_t n)
+{
+    size_t r = 0;
+    p->argc = 0;
+    for (;;) {
+        while (r < n && resp_is_space(buf[r]))
+            r++;
+        if (r == n)
+            return 0;
+        if ((size_t)p->argc == p->lim.max_args) {
+            snprintf(p->err, sizeof(p->err),
+                     "ERR Protocol error: too many arguments in inline request (limit %zu)",
+                     p->lim.max_args);
+            return -1;
+        }
+        size_t start = r, w = r;
+        int dq = 0, sq = 0;
+        for (;;) {
+            if (dq) {
+                if (r == n)
+                    goto unbalanced;
+                if (buf[r] == '\\' && r + 3 < n && buf[r + 1] == 'x' && resp_hex(buf[r + 2]) >= 0 &&
+                    resp_hex(buf[r + 3]) >= 0) {
+                    buf[w++] = (char)(resp_hex(buf[r + 2]) * 16 + resp_hex(buf[r + 3]));
+                    r += 4;
+                } else if (buf[r] == '\\' && r + 1 < n) {
+                    char c = buf[r + 1];
+                    buf[w++] = c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t'
+                             : c == 'b' ? '\b' : c == 'a' ? '\a' : c;
+                    r += 2;
+                } else if (buf[r] == '"') {
+                    r++;
+                    if (r < n && !resp_is_space(buf[r]))
+                        goto unbalanced; /* closing quote must end the word */
+                    break;
+                } else {
+                    buf[w++] = buf[r++];
+                }
+            } else if (sq) {
+                if (r == n)
+                    goto unbalanced;
+                if (buf[r] == '\\' && r + 1 < n && buf[r + 1] == '\'') {
+                    buf[w++] = '\'';
+                    r += 2;
+                } else if (buf[r] == '\'') {
+                    r++;
+                    if (r < n && !resp_is_space(buf[r]))
+                        goto unbalanced;
+                    break;
+                } else {
+                    buf[w++] = buf[r++];
+                }
+            } else {
+                if (r == n || resp_is_space(buf[r]))
+                    break;
+                if (buf[r] == '"')
+                    dq = 1;
+                else if (buf[r] == '\'')
+                    sq = 1;
+                else
+                    buf[w++] = buf[r];
+                r++;
+            }
+        }
+        assert(w <= r);
+        p->argv[p->argc] = buf + start;
+        p->argl[p->argc] = w - start;
+        p->argc++;
+    }
+unbalanced:
+    snprintf(p->err, sizeof(p->err), "ERR Protocol error: unbalanced quotes in request");
+    return -1;
+}
+
+static ssize_t resp_done(struct resp_parser *p, char *buf, size_t end)
+{
+    if (p->state != RESP_ST_INLINE)
+        for (int i = 0; i < p->argc; i++)
+            p->argv[i] = buf + p->off[i];
+    p->state = RESP_ST_START;
+    p->pos = 0;
+    return (ssize_t)end;
+}
+
+ssize_t resp_parse(struct resp_parser *p, char *buf, size_t len)
+{
+    if (p->state == RESP_ST_START) {
+        p->err[0] = 0;
+        p->argc = 0;
+        p->pos = 0;
+        if (len == 0)
+            return 0;
+        p->state = buf[0] == '*' ? RESP_ST_COUNT : RESP_ST_INLINE;
+    }
+    assert(p->pos <= len);
+
+    if (p->state == RESP_ST_INLINE) {
+        const char *nl = memchr(buf + p->pos, '\n', len - p->pos);
+        if (!nl) {
+            p->pos = len;
+            if (len >= p->lim.max_inline)
+                return resp_fail(p, "ERR Protocol error: too big inline request (limit %zu bytes)",
+                                 p->lim.max_inline);
+            return 0;
+        }
+        size_t end = (size_t)(nl - buf) + 1;
+        if (end > p->lim.max_inline)
+            return resp_fail(p, "ERR Protocol error: too big inline request (limit %zu bytes)",
+                             p->lim.max_inline);
+        size_t n = end - 1;
+        if (n > 0 && buf[n - 1] == '\r')
+            n--;
+        if (resp_split_inline(p, buf, n) < 0)
+            p->argc = 0;
+        return resp_done(p, buf, end);
+    }
+
+    for (;;) {
+        long v = 0;
+        size_t next = 0;
+        int toolong = 0, r;
+        switch (p->state) {
+        case RESP_ST_COUNT:
+            r = resp_len_line(buf, len, p->pos, &v, &next, &toolong);
+            if (r == 0)
+                return 0;
+            if (r < 0)
+                return resp_fail(p, toolong ? "ERR Protocol error: too big mbulk count string"
+                                            : "ERR Protocol error: invalid multibulk length");
+            if (v > (long)p->lim.max_args)
+                return resp_fail(p, "ERR Protocol error: %ld arguments over the limit of %zu", v,
+                                 p->lim.max_args);
+            p->pos = next;
+            if (v <= 0) /* "*0" and "*-1": an empty frame */
+                return resp_done(p, buf, next);
+            p->nargs = v;
+            p->state = RESP_ST_BULKHDR;
+            break;
+        case RESP_ST_BULKHDR:
+            if (p->pos == len)
+                return 0;
+            if (buf[p->pos] != '$') {
+                char c = buf[p->pos];
+                return resp_fail(p, "ERR Protocol error: expected '$', got '%c'",
+                                 (c >= 32 && c < 127) ? c : '?');
+            }
+            r = resp_len_line(buf, len, p->pos, &v, &next, &toolong);
+            if (r == 0)
+                return 0;
+            if (r < 0 || v < 0)
+                return resp_fail(p, toolong ? "ERR Protocol error: too big bulk count string"
+                                            : "ERR Protocol error: invalid bulk length");
+            if ((size_t)v > p->lim.max_bulk)
+                return resp_fail(p, "ERR Protocol error: bulk of %ld bytes over the limit of %zu",
+                                 v, p->lim.max_bulk);
+            p->bulklen = v;
+            p->pos = next;
+            p->state = RESP_ST_BULKDATA;
+            break;
+        case RESP_ST_BULKDATA:
+            if (len - p->pos < (size_t)p->bulklen + 2)
+                return 0;
+            if (buf[p->pos + (size_t)p->bulklen] != '\r' || buf[p->pos + (size_t)p->bulklen + 1] != '\n')
+                return resp_fail(p, "ERR Protocol error: bulk string not followed by CRLF");
+            assert(p->argc < (int)p->lim.max_args);
+            p->off[p->argc] = p->pos;
+            p->argl[p->argc] = (size_t)p->bulklen;
+            p->argc++;
+            p->pos += (size_t)p->bulklen + 2;
+            if (p->argc == p->nargs)
+                return resp_done(p, buf, p->pos);
+            p->state = RESP_ST_BULKHDR;
+            break;
+        default:
+            assert(0 && "bad resp parser state");
+            return resp_fail(p, "ERR internal parser state");
+        }
+    }
+}
+
+/* ---- encoders ---------------------------------------------------------- */
+
+void resp_out_init(struct resp_out *o, size_t limit)
+{
+    memset(o, 0, sizeof(*o));
+    o->limit = limit ? limit : (size_t)64 << 20;
+}
+
+void resp_out_free(struct resp_out *o)
+{
+    free(o->data);
+    memset(o, 0, sizeof(*o));
+}
+
+void resp_out_consume(struct resp_out *o, size_t n)
+{
+    assert(n <= o->len);
+    memmove(o->data, o->data + n, o->len - n);
+    o->len -= n;
+}
+
+static int resp_reserve(struct resp_out *o, size_t n)
+{
+    if (n > o->limit - o->len) {
+        o->overflow = 1;
+        return -1;
+    }
+    if (o->len + n <= o->cap)
+        return 0;
+    size_t cap = o->cap ? o->cap : 256;
+    while (cap < o->len + n)
+        cap *= 2;
+    if (cap > o->limit)
+        cap = o->limit;
+    char *d = realloc(o->data, cap);
+    if (!d) {
+        o->overflow = 1;
+        return -1;
+    }
+    o->data = d;
+    o->cap = cap;
+    return 0;
+}
+
+int resp_add_raw(struct resp_out *o, const void *p, size_t n)
+{
+    if (resp_reserve(o, n) < 0)
+        return -1;
+    if (n)
+        memcpy(o->data + o->len, p, n);
+    o->len += n;
+    return 0;
+}
+
+static int resp_add_line(struct resp_out *o, char type, const char *s, size_t n)
+{
+    if (resp_reserve(o, n + 3) < 0)
+        return -1;
+    o->data[o->len++] = type;
+    memcpy(o->data + o->len, s, n);
+    o->len += n;
+    o->data[o->len++] = '\r';
+    o->data[o->len++] = '\n';
+    return 0;
+}
+
+int resp_add_simple(struct resp_out *o, const char *s)
+{
+    return resp_add_line(o, '+', s, strcspn(s, "\r\n"));
+}
+
+int resp_add_error(struct resp_out *o, const char *msg)
+{
+    return resp_add_line(o, '-', msg, strcspn(msg, "\r\n"));
+}
+
+int resp_add_errorf(struct resp_out *o, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return resp_add_error(o, msg);
+}
+
+static int resp_add_num(struct resp_out *o, char type, long long v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%lld", v);
+    return resp_add_line(o, type, num, (size_t)n);
+}
+
+int resp_add_int(struct resp_out *o, long long v)
+{
+    return resp_add_num(o, ':', v);
+}
+
+int resp_add_array(struct resp_out *o, long long n)
+{
+    return resp_add_num(o, '*', n);
+}
+
+int resp_add_null(struct resp_out *o)
+{
+    return resp_add_raw(o, "$-1\r\n", 5);
+}
+
+int resp_add_null_array(struct resp_out *o)
+{
+    return resp_add_raw(o, "*-1\r\n", 5);
+}
+
+int resp_add_bulk(struct resp_out *o, const void *p, size_t n)
+{
+    char hdr[32];
+    int h = snprintf(hdr, sizeof(hdr), "$%zu\r\n", n);
+    if (resp_reserve(o, (size_t)h + n + 2) < 0)
+        return -1;
+    memcpy(o->data + o->len, hdr, (size_t)h);
+    o->len += (size_t)h;
+    if (n)
+        memcpy(o->data + o->len, p, n);
+    o->len += n;
+    o->data[o->len++] = '\r';
+    o->data[o->len++] = '\n';
+    return 0;
+}
+
+int resp_add_cstr(struct resp_out *o, const char *s)
+{
+    return resp_add_bulk(o, s, strlen(s));
+}
