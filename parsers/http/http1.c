@@ -1,0 +1,448 @@
+/* http1: the strict, incremental HTTP/1.1 request parser (contract in http1.h).
+ *
+ * One byte-driven state machine.  Its whole state lives in struct http1_parser
+ * as offsets, so a call may stop at any byte and the next call, given the same
+ * bytes plus more, resumes exactly there.
+ */
+#include "parsers/http/http1.h"
+
+#include <assert.h>
+#include <string.h>
+
+enum {
+    S_START, S_START_LF, S_METHOD, S_TARGET, S_VERSION, S_RL_LF,
+    S_H_START, S_H_NAME, S_H_OWS, S_H_VALUE, S_H_LF, S_H_END_LF,
+    S_BODY, S_CHUNK_SIZE, S_CHUNK_BWS, S_CHUNK_EXT, S_CHUNK_SIZE_LF,
+    S_CHUNK_DATA, S_CHUNK_DATA_CR, S_CHUNK_DATA_LF,
+    S_DONE, S_ERROR
+};
+
+#define CHUNK_EXT_MAX   1024
+#define CHUNK_DIGITS_MAX 16
+#define CHUNK_RAW_SLACK (64u * 1024)
+
+/* tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_"
+ *       / "`" / "|" / "~" / DIGIT / ALPHA   (RFC 9110 5.6.2) */
+static int is_tchar(uint8_t c)
+{
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+        return 1;
+    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* field-vchar = VCHAR / obs-text */
+static int is_fvchar(uint8_t c) { return (c > 0x20 && c < 0x7f) || c >= 0x80; }
+
+static int hexval(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+static int mem_ieq(const uint8_t *a, size_t n, const char *lit)
+{
+    size_t i;
+    for (i = 0; i < n && lit[i]; i++)
+        if (lower(a[i]) != lower((uint8_t)lit[i]))
+            return 0;
+    return i == n && lit[i] == '\0';
+}
+
+int http1_span_eq(const uint8_t *buf, struct http1_span s, const char *lit)
+{
+    return strlen(lit) == s.len && memcmp(buf + s.off, lit, s.len) == 0;
+}
+
+int http1_span_ieq(const uint8_t *buf, struct http1_span s, const char *lit)
+{
+    return mem_ieq(buf + s.off, s.len, lit);
+}
+
+const struct http1_header *http1_find(const struct http1_request *r, const uint8_t *buf,
+                                      const char *name)
+{
+    for (size_t i = 0; i < r->nheaders; i++)
+        if (http1_span_ieq(buf, r->headers[i].name, name))
+            return &r->headers[i];
+    return NULL;
+}
+
+void http1_init(struct http1_parser *p, const struct http1_limits *lim,
+                struct http1_header *headers)
+{
+    assert(lim->max_body < (1u << 30) && lim->max_head > 0);
+    memset(p, 0, sizeof *p);
+    p->lim = *lim;
+    p->req.headers = headers;
+    http1_reset(p);
+}
+
+void http1_reset(struct http1_parser *p)
+{
+    struct http1_limits lim = p->lim;
+    struct http1_header *h = p->req.headers;
+    memset(p, 0, sizeof *p);
+    p->lim = lim;
+    p->req.headers = h;
+    p->req.content_length = -1;
+    p->state = S_START;
+}
+
+int http1_head_done(const struct http1_parser *p)
+{
+    return p->req.head_len > 0 && p->state != S_ERROR;
+}
+
+/* Connection: a comma-separated list of tokens. */
+static void scan_connection(struct http1_parser *p, const uint8_t *v, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        size_t s = i;
+        while (i < n && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
+            i++;
+        if (mem_ieq(v + s, i - s, "close"))
+            p->conn_close = 1;
+        else if (mem_ieq(v + s, i - s, "keep-alive"))
+            p->conn_keepalive = 1;
+        else if (mem_ieq(v + s, i - s, "upgrade"))
+            p->conn_upgrade = 1;
+    }
+}
+
+/* The header fields that change framing or the connection.  Returns 0, or the
+ * error status with p->err_msg set. */
+static int field_semantics(struct http1_parser *p, const uint8_t *buf, const struct http1_header *h)
+{
+    const uint8_t *v = buf + h->value.off;
+    size_t n = h->value.len;
+    if (http1_span_ieq(buf, h->name, "content-length")) {
+        if (p->req.content_length >= 0)
+            return p->err_msg = "duplicate Content-Length", 400;
+        if (p->te_seen)
+            return p->err_msg = "both Content-Length and Transfer-Encoding", 400;
+        if (n == 0 || n > 18)
+            return p->err_msg = "invalid Content-Length", 400;
+        int64_t cl = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (v[i] < '0' || v[i] > '9')
+                return p->err_msg = "invalid Content-Length", 400;
+            cl = cl * 10 + (v[i] - '0');
+        }
+        p->req.content_length = cl;
+    } else if (http1_span_ieq(buf, h->name, "transfer-encoding")) {
+        if (p->te_seen)
+            return p->err_msg = "duplicate Transfer-Encoding", 400;
+        p->te_seen = 1;
+        if (p->req.content_length >= 0)
+            return p->err_msg = "both Content-Length and Transfer-Encoding", 400;
+        if (p->req.minor == 0)
+            return p->err_msg = "Transfer-Encoding in HTTP/1.0", 400;
+        if (!mem_ieq(v, n, "chunked"))
+            return p->err_msg = "unsupported Transfer-Encoding", 501;
+        p->req.chunked = 1;
+    } else if (http1_span_ieq(buf, h->name, "host")) {
+        if (++p->hosts > 1)
+            return p->err_msg = "duplicate Host", 400;
+    } else if (http1_span_ieq(buf, h->name, "connection")) {
+        scan_connection(p, v, n);
+    } else if (http1_span_ieq(buf, h->name, "upgrade")) {
+        p->has_upgrade = 1;
+    } else if (http1_span_ieq(buf, h->name, "expect")) {
+        p->req.expect_continue = mem_ieq(v, n, "100-continue");
+    }
+    return 0;
+}
+
+/* The head is complete: decide the framing.  Returns 0 or an error status. */
+static int head_end(struct http1_parser *p, size_t i)
+{
+    struct http1_request *r = &p->req;
+    r->head_len = i + 1;
+    if (r->minor == 1 && p->hosts == 0)
+        return p->err_msg = "missing Host", 400;
+    r->keep_alive = r->minor == 1 ? !p->conn_close : (p->conn_keepalive && !p->conn_close);
+    r->upgrade = p->conn_upgrade && p->has_upgrade;
+    r->body.off = (uint32_t)r->head_len;
+    p->body_end = r->head_len;
+    if (r->chunked) {
+        p->state = S_CHUNK_SIZE;
+    } else if (r->content_length > 0) {
+        if ((uint64_t)r->content_length > p->lim.max_body)
+            return p->err_msg = "body larger than the limit", 413;
+        p->remaining = (uint64_t)r->content_length;
+        p->state = S_BODY;
+    } else {
+        p->state = S_DONE;
+    }
+    return 0;
+}
+
+/* The head, or the trailer section, must end before this offset. */
+static size_t head_limit(const struct http1_parser *p)
+{
+    return (p->in_trailer ? p->line_start : 0) + p->lim.max_head;
+}
+
+#define FAIL(st, msg)                                                                          \
+    do {                                                                                       \
+        p->err_status = (st);                                                                  \
+        p->err_msg = (msg);                                                                    \
+        goto fail;                                                                             \
+    } while (0)
+
+ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
+{
+    struct http1_request *r = &p->req;
+    size_t i = p->pos;
+    int st;
+    assert(len < UINT32_MAX);
+    if (p->state == S_ERROR)
+        return HTTP1_ERROR;
+    while (i < len && p->state != S_DONE) {
+        uint8_t c = buf[i];
+        if (p->state <= S_H_END_LF && i >= head_limit(p))
+            FAIL(431, p->in_trailer ? "trailer section too large" : "request header section too large");
+        switch (p->state) {
+        case S_START:
+            if (c == '\r') {
+                p->state = S_START_LF;
+            } else if (is_tchar(c)) {
+                p->mark = i;
+                p->state = S_METHOD;
+            } else {
+                FAIL(400, c == '\n' ? "bare LF" : "invalid method");
+            }
+            break;
+        case S_START_LF:
+            if (c != '\n')
+                FAIL(400, "bare CR");
+            p->state = S_START;
+            break;
+        case S_METHOD:
+            if (c == ' ') {
+                r->method = (struct http1_span){(uint32_t)p->mark, (uint32_t)(i - p->mark)};
+                p->mark = i + 1;
+                p->state = S_TARGET;
+            } else if (!is_tchar(c)) {
+                FAIL(400, "invalid method");
+            }
+            break;
+        case S_TARGET:
+            if (c == ' ') {
+                if (i == p->mark)
+                    FAIL(400, "empty request target");
+                r->target = (struct http1_span){(uint32_t)p->mark, (uint32_t)(i - p->mark)};
+                p->mark = i + 1;
+                p->state = S_VERSION;
+            } else if (c <= 0x20 || c >= 0x7f) {
+                FAIL(400, "invalid character in request target");
+            }
+            break;
+        case S_VERSION:
+            if (c == '\r') {
+                const uint8_t *v = buf + p->mark;
+                size_t n = i - p->mark;
+                if (n == 8 && memcmp(v, "HTTP/1.", 7) == 0 && (v[7] == '0' || v[7] == '1'))
+                    r->minor = v[7] - '0';
+                else if (n == 8 && memcmp(v, "HTTP/", 5) == 0 && v[5] >= '0' && v[5] <= '9' &&
+                         v[6] == '.' && v[7] >= '0' && v[7] <= '9')
+                    FAIL(505, "HTTP version not supported");
+                else
+                    FAIL(400, "invalid HTTP version");
+                p->state = S_RL_LF;
+            } else if (i - p->mark >= 8 || c <= 0x20 || c >= 0x7f) {
+                FAIL(400, c == '\n' ? "bare LF" : "invalid HTTP version");
+            }
+            break;
+        case S_RL_LF:
+            if (c != '\n')
+                FAIL(400, "bare CR");
+            p->state = S_H_START;
+            break;
+        case S_H_START:
+            if (c == '\r') {
+                p->state = S_H_END_LF;
+            } else if (c == ' ' || c == '\t') {
+                FAIL(400, "obs-fold (line folding) is not allowed");
+            } else if (is_tchar(c)) {
+                if (r->nheaders >= p->lim.max_headers)
+                    FAIL(431, "too many header fields");
+                p->mark = i;
+                p->state = S_H_NAME;
+            } else {
+                FAIL(400, c == '\n' ? "bare LF" : "invalid field name");
+            }
+            break;
+        case S_H_NAME:
+            if (c == ':') {
+                r->headers[r->nheaders].name =
+                    (struct http1_span){(uint32_t)p->mark, (uint32_t)(i - p->mark)};
+                p->state = S_H_OWS;
+            } else if (c == ' ' || c == '\t') {
+                FAIL(400, "whitespace before the colon");
+            } else if (!is_tchar(c)) {
+                FAIL(400, "invalid character in field name");
+            }
+            break;
+        case S_H_OWS:
+            if (c == ' ' || c == '\t')
+                break;
+            p->mark = p->vend = i;
+            if (c == '\r') {
+                p->state = S_H_LF;
+            } else if (is_fvchar(c)) {
+                p->vend = i + 1;
+                p->state = S_H_VALUE;
+            } else {
+                FAIL(400, c == '\n' ? "bare LF" : "control character in field value");
+            }
+            break;
+        case S_H_VALUE:
+            /* the hot loop: most bytes of a request are field values */
+            while (is_fvchar(c) || c == ' ' || c == '\t') {
+                if (c != ' ' && c != '\t')
+                    p->vend = i + 1;
+                if (++i == len || i >= head_limit(p))
+                    goto next;
+                c = buf[i];
+            }
+            if (c != '\r')
+                FAIL(400, c == '\n' ? "bare LF" : "control character in field value");
+            p->state = S_H_LF;
+            break;
+        case S_H_LF: {
+            if (c != '\n')
+                FAIL(400, "bare CR");
+            struct http1_header *h = &r->headers[r->nheaders];
+            h->value = (struct http1_span){(uint32_t)p->mark, (uint32_t)(p->vend - p->mark)};
+            r->nheaders++;
+            if (p->in_trailer) {
+                r->ntrailers++;
+            } else if ((st = field_semantics(p, buf, h)) != 0) {
+                i = h->name.off;
+                p->err_status = st;
+                goto fail;
+            }
+            p->state = S_H_START;
+            break;
+        }
+        case S_H_END_LF:
+            if (c != '\n')
+                FAIL(400, "bare CR");
+            if (p->in_trailer) {
+                r->body.len = (uint32_t)(p->body_end - r->body.off);
+                p->state = S_DONE;
+            } else if ((st = head_end(p, i)) != 0) {
+                p->err_status = st;
+                goto fail;
+            }
+            break;
+        case S_BODY: {
+            size_t take = len - i < p->remaining ? len - i : (size_t)p->remaining;
+            i += take;
+            p->remaining -= take;
+            if (p->remaining == 0) {
+                r->body.len = (uint32_t)r->content_length;
+                p->state = S_DONE;
+            }
+            continue;
+        }
+        case S_CHUNK_SIZE: {
+            int v = hexval(c);
+            if (v >= 0) {
+                if (p->ndigits == 0 && i - r->head_len > 2 * p->lim.max_body + CHUNK_RAW_SLACK)
+                    FAIL(413, "chunked framing too large");
+                if (++p->ndigits > CHUNK_DIGITS_MAX)
+                    FAIL(400, "chunk size too long");
+                p->remaining = p->remaining * 16 + (uint64_t)v;
+                break;
+            }
+            if (p->ndigits == 0)
+                FAIL(400, "invalid chunk size");
+            if (p->remaining > p->lim.max_body - (p->body_end - r->body.off))
+                FAIL(413, "body larger than the limit");
+            if (c == ' ' || c == '\t')
+                p->state = S_CHUNK_BWS;
+            else if (c == ';')
+                p->state = S_CHUNK_EXT;
+            else if (c == '\r')
+                p->state = S_CHUNK_SIZE_LF;
+            else
+                FAIL(400, "invalid chunk size");
+            break;
+        }
+        case S_CHUNK_BWS:
+            if (c == ';')
+                p->state = S_CHUNK_EXT;
+            else if (c == '\r')
+                p->state = S_CHUNK_SIZE_LF;
+            else if (c != ' ' && c != '\t')
+                FAIL(400, "invalid chunk size line");
+            break;
+        case S_CHUNK_EXT:
+            if (++p->ext_len > CHUNK_EXT_MAX)
+                FAIL(400, "chunk extension too long");
+            if (c == '\r')
+                p->state = S_CHUNK_SIZE_LF;
+            else if (c != '\t' && (c < 0x20 || c == 0x7f))
+                FAIL(400, "control character in chunk extension");
+            break;
+        case S_CHUNK_SIZE_LF:
+            if (c != '\n')
+                FAIL(400, "bare CR");
+            if (p->remaining == 0) {
+                p->in_trailer = 1;
+                p->line_start = i + 1;
+                p->state = S_H_START;
+            } else {
+                p->state = S_CHUNK_DATA;
+            }
+            break;
+        case S_CHUNK_DATA: {
+            size_t take = len - i < p->remaining ? len - i : (size_t)p->remaining;
+            memmove(buf + p->body_end, buf + i, take); /* decode in place */
+            p->body_end += take;
+            i += take;
+            p->remaining -= take;
+            if (p->remaining == 0)
+                p->state = S_CHUNK_DATA_CR;
+            continue;
+        }
+        case S_CHUNK_DATA_CR:
+            if (c != '\r')
+                FAIL(400, "chunk data not followed by CRLF");
+            p->state = S_CHUNK_DATA_LF;
+            break;
+        case S_CHUNK_DATA_LF:
+            if (c != '\n')
+                FAIL(400, "bare CR");
+            p->ndigits = p->ext_len = 0;
+            p->state = S_CHUNK_SIZE;
+            break;
+        default:
+            assert(0 && "unreachable parser state");
+        }
+        i++;
+    next:;
+    }
+    p->pos = i;
+    if (p->state == S_DONE)
+        return (ssize_t)i;
+    if (p->state <= S_H_END_LF && i >= head_limit(p))
+        FAIL(431, p->in_trailer ? "trailer section too large" : "request header section too large");
+    return HTTP1_NEED_MORE;
+fail:
+    p->err_offset = i;
+    p->state = S_ERROR;
+    return HTTP1_ERROR;
+}
