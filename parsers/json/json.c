@@ -1,0 +1,457 @@
+/* json: the hand-written strict RFC 8259 parser (contract in json.h).
+ *
+ * One pass, no recursion: a loop over "expect a value" / "after a value" with the
+ * open containers on a heap stack.  Why it is fast where it is:
+ * - nodes go into one growing array (no malloc per value, unlike cJSON/jansson);
+ * - string bodies are scanned 8 bytes at a time (SWAR) until a quote, backslash,
+ *   control or non-ASCII byte, then copied with memcpy;
+ * - integers and short decimals are converted without strtod (exact fast path:
+ *   mantissa <= 2^53 and |exp10| <= 22, so one IEEE multiply/divide rounds once).
+ */
+#include "parsers/json/json.h"
+#include "parsers/json/utf8.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct jp {
+    const unsigned char *p, *beg, *end;
+    struct json_doc *doc;
+    struct json_error *err;
+    size_t max_depth, max_nodes;
+    char *sp; /* next free byte in doc->strs */
+};
+
+static int jp_fail(struct jp *j, const unsigned char *at, const char *msg)
+{
+    j->err->offset = (size_t)(at - j->beg);
+    snprintf(j->err->msg, sizeof j->err->msg, "%s", msg);
+    return -1;
+}
+
+static inline void jp_ws(struct jp *j)
+{
+    const unsigned char *p = j->p, *e = j->end;
+    while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    j->p = p;
+}
+
+/* A new node at the end of the array; NULL when the limit or memory runs out. */
+static struct json_node *jp_node(struct jp *j, int *rc)
+{
+    struct json_doc *d = j->doc;
+    if (d->n == d->cap) {
+        if (d->n >= j->max_nodes || d->n >= UINT32_MAX - 1) {
+            *rc = jp_fail(j, j->p, "too many values (node limit reached)");
+            return NULL;
+        }
+        size_t nc = d->cap ? d->cap * 2 : 64;
+        if (nc > j->max_nodes) nc = j->max_nodes;
+        struct json_node *nn = realloc(d->nodes, nc * sizeof *nn);
+        if (!nn) {
+            *rc = -2;
+            return NULL;
+        }
+        d->nodes = nn;
+        d->cap = nc;
+    }
+    struct json_node *n = &d->nodes[d->n++];
+    n->skip = 1;
+    n->num_kind = 0;
+    return n;
+}
+
+static const unsigned char *jp_hex4(const unsigned char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned c = p[i], h;
+        if (c >= '0' && c <= '9') h = c - '0';
+        else if ((c | 32) >= 'a' && (c | 32) <= 'f') h = (c | 32) - 'a' + 10;
+        else return NULL;
+        v = v << 4 | h;
+    }
+    *out = v;
+    return p + 4;
+}
+
+static inline bool jp_word_plain(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    uint64_t t = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x;
+    return (t & high) == 0;
+}
+
+/* Parses a string body; j->p is just past the opening quote.  Appends the decoded
+ * bytes + NUL to doc->strs and sets n->s/n->len. */
+static int jp_string(struct jp *j, struct json_node *n)
+{
+    const unsigned char *p = j->p, *e = j->end;
+    char *o = j->sp;
+    n->type = JSON_T_STRING;
+    n->s = o;
+    for (;;) {
+        const unsigned char *run = p;
+        while (e - p >= 8) {
+            uint64_t x;
+            memcpy(&x, p, 8);
+            if (!jp_word_plain(x)) break;
+            p += 8;
+        }
+        while (p < e && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+            p++;
+        memcpy(o, run, (size_t)(p - run));
+        o += p - run;
+        if (p == e) return jp_fail(j, p, "unterminated string");
+        unsigned c = *p;
+        if (c == '"') {
+            p++;
+            break;
+        }
+        if (c < 0x20) return jp_fail(j, p, "control character in string (must be escaped)");
+        if (c >= 0x80) {
+            size_t k = utf8_seq(p, (size_t)(e - p));
+            if (!k) return jp_fail(j, p, "invalid UTF-8 in string");
+            memcpy(o, p, k);
+            o += k;
+            p += k;
+            continue;
+        }
+        /* backslash */
+        if (e - p < 2) return jp_fail(j, p, "unterminated string");
+        unsigned x = p[1];
+        p += 2;
+        switch (x) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '/': *o++ = '/'; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'u': {
+            unsigned cp, lo;
+            if (e - p < 4 || !jp_hex4(p, &cp)) return jp_fail(j, p - 2, "bad \\u escape (need 4 hex digits)");
+            p += 4;
+            if (cp >= 0xDC00 && cp <= 0xDFFF) return jp_fail(j, p - 6, "lone low surrogate in \\u escape");
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                if (e - p < 6 || p[0] != '\\' || p[1] != 'u' || !jp_hex4(p + 2, &lo) || lo < 0xDC00 ||
+                    lo > 0xDFFF)
+                    return jp_fail(j, p - 6, "high surrogate not followed by a low surrogate escape");
+                p += 6;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            o += utf8_put(o, cp);
+            break;
+        }
+        default: return jp_fail(j, p - 2, "invalid escape in string");
+        }
+    }
+    n->len = (uint32_t)(o - n->s);
+    *o++ = 0;
+    j->sp = o;
+    j->p = p;
+    return 0;
+}
+
+static const double jp_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static int jp_number(struct jp *j, struct json_node *n)
+{
+    const unsigned char *p = j->p, *e = j->end, *start = p;
+    bool neg = false, is_int = true;
+    uint64_t m = 0;
+    int nd = 0;          /* significant digits accumulated into m */
+    long exp10 = 0;      /* decimal exponent to apply to m */
+    bool exact = true;   /* m holds every significant digit */
+    if (*p == '-') {
+        neg = true;
+        p++;
+    }
+    if (p == e || *p < '0' || *p > '9') return jp_fail(j, p, "invalid number (digit expected)");
+    if (*p == '0') {
+        p++;
+        if (p < e && *p >= '0' && *p <= '9') return jp_fail(j, p - 1, "leading zero in number");
+    } else {
+        while (p < e && *p >= '0' && *p <= '9') {
+            if (nd < 19) {
+                m = m * 10 + (*p - '0');
+                nd++;
+            } else {
+                exact = false;
+                exp10++;
+            }
+            p++;
+        }
+    }
+    if (p < e && *p == '.') {
+        is_int = false;
+        p++;
+        if (p == e || *p < '0' || *p > '9') return jp_fail(j, p, "invalid number (digit expected after '.')");
+        while (p < e && *p >= '0' && *p <= '9') {
+            if (nd < 19) {
+                m = m * 10 + (*p - '0');
+                if (m) nd++;
+                exp10--;
+            } else if (*p != '0') {
+                exact = false;
+            }
+            p++;
+        }
+    }
+    if (p < e && (*p | 32) == 'e') {
+        is_int = false;
+        p++;
+        bool eneg = false;
+        if (p < e && (*p == '+' || *p == '-')) eneg = *p++ == '-';
+        if (p == e || *p < '0' || *p > '9') return jp_fail(j, p, "invalid number (digit expected in exponent)");
+        long x = 0;
+        while (p < e && *p >= '0' && *p <= '9') {
+            if (x < 100000000) x = x * 10 + (*p - '0');
+            p++;
+        }
+        exp10 += eneg ? -x : x;
+    }
+    n->type = JSON_T_NUMBER;
+    n->s = (const char *)start;
+    n->len = (uint32_t)(p - start);
+    j->p = p;
+    if (is_int && exact && nd <= 19 && (m <= (uint64_t)INT64_MAX || (neg && m == (uint64_t)INT64_MAX + 1))) {
+        if (neg && m == 0) goto slow; /* -0: keep the sign, as a double */
+        n->num_kind = JSON_NUM_INT;
+        n->v.i = neg ? (int64_t)(0 - m) : (int64_t)m;
+        return 0;
+    }
+    if (exact && m <= (1ull << 53) && exp10 >= -22 && exp10 <= 22 && !is_int) {
+        double d = (double)m;
+        d = exp10 < 0 ? d / jp_pow10[-exp10] : d * jp_pow10[exp10];
+        n->v.d = neg ? -d : d;
+        return 0;
+    }
+slow:;
+    /* strtod needs a terminated copy: the input may end right after the number. */
+    char small[128], *tmp = small;
+    size_t l = (size_t)(p - start);
+    if (l >= sizeof small && !(tmp = malloc(l + 1))) return -2;
+    memcpy(tmp, start, l);
+    tmp[l] = 0;
+    errno = 0;
+    double d = strtod(tmp, NULL);
+    int overflow = errno == ERANGE && isinf(d);
+    if (tmp != small) free(tmp);
+    if (overflow) return jp_fail(j, start, "number out of range of a double");
+    n->v.d = d;
+    if (is_int) n->num_kind = (neg && m == 0) ? JSON_NUM_DOUBLE : JSON_NUM_BIG;
+    return 0;
+}
+
+static int jp_literal(struct jp *j, struct json_node *n)
+{
+    static const char *const words[] = {"null", "false", "true"};
+    static const uint8_t types[] = {JSON_T_NULL, JSON_T_FALSE, JSON_T_TRUE};
+    int w = *j->p == 'n' ? 0 : *j->p == 'f' ? 1 : 2;
+    size_t l = strlen(words[w]);
+    if ((size_t)(j->end - j->p) < l || memcmp(j->p, words[w], l) != 0)
+        return jp_fail(j, j->p, "invalid literal");
+    n->type = types[w];
+    j->p += l;
+    return 0;
+}
+
+static int jp_reserve(struct json_doc *d, size_t len)
+{
+    if (d->strs_cap < len + 1) {
+        char *s = realloc(d->strs, len + 1);
+        if (!s) return -2;
+        d->strs = s;
+        d->strs_cap = len + 1;
+    }
+    if (!d->stack_cap) {
+        d->stack = malloc(64 * sizeof *d->stack);
+        if (!d->stack) return -2;
+        d->stack_cap = 64;
+    }
+    return 0;
+}
+
+int json_parse(struct json_doc *doc, const char *buf, size_t len, const struct json_limits *lim,
+               struct json_error *err)
+{
+    struct jp j = {.p = (const unsigned char *)buf, .beg = (const unsigned char *)buf,
+                   .end = (const unsigned char *)buf + len, .doc = doc, .err = err,
+                   .max_depth = lim && lim->max_depth ? lim->max_depth : JSON_DEFAULT_MAX_DEPTH,
+                   .max_nodes = lim && lim->max_nodes ? lim->max_nodes : JSON_DEFAULT_MAX_NODES};
+    int rc = 0;
+    size_t depth = 0, values = 0;
+    doc->n = 0;
+    doc->depth = doc->values = 0;
+    err->offset = 0;
+    err->msg[0] = 0;
+    if ((rc = jp_reserve(doc, len)) != 0) return rc;
+    j.sp = doc->strs;
+
+value:
+    jp_ws(&j);
+    if (j.p == j.end) return jp_fail(&j, j.p, depth ? "unexpected end of input (value expected)" : "empty input");
+    {
+        struct json_node *n = jp_node(&j, &rc);
+        if (!n) return rc;
+        values++;
+        if (depth) doc->nodes[doc->stack[depth - 1]].len++;
+        unsigned c = *j.p;
+        switch (c) {
+        case '{':
+        case '[':
+            if (depth == j.max_depth) return jp_fail(&j, j.p, "nesting too deep (depth limit reached)");
+            if (depth == doc->stack_cap) {
+                size_t nc = doc->stack_cap * 2;
+                if (nc > j.max_depth) nc = j.max_depth;
+                uint32_t *ns = realloc(doc->stack, nc * sizeof *ns);
+                if (!ns) return -2;
+                doc->stack = ns;
+                doc->stack_cap = nc;
+            }
+            n->type = c == '{' ? JSON_T_OBJECT : JSON_T_ARRAY;
+            n->len = 0;
+            n->s = NULL;
+            doc->stack[depth++] = (uint32_t)(doc->n - 1);
+            if (depth > doc->depth) doc->depth = depth;
+            j.p++;
+            jp_ws(&j);
+            if (j.p < j.end && *j.p == (c == '{' ? '}' : ']')) {
+                j.p++;
+                depth--;
+                goto after;
+            }
+            if (c == '[') goto value;
+            goto key;
+        case '"':
+            j.p++;
+            if ((rc = jp_string(&j, n)) != 0) return rc;
+            break;
+        case 't':
+        case 'f':
+        case 'n':
+            if ((rc = jp_literal(&j, n)) != 0) return rc;
+            break;
+        default:
+            if (c == '-' || (c >= '0' && c <= '9')) {
+                if ((rc = jp_number(&j, n)) != 0) return rc;
+                break;
+            }
+            return jp_fail(&j, j.p, "unexpected character (value expected)");
+        }
+    }
+after:
+    if (!depth) {
+        jp_ws(&j);
+        if (j.p != j.end) return jp_fail(&j, j.p, "unexpected data after the top-level value");
+        doc->values = values;
+        return 0;
+    }
+    jp_ws(&j);
+    {
+        uint32_t top = doc->stack[depth - 1];
+        struct json_node *t = &doc->nodes[top];
+        if (j.p == j.end) return jp_fail(&j, j.p, "unexpected end of input (unclosed array or object)");
+        if (*j.p == ',') {
+            j.p++;
+            if (t->type == JSON_T_ARRAY) goto value;
+            goto key;
+        }
+        if (*j.p == (t->type == JSON_T_ARRAY ? ']' : '}')) {
+            j.p++;
+            t->skip = (uint32_t)(doc->n - top);
+            depth--;
+            goto after;
+        }
+        return jp_fail(&j, j.p, t->type == JSON_T_ARRAY ? "expected ',' or ']'" : "expected ',' or '}'");
+    }
+key:
+    jp_ws(&j);
+    if (j.p == j.end || *j.p != '"') return jp_fail(&j, j.p, "object key (a string) expected");
+    {
+        struct json_node *k = jp_node(&j, &rc);
+        if (!k) return rc;
+        j.p++;
+        if ((rc = jp_string(&j, k)) != 0) return rc;
+    }
+    jp_ws(&j);
+    if (j.p == j.end || *j.p != ':') return jp_fail(&j, j.p, "expected ':' after object key");
+    j.p++;
+    doc->nodes[doc->stack[depth - 1]].len--; /* the value increments it again: count members */
+    goto value;
+}
+
+void json_doc_free(struct json_doc *doc)
+{
+    free(doc->nodes);
+    free(doc->strs);
+    free(doc->stack);
+    memset(doc, 0, sizeof *doc);
+}
+
+const struct json_node *json_first(const struct json_node *c)
+{
+    if (!c || (c->type != JSON_T_ARRAY && c->type != JSON_T_OBJECT) || c->skip < 2) return NULL;
+    return c + 1;
+}
+
+const struct json_node *json_next(const struct json_node *c, const struct json_node *child)
+{
+    const struct json_node *n = child + (c->type == JSON_T_OBJECT ? 1 + child[1].skip : child->skip);
+    return n < c + c->skip ? n : NULL;
+}
+
+const struct json_node *json_get(const struct json_node *obj, const char *key)
+{
+    if (!obj || obj->type != JSON_T_OBJECT) return NULL;
+    size_t kl = strlen(key);
+    for (const struct json_node *k = json_first(obj); k; k = json_next(obj, k))
+        if (k->len == kl && memcmp(k->s, key, kl) == 0) return k + 1;
+    return NULL;
+}
+
+const struct json_node *json_at(const struct json_node *arr, size_t i)
+{
+    if (!arr || arr->type != JSON_T_ARRAY || i >= arr->len) return NULL;
+    const struct json_node *c = json_first(arr);
+    while (i-- && c)
+        c = json_next(arr, c);
+    return c;
+}
+
+int json_get_int(const struct json_node *n, int64_t *out)
+{
+    if (!n || n->type != JSON_T_NUMBER) return -1;
+    if (n->num_kind == JSON_NUM_INT) {
+        *out = n->v.i;
+        return 0;
+    }
+    if (n->num_kind == JSON_NUM_DOUBLE && n->v.d == floor(n->v.d) && fabs(n->v.d) < 9.2e18) {
+        *out = (int64_t)n->v.d;
+        return 0;
+    }
+    return -1;
+}
+
+int json_get_double(const struct json_node *n, double *out)
+{
+    if (!n || n->type != JSON_T_NUMBER) return -1;
+    *out = n->num_kind == JSON_NUM_INT ? (double)n->v.i : n->v.d;
+    return 0;
+}
+
+const char *json_get_str(const struct json_node *n, size_t *len)
+{
+    if (!n || n->type != JSON_T_STRING) return NULL;
+    if (len) *len = n->len;
+    return n->s;
+}
