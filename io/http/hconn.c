@@ -1,0 +1,509 @@
+/* hconn: the sans-I/O HTTP/1.1 server connection core (contract in hconn.h).
+ *
+ * One input buffer (the current request starts at in_start; the parser keeps
+ * offsets from there, so compaction may move it at any time) and one output
+ * buffer (every queued response byte, written from out_off).  At most one
+ * request is open; the bytes of later pipelined requests wait unparsed.
+ */
+#include "io/http/hconn.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum req_state { R_NONE, R_OPEN, R_STREAM };
+
+struct hconn {
+    struct hconn_config cfg;
+    struct http1_parser parser;
+    struct http1_header *headers;
+
+    uint8_t *in;
+    size_t in_cap, in_start, in_len;
+
+    uint8_t *out;
+    size_t out_cap, out_off, out_len;
+
+    enum req_state req;
+    int req_keep_alive, req_minor, req_head; /* of the open request */
+    int stream_chunked;
+    int in_handler;
+    int closing;  /* close once the output is written */
+    int dead;     /* close now */
+    int taken;    /* upgraded: the server owns the connection */
+    int sent_continue;
+    int recv_stamped; /* t_next_recv holds the first byte of the next request */
+    uint64_t seq;
+    uint64_t t_last_feed, t_next_recv;
+    struct hconn_times times;
+    const char *why;
+};
+
+#define IN_INITIAL  4096
+#define OUT_INITIAL 4096
+
+static uint64_t now(const struct hconn *c)
+{
+    return c->cfg.clock_ns ? c->cfg.clock_ns(c->cfg.app) : 0;
+}
+
+struct hconn *hconn_new(const struct hconn_config *cfg)
+{
+    const struct http1_limits def = HTTP1_LIMITS_DEFAULT;
+    struct hconn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->cfg = *cfg;
+    struct http1_limits *l = &c->cfg.limits;
+    if (!l->max_head)
+        l->max_head = def.max_head;
+    if (!l->max_headers)
+        l->max_headers = def.max_headers;
+    if (!l->max_body)
+        l->max_body = def.max_body;
+    if (!c->cfg.max_in)
+        c->cfg.max_in = l->max_head * 2 + 2 * l->max_body + 128 * 1024;
+    if (!c->cfg.max_out)
+        c->cfg.max_out = l->max_body + 256 * 1024;
+    if (!c->cfg.out_high)
+        c->cfg.out_high = 64 * 1024;
+    c->headers = calloc(l->max_headers, sizeof *c->headers);
+    if (!c->headers) {
+        free(c);
+        return NULL;
+    }
+    http1_init(&c->parser, l, c->headers);
+    return c;
+}
+
+void hconn_free(struct hconn *c)
+{
+    if (!c)
+        return;
+    free(c->headers);
+    free(c->in);
+    free(c->out);
+    free(c);
+}
+
+/* ---- input ----------------------------------------------------------------- */
+
+/* Makes room for at least want more input bytes, within max_in. */
+static int in_reserve(struct hconn *c, size_t want)
+{
+    if (c->in_start > 0 && (c->in_start == c->in_len || c->in_cap - c->in_len < want)) {
+        memmove(c->in, c->in + c->in_start, c->in_len - c->in_start);
+        c->in_len -= c->in_start;
+        c->in_start = 0;
+    }
+    if (c->in_cap - c->in_len >= want)
+        return 0;
+    size_t need = c->in_len + want;
+    if (need > c->cfg.max_in)
+        return -1;
+    size_t cap = c->in_cap ? c->in_cap : IN_INITIAL;
+    while (cap < need)
+        cap *= 2;
+    if (cap > c->cfg.max_in)
+        cap = c->cfg.max_in;
+    uint8_t *p = realloc(c->in, cap);
+    if (!p)
+        return -1;
+    c->in = p;
+    c->in_cap = cap;
+    return 0;
+}
+
+uint8_t *hconn_in_space(struct hconn *c, size_t *room)
+{
+    size_t want = c->in_cap - c->in_len < 1024 ? 16 * 1024 : 1024;
+    if (in_reserve(c, want) < 0)
+        (void)in_reserve(c, 1); /* take what is left below max_in */
+    *room = c->in_cap - c->in_len;
+    return c->in ? c->in + c->in_len : c->in;
+}
+
+static void stamp_recv(struct hconn *c)
+{
+    c->t_last_feed = now(c);
+    if (!c->recv_stamped) {
+        c->recv_stamped = 1;
+        c->t_next_recv = c->t_last_feed;
+    }
+}
+
+void hconn_in_commit(struct hconn *c, size_t n)
+{
+    assert(c->in_len + n <= c->in_cap);
+    c->in_len += n;
+    if (n)
+        stamp_recv(c);
+}
+
+int hconn_feed(struct hconn *c, const void *data, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (in_reserve(c, n) < 0) {
+        c->dead = 1;
+        c->why = "input buffer full";
+        return -1;
+    }
+    memcpy(c->in + c->in_len, data, n);
+    c->in_len += n;
+    stamp_recv(c);
+    return 0;
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+static int out_reserve(struct hconn *c, size_t n)
+{
+    if (c->dead)
+        return -1;
+    if (c->out_off == c->out_len) {
+        c->out_off = c->out_len = 0;
+    } else if (c->out_off > 0 && c->out_cap - c->out_len < n) {
+        memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+        c->out_len -= c->out_off;
+        c->out_off = 0;
+    }
+    if (c->out_cap - c->out_len >= n)
+        return 0;
+    size_t need = c->out_len + n;
+    if (need > c->cfg.max_out) {
+        c->dead = 1;
+        c->why = "output buffer full (slow reader)";
+        return -1;
+    }
+    size_t cap = c->out_cap ? c->out_cap : OUT_INITIAL;
+    while (cap < need)
+        cap *= 2;
+    if (cap > c->cfg.max_out)
+        cap = c->cfg.max_out;
+    uint8_t *p = realloc(c->out, cap);
+    if (!p) {
+        c->dead = 1;
+        c->why = "out of memory";
+        return -1;
+    }
+    c->out = p;
+    c->out_cap = cap;
+    return 0;
+}
+
+static void put(struct hconn *c, const void *p, size_t n)
+{
+    assert(c->out_cap - c->out_len >= n);
+    memcpy(c->out + c->out_len, p, n);
+    c->out_len += n;
+}
+
+static void put_str(struct hconn *c, const char *s) { put(c, s, strlen(s)); }
+
+static void put_uint(struct hconn *c, uint64_t v, int base)
+{
+    char tmp[24];
+    int i = sizeof tmp;
+    do {
+        tmp[--i] = "0123456789abcdef"[v % (unsigned)base];
+        v /= (unsigned)base;
+    } while (v);
+    put(c, tmp + i, sizeof tmp - (size_t)i);
+}
+
+size_t hconn_out(struct hconn *c, const uint8_t **p)
+{
+    *p = c->out ? c->out + c->out_off : c->out;
+    return c->out_len - c->out_off;
+}
+
+void hconn_out_done(struct hconn *c, size_t n)
+{
+    assert(n <= c->out_len - c->out_off);
+    c->out_off += n;
+    if (c->out_off == c->out_len)
+        c->out_off = c->out_len = 0;
+}
+
+/* ---- state ----------------------------------------------------------------- */
+
+int hconn_should_close(const struct hconn *c)
+{
+    return c->dead || (c->closing && c->out_len == c->out_off && c->req == R_NONE);
+}
+
+int hconn_want_read(const struct hconn *c)
+{
+    return !c->dead && !c->closing && !c->taken && c->in_len - c->in_start < c->cfg.max_in;
+}
+
+int hconn_busy(const struct hconn *c) { return c->req != R_NONE; }
+
+int hconn_taken(const struct hconn *c) { return c->taken && c->out_len == c->out_off; }
+
+const uint8_t *hconn_leftover(const struct hconn *c, size_t *n)
+{
+    *n = c->in_len - c->in_start;
+    return c->in ? c->in + c->in_start : c->in;
+}
+
+const char *hconn_error(const struct hconn *c) { return c->why; }
+
+const struct hconn_times *hconn_times(const struct hconn *c) { return &c->times; }
+
+const char *hconn_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+/* ---- responses ------------------------------------------------------------- */
+
+/* Queues a status line, the caller's headers, Server and Connection, but not the
+ * final CRLF; extra is room the caller needs after it. */
+static int put_head(struct hconn *c, int status, const char *headers, size_t extra)
+{
+    const char *reason = hconn_reason(status);
+    size_t hl = headers ? strlen(headers) : 0;
+    if (out_reserve(c, 64 + strlen(reason) + hl + extra) < 0)
+        return -1;
+    put_str(c, "HTTP/1.1 "); /* a server sends its own version (RFC 9110 2.5) */
+    put_uint(c, (uint64_t)status, 10);
+    put(c, " ", 1);
+    put_str(c, reason);
+    put_str(c, "\r\nServer: wirelab\r\n");
+    if (hl)
+        put(c, headers, hl);
+    if (!c->req_keep_alive)
+        put_str(c, "Connection: close\r\n");
+    else if (c->req_minor == 0)
+        put_str(c, "Connection: keep-alive\r\n");
+    c->times.t_respond = now(c);
+    return 0;
+}
+
+static void request_finished(struct hconn *c)
+{
+    c->req = R_NONE;
+    if (!c->req_keep_alive)
+        c->closing = 1;
+}
+
+int hconn_respond(struct hconn *c, int status, const char *headers, const void *body, size_t len)
+{
+    if (c->req != R_OPEN)
+        return -1;
+    size_t blen = c->req_head ? 0 : len;
+    if (put_head(c, status, headers, 48 + blen) < 0)
+        return -1;
+    if (status >= 200 && status != 204 && status != 304) {
+        put_str(c, "Content-Length: ");
+        put_uint(c, len, 10);
+        put_str(c, "\r\n");
+    }
+    put_str(c, "\r\n");
+    if (blen)
+        put(c, body, blen);
+    request_finished(c);
+    return 0;
+}
+
+int hconn_stream_begin(struct hconn *c, int status, const char *headers)
+{
+    if (c->req != R_OPEN)
+        return -1;
+    c->stream_chunked = c->req_minor == 1;
+    if (!c->stream_chunked)
+        c->req_keep_alive = 0; /* HTTP/1.0: the end of the body is the close */
+    if (put_head(c, status, headers, 64) < 0)
+        return -1;
+    put_str(c, c->stream_chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "\r\n");
+    c->req = R_STREAM;
+    return 0;
+}
+
+int hconn_stream_write(struct hconn *c, const void *data, size_t len)
+{
+    if (c->req != R_STREAM)
+        return -1;
+    if (len == 0 || c->req_head)
+        return 0;
+    if (out_reserve(c, len + 24) < 0)
+        return -1;
+    if (c->stream_chunked) {
+        put_uint(c, len, 16);
+        put(c, "\r\n", 2);
+    }
+    put(c, data, len);
+    if (c->stream_chunked)
+        put(c, "\r\n", 2);
+    return 0;
+}
+
+int hconn_stream_end(struct hconn *c)
+{
+    if (c->req != R_STREAM)
+        return -1;
+    if (c->stream_chunked && !c->req_head) {
+        if (out_reserve(c, 5) < 0)
+            return -1;
+        put_str(c, "0\r\n\r\n");
+    }
+    request_finished(c);
+    return 0;
+}
+
+int hconn_upgrade(struct hconn *c, const char *headers)
+{
+    if (c->req != R_OPEN)
+        return -1;
+    c->req_keep_alive = 1; /* no "Connection: close"; the caller sends Connection: Upgrade */
+    if (put_head(c, 101, headers, 2) < 0)
+        return -1;
+    put_str(c, "\r\n");
+    c->req = R_NONE;
+    c->taken = 1;
+    return 0;
+}
+
+size_t hconn_server_timing(const struct hconn *c, char *buf, size_t cap)
+{
+    if (!c->cfg.clock_ns)
+        return 0;
+    const struct hconn_times *t = &c->times;
+    uint64_t n = now(c);
+    int w = snprintf(buf, cap,
+                     "Server-Timing: recv;dur=%.3f, parse;dur=%.3f, process;dur=%.3f\r\n",
+                     (double)(t->t_parse - t->t_recv) / 1e6,
+                     (double)(t->t_dispatch - t->t_parse) / 1e6,
+                     (double)(n - t->t_dispatch) / 1e6);
+    return w > 0 && (size_t)w < cap ? (size_t)w : 0;
+}
+
+const char *hconn_header(const struct hconn_req *r, const char *name, size_t *len)
+{
+    const struct http1_header *h = http1_find(r->raw, r->raw_buf, name);
+    if (!h)
+        return NULL;
+    *len = h->value.len;
+    return (const char *)r->raw_buf + h->value.off;
+}
+
+/* ---- the request loop ------------------------------------------------------ */
+
+static void answer_error(struct hconn *c, int status, const char *msg)
+{
+    char body[160];
+    int n = snprintf(body, sizeof body, "%d %s: %s\n", status, hconn_reason(status), msg);
+    c->req = R_OPEN;
+    c->req_keep_alive = 0;
+    c->req_head = 0;
+    c->req_minor = 1;
+    hconn_respond(c, status, "Content-Type: text/plain\r\n", body, (size_t)n);
+    c->closing = 1;
+    if (!c->why)
+        c->why = msg;
+}
+
+static void dispatch(struct hconn *c, uint8_t *buf, size_t consumed)
+{
+    const struct http1_request *r = &c->parser.req;
+    struct hconn_req q = {0};
+    q.method = (const char *)buf + r->method.off;
+    q.method_len = r->method.len;
+    q.target = (const char *)buf + r->target.off;
+    q.target_len = r->target.len;
+    q.path = q.target;
+    const char *qm = memchr(q.target, '?', q.target_len);
+    q.path_len = qm ? (size_t)(qm - q.target) : q.target_len;
+    if (qm) {
+        q.query = qm + 1;
+        q.query_len = q.target_len - q.path_len - 1;
+    }
+    q.minor = r->minor;
+    q.keep_alive = r->keep_alive;
+    q.upgrade = r->upgrade;
+    q.body = buf + r->body.off;
+    q.body_len = r->body.len;
+    q.seq = ++c->seq;
+    q.raw = r;
+    q.raw_buf = buf;
+
+    c->req = R_OPEN;
+    c->req_keep_alive = r->keep_alive;
+    c->req_minor = r->minor;
+    c->req_head = r->method.len == 4 && memcmp(q.method, "HEAD", 4) == 0;
+    c->times.t_dispatch = now(c);
+    c->times.t_respond = 0;
+    /* the next request's first bytes, if already here, came with the last feed */
+    c->in_start += consumed;
+    c->recv_stamped = c->in_start < c->in_len;
+    c->t_next_recv = c->t_last_feed;
+
+    c->in_handler = 1;
+    c->cfg.on_request(c, &q, c->cfg.app);
+    c->in_handler = 0;
+    http1_reset(&c->parser);
+    c->sent_continue = 0;
+}
+
+int hconn_process(struct hconn *c)
+{
+    int n = 0;
+    assert(!c->in_handler);
+    while (!c->dead && !c->closing && !c->taken && c->req == R_NONE &&
+           c->out_len - c->out_off <= c->cfg.out_high && c->in_start < c->in_len) {
+        uint8_t *buf = c->in + c->in_start;
+        uint64_t t0 = now(c);
+        ssize_t rc = http1_parse(&c->parser, buf, c->in_len - c->in_start);
+        if (rc == HTTP1_NEED_MORE) {
+            if (c->parser.req.expect_continue && !c->sent_continue &&
+                http1_head_done(&c->parser) && c->parser.req.minor == 1) {
+                c->sent_continue = 1;
+                if (out_reserve(c, 25) == 0)
+                    put_str(c, "HTTP/1.1 100 Continue\r\n\r\n");
+            }
+            break;
+        }
+        if (rc == HTTP1_ERROR) {
+            answer_error(c, c->parser.err_status, c->parser.err_msg);
+            break;
+        }
+        c->times.t_recv = c->t_next_recv;
+        c->times.t_parse = t0;
+        dispatch(c, buf, (size_t)rc);
+        n++;
+    }
+    return n;
+}

@@ -1,0 +1,148 @@
+/* hconn: the sans-I/O HTTP/1.1 server connection core.
+ *
+ * Bytes in, response bytes out.  No system calls and no clock inside (the clock
+ * is an optional callback), so the blocking, epoll and io_uring servers differ
+ * only in how bytes move, and tests drive it byte by byte.  Requests are parsed
+ * by parsers/http (http1.h).
+ *
+ * Contract
+ * - One struct hconn per connection, from hconn_new(cfg); cfg is copied.
+ * - Input.  Either recv straight into the core: p = hconn_in_space(c, &room),
+ *   recv up to room bytes at p, then hconn_in_commit(c, n); or copy with
+ *   hconn_feed(c, data, n).  The input buffer is bounded (max_in, default
+ *   max_head + 2 * max_body + 128 KiB): hconn_feed() returns -1 when the bytes
+ *   do not fit, and hconn_in_space() returns room 0 while it is full.  Feeding
+ *   never runs handlers.
+ * - hconn_process(c) parses and dispatches every complete request buffered, in
+ *   order, and returns how many it dispatched.  Call it after feeding bytes,
+ *   after completing a deferred or streamed response, and after the output
+ *   drained below cfg.out_high (it stops dispatching while more than out_high
+ *   bytes wait, which bounds what pipelining can pile up).  Never call it from
+ *   inside a handler.
+ * - Output.  len = hconn_out(c, &p) gives every response byte not yet written,
+ *   in one contiguous block: all the responses to the requests read in one go
+ *   leave in one write(); after writing n bytes call hconn_out_done(c, n).
+ *   The output buffer is bounded by cfg.max_out: an append that would exceed it
+ *   fails with -1 and marks the connection dead (a slow reader is cut off;
+ *   hconn_error() says why).
+ * - When to close: hconn_should_close(c) is 1 once the connection is dead, or
+ *   it must close (Connection: close, HTTP/1.0 without keep-alive, a parse
+ *   error, the end of a stream without framing) and all its output is written.
+ *   hconn_want_read(c) is 1 while reading more input makes sense.
+ *
+ * Handlers.  cfg.on_request(c, req, app) runs once per request, in order, with
+ * at most one request open at a time.  req and every pointer in it are valid
+ * only during the call: copy what you keep.  A handler does exactly one of:
+ *   (a) immediate: hconn_respond() before returning;
+ *   (b) deferred: return without responding; the request stays open, later
+ *       pipelined requests wait (buffered, unparsed) in order; when a timer or
+ *       an event fires, call hconn_respond(c, ...), then hconn_process(c), then
+ *       write the output;
+ *   (c) streaming: hconn_stream_begin() (now or later) sends the head (chunked
+ *       for HTTP/1.1; unframed, closing at the end for HTTP/1.0), then
+ *       hconn_stream_write() appends body bytes (e.g. SSE events) as they come,
+ *       hconn_stream_end() finishes the response; then hconn_process();
+ *   (d) takeover: hconn_upgrade() queues a "101 Switching Protocols" head; once
+ *       the output is written, hconn_taken(c) is 1 and hconn_leftover() gives
+ *       the bytes already received after the request (e.g. the first WebSocket
+ *       frames).  The core stops touching the connection; the server owns it.
+ * hconn_busy(c) is 1 while a request is open (deferred or streaming): servers
+ * do not apply their idle timeout then.
+ *
+ * Errors are answered by the core: a parse error gets its status (400, 413,
+ * 431, 501 or 505) with a one-line text body, then the connection closes.
+ * "Expect: 100-continue" gets "100 Continue" before the body is read.  HEAD
+ * responses carry the Content-Length of the body but not the body.
+ *
+ * Phase timestamps.  With cfg.clock_ns set, hconn_times(c) gives the open
+ * request's phases: t_recv (its first byte was fed), t_parse (the process call
+ * that completed it started), t_dispatch (the handler was called), t_respond
+ * (the response head was queued).  hconn_server_timing() formats them as a
+ * Server-Timing header line (recv, parse, process durations in ms).
+ */
+#ifndef WIRELAB_IO_HTTP_HCONN_H
+#define WIRELAB_IO_HTTP_HCONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parsers/http/http1.h"
+
+struct hconn;
+
+struct hconn_req {
+    const char *method;
+    size_t method_len;
+    const char *target; /* as received */
+    size_t target_len;
+    const char *path;   /* target up to '?' */
+    size_t path_len;
+    const char *query;  /* after '?', NULL when there is none */
+    size_t query_len;
+    int minor;          /* HTTP/1.<minor> */
+    int keep_alive;
+    int upgrade;        /* Connection: upgrade with an Upgrade field */
+    const uint8_t *body;
+    size_t body_len;
+    uint64_t seq;       /* 1 for the first request on the connection */
+    const struct http1_request *raw; /* all fields, spans into raw_buf */
+    const uint8_t *raw_buf;
+};
+
+typedef void (*hconn_handler)(struct hconn *c, const struct hconn_req *req, void *app);
+
+struct hconn_config {
+    struct http1_limits limits; /* zero fields take the defaults */
+    size_t max_in;              /* input buffer bound (0: default, see above) */
+    size_t max_out;             /* output buffer bound (0: max_body + 256 KiB) */
+    size_t out_high;            /* stop dispatching above this (0: 64 KiB) */
+    hconn_handler on_request;
+    void *app;
+    uint64_t (*clock_ns)(void *app); /* optional */
+};
+
+struct hconn_times {
+    uint64_t t_recv, t_parse, t_dispatch, t_respond;
+};
+
+struct hconn *hconn_new(const struct hconn_config *cfg);
+void hconn_free(struct hconn *c);
+
+uint8_t *hconn_in_space(struct hconn *c, size_t *room);
+void hconn_in_commit(struct hconn *c, size_t n);
+int hconn_feed(struct hconn *c, const void *data, size_t n);
+
+int hconn_process(struct hconn *c);
+
+size_t hconn_out(struct hconn *c, const uint8_t **p);
+void hconn_out_done(struct hconn *c, size_t n);
+
+int hconn_want_read(const struct hconn *c);
+int hconn_should_close(const struct hconn *c);
+int hconn_busy(const struct hconn *c);
+int hconn_taken(const struct hconn *c);
+const uint8_t *hconn_leftover(const struct hconn *c, size_t *n);
+const char *hconn_error(const struct hconn *c); /* why it is dead or closing, or NULL */
+
+/* Responses to the open request.  headers: extra header lines, each ending in
+ * "\r\n" (e.g. "Content-Type: text/plain\r\n"), or NULL.  Content-Length,
+ * Connection and Server are added by the core.  Return 0, or -1 when the output
+ * bound is exceeded (the connection is then dead) or no request is open. */
+int hconn_respond(struct hconn *c, int status, const char *headers, const void *body, size_t len);
+int hconn_stream_begin(struct hconn *c, int status, const char *headers);
+int hconn_stream_write(struct hconn *c, const void *data, size_t len);
+int hconn_stream_end(struct hconn *c);
+int hconn_upgrade(struct hconn *c, const char *headers);
+
+/* The first field named name in the request (case-insensitive), or NULL. */
+const char *hconn_header(const struct hconn_req *r, const char *name, size_t *len);
+
+const struct hconn_times *hconn_times(const struct hconn *c);
+/* Writes "Server-Timing: recv;dur=X, parse;dur=Y, process;dur=Z\r\n" (ms, up to
+ * now) into buf; returns its length, 0 without a clock or when it does not fit. */
+size_t hconn_server_timing(const struct hconn *c, char *buf, size_t cap);
+
+/* The reason phrase of a status code ("OK", "Not Found", ...). */
+const char *hconn_reason(int status);
+
+#endif
