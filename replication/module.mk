@@ -1,0 +1,6 @@
+# replication/: the write-ahead log (records, CRC-32C, segments, recovery, group commit).
+WL_SRCS += replication/crc32c.c replication/wal.c replication/wal_seg.c
+
+UNIT_TESTS += test_crc32c test_wal
+test_crc32c_SRCS := tests/unit/test_crc32c.c
+test_wal_SRCS := tests/unit/test_wal.c
