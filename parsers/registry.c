@@ -2,6 +2,7 @@
  * Order matters only within a format: its first library entry is the default --lib. */
 #include "parsers/registry.h"
 #include "parsers/json/json_impl.h"
+#include "parsers/proto/proto_impl.h"
 
 #include <string.h>
 
@@ -9,6 +10,8 @@ static const struct parser_impl *const registry_table[] = {
     &json_hand_impl,
     &json_cjson_impl,
     &json_jansson_impl,
+    &proto_hand_impl,
+    &proto_pbc_impl,
 };
 
 size_t registry_count(void) { return sizeof registry_table / sizeof registry_table[0]; }
