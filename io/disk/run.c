@@ -240,7 +240,7 @@ static int run_loop(const struct disk_job *j, struct disk_result *res)
 			now = run_now_ns();
 		}
 		if (st.inflight == 0) {
-			if (want_sync && !st.stopping) { /* every write before it has completed */
+			if (want_sync) { /* every write before it has completed */
 				if (fsync(j->fd) != 0) {
 					snprintf(res->msg, sizeof res->msg, "fsync: %s", strerror(errno));
 					goto out;
