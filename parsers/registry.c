@@ -1,12 +1,17 @@
 /* registry: the one table of parser implementations (contract in registry.h).
  * Order matters only within a format: its first library entry is the default --lib. */
 #include "parsers/registry.h"
+#include "parsers/http/http_impl.h"
+#include "parsers/http/lib_http_impls.h"
 #include "parsers/json/json_impl.h"
 #include "parsers/proto/proto_impl.h"
 
 #include <string.h>
 
 static const struct parser_impl *const registry_table[] = {
+    &http1_hand_impl,
+    &http_parser_impl,
+    &http_llhttp_impl,
     &json_hand_impl,
     &json_cjson_impl,
     &json_jansson_impl,

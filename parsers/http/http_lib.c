@@ -1,0 +1,84 @@
+/* http_lib: request collection and canonical dump for the library adapters (http_lib.h). */
+#include "parsers/http/http_lib.h"
+
+#include <string.h>
+
+void http_lib_begin(struct http_lib_req *q)
+{
+    q->in_message = 1;
+    q->last_was_value = 0;
+    q->method = NULL;
+    q->target = (struct http_lib_span){0, 0};
+    q->nheaders = 0;
+    q->body = 0;
+}
+
+static void hl_extend(struct http_lib_req *q, struct http_lib_span *s, const char *at, size_t len)
+{
+    size_t off = (size_t)((const uint8_t *)at - q->base);
+    if (!s->len) s->off = off;
+    s->len = off + len - s->off;
+}
+
+int http_lib_url(struct http_lib_req *q, const char *at, size_t len)
+{
+    hl_extend(q, &q->target, at, len);
+    return 0;
+}
+
+int http_lib_field(struct http_lib_req *q, const char *at, size_t len)
+{
+    if (q->last_was_value || !q->nheaders) {
+        if (q->nheaders == HTTP_LIB_MAX_HEADERS) {
+            q->too_many = 1;
+            return -1;
+        }
+        q->name[q->nheaders] = q->value[q->nheaders] = (struct http_lib_span){0, 0};
+        q->nheaders++;
+        q->last_was_value = 0;
+    }
+    hl_extend(q, &q->name[q->nheaders - 1], at, len);
+    return 0;
+}
+
+int http_lib_value(struct http_lib_req *q, const char *at, size_t len)
+{
+    if (!q->nheaders) return -1;
+    q->last_was_value = 1;
+    if (len) hl_extend(q, &q->value[q->nheaders - 1], at, len);
+    return 0;
+}
+
+static void hl_put(FILE *f, const uint8_t *p, size_t len, int lower, int trim)
+{
+    if (trim) {
+        while (len && (p[0] == ' ' || p[0] == '\t'))
+            p++, len--;
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+    }
+    for (size_t i = 0; i < len; i++)
+        putc(lower && p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i], f);
+}
+
+void http_lib_complete(struct http_lib_req *q)
+{
+    FILE *f = q->dump;
+    q->in_message = 0;
+    q->items += q->nheaders;
+    if (f) {
+        if (q->nreq) putc('\n', f);
+        fprintf(f, "method %s\ntarget ", q->method ? q->method : "?");
+        hl_put(f, q->base + q->target.off, q->target.len, 0, 0);
+        fprintf(f, "\nversion %d.%d\n", q->major, q->minor);
+        for (size_t i = 0; i < q->nheaders; i++) {
+            fputs("header ", f);
+            hl_put(f, q->base + q->name[i].off, q->name[i].len, 1, 0);
+            fputs(": ", f);
+            hl_put(f, q->base + q->value[i].off, q->value[i].len, 0, 1);
+            putc('\n', f);
+        }
+        fprintf(f, "body %zu\n", q->body);
+    }
+    q->nreq++;
+}

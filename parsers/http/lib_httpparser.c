@@ -1,0 +1,80 @@
+/* lib_httpparser: nodejs http-parser (Debian libhttp-parser 2.9) behind parser.h,
+ * format "http", name "http-parser".  Requests only; pipelined requests in one input
+ * are dumped in order like the hand parser does (http1.h). */
+#include "parsers/http/http_lib.h"
+#include "parsers/http/lib_http_impls.h"
+
+#include <http_parser.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int hp_begin(http_parser *p)
+{
+    http_lib_begin(p->data);
+    return 0;
+}
+static int hp_url(http_parser *p, const char *at, size_t len) { return http_lib_url(p->data, at, len); }
+static int hp_field(http_parser *p, const char *at, size_t len) { return http_lib_field(p->data, at, len); }
+static int hp_value(http_parser *p, const char *at, size_t len) { return http_lib_value(p->data, at, len); }
+static int hp_body(http_parser *p, const char *at, size_t len)
+{
+    ((struct http_lib_req *)p->data)->body += len;
+    return 0;
+}
+static int hp_headers_complete(http_parser *p)
+{
+    struct http_lib_req *q = p->data;
+    q->method = http_method_str((enum http_method)p->method);
+    q->major = p->http_major;
+    q->minor = p->http_minor;
+    return 0;
+}
+static int hp_complete(http_parser *p)
+{
+    http_lib_complete(p->data);
+    return 0;
+}
+
+static int hp_parse(const uint8_t *buf, size_t len, const struct parse_opts *opts, struct parse_result *r,
+                    FILE *dump)
+{
+    http_parser_settings s;
+    memset(&s, 0, sizeof s);
+    s.on_message_begin = hp_begin;
+    s.on_url = hp_url;
+    s.on_header_field = hp_field;
+    s.on_header_value = hp_value;
+    s.on_headers_complete = hp_headers_complete;
+    s.on_body = hp_body;
+    s.on_message_complete = hp_complete;
+    struct http_lib_req *q = calloc(1, sizeof *q);
+    if (!q) {
+        snprintf(r->err, sizeof r->err, "out of memory");
+        return 2;
+    }
+    q->base = buf;
+    q->dump = dump;
+    http_parser p;
+    http_parser_init(&p, HTTP_REQUEST);
+    p.data = q;
+    size_t n = len ? http_parser_execute(&p, &s, (const char *)buf, len) : 0;
+    int rc = 0;
+    r->has_offset = 1;
+    r->depth = 1;
+    if (HTTP_PARSER_ERRNO(&p) != HPE_OK || n != len) {
+        r->err_offset = n;
+        snprintf(r->err, sizeof r->err, "http-parser: %s", q->too_many ? "too many header fields"
+                 : p.upgrade ? "upgrade / CONNECT: data after the head is not HTTP"
+                             : http_errno_description(HTTP_PARSER_ERRNO(&p)));
+        rc = 1;
+    } else if (q->in_message || !q->nreq) {
+        r->err_offset = len;
+        snprintf(r->err, sizeof r->err, "http-parser: %s", len ? "incomplete request" : "empty input");
+        rc = 1;
+    }
+    r->items = q->items;
+    free(q);
+    return rc;
+}
+
+const struct parser_impl http_parser_impl = {"http", "http-parser", hp_parse};

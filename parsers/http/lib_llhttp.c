@@ -1,0 +1,82 @@
+/* lib_llhttp: llhttp 8 (the parser of Node.js; C sources from Debian's node-llhttp,
+ * compiled by a rule in parsers/http/module.mk) behind parser.h, format "http",
+ * name "llhttp".  Requests only, strict mode (no lenient flags). */
+#include "parsers/http/http_lib.h"
+#include "parsers/http/lib_http_impls.h"
+
+#include <llhttp.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int lh_begin(llhttp_t *p)
+{
+    http_lib_begin(p->data);
+    return 0;
+}
+static int lh_url(llhttp_t *p, const char *at, size_t len) { return http_lib_url(p->data, at, len); }
+static int lh_field(llhttp_t *p, const char *at, size_t len) { return http_lib_field(p->data, at, len); }
+static int lh_value(llhttp_t *p, const char *at, size_t len) { return http_lib_value(p->data, at, len); }
+static int lh_body(llhttp_t *p, const char *at, size_t len)
+{
+    ((struct http_lib_req *)p->data)->body += len;
+    return 0;
+}
+static int lh_headers_complete(llhttp_t *p)
+{
+    struct http_lib_req *q = p->data;
+    q->method = llhttp_method_name((llhttp_method_t)p->method);
+    q->major = p->http_major;
+    q->minor = p->http_minor;
+    return 0;
+}
+static int lh_complete(llhttp_t *p)
+{
+    http_lib_complete(p->data);
+    return 0;
+}
+
+static int lh_parse(const uint8_t *buf, size_t len, const struct parse_opts *opts, struct parse_result *r,
+                    FILE *dump)
+{
+    llhttp_settings_t s;
+    llhttp_settings_init(&s);
+    s.on_message_begin = lh_begin;
+    s.on_url = lh_url;
+    s.on_header_field = lh_field;
+    s.on_header_value = lh_value;
+    s.on_headers_complete = lh_headers_complete;
+    s.on_body = lh_body;
+    s.on_message_complete = lh_complete;
+    struct http_lib_req *q = calloc(1, sizeof *q);
+    if (!q) {
+        snprintf(r->err, sizeof r->err, "out of memory");
+        return 2;
+    }
+    q->base = buf;
+    q->dump = dump;
+    llhttp_t p;
+    llhttp_init(&p, HTTP_REQUEST, &s);
+    p.data = q;
+    llhttp_errno_t e = len ? llhttp_execute(&p, (const char *)buf, len) : HPE_OK;
+    int rc = 0;
+    r->has_offset = 1;
+    r->depth = 1;
+    if (e != HPE_OK) {
+        const char *pos = llhttp_get_error_pos(&p);
+        r->err_offset = pos ? (size_t)((const uint8_t *)pos - buf) : 0;
+        snprintf(r->err, sizeof r->err, "llhttp: %s",
+                 q->too_many ? "too many header fields"
+                 : e == HPE_PAUSED_UPGRADE ? "upgrade / CONNECT: data after the head is not HTTP"
+                                           : llhttp_get_error_reason(&p));
+        rc = 1;
+    } else if (q->in_message || !q->nreq) {
+        r->err_offset = len;
+        snprintf(r->err, sizeof r->err, "llhttp: %s", len ? "incomplete request" : "empty input");
+        rc = 1;
+    }
+    r->items = q->items;
+    free(q);
+    return rc;
+}
+
+const struct parser_impl http_llhttp_impl = {"http", "llhttp", lh_parse};
