@@ -1,0 +1,657 @@
+/* notify-client: N clients each start M jobs on a jobs-server and learn that each is
+ * done by one pattern: short polling, long polling, SSE, a webhook or WebSocket.
+ * It measures what the patterns notes argue about: the delay from the job's
+ * completion (the server's done_us timestamp, CLOCK_MONOTONIC like ours: same host)
+ * to the client knowing, and the HTTP requests and bytes each completed job cost.
+ * One process, one io/ev loop, every client a small state machine: 1000 clients
+ * are 1000 structs and sockets, not 1000 threads.
+ */
+#include "io/ev.h"
+#include "io/httpc/httpc.h"
+#include "io/httpc/ssec.h"
+#include "io/net.h"
+#include "io/ws/ws.h"
+#include "labs/07-push/nc_conn.h"
+#include "labs/07-push/receiver.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+enum mode { M_SHORT, M_LONG, M_SSE, M_WEBHOOK, M_WS };
+static const char *const MODE_NAMES[] = {"short", "long", "sse", "webhook", "ws"};
+
+/* What the client's connection to the jobs server is doing. */
+enum phase { PH_IDLE, PH_POST, PH_POLL, PH_STREAM, PH_WAIT, PH_DONE };
+
+#define BODY_MAX 4096
+#define WS_MSG_MAX 4096
+#define EARLY_MAX 64
+
+struct app;
+
+struct client {
+    struct app *app;
+    int idx;
+    struct nc_conn http;
+    struct httpc rp;
+    struct ssec sp;
+    enum phase phase;
+    char body[BODY_MAX + 1];
+    size_t body_len;
+    uint64_t job;
+    uint64_t version;
+    int jobs_done;
+    uint64_t timer;
+    unsigned gen; /* bumped whenever the HTTP connection is closed or replaced */
+    /* ws mode */
+    struct nc_conn ws;
+    int ws_open;
+    struct httpc wrp;
+    struct ws_parser wp;
+    uint8_t wmsg[WS_MSG_MAX];
+    char wkey[WS_KEY_LEN + 1];
+};
+
+struct early { uint64_t job, done_us; }; /* a push that beat the POST's answer */
+
+struct app {
+    struct ev_loop *loop;
+    enum mode mode;
+    uint32_t addr;
+    int port;
+    unsigned interval_ms, wait_s, work_ms, nclients, njobs;
+    struct client *clients;
+    struct receiver *rcv;
+    int rcv_port;
+    unsigned finished, failed;
+    uint64_t requests, bytes, hook_deliveries, bad_sigs, events_seen, missing_ts;
+    double *delays_ms;
+    size_t ndelays;
+    struct early early[EARLY_MAX];
+    unsigned nearly;
+    uint64_t rng;
+    uint64_t t_start_ns;
+};
+
+/* ---- small JSON field readers (our server's flat objects) ---- */
+
+static int json_u64(const char *js, const char *key, uint64_t *v)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(js, pat);
+    if (!p)
+        return -1;
+    p += strlen(pat);
+    while (*p == ' ' || *p == '"')
+        p++;
+    if (*p < '0' || *p > '9')
+        return -1;
+    *v = strtoull(p, NULL, 10);
+    return 0;
+}
+
+static int json_is_done(const char *js) { return strstr(js, "\"status\":\"done\"") != NULL; }
+
+/* The server's completion time in microseconds, or 0 when the JSON has none. */
+static uint64_t json_done_us(const char *js)
+{
+    uint64_t v;
+    if (json_u64(js, "done_us", &v) == 0)
+        return v;
+    if (json_u64(js, "done_ms", &v) == 0)
+        return v * 1000;
+    return 0;
+}
+
+/* ---- the life of one client ---- */
+
+static void client_next(struct client *c);
+static void http_data(struct nc_conn *nc, const uint8_t *d, size_t len);
+static void http_closed(struct nc_conn *nc, int err);
+
+static void client_fail(struct client *c, const char *why)
+{
+    struct app *a = c->app;
+    if (a->failed < 5)
+        fprintf(stderr, "notify-client: client %d: %s\n", c->idx, why);
+    a->failed++;
+    c->phase = PH_DONE;
+    nc_close(&c->http);
+    nc_close(&c->ws);
+    if (++a->finished == a->nclients)
+        ev_stop(a->loop);
+}
+
+static void complete(struct client *c, uint64_t done_us)
+{
+    struct app *a = c->app;
+    uint64_t now_us = ev_now_ns() / 1000;
+    if (done_us)
+        a->delays_ms[a->ndelays++] = done_us <= now_us ? (double)(now_us - done_us) / 1000.0 : 0;
+    else
+        a->missing_ts++;
+    c->jobs_done++;
+    c->job = 0;
+    if (c->phase == PH_STREAM) {
+        nc_close(&c->http); /* an event stream never ends by itself */
+        c->gen++;
+    }
+    c->phase = PH_IDLE;
+    client_next(c);
+}
+
+/* Send one HTTP request on the client's connection to the jobs server, opening it
+ * first when the server closed the last one. */
+static void http_request(struct client *c, const char *method, const char *target,
+                         const char *body, enum phase ph)
+{
+    struct app *a = c->app;
+    char req[1024];
+    int n;
+    if (body)
+        n = snprintf(req, sizeof req,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     method, target, a->port, strlen(body), body);
+    else
+        n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n", method,
+                     target, a->port, ph == PH_STREAM ? "Accept: text/event-stream\r\n" : "");
+    if (c->http.fd < 0) {
+        c->gen++;
+        if (nc_open(&c->http, a->addr, a->port) != 0) {
+            client_fail(c, strerror(errno));
+            return;
+        }
+    }
+    httpc_init(&c->rp, 0);
+    c->body_len = 0;
+    c->phase = ph;
+    a->requests++;
+    if (nc_send(&c->http, req, (size_t)n) != 0)
+        client_fail(c, "request does not fit the output buffer");
+}
+
+static void poll_timer(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct client *c = arg;
+    char target[128];
+    c->timer = 0;
+    snprintf(target, sizeof target, "/jobs/%" PRIu64, c->job);
+    http_request(c, "GET", target, NULL, PH_POLL);
+}
+
+static void long_poll(struct client *c)
+{
+    char target[160];
+    snprintf(target, sizeof target, "/jobs/%" PRIu64 "?wait=%u&since=%" PRIu64, c->job,
+             c->app->wait_s, c->version);
+    http_request(c, "GET", target, NULL, PH_POLL);
+}
+
+static void client_next(struct client *c)
+{
+    struct app *a = c->app;
+    if (c->jobs_done == (int)a->njobs) {
+        c->phase = PH_DONE;
+        nc_close(&c->http);
+        nc_close(&c->ws);
+        if (++a->finished == a->nclients)
+            ev_stop(a->loop);
+        return;
+    }
+    char body[256];
+    if (a->mode == M_WEBHOOK)
+        snprintf(body, sizeof body, "{\"work_ms\":%u,\"callback\":\"http://127.0.0.1:%d/hook/%d\"}",
+                 a->work_ms, a->rcv_port, c->idx);
+    else
+        snprintf(body, sizeof body, "{\"work_ms\":%u}", a->work_ms);
+    http_request(c, "POST", "/jobs", body, PH_POST);
+}
+
+/* A whole response to the client's last request is in (status, body). */
+static void http_response(struct client *c)
+{
+    struct app *a = c->app;
+    c->body[c->body_len] = 0;
+    int st = c->rp.status;
+    if (c->phase == PH_POST) {
+        if (st != 202 && st != 201 && st != 200) {
+            char why[160];
+            snprintf(why, sizeof why, "POST /jobs answered %d: %.100s", st, c->body);
+            client_fail(c, why);
+            return;
+        }
+        if (json_u64(c->body, "id", &c->job) != 0) {
+            client_fail(c, "POST /jobs answer has no id");
+            return;
+        }
+        c->version = 0;
+        for (unsigned i = 0; i < a->nearly; i++) /* the push came first */
+            if (a->early[i].job == c->job) {
+                uint64_t d = a->early[i].done_us;
+                a->early[i] = a->early[--a->nearly];
+                c->phase = PH_WAIT;
+                complete(c, d);
+                return;
+            }
+        char target[128];
+        switch (a->mode) {
+        case M_SHORT:
+            c->phase = PH_WAIT;
+            c->timer = ev_timer_add(a->loop, a->interval_ms, poll_timer, c);
+            break;
+        case M_LONG: long_poll(c); break;
+        case M_SSE:
+            snprintf(target, sizeof target, "/jobs/%" PRIu64 "/events", c->job);
+            http_request(c, "GET", target, NULL, PH_STREAM);
+            break;
+        default: c->phase = PH_WAIT; break; /* the server will push */
+        }
+        return;
+    }
+    if (c->phase == PH_POLL) {
+        if (st == 503 || st == 429) { /* too many waiters: back off and try again */
+            c->phase = PH_WAIT;
+            c->timer = ev_timer_add(a->loop, 100, poll_timer, c);
+            return;
+        }
+        if (st != 200) {
+            char why[160];
+            snprintf(why, sizeof why, "GET /jobs/%" PRIu64 " answered %d", c->job, st);
+            client_fail(c, why);
+            return;
+        }
+        if (json_is_done(c->body)) {
+            complete(c, json_done_us(c->body));
+            return;
+        }
+        json_u64(c->body, "version", &c->version);
+        if (a->mode == M_LONG) {
+            long_poll(c);
+        } else {
+            c->phase = PH_WAIT;
+            c->timer = ev_timer_add(a->loop, a->interval_ms, poll_timer, c);
+        }
+    }
+}
+
+static void sse_body(struct client *c, const uint8_t *d, size_t len)
+{
+    while (len && c->phase == PH_STREAM) {
+        struct ssec_event ev;
+        size_t used = ssec_parse(&c->sp, d, len, &ev);
+        d += used;
+        len -= used;
+        if (ev.type == SSEC_ERROR) {
+            client_fail(c, "SSE line or event over the parser's limit");
+            return;
+        }
+        if (ev.type == SSEC_EVENT) {
+            c->app->events_seen++;
+            if (json_is_done(ev.data)) {
+                complete(c, json_done_us(ev.data));
+                return;
+            }
+        }
+    }
+}
+
+static void http_data(struct nc_conn *nc, const uint8_t *d, size_t len)
+{
+    struct client *c = nc->arg;
+    unsigned gen = c->gen; /* stop when a callback closed or replaced the connection */
+    while (len && c->http.fd >= 0 && c->gen == gen) {
+        struct httpc_event ev;
+        size_t used = httpc_parse(&c->rp, d, len, &ev);
+        d += used;
+        len -= used;
+        switch (ev.type) {
+        case HTTPC_NONE: break;
+        case HTTPC_ERROR: client_fail(c, c->rp.err); return;
+        case HTTPC_HEAD:
+            if (c->phase == PH_STREAM) {
+                if (c->rp.status != 200) {
+                    client_fail(c, "event stream refused");
+                    return;
+                }
+                ssec_init(&c->sp);
+            }
+            break;
+        case HTTPC_BODY:
+            if (c->phase == PH_STREAM) {
+                sse_body(c, ev.data, ev.len);
+            } else {
+                if (c->body_len + ev.len > BODY_MAX) {
+                    client_fail(c, "response body over the client's limit");
+                    return;
+                }
+                memcpy(c->body + c->body_len, ev.data, ev.len);
+                c->body_len += ev.len;
+            }
+            break;
+        case HTTPC_DONE: {
+            const char *conn = httpc_header(&c->rp, "connection");
+            int closing = conn && strcasecmp(conn, "close") == 0;
+            if (closing) {
+                nc_close(&c->http); /* the next request opens a new one */
+                c->gen++;
+            }
+            if (c->phase == PH_STREAM) {
+                client_fail(c, "event stream ended before the job was done");
+                return;
+            }
+            httpc_init(&c->rp, 0);
+            http_response(c);
+            if (closing)
+                return;
+            break;
+        }
+        }
+    }
+}
+
+static void http_closed(struct nc_conn *nc, int err)
+{
+    struct client *c = nc->arg;
+    c->gen++;
+    if (c->phase == PH_WAIT || c->phase == PH_IDLE || c->phase == PH_DONE)
+        return; /* nothing outstanding: the next request reconnects */
+    if (c->phase == PH_POLL && httpc_eof(&c->rp)) {
+        http_response(c);
+        return;
+    }
+    client_fail(c, err ? strerror(err) : "server closed the connection mid-request");
+}
+
+/* ---- ws mode: one WebSocket per client, job events pushed as text frames ---- */
+
+static void ws_data(struct nc_conn *nc, const uint8_t *d, size_t len)
+{
+    struct client *c = nc->arg;
+    struct app *a = c->app;
+    while (len && c->ws.fd >= 0) {
+        if (!c->ws_open) {
+            struct httpc_event hev;
+            size_t used = httpc_parse(&c->wrp, d, len, &hev);
+            d += used;
+            len -= used;
+            if (hev.type == HTTPC_ERROR) {
+                client_fail(c, c->wrp.err);
+                return;
+            }
+            if (hev.type != HTTPC_DONE)
+                continue;
+            char err[128];
+            if (ws_client_check(c->wrp.status, httpc_header(&c->wrp, "upgrade"),
+                                httpc_header(&c->wrp, "connection"),
+                                httpc_header(&c->wrp, "sec-websocket-accept"), c->wkey, err,
+                                sizeof err) != 0) {
+                client_fail(c, err);
+                return;
+            }
+            c->ws_open = 1;
+            ws_parser_init(&c->wp, WS_CLIENT, c->wmsg, sizeof c->wmsg, 0);
+            client_next(c); /* subscribed: now start the first job */
+            continue;
+        }
+        struct ws_event ev;
+        size_t used = ws_parse(&c->wp, d, len, &ev);
+        d += used;
+        len -= used;
+        if (ev.type == WS_EV_ERROR || ev.type == WS_EV_CLOSE) {
+            client_fail(c, ev.type == WS_EV_CLOSE ? "server closed the WebSocket" : "WebSocket protocol error");
+            return;
+        }
+        if (ev.type == WS_EV_PING) {
+            uint8_t out[WS_MAX_CONTROL + WS_MAX_HEADER];
+            uint8_t mask[4] = {1, 2, 3, 4};
+            int n = ws_encode(out, sizeof out, WS_OP_PONG, 1, ev.data, ev.len, mask);
+            nc_send(&c->ws, out, (size_t)n);
+        }
+        if (ev.type != WS_EV_TEXT)
+            continue;
+        a->events_seen++;
+        char msg[WS_MSG_MAX + 1];
+        memcpy(msg, ev.data, ev.len);
+        msg[ev.len] = 0;
+        uint64_t id;
+        if (!json_is_done(msg) || json_u64(msg, "id", &id) != 0)
+            continue;
+        if (id == c->job && c->phase == PH_WAIT)
+            complete(c, json_done_us(msg));
+        else if (c->phase == PH_POST && a->nearly < EARLY_MAX) /* before our POST's answer */
+            a->early[a->nearly++] = (struct early){id, json_done_us(msg)};
+    }
+}
+
+static void ws_closed(struct nc_conn *nc, int err)
+{
+    struct client *c = nc->arg;
+    if (c->phase != PH_DONE)
+        client_fail(c, err ? strerror(err) : "WebSocket connection closed");
+}
+
+static void ws_start(struct client *c)
+{
+    struct app *a = c->app;
+    uint8_t nonce[16];
+    for (int i = 0; i < 16; i++) { /* xorshift: the key only has to differ per client */
+        a->rng ^= a->rng << 13, a->rng ^= a->rng >> 7, a->rng ^= a->rng << 17;
+        nonce[i] = (uint8_t)a->rng;
+    }
+    ws_client_key(nonce, c->wkey);
+    char req[512];
+    int n = ws_client_request(req, sizeof req, "127.0.0.1", a->port, "/ws", c->wkey);
+    httpc_init(&c->wrp, 0);
+    if (nc_open(&c->ws, a->addr, a->port) != 0 || nc_send(&c->ws, req, (size_t)n) != 0) {
+        client_fail(c, "cannot open the WebSocket connection");
+        return;
+    }
+    a->requests++;
+}
+
+/* ---- webhook mode: deliveries land in our receiver ---- */
+
+static void on_delivery(void *arg, const char *path, const char *body, size_t len, int sig_ok)
+{
+    struct app *a = arg;
+    char js[BODY_MAX + 1];
+    size_t n = len < BODY_MAX ? len : BODY_MAX;
+    memcpy(js, body, n);
+    js[n] = 0;
+    a->hook_deliveries++;
+    a->requests++;
+    if (sig_ok == 0)
+        a->bad_sigs++;
+    int idx;
+    uint64_t id;
+    if (sscanf(path, "/hook/%d", &idx) != 1 || idx < 0 || idx >= (int)a->nclients ||
+        json_u64(js, "id", &id) != 0 || !json_is_done(js))
+        return;
+    struct client *c = &a->clients[idx];
+    if (id == c->job && c->phase == PH_WAIT)
+        complete(c, json_done_us(js));
+    else if (a->nearly < EARLY_MAX)
+        a->early[a->nearly++] = (struct early){id, json_done_us(js)};
+}
+
+/* ---- results ---- */
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+static double pct(const double *v, size_t n, double p)
+{
+    if (!n)
+        return -1;
+    size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
+    return v[i < n ? i : n - 1];
+}
+
+static void report(struct app *a, int json)
+{
+    qsort(a->delays_ms, a->ndelays, sizeof(double), cmp_double);
+    size_t done = 0;
+    for (unsigned i = 0; i < a->nclients; i++)
+        done += (size_t)a->clients[i].jobs_done;
+    double wall = (double)(ev_now_ns() - a->t_start_ns) / 1e9;
+    double p50 = pct(a->delays_ms, a->ndelays, 50), p99 = pct(a->delays_ms, a->ndelays, 99);
+    double mx = a->ndelays ? a->delays_ms[a->ndelays - 1] : -1;
+    double rpj = done ? (double)a->requests / (double)done : 0;
+    double bpj = done ? (double)a->bytes / (double)done : 0;
+    if (json)
+        printf("{\"mode\":\"%s\",\"interval_ms\":%u,\"clients\":%u,\"jobs\":%u,\"work_ms\":%u,"
+               "\"completed\":%zu,\"failed_clients\":%u,\"delay_p50_ms\":%.3f,"
+               "\"delay_p99_ms\":%.3f,\"delay_max_ms\":%.3f,\"requests\":%" PRIu64 ","
+               "\"requests_per_job\":%.2f,\"bytes\":%" PRIu64 ",\"bytes_per_job\":%.0f,"
+               "\"events\":%" PRIu64 ",\"webhook_deliveries\":%" PRIu64 ",\"bad_signatures\":%" PRIu64
+               ",\"missing_timestamps\":%" PRIu64 ",\"wall_s\":%.3f}\n",
+               MODE_NAMES[a->mode], a->mode == M_SHORT ? a->interval_ms : 0, a->nclients,
+               a->njobs, a->work_ms, done, a->failed, p50, p99, mx, a->requests, rpj, a->bytes,
+               bpj, a->events_seen, a->hook_deliveries, a->bad_sigs, a->missing_ts, wall);
+    else
+        printf("mode=%s%s clients=%u jobs=%u completed=%zu/%u delay_p50=%.3fms delay_p99=%.3fms "
+               "requests/job=%.2f bytes/job=%.0f failed_clients=%u wall=%.2fs\n",
+               MODE_NAMES[a->mode], a->mode == M_SHORT ? (a->interval_ms >= 1000 ? "(1s)" : "") : "",
+               a->nclients, a->njobs, done, a->nclients * a->njobs, p50, p99, rpj, bpj, a->failed,
+               wall);
+}
+
+static void overall_timeout(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    fprintf(stderr, "notify-client: timed out before every job was seen done\n");
+    ev_stop(loop);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: notify-client --mode short|long|sse|webhook|ws [--interval MS] --clients N\n"
+            "                     --jobs M [--server HOST:PORT] [--work-ms MS] [--wait S]\n"
+            "                     [--webhook-secret S] [--receiver-offline-ms MS]\n"
+            "                     [--timeout S] [--json]\n"
+            "  N clients (one event loop, not a thread each) each start M jobs one after\n"
+            "  the other and wait for each by the pattern; prints delay p50/p99 from the\n"
+            "  job's completion to the client knowing, requests and bytes per job.\n"
+            "  defaults: --server 127.0.0.1:8080 --interval 100 --work-ms 200 --wait 30\n"
+            "  --timeout 60\n");
+}
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+    char *e;
+    errno = 0;
+    unsigned long v = strtoul(s, &e, 10);
+    if (errno || !*s || *e || v < lo || v > hi)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct app a;
+    const char *server = "127.0.0.1:8080", *secret = NULL;
+    unsigned timeout_s = 60, offline_ms = 0;
+    int json = 0, mode = -1;
+    a.interval_ms = 100, a.wait_s = 30, a.work_ms = 200, a.nclients = 1, a.njobs = 1;
+    static const struct option opts[] = {
+        {"mode", required_argument, 0, 'm'},     {"interval", required_argument, 0, 'i'},
+        {"clients", required_argument, 0, 'c'},  {"jobs", required_argument, 0, 'n'},
+        {"server", required_argument, 0, 's'},   {"work-ms", required_argument, 0, 'w'},
+        {"wait", required_argument, 0, 'W'},     {"webhook-secret", required_argument, 0, 'k'},
+        {"receiver-offline-ms", required_argument, 0, 'o'},
+        {"timeout", required_argument, 0, 't'},  {"json", no_argument, 0, 'j'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    int o, bad = 0;
+    while ((o = getopt_long(argc, argv, "m:i:c:n:s:w:W:k:o:t:jh", opts, NULL)) != -1) {
+        switch (o) {
+        case 'm':
+            for (int i = 0; i < 5; i++)
+                if (strcmp(optarg, MODE_NAMES[i]) == 0)
+                    mode = i;
+            bad |= mode < 0;
+            break;
+        case 'i': bad |= parse_uint(optarg, 1, 3600000, &a.interval_ms); break;
+        case 'c': bad |= parse_uint(optarg, 1, 5000, &a.nclients); break;
+        case 'n': bad |= parse_uint(optarg, 1, 100000, &a.njobs); break;
+        case 's': server = optarg; break;
+        case 'w': bad |= parse_uint(optarg, 1, 600000, &a.work_ms); break;
+        case 'W': bad |= parse_uint(optarg, 1, 3600, &a.wait_s); break;
+        case 'k': secret = optarg; break;
+        case 'o': bad |= parse_uint(optarg, 0, 600000, &offline_ms); break;
+        case 't': bad |= parse_uint(optarg, 1, 86400, &timeout_s); break;
+        case 'j': json = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: bad = 1;
+        }
+    }
+    char host[64];
+    if (bad || mode < 0 || optind != argc ||
+        net_parse_hostport(server, host, sizeof host, &a.port) != 0 ||
+        inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &a.addr) != 1) {
+        fprintf(stderr, "notify-client: bad arguments%s\n", mode < 0 ? " (--mode is required)" : "");
+        usage(stderr);
+        return 2;
+    }
+    a.mode = (enum mode)mode;
+    /* two sockets per client in ws mode, plus the receiver's: ask for the hard limit */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    a.loop = ev_create();
+    a.clients = calloc(a.nclients, sizeof *a.clients);
+    a.delays_ms = calloc((size_t)a.nclients * a.njobs, sizeof(double));
+    if (!a.loop || !a.clients || !a.delays_ms) {
+        fprintf(stderr, "notify-client: out of memory\n");
+        return 1;
+    }
+    a.rng = ev_now_ns() | 1;
+    if (a.mode == M_WEBHOOK) {
+        char err[160];
+        a.rcv = rcv_create(a.loop, 0, offline_ms, secret, &a.bytes, on_delivery, &a, err, sizeof err);
+        if (!a.rcv) {
+            fprintf(stderr, "notify-client: webhook receiver: %s\n", err);
+            return 1;
+        }
+        a.rcv_port = rcv_port(a.rcv);
+    }
+    a.t_start_ns = ev_now_ns();
+    for (unsigned i = 0; i < a.nclients; i++) {
+        struct client *c = &a.clients[i];
+        c->app = &a;
+        c->idx = (int)i;
+        nc_init(&c->http, a.loop, &a.bytes, http_data, http_closed, c);
+        nc_init(&c->ws, a.loop, &a.bytes, ws_data, ws_closed, c);
+        if (a.mode == M_WS)
+            ws_start(c);
+        else
+            client_next(c);
+    }
+    ev_timer_add(a.loop, (uint64_t)timeout_s * 1000, overall_timeout, NULL);
+    if (a.finished < a.nclients)
+        ev_run(a.loop);
+    report(&a, json);
+    int ok = a.failed == 0 && a.ndelays + a.missing_ts == (size_t)a.nclients * a.njobs;
+    for (unsigned i = 0; i < a.nclients; i++) {
+        nc_close(&a.clients[i].http);
+        nc_close(&a.clients[i].ws);
+    }
+    rcv_destroy(a.rcv);
+    ev_destroy(a.loop);
+    free(a.clients);
+    free(a.delays_ms);
+    return ok ? 0 : 1;
+}
