@@ -1,0 +1,732 @@
+/* xml_hand: the hand-written XML 1.0 + Namespaces parser: the document, elements,
+ * attributes, namespaces and character data (contract and dump format in xml.h).
+ * One pass over the buffer, no copies except for values that need normalizing; the
+ * open elements live on an explicit stack, so nesting never grows the C stack. */
+#include "parsers/xml/xml_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const uint8_t *xml_bad_char(struct xml_ctx *c, const uint8_t *p)
+{
+    xml_fail(c, p,
+             *p < 0x80 ? "control character not allowed in XML"
+                       : "invalid UTF-8 or a character not allowed in XML");
+    return NULL;
+}
+
+/* Appends character data to the pending text (only when dumping). */
+static int xml_text(struct xml_ctx *c, const void *s, size_t n)
+{
+    if (c->dump && xml_text_add(&c->text, s, n))
+        return xml_fail(c, s, "text longer than %u bytes or out of memory", XML_MAX_VALUE);
+    return 0;
+}
+
+/* Finds the namespace bound to prefix; 0 and *uri set, or -1 when unbound. */
+static int xml_ns_lookup(struct xml_ctx *c, const uint8_t *pfx, size_t plen, const char **uri,
+                         size_t *ulen)
+{
+    for (size_t i = c->nnsb; i-- > 0;) {
+        struct xml_nsb *b = &c->nsb[i];
+        if (b->plen == plen && memcmp(b->prefix, pfx, plen) == 0) {
+            *uri = (const char *)c->nsstr.p + b->uri_off;
+            *ulen = b->uri_len;
+            return 0;
+        }
+    }
+    if (plen == 3 && memcmp(pfx, "xml", 3) == 0) {
+        *uri = XML_NS_XML;
+        *ulen = sizeof XML_NS_XML - 1;
+        return 0;
+    }
+    *uri = "";
+    *ulen = 0;
+    return plen == 0 ? 0 : -1;
+}
+
+/* Offset of the single colon of a QName, 0 when none; -1 when not a QName. */
+static long xml_qname_colon(const uint8_t *n, size_t len)
+{
+    const uint8_t *col = memchr(n, ':', len);
+    if (!col)
+        return 0;
+    size_t off = (size_t)(col - n);
+    if (off == 0 || off + 1 == len || memchr(col + 1, ':', len - off - 1))
+        return -1;
+    /* the local part must start with a NameStartChar (a digit, '-' or '.' cannot) */
+    if (col[1] < 0x80 && !(xml_cls[col[1]] & XC_NSTART))
+        return -1;
+    return (long)off;
+}
+
+static int xml_bind(struct xml_ctx *c, const uint8_t *at, const uint8_t *pfx, size_t plen,
+                    const uint8_t *uri, size_t ulen)
+{
+    int is_xml_uri = ulen == sizeof XML_NS_XML - 1 && memcmp(uri, XML_NS_XML, ulen) == 0;
+    int is_xmlns_uri = ulen == sizeof XML_NS_XMLNS - 1 && memcmp(uri, XML_NS_XMLNS, ulen) == 0;
+    if (plen == 5 && memcmp(pfx, "xmlns", 5) == 0)
+        return xml_fail(c, at, "the prefix 'xmlns' must not be declared");
+    if (plen == 3 && memcmp(pfx, "xml", 3) == 0) {
+        if (!is_xml_uri)
+            return xml_fail(c, at, "the prefix 'xml' can only be bound to " XML_NS_XML);
+        return 0;
+    }
+    if (is_xml_uri || is_xmlns_uri)
+        return xml_fail(c, at, "the namespace %s cannot be bound here",
+                        is_xml_uri ? XML_NS_XML : XML_NS_XMLNS);
+    if (plen && ulen == 0)
+        return xml_fail(c, at, "a prefix cannot be undeclared (xmlns:%.*s=\"\")", (int)plen,
+                        pfx);
+    if (c->nnsb == c->nsb_cap) {
+        size_t cap = c->nsb_cap ? c->nsb_cap * 2 : 16;
+        struct xml_nsb *nb = realloc(c->nsb, cap * sizeof *nb);
+        if (!nb)
+            return xml_oom(c);
+        c->nsb = nb;
+        c->nsb_cap = cap;
+    }
+    struct xml_nsb *b = &c->nsb[c->nnsb++];
+    b->prefix = pfx;
+    b->plen = plen;
+    b->uri_off = c->nsstr.len;
+    b->uri_len = ulen;
+    return xml_buf_add(c, &c->nsstr, uri, ulen);
+}
+
+/* Collapses runs of spaces and trims (attributes of a non-CDATA declared type). */
+static size_t xml_collapse(uint8_t *v, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == ' ' && (o == 0 || v[o - 1] == ' '))
+            continue;
+        v[o++] = v[i];
+    }
+    if (o && v[o - 1] == ' ')
+        o--;
+    return o;
+}
+
+/* Everything after the attributes are read: namespaces, uniqueness, the dump. */
+static int xml_start_done(struct xml_ctx *c, const uint8_t *tag, const uint8_t *name,
+                          size_t nlen, long ecol)
+{
+    /* Values in scratch become pointers only now: scratch may move while growing. */
+    for (size_t i = 0; i < c->natt && c->have_attdecls; i++) {
+        struct xml_att *a = &c->att[i];
+        const struct xml_attdecl *d = xml_attdecl_find(c, name, nlen, a->name, a->nlen);
+        if (!d || d->cdata)
+            continue;
+        if (a->val) { /* a raw slice of the input: copy it to edit it */
+            a->voff = c->scratch.len;
+            if (xml_buf_add(c, &c->scratch, a->val, a->vlen))
+                return -1;
+            a->val = NULL;
+        }
+        a->vlen = xml_collapse(c->scratch.p + a->voff, a->vlen);
+    }
+    for (size_t i = 0; i < c->natt; i++) {
+        struct xml_att *a = &c->att[i];
+        if (!a->val)
+            a->val = c->scratch.p + a->voff;
+    }
+    /* WFC Unique Att Spec on the raw names. */
+    for (size_t i = 1; i < c->natt; i++)
+        for (size_t j = 0; j < i; j++)
+            if (c->att[i].nlen == c->att[j].nlen &&
+                memcmp(c->att[i].name, c->att[j].name, c->att[i].nlen) == 0)
+                return xml_fail(c, c->att[i].name, "duplicate attribute '%.*s'",
+                                (int)c->att[i].nlen, c->att[i].name);
+    /* Namespace declarations first: they apply to this element and its attributes. */
+    for (size_t i = 0; i < c->natt; i++) {
+        struct xml_att *a = &c->att[i];
+        if (a->nlen == 5 && memcmp(a->name, "xmlns", 5) == 0) {
+            a->is_ns = 1;
+            if (xml_bind(c, a->name, a->name, 0, a->val, a->vlen))
+                return -1;
+        } else if (a->colon == 5 && memcmp(a->name, "xmlns", 5) == 0) {
+            a->is_ns = 1;
+            if (xml_bind(c, a->name, a->name + 6, a->nlen - 6, a->val, a->vlen))
+                return -1;
+        }
+    }
+    /* Namespace defaults from ATTLIST declarations (xmlns with a default value). */
+    if (c->have_attdecls) {
+        for (size_t h = 0; h < XML_HASH; h++)
+            for (const struct xml_attdecl *d = c->ad[h]; d; d = d->next) {
+                if (!d->dflt || d->elen != nlen || memcmp(d->key, name, nlen) != 0)
+                    continue;
+                const uint8_t *an = d->key + d->elen + 1;
+                int dflt_ns = d->alen == 5 && memcmp(an, "xmlns", 5) == 0;
+                int pfx_ns = d->alen > 6 && memcmp(an, "xmlns:", 6) == 0;
+                if (!dflt_ns && !pfx_ns)
+                    continue;
+                size_t k;
+                for (k = 0; k < c->natt; k++)
+                    if (c->att[k].nlen == d->alen && memcmp(c->att[k].name, an, d->alen) == 0)
+                        break;
+                if (k < c->natt)
+                    continue;
+                if (xml_bind(c, tag, dflt_ns ? an : an + 6, dflt_ns ? 0 : d->alen - 6,
+                             d->dflt, d->dlen))
+                    return -1;
+            }
+    }
+    const char *uri;
+    size_t ulen;
+    size_t lo = ecol ? (size_t)ecol + 1 : 0;
+    if (ecol && nlen - lo == 0)
+        return xml_fail(c, name, "bad element name");
+    if (xml_ns_lookup(c, name, ecol ? (size_t)ecol : 0, &uri, &ulen))
+        return xml_fail(c, name, "undeclared namespace prefix '%.*s'", (int)ecol, name);
+    if (ecol == 5 && memcmp(name, "xmlns", 5) == 0)
+        return xml_fail(c, name, "an element cannot have the prefix 'xmlns'");
+    /* Resolve attribute prefixes; unprefixed attributes are in no namespace. */
+    for (size_t i = 0; i < c->natt; i++) {
+        struct xml_att *a = &c->att[i];
+        if (a->is_ns)
+            continue;
+        if (a->colon) {
+            if (xml_ns_lookup(c, a->name, a->colon, &a->uri, &a->ulen) || a->ulen == 0)
+                return xml_fail(c, a->name, "undeclared namespace prefix '%.*s'",
+                                (int)a->colon, a->name);
+            for (size_t j = 0; j < i; j++) {
+                struct xml_att *b = &c->att[j];
+                if (!b->is_ns && b->colon && b->ulen == a->ulen &&
+                    memcmp(b->uri, a->uri, a->ulen) == 0 &&
+                    b->nlen - b->colon == a->nlen - a->colon &&
+                    memcmp(b->name + b->colon, a->name + a->colon, a->nlen - a->colon) == 0)
+                    return xml_fail(c, a->name, "attribute '%.*s' appears twice (namespaces)",
+                                    (int)a->nlen, a->name);
+            }
+        } else {
+            a->uri = "";
+            a->ulen = 0;
+        }
+    }
+    if (c->dump) {
+        xml_text_flush(&c->text, c->dump);
+        xml_dump_name(c->dump, "start", uri, ulen, (const char *)name + lo, nlen - lo);
+        for (size_t i = 0; i < c->natt; i++) {
+            struct xml_att *a = &c->att[i];
+            if (a->is_ns)
+                continue;
+            size_t al = a->colon ? a->colon + 1 : 0;
+            xml_dump_attr(c->dump, a->uri, a->ulen, (const char *)a->name + al, a->nlen - al,
+                          (const char *)a->val, a->vlen);
+        }
+    }
+    struct xml_open *o = &c->open[c->depth - 1];
+    o->uri_off = ulen ? (size_t)(uri - (const char *)c->nsstr.p) : 0;
+    o->uri_len = ulen;
+    if (ulen && (uri < (const char *)c->nsstr.p ||
+                 uri >= (const char *)c->nsstr.p + c->nsstr.len)) { /* the xml namespace */
+        o->uri_off = c->nsstr.len;
+        if (xml_buf_add(c, &c->nsstr, uri, ulen))
+            return -1;
+    }
+    o->local_off = lo;
+    return 0;
+}
+
+/* A start tag, p at '<' before a name start; *empty for <x/>. */
+static const uint8_t *xml_start_tag(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
+                                    int *empty)
+{
+    const uint8_t *tag = p;
+    const uint8_t *name = p + 1;
+    const uint8_t *ne = xml_scan_name(c, name, end, 0);
+    if (!ne)
+        return NULL;
+    size_t nlen = (size_t)(ne - name);
+    long ecol = xml_qname_colon(name, nlen);
+    if (nlen == 0 || ecol < 0) {
+        xml_fail(c, name, "element name is not a valid QName");
+        return NULL;
+    }
+    if (c->depth >= XML_MAX_DEPTH) {
+        xml_fail(c, tag, "elements nested deeper than %d", XML_MAX_DEPTH);
+        return NULL;
+    }
+    if (c->depth == c->open_cap) {
+        size_t cap = c->open_cap ? c->open_cap * 2 : 64;
+        struct xml_open *no = realloc(c->open, cap * sizeof *no);
+        if (!no) {
+            xml_oom(c);
+            return NULL;
+        }
+        c->open = no;
+        c->open_cap = cap;
+    }
+    struct xml_open *o = &c->open[c->depth++];
+    o->name = name;
+    o->nlen = nlen;
+    o->nsb_mark = c->nnsb;
+    o->nsstr_mark = c->nsstr.len;
+    c->items++;
+    if (c->depth > c->max_depth)
+        c->max_depth = c->depth;
+    c->natt = 0;
+    c->scratch.len = 0;
+    p = ne;
+    for (;;) {
+        const uint8_t *s = p;
+        p = xml_skip_s(p, end);
+        if (p >= end) {
+            xml_fail(c, tag, "start tag not closed");
+            return NULL;
+        }
+        if (*p == '>') {
+            p++;
+            *empty = 0;
+            break;
+        }
+        if (*p == '/') {
+            if (p + 1 < end && p[1] == '>') {
+                p += 2;
+                *empty = 1;
+                break;
+            }
+            xml_fail(c, p, "'>' expected after '/'");
+            return NULL;
+        }
+        if (p == s) {
+            xml_fail(c, p, "space, '>' or '/>' expected in the start tag");
+            return NULL;
+        }
+        const uint8_t *an = p;
+        const uint8_t *ae = xml_scan_name(c, an, end, 0);
+        if (!ae)
+            return NULL;
+        long acol = xml_qname_colon(an, (size_t)(ae - an));
+        if (ae == an || acol < 0) {
+            xml_fail(c, an, ae == an ? "attribute name expected" : "attribute name is not a valid QName");
+            return NULL;
+        }
+        p = xml_skip_s(ae, end);
+        if (p >= end || *p != '=') {
+            xml_fail(c, p, "'=' expected after the attribute name");
+            return NULL;
+        }
+        p = xml_skip_s(p + 1, end);
+        if (p >= end) {
+            xml_fail(c, tag, "start tag not closed");
+            return NULL;
+        }
+        if (c->natt == c->att_cap) {
+            if (c->natt >= XML_MAX_ATTS) {
+                xml_fail(c, an, "more than %d attributes on one element", XML_MAX_ATTS);
+                return NULL;
+            }
+            size_t cap = c->att_cap ? c->att_cap * 2 : 16;
+            struct xml_att *na = realloc(c->att, cap * sizeof *na);
+            if (!na) {
+                xml_oom(c);
+                return NULL;
+            }
+            c->att = na;
+            c->att_cap = cap;
+        }
+        struct xml_att *a = &c->att[c->natt++];
+        int raw;
+        size_t voff = c->scratch.len;
+        const uint8_t *q = xml_attvalue(c, p, end, &raw);
+        if (!q)
+            return NULL;
+        a->name = an;
+        a->nlen = (size_t)(ae - an);
+        a->colon = (size_t)acol;
+        a->val = raw ? p + 1 : NULL;
+        a->vlen = raw ? (size_t)(q - 1 - (p + 1)) : c->scratch.len - voff;
+        a->voff = voff;
+        a->uri = NULL;
+        a->ulen = 0;
+        a->is_ns = 0;
+        p = q;
+    }
+    if (xml_start_done(c, tag, name, nlen, ecol))
+        return NULL;
+    return p;
+}
+
+static void xml_pop(struct xml_ctx *c)
+{
+    struct xml_open *o = &c->open[--c->depth];
+    if (c->dump) {
+        xml_text_flush(&c->text, c->dump);
+        xml_dump_name(c->dump, "end", (const char *)c->nsstr.p + o->uri_off, o->uri_len,
+                      (const char *)o->name + o->local_off, o->nlen - o->local_off);
+    }
+    c->nnsb = o->nsb_mark;
+    c->nsstr.len = o->nsstr_mark;
+}
+
+static const uint8_t *xml_end_tag(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
+                                  size_t base)
+{
+    const uint8_t *tag = p;
+    const uint8_t *name = p + 2;
+    const uint8_t *ne = xml_scan_name(c, name, end, 0);
+    if (!ne)
+        return NULL;
+    if (c->depth <= base) {
+        xml_fail(c, tag, "end tag '</%.*s>' without its start tag%s", (int)(ne - name), name,
+                 c->ent_depth ? " in the same entity" : "");
+        return NULL;
+    }
+    struct xml_open *o = &c->open[c->depth - 1];
+    if ((size_t)(ne - name) != o->nlen || memcmp(name, o->name, o->nlen) != 0) {
+        xml_fail(c, tag, "end tag '</%.*s>' does not match the start tag '<%.*s>'",
+                 (int)(ne - name), name, (int)o->nlen, o->name);
+        return NULL;
+    }
+    p = xml_skip_s(ne, end);
+    if (p >= end || *p != '>') {
+        xml_fail(c, p, "'>' expected to close the end tag");
+        return NULL;
+    }
+    xml_pop(c);
+    return p + 1;
+}
+
+static const uint8_t *xml_cdata(struct xml_ctx *c, const uint8_t *p, const uint8_t *end)
+{
+    const uint8_t *s = p;
+    p += 9;
+    for (;;) {
+        const uint8_t *run = p;
+        while (p < end && *p != ']' && *p != '\r' && *p >= 0x20 && *p < 0x80)
+            p++;
+        if (p > run && xml_text(c, run, (size_t)(p - run)))
+            return NULL;
+        if (p >= end) {
+            xml_fail(c, s, "CDATA section not closed");
+            return NULL;
+        }
+        if (*p == ']') {
+            if (end - p >= 3 && p[1] == ']' && p[2] == '>')
+                return p + 3;
+            if (xml_text(c, p, 1))
+                return NULL;
+            p++;
+        } else if (*p == '\r') {
+            if (xml_text(c, "\n", 1))
+                return NULL;
+            p += (p + 1 < end && p[1] == '\n') ? 2 : 1;
+        } else {
+            uint32_t cp;
+            int n = xml_utf8_char(p, end, &cp);
+            if (!n)
+                return xml_bad_char(c, p);
+            if (xml_text(c, p, (size_t)n))
+                return NULL;
+            p += n;
+        }
+    }
+}
+
+static const uint8_t *xml_content(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
+                                  int top);
+
+/* A reference in content, p at '&'. */
+static const uint8_t *xml_content_ref(struct xml_ctx *c, const uint8_t *p, const uint8_t *end)
+{
+    uint32_t cp;
+    if (p + 1 < end && p[1] == '#') {
+        uint8_t u[4];
+        p = xml_scan_charref(c, p + 2, end, &cp);
+        if (!p || xml_text(c, u, xml_put_utf8(u, cp)))
+            return NULL;
+        return p;
+    }
+    const uint8_t *at = p, *n;
+    size_t nl;
+    p = xml_scan_ref(c, p, end, &n, &nl);
+    if (!p)
+        return NULL;
+    int pre = xml_predefined(n, nl);
+    if (pre) {
+        uint8_t ch = (uint8_t)pre;
+        return xml_text(c, &ch, 1) ? NULL : p;
+    }
+    struct xml_ent *e = xml_ent_find(c->ge, n, nl);
+    if (!e) {
+        if (c->dtd_incomplete && !c->standalone)
+            return p; /* may be declared where we did not read */
+        xml_fail(c, at, "undeclared entity '%.*s'", (int)nl, n);
+        return NULL;
+    }
+    if (e->kind == XML_ENT_UNPARSED) {
+        xml_fail(c, at, "reference to the unparsed entity '%.*s'", (int)nl, n);
+        return NULL;
+    }
+    if (e->kind == XML_ENT_EXTERNAL)
+        return p; /* external entities are never fetched: skipped */
+    if (xml_ent_enter(c, e, at))
+        return NULL;
+    const uint8_t *r = xml_content(c, e->val, e->val + e->vlen, 0);
+    xml_ent_leave(c, e);
+    return r ? p : NULL;
+}
+
+/* Content: top != 0 parses the root element (p at its '<') and returns after its end
+ * tag; top == 0 parses an entity's replacement text to its end, which must close every
+ * element it opened. */
+static const uint8_t *xml_content(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
+                                  int top)
+{
+    size_t base = c->depth;
+    for (;;) {
+        const uint8_t *s = p;
+        while (p < end && !(xml_cls[*p] & XC_TSTOP))
+            p++;
+        if (p > s && c->dump && xml_text(c, s, (size_t)(p - s)))
+            return NULL;
+        if (p >= end)
+            break;
+        switch (*p) {
+        case '<':
+            if (p + 1 >= end)
+                goto bad_markup;
+            if (p[1] == '/') {
+                p = xml_end_tag(c, p, end, base);
+                if (p && top && c->depth == 0)
+                    return p;
+            } else if (p[1] == '!') {
+                if (XML_HAS(p, end, "<!--"))
+                    p = xml_comment(c, p, end);
+                else if (XML_HAS(p, end, "<![CDATA["))
+                    p = xml_cdata(c, p, end);
+                else
+                    goto bad_markup;
+            } else if (p[1] == '?') {
+                p = xml_pi(c, p, end);
+            } else {
+                int empty;
+                p = xml_start_tag(c, p, end, &empty);
+                if (p && empty) {
+                    xml_pop(c);
+                    if (top && c->depth == 0)
+                        return p;
+                }
+            }
+            break;
+        case '&':
+            p = xml_content_ref(c, p, end);
+            break;
+        case ']':
+            if (end - p >= 3 && p[1] == ']' && p[2] == '>') {
+                xml_fail(c, p, "']]>' not allowed in character data");
+                return NULL;
+            }
+            if (xml_text(c, p, 1))
+                return NULL;
+            p++;
+            break;
+        case '\r':
+            if (xml_text(c, "\n", 1))
+                return NULL;
+            p += (p + 1 < end && p[1] == '\n') ? 2 : 1;
+            break;
+        default: {
+            uint32_t cp;
+            int n = *p >= 0x80 ? xml_utf8_char(p, end, &cp) : 0;
+            if (!n)
+                return xml_bad_char(c, p);
+            if (xml_text(c, p, (size_t)n))
+                return NULL;
+            p += n;
+        }
+        }
+        if (!p)
+            return NULL;
+    }
+    if (top) {
+        xml_fail(c, end, "document ends inside the element '<%.*s>'",
+                 (int)c->open[c->depth - 1].nlen, c->open[c->depth - 1].name);
+        return NULL;
+    }
+    if (c->depth != base) {
+        xml_fail(c, end, "element '<%.*s>' not closed in the entity that opened it",
+                 (int)c->open[c->depth - 1].nlen, c->open[c->depth - 1].name);
+        return NULL;
+    }
+    return p;
+bad_markup:
+    xml_fail(c, p, "'<' must start a tag, a comment, a CDATA section or a PI in content");
+    return NULL;
+}
+
+/* S? '=' S? and a quoted literal of the XML declaration; *v, *vlen its content. */
+static const uint8_t *xml_decl_value(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
+                                     const uint8_t **v, size_t *vlen)
+{
+    p = xml_skip_s(p, end);
+    if (p >= end || *p != '=') {
+        xml_fail(c, p, "'=' expected in the XML declaration");
+        return NULL;
+    }
+    p = xml_skip_s(p + 1, end);
+    if (p >= end || (*p != '"' && *p != '\'')) {
+        xml_fail(c, p, "quoted value expected in the XML declaration");
+        return NULL;
+    }
+    const uint8_t *q = memchr(p + 1, *p, (size_t)(end - p - 1));
+    if (!q) {
+        xml_fail(c, p, "value not closed in the XML declaration");
+        return NULL;
+    }
+    *v = p + 1;
+    *vlen = (size_t)(q - p - 1);
+    return q + 1;
+}
+
+static int xml_ieq(const uint8_t *s, size_t n, const char *lit)
+{
+    size_t i;
+    for (i = 0; i < n && lit[i]; i++)
+        if ((s[i] | 0x20) != (lit[i] | 0x20))
+            return 0;
+    return i == n && lit[i] == 0;
+}
+
+/* <?xml version="1.x" encoding="..." standalone="..."?> with p at "<?xml". */
+static const uint8_t *xml_decl(struct xml_ctx *c, const uint8_t *p, const uint8_t *end)
+{
+    const uint8_t *s = p, *v, *q;
+    size_t vl;
+    p += 5;
+    q = xml_skip_s(p, end);
+    if (q == p || !XML_HAS(q, end, "version")) {
+        xml_fail(c, s, "the XML declaration must start with version=\"1.0\"");
+        return NULL;
+    }
+    if (!(p = xml_decl_value(c, q + 7, end, &v, &vl)))
+        return NULL;
+    int ok = vl >= 3 && v[0] == '1' && v[1] == '.';
+    for (size_t i = 2; ok && i < vl; i++)
+        ok = v[i] >= '0' && v[i] <= '9';
+    if (!ok) {
+        xml_fail(c, v, "unsupported XML version '%.*s'", (int)vl, v);
+        return NULL;
+    }
+    q = xml_skip_s(p, end);
+    if (q > p && XML_HAS(q, end, "encoding")) {
+        if (!(p = xml_decl_value(c, q + 8, end, &v, &vl)))
+            return NULL;
+        ok = vl > 0 && ((v[0] | 0x20) >= 'a' && (v[0] | 0x20) <= 'z');
+        for (size_t i = 1; ok && i < vl; i++)
+            ok = (xml_cls[v[i]] & XC_NCHAR) && v[i] != ':';
+        if (!ok) {
+            xml_fail(c, v, "malformed encoding name '%.*s'", (int)vl, v);
+            return NULL;
+        }
+        if (!xml_ieq(v, vl, "UTF-8") && !xml_ieq(v, vl, "US-ASCII")) {
+            xml_fail(c, v, "unsupported encoding '%.*s': this parser reads only UTF-8",
+                     (int)vl, v);
+            return NULL;
+        }
+        q = xml_skip_s(p, end);
+    }
+    if (q > p && XML_HAS(q, end, "standalone")) {
+        if (!(p = xml_decl_value(c, q + 10, end, &v, &vl)))
+            return NULL;
+        if (vl == 3 && memcmp(v, "yes", 3) == 0)
+            c->standalone = 1;
+        else if (!(vl == 2 && memcmp(v, "no", 2) == 0)) {
+            xml_fail(c, v, "standalone must be \"yes\" or \"no\"");
+            return NULL;
+        }
+        q = xml_skip_s(p, end);
+    }
+    if (!XML_HAS(q, end, "?>")) {
+        xml_fail(c, q, "'?>' expected to end the XML declaration");
+        return NULL;
+    }
+    return q + 2;
+}
+
+/* Comments, PIs and white space before or after the root element. */
+static const uint8_t *xml_misc(struct xml_ctx *c, const uint8_t *p, const uint8_t *end)
+{
+    for (;;) {
+        p = xml_skip_s(p, end);
+        if (XML_HAS(p, end, "<!--"))
+            p = xml_comment(c, p, end);
+        else if (XML_HAS(p, end, "<?"))
+            p = xml_pi(c, p, end);
+        else
+            return p;
+        if (!p)
+            return NULL;
+    }
+}
+
+static int xml_document(struct xml_ctx *c)
+{
+    const uint8_t *p = c->doc, *end = c->doc_end;
+    if (XML_HAS(p, end, "\xEF\xBB\xBF"))
+        p += 3;
+    else if (XML_HAS(p, end, "\xFE\xFF") || XML_HAS(p, end, "\xFF\xFE") ||
+             (end - p >= 2 && (p[0] == 0 || p[1] == 0)))
+        return xml_fail(c, p, "unsupported encoding (UTF-16 or UTF-32): this parser reads "
+                              "only UTF-8");
+    if (XML_HAS(p, end, "<?xml") && end - p > 5 && (xml_cls[p[5]] & XC_SPACE))
+        if (!(p = xml_decl(c, p, end)))
+            return -1;
+    if (!(p = xml_misc(c, p, end)))
+        return -1;
+    if (XML_HAS(p, end, "<!DOCTYPE")) {
+        if (!(p = xml_doctype(c, p, end)))
+            return -1;
+        if (!(p = xml_misc(c, p, end)))
+            return -1;
+    }
+    if (p >= end)
+        return xml_fail(c, p, "no root element");
+    if (*p != '<' || p + 1 >= end || p[1] == '!' || p[1] == '/' || p[1] == '?')
+        return xml_fail(c, p, "the root element expected here");
+    if (!(p = xml_content(c, p, end, 1)))
+        return -1;
+    if (!(p = xml_misc(c, p, end)))
+        return -1;
+    if (p < end)
+        return xml_fail(c, p, "only comments, PIs and white space may follow the root element");
+    return 0;
+}
+
+static int xml_hand_parse(const uint8_t *buf, size_t len, const struct parse_opts *opts,
+                          struct parse_result *r, FILE *dump)
+{
+    memset(r, 0, sizeof *r);
+    struct xml_ctx *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(r->err, sizeof r->err, "out of memory");
+        return 2;
+    }
+    c->doc = buf;
+    c->doc_end = buf + len;
+    c->r = r;
+    c->dump = dump;
+    c->expand_limit = len > XML_EXPAND_MIN / XML_EXPAND_FACTOR ? len * XML_EXPAND_FACTOR
+                                                                : XML_EXPAND_MIN;
+    int rc = 0;
+    if (xml_document(c))
+        rc = c->oom ? 2 : 1;
+    else {
+        r->items = c->items;
+        r->depth = c->max_depth;
+    }
+    xml_text_free(&c->text);
+    xml_dtd_free(c);
+    free(c->open);
+    free(c->nsb);
+    free(c->nsstr.p);
+    free(c->att);
+    free(c->scratch.p);
+    free(c);
+    return rc;
+}
+
+const struct parser_impl xml_hand_impl = {"xml", "hand", xml_hand_parse};

@@ -1,0 +1,168 @@
+/* xml_int: internals shared by the files of the hand-written XML parser
+ * (xml_lex.c: characters, names, buffers, errors; xml_dtd.c: DOCTYPE and the internal
+ * subset; xml_hand.c: document, elements, attributes, namespaces, content).
+ * Every function that can fail returns -1 after recording the error in the context
+ * (xml_fail), so callers only propagate. */
+#ifndef WIRELAB_PARSERS_XML_XML_INT_H
+#define WIRELAB_PARSERS_XML_XML_INT_H
+
+#include "parsers/xml/xml.h"
+
+#include <stdint.h>
+
+#define XML_HASH 512
+#define XML_NS_XML "http://www.w3.org/XML/1998/namespace"
+#define XML_NS_XMLNS "http://www.w3.org/2000/xmlns/"
+
+/* Byte classes (xml_cls). */
+enum {
+    XC_TSTOP = 1,  /* stops a run of character data: < & ] CR controls non-ASCII */
+    XC_NSTART = 2, /* ASCII NameStartChar */
+    XC_NCHAR = 4,  /* ASCII NameChar */
+    XC_SPACE = 8,  /* S: SP TAB LF CR */
+    XC_ASTOP = 16, /* stops a run in an attribute value: < & quotes TAB LF CR controls non-ASCII */
+};
+extern const uint8_t xml_cls[256];
+
+/* A growable byte buffer with the XML_MAX_VALUE bound. */
+struct xml_buf {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+enum { XML_ENT_INTERNAL, XML_ENT_EXTERNAL, XML_ENT_UNPARSED };
+
+struct xml_ent {
+    struct xml_ent *next;
+    uint8_t *name;
+    size_t nlen;
+    uint8_t *val; /* replacement text (internal entities) */
+    size_t vlen;
+    uint8_t kind;
+    uint8_t open; /* being expanded: a reference now is recursion */
+};
+
+/* An attribute declared in the internal subset: its type (for normalization) and, for
+ * xmlns attributes, its default (namespace defaults must bind, as libraries do). */
+struct xml_attdecl {
+    struct xml_attdecl *next;
+    uint8_t *key; /* element name, NUL, attribute name */
+    size_t elen, alen;
+    uint8_t cdata;
+    uint8_t *dflt; /* NULL when #REQUIRED/#IMPLIED */
+    size_t dlen;
+};
+
+struct xml_open {
+    const uint8_t *name; /* raw QName, for matching the end tag */
+    size_t nlen;
+    size_t nsb_mark; /* number of namespace bindings before this element */
+    size_t nsstr_mark;
+    size_t uri_off, uri_len; /* resolved namespace, in nsstr (for the end dump) */
+    size_t local_off;        /* offset of the local part in name */
+};
+
+struct xml_nsb {
+    const uint8_t *prefix; /* empty (len 0) for the default namespace */
+    size_t plen;
+    size_t uri_off, uri_len; /* in nsstr */
+};
+
+struct xml_att {
+    const uint8_t *name;
+    size_t nlen, colon; /* colon: offset of ':' in name, or 0 */
+    const uint8_t *val; /* raw slice, or NULL when the value is in scratch */
+    size_t voff, vlen;
+    const char *uri;
+    size_t ulen;
+    int is_ns;
+};
+
+struct xml_ctx {
+    const uint8_t *doc, *doc_end;
+    struct parse_result *r;
+    FILE *dump;
+    int failed, oom;
+    struct xml_open *open;
+    size_t depth, open_cap;
+    struct xml_nsb *nsb;
+    size_t nnsb, nsb_cap;
+    struct xml_buf nsstr;
+    struct xml_att *att;
+    size_t natt, att_cap;
+    struct xml_buf scratch;
+    struct xml_text text;
+    struct xml_ent *ge[XML_HASH], *pe[XML_HASH];
+    struct xml_attdecl *ad[XML_HASH];
+    int have_attdecls;
+    int dtd_incomplete; /* external subset or unread PE: undeclared entities tolerated */
+    int skip_decls;     /* after an unread PE: ENTITY/ATTLIST no longer processed */
+    int standalone;
+    int in_dtd;
+    size_t expanded, expand_limit;
+    int ent_depth;
+    size_t ref_off; /* offset of the outermost entity reference being expanded */
+    size_t items, max_depth;
+};
+
+/* Records the first error (at: where in the document or an entity) and returns -1. */
+int xml_fail(struct xml_ctx *c, const uint8_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int xml_oom(struct xml_ctx *c);
+
+int xml_buf_add(struct xml_ctx *c, struct xml_buf *b, const void *s, size_t n);
+int xml_buf_byte(struct xml_ctx *c, struct xml_buf *b, uint8_t ch);
+
+/* Decodes one UTF-8 sequence that is an XML Char; returns its length or 0. */
+int xml_utf8_char(const uint8_t *p, const uint8_t *end, uint32_t *cp);
+size_t xml_put_utf8(uint8_t *out, uint32_t cp);
+int xml_is_char(uint32_t c);
+/* Returns the end of the Name (or Nmtoken when nmtoken) at p, p when there is none,
+ * NULL after recording an error (bad UTF-8, too long). */
+const uint8_t *xml_scan_name(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
+                             int nmtoken);
+/* Parses "&#...;" with p after "&#"; returns the position after ';' or NULL. */
+const uint8_t *xml_scan_charref(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
+                                uint32_t *cp);
+static inline const uint8_t *xml_skip_s(const uint8_t *p, const uint8_t *end)
+{
+    while (p < end && (xml_cls[*p] & XC_SPACE))
+        p++;
+    return p;
+}
+static inline int xml_has(const uint8_t *p, const uint8_t *end, const char *lit, size_t n)
+{
+    return (size_t)(end - p) >= n && __builtin_memcmp(p, lit, n) == 0;
+}
+#define XML_HAS(p, end, lit) xml_has(p, end, lit, sizeof(lit) - 1)
+
+size_t xml_hash(const uint8_t *s, size_t n);
+struct xml_ent *xml_ent_find(struct xml_ent **tab, const uint8_t *name, size_t n);
+const struct xml_attdecl *xml_attdecl_find(const struct xml_ctx *c, const uint8_t *el,
+                                           size_t elen, const uint8_t *at, size_t alen);
+
+/* Comments and PIs (p at "<!--" / "<?"); return the position after, or NULL. */
+const uint8_t *xml_comment(struct xml_ctx *c, const uint8_t *p, const uint8_t *end);
+const uint8_t *xml_pi(struct xml_ctx *c, const uint8_t *p, const uint8_t *end);
+
+/* Parses an attribute value literal at p (the quote).  When the raw text between the
+ * quotes is already the normalized value, sets *raw = 1 and copies nothing; else sets
+ * *raw = 0 and appends the normalized value to c->scratch.  Returns the position after
+ * the closing quote, or NULL. */
+const uint8_t *xml_attvalue(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
+                            int *raw);
+
+/* Entity references: '&' at p, returns after ';' with the name, or NULL. */
+const uint8_t *xml_scan_ref(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
+                            const uint8_t **name, size_t *nlen);
+/* The character of a predefined entity (lt gt amp apos quot), or 0. */
+int xml_predefined(const uint8_t *n, size_t len);
+/* Checks recursion, nesting and the expansion budget before expanding e. */
+int xml_ent_enter(struct xml_ctx *c, struct xml_ent *e, const uint8_t *at);
+void xml_ent_leave(struct xml_ctx *c, struct xml_ent *e);
+
+/* <!DOCTYPE ...> at p; returns the position after it, or NULL. */
+const uint8_t *xml_doctype(struct xml_ctx *c, const uint8_t *p, const uint8_t *end);
+void xml_dtd_free(struct xml_ctx *c);
+
+#endif
