@@ -438,6 +438,10 @@ static const uint8_t *xml_entitydecl(struct xml_ctx *c, const uint8_t *p, const 
         free(val.p); /* the first declaration is binding; predefined ones stay built in */
         return p;
     }
+    if (!val.p && kind == XML_ENT_INTERNAL && !(val.p = malloc(1))) {
+        xml_oom(c); /* empty entities still need a non-NULL text */
+        goto fail;
+    }
     struct xml_ent *e = calloc(1, sizeof *e);
     if (!e || !(e->name = malloc(nl))) {
         free(e);
@@ -501,6 +505,9 @@ static const uint8_t *xml_subset(struct xml_ctx *c, const uint8_t *p, const uint
             nl = (size_t)(ne - n);
             p = ne + 1;
             struct xml_ent *e = xml_ent_find(c->pe, n, nl);
+            /* Any PE reference turns undeclared entities into validity errors only
+             * (WFC: Entity Declared, 3rd edition errata). */
+            c->dtd_incomplete = 1;
             if (!e || e->kind != XML_ENT_INTERNAL) {
                 /* Not read (undeclared or external): section 5.1 says later entity and
                  * attribute declarations must not be processed. */

@@ -411,9 +411,9 @@ static const uint8_t *xml_cdata(struct xml_ctx *c, const uint8_t *p, const uint8
                 return NULL;
             p++;
         } else if (*p == '\r') {
-            if (xml_text(c, "\n", 1))
+            if (xml_text(c, c->ent_depth ? "\r" : "\n", 1))
                 return NULL;
-            p += (p + 1 < end && p[1] == '\n') ? 2 : 1;
+            p += (!c->ent_depth && p + 1 < end && p[1] == '\n') ? 2 : 1;
         } else {
             uint32_t cp;
             int n = xml_utf8_char(p, end, &cp);
@@ -524,10 +524,10 @@ static const uint8_t *xml_content(struct xml_ctx *c, const uint8_t *p, const uin
                 return NULL;
             p++;
             break;
-        case '\r':
-            if (xml_text(c, "\n", 1))
+        case '\r': /* in an entity, a CR can only come from a character reference */
+            if (xml_text(c, c->ent_depth ? "\r" : "\n", 1))
                 return NULL;
-            p += (p + 1 < end && p[1] == '\n') ? 2 : 1;
+            p += (!c->ent_depth && p + 1 < end && p[1] == '\n') ? 2 : 1;
             break;
         default: {
             uint32_t cp;

@@ -336,7 +336,7 @@ const uint8_t *xml_pi(struct xml_ctx *c, const uint8_t *p, const uint8_t *end)
             xml_fail(c, p, "invalid UTF-8 or a character not allowed in XML");
             return NULL;
         }
-        has_cr |= cp == '\r';
+        has_cr |= cp == '\r' && !c->ent_depth; /* in an entity: from a char reference */
         p += n;
     }
     if (c->dump && !c->in_dtd) {

@@ -143,17 +143,18 @@ static int xml_sax_parse(const uint8_t *buf, size_t len, const struct parse_opts
     h.externalSubset = NULL; /* never load the external subset */
     h.startElement = NULL;
     h.endElement = NULL;
-    xmlParserCtxtPtr ctxt = xmlCreatePushParserCtxt(&h, NULL, NULL, 0, NULL);
+    xmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt((const char *)buf, (int)len);
     if (!ctxt) {
         snprintf(r->err, sizeof r->err, "out of memory");
         return 2;
     }
+    *ctxt->sax = h;
     ctxt->_private = &x;
     xml_lx_quiet(ctxt);
     ctxt->userData = ctxt; /* callbacks get the context, to see inSubset */
     /* NOENT: internal entities are delivered as their content through the callbacks. */
     xmlCtxtUseOptions(ctxt, xml_lx_options() | XML_PARSE_NOENT);
-    int rc = xmlParseChunk(ctxt, (const char *)buf, (int)len, 1);
+    int rc = xmlParseDocument(ctxt);
     int ok = rc == 0 && ctxt->wellFormed && !x.oom;
     if (ok) {
         if (dump)
