@@ -1,0 +1,218 @@
+/* server-epoll: HTTP/1.1 on non-blocking sockets and one epoll loop (io/ev).
+ *
+ * One thread waits for every connection at once in epoll_wait(); a readable
+ * socket gets one recv() into its hconn, every complete request in it is
+ * answered, and all the responses leave in one send().  When the socket buffer
+ * is full, the rest waits for EPOLLOUT.  GET /delay arms a timer instead of
+ * blocking, so the loop keeps serving everyone else (the async lesson).
+ *
+ * Idle timeout: one lazy timer per connection; when it fires it checks how long
+ * ago the connection last completed a request and re-arms for the rest, so a
+ * busy connection costs no timer work per request.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "io/ev.h"
+#include "io/http/hconn.h"
+#include "io/net.h"
+#include "labs/03-io-models/iom.h"
+
+struct conn {
+    int fd;
+    unsigned mask;   /* what ev watches now */
+    struct hconn *h;
+    uint64_t idle_timer, delay_timer;
+    long delay_ms;
+    uint64_t last_ms; /* when it last completed a request, or connected */
+};
+
+static struct ev_loop *loop;
+static struct iom_opts opts;
+static volatile sig_atomic_t stopping;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stopping = 1;
+    ev_wake(loop);
+}
+
+static void on_wake(struct ev_loop *l, void *arg)
+{
+    if (stopping)
+        ev_stop(l);
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->idle_timer)
+        ev_timer_cancel(loop, c->idle_timer);
+    if (c->delay_timer)
+        ev_timer_cancel(loop, c->delay_timer);
+    ev_unwatch(loop, c->fd);
+    close(c->fd);
+    hconn_free(c->h);
+    free(c);
+}
+
+static void on_io(struct ev_loop *l, int fd, unsigned mask, void *arg);
+
+/* Runs the core and writes its output until it has nothing more to do; then
+ * watches for what the connection waits for.  Returns -1 when it closed c. */
+static int pump(struct conn *c)
+{
+    const uint8_t *p;
+    size_t n;
+    for (;;) {
+        int done = hconn_process(c->h);
+        if (done > 0)
+            c->last_ms = ev_now_ms();
+        while ((n = hconn_out(c->h, &p)) > 0) {
+            ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0 && errno == EAGAIN)
+                break;
+            if (w <= 0) {
+                conn_close(c);
+                return -1;
+            }
+            hconn_out_done(c->h, (size_t)w);
+        }
+        if (n > 0 || done == 0)
+            break;
+    }
+    if (hconn_should_close(c->h)) {
+        conn_close(c);
+        return -1;
+    }
+    unsigned want = (hconn_want_read(c->h) ? EV_READ : 0) | (n > 0 ? EV_WRITE : 0);
+    if (want != c->mask) {
+        if (ev_watch(loop, c->fd, want, on_io, c) < 0) {
+            conn_close(c);
+            return -1;
+        }
+        c->mask = want;
+    }
+    return 0;
+}
+
+static void on_io(struct ev_loop *l, int fd, unsigned mask, void *arg)
+{
+    struct conn *c = arg;
+    if (mask & (EV_READ | EV_ERROR)) {
+        for (int i = 0; i < 4; i++) { /* at most a few reads, then let others run */
+            size_t room;
+            uint8_t *buf = hconn_in_space(c->h, &room);
+            if (room == 0)
+                break;
+            ssize_t r = recv(fd, buf, room, 0);
+            if (r < 0 && (errno == EAGAIN || errno == EINTR))
+                break;
+            if (r <= 0) { /* EOF or reset: the peer is gone */
+                conn_close(c);
+                return;
+            }
+            hconn_in_commit(c->h, (size_t)r);
+            if ((size_t)r < room)
+                break;
+        }
+    }
+    pump(c);
+}
+
+static void on_delay(struct ev_loop *l, uint64_t id, void *arg)
+{
+    struct conn *c = arg;
+    c->delay_timer = 0;
+    iom_delay_done(c->h, c->delay_ms);
+    c->last_ms = ev_now_ms();
+    pump(c);
+}
+
+/* The epoll server's handler: a delay is a timer; the loop goes on meanwhile. */
+static void on_request(struct hconn *h, const struct hconn_req *r, void *app)
+{
+    struct conn *c = app;
+    long ms = iom_route(h, r);
+    if (ms < 0)
+        return;
+    c->delay_ms = ms;
+    c->delay_timer = ev_timer_add(loop, (uint64_t)ms, on_delay, c);
+    if (c->delay_timer == 0)
+        hconn_respond(h, 503, "Content-Type: text/plain\r\n", "too many timers\n", 16);
+}
+
+static void on_idle(struct ev_loop *l, uint64_t id, void *arg)
+{
+    struct conn *c = arg;
+    uint64_t now = ev_now_ms(), idle = now - c->last_ms;
+    c->idle_timer = 0;
+    if (!hconn_busy(c->h) && idle >= opts.idle_ms) {
+        conn_close(c);
+        return;
+    }
+    uint64_t next = hconn_busy(c->h) || idle >= opts.idle_ms ? opts.idle_ms : opts.idle_ms - idle;
+    c->idle_timer = ev_timer_add(loop, next, on_idle, c);
+}
+
+static void on_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg)
+{
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                perror("server-epoll: accept");
+            return;
+        }
+        net_set_nodelay(fd);
+        struct conn *c = calloc(1, sizeof *c);
+        struct hconn_config cfg = iom_hconn_config();
+        cfg.on_request = on_request;
+        cfg.app = c;
+        if (!c || !(c->h = hconn_new(&cfg)) || ev_watch(loop, fd, EV_READ, on_io, c) < 0) {
+            fprintf(stderr, "server-epoll: cannot take connection fd %d: %s\n", fd, strerror(errno));
+            if (c)
+                hconn_free(c->h);
+            free(c);
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->mask = EV_READ;
+        c->last_ms = ev_now_ms();
+        c->idle_timer = ev_timer_add(loop, opts.idle_ms, on_idle, c);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    char err[256];
+    iom_parse_args(argc, argv, "server-epoll", "HTTP/1.1 server: non-blocking sockets on one epoll loop",
+                   0, &opts);
+    if (!(loop = ev_create())) {
+        perror("server-epoll: epoll");
+        return 1;
+    }
+    iom_setup_process(on_stop);
+    ev_on_wake(loop, on_wake, NULL);
+    int lfd = net_listen(opts.host, opts.port, 4096, 1, err, sizeof err);
+    if (lfd < 0) {
+        fprintf(stderr, "server-epoll: %s\n", err);
+        return 1;
+    }
+    ev_watch(loop, lfd, EV_READ, on_accept, NULL);
+    net_announce("listening", lfd);
+    if (ev_run(loop) < 0)
+        perror("server-epoll: epoll_wait");
+    close(lfd);
+    ev_destroy(loop);
+    fprintf(stderr, "server-epoll: stopped\n");
+    return 0;
+}
