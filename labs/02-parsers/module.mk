@@ -4,3 +4,26 @@ parse_SRCS := labs/02-parsers/parse.c
 parse_LIBS = $(PARSERS_LIBS)
 # (the llhttp archive path is spelled out: parsers/http/module.mk is included after this file)
 $(BUILD)/bin/parse $(BUILD)/asan/bin/parse: $(BUILD)/llhttp/libllhttp.a
+
+PROGS += parse-bench dataset
+parse-bench_SRCS := labs/02-parsers/bench.c
+parse-bench_LIBS = $(PARSERS_LIBS)
+dataset_SRCS := labs/02-parsers/dataset.c
+dataset_LIBS = $(PARSERS_LIBS)
+$(BUILD)/bin/parse-bench $(BUILD)/asan/bin/parse-bench $(BUILD)/bin/dataset $(BUILD)/asan/bin/dataset: \
+	$(BUILD)/llhttp/libllhttp.a
+
+# simdjson (C++) is the bench's JSON reference row: a small shim built with g++.
+DEPS_APT += libsimdjson-dev g++
+all: $(BUILD)/bin/simdjson-bench
+$(BUILD)/bin/simdjson-bench: labs/02-parsers/simdjson_bench.cpp
+	@mkdir -p $(dir $@)
+	@echo "  CXX     $@"
+	$(Q)g++ -std=c++17 -O2 -g -Wall -Wextra -o $@ $< $$(pkg-config --cflags --libs simdjson)
+
+# Bench corpora: simdjson's jsonexamples (npm), fetched by `make corpora`.
+corpora: $(BUILD)/npm/simdjson/node_modules/simdjson/jsonexamples/twitter.json
+$(BUILD)/npm/simdjson/node_modules/simdjson/jsonexamples/twitter.json:
+	@mkdir -p $(BUILD)/npm/simdjson
+	npm install --no-save --no-audit --no-fund --prefix $(BUILD)/npm/simdjson simdjson@0.9.2 >/dev/null
+	@test -f $@ || { echo "corpora: simdjson@0.9.2 did not ship jsonexamples/twitter.json" >&2; exit 1; }

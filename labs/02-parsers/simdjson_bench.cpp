@@ -1,0 +1,47 @@
+// simdjson-bench: the JSON reference row of the parsers bench (simdjson, Debian
+// libsimdjson-dev, DOM API: it builds its tape, like our parser builds its DOM).
+// Same output line as parse-bench:  json simdjson decode BYTES NS_PER_OP MB_PER_S
+//   simdjson-bench [--ms N] [--runs N] FILE
+#include <simdjson.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+int main(int argc, char **argv)
+{
+    int ms = 200, runs = 5;
+    const char *file = nullptr;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--ms") && i + 1 < argc) ms = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
+        else if (argv[i][0] != '-') file = argv[i];
+        else { fprintf(stderr, "usage: simdjson-bench [--ms N] [--runs N] FILE\n"); return 2; }
+    }
+    if (!file || runs < 1) { fprintf(stderr, "usage: simdjson-bench [--ms N] [--runs N] FILE\n"); return 2; }
+    simdjson::padded_string json;
+    if (simdjson::padded_string::load(file).get(json)) { fprintf(stderr, "simdjson-bench: cannot read %s\n", file); return 2; }
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (parser.parse(json).get(doc)) { fprintf(stderr, "simdjson-bench: %s is invalid\n", file); return 1; }
+    std::vector<double> res;
+    for (int k = 0; k < runs; k++) {
+        long iters = 0;
+        auto t0 = std::chrono::steady_clock::now();
+        double el;
+        do {
+            auto err = parser.parse(json).error();
+            if (err) return 1;
+            iters++;
+            el = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+        } while (el < ms * 1e6);
+        res.push_back(el / iters);
+    }
+    std::sort(res.begin(), res.end());
+    double med = runs % 2 ? res[runs / 2] : (res[runs / 2 - 1] + res[runs / 2]) / 2;
+    printf("json simdjson decode %zu %.1f %.1f\n", json.size(), med, json.size() / med * 1e3);
+    return 0;
+}
