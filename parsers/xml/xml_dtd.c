@@ -225,7 +225,8 @@ static const uint8_t *xml_enum(struct xml_ctx *c, const uint8_t *p, const uint8_
 static int xml_attdecl_add(struct xml_ctx *c, const uint8_t *el, size_t elen, const uint8_t *an,
                            size_t alen, int cdata, const uint8_t *dflt, size_t dlen)
 {
-    if (xml_attdecl_find(c, el, elen, an, alen))
+    size_t h = xml_hash(el, elen);
+    if (xml_attdecl_find(c, h, el, elen, an, alen))
         return 0; /* the first declaration is binding */
     struct xml_attdecl *d = calloc(1, sizeof *d);
     if (!d || !(d->key = malloc(elen + alen + 1)))
@@ -243,17 +244,19 @@ static int xml_attdecl_add(struct xml_ctx *c, const uint8_t *el, size_t elen, co
         memcpy(d->dflt, dflt, dlen);
         d->dlen = dlen;
     }
-    size_t h = (xml_hash(el, elen) * 31 + xml_hash(an, alen)) % XML_HASH;
     d->next = c->ad[h];
     c->ad[h] = d;
-    c->have_attdecls = 1;
+    c->have_noncdata |= !cdata;
+    if (d->dflt) {
+        d->next_ns = c->ns_dflts;
+        c->ns_dflts = d;
+    }
     return 0;
 }
 
-const struct xml_attdecl *xml_attdecl_find(const struct xml_ctx *c, const uint8_t *el,
+const struct xml_attdecl *xml_attdecl_find(const struct xml_ctx *c, size_t h, const uint8_t *el,
                                            size_t elen, const uint8_t *an, size_t alen)
 {
-    size_t h = (xml_hash(el, elen) * 31 + xml_hash(an, alen)) % XML_HASH;
     for (const struct xml_attdecl *d = c->ad[h]; d; d = d->next)
         if (d->elen == elen && d->alen == alen && memcmp(d->key, el, elen) == 0 &&
             memcmp(d->key + elen + 1, an, alen) == 0)

@@ -60,6 +60,32 @@ static long xml_qname_colon(const uint8_t *n, size_t len)
     return (long)off;
 }
 
+/* A QName at p: its end, *colon as xml_qname_colon; all-ASCII names take the fast
+ * path, anything else the general Name scanner. */
+static inline const uint8_t *xml_qname(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
+                                       long *colon)
+{
+    const uint8_t *s = p;
+    *colon = 0;
+    if (p < end && (xml_cls[*p] & XC_NCSTART)) {
+        p++;
+        while (p < end && (xml_cls[*p] & XC_NCCHAR))
+            p++;
+        if (p + 1 < end && *p == ':' && (xml_cls[p[1]] & XC_NCSTART)) {
+            *colon = p - s;
+            p += 2;
+            while (p < end && (xml_cls[*p] & XC_NCCHAR))
+                p++;
+        }
+        if ((p >= end || (*p < 0x80 && *p != ':')) && p - s <= XML_MAX_NAME)
+            return p;
+    }
+    const uint8_t *e = xml_scan_name(c, s, end, 0);
+    if (e)
+        *colon = xml_qname_colon(s, (size_t)(e - s));
+    return e;
+}
+
 static int xml_bind(struct xml_ctx *c, const uint8_t *at, const uint8_t *pfx, size_t plen,
                     const uint8_t *uri, size_t ulen)
 {
@@ -113,9 +139,10 @@ static int xml_start_done(struct xml_ctx *c, const uint8_t *tag, const uint8_t *
                           size_t nlen, long ecol)
 {
     /* Values in scratch become pointers only now: scratch may move while growing. */
-    for (size_t i = 0; i < c->natt && c->have_attdecls; i++) {
+    size_t h = c->have_noncdata && c->natt ? xml_hash(name, nlen) : 0;
+    for (size_t i = 0; i < c->natt && c->have_noncdata && c->ad[h]; i++) {
         struct xml_att *a = &c->att[i];
-        const struct xml_attdecl *d = xml_attdecl_find(c, name, nlen, a->name, a->nlen);
+        const struct xml_attdecl *d = xml_attdecl_find(c, h, name, nlen, a->name, a->nlen);
         if (!d || d->cdata)
             continue;
         if (a->val) { /* a raw slice of the input: copy it to edit it */
@@ -152,26 +179,18 @@ static int xml_start_done(struct xml_ctx *c, const uint8_t *tag, const uint8_t *
         }
     }
     /* Namespace defaults from ATTLIST declarations (xmlns with a default value). */
-    if (c->have_attdecls) {
-        for (size_t h = 0; h < XML_HASH; h++)
-            for (const struct xml_attdecl *d = c->ad[h]; d; d = d->next) {
-                if (!d->dflt || d->elen != nlen || memcmp(d->key, name, nlen) != 0)
-                    continue;
-                const uint8_t *an = d->key + d->elen + 1;
-                int dflt_ns = d->alen == 5 && memcmp(an, "xmlns", 5) == 0;
-                int pfx_ns = d->alen > 6 && memcmp(an, "xmlns:", 6) == 0;
-                if (!dflt_ns && !pfx_ns)
-                    continue;
-                size_t k;
-                for (k = 0; k < c->natt; k++)
-                    if (c->att[k].nlen == d->alen && memcmp(c->att[k].name, an, d->alen) == 0)
-                        break;
-                if (k < c->natt)
-                    continue;
-                if (xml_bind(c, tag, dflt_ns ? an : an + 6, dflt_ns ? 0 : d->alen - 6,
-                             d->dflt, d->dlen))
-                    return -1;
-            }
+    for (const struct xml_attdecl *d = c->ns_dflts; d; d = d->next_ns) {
+        if (d->elen != nlen || memcmp(d->key, name, nlen) != 0)
+            continue;
+        const uint8_t *an = d->key + d->elen + 1;
+        int dflt_ns = d->alen == 5;
+        size_t k;
+        for (k = 0; k < c->natt; k++)
+            if (c->att[k].nlen == d->alen && memcmp(c->att[k].name, an, d->alen) == 0)
+                break;
+        if (k == c->natt && xml_bind(c, tag, dflt_ns ? an : an + 6, dflt_ns ? 0 : d->alen - 6,
+                                     d->dflt, d->dlen))
+            return -1;
     }
     const char *uri;
     size_t ulen;
@@ -236,11 +255,11 @@ static const uint8_t *xml_start_tag(struct xml_ctx *c, const uint8_t *p, const u
 {
     const uint8_t *tag = p;
     const uint8_t *name = p + 1;
-    const uint8_t *ne = xml_scan_name(c, name, end, 0);
+    long ecol;
+    const uint8_t *ne = xml_qname(c, name, end, &ecol);
     if (!ne)
         return NULL;
     size_t nlen = (size_t)(ne - name);
-    long ecol = xml_qname_colon(name, nlen);
     if (nlen == 0 || ecol < 0) {
         xml_fail(c, name, "element name is not a valid QName");
         return NULL;
@@ -296,10 +315,10 @@ static const uint8_t *xml_start_tag(struct xml_ctx *c, const uint8_t *p, const u
             return NULL;
         }
         const uint8_t *an = p;
-        const uint8_t *ae = xml_scan_name(c, an, end, 0);
+        long acol;
+        const uint8_t *ae = xml_qname(c, an, end, &acol);
         if (!ae)
             return NULL;
-        long acol = xml_qname_colon(an, (size_t)(ae - an));
         if (ae == an || acol < 0) {
             xml_fail(c, an, ae == an ? "attribute name expected" : "attribute name is not a valid QName");
             return NULL;
@@ -367,7 +386,15 @@ static const uint8_t *xml_end_tag(struct xml_ctx *c, const uint8_t *p, const uin
 {
     const uint8_t *tag = p;
     const uint8_t *name = p + 2;
-    const uint8_t *ne = xml_scan_name(c, name, end, 0);
+    const uint8_t *ne;
+    if (c->depth > base) { /* fast: the name of the open element, then a non-name byte */
+        struct xml_open *t = &c->open[c->depth - 1];
+        ne = name + t->nlen;
+        if (ne < end && memcmp(name, t->name, t->nlen) == 0 && *ne < 0x80 &&
+            !(xml_cls[*ne] & XC_NCHAR))
+            goto matched;
+    }
+    ne = xml_scan_name(c, name, end, 0);
     if (!ne)
         return NULL;
     if (c->depth <= base) {
@@ -381,6 +408,7 @@ static const uint8_t *xml_end_tag(struct xml_ctx *c, const uint8_t *p, const uin
                  (int)(ne - name), name, (int)o->nlen, o->name);
         return NULL;
     }
+matched:
     p = xml_skip_s(ne, end);
     if (p >= end || *p != '>') {
         xml_fail(c, p, "'>' expected to close the end tag");
@@ -479,8 +507,17 @@ static const uint8_t *xml_content(struct xml_ctx *c, const uint8_t *p, const uin
     size_t base = c->depth;
     for (;;) {
         const uint8_t *s = p;
-        while (p < end && !(xml_cls[*p] & XC_TSTOP))
-            p++;
+        for (;;) { /* a run of character data, UTF-8 checked inline */
+            while (p < end && !(xml_cls[*p] & XC_TSTOP))
+                p++;
+            if (p >= end || *p < 0x80)
+                break;
+            uint32_t cp;
+            int n = xml_utf8_char(p, end, &cp);
+            if (!n)
+                return xml_bad_char(c, p);
+            p += n;
+        }
         if (p > s && c->dump && xml_text(c, s, (size_t)(p - s)))
             return NULL;
         if (p >= end)

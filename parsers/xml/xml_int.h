@@ -21,6 +21,8 @@ enum {
     XC_NCHAR = 4,  /* ASCII NameChar */
     XC_SPACE = 8,  /* S: SP TAB LF CR */
     XC_ASTOP = 16, /* stops a run in an attribute value: < & quotes TAB LF CR controls non-ASCII */
+    XC_NCSTART = 32, /* ASCII NameStartChar but ':' */
+    XC_NCCHAR = 64,  /* ASCII NameChar but ':' */
 };
 extern const uint8_t xml_cls[256];
 
@@ -46,6 +48,7 @@ struct xml_ent {
  * xmlns attributes, its default (namespace defaults must bind, as libraries do). */
 struct xml_attdecl {
     struct xml_attdecl *next;
+    struct xml_attdecl *next_ns; /* the list of xmlns declarations with a default */
     uint8_t *key; /* element name, NUL, attribute name */
     size_t elen, alen;
     uint8_t cdata;
@@ -94,7 +97,8 @@ struct xml_ctx {
     struct xml_text text;
     struct xml_ent *ge[XML_HASH], *pe[XML_HASH];
     struct xml_attdecl *ad[XML_HASH];
-    int have_attdecls;
+    int have_noncdata;             /* some attribute has a non-CDATA declared type */
+    struct xml_attdecl *ns_dflts; /* xmlns attributes with a declared default */
     int dtd_incomplete; /* external subset or unread PE: undeclared entities tolerated */
     int skip_decls;     /* after an unread PE: ENTITY/ATTLIST no longer processed */
     int standalone;
@@ -138,7 +142,8 @@ static inline int xml_has(const uint8_t *p, const uint8_t *end, const char *lit,
 
 size_t xml_hash(const uint8_t *s, size_t n);
 struct xml_ent *xml_ent_find(struct xml_ent **tab, const uint8_t *name, size_t n);
-const struct xml_attdecl *xml_attdecl_find(const struct xml_ctx *c, const uint8_t *el,
+/* Attribute declarations are hashed by element name: h = xml_hash(el, elen). */
+const struct xml_attdecl *xml_attdecl_find(const struct xml_ctx *c, size_t h, const uint8_t *el,
                                            size_t elen, const uint8_t *at, size_t alen);
 
 /* Comments and PIs (p at "<!--" / "<?"); return the position after, or NULL. */
