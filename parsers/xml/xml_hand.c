@@ -508,8 +508,7 @@ static const uint8_t *xml_content(struct xml_ctx *c, const uint8_t *p, const uin
     for (;;) {
         const uint8_t *s = p;
         for (;;) { /* a run of character data, UTF-8 checked inline */
-            while (p < end && !(xml_cls[*p] & XC_TSTOP))
-                p++;
+            p = xml_run(p, end, 0);
             if (p >= end || *p < 0x80)
                 break;
             uint32_t cp;

@@ -243,10 +243,14 @@ const uint8_t *xml_scan_charref(struct xml_ctx *c, const uint8_t *p, const uint8
 
 size_t xml_hash(const uint8_t *s, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ s[i]) * 16777619u;
-    return h % XML_HASH;
+    /* Cheap on purpose (called per element when the DTD declares typed attributes):
+     * length and a few bytes; the chains sort out collisions. */
+    uint32_t h = (uint32_t)n * 2654435761u;
+    if (n) {
+        h ^= (uint32_t)s[0] * 31u + (uint32_t)s[n - 1] * 131u + (uint32_t)s[n / 2] * 1031u;
+        h *= 16777619u;
+    }
+    return (h >> 7) % XML_HASH;
 }
 
 struct xml_ent *xml_ent_find(struct xml_ent **tab, const uint8_t *name, size_t n)
@@ -516,8 +520,7 @@ const uint8_t *xml_attvalue(struct xml_ctx *c, const uint8_t *p, const uint8_t *
     const uint8_t *s = ++p;
     /* Fast path: most values need no copy (no references, no whitespace to normalize). */
     for (;;) {
-        while (p < end && !(xml_cls[*p] & XC_ASTOP))
-            p++;
+        p = xml_run(p, end, 1);
         if (p < end && *p >= 0x80) {
             uint32_t cp;
             int n = xml_utf8_char(p, end, &cp);
