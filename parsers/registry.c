@@ -5,6 +5,7 @@
 #include "parsers/http/lib_http_impls.h"
 #include "parsers/json/json_impl.h"
 #include "parsers/proto/proto_impl.h"
+#include "parsers/xml/xml.h"
 
 #include <string.h>
 
@@ -17,6 +18,10 @@ static const struct parser_impl *const registry_table[] = {
     &json_jansson_impl,
     &proto_hand_impl,
     &proto_pbc_impl,
+    &xml_hand_impl,
+    &xml_libxml2_sax_impl,
+    &xml_libxml2_dom_impl,
+    &xml_expat_impl,
 };
 
 size_t registry_count(void) { return sizeof registry_table / sizeof registry_table[0]; }
