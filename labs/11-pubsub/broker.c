@@ -1,0 +1,611 @@
+/* broker: a Redis-protocol publish/subscribe broker with durable streams and consumer
+ * groups, single-threaded on io/ev.
+ *
+ * The story of one event: read bytes, parse RESP frames (parsers/resp), run each
+ * command to completion (cmds.c, xcmd.c, ...), which appends replies to output buffers.
+ * Then broker_after_events(): retry readers blocked on keys that got entries, hand the
+ * log to the kernel (blog.c) BEFORE any reply leaves, write every output buffer that has
+ * bytes, and free clients marked for closing.  A subscriber that cannot keep up is cut
+ * by the hard/soft/seconds rule (oblimit.c), never waited for.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io/net.h"
+#include "labs/11-pubsub/blog.h"
+#include "labs/11-pubsub/broker.h"
+#include "labs/11-pubsub/stream.h"
+
+static volatile sig_atomic_t g_stop; /* set by SIGINT/SIGTERM, read on the loop */
+
+static void broker_after_events(struct broker *b);
+static void client_process(struct client *c);
+
+uint64_t broker_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void broker_touch(struct client *c)
+{
+    if (c->flags & CF_FAKE) {
+        c->out.len = 0; /* the log loader's replies go nowhere */
+        c->out.overflow = 0;
+        return;
+    }
+    if (c->out.len > c->sent && !(c->flags & CF_PENDING)) {
+        c->flags |= CF_PENDING;
+        c->wnext = c->b->pending;
+        c->b->pending = c;
+    }
+}
+
+void broker_close_async(struct client *c, const char *why)
+{
+    if (c->flags & (CF_CLOSE | CF_FAKE))
+        return;
+    c->flags |= CF_CLOSE;
+    c->cnext = c->b->closing;
+    c->b->closing = c;
+    if (why)
+        fprintf(stderr, "broker: closing client id=%llu addr=%s: %s (output %zu bytes pending)\n",
+                (unsigned long long)c->id, c->addr, why, c->out.len - c->sent);
+}
+
+void broker_propagate(struct broker *b, int argc, const char *const *argv, const size_t *argl)
+{
+    if (!b->log || b->loading)
+        return;
+    if (blog_append(b->log, argc, argv, argl) == 0)
+        fprintf(stderr, "broker: log record refused (too big or out of memory)\n");
+}
+
+/* ---- blocking XREADGROUP ------------------------------------------------------- */
+
+static void unblock(struct client *c)
+{
+    struct broker *b = c->b;
+    for (int k = 0; k < c->nbkeys; k++) {
+        const char *key = c->bargv[c->bkey0 + k];
+        size_t kl = c->bargl[c->bkey0 + k];
+        struct waitq *q = dict_get(&b->waiters, key, kl);
+        if (!q)
+            continue;
+        for (size_t i = 0; i < q->n; i++) {
+            if (q->v[i] == c) {
+                memmove(&q->v[i], &q->v[i + 1], (q->n - i - 1) * sizeof(*q->v));
+                q->n--;
+                break;
+            }
+        }
+        if (q->n == 0 && !q->ready) {
+            dict_del(&b->waiters, key, kl);
+            free(q->v);
+            free(q);
+        }
+    }
+    if (c->btimer)
+        ev_timer_cancel(b->loop, c->btimer);
+    for (int i = 0; i < c->bargc; i++)
+        free(c->bargv[i]);
+    free(c->bargv);
+    free(c->bargl);
+    c->bargv = NULL;
+    c->bargl = NULL;
+    c->bargc = c->nbkeys = 0;
+    c->btimer = 0;
+    c->flags &= ~CF_BLOCKED;
+}
+
+static void block_timeout(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct client *c = arg;
+    c->btimer = 0;
+    unblock(c);
+    resp_add_null_array(RB(c)); /* what Redis replies when BLOCK times out */
+    broker_touch(c);
+    client_process(c); /* commands pipelined behind the blocking one */
+    broker_after_events(c->b);
+}
+
+int broker_block(struct client *c, int argc, const char **argv, const size_t *argl,
+                 const char **keys, const size_t *keyl, int nkeys, uint64_t timeout_ms)
+{
+    struct broker *b = c->b;
+    if (c->flags & CF_FAKE)
+        return 0;
+    c->bargv = calloc((size_t)argc, sizeof(*c->bargv));
+    c->bargl = calloc((size_t)argc, sizeof(*c->bargl));
+    if (!c->bargv || !c->bargl)
+        goto fail;
+    c->bargc = argc;
+    for (int i = 0; i < argc; i++) {
+        if (!(c->bargv[i] = malloc(argl[i] + 1)))
+            goto fail;
+        memcpy(c->bargv[i], argv[i], argl[i]);
+        c->bargv[i][argl[i]] = 0;
+        c->bargl[i] = argl[i];
+    }
+    c->bkey0 = (int)(keys - argv);
+    for (int k = 0; k < nkeys; k++) {
+        struct waitq *q = dict_get(&b->waiters, keys[k], keyl[k]);
+        if (!q) {
+            if (!(q = calloc(1, sizeof(*q))) || dict_put(&b->waiters, keys[k], keyl[k], q) < 0) {
+                free(q);
+                goto fail;
+            }
+        }
+        if (q->n == q->cap) {
+            size_t cap = q->cap ? q->cap * 2 : 4;
+            void *v = realloc(q->v, cap * sizeof(*q->v));
+            if (!v)
+                goto fail;
+            q->v = v;
+            q->cap = cap;
+        }
+        q->v[q->n++] = c;
+        c->nbkeys = k + 1;
+    }
+    c->flags |= CF_BLOCKED;
+    if (timeout_ms > 0 && !(c->btimer = ev_timer_add(b->loop, timeout_ms, block_timeout, c)))
+        goto fail;
+    return 0;
+fail:
+    unblock(c);
+    return -1;
+}
+
+void broker_signal_key(struct broker *b, const char *key, size_t n)
+{
+    struct waitq *q = dict_get(&b->waiters, key, n);
+    if (!q || q->ready || b->loading)
+        return;
+    if (b->nready == b->capready) {
+        size_t cap = b->capready ? b->capready * 2 : 8;
+        void *v = realloc(b->ready, cap * sizeof(*b->ready));
+        if (!v)
+            return; /* the waiters still time out */
+        b->ready = v;
+        b->capready = cap;
+    }
+    char *k = malloc(n + 1);
+    if (!k)
+        return;
+    memcpy(k, key, n);
+    b->ready[b->nready].p = k;
+    b->ready[b->nready].n = n;
+    b->nready++;
+    q->ready = 1;
+}
+
+/* Retry, in arrival order, the readers blocked on keys that got entries. */
+static void serve_ready(struct broker *b)
+{
+    while (b->nready > 0) {
+        struct pubsub_str key = b->ready[--b->nready];
+        struct waitq *q = dict_get(&b->waiters, key.p, key.n);
+        if (!q) {
+            free(key.p);
+            continue;
+        }
+        q->ready = 0;
+        size_t n = q->n;
+        struct client **snap = malloc(n * sizeof(*snap));
+        if (snap) {
+            memcpy(snap, q->v, n * sizeof(*snap));
+            for (size_t i = 0; i < n; i++) {
+                struct client *c = snap[i];
+                struct waitq *still = dict_get(&b->waiters, key.p, key.n);
+                int present = 0;
+                for (size_t j = 0; still && j < still->n; j++)
+                    present |= still->v[j] == c;
+                if (!present || !(c->flags & CF_BLOCKED) || (c->flags & CF_CLOSE))
+                    continue;
+                size_t before = c->out.len;
+                c->flags |= CF_REEXEC;
+                cmd_dispatch(c, c->bargc, (const char **)c->bargv, c->bargl);
+                c->flags &= ~CF_REEXEC;
+                if (c->out.len != before) {
+                    unblock(c);
+                    client_process(c);
+                }
+            }
+            free(snap);
+        }
+        q = dict_get(&b->waiters, key.p, key.n);
+        if (q && q->n == 0 && !q->ready) {
+            dict_del(&b->waiters, key.p, key.n);
+            free(q->v);
+            free(q);
+        }
+        free(key.p);
+    }
+}
+
+/* ---- clients ---------------------------------------------------------------------- */
+
+static void client_free(struct client *c)
+{
+    struct broker *b = c->b;
+    if (c->flags & CF_BLOCKED)
+        unblock(c);
+    pubsub_sub_release(&b->ps, &c->sub);
+    if (c->fd >= 0) {
+        ev_unwatch(b->loop, c->fd);
+        close(c->fd);
+        b->byfd[c->fd] = NULL;
+        b->nclients--;
+    }
+    resp_out_free(&c->out);
+    free(c->in);
+    free(c);
+}
+
+static void client_event(struct ev_loop *loop, int fd, unsigned mask, void *arg);
+
+static void client_set_watch(struct client *c)
+{
+    unsigned m = EV_READ;
+    if (c->sent < c->out.len)
+        m |= EV_WRITE;
+    if (ev_watch(c->b->loop, c->fd, m, client_event, c) == 0) {
+        if (m & EV_WRITE)
+            c->flags |= CF_WATCHW;
+        else
+            c->flags &= ~CF_WATCHW;
+    }
+}
+
+static void client_write(struct client *c)
+{
+    while (c->sent < c->out.len) {
+        ssize_t n = write(c->fd, c->out.data + c->sent, c->out.len - c->sent);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0) {
+            broker_close_async(c, NULL);
+            return;
+        }
+        c->sent += (size_t)n;
+    }
+    if (c->sent == c->out.len) {
+        c->out.len = 0;
+        c->sent = 0;
+        if (c->flags & CF_QUIT) {
+            broker_close_async(c, NULL);
+            return;
+        }
+    } else if (c->sent > (1u << 20)) {
+        resp_out_consume(&c->out, c->sent); /* do not let a slow reader pin old bytes */
+        c->sent = 0;
+    }
+    int want = c->sent < c->out.len;
+    if (want != !!(c->flags & CF_WATCHW))
+        client_set_watch(c);
+}
+
+/* Runs every complete command in the input buffer (until the client blocks). */
+static void client_process(struct client *c)
+{
+    size_t off = 0;
+    while (!(c->flags & (CF_BLOCKED | CF_CLOSE | CF_QUIT)) && off < c->inlen) {
+        ssize_t r = resp_parse(&c->rp, c->in + off, c->inlen - off);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            resp_add_error(RB(c), c->rp.err); /* Redis replies, then closes */
+            c->flags |= CF_QUIT;
+            broker_touch(c);
+            fprintf(stderr, "broker: client id=%llu addr=%s: %s\n", (unsigned long long)c->id,
+                    c->addr, c->rp.err);
+            off = c->inlen;
+            break;
+        }
+        if (c->rp.err[0]) {
+            resp_add_error(RB(c), c->rp.err);
+            broker_touch(c);
+        } else if (c->rp.argc > 0) {
+            cmd_dispatch(c, c->rp.argc, c->rp.argv, c->rp.argl);
+        }
+        off += (size_t)r;
+    }
+    if (off) {
+        memmove(c->in, c->in + off, c->inlen - off);
+        c->inlen -= off;
+    }
+}
+
+static void client_read(struct client *c)
+{
+    if (c->incap - c->inlen < 16384) {
+        size_t cap = c->incap ? c->incap * 2 : 16384;
+        if (cap > BROKER_IN_LIMIT + 16384u) {
+            resp_add_error(RB(c), "ERR Protocol error: request over the broker's input limit");
+            c->flags |= CF_QUIT;
+            broker_touch(c);
+            return;
+        }
+        char *p = realloc(c->in, cap);
+        if (!p) {
+            broker_close_async(c, "out of memory for input");
+            return;
+        }
+        c->in = p;
+        c->incap = cap;
+    }
+    ssize_t n = read(c->fd, c->in + c->inlen, c->incap - c->inlen);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK)) {
+        broker_close_async(c, NULL);
+        return;
+    }
+    if (n < 0)
+        return;
+    c->inlen += (size_t)n;
+    client_process(c);
+}
+
+static void client_event(struct ev_loop *loop, int fd, unsigned mask, void *arg)
+{
+    struct client *c = arg;
+    if (mask & EV_WRITE)
+        client_write(c);
+    if ((mask & (EV_READ | EV_ERROR)) && !(c->flags & CF_CLOSE))
+        client_read(c);
+    broker_after_events(c->b);
+}
+
+static void accept_event(struct ev_loop *loop, int lfd, unsigned mask, void *arg)
+{
+    struct broker *b = arg;
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_in sa;
+        socklen_t sl = sizeof(sa);
+        int fd = accept4(lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            break;
+        if (b->nclients >= BROKER_MAX_CLIENTS || fd >= EV_MAX_FDS) {
+            static const char full[] = "-ERR max number of clients reached\r\n";
+            if (write(fd, full, sizeof(full) - 1) < 0) {
+                /* nothing more to tell it */
+            }
+            close(fd);
+            continue;
+        }
+        net_set_nodelay(fd);
+        struct client *c = calloc(1, sizeof(*c));
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->b = b;
+        c->id = ++b->next_id;
+        snprintf(c->addr, sizeof(c->addr), "%s:%u", inet_ntoa(sa.sin_addr), ntohs(sa.sin_port));
+        resp_init(&c->rp, NULL);
+        resp_out_init(&c->out, BROKER_OUT_LIMIT);
+        pubsub_sub_init(&c->sub);
+        if (ev_watch(b->loop, fd, EV_READ, client_event, c) < 0) {
+            resp_out_free(&c->out);
+            free(c);
+            close(fd);
+            continue;
+        }
+        b->byfd[fd] = c;
+        b->nclients++;
+    }
+    broker_after_events(b);
+}
+
+/* After every event: wake blocked readers, make the log durable, then reply. */
+static void broker_after_events(struct broker *b)
+{
+    serve_ready(b);
+    if (b->log)
+        blog_commit(b->log); /* a failure is final and reported; replies still go out */
+    struct client *c = b->pending;
+    b->pending = NULL;
+    while (c) {
+        struct client *next = c->wnext;
+        c->flags &= ~CF_PENDING;
+        c->wnext = NULL;
+        if (!(c->flags & CF_CLOSE))
+            client_write(c);
+        c = next;
+    }
+    while (b->closing) {
+        c = b->closing;
+        b->closing = c->cnext;
+        client_free(c);
+    }
+}
+
+/* Once a second: the soft limit's clock runs even when nothing is published. */
+static void cron(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct broker *b = arg;
+    uint64_t now = ev_now_ms();
+    for (int fd = 0; fd < EV_MAX_FDS && b->nclients; fd++) {
+        struct client *c = b->byfd[fd];
+        if (c && pubsub_count(&c->sub) > 0 &&
+            oblimit_over(&b->pslimit, c->out.len - c->sent, &c->soft_since, now))
+            broker_close_async(c, "pubsub output buffer soft limit held too long");
+    }
+    broker_after_events(b);
+    ev_timer_add(loop, 1000, cron, b);
+}
+
+static void on_wake(struct ev_loop *loop, void *arg)
+{
+    if (g_stop)
+        ev_stop(loop);
+}
+
+static void on_signal(int sig)
+{
+    g_stop = 1;
+}
+
+/* The log loader: each record is a command run by a client with no socket. */
+static int replay_record(void *arg, int argc, const char **argv, const size_t *argl)
+{
+    struct client *fake = arg;
+    cmd_dispatch(fake, argc, argv, argl);
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: broker [options]\n"
+            "  A Redis-protocol (RESP2) pub/sub broker with durable streams and consumer groups.\n"
+            "  --host ADDR                      listen address (default 127.0.0.1)\n"
+            "  --port N                         port, 0 picks one and prints it (default 6380)\n"
+            "  --data-dir DIR                   log streams to DIR/broker.aof and replay it at\n"
+            "                                   start (default: none, streams live in memory)\n"
+            "  --appendfsync always|everysec|no when the log is fdatasync'd (default everysec,\n"
+            "                                   as Redis; always = group commit per event)\n"
+            "  --pubsub-buffer-limit HARD SOFT SECS  cut a subscriber whose pending output\n"
+            "                                   reaches HARD, or stays above SOFT for SECS\n"
+            "                                   (default 32mb 8mb 60, Redis's pubsub class)\n"
+            "  --max-stream-memory SIZE         bytes of stream entries before XADD is refused\n"
+            "                                   (default 1gb)\n"
+            "  --help                           this text\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *host = "127.0.0.1", *dir = NULL;
+    int port = 6380;
+    enum blog_fsync policy = BLOG_FSYNC_EVERYSEC;
+    struct broker b;
+    memset(&b, 0, sizeof(b));
+    b.pslimit = (struct oblimit){32u << 20, 8u << 20, 60};
+    b.max_stream_bytes = (size_t)1 << 30;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int more = argc - i - 1;
+        if (!strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--host") && more >= 1) {
+            host = argv[++i];
+        } else if (!strcmp(a, "--port") && more >= 1) {
+            if ((port = net_parse_port(argv[++i])) < 0) {
+                fprintf(stderr, "broker: bad --port '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(a, "--data-dir") && more >= 1) {
+            dir = argv[++i];
+        } else if (!strcmp(a, "--appendfsync") && more >= 1) {
+            const char *p = argv[++i];
+            if (!strcmp(p, "always"))
+                policy = BLOG_FSYNC_ALWAYS;
+            else if (!strcmp(p, "everysec"))
+                policy = BLOG_FSYNC_EVERYSEC;
+            else if (!strcmp(p, "no"))
+                policy = BLOG_FSYNC_NO;
+            else {
+                fprintf(stderr, "broker: --appendfsync wants always, everysec or no\n");
+                return 2;
+            }
+        } else if (!strcmp(a, "--pubsub-buffer-limit") && more >= 3) {
+            if (oblimit_parse(argv[i + 1], argv[i + 2], argv[i + 3], &b.pslimit) < 0) {
+                fprintf(stderr, "broker: bad --pubsub-buffer-limit (want e.g. 32mb 8mb 60)\n");
+                return 2;
+            }
+            i += 3;
+        } else if (!strcmp(a, "--max-stream-memory") && more >= 1) {
+            if (oblimit_parse_size(argv[++i], &b.max_stream_bytes) < 0) {
+                fprintf(stderr, "broker: bad --max-stream-memory '%s'\n", argv[i]);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "broker: unknown or incomplete option '%s' (try --help)\n", a);
+            return 2;
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    dict_init(&b.keys);
+    dict_init(&b.waiters);
+    pubsub_init(&b.ps);
+    b.lfd = -1;
+    int rc = 1;
+    struct client *fake = calloc(1, sizeof(*fake));
+    b.byfd = calloc(EV_MAX_FDS, sizeof(*b.byfd));
+    b.loop = ev_create();
+    if (!fake || !b.byfd || !b.loop) {
+        fprintf(stderr, "broker: out of memory\n");
+        goto out;
+    }
+    fake->fd = -1;
+    fake->flags = CF_FAKE;
+    fake->b = &b;
+    resp_out_init(&fake->out, BROKER_OUT_LIMIT);
+    pubsub_sub_init(&fake->sub);
+    char err[256];
+    if (dir) {
+        uint64_t t0 = ev_now_ms();
+        b.loading = 1;
+        b.log = blog_open(dir, policy, replay_record, fake, err, sizeof(err));
+        b.loading = 0;
+        if (!b.log) {
+            fprintf(stderr, "broker: cannot open the log in %s: %s\n", dir, err);
+            goto out;
+        }
+        fprintf(stderr, "broker: replayed %llu log records (%zu streams) in %llu ms\n",
+                (unsigned long long)blog_records(b.log), b.keys.n,
+                (unsigned long long)(ev_now_ms() - t0));
+    }
+    b.lfd = net_listen(host, port, 511, 1, err, sizeof(err));
+    if (b.lfd < 0) {
+        fprintf(stderr, "broker: %s\n", err);
+        goto out;
+    }
+    if (ev_watch(b.loop, b.lfd, EV_READ, accept_event, &b) < 0) {
+        fprintf(stderr, "broker: cannot watch the listening socket\n");
+        goto out;
+    }
+    ev_on_wake(b.loop, on_wake, NULL);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    ev_timer_add(b.loop, 1000, cron, &b);
+    net_announce("listening", b.lfd);
+    rc = ev_run(b.loop) < 0 ? 1 : 0;
+    fprintf(stderr, "broker: shutting down\n");
+out:
+    if (b.byfd) {
+        for (int fd = 0; fd < EV_MAX_FDS; fd++)
+            if (b.byfd[fd])
+                client_free(b.byfd[fd]);
+    }
+    if (b.lfd >= 0)
+        close(b.lfd);
+    blog_close(b.log);
+    if (fake) {
+        resp_out_free(&fake->out);
+        free(fake);
+    }
+    dict_free(&b.keys, xcmd_free_stream);
+    dict_free(&b.waiters, NULL);
+    for (size_t i = 0; i < b.nready; i++)
+        free(b.ready[i].p);
+    free(b.ready);
+    pubsub_free(&b.ps);
+    free(b.byfd);
+    ev_destroy(b.loop);
+    return rc;
+}

@@ -1,0 +1,28 @@
+/* xcmd.h: helpers the stream command files (xcmd.c, xgroup.c) share. */
+#ifndef WIRELAB_LABS_PUBSUB_XCMD_H
+#define WIRELAB_LABS_PUBSUB_XCMD_H
+
+#include <stddef.h>
+
+#include "labs/11-pubsub/broker.h"
+#include "labs/11-pubsub/stream.h"
+
+#define XERR_ID "ERR Invalid stream ID specified as stream command argument"
+#define XERR_INT "ERR value is not an integer or out of range"
+#define XERR_SYNTAX "ERR syntax error"
+
+int xcmd_is(const char *a, size_t n, const char *word); /* case-insensitive equality */
+int xcmd_ll(const char *a, size_t n, long long *v);    /* strict decimal, as Redis */
+struct stream *xcmd_lookup(struct broker *b, const char *key, size_t n);
+/* A range bound: '-', '+', "(id" (exclusive, when allowed), "ms" or "ms-seq".  end != 0
+ * fills a missing seq with its maximum.  Replies the error and returns -1 when bad. */
+int xcmd_range_id(struct client *c, const char *a, size_t n, int end, int allow_excl,
+                  struct stream_id *id);
+void xcmd_reply_id(struct client *c, struct stream_id id);
+void xcmd_reply_entry(struct client *c, const struct stream_entry *e);
+/* Logs a delivery as Redis's AOF does: XCLAIM key group consumer 0 id TIME t
+ * RETRYCOUNT n FORCE JUSTID LASTID last, which restores the PEL entry exactly. */
+void xcmd_propagate_claim(struct broker *b, const char *key, size_t keyl,
+                          const struct stream_group *g, const struct stream_pel *p);
+
+#endif
