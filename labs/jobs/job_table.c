@@ -80,6 +80,7 @@ struct job *job_submit(struct job_table *t, uint32_t work_ms, const char *callba
     }
     memset(job, 0, sizeof(*job));
     job->id = t->next_id++;
+    job->table = t;
     job->work_ms = work_ms;
     job->callback = cb;
     job->created_ms = now_ms;

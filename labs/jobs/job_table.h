@@ -42,11 +42,13 @@ struct job {
     struct job_event events[JOB_MAX_EVENTS];
     size_t nevents;
     struct job *qnext; /* FIFO of queued jobs */
-    void *user;        /* the server's per-job state (waiter list) */
+    struct waiter *waiters; /* the server's long-poll waiters on this job */
+    struct job_table *table;
     uint64_t timer;    /* the server's step timer id */
 };
 
 struct job_table;
+struct waiter;
 typedef void (*job_event_cb)(void *arg, struct job *job, const struct job_event *ev);
 typedef void (*job_evict_cb)(void *arg, struct job *job);
 

@@ -75,7 +75,7 @@ int jobs_query(const struct jobs_route *r, const char *name, char *out, size_t c
         if ((size_t)(pe - p) > nl && memcmp(p, name, nl) == 0 && p[nl] == '=') {
             size_t vl = (size_t)(pe - p) - nl - 1;
             if (vl >= cap)
-                return -1;
+                return -2;
             memcpy(out, p + nl + 1, vl);
             out[vl] = '\0';
             return (int)vl;

@@ -7,7 +7,7 @@
  *   id that is not a decimal number in 1..2^63 leaves r.job = 0 (answered 404).
  * - jobs_query(r, name, out, cap) copies the raw value of the first `name=` in the
  *   query (no percent-decoding: our parameters are numbers and room names) and
- *   returns its length, or -1 when absent or longer than cap-1.
+ *   returns its length, -1 when absent, -2 when longer than cap-1.
  * - jobs_parse_post(body, len, &p, err, errlen) returns 0 and fills p, or the HTTP
  *   status to answer (400: not JSON, err says what and where; 422: JSON but not
  *   {"work_ms": 1..600000, "callback": "http://IPV4:PORT/path" or null}).

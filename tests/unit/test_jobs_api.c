@@ -46,7 +46,7 @@ Test(jobs_api, query)
     cr_assert_eq(jobs_query(&r, "wai", v, sizeof(v)), -1);
     cr_assert_eq(jobs_query(&r, "x", v, sizeof(v)), -1);
     r = route("/jobs/1?since=123456789");
-    cr_assert_eq(jobs_query(&r, "since", v, sizeof(v)), -1, "too long for the buffer");
+    cr_assert_eq(jobs_query(&r, "since", v, sizeof(v)), -2, "too long for the buffer");
     r = route("/jobs/1");
     cr_assert_eq(jobs_query(&r, "since", v, sizeof(v)), -1);
     uint64_t n;

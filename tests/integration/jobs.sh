@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# jobs: build/bin/jobs-server against real clients: curl for every endpoint
+# (curl -N for SSE), a python3 (stdlib) webhook receiver that verifies the
+# HMAC signature and refuses the first attempt, a receiver that hangs, a reader
+# that never reads, a tiny WebSocket client.  Budget: 50 s of wall time.
+source "$(dirname "$0")/../lib.sh"
+need curl python3
+
+SECRET=wh-s3cret
+start_server P "$BIN/jobs-server" --port 0 --heartbeat 1 --webhook-secret "$SECRET" \
+  --webhook-backoff 100 --webhook-timeout 500 --webhook-retries 4 \
+  --max-waiters 4 --max-streams 6 --stream-buffer 32768 || finish
+U="http://127.0.0.1:$P"
+
+# ---- helpers -----------------------------------------------------------------
+# post BODY -> prints "STATUS BODY" ; the headers go to $T_TMP/h
+post() { curl -s -o "$T_TMP/b" -D "$T_TMP/h" -w '%{http_code}' -H 'Content-Type: application/json' \
+  --data-binary "$1" "$U/jobs"; echo " $(cat "$T_TMP/b")"; }
+status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+jfield() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+new_job() { local r; r=$(post "{\"work_ms\": $1${2:+, \"callback\": \"$2\"}}"); jfield "${r#* }" id; }
+
+# ---- request-response: POST, short poll, Server-Timing ------------------------
+r=$(post '{"work_ms": 1500}')
+expect_eq "POST /jobs answers 202" 202 "${r%% *}"
+ID=$(jfield "${r#* }" id)
+expect_eq "POST answers status queued" queued "$(jfield "${r#* }" status)"
+check "POST has Location /jobs/ID" grep -qi "^location: /jobs/$ID" "$T_TMP/h"
+check "POST has Server-Timing with four phases" grep -qiE \
+  '^server-timing: recv;dur=[0-9.]+, parse;dur=[0-9.]+, process;dur=[0-9.]+, respond;dur=[0-9.]+' "$T_TMP/h"
+b=$(curl -s "$U/jobs/$ID")
+expect_eq "short poll answers the job" "$ID" "$(jfield "$b" id)"
+check "short poll shows running or queued" test "$(jfield "$b" status)" != done
+curl -s -D "$T_TMP/h2" -o /dev/null "$U/jobs/$ID"
+check "GET has Server-Timing" grep -qi '^server-timing: recv;dur=' "$T_TMP/h2"
+curl -s -o /dev/null "$U/jobs/$ID?wait=10&since=11"   # long poll until done
+b=$(curl -s "$U/jobs/$ID")
+expect_eq "short poll later: done" done "$(jfield "$b" status)"
+expect_eq "done job progress 100, version 12" "100 12" "$(jfield "$b" progress) $(jfield "$b" version)"
+
+# ---- long polling -------------------------------------------------------------
+LID=$(new_job 3000)
+v=$(jfield "$(curl -s "$U/jobs/$LID")" version)
+t0=$(date +%s%N)
+b=$(curl -s -D "$T_TMP/hl" "$U/jobs/$LID?wait=10&since=$v")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "long poll wakes on the next change (version > $v)" test "$(jfield "$b" version)" -gt "$v"
+check "long poll woke early (${ms} ms, a step is 300 ms)" test "$ms" -lt 2500
+check "long poll says it changed" grep -qi '^x-long-poll: changed' "$T_TMP/hl"
+DONE=$ID
+t0=$(date +%s%N)
+b=$(curl -s -D "$T_TMP/hl" "$U/jobs/$DONE?wait=1&since=12")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+expect_eq "long poll timeout answers the unchanged status" "done 12" "$(jfield "$b" status) $(jfield "$b" version)"
+check "long poll held about wait=1 s (${ms} ms)" test "$ms" -ge 900 -a "$ms" -lt 4000
+check "long poll says timeout" grep -qi '^x-long-poll: timeout' "$T_TMP/hl"
+b=$(curl -s "$U/jobs/$DONE?wait=5&since=3")
+expect_eq "long poll behind the version answers at once" 12 "$(jfield "$b" version)"
+expect_eq "long poll unknown job 404" 404 "$(status_of "$U/jobs/999999?wait=1&since=0")"
+expect_eq "long poll bad wait 400" 400 "$(status_of "$U/jobs/$DONE?wait=abc&since=0")"
+expect_eq "long poll wait too long 400" 400 "$(status_of "$U/jobs/$DONE?wait=100000&since=0")"
+
+# ---- SSE ----------------------------------------------------------------------
+SID=$(new_job 300)
+curl -s -N --max-time 1.5 -D "$T_TMP/hs" "$U/jobs/$SID/events" >"$T_TMP/sse1" || true
+check "SSE content type" grep -qi '^content-type: text/event-stream' "$T_TMP/hs"
+check "SSE has Server-Timing" grep -qi '^server-timing: recv;dur=' "$T_TMP/hs"
+check "SSE sends a retry: hint" grep -qE '^retry: [0-9]+' "$T_TMP/sse1"
+expect_eq "SSE job stream: 12 events, each with id:" 12 "$(grep -c '^id: ' "$T_TMP/sse1")"
+expect_eq "SSE job stream: 12 data lines" 12 "$(grep -c '^data: {' "$T_TMP/sse1")"
+check "SSE job stream ends with done" sh -c "grep '^data: ' '$T_TMP/sse1' | tail -1 | grep -q '\"status\":\"done\"'"
+check "SSE heartbeat comment (--heartbeat 1)" grep -qE '^:' "$T_TMP/sse1"
+ids=$(grep '^id: ' "$T_TMP/sse1" | cut -d' ' -f2)
+fifth=$(echo "$ids" | sed -n 5p)
+curl -s -N --max-time 1 -H "Last-Event-ID: $fifth" "$U/jobs/$SID/events" >"$T_TMP/sse2" || true
+expect_eq "Last-Event-ID resume: nothing missed, nothing repeated" \
+  "$(echo "$ids" | sed -n '6,$p' | tr '\n' ' ')" "$(grep '^id: ' "$T_TMP/sse2" | cut -d' ' -f2 | tr '\n' ' ')"
+last=$(echo "$ids" | tail -1)
+expect_eq "resume past a done job's last event: 204 (EventSource stops)" 204 \
+  "$(status_of -H "Last-Event-ID: $last" "$U/jobs/$SID/events")"
+expect_eq "SSE unknown job 404" 404 "$(status_of "$U/jobs/424242/events")"
+
+# Global stream, live: an event must arrive while the job still runs (no buffering).
+curl -s -N --max-time 4 "$U/events" >"$T_TMP/sse3" &
+CURL_PID=$!
+sleep 0.4
+GID=$(new_job 2000)
+sleep 0.7
+check "GET /events: events of a running job arrive at once (flushed)" \
+  grep -q "\"id\":\"$GID\",\"status\":\"running\"" "$T_TMP/sse3"
+kill "$CURL_PID" 2>/dev/null; wait "$CURL_PID" 2>/dev/null
+g1=$(grep '^id: ' "$T_TMP/sse3" | head -1 | cut -d' ' -f2)
+curl -s -N --max-time 0.8 -H "Last-Event-ID: $g1" "$U/events" >"$T_TMP/sse4" || true
+check "GET /events resume replays from the log" \
+  test "$(grep '^id: ' "$T_TMP/sse4" | head -1 | cut -d' ' -f2)" = "$((g1 + 1))"
+python3 - "$T_TMP/sse4" <<'EOF' && ok "GET /events ids strictly increasing" || bad "GET /events ids strictly increasing"
+import sys
+ids = [int(l.split()[1]) for l in open(sys.argv[1]) if l.startswith("id: ")]
+sys.exit(0 if ids == sorted(set(ids)) and ids else 1)
+EOF
+
+# ---- webhooks -----------------------------------------------------------------
+cat >"$T_TMP/receiver.py" <<'EOF'
+# A webhook receiver: verifies X-Wirelab-Signature, answers 503 to the first
+# attempt of each delivery when REFUSE_FIRST=1, or never answers when HANG=1.
+import hashlib, hmac, http.server, os, socket, sys, time
+secret, log = os.environ["SECRET"].encode(), open(os.environ["LOG"], "a", buffering=1)
+if os.environ.get("HANG") == "1":
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
+    print("listening on 127.0.0.1:%d" % s.getsockname()[1], flush=True)
+    held = []
+    while True:
+        c, _ = s.accept(); held.append(c); log.write("hang\n")
+seen = set()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        want = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+        sig_ok = hmac.compare_digest(want, self.headers.get("X-Wirelab-Signature", ""))
+        d = self.headers.get("X-Wirelab-Delivery", "")
+        first = d not in seen
+        seen.add(d)
+        code = 503 if (first and os.environ.get("REFUSE_FIRST") == "1") else 200
+        log.write("%s attempt=%s sig=%s code=%d t=%.3f %s\n" % (d, self.headers.get("X-Wirelab-Attempt"),
+                  "ok" if sig_ok else "BAD", code, time.time(), body.decode()))
+        self.send_response(code); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *a): pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print("listening on 127.0.0.1:%d" % srv.server_address[1], flush=True)
+srv.serve_forever()
+EOF
+start_server R env SECRET=$SECRET LOG="$T_TMP/hooks" REFUSE_FIRST=1 python3 "$T_TMP/receiver.py" || finish
+start_server H env SECRET=$SECRET LOG="$T_TMP/hang" HANG=1 python3 "$T_TMP/receiver.py" || finish
+HANG_IDS=""
+for i in 1 2 3; do HANG_IDS="$HANG_IDS $(new_job 10 "http://127.0.0.1:$H/hook")"; done
+WID=$(new_job 50 "http://127.0.0.1:$R/hook")
+t0=$(date +%s%N)
+for i in $(seq 1 40); do grep -q 'code=200' "$T_TMP/hooks" 2>/dev/null && break; sleep 0.1; done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "webhook delivered after a refused first attempt" grep -q "attempt=2 sig=ok code=200.*\"id\":\"$WID\"" "$T_TMP/hooks"
+check "webhook first attempt was answered 503" grep -q 'attempt=1 sig=ok code=503' "$T_TMP/hooks"
+expect_eq "webhook delivery id kept across retries" 1 "$(cut -d' ' -f1 "$T_TMP/hooks" | sort -u | wc -l)"
+check "webhook HMAC verified by the receiver" sh -c "! grep -q 'sig=BAD' '$T_TMP/hooks'"
+check "a hanging receiver (3 deliveries held) did not delay it (${ms} ms)" test "$ms" -lt 3000
+t0=$(date +%s%N)
+curl -s "$U/jobs/$WID" >/dev/null
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "short poll stays fast while webhooks hang (${ms} ms)" test "$ms" -lt 1000
+check "the hanging receiver got the deliveries" test "$(grep -c hang "$T_TMP/hang")" -ge 3
+expect_eq "callback that is not http://IPV4:PORT/ -> 422" "422" \
+  "$(post '{"work_ms": 10, "callback": "http://example.com/x"}' | cut -d' ' -f1)"
+
+# ---- bad input ----------------------------------------------------------------
+expect_eq "unknown job 404" 404 "$(status_of "$U/jobs/987654")"
+expect_eq "non-numeric job id 404" 404 "$(status_of "$U/jobs/abc")"
+r=$(post '{"work_ms": 10')
+expect_eq "malformed JSON 400" 400 "${r%% *}"
+check "malformed JSON says what is wrong ($r)" sh -c "echo '$r' | grep -qiE 'json.*(offset|byte)'"
+expect_eq "empty body 400" 400 "$(post '' | cut -d' ' -f1)"
+expect_eq "work_ms 0 -> 422" 422 "$(post '{"work_ms": 0}' | cut -d' ' -f1)"
+expect_eq "work_ms too large -> 422" 422 "$(post '{"work_ms": 99999999}' | cut -d' ' -f1)"
+expect_eq "work_ms a string -> 422" 422 "$(post '{"work_ms": "ten"}' | cut -d' ' -f1)"
+expect_eq "work_ms missing -> 422" 422 "$(post '{"callback": null}' | cut -d' ' -f1)"
+expect_eq "body not an object -> 422" 422 "$(post '[1,2]' | cut -d' ' -f1)"
+expect_eq "unknown path 404" 404 "$(status_of "$U/nope")"
+expect_eq "wrong method 405" 405 "$(status_of -X DELETE "$U/jobs/$DONE")"
+g=$(printf 'GET / HTTP/1.1\r\nHost x\r\n\r\n' | timeout 3 python3 -c '
+import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); s.sendall(sys.stdin.buffer.read())
+print(s.recv(100).split(b"\r\n")[0].decode())' "$P")
+expect_eq "garbage HTTP -> 400" "HTTP/1.1 400" "${g:0:12}"
+expect_eq "GET / serves the page" 200 "$(status_of "$U/")"
+alive "server alive after bad input" "$P_PID"
+
+# ---- limits: waiters, streams, slow readers -----------------------------------
+PIDS=()
+for i in 1 2 3 4; do curl -s -o /dev/null "$U/jobs/$DONE?wait=4&since=12" & PIDS+=($!); done
+sleep 0.5
+curl -s -D "$T_TMP/h5" -o "$T_TMP/b5" "$U/jobs/$DONE?wait=4&since=12"
+check "5th long-poll waiter (max 4) -> 503" grep -q '^HTTP/1.1 503' "$T_TMP/h5"
+check "503 carries Retry-After" grep -qi '^retry-after: [0-9]' "$T_TMP/h5"
+for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+sleep 0.3
+expect_eq "waiters freed when their clients went away" 200 "$(status_of "$U/jobs/$DONE?wait=0&since=12")"
+
+PIDS=()
+for i in 1 2 3 4 5 6; do curl -s -N -o /dev/null --max-time 5 "$U/events" & PIDS+=($!); done
+sleep 0.5
+curl -s -D "$T_TMP/h6" -o /dev/null --max-time 2 "$U/events"
+check "7th SSE stream (max 6) -> 503 with Retry-After" sh -c \
+  "grep -q '^HTTP/1.1 503' '$T_TMP/h6' && grep -qi '^retry-after:' '$T_TMP/h6'"
+for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+sleep 0.3
+
+# A reader that never reads while ~1 MB of events flow: the server cuts it off at
+# --stream-buffer (32 KiB) instead of growing, and keeps serving everyone else.
+python3 - "$P" <<'EOF' && ok "slow SSE reader cut off at the buffer limit" || bad "slow SSE reader cut off at the buffer limit"
+import http.client, json, socket, sys, time
+port = int(sys.argv[1])
+slow = socket.socket(); slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+slow.connect(("127.0.0.1", port)); slow.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+for i in range(800):
+    c.request("POST", "/jobs", body=b'{"work_ms": 1}'); c.getresponse().read()
+deadline = time.time() + 8
+while time.time() < deadline:
+    c.request("GET", "/stats"); st = json.loads(c.getresponse().read())
+    if st["streams_cut"] >= 1: break
+    time.sleep(0.2)
+print(st, file=sys.stderr)
+sys.exit(0 if st["streams_cut"] >= 1 else 1)
+EOF
+expect_eq "server answers after the flood" 200 "$(status_of "$U/jobs/$DONE")"
+
+# ---- WebSocket: job events pushed as text frames, chat room, protocol errors ----
+python3 - "$P" <<'EOF' >"$T_TMP/ws.out" 2>&1
+import base64, os, socket, struct, sys, json, urllib.request
+port = int(sys.argv[1])
+def conn(path):
+    s = socket.create_connection(("127.0.0.1", port), timeout=3)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (path, key)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head: head += s.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return s
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c: raise EOFError
+        b += c
+    return b
+def frame(s):
+    h = recv_exact(s, 2); op, n = h[0] & 15, h[1] & 127
+    if n == 126: n = struct.unpack("!H", recv_exact(s, 2))[0]
+    elif n == 127: n = struct.unpack("!Q", recv_exact(s, 8))[0]
+    return op, recv_exact(s, n)
+def send(s, op, data, mask=True):
+    m = os.urandom(4) if mask else b""
+    hdr = bytes([0x80 | op, (0x80 if mask else 0) | len(data)]) + m
+    s.sendall(hdr + (bytes(b ^ m[i % 4] for i, b in enumerate(data)) if mask else data))
+a = conn("/ws")
+req = urllib.request.Request("http://127.0.0.1:%d/jobs" % port, data=b'{"work_ms": 50}', method="POST")
+jid = json.loads(urllib.request.urlopen(req).read())["id"]
+statuses = []
+while "done" not in statuses:
+    op, d = frame(a)
+    ev = json.loads(d)
+    if op == 1 and ev.get("id") == jid: statuses.append(ev["status"])
+print("job-events", op, statuses[0], statuses[-1])
+send(a, 9, b"hi"); op, d = frame(a)
+while op != 10: op, d = frame(a)
+print("pong", d.decode())
+r1, r2 = conn("/ws?room=lab"), conn("/ws?room=lab")
+send(r1, 1, b"hello room")
+op, d = frame(r2)
+while d.startswith(b"{"): op, d = frame(r2)   # job events share the socket
+print("chat", op, d.decode())
+send(r2, 1, b"unmasked", mask=False)
+op, d = frame(r2)
+while op != 8: op, d = frame(r2)
+print("close", op, struct.unpack("!H", d[:2])[0])
+EOF
+check "WS: job events pushed as text frames" grep -q '^job-events 1 queued done' "$T_TMP/ws.out"
+check "WS: ping answered with pong" grep -q '^pong hi' "$T_TMP/ws.out"
+check "WS: chat message reaches the other member of the room" grep -q '^chat 1 hello room' "$T_TMP/ws.out"
+check "WS: unmasked client frame closes with 1002" grep -q '^close 8 1002' "$T_TMP/ws.out"
+[ -s "$T_TMP/ws.out" ] && grep -q Error "$T_TMP/ws.out" && echo "$(tail -5 "$T_TMP/ws.out")"
+
+alive "server alive at the end" "$P_PID"
+finish
