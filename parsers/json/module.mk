@@ -6,3 +6,6 @@ PKGS += libcjson jansson
 DEPS_APT += libcjson-dev libjansson-dev
 # Link flags for any program or test that uses the JSON library adapters.
 JSON_LIBS = $(shell pkg-config --libs libcjson jansson)
+
+UNIT_TESTS += test_json
+test_json_SRCS := tests/unit/test_json.c

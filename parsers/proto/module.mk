@@ -13,3 +13,6 @@ $(PROTO_GEN).c $(PROTO_GEN).h: parsers/proto/wirelab.proto
 	@mkdir -p $(BUILD)/gen
 	@echo "  PROTOC  $<"
 	$(Q)protoc-c --c_out=$(BUILD)/gen $<
+
+UNIT_TESTS += test_proto
+test_proto_SRCS := tests/unit/test_proto.c

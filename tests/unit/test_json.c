@@ -1,0 +1,157 @@
+/* test_json: the hand-written JSON parser's API and edge cases (parsers/json/json.h). */
+#include "parsers/json/json.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static int parse(struct json_doc *d, const char *s, struct json_error *e)
+{
+    return json_parse(d, s, strlen(s), NULL, e);
+}
+
+Test(json, request_body_accessors)
+{
+    struct json_doc d = JSON_DOC_INIT;
+    struct json_error e;
+    cr_assert_eq(parse(&d, "{\"work_ms\": 500, \"callback\": \"http://127.0.0.1:9/x\", \"tags\": [1, 2, 3]}", &e), 0);
+    int64_t ms = 0;
+    cr_assert_eq(json_get_int(json_get(json_root(&d), "work_ms"), &ms), 0);
+    cr_assert_eq(ms, 500);
+    size_t len;
+    const char *cb = json_get_str(json_get(json_root(&d), "callback"), &len);
+    cr_assert_str_eq(cb, "http://127.0.0.1:9/x");
+    cr_assert_eq(len, 20);
+    cr_assert_null(json_get(json_root(&d), "missing"));
+    cr_assert_null(json_get_str(json_get(json_root(&d), "work_ms"), NULL));
+    const struct json_node *tags = json_get(json_root(&d), "tags");
+    cr_assert_eq(tags->len, 3);
+    int64_t v;
+    cr_assert_eq(json_get_int(json_at(tags, 2), &v), 0);
+    cr_assert_eq(v, 3);
+    cr_assert_null(json_at(tags, 3));
+    json_doc_free(&d);
+}
+
+Test(json, iteration_skips_subtrees)
+{
+    struct json_doc d = JSON_DOC_INIT;
+    struct json_error e;
+    cr_assert_eq(parse(&d, "[[1,[2]],{\"a\":{\"b\":1}},3]", &e), 0);
+    const struct json_node *r = json_root(&d), *c;
+    int n = 0;
+    for (c = json_first(r); c; c = json_next(r, c))
+        n++;
+    cr_assert_eq(n, 3);
+    cr_assert_eq(r->len, 3);
+    cr_assert_eq(d.depth, 3);
+    json_doc_free(&d);
+}
+
+Test(json, numbers_exact_or_flagged)
+{
+    struct json_doc d = JSON_DOC_INIT;
+    struct json_error e;
+    cr_assert_eq(parse(&d, "[9223372036854775807,-9223372036854775808,9223372036854775808,0.1,-0,1e2]", &e), 0);
+    const struct json_node *a = json_root(&d);
+    cr_assert_eq(json_at(a, 0)->num_kind, JSON_NUM_INT);
+    cr_assert_eq(json_at(a, 0)->v.i, INT64_MAX);
+    cr_assert_eq(json_at(a, 1)->v.i, INT64_MIN);
+    cr_assert_eq(json_at(a, 2)->num_kind, JSON_NUM_BIG);
+    cr_assert_eq(json_at(a, 2)->len, 19);
+    cr_assert(!memcmp(json_at(a, 2)->s, "9223372036854775808", 19));
+    cr_assert_eq(json_at(a, 3)->v.d, 0.1);
+    cr_assert_eq(json_at(a, 4)->num_kind, JSON_NUM_DOUBLE);
+    cr_assert(signbit(json_at(a, 4)->v.d));
+    int64_t i;
+    cr_assert_eq(json_get_int(json_at(a, 5), &i), 0);
+    cr_assert_eq(i, 100);
+    cr_assert_eq(parse(&d, "[1e400]", &e), -1);
+    cr_assert_eq(e.offset, 1);
+    json_doc_free(&d);
+}
+
+Test(json, fast_path_matches_strtod)
+{
+    static const char *const nums[] = {"0.1", "1.5e-7", "123456789.123456789", "9007199254740993.0",
+                                       "2.2250738585072014e-308", "-65.613616999999977", "1e22", "1e23",
+                                       "0.30000000000000004", "179769313486231570000000000000e279"};
+    struct json_doc d = JSON_DOC_INIT;
+    struct json_error e;
+    for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
+        cr_assert_eq(parse(&d, nums[k], &e), 0, "%s", nums[k]);
+        cr_assert_eq(json_root(&d)->v.d, strtod(nums[k], NULL), "%s", nums[k]);
+    }
+    json_doc_free(&d);
+}
+
+Test(json, strings_decoded)
+{
+    struct json_doc d = JSON_DOC_INIT;
+    struct json_error e;
+    cr_assert_eq(parse(&d, "\"a\\u0000b\\ud83d\\ude00\\n\"", &e), 0);
+    size_t len;
+    const char *s = json_get_str(json_root(&d), &len);
+    cr_assert_eq(len, 8);
+    cr_assert(!memcmp(s, "a\0b\xf0\x9f\x98\x80\n", 8));
+    cr_assert_eq(parse(&d, "\"\\ud800x\"", &e), -1);
+    cr_assert_eq(parse(&d, "\"\xed\xa0\x80\"", &e), -1);
+    cr_assert_eq(e.offset, 1);
+    json_doc_free(&d);
+}
+
+Test(json, depth_limit_fast_clear_error)
+{
+    size_t n = 1000000;
+    char *s = malloc(n);
+    memset(s, '[', n);
+    struct json_doc d = JSON_DOC_INIT;
+    struct json_error e;
+    cr_assert_eq(json_parse(&d, s, n, NULL, &e), -1);
+    cr_assert_eq(e.offset, JSON_DEFAULT_MAX_DEPTH);
+    cr_assert(strstr(e.msg, "deep"));
+    struct json_limits lim = {.max_depth = 3};
+    cr_assert_eq(json_parse(&d, "[[[]]]", 6, &lim, &e), 0);
+    cr_assert_eq(json_parse(&d, "[[[[]]]]", 8, &lim, &e), -1);
+    free(s);
+    json_doc_free(&d);
+}
+
+/* Every prefix of a valid document, placed right against a PROT_NONE page, must
+ * be rejected without reading past its end. */
+Test(json, prefixes_against_guard_page)
+{
+    const char *doc = "{\"a\":[1,-2.5e3,\"x\\u00e9\xc3\xa9\",true,false,null],\"b\":{}}";
+    size_t n = strlen(doc), pg = (size_t)sysconf(_SC_PAGESIZE);
+    uint8_t *m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(m, MAP_FAILED);
+    mprotect(m + pg, pg, PROT_NONE);
+    struct json_doc d = JSON_DOC_INIT;
+    struct json_error e;
+    for (size_t k = 0; k <= n; k++) {
+        char *at = (char *)m + pg - k;
+        memcpy(at, doc, k);
+        int rc = json_parse(&d, at, k, NULL, &e);
+        cr_assert_eq(rc, k == n ? 0 : -1, "prefix %zu", k);
+    }
+    json_doc_free(&d);
+    munmap(m, 2 * pg);
+}
+
+Test(json, dump_canonical)
+{
+    struct json_doc d = JSON_DOC_INIT;
+    struct json_error e;
+    cr_assert_eq(parse(&d, " { \"b\" : [ 1.50 , 1e2, \"\\u0001\\\"\" ] , \"a\" : { } } ", &e), 0);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    json_dump(&d, f);
+    fclose(f);
+    cr_assert_str_eq(out, "{\"b\":[1.5,100,\"\\u0001\\\"\"],\"a\":{}}\n");
+    free(out);
+    json_doc_free(&d);
+}
