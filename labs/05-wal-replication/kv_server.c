@@ -1,0 +1,781 @@
+/* kv-server: a key-value store whose every write goes through the WAL, speaking RESP2
+ * so redis-cli and redis-benchmark are its clients.  One event-loop thread serves
+ * clients; the WAL's writer thread does write+fdatasync and wakes the loop (ev_wake)
+ * when an LSN became durable, which releases the clients waiting at their commit level.
+ * This file: options, clients, commands, commit waits.  kv_repl.c: the replication. */
+#include "labs/05-wal-replication/kv_server.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "io/net.h"
+
+#define KV_IN_MAX ((size_t)4 << 20)   /* one request frame, at most */
+#define KV_OUT_MAX ((size_t)64 << 20) /* replies queued for one client */
+#define KV_MAX_WAITING 65536
+
+struct kv_client {
+    int fd;
+    char *in;
+    size_t inlen, inpos, incap;
+    struct resp_parser p;
+    struct resp_out out;
+    int blocked;       /* 1: waiting for a commit level, 2: waiting in WAIT */
+    enum kv_level wait_level;
+    uint64_t wait_lsn, deadline_ms;
+    long wait_numrep;
+    long long pending_int;
+    int pending_is_int;
+    uint64_t last_write_lsn;
+    int close_after;
+};
+
+static volatile sig_atomic_t kv_stop_flag;
+
+static const char *const kv_level_names[] = {"off", "local", "remote_write", "on", "remote_apply"};
+
+void kv_logf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "kv-server: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+}
+
+int kv_apply_record(struct kv_server *s, uint16_t type, const void *p, size_t n)
+{
+    uint32_t kl;
+    if (n < 4)
+        return -1;
+    memcpy(&kl, p, 4);
+    if (kl > n - 4)
+        return -1;
+    const char *k = (const char *)p + 4;
+    if (type == KV_REC_SET)
+        return kvs_set(s->kv, k, kl, k + kl, n - 4 - kl);
+    if (type == KV_REC_DEL) {
+        kvs_del(s->kv, k, kl);
+        return 0;
+    }
+    return -1; /* a record type this store never writes */
+}
+
+static int kv_replay(void *arg, uint64_t lsn, uint16_t type, const void *p, size_t n)
+{
+    (void)lsn;
+    return kv_apply_record(arg, type, p, n);
+}
+
+/* ---- client I/O ------------------------------------------------------------ */
+
+static void client_event(struct ev_loop *l, int fd, unsigned mask, void *arg);
+static void process_input(struct kv_server *s, struct kv_client *c);
+
+static void client_close(struct kv_server *s, struct kv_client *c)
+{
+    for (size_t i = 0; i < s->nwaiting; i++)
+        if (s->waiting[i] == c->fd) {
+            s->waiting[i] = s->waiting[--s->nwaiting];
+            break;
+        }
+    ev_unwatch(s->loop, c->fd);
+    close(c->fd);
+    s->clients[c->fd] = NULL;
+    resp_out_free(&c->out);
+    free(c->in);
+    free(c);
+}
+
+/* Writes what can be written; returns -1 when the client was closed. */
+static int client_flush(struct kv_server *s, struct kv_client *c)
+{
+    while (c->out.len > 0) {
+        ssize_t n = write(c->fd, c->out.data, c->out.len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0) {
+            client_close(s, c);
+            return -1;
+        }
+        resp_out_consume(&c->out, (size_t)n);
+    }
+    if (c->out.overflow || (c->close_after && c->out.len == 0)) {
+        client_close(s, c);
+        return -1;
+    }
+    unsigned mask = (c->blocked ? 0 : EV_READ) | (c->out.len ? EV_WRITE : 0);
+    if (!mask)
+        mask = EV_READ; /* still notice a hang-up while blocked */
+    ev_watch(s->loop, c->fd, mask, client_event, s);
+    return 0;
+}
+
+static void client_event(struct ev_loop *l, int fd, unsigned mask, void *arg)
+{
+    struct kv_server *s = arg;
+    struct kv_client *c = s->clients[fd];
+    (void)l;
+    if (!c)
+        return;
+    if (mask & (EV_READ | EV_ERROR)) {
+        if (c->inlen == c->incap) {
+            if (c->incap >= KV_IN_MAX) {
+                resp_add_errorf(&c->out, "ERR Protocol error: request over %zu bytes", KV_IN_MAX);
+                c->close_after = 1;
+                c->inlen = c->inpos = 0;
+                client_flush(s, c);
+                return;
+            }
+            size_t cap = c->incap ? c->incap * 2 : 16384;
+            char *b = realloc(c->in, cap);
+            if (!b) {
+                client_close(s, c);
+                return;
+            }
+            c->in = b;
+            c->incap = cap;
+        }
+        ssize_t n = read(fd, c->in + c->inlen, c->incap - c->inlen);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            client_close(s, c);
+            return;
+        }
+        if (n > 0) {
+            c->inlen += (size_t)n;
+            if (!c->blocked)
+                process_input(s, c);
+            return;
+        }
+    }
+    if (mask & EV_WRITE)
+        client_flush(s, c);
+}
+
+static void on_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg)
+{
+    struct kv_server *s = arg;
+    (void)mask;
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        if (fd >= EV_MAX_FDS) {
+            close(fd);
+            continue;
+        }
+        net_set_nodelay(fd);
+        struct kv_client *c = calloc(1, sizeof(*c));
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        struct resp_limits lim = {.max_bulk = WAL_MAX_PAYLOAD - 64};
+        resp_init(&c->p, &lim);
+        resp_out_init(&c->out, KV_OUT_MAX);
+        s->clients[fd] = c;
+        if (ev_watch(l, fd, EV_READ, client_event, s) < 0)
+            client_close(s, c);
+    }
+}
+
+/* ---- commit waits --------------------------------------------------------- */
+
+static void block_client(struct kv_server *s, struct kv_client *c, int kind, uint64_t deadline)
+{
+    if (s->nwaiting == s->maxwaiting) {
+        resp_add_error(&c->out, "ERR too many blocked clients");
+        return;
+    }
+    c->blocked = kind;
+    c->deadline_ms = deadline;
+    s->waiting[s->nwaiting++] = c->fd;
+}
+
+/* Replies now (off) or blocks the client until its commit level is reached. */
+static void commit(struct kv_server *s, struct kv_client *c, uint64_t lsn, int is_int, long long v)
+{
+    c->last_write_lsn = lsn;
+    c->pending_is_int = is_int;
+    c->pending_int = v;
+    if (s->level == KV_OFF) {
+        if (is_int)
+            resp_add_int(&c->out, v);
+        else
+            resp_add_simple(&c->out, "OK");
+        return;
+    }
+    wal_flush_request(s->wal, lsn);
+    c->wait_level = s->level;
+    c->wait_lsn = lsn;
+    block_client(s, c, 1, s->level > KV_LOCAL ? ev_now_ms() + s->sync_timeout_ms : 0);
+}
+
+/* Answers the blocked client if its condition holds or its deadline passed; 1 if so. */
+static int try_release(struct kv_server *s, struct kv_client *c, uint64_t now)
+{
+    char err[256];
+    if (c->blocked == 2) {
+        int n = kv_repl_count_reached(s, KV_ON, c->wait_lsn);
+        if (n < c->wait_numrep && !(c->deadline_ms && now >= c->deadline_ms))
+            return 0;
+        resp_add_int(&c->out, n);
+        return 1;
+    }
+    if (wal_failed(s->wal, err, sizeof(err))) {
+        resp_add_errorf(&c->out, "ERR WAL failed, write not durable: %s", err);
+        return 1;
+    }
+    int local = wal_flush_lsn(s->wal) >= c->wait_lsn;
+    int remote = c->wait_level <= KV_LOCAL || kv_repl_count_reached(s, c->wait_level, c->wait_lsn) > 0;
+    if (local && remote) {
+        if (c->pending_is_int)
+            resp_add_int(&c->out, c->pending_int);
+        else
+            resp_add_simple(&c->out, "OK");
+        return 1;
+    }
+    if (c->deadline_ms && now >= c->deadline_ms) {
+        resp_add_errorf(&c->out,
+                        "ERR synchronous_commit=%s: no replica confirmed LSN %" PRIu64 " within %u "
+                        "ms; the write is %s on the primary but may be lost on failover",
+                        kv_level_names[c->wait_level], c->wait_lsn, s->sync_timeout_ms,
+                        local ? "flushed" : "not yet flushed");
+        return 1;
+    }
+    return 0;
+}
+
+void kv_release_waiters(struct kv_server *s)
+{
+    uint64_t now = ev_now_ms();
+    for (size_t i = 0; i < s->nwaiting;) {
+        struct kv_client *c = s->clients[s->waiting[i]];
+        if (!c || !try_release(s, c, now)) {
+            i++;
+            continue;
+        }
+        s->waiting[i] = s->waiting[--s->nwaiting];
+        c->blocked = 0;
+        process_input(s, c); /* the next pipelined commands */
+    }
+}
+
+static void on_tick(struct ev_loop *l, uint64_t id, void *arg)
+{
+    struct kv_server *s = arg;
+    (void)id;
+    if (kv_stop_flag) {
+        ev_stop(l);
+        return;
+    }
+    kv_release_waiters(s); /* deadlines */
+    ev_timer_add(l, 20, on_tick, s);
+}
+
+static void on_wake(struct ev_loop *l, void *arg)
+{
+    struct kv_server *s = arg;
+    if (kv_stop_flag) {
+        ev_stop(l);
+        return;
+    }
+    if (s->is_replica)
+        kv_repl_replica_progress(s);
+    else
+        kv_repl_primary_progress(s);
+    kv_release_waiters(s);
+}
+
+static void wal_progress(void *arg)
+{
+    ev_wake(arg); /* on the WAL writer thread: only wake the loop */
+}
+
+/* ---- commands --------------------------------------------------------------- */
+
+#define ARG_IS(c, i, lit) ((c)->p.argl[i] == sizeof(lit) - 1 && !strncasecmp((c)->p.argv[i], lit, sizeof(lit) - 1))
+
+static uint64_t log_write(struct kv_server *s, struct kv_client *c, uint16_t type, const char *k,
+                          size_t kl, const char *v, size_t vl)
+{
+    size_t n = 4 + kl + vl;
+    if (n > WAL_MAX_PAYLOAD) {
+        resp_add_error(&c->out, "ERR key and value too large for one WAL record");
+        return 0;
+    }
+    char *rec = malloc(n);
+    if (!rec) {
+        resp_add_error(&c->out, "OOM out of memory");
+        return 0;
+    }
+    uint32_t k32 = (uint32_t)kl;
+    memcpy(rec, &k32, 4);
+    memcpy(rec + 4, k, kl);
+    if (vl)
+        memcpy(rec + 4 + kl, v, vl);
+    uint64_t lsn = wal_append(s->wal, type, rec, n);
+    if (lsn)
+        kv_apply_record(s, type, rec, n);
+    else
+        resp_add_errorf(&c->out, "ERR WAL append failed: %s", strerror(errno));
+    free(rec);
+    return lsn;
+}
+
+struct kv_keys {
+    struct kv_client *c;
+    const char *pat;
+    size_t n;
+    struct resp_out *o;
+};
+
+static void add_key_if_match(void *arg, const char *k, size_t kl)
+{
+    struct kv_keys *kk = arg;
+    char key[512];
+    if (kk->pat && strcmp(kk->pat, "*") != 0) {
+        if (kl >= sizeof(key))
+            return;
+        memcpy(key, k, kl);
+        key[kl] = 0;
+        if (fnmatch(kk->pat, key, 0) != 0)
+            return;
+    }
+    resp_add_bulk(kk->o, k, kl);
+    kk->n++;
+}
+
+/* KEYS and SCAN gather keys into a side buffer first: the array header needs the count. */
+static void cmd_keys_scan(struct kv_server *s, struct kv_client *c, int scan)
+{
+    char pat[512] = "*";
+    uint64_t cursor = 0;
+    size_t count = 10;
+    int i = 1;
+    if (scan) {
+        char *end;
+        char num[32];
+        snprintf(num, sizeof(num), "%.*s", (int)c->p.argl[1], c->p.argv[1]);
+        cursor = strtoull(num, &end, 10);
+        if (*end) {
+            resp_add_error(&c->out, "ERR invalid cursor");
+            return;
+        }
+        for (i = 2; i + 1 < c->p.argc; i += 2) {
+            if (ARG_IS(c, i, "MATCH") && c->p.argl[i + 1] < sizeof(pat)) {
+                snprintf(pat, sizeof(pat), "%.*s", (int)c->p.argl[i + 1], c->p.argv[i + 1]);
+            } else if (ARG_IS(c, i, "COUNT")) {
+                snprintf(num, sizeof(num), "%.*s", (int)c->p.argl[i + 1], c->p.argv[i + 1]);
+                count = strtoul(num, NULL, 10);
+                count = count ? count : 10;
+            } else {
+                resp_add_error(&c->out, "ERR syntax error");
+                return;
+            }
+        }
+        if (i != c->p.argc) {
+            resp_add_error(&c->out, "ERR syntax error");
+            return;
+        }
+    } else if (c->p.argl[1] < sizeof(pat)) {
+        snprintf(pat, sizeof(pat), "%.*s", (int)c->p.argl[1], c->p.argv[1]);
+    }
+    struct resp_out side;
+    resp_out_init(&side, KV_OUT_MAX / 2);
+    struct kv_keys kk = {c, pat, 0, &side};
+    uint64_t next = kvs_scan(s->kv, cursor, scan ? count : SIZE_MAX, add_key_if_match, &kk);
+    if (side.overflow) {
+        resp_add_error(&c->out, "ERR too many keys for one reply: use SCAN");
+    } else {
+        if (scan) {
+            char cur[32];
+            resp_add_array(&c->out, 2);
+            snprintf(cur, sizeof(cur), "%" PRIu64, next);
+            resp_add_cstr(&c->out, cur);
+        }
+        resp_add_array(&c->out, (long long)kk.n);
+        resp_add_raw(&c->out, side.data, side.len);
+    }
+    resp_out_free(&side);
+}
+
+static void cmd_info(struct kv_server *s, struct kv_client *c)
+{
+    struct resp_out o;
+    resp_out_init(&o, 1 << 20);
+    int all = c->p.argc == 1;
+    if (all || ARG_IS(c, 1, "server")) {
+        char line[256];
+        int n = snprintf(line, sizeof(line),
+                         "# Server\r\nredis_version:7.0.0\r\nwirelab_server:kv-server\r\n"
+                         "process_id:%d\r\n\r\n", (int)getpid());
+        resp_add_raw(&o, line, (size_t)n);
+    }
+    if (all || ARG_IS(c, 1, "replication"))
+        kv_repl_info(s, &o);
+    if (all || ARG_IS(c, 1, "keyspace")) {
+        char line[128];
+        int n = snprintf(line, sizeof(line), "# Keyspace\r\ndb0:keys=%zu,expires=0\r\n", kvs_count(s->kv));
+        resp_add_raw(&o, line, (size_t)n);
+    }
+    resp_add_bulk(&c->out, o.data, o.len);
+    resp_out_free(&o);
+}
+
+static void cmd_config(struct kv_server *s, struct kv_client *c)
+{
+    (void)s;
+    if (!ARG_IS(c, 1, "GET")) {
+        resp_add_error(&c->out, "ERR CONFIG: only CONFIG GET is supported");
+        return;
+    }
+    if (c->p.argc != 3) {
+        resp_add_error(&c->out, "ERR wrong number of arguments for 'config|get' command");
+        return;
+    }
+    /* redis-benchmark asks for these two at start; the WAL is our "appendonly". */
+    if (ARG_IS(c, 2, "save")) {
+        resp_add_array(&c->out, 2);
+        resp_add_cstr(&c->out, "save");
+        resp_add_cstr(&c->out, "");
+    } else if (ARG_IS(c, 2, "appendonly")) {
+        resp_add_array(&c->out, 2);
+        resp_add_cstr(&c->out, "appendonly");
+        resp_add_cstr(&c->out, "yes");
+    } else {
+        resp_add_array(&c->out, 0);
+    }
+}
+
+static void exec_command(struct kv_server *s, struct kv_client *c)
+{
+    struct resp_parser *p = &c->p;
+    int argc = p->argc;
+    static const struct { const char *name; int arity; int write; } cmds[] = {
+        {"PING", -1, 0}, {"ECHO", 2, 0},   {"SET", 3, 1},    {"GET", 2, 0},     {"DEL", -2, 1},
+        {"EXISTS", -2, 0}, {"DBSIZE", 1, 0}, {"KEYS", 2, 0}, {"SCAN", -2, 0},   {"INFO", -1, 0},
+        {"WAIT", 3, 0},  {"CONFIG", -2, 0}, {"COMMAND", -1, 0}, {"SELECT", 2, 0}, {"QUIT", 1, 0},
+    };
+    size_t ci = 0, ncmds = sizeof(cmds) / sizeof(cmds[0]);
+    for (; ci < ncmds; ci++)
+        if (p->argl[0] == strlen(cmds[ci].name) && !strncasecmp(p->argv[0], cmds[ci].name, p->argl[0]))
+            break;
+    if (ci == ncmds) {
+        resp_add_errorf(&c->out, "ERR unknown command '%.*s'", (int)(p->argl[0] > 64 ? 64 : p->argl[0]),
+                        p->argv[0]);
+        return;
+    }
+    const char *name = cmds[ci].name;
+    int ar = cmds[ci].arity;
+    if ((ar > 0 && argc != ar) || (ar < 0 && argc < -ar)) {
+        resp_add_errorf(&c->out, "ERR wrong number of arguments for '%s' command", name);
+        return;
+    }
+    if (cmds[ci].write && s->is_replica) {
+        resp_add_error(&c->out, "READONLY You can't write against a read only replica.");
+        return;
+    }
+    if (!strcmp(name, "PING")) {
+        if (argc > 1)
+            resp_add_bulk(&c->out, p->argv[1], p->argl[1]);
+        else
+            resp_add_simple(&c->out, "PONG");
+    } else if (!strcmp(name, "ECHO")) {
+        resp_add_bulk(&c->out, p->argv[1], p->argl[1]);
+    } else if (!strcmp(name, "SET")) {
+        uint64_t lsn = log_write(s, c, KV_REC_SET, p->argv[1], p->argl[1], p->argv[2], p->argl[2]);
+        if (lsn)
+            commit(s, c, lsn, 0, 0);
+    } else if (!strcmp(name, "GET")) {
+        size_t vl;
+        const char *v = kvs_get(s->kv, p->argv[1], p->argl[1], &vl);
+        if (v)
+            resp_add_bulk(&c->out, v, vl);
+        else
+            resp_add_null(&c->out);
+    } else if (!strcmp(name, "DEL")) {
+        long long n = 0;
+        uint64_t lsn = 0;
+        for (int i = 1; i < argc; i++) {
+            size_t vl;
+            if (!kvs_get(s->kv, p->argv[i], p->argl[i], &vl))
+                continue;
+            uint64_t l = log_write(s, c, KV_REC_DEL, p->argv[i], p->argl[i], NULL, 0);
+            if (!l)
+                return;
+            lsn = l;
+            n++;
+        }
+        if (lsn)
+            commit(s, c, lsn, 1, n);
+        else
+            resp_add_int(&c->out, 0);
+    } else if (!strcmp(name, "EXISTS")) {
+        long long n = 0;
+        size_t vl;
+        for (int i = 1; i < argc; i++)
+            n += kvs_get(s->kv, p->argv[i], p->argl[i], &vl) != NULL;
+        resp_add_int(&c->out, n);
+    } else if (!strcmp(name, "DBSIZE")) {
+        resp_add_int(&c->out, (long long)kvs_count(s->kv));
+    } else if (!strcmp(name, "KEYS") || !strcmp(name, "SCAN")) {
+        cmd_keys_scan(s, c, name[0] == 'S');
+    } else if (!strcmp(name, "INFO")) {
+        cmd_info(s, c);
+    } else if (!strcmp(name, "WAIT")) {
+        char a[32], b[32], *e1, *e2;
+        snprintf(a, sizeof(a), "%.*s", (int)p->argl[1], p->argv[1]);
+        snprintf(b, sizeof(b), "%.*s", (int)p->argl[2], p->argv[2]);
+        long n = strtol(a, &e1, 10), t = strtol(b, &e2, 10);
+        if (*e1 || *e2 || n < 0 || t < 0) {
+            resp_add_error(&c->out, "ERR value is not an integer or out of range");
+            return;
+        }
+        c->wait_numrep = n;
+        c->wait_lsn = c->last_write_lsn;
+        block_client(s, c, 2, t ? ev_now_ms() + (uint64_t)t : 0);
+        if (c->blocked && try_release(s, c, ev_now_ms())) {
+            s->nwaiting--; /* it was the last one added */
+            c->blocked = 0;
+        }
+    } else if (!strcmp(name, "CONFIG")) {
+        cmd_config(s, c);
+    } else if (!strcmp(name, "COMMAND")) {
+        resp_add_array(&c->out, 0);
+    } else if (!strcmp(name, "SELECT")) {
+        if (ARG_IS(c, 1, "0"))
+            resp_add_simple(&c->out, "OK");
+        else
+            resp_add_error(&c->out, "ERR DB index is out of range");
+    } else if (!strcmp(name, "QUIT")) {
+        resp_add_simple(&c->out, "OK");
+        c->close_after = 1;
+    }
+}
+
+static void process_input(struct kv_server *s, struct kv_client *c)
+{
+    int fd = c->fd;
+    while (!c->blocked && !c->close_after && c->inpos < c->inlen) {
+        ssize_t r = resp_parse(&c->p, c->in + c->inpos, c->inlen - c->inpos);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            resp_add_error(&c->out, c->p.err);
+            c->close_after = 1;
+            c->inpos = c->inlen;
+            break;
+        }
+        if (c->p.err[0])
+            resp_add_error(&c->out, c->p.err);
+        else if (c->p.argc > 0)
+            exec_command(s, c);
+        c->inpos += (size_t)r;
+    }
+    if (c->inpos == c->inlen) {
+        c->inpos = c->inlen = 0;
+    } else if (c->inpos > 0 && !c->blocked) {
+        memmove(c->in, c->in + c->inpos, c->inlen - c->inpos);
+        c->inlen -= c->inpos;
+        c->inpos = 0;
+    }
+    if (s->clients[fd] == c)
+        client_flush(s, c);
+}
+
+/* ---- main -------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: kv-server --role primary --port P [--repl-port R] --data-dir DIR\n"
+            "                 [--synchronous-commit off|local|remote_write|on|remote_apply]\n"
+            "       kv-server --role replica --port P --primary HOST:R --data-dir DIR\n"
+            "options:\n"
+            "  --host H                 listen address (default 127.0.0.1)\n"
+            "  --wal-writer-delay MS    background WAL flush period (default 200)\n"
+            "  --sync-timeout MS        how long a remote_*/on commit waits for a replica\n"
+            "                           before answering an error (default 5000)\n"
+            "  --wal-segment-size BYTES segment size of a new WAL (default 16 MiB)\n"
+            "  --wal-truncate-corrupt   recovery cuts the log at corruption instead of refusing\n"
+            "  --sim-power-loss[=tear]  test mode: remember the last fdatasync'd LSN and, at\n"
+            "                           start, cut the WAL back to it (tear: keep half of the\n"
+            "                           next record); also env WIRELAB_SIM_POWER_LOSS=cut|tear\n");
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    kv_stop_flag = 1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *role = "primary", *host = "127.0.0.1", *dir = NULL, *primary = NULL;
+    int port = 0, repl_port = -1, rc = 1;
+    struct kv_server s = {.level = KV_ON, .sync_timeout_ms = 5000, .repl_lfd = -1, .up_fd = -1};
+    struct wal_opts wo = {0};
+    const char *sim = getenv("WIRELAB_SIM_POWER_LOSS");
+    if (sim && *sim)
+        wo.sim_power_loss = strcmp(sim, "tear") == 0 ? WAL_SIM_TEAR : WAL_SIM_CUT;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = 1;
+        if (!strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--wal-truncate-corrupt")) {
+            wo.truncate_corrupt = 1;
+            takes = 0;
+        } else if (!strcmp(a, "--sim-power-loss") || !strcmp(a, "--sim-power-loss=cut")) {
+            wo.sim_power_loss = WAL_SIM_CUT;
+            takes = 0;
+        } else if (!strcmp(a, "--sim-power-loss=tear")) {
+            wo.sim_power_loss = WAL_SIM_TEAR;
+            takes = 0;
+        } else if (!v) {
+            fprintf(stderr, "kv-server: %s needs a value (or unknown option)\n", a);
+            return 2;
+        } else if (!strcmp(a, "--role")) {
+            role = v;
+        } else if (!strcmp(a, "--host")) {
+            host = v;
+        } else if (!strcmp(a, "--port")) {
+            port = net_parse_port(v);
+        } else if (!strcmp(a, "--repl-port")) {
+            repl_port = net_parse_port(v);
+            if (repl_port < 0)
+                port = -1;
+        } else if (!strcmp(a, "--primary")) {
+            primary = v;
+        } else if (!strcmp(a, "--data-dir")) {
+            dir = v;
+        } else if (!strcmp(a, "--synchronous-commit")) {
+            size_t k = 0;
+            while (k < 5 && strcmp(v, kv_level_names[k]))
+                k++;
+            if (k == 5) {
+                fprintf(stderr, "kv-server: --synchronous-commit: '%s' is not off|local|"
+                                "remote_write|on|remote_apply\n", v);
+                return 2;
+            }
+            s.level = (enum kv_level)k;
+        } else if (!strcmp(a, "--wal-writer-delay") || !strcmp(a, "--sync-timeout")) {
+            char *e;
+            unsigned long ms = strtoul(v, &e, 10);
+            if (*e || ms == 0 || ms > 3600000) {
+                fprintf(stderr, "kv-server: %s: '%s' is not 1..3600000 ms\n", a, v);
+                return 2;
+            }
+            if (a[2] == 'w')
+                wo.writer_delay_ms = (unsigned)ms;
+            else
+                s.sync_timeout_ms = (unsigned)ms;
+        } else if (!strcmp(a, "--wal-segment-size")) {
+            wo.segment_size = strtoull(v, NULL, 10);
+        } else {
+            fprintf(stderr, "kv-server: unknown option %s (see --help)\n", a);
+            return 2;
+        }
+        i += takes;
+    }
+    if (port < 0) {
+        fprintf(stderr, "kv-server: bad port number\n");
+        return 2;
+    }
+    if (!dir) {
+        fprintf(stderr, "kv-server: --data-dir is required (see --help)\n");
+        return 2;
+    }
+    if (strcmp(role, "primary") && strcmp(role, "replica")) {
+        fprintf(stderr, "kv-server: --role must be primary or replica\n");
+        return 2;
+    }
+    s.is_replica = role[0] == 'r';
+    if (s.is_replica) {
+        if (!primary || net_parse_hostport(primary, s.primary_host, sizeof(s.primary_host),
+                                           &s.primary_port) < 0 || s.primary_port <= 0) {
+            fprintf(stderr, "kv-server: a replica needs --primary HOST:PORT\n");
+            return 2;
+        }
+    } else if (s.level > KV_LOCAL && repl_port < 0) {
+        fprintf(stderr, "kv-server: --synchronous-commit %s waits for a replica: give --repl-port\n",
+                kv_level_names[s.level]);
+        return 2;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    char err[1024];
+    s.loop = ev_create();
+    s.kv = kvs_create();
+    s.clients = calloc(EV_MAX_FDS, sizeof(*s.clients));
+    s.maxwaiting = KV_MAX_WAITING;
+    s.waiting = calloc(s.maxwaiting, sizeof(*s.waiting));
+    s.scratch = malloc(KV_SCRATCH);
+    s.data_dir = dir;
+    if (!s.loop || !s.kv || !s.clients || !s.waiting || !s.scratch) {
+        kv_logf("out of memory");
+        goto out;
+    }
+    wo.on_progress = wal_progress;
+    wo.progress_arg = s.loop;
+    uint64_t t0 = ev_now_ms();
+    s.wal = wal_open(dir, &wo, kv_replay, &s, err, sizeof(err));
+    if (!s.wal) {
+        kv_logf("cannot open the WAL: %s", err);
+        goto out;
+    }
+    kv_logf("recovered %zu keys from the WAL in %s up to LSN %" PRIu64 " in %" PRIu64 " ms",
+            kvs_count(s.kv), dir, wal_insert_lsn(s.wal), ev_now_ms() - t0);
+    s.r_apply = wal_insert_lsn(s.wal);
+    ev_on_wake(s.loop, on_wake, &s);
+    int lfd = net_listen(host, port, 511, 1, err, sizeof(err));
+    if (lfd < 0) {
+        kv_logf("%s", err);
+        goto out;
+    }
+    ev_watch(s.loop, lfd, EV_READ, on_accept, &s);
+    net_announce("listening", lfd);
+    if (!s.is_replica && repl_port >= 0) {
+        if (kv_repl_listen(&s, host, repl_port, err, sizeof(err)) < 0) {
+            kv_logf("%s", err);
+            goto out;
+        }
+        net_announce("replication listening", s.repl_lfd);
+    }
+    if (s.is_replica)
+        kv_repl_replica_start(&s);
+    ev_timer_add(s.loop, 20, on_tick, &s);
+    ev_run(s.loop);
+    rc = 0;
+out:
+    for (int fd = 0; s.clients && fd < EV_MAX_FDS; fd++)
+        if (s.clients[fd])
+            client_close(&s, s.clients[fd]);
+    kv_repl_close_all(&s);
+    wal_close(s.wal); /* writes and flushes what is buffered */
+    kvs_destroy(s.kv);
+    free(s.clients);
+    free(s.waiting);
+    free(s.scratch);
+    ev_destroy(s.loop);
+    return rc;
+}
