@@ -187,7 +187,7 @@ int main(int argc, char **argv)
         wire += (size_t)r;
         const uint8_t *d = buf;
         size_t len = (size_t)r;
-        while (len && !done) {
+        while (!done) { /* until the parser needs more: DONE may come with no bytes left */
             struct httpc_event ev;
             uint64_t a = ev_now_ns();
             size_t used = httpc_parse(&p, d, len, &ev);

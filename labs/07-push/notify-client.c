@@ -216,11 +216,10 @@ static void client_next(struct client *c)
 }
 
 /* A whole response to the client's last request is in (status, body). */
-static void http_response(struct client *c)
+static void http_response(struct client *c, int st)
 {
     struct app *a = c->app;
     c->body[c->body_len] = 0;
-    int st = c->rp.status;
     if (c->phase == PH_POST) {
         if (st != 202 && st != 201 && st != 200) {
             char why[160];
@@ -307,13 +306,14 @@ static void http_data(struct nc_conn *nc, const uint8_t *d, size_t len)
 {
     struct client *c = nc->arg;
     unsigned gen = c->gen; /* stop when a callback closed or replaced the connection */
-    while (len && c->http.fd >= 0 && c->gen == gen) {
+    /* until the parser says it needs more: a DONE may come with no bytes left */
+    while (c->http.fd >= 0 && c->gen == gen) {
         struct httpc_event ev;
         size_t used = httpc_parse(&c->rp, d, len, &ev);
         d += used;
         len -= used;
         switch (ev.type) {
-        case HTTPC_NONE: break;
+        case HTTPC_NONE: return;
         case HTTPC_ERROR: client_fail(c, c->rp.err); return;
         case HTTPC_HEAD:
             if (c->phase == PH_STREAM) {
@@ -347,8 +347,9 @@ static void http_data(struct nc_conn *nc, const uint8_t *d, size_t len)
                 client_fail(c, "event stream ended before the job was done");
                 return;
             }
-            httpc_init(&c->rp, 0);
-            http_response(c);
+            int status = c->rp.status;
+            httpc_init(&c->rp, 0); /* ready for the next response on this connection */
+            http_response(c, status);
             if (closing)
                 return;
             break;
@@ -364,7 +365,7 @@ static void http_closed(struct nc_conn *nc, int err)
     if (c->phase == PH_WAIT || c->phase == PH_IDLE || c->phase == PH_DONE)
         return; /* nothing outstanding: the next request reconnects */
     if (c->phase == PH_POLL && httpc_eof(&c->rp)) {
-        http_response(c);
+        http_response(c, c->rp.status);
         return;
     }
     client_fail(c, err ? strerror(err) : "server closed the connection mid-request");
@@ -376,7 +377,7 @@ static void ws_data(struct nc_conn *nc, const uint8_t *d, size_t len)
 {
     struct client *c = nc->arg;
     struct app *a = c->app;
-    while (len && c->ws.fd >= 0) {
+    while (c->ws.fd >= 0 && (len || !c->ws_open)) {
         if (!c->ws_open) {
             struct httpc_event hev;
             size_t used = httpc_parse(&c->wrp, d, len, &hev);
@@ -386,6 +387,8 @@ static void ws_data(struct nc_conn *nc, const uint8_t *d, size_t len)
                 client_fail(c, c->wrp.err);
                 return;
             }
+            if (hev.type == HTTPC_NONE)
+                return;
             if (hev.type != HTTPC_DONE)
                 continue;
             char err[128];

@@ -18,6 +18,7 @@
 
 struct rcv_conn {
     struct receiver *r;
+    struct rcv_conn *prev, *next; /* every open connection, so destroy can free them */
     int fd;
     uint8_t buf[RCV_MAX_REQ];
     size_t len;
@@ -35,6 +36,7 @@ struct receiver {
     rcv_delivery_cb cb;
     void *arg;
     size_t nconns;
+    struct rcv_conn *conns;
 };
 
 static const char REPLY_OK[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
@@ -48,6 +50,12 @@ static void rcv_conn_close(struct rcv_conn *c)
     ev_unwatch(c->r->loop, c->fd);
     close(c->fd);
     c->r->nconns--;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->r->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
     free(c);
 }
 
@@ -131,6 +139,10 @@ static void rcv_accept(struct ev_loop *loop, int fd, unsigned mask, void *arg)
             continue;
         }
         r->nconns++;
+        c->next = r->conns;
+        if (r->conns)
+            r->conns->prev = c;
+        r->conns = c;
     }
 }
 
@@ -193,6 +205,8 @@ void rcv_destroy(struct receiver *r)
 {
     if (!r)
         return;
+    while (r->conns)
+        rcv_conn_close(r->conns);
     ev_unwatch(r->loop, r->fd);
     close(r->fd);
     free(r);
