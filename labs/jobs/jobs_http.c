@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define JSON_HDR "Content-Type: application/json\r\nCache-Control: no-store\r\n"
+#define SSE_HDR "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
 
 /* The four phases of the notes' request-response travel, in ms (Server-Timing:
  * `name;dur=ms`): recv = first byte to last byte of the request, parse = the
@@ -202,6 +203,11 @@ static void jobs_sse(struct jobs_conn *c, const struct hconn_req *req, const str
         jobs_respond(c, 204, NULL, NULL, 0);
         return;
     }
+    if (req->method_len == 4) { /* HEAD: the head of a stream, and no stream */
+        jobs_ready(c);
+        jobs_respond(c, 200, SSE_HDR, NULL, 0);
+        return;
+    }
     if (jobs_stream_add(c, CK_SSE) < 0) {
         jobs_busy(c, "too many streams: try again later");
         return;
@@ -209,8 +215,7 @@ static void jobs_sse(struct jobs_conn *c, const struct hconn_req *req, const str
     c->filter_job = job ? job->id : 0;
     jobs_ready(c);
     char h[512];
-    int n = snprintf(h, sizeof(h), "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                                   "X-Accel-Buffering: no\r\n");
+    int n = snprintf(h, sizeof(h), SSE_HDR);
     jobs_server_timing(c, h + n, sizeof(h) - (size_t)n);
     c->t_ready = 0;
     if (hconn_stream_begin(c->h, 200, h) < 0)

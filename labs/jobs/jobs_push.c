@@ -181,7 +181,7 @@ void jobs_on_job_event(void *arg, struct job *job, const struct job_event *ev)
         w->timer = 0;
         c->t_ready = ev_now_ns();
         jobs_answer_waiter(c, job, 1);
-        jobs_conn_flush(c);
+        jobs_conn_flush_later(c);
     }
     /* Streams: written and flushed now, never held back. */
     char sse[256], js[200];
@@ -217,7 +217,7 @@ void jobs_on_job_evict(void *arg, struct job *job)
         ev_timer_cancel(s->loop, w->timer);
         c->t_ready = ev_now_ns();
         jobs_answer_waiter(c, job, 0);
-        jobs_conn_flush(c);
+        jobs_conn_flush_later(c);
     }
 }
 

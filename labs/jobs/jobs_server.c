@@ -37,6 +37,7 @@ void jobs_conn_close(struct jobs_conn *c)
         ev_timer_cancel(s->loop, c->wait.timer);
     }
     jobs_stream_remove(c);
+    ev_timer_cancel(s->loop, c->flush_timer);
     ev_unwatch(s->loop, c->fd);
     close(c->fd);
     hconn_free(c->h);
@@ -117,6 +118,21 @@ int jobs_conn_flush(struct jobs_conn *c)
         unsigned mask = (hconn_want_read(c->h) ? EV_READ : 0) | (len > 0 ? EV_WRITE : 0);
         return jobs_watch(c, mask);
     }
+}
+
+static void jobs_flush_timer(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct jobs_conn *c = arg;
+    c->flush_timer = 0;
+    jobs_conn_flush(c);
+}
+
+void jobs_conn_flush_later(struct jobs_conn *c)
+{
+    if (!c->flush_timer)
+        c->flush_timer = ev_timer_add(c->srv->loop, 0, jobs_flush_timer, c);
+    if (!c->flush_timer)
+        jobs_conn_flush(c); /* timer heap full: now, then */
 }
 
 static void jobs_conn_io(struct ev_loop *loop, int fd, unsigned mask, void *arg)

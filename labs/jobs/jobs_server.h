@@ -40,6 +40,7 @@ struct jobs_conn {
     /* long poll: the open request is waiting (wait.head != NULL) */
     struct waiter wait;
     uint64_t t_ready; /* ns: the answer became known (Server-Timing "process" ends) */
+    uint64_t flush_timer; /* a jobs_conn_flush_later is pending */
     /* streams (SSE and WebSocket): on srv->streams */
     struct jobs_conn *sprev, *snext;
     uint64_t filter_job; /* SSE: only this job's events; 0 = every job */
@@ -77,6 +78,10 @@ struct jobs_srv {
  * done or dead and returns -1 then (the pointer is gone). */
 int jobs_conn_flush(struct jobs_conn *c);
 void jobs_conn_close(struct jobs_conn *c);
+/* jobs_conn_flush from the top of the loop: for a response completed in the
+ * middle of another job event, so the pipelined requests it lets through do not
+ * run nested inside that event's fan-out. */
+void jobs_conn_flush_later(struct jobs_conn *c);
 
 /* jobs_http.c */
 void jobs_on_request(struct hconn *h, const struct hconn_req *req, void *app);

@@ -78,6 +78,8 @@ expect_eq "Last-Event-ID resume: nothing missed, nothing repeated" \
 last=$(echo "$ids" | tail -1)
 expect_eq "resume past a done job's last event: 204 (EventSource stops)" 204 \
   "$(status_of -H "Last-Event-ID: $last" "$U/jobs/$SID/events")"
+check "HEAD /events answers the stream's head, no stream" sh -c \
+  "curl -s -I --max-time 2 '$U/events' | grep -qi '^content-type: text/event-stream'"
 expect_eq "SSE unknown job 404" 404 "$(status_of "$U/jobs/424242/events")"
 
 # Global stream, live: an event must arrive while the job still runs (no buffering).
@@ -206,8 +208,7 @@ while time.time() < deadline:
     c.request("GET", "/stats"); st = json.loads(c.getresponse().read())
     if st["streams_cut"] >= 1: break
     time.sleep(0.2)
-print(st, file=sys.stderr)
-sys.exit(0 if st["streams_cut"] >= 1 else 1)
+if st["streams_cut"] < 1: print(st, file=sys.stderr); sys.exit(1)
 EOF
 expect_eq "server answers after the flood" 200 "$(status_of "$U/jobs/$DONE")"
 
@@ -238,7 +239,9 @@ def frame(s):
     return op, recv_exact(s, n)
 def send(s, op, data, mask=True):
     m = os.urandom(4) if mask else b""
-    hdr = bytes([0x80 | op, (0x80 if mask else 0) | len(data)]) + m
+    mb = 0x80 if mask else 0
+    if len(data) < 126: hdr = bytes([0x80 | op, mb | len(data)]) + m
+    else: hdr = bytes([0x80 | op, mb | 126]) + struct.pack("!H", len(data)) + m
     s.sendall(hdr + (bytes(b ^ m[i % 4] for i, b in enumerate(data)) if mask else data))
 a = conn("/ws")
 req = urllib.request.Request("http://127.0.0.1:%d/jobs" % port, data=b'{"work_ms": 50}', method="POST")
@@ -261,11 +264,31 @@ send(r2, 1, b"unmasked", mask=False)
 op, d = frame(r2)
 while op != 8: op, d = frame(r2)
 print("close", op, struct.unpack("!H", d[:2])[0])
+def close_code(payload, op=1):
+    s = conn("/ws"); send(s, op, payload)
+    op, d = frame(s)
+    while op != 8: op, d = frame(s)
+    return struct.unpack("!H", d[:2])[0]
+print("utf8", close_code(b"\xff\xfe"))
+print("toobig", close_code(b"x" * 20000))
+s = conn("/ws"); send(s, 8, struct.pack("!H", 1000))
+op, d = frame(s)
+while op != 8: op, d = frame(s)
+print("normal", struct.unpack("!H", d[:2])[0], s.recv(10) == b"")
 EOF
 check "WS: job events pushed as text frames" grep -q '^job-events 1 queued done' "$T_TMP/ws.out"
 check "WS: ping answered with pong" grep -q '^pong hi' "$T_TMP/ws.out"
 check "WS: chat message reaches the other member of the room" grep -q '^chat 1 hello room' "$T_TMP/ws.out"
 check "WS: unmasked client frame closes with 1002" grep -q '^close 8 1002' "$T_TMP/ws.out"
+check "WS: invalid UTF-8 text closes with 1007" grep -q '^utf8 1007' "$T_TMP/ws.out"
+check "WS: message over 16 KiB closes with 1009" grep -q '^toobig 1009' "$T_TMP/ws.out"
+check "WS: client close answered with 1000, then TCP closed" grep -q '^normal 1000 True' "$T_TMP/ws.out"
+expect_eq "WS: handshake without a key -> 400" 400 "$(status_of -H 'Upgrade: websocket' -H 'Connection: Upgrade' \
+  -H 'Sec-WebSocket-Version: 13' "$U/ws")"
+expect_eq "WS: version 8 -> 426" 426 "$(status_of -H 'Upgrade: websocket' -H 'Connection: Upgrade' \
+  -H 'Sec-WebSocket-Version: 8' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$U/ws")"
+expect_eq "WS: bad room name -> 400" 400 "$(status_of -H 'Upgrade: websocket' -H 'Connection: Upgrade' \
+  -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$U/ws?room=a/b")"
 [ -s "$T_TMP/ws.out" ] && grep -q Error "$T_TMP/ws.out" && echo "$(tail -5 "$T_TMP/ws.out")"
 
 alive "server alive at the end" "$P_PID"
