@@ -1,0 +1,40 @@
+# tests/fuzz: libFuzzer targets (clang -fsanitize=fuzzer,address,undefined), built from
+# the parser sources directly (not libwire.a, which gcc builds) into $(BUILD)/fuzz/.
+#   make fuzz              every target for FUZZ_SECONDS (default 60) each, new inputs
+#                          kept in $(BUILD)/fuzz/corpus/NAME, crashes in $(BUILD)/fuzz/
+#   tests/integration/parsers.sh replays tests/fuzz/corpus/NAME and runs each briefly.
+FUZZ_SECONDS ?= 60
+FUZZ_CC := clang
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+              -fno-sanitize-recover=undefined -I. -I$(BUILD)/gen -I/usr/share/include/llhttp
+FUZZ_TARGETS := fuzz_json fuzz_proto fuzz_http fuzz_http_diff fuzz_xml
+fuzz_json_FSRCS := tests/fuzz/fuzz_json.c parsers/json/json.c parsers/json/json_dump.c parsers/json/utf8.c
+fuzz_proto_FSRCS := tests/fuzz/fuzz_proto.c parsers/proto/proto_decode.c parsers/proto/proto_encode.c \
+                    parsers/json/utf8.c
+fuzz_http_FSRCS := tests/fuzz/fuzz_http.c parsers/http/http1.c
+fuzz_http_diff_FSRCS := tests/fuzz/fuzz_http_diff.c parsers/http/http1.c parsers/http/http_impl.c \
+                        parsers/http/http_lib.c parsers/http/lib_llhttp.c $(wildcard /usr/share/llhttp/*.c)
+fuzz_xml_FSRCS := tests/fuzz/fuzz_xml.c parsers/xml/xml_lex.c parsers/xml/xml_dtd.c \
+                  parsers/xml/xml_hand.c parsers/xml/xml_dump.c
+DEPS_APT += clang
+
+FUZZ_BINS := $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+# Built with the sanitized flavour, so `make test` (which builds asan) has them.
+asan: $(FUZZ_BINS)
+
+define FUZZ_RULE
+$(BUILD)/fuzz/$(1): $$($(1)_FSRCS)
+	@mkdir -p $$(dir $$@)
+	@echo "  FUZZ    $$@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ $$($(1)_FSRCS)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULE,$(t))))
+
+fuzz: $(FUZZ_BINS)
+	$(Q)for t in $(FUZZ_TARGETS); do \
+	  name=$${t#fuzz_}; mkdir -p $(BUILD)/fuzz/corpus/$$name; \
+	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(BUILD)/fuzz/$$t- $(BUILD)/fuzz/corpus/$$name tests/fuzz/corpus/$$name \
+	    2>&1 | tail -3 || exit 1; \
+	done
