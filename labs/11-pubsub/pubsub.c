@@ -189,10 +189,10 @@ int pubsub_punsubscribe(struct pubsub *ps, struct pubsub_sub *s, const char *pat
     long si = sub_pat_index(s, pat, n);
     if (si < 0)
         return 0;
+    long i = pat_index(ps, pat, n); /* before the free: pat may be s->pats[si].p */
     free(s->pats[si].p);
     memmove(&s->pats[si], &s->pats[si + 1], (s->npats - (size_t)si - 1) * sizeof(*s->pats));
     s->npats--;
-    long i = pat_index(ps, pat, n);
     if (i >= 0) {
         struct pubsub_list *l = ps->pats[i];
         list_remove(l, s);

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# ghost-tasks.sh: the notes' "Celery ghost tasks", measured.  For each ack mode it
+# uploads N jobs, starts a transcode worker, SIGKILLs it in the middle of a task, lets a
+# second worker finish the queue, and counts what happened to every job:
+#   lost       never completed by anyone
+#   redone     started more than once (work done twice: handlers must be idempotent)
+# usage: labs/06-job-queue/ghost-tasks.sh [--redis HOST:PORT] [--jobs N] [--bin DIR]
+#   without --redis it starts build/bin/broker on a free loopback port.
+set -u
+cd "$(dirname "$0")/../.."
+BIN=${BIN:-build/bin}
+JOBS=10
+REDIS=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --redis) REDIS=$2; shift 2 ;;
+    --jobs) JOBS=$2; shift 2 ;;
+    --bin) BIN=$2; shift 2 ;;
+    --help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "ghost-tasks: unknown option $1 (try --help)" >&2; exit 2 ;;
+  esac
+done
+tmp=$(mktemp -d /tmp/ghost-tasks.XXXXXX)
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if [ -z "$REDIS" ]; then
+  "$BIN/broker" --port 0 --data-dir "$tmp/data" >"$tmp/broker.out" 2>"$tmp/broker.err" &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    port=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+)$/\1/p' "$tmp/broker.out")
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  [ -n "${port:-}" ] || { echo "ghost-tasks: broker did not start: $(cat "$tmp/broker.err")" >&2; exit 1; }
+  REDIS=127.0.0.1:$port
+fi
+echo "ghost-tasks: $JOBS jobs per mode against $REDIS; the first worker is killed -9 during its 3rd task"
+
+for mode in early late; do
+  stream=ghost-$mode-$$-$RANDOM
+  "$BIN/upload" --redis "$REDIS" --stream "$stream" --count "$JOBS" --quiet >/dev/null || exit 1
+  common=(--redis "$REDIS" --stream "$stream" --role transcode --ack "$mode"
+          --visibility-timeout 1000 --work-ms 100)
+  "$BIN/worker" "${common[@]}" --consumer victim >"$tmp/$mode.victim" 2>/dev/null &
+  victim=$!
+  pids+=($victim)
+  for _ in $(seq 1 200); do
+    [ "$(grep -c ' start ' "$tmp/$mode.victim")" -ge 3 ] && break
+    sleep 0.01
+  done
+  kill -9 "$victim" 2>/dev/null
+  wait "$victim" 2>/dev/null
+  killed=$(grep ' start ' "$tmp/$mode.victim" | tail -1 | sed -nE 's/.*video=([0-9]+).*/\1/p')
+  timeout 60 "$BIN/worker" "${common[@]}" --consumer rescuer --exit-idle-ms 1500 \
+    >"$tmp/$mode.rescuer" 2>/dev/null
+  cat "$tmp/$mode.victim" "$tmp/$mode.rescuer" >"$tmp/$mode.all"
+  completed=$(sed -nE 's/.* done video=([0-9]+) .*/\1/p' "$tmp/$mode.all" | sort -u | wc -l)
+  redone=$(sed -nE 's/.* start video=([0-9]+) .*/\1/p' "$tmp/$mode.all" | sort | uniq -d | wc -l)
+  twice=$(sed -nE 's/.* done video=([0-9]+) .*/\1/p' "$tmp/$mode.all" | sort | uniq -d | wc -l)
+  lost=$((JOBS - completed))
+  printf 'ack=%-5s jobs=%d completed=%d lost=%d redone=%d completed-twice=%d (killed mid-task: video=%s)\n' \
+    "$mode" "$JOBS" "$completed" "$lost" "$redone" "$twice" "${killed:-?}"
+done
