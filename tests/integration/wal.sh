@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# WAL lab: kv-server with redis-cli and redis-benchmark, a replica, commit levels, the
+# bounded wait for an absent synchronous replica, recovery (torn tail, corruption), and
+# the crash harness (kill -9 at random moments; loss tables) at every level.
+source tests/lib.sh
+need redis-cli redis-benchmark timeout
+KV=$BIN/kv-server
+D=$T_TMP
+
+# ---- command line ----
+"$KV" --role primary --port 0 --data-dir "$D/x" --synchronous-commit maybe >/dev/null 2>&1
+expect_eq "bad --synchronous-commit exits 2" 2 $?
+"$KV" --role replica --port 0 --data-dir "$D/x" >/dev/null 2>&1
+expect_eq "replica without --primary exits 2" 2 $?
+"$KV" --role primary --port 0 --data-dir "$D/x" --synchronous-commit on >/dev/null 2>&1
+expect_eq "remote level without --repl-port exits 2" 2 $?
+
+# ---- a primary (on) and a replica ----
+start_server P "$KV" --role primary --port 0 --repl-port 0 --data-dir "$D/p" \
+  --synchronous-commit on --sync-timeout 1000 || finish
+R=$(sed -nE 's/^replication listening on 127\.0\.0\.1:([0-9]+)$/\1/p' "$T_TMP/P.log")
+expect_eq "primary announces its replication port" 1 "$([ -n "$R" ] && echo 1)"
+start_server S "$KV" --role replica --port 0 --primary "127.0.0.1:$R" --data-dir "$D/r" || finish
+cli() { timeout 10 redis-cli -p "$@"; }
+for i in $(seq 1 100); do cli "$P" info replication | grep -q connected_slaves:1 && break; sleep 0.05; done
+
+expect_eq "PING" PONG "$(cli "$P" ping)"
+expect_eq "SET at level on" OK "$(cli "$P" set greeting hello)"
+expect_eq "GET" hello "$(cli "$P" get greeting)"
+cli "$P" set other 1 >/dev/null
+expect_eq "DEL" 1 "$(cli "$P" del other)"
+expect_eq "DEL of a missing key" 0 "$(cli "$P" del other)"
+expect_eq "DBSIZE" 1 "$(cli "$P" dbsize)"
+expect_eq "KEYS" greeting "$(cli "$P" keys 'gr*')"
+expect_eq "SCAN" "0 greeting" "$(cli "$P" scan 0 | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "unknown command" "ERR unknown command 'frobnicate'" "$(cli "$P" frobnicate x)"
+expect_eq "wrong arity" "ERR wrong number of arguments for 'GET' command" "$(cli "$P" get)"
+expect_eq "replica serves reads" hello "$(cli "$S" get greeting)"
+expect_eq "replica refuses writes" "READONLY You can't write against a read only replica." "$(cli "$S" set a b)"
+expect_eq "WAIT 1 replica" 1 "$(cli "$P" set w 1 >/dev/null; printf 'SET w 2\r\nWAIT 1 2000\r\n' | timeout 5 redis-cli -p "$P" 2>&1 | tail -1)"
+info=$(cli "$P" info replication | tr -d '\r')
+expect_eq "INFO: one replica" connected_slaves:1 "$(grep connected_slaves <<<"$info")"
+check "INFO: replica write/flush/apply LSNs and lag in bytes and time" \
+  grep -qE '^slave0:.*write_lsn=[0-9]+,flush_lsn=[0-9]+,apply_lsn=[0-9]+,lag_bytes=[0-9]+,lag_ms=[0-9]+' <<<"$info"
+rinfo=$(cli "$S" info replication | tr -d '\r')
+check "INFO on the replica: role and link" grep -q 'master_link_status:up' <<<"$rinfo"
+
+# Raw frames: a delimited bad frame keeps the connection; a malformed one closes it.
+raw() { # raw PORT BYTES -> the replies, 2 s at most
+  exec 3<>"/dev/tcp/127.0.0.1/$1"; printf "$2" >&3; timeout 2 cat <&3 | tr -d '\r'; exec 3<&-
+}
+expect_eq "unbalanced quotes: error, then the connection goes on" \
+  "-ERR Protocol error: unbalanced quotes in request|+PONG|" \
+  "$(raw "$P" 'SET "abc\r\nPING\r\nQUIT\r\n' | head -2 | tr '\n' '|')"
+expect_eq "malformed multibulk: protocol error" "-ERR Protocol error: expected '\$', got ':'" \
+  "$(raw "$P" '*2\r\n$3\r\nGET\r\n:5\r\n' | head -1)"
+alive "primary survives bad frames" "$P_PID"
+
+# redis-benchmark against it (it asks CONFIG GET save/appendonly first: no warning).
+out=$(timeout 60 redis-benchmark -p "$P" -t set -n 3000 -c 16 -q 2>&1 | tr '\r' '\n')
+check "redis-benchmark -t set works" grep -q 'SET: [0-9.]* requests per second' <<<"$out"
+check "redis-benchmark: no CONFIG warning" bash -c "! grep -qi 'could not fetch' <<<\"\$1\"" _ "$out"
+
+# The synchronous replica goes away: a commit waits, bounded, then an error (never OK).
+kill -9 "$S_PID"; wait "$S_PID" 2>/dev/null
+t0=$(date +%s%N)
+reply=$(cli "$P" set lonely 1)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "replica away: the commit answers an error, not OK" grep -q '^ERR synchronous_commit=on: no replica confirmed' <<<"$reply"
+check "replica away: waited about the timeout (${ms} ms)" test "$ms" -ge 900 -a "$ms" -lt 8000
+start_server S "$KV" --role replica --port 0 --primary "127.0.0.1:$R" --data-dir "$D/r" || finish
+for i in $(seq 1 100); do [ "$(cli "$S" get lonely)" = 1 ] && break; sleep 0.05; done
+expect_eq "restarted replica resumes and catches up" 1 "$(cli "$S" get lonely)"
+expect_eq "commits are OK again" OK "$(cli "$P" set back 1)"
+
+# wal-dump
+kill "$P_PID" "$S_PID"; wait "$P_PID" "$S_PID" 2>/dev/null
+dump=$("$BIN/wal-dump" "$D/p")
+check "wal-dump prints LSN, type, key, size, CRC" grep -qE '^lsn=[0-9]+ prev=[0-9]+ type=SET key=greeting size=[0-9]+ crc=[0-9a-f]{8} ok$' <<<"$dump"
+check "wal-dump: a clean end" grep -q 'zeroes (clean end)' <<<"$dump"
+"$BIN/wal-dump" --summary "$D/r" | tail -1 >"$D/rsum"
+check "replica WAL summary equals the primary's" test "$(tail -1 <<<"$dump")" = "$(cat "$D/rsum")"
+
+# Recovery: a torn tail is truncated and logged; corruption before it refuses to start.
+seg=$D/p/0000000000000000.wal
+end=$(tail -1 <<<"$dump" | sed -nE 's/.*end LSN ([0-9]+)$/\1/p')
+last=$(tail -1 <<<"$dump" | sed -nE 's/.*last LSN ([0-9]+),.*/\1/p')
+printf '\xff\xff\xff' | dd of="$seg" bs=1 seek=$((last + 33)) conv=notrunc status=none
+start_server P "$KV" --role primary --port 0 --data-dir "$D/p" --synchronous-commit local || finish
+check "torn tail: truncated and logged" grep -q 'torn tail at segment .*0000000000000000.wal offset' "$T_TMP/P.log"
+expect_eq "torn tail: earlier data intact" hello "$(cli "$P" get greeting)"
+kill "$P_PID"; wait "$P_PID" 2>/dev/null
+printf '\x01' | dd of="$seg" bs=1 seek=40 conv=notrunc status=none
+"$KV" --role primary --port 0 --data-dir "$D/p" --synchronous-commit local >"$D/bad.log" 2>&1
+rc=$?
+check "corruption before the tail: refuses to start (rc=$rc)" test "$rc" -ne 0
+check "corruption: the error names segment and offset" grep -q 'WAL corruption in segment .*0000000000000000.wal at offset 0' "$D/bad.log"
+start_server P "$KV" --role primary --port 0 --data-dir "$D/p" --synchronous-commit local --wal-truncate-corrupt || finish
+expect_eq "--wal-truncate-corrupt starts with what precedes" 0 "$(cli "$P" dbsize)"
+kill "$P_PID"; wait "$P_PID" 2>/dev/null
+
+# ---- the crash harness: kill -9 at a random moment, restart or promote, read back ----
+H=("$BIN/crash-harness" --server "$KV" --tmp "$D/crash" --clients 4 --kill-after 60:250)
+harness() { # NAME args...: passes when the harness exits 0; shows its loss table
+  local n=$1; shift
+  if "${H[@]}" "$@" >"$D/h.out" 2>&1; then ok "$n"; else bad "$n" "$(tail -5 "$D/h.out")"; fi
+  grep -E '^(#|TOTAL)' "$D/h.out" | sed 's/^/      /'
+}
+harness "on: kill -9 primary, promote replica, 20 trials, 0 acknowledged lost" --level on --scenario promote --trials 20
+harness "remote_apply: kill -9 primary, promote replica, 20 trials, 0 lost" --level remote_apply --scenario promote --trials 20
+harness "local: kill -9 primary, restart, 0 lost" --level local --scenario restart --trials 5
+harness "off: losses reported, none acknowledged more than writer delay (100 ms) + 300 ms before the kill" \
+  --level off --scenario restart --trials 5 --writer-delay 100 --max-loss-age-ms 400
+check "off: the loss window is real (some acknowledged writes lost)" grep -qE '^TOTAL .* lost=[1-9]' "$D/h.out"
+harness "kill -9 the replica, restart: catches up, WAL a prefix of the primary's, CRCs intact" \
+  --level on --scenario replica --trials 3
+harness "power loss (cut to last fdatasync, torn record): local loses nothing acknowledged" \
+  --level local --scenario restart --trials 5 --power-loss tear
+harness "power loss: on, promote the replica, nothing acknowledged lost" \
+  --level on --scenario promote --trials 5 --power-loss tear
+finish
