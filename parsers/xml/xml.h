@@ -53,13 +53,13 @@
 
 #include "parsers/parser.h"
 
-#define XML_MAX_DEPTH 100000
-#define XML_MAX_ATTS 1024
-#define XML_MAX_NAME 65536
+#define XML_MAX_DEPTH     100000
+#define XML_MAX_ATTS      1024
+#define XML_MAX_NAME      65536
 #define XML_MAX_ENT_DEPTH 40
-#define XML_EXPAND_MIN (4u << 20)
+#define XML_EXPAND_MIN    (4u << 20)
 #define XML_EXPAND_FACTOR 10
-#define XML_MAX_VALUE (256u << 20)
+#define XML_MAX_VALUE     (256u << 20)
 
 extern const struct parser_impl xml_hand_impl;
 extern const struct parser_impl xml_libxml2_sax_impl;
@@ -80,8 +80,8 @@ void xml_text_flush(struct xml_text *t, FILE *out);
 void xml_text_free(struct xml_text *t);
 
 /* Writes `KIND {uri}local` (or `KIND local` when ulen is 0) and a newline. */
-void xml_dump_name(FILE *out, const char *kind, const char *uri, size_t ulen,
-                   const char *local, size_t llen);
+void xml_dump_name(FILE *out, const char *kind, const char *uri, size_t ulen, const char *local,
+                   size_t llen);
 /* Writes `attr NAME="VALUE"` and a newline. */
 void xml_dump_attr(FILE *out, const char *uri, size_t ulen, const char *local, size_t llen,
                    const char *val, size_t vlen);

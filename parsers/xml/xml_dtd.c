@@ -10,11 +10,16 @@
 static const uint8_t *xml_need_s(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
                                  const char *where)
 {
-    if (p < end && (xml_cls[*p] & XC_SPACE))
-        return xml_skip_s(p, end);
+    if (p < end && (xml_cls[*p] & XC_SPACE)) {
+        p = xml_skip_s(p, end);
+        if (p < end) return p; /* callers may look at *p */
+        xml_fail(c, p, "document ends inside a declaration");
+        return NULL;
+    }
     if (p < end && *p == '%')
-        xml_fail(c, p, "parameter-entity reference inside a markup declaration (not allowed "
-                       "in the internal subset)");
+        xml_fail(c, p,
+                 "parameter-entity reference inside a markup declaration (not allowed "
+                 "in the internal subset)");
     else
         xml_fail(c, p, "space expected %s", where);
     return NULL;
@@ -25,18 +30,19 @@ static const uint8_t *xml_dtd_name(struct xml_ctx *c, const uint8_t *p, const ui
                                    int nocolon, const char *what)
 {
     const uint8_t *e = xml_scan_name(c, p, end, 0);
-    if (!e)
-        return NULL;
+    if (!e) return NULL;
     if (e == p) {
         if (p < end && *p == '%')
-            xml_fail(c, p, "parameter-entity reference inside a markup declaration (not "
-                           "allowed in the internal subset)");
+            xml_fail(c, p,
+                     "parameter-entity reference inside a markup declaration (not "
+                     "allowed in the internal subset)");
         else
             xml_fail(c, p, "%s expected", what);
         return NULL;
     }
     const uint8_t *col = memchr(p, ':', (size_t)(e - p));
-    if (col && (nocolon || col == p || col + 1 == e || memchr(col + 1, ':', (size_t)(e - col - 1)))) {
+    if (col &&
+        (nocolon || col == p || col + 1 == e || memchr(col + 1, ':', (size_t)(e - col - 1)))) {
         xml_fail(c, p, "%s '%.*s' is not allowed by Namespaces", what, (int)(e - p), p);
         return NULL;
     }
@@ -58,9 +64,10 @@ static const uint8_t *xml_literal(struct xml_ctx *c, const uint8_t *p, const uin
             xml_fail(c, p, "invalid UTF-8 or a character not allowed in XML");
             return NULL;
         }
-        if (pubid && !(cp == ' ' || cp == '\r' || cp == '\n' || (cp < 0x80 && (
-                           (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z')) ||
-                       (cp >= '0' && cp <= '9') || (cp < 0x80 && strchr("-'()+,./:=?;!*#@$_%", (int)cp)))) {
+        if (pubid &&
+            !(cp == ' ' || cp == '\r' || cp == '\n' ||
+              (cp < 0x80 && ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z')) ||
+              (cp >= '0' && cp <= '9') || (cp < 0x80 && strchr("-'()+,./:=?;!*#@$_%", (int)cp)))) {
             xml_fail(c, p, "character not allowed in a public identifier");
             return NULL;
         }
@@ -79,8 +86,7 @@ static const uint8_t *xml_extid(struct xml_ctx *c, const uint8_t *p, const uint8
 {
     *got = 1;
     if (XML_HAS(p, end, "SYSTEM")) {
-        if (!(p = xml_need_s(c, p + 6, end, "after SYSTEM")))
-            return NULL;
+        if (!(p = xml_need_s(c, p + 6, end, "after SYSTEM"))) return NULL;
         return xml_literal(c, p, end, 0);
     }
     if (!XML_HAS(p, end, "PUBLIC")) {
@@ -130,13 +136,10 @@ static const uint8_t *xml_cp_group(struct xml_ctx *c, const uint8_t *p, const ui
             p = xml_cp_group(c, p + 1, end, depth + 1);
         else
             p = xml_dtd_name(c, p, end, 0, "element name or '(' in the content model");
-        if (!p)
-            return NULL;
-        if (p < end && (*p == '?' || *p == '*' || *p == '+'))
-            p++;
+        if (!p) return NULL;
+        if (p < end && (*p == '?' || *p == '*' || *p == '+')) p++;
         p = xml_skip_s(p, end);
-        if (p < end && *p == ')')
-            break;
+        if (p < end && *p == ')') break;
         if (p < end && (*p == '|' || *p == ',') && (!sep || sep == *p)) {
             sep = *p++;
             continue;
@@ -145,8 +148,7 @@ static const uint8_t *xml_cp_group(struct xml_ctx *c, const uint8_t *p, const ui
         return NULL;
     }
     p++;
-    if (p < end && (*p == '?' || *p == '*' || *p == '+'))
-        p++;
+    if (p < end && (*p == '?' || *p == '*' || *p == '+')) p++;
     return p;
 }
 
@@ -156,10 +158,8 @@ static const uint8_t *xml_elementdecl(struct xml_ctx *c, const uint8_t *p, const
         !(p = xml_dtd_name(c, p, end, 0, "element name")) ||
         !(p = xml_need_s(c, p, end, "after the element name")))
         return NULL;
-    if (XML_HAS(p, end, "EMPTY"))
-        return xml_decl_end(c, p + 5, end);
-    if (XML_HAS(p, end, "ANY"))
-        return xml_decl_end(c, p + 3, end);
+    if (XML_HAS(p, end, "EMPTY")) return xml_decl_end(c, p + 5, end);
+    if (XML_HAS(p, end, "ANY")) return xml_decl_end(c, p + 3, end);
     if (p >= end || *p != '(') {
         xml_fail(c, p, "EMPTY, ANY or '(' expected in the element declaration");
         return NULL;
@@ -172,14 +172,12 @@ static const uint8_t *xml_elementdecl(struct xml_ctx *c, const uint8_t *p, const
     p = xml_skip_s(q + 7, end);
     if (p < end && *p == ')') {
         p++;
-        if (p < end && *p == '*')
-            p++;
+        if (p < end && *p == '*') p++;
         return xml_decl_end(c, p, end);
     }
     while (p < end && *p == '|') {
         p = xml_skip_s(p + 1, end);
-        if (!(p = xml_dtd_name(c, p, end, 0, "element name")))
-            return NULL;
+        if (!(p = xml_dtd_name(c, p, end, 0, "element name"))) return NULL;
         p = xml_skip_s(p, end);
     }
     if (!XML_HAS(p, end, ")*")) {
@@ -194,8 +192,7 @@ static int xml_ieq_lit(const uint8_t *s, size_t n, const char *lit)
     return strlen(lit) == n && memcmp(s, lit, n) == 0;
 }
 
-static const uint8_t *xml_enum(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
-                               int names)
+static const uint8_t *xml_enum(struct xml_ctx *c, const uint8_t *p, const uint8_t *end, int names)
 {
     if (p >= end || *p != '(') {
         xml_fail(c, p, "'(' expected for the enumeration");
@@ -205,15 +202,13 @@ static const uint8_t *xml_enum(struct xml_ctx *c, const uint8_t *p, const uint8_
     for (;;) {
         p = xml_skip_s(p, end);
         const uint8_t *e = xml_scan_name(c, p, end, !names);
-        if (!e)
-            return NULL;
+        if (!e) return NULL;
         if (e == p) {
             xml_fail(c, p, "name expected in the enumeration");
             return NULL;
         }
         p = xml_skip_s(e, end);
-        if (p < end && *p == ')')
-            return p + 1;
+        if (p < end && *p == ')') return p + 1;
         if (p >= end || *p != '|') {
             xml_fail(c, p, "'|' or ')' expected in the enumeration");
             return NULL;
@@ -226,22 +221,20 @@ static int xml_attdecl_add(struct xml_ctx *c, const uint8_t *el, size_t elen, co
                            size_t alen, int cdata, const uint8_t *dflt, size_t dlen)
 {
     size_t h = xml_hash(el, elen);
-    if (xml_attdecl_find(c, h, el, elen, an, alen))
-        return 0; /* the first declaration is binding */
+    if (xml_attdecl_find(c, h, el, elen, an, alen)) return 0; /* the first declaration is binding */
     struct xml_attdecl *d = calloc(1, sizeof *d);
-    if (!d || !(d->key = malloc(elen + alen + 1)))
-        return free(d), xml_oom(c);
+    if (!d || !(d->key = malloc(elen + alen + 1))) return free(d), xml_oom(c);
     memcpy(d->key, el, elen);
     d->key[elen] = 0;
     memcpy(d->key + elen + 1, an, alen);
     d->elen = elen;
     d->alen = alen;
     d->cdata = (uint8_t)cdata;
-    int is_ns = (alen == 5 && memcmp(an, "xmlns", 5) == 0) || (alen > 6 && memcmp(an, "xmlns:", 6) == 0);
+    int is_ns =
+        (alen == 5 && memcmp(an, "xmlns", 5) == 0) || (alen > 6 && memcmp(an, "xmlns:", 6) == 0);
     if (dflt && is_ns) {
-        if (!(d->dflt = malloc(dlen ? dlen : 1)))
-            return free(d->key), free(d), xml_oom(c);
-        memcpy(d->dflt, dflt, dlen);
+        if (!(d->dflt = malloc(dlen ? dlen : 1))) return free(d->key), free(d), xml_oom(c);
+        if (dlen) memcpy(d->dflt, dflt, dlen);
         d->dlen = dlen;
     }
     d->next = c->ad[h];
@@ -267,16 +260,13 @@ const struct xml_attdecl *xml_attdecl_find(const struct xml_ctx *c, size_t h, co
 static const uint8_t *xml_attlistdecl(struct xml_ctx *c, const uint8_t *p, const uint8_t *end)
 {
     const uint8_t *el, *ee;
-    if (!(p = xml_need_s(c, p + 9, end, "after <!ATTLIST")))
-        return NULL;
+    if (!(p = xml_need_s(c, p + 9, end, "after <!ATTLIST"))) return NULL;
     el = p;
-    if (!(ee = p = xml_dtd_name(c, p, end, 0, "element name")))
-        return NULL;
+    if (!(ee = p = xml_dtd_name(c, p, end, 0, "element name"))) return NULL;
     for (;;) {
         const uint8_t *s = p;
         p = xml_skip_s(p, end);
-        if (p < end && *p == '>')
-            return p + 1;
+        if (p < end && *p == '>') return p + 1;
         if (p == s) {
             xml_need_s(c, p, end, "before the attribute name");
             return NULL;
@@ -287,8 +277,7 @@ static const uint8_t *xml_attlistdecl(struct xml_ctx *c, const uint8_t *p, const
             return NULL;
         const uint8_t *t = p;
         const uint8_t *te = xml_scan_name(c, p, end, 0);
-        if (!te)
-            return NULL;
+        if (!te) return NULL;
         size_t tl = (size_t)(te - t);
         int cdata = 0;
         if (xml_ieq_lit(t, tl, "CDATA")) {
@@ -303,14 +292,12 @@ static const uint8_t *xml_attlistdecl(struct xml_ctx *c, const uint8_t *p, const
             if (!(p = xml_need_s(c, te, end, "after NOTATION")) || !(p = xml_enum(c, p, end, 1)))
                 return NULL;
         } else if (tl == 0 && p < end && *p == '(') {
-            if (!(p = xml_enum(c, p, end, 0)))
-                return NULL;
+            if (!(p = xml_enum(c, p, end, 0))) return NULL;
         } else {
             xml_fail(c, t, "unknown attribute type '%.*s'", (int)tl, t);
             return NULL;
         }
-        if (!(p = xml_need_s(c, p, end, "after the attribute type")))
-            return NULL;
+        if (!(p = xml_need_s(c, p, end, "after the attribute type"))) return NULL;
         const uint8_t *dv = NULL;
         size_t dl = 0;
         if (XML_HAS(p, end, "#REQUIRED")) {
@@ -323,8 +310,7 @@ static const uint8_t *xml_attlistdecl(struct xml_ctx *c, const uint8_t *p, const
             int raw;
             c->scratch.len = 0;
             const uint8_t *q = xml_attvalue(c, p, end, &raw);
-            if (!q)
-                return NULL;
+            if (!q) return NULL;
             dv = raw ? p + 1 : c->scratch.p;
             dl = raw ? (size_t)(q - p - 2) : c->scratch.len;
             p = q;
@@ -345,17 +331,16 @@ static const uint8_t *xml_entity_value(struct xml_ctx *c, const uint8_t *p, cons
         const uint8_t *s = p;
         while (p < end && *p != q && *p != '%' && *p != '&' && *p >= 0x20 && *p < 0x80)
             p++;
-        if (p > s && xml_buf_add(c, out, s, (size_t)(p - s)))
-            return NULL;
+        if (p > s && xml_buf_add(c, out, s, (size_t)(p - s))) return NULL;
         if (p >= end) {
             xml_fail(c, p, "entity value not closed");
             return NULL;
         }
-        if (*p == q)
-            return p + 1;
+        if (*p == q) return p + 1;
         if (*p == '%') {
-            xml_fail(c, p, "parameter-entity reference inside an entity value (not allowed in "
-                           "the internal subset)");
+            xml_fail(c, p,
+                     "parameter-entity reference inside an entity value (not allowed in "
+                     "the internal subset)");
             return NULL;
         }
         if (*p == '&') {
@@ -375,8 +360,7 @@ static const uint8_t *xml_entity_value(struct xml_ctx *c, const uint8_t *p, cons
         }
         if (*p == '\r') {
             p += (p + 1 < end && p[1] == '\n') ? 2 : 1;
-            if (xml_buf_byte(c, out, '\n'))
-                return NULL;
+            if (xml_buf_byte(c, out, '\n')) return NULL;
             continue;
         }
         uint32_t cp;
@@ -385,8 +369,7 @@ static const uint8_t *xml_entity_value(struct xml_ctx *c, const uint8_t *p, cons
             xml_fail(c, p, "invalid UTF-8 or a character not allowed in XML");
             return NULL;
         }
-        if (xml_buf_add(c, out, p, (size_t)n))
-            return NULL;
+        if (xml_buf_add(c, out, p, (size_t)n)) return NULL;
         p += n;
     }
 }
@@ -394,28 +377,22 @@ static const uint8_t *xml_entity_value(struct xml_ctx *c, const uint8_t *p, cons
 static const uint8_t *xml_entitydecl(struct xml_ctx *c, const uint8_t *p, const uint8_t *end)
 {
     int pe = 0, got;
-    if (!(p = xml_need_s(c, p + 8, end, "after <!ENTITY")))
-        return NULL;
+    if (!(p = xml_need_s(c, p + 8, end, "after <!ENTITY"))) return NULL;
     if (*p == '%') {
         pe = 1;
-        if (!(p = xml_need_s(c, p + 1, end, "after '%' in the entity declaration")))
-            return NULL;
+        if (!(p = xml_need_s(c, p + 1, end, "after '%' in the entity declaration"))) return NULL;
     }
     const uint8_t *n = p;
-    if (!(p = xml_dtd_name(c, p, end, 1, "entity name")))
-        return NULL;
+    if (!(p = xml_dtd_name(c, p, end, 1, "entity name"))) return NULL;
     size_t nl = (size_t)(p - n);
-    if (!(p = xml_need_s(c, p, end, "after the entity name")))
-        return NULL;
+    if (!(p = xml_need_s(c, p, end, "after the entity name"))) return NULL;
     struct xml_buf val = {0};
     int kind = XML_ENT_INTERNAL;
     if (p < end && (*p == '"' || *p == '\'')) {
-        if (!(p = xml_entity_value(c, p, end, &val)))
-            goto fail;
+        if (!(p = xml_entity_value(c, p, end, &val))) goto fail;
     } else {
         kind = XML_ENT_EXTERNAL;
-        if (!(p = xml_extid(c, p, end, 0, &got)))
-            goto fail;
+        if (!(p = xml_extid(c, p, end, 0, &got))) goto fail;
         if (!got) {
             xml_fail(c, p, "entity value or external identifier expected");
             goto fail;
@@ -424,8 +401,9 @@ static const uint8_t *xml_entitydecl(struct xml_ctx *c, const uint8_t *p, const 
         p = xml_skip_s(p, end);
         if (XML_HAS(p, end, "NDATA")) {
             if (pe || p == s) {
-                xml_fail(c, p, pe ? "a parameter entity cannot be unparsed (NDATA)"
-                                  : "space expected before NDATA");
+                xml_fail(c, p,
+                         pe ? "a parameter entity cannot be unparsed (NDATA)"
+                            : "space expected before NDATA");
                 goto fail;
             }
             if (!(p = xml_need_s(c, p + 5, end, "after NDATA")) ||
@@ -434,8 +412,7 @@ static const uint8_t *xml_entitydecl(struct xml_ctx *c, const uint8_t *p, const 
             kind = XML_ENT_UNPARSED;
         }
     }
-    if (!(p = xml_decl_end(c, p, end)))
-        goto fail;
+    if (!(p = xml_decl_end(c, p, end))) goto fail;
     struct xml_ent **tab = pe ? c->pe : c->ge;
     if (c->skip_decls || xml_ent_find(tab, n, nl) || (!pe && xml_predefined(n, nl))) {
         free(val.p); /* the first declaration is binding; predefined ones stay built in */
@@ -481,25 +458,21 @@ static const uint8_t *xml_notationdecl(struct xml_ctx *c, const uint8_t *p, cons
 }
 
 /* Markup declarations and PE references; in_pe: a PE's replacement text (to its end). */
-static const uint8_t *xml_subset(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
-                                 int in_pe)
+static const uint8_t *xml_subset(struct xml_ctx *c, const uint8_t *p, const uint8_t *end, int in_pe)
 {
     for (;;) {
         p = xml_skip_s(p, end);
         if (p >= end) {
-            if (in_pe)
-                return p;
+            if (in_pe) return p;
             xml_fail(c, p, "internal DTD subset not closed");
             return NULL;
         }
-        if (*p == ']' && !in_pe)
-            return p;
+        if (*p == ']' && !in_pe) return p;
         if (*p == '%') {
             const uint8_t *at = p, *n;
             size_t nl;
             const uint8_t *ne = xml_scan_name(c, p + 1, end, 0);
-            if (!ne)
-                return NULL;
+            if (!ne) return NULL;
             if (ne == p + 1 || ne >= end || *ne != ';') {
                 xml_fail(c, p, "malformed parameter-entity reference");
                 return NULL;
@@ -518,12 +491,10 @@ static const uint8_t *xml_subset(struct xml_ctx *c, const uint8_t *p, const uint
                 c->skip_decls = 1;
                 continue;
             }
-            if (xml_ent_enter(c, e, at))
-                return NULL;
+            if (xml_ent_enter(c, e, at)) return NULL;
             const uint8_t *r = xml_subset(c, e->val, e->val + e->vlen, 1);
             xml_ent_leave(c, e);
-            if (!r)
-                return NULL;
+            if (!r) return NULL;
             continue;
         }
         if (XML_HAS(p, end, "<!--"))
@@ -542,8 +513,7 @@ static const uint8_t *xml_subset(struct xml_ctx *c, const uint8_t *p, const uint
             xml_fail(c, p, "markup declaration expected in the internal subset");
             return NULL;
         }
-        if (!p)
-            return NULL;
+        if (!p) return NULL;
     }
 }
 
@@ -556,8 +526,7 @@ const uint8_t *xml_doctype(struct xml_ctx *c, const uint8_t *p, const uint8_t *e
     const uint8_t *s = p;
     p = xml_skip_s(p, end);
     if (p > s) {
-        if (!(p = xml_extid(c, p, end, 0, &got)))
-            return NULL;
+        if (!(p = xml_extid(c, p, end, 0, &got))) return NULL;
         if (got) {
             c->dtd_incomplete = 1; /* the external subset is never read */
             p = xml_skip_s(p, end);
@@ -567,8 +536,7 @@ const uint8_t *xml_doctype(struct xml_ctx *c, const uint8_t *p, const uint8_t *e
         c->in_dtd = 1;
         p = xml_subset(c, p + 1, end, 0);
         c->in_dtd = 0;
-        if (!p)
-            return NULL;
+        if (!p) return NULL;
         p = xml_skip_s(p + 1, end);
     }
     if (p >= end || *p != '>') {

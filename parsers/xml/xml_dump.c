@@ -6,17 +6,14 @@
 
 int xml_text_add(struct xml_text *t, const void *s, size_t n)
 {
-    if (n == 0)
-        return 0;
-    if (t->len + n > XML_MAX_VALUE)
-        return -1;
+    if (n == 0) return 0;
+    if (t->len + n > XML_MAX_VALUE) return -1;
     if (t->len + n > t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 256;
         while (cap < t->len + n)
             cap *= 2;
         char *np = realloc(t->p, cap);
-        if (!np)
-            return -1;
+        if (!np) return -1;
         t->p = np;
         t->cap = cap;
     }
@@ -27,8 +24,7 @@ int xml_text_add(struct xml_text *t, const void *s, size_t n)
 
 void xml_text_flush(struct xml_text *t, FILE *out)
 {
-    if (t->len == 0)
-        return;
+    if (t->len == 0) return;
     fputs("text ", out);
     xml_dump_quoted(out, t->p, t->len);
     fputc('\n', out);
@@ -55,11 +51,21 @@ void xml_dump_quoted(FILE *out, const char *s, size_t n)
         const char *esc = NULL;
         char hex[5];
         switch (ch) {
-        case '\\': esc = "\\\\"; break;
-        case '"': esc = "\\\""; break;
-        case '\n': esc = "\\n"; break;
-        case '\t': esc = "\\t"; break;
-        case '\r': esc = "\\r"; break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
         default:
             if (ch < 0x20 || ch == 0x7f) {
                 snprintf(hex, sizeof hex, "\\x%02x", ch);
@@ -76,8 +82,7 @@ void xml_dump_quoted(FILE *out, const char *s, size_t n)
     fputc('"', out);
 }
 
-static void xml_dump_qname(FILE *out, const char *uri, size_t ulen, const char *local,
-                           size_t llen)
+static void xml_dump_qname(FILE *out, const char *uri, size_t ulen, const char *local, size_t llen)
 {
     if (ulen) {
         fputc('{', out);
@@ -87,8 +92,8 @@ static void xml_dump_qname(FILE *out, const char *uri, size_t ulen, const char *
     fwrite(local, 1, llen, out);
 }
 
-void xml_dump_name(FILE *out, const char *kind, const char *uri, size_t ulen,
-                   const char *local, size_t llen)
+void xml_dump_name(FILE *out, const char *kind, const char *uri, size_t ulen, const char *local,
+                   size_t llen)
 {
     fputs(kind, out);
     fputc(' ', out);

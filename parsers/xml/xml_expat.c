@@ -32,18 +32,16 @@ static void XMLCALL xml_ex_start(void *ud, const XML_Char *name, const XML_Char 
 {
     struct xml_ex *x = ud;
     x->items++;
-    if (++x->depth > x->max_depth)
-        x->max_depth = x->depth;
-    if (!x->dump)
-        return;
+    if (++x->depth > x->max_depth) x->max_depth = x->depth;
+    if (!x->dump) return;
     xml_text_flush(&x->text, x->dump);
     xml_ex_name(x->dump, "start", name);
     int nspec = XML_GetSpecifiedAttributeCount(x->p);
     for (int i = 0; i < nspec; i += 2) {
         const char *n = atts[i], *sep = strchr(n, XML_EXPAT_SEP);
         const char *uri = sep ? n : "", *local = sep ? sep + 1 : n;
-        xml_dump_attr(x->dump, uri, sep ? (size_t)(sep - n) : 0, local, strlen(local),
-                      atts[i + 1], strlen(atts[i + 1]));
+        xml_dump_attr(x->dump, uri, sep ? (size_t)(sep - n) : 0, local, strlen(local), atts[i + 1],
+                      strlen(atts[i + 1]));
     }
 }
 
@@ -51,8 +49,7 @@ static void XMLCALL xml_ex_end(void *ud, const XML_Char *name)
 {
     struct xml_ex *x = ud;
     x->depth--;
-    if (!x->dump)
-        return;
+    if (!x->dump) return;
     xml_text_flush(&x->text, x->dump);
     xml_ex_name(x->dump, "end", name);
 }
@@ -60,15 +57,13 @@ static void XMLCALL xml_ex_end(void *ud, const XML_Char *name)
 static void XMLCALL xml_ex_chars(void *ud, const XML_Char *s, int n)
 {
     struct xml_ex *x = ud;
-    if (x->dump && xml_text_add(&x->text, s, (size_t)n))
-        x->oom = 1;
+    if (x->dump && xml_text_add(&x->text, s, (size_t)n)) x->oom = 1;
 }
 
 static void XMLCALL xml_ex_pi(void *ud, const XML_Char *target, const XML_Char *data)
 {
     struct xml_ex *x = ud;
-    if (!x->dump || x->in_dtd)
-        return;
+    if (!x->dump || x->in_dtd) return;
     xml_text_flush(&x->text, x->dump);
     xml_dump_pi(x->dump, target, strlen(target), data, strlen(data));
 }
@@ -125,8 +120,7 @@ static int xml_expat_parse(const uint8_t *buf, size_t len, const struct parse_op
         r->err_line = XML_GetCurrentLineNumber(x.p);
         r->err_col = XML_GetCurrentColumnNumber(x.p) + 1;
     } else {
-        if (dump)
-            xml_text_flush(&x.text, dump);
+        if (dump) xml_text_flush(&x.text, dump);
         r->items = x.items;
         r->depth = x.max_depth;
     }

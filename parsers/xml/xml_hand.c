@@ -30,7 +30,7 @@ static int xml_ns_lookup(struct xml_ctx *c, const uint8_t *pfx, size_t plen, con
     for (size_t i = c->nnsb; i-- > 0;) {
         struct xml_nsb *b = &c->nsb[i];
         if (b->plen == plen && memcmp(b->prefix, pfx, plen) == 0) {
-            *uri = (const char *)c->nsstr.p + b->uri_off;
+            *uri = b->uri_len ? (const char *)c->nsstr.p + b->uri_off : "";
             *ulen = b->uri_len;
             return 0;
         }
@@ -49,14 +49,11 @@ static int xml_ns_lookup(struct xml_ctx *c, const uint8_t *pfx, size_t plen, con
 static long xml_qname_colon(const uint8_t *n, size_t len)
 {
     const uint8_t *col = memchr(n, ':', len);
-    if (!col)
-        return 0;
+    if (!col) return 0;
     size_t off = (size_t)(col - n);
-    if (off == 0 || off + 1 == len || memchr(col + 1, ':', len - off - 1))
-        return -1;
+    if (off == 0 || off + 1 == len || memchr(col + 1, ':', len - off - 1)) return -1;
     /* the local part must start with a NameStartChar (a digit, '-' or '.' cannot) */
-    if (col[1] < 0x80 && !(xml_cls[col[1]] & XC_NSTART))
-        return -1;
+    if (col[1] < 0x80 && !(xml_cls[col[1]] & XC_NSTART)) return -1;
     return (long)off;
 }
 
@@ -77,12 +74,10 @@ static inline const uint8_t *xml_qname(struct xml_ctx *c, const uint8_t *p, cons
             while (p < end && (xml_cls[*p] & XC_NCCHAR))
                 p++;
         }
-        if ((p >= end || (*p < 0x80 && *p != ':')) && p - s <= XML_MAX_NAME)
-            return p;
+        if ((p >= end || (*p < 0x80 && *p != ':')) && p - s <= XML_MAX_NAME) return p;
     }
     const uint8_t *e = xml_scan_name(c, s, end, 0);
-    if (e)
-        *colon = xml_qname_colon(s, (size_t)(e - s));
+    if (e) *colon = xml_qname_colon(s, (size_t)(e - s));
     return e;
 }
 
@@ -102,13 +97,11 @@ static int xml_bind(struct xml_ctx *c, const uint8_t *at, const uint8_t *pfx, si
         return xml_fail(c, at, "the namespace %s cannot be bound here",
                         is_xml_uri ? XML_NS_XML : XML_NS_XMLNS);
     if (plen && ulen == 0)
-        return xml_fail(c, at, "a prefix cannot be undeclared (xmlns:%.*s=\"\")", (int)plen,
-                        pfx);
+        return xml_fail(c, at, "a prefix cannot be undeclared (xmlns:%.*s=\"\")", (int)plen, pfx);
     if (c->nnsb == c->nsb_cap) {
         size_t cap = c->nsb_cap ? c->nsb_cap * 2 : 16;
         struct xml_nsb *nb = realloc(c->nsb, cap * sizeof *nb);
-        if (!nb)
-            return xml_oom(c);
+        if (!nb) return xml_oom(c);
         c->nsb = nb;
         c->nsb_cap = cap;
     }
@@ -125,38 +118,33 @@ static size_t xml_collapse(uint8_t *v, size_t n)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        if (v[i] == ' ' && (o == 0 || v[o - 1] == ' '))
-            continue;
+        if (v[i] == ' ' && (o == 0 || v[o - 1] == ' ')) continue;
         v[o++] = v[i];
     }
-    if (o && v[o - 1] == ' ')
-        o--;
+    if (o && v[o - 1] == ' ') o--;
     return o;
 }
 
 /* Everything after the attributes are read: namespaces, uniqueness, the dump. */
-static int xml_start_done(struct xml_ctx *c, const uint8_t *tag, const uint8_t *name,
-                          size_t nlen, long ecol)
+static int xml_start_done(struct xml_ctx *c, const uint8_t *tag, const uint8_t *name, size_t nlen,
+                          long ecol)
 {
     /* Values in scratch become pointers only now: scratch may move while growing. */
     size_t h = c->have_noncdata && c->natt ? xml_hash(name, nlen) : 0;
     for (size_t i = 0; i < c->natt && c->have_noncdata && c->ad[h]; i++) {
         struct xml_att *a = &c->att[i];
         const struct xml_attdecl *d = xml_attdecl_find(c, h, name, nlen, a->name, a->nlen);
-        if (!d || d->cdata)
-            continue;
+        if (!d || d->cdata) continue;
         if (a->val) { /* a raw slice of the input: copy it to edit it */
             a->voff = c->scratch.len;
-            if (xml_buf_add(c, &c->scratch, a->val, a->vlen))
-                return -1;
+            if (xml_buf_add(c, &c->scratch, a->val, a->vlen)) return -1;
             a->val = NULL;
         }
-        a->vlen = xml_collapse(c->scratch.p + a->voff, a->vlen);
+        if (a->vlen) a->vlen = xml_collapse(c->scratch.p + a->voff, a->vlen);
     }
     for (size_t i = 0; i < c->natt; i++) {
         struct xml_att *a = &c->att[i];
-        if (!a->val)
-            a->val = c->scratch.p + a->voff;
+        if (!a->val) a->val = c->scratch.p ? c->scratch.p + a->voff : (const uint8_t *)"";
     }
     /* WFC Unique Att Spec on the raw names. */
     for (size_t i = 1; i < c->natt; i++)
@@ -170,33 +158,28 @@ static int xml_start_done(struct xml_ctx *c, const uint8_t *tag, const uint8_t *
         struct xml_att *a = &c->att[i];
         if (a->nlen == 5 && memcmp(a->name, "xmlns", 5) == 0) {
             a->is_ns = 1;
-            if (xml_bind(c, a->name, a->name, 0, a->val, a->vlen))
-                return -1;
+            if (xml_bind(c, a->name, a->name, 0, a->val, a->vlen)) return -1;
         } else if (a->colon == 5 && memcmp(a->name, "xmlns", 5) == 0) {
             a->is_ns = 1;
-            if (xml_bind(c, a->name, a->name + 6, a->nlen - 6, a->val, a->vlen))
-                return -1;
+            if (xml_bind(c, a->name, a->name + 6, a->nlen - 6, a->val, a->vlen)) return -1;
         }
     }
     /* Namespace defaults from ATTLIST declarations (xmlns with a default value). */
     for (const struct xml_attdecl *d = c->ns_dflts; d; d = d->next_ns) {
-        if (d->elen != nlen || memcmp(d->key, name, nlen) != 0)
-            continue;
+        if (d->elen != nlen || memcmp(d->key, name, nlen) != 0) continue;
         const uint8_t *an = d->key + d->elen + 1;
         int dflt_ns = d->alen == 5;
         size_t k;
         for (k = 0; k < c->natt; k++)
-            if (c->att[k].nlen == d->alen && memcmp(c->att[k].name, an, d->alen) == 0)
-                break;
-        if (k == c->natt && xml_bind(c, tag, dflt_ns ? an : an + 6, dflt_ns ? 0 : d->alen - 6,
-                                     d->dflt, d->dlen))
+            if (c->att[k].nlen == d->alen && memcmp(c->att[k].name, an, d->alen) == 0) break;
+        if (k == c->natt &&
+            xml_bind(c, tag, dflt_ns ? an : an + 6, dflt_ns ? 0 : d->alen - 6, d->dflt, d->dlen))
             return -1;
     }
     const char *uri;
     size_t ulen;
     size_t lo = ecol ? (size_t)ecol + 1 : 0;
-    if (ecol && nlen - lo == 0)
-        return xml_fail(c, name, "bad element name");
+    if (ecol && nlen - lo == 0) return xml_fail(c, name, "bad element name");
     if (xml_ns_lookup(c, name, ecol ? (size_t)ecol : 0, &uri, &ulen))
         return xml_fail(c, name, "undeclared namespace prefix '%.*s'", (int)ecol, name);
     if (ecol == 5 && memcmp(name, "xmlns", 5) == 0)
@@ -204,12 +187,11 @@ static int xml_start_done(struct xml_ctx *c, const uint8_t *tag, const uint8_t *
     /* Resolve attribute prefixes; unprefixed attributes are in no namespace. */
     for (size_t i = 0; i < c->natt; i++) {
         struct xml_att *a = &c->att[i];
-        if (a->is_ns)
-            continue;
+        if (a->is_ns) continue;
         if (a->colon) {
             if (xml_ns_lookup(c, a->name, a->colon, &a->uri, &a->ulen) || a->ulen == 0)
-                return xml_fail(c, a->name, "undeclared namespace prefix '%.*s'",
-                                (int)a->colon, a->name);
+                return xml_fail(c, a->name, "undeclared namespace prefix '%.*s'", (int)a->colon,
+                                a->name);
             for (size_t j = 0; j < i; j++) {
                 struct xml_att *b = &c->att[j];
                 if (!b->is_ns && b->colon && b->ulen == a->ulen &&
@@ -229,21 +211,21 @@ static int xml_start_done(struct xml_ctx *c, const uint8_t *tag, const uint8_t *
         xml_dump_name(c->dump, "start", uri, ulen, (const char *)name + lo, nlen - lo);
         for (size_t i = 0; i < c->natt; i++) {
             struct xml_att *a = &c->att[i];
-            if (a->is_ns)
-                continue;
+            if (a->is_ns) continue;
             size_t al = a->colon ? a->colon + 1 : 0;
             xml_dump_attr(c->dump, a->uri, a->ulen, (const char *)a->name + al, a->nlen - al,
                           (const char *)a->val, a->vlen);
         }
     }
     struct xml_open *o = &c->open[c->depth - 1];
-    o->uri_off = ulen ? (size_t)(uri - (const char *)c->nsstr.p) : 0;
+    uintptr_t u = (uintptr_t)uri, base = (uintptr_t)c->nsstr.p;
+    o->uri_off = 0;
     o->uri_len = ulen;
-    if (ulen && (uri < (const char *)c->nsstr.p ||
-                 uri >= (const char *)c->nsstr.p + c->nsstr.len)) { /* the xml namespace */
+    if (ulen && c->nsstr.p && u >= base && u < base + c->nsstr.len) {
+        o->uri_off = (size_t)(u - base);
+    } else if (ulen) { /* the xml namespace, a constant: keep a copy for the end tag */
         o->uri_off = c->nsstr.len;
-        if (xml_buf_add(c, &c->nsstr, uri, ulen))
-            return -1;
+        if (xml_buf_add(c, &c->nsstr, uri, ulen)) return -1;
     }
     o->local_off = lo;
     return 0;
@@ -257,8 +239,7 @@ static const uint8_t *xml_start_tag(struct xml_ctx *c, const uint8_t *p, const u
     const uint8_t *name = p + 1;
     long ecol;
     const uint8_t *ne = xml_qname(c, name, end, &ecol);
-    if (!ne)
-        return NULL;
+    if (!ne) return NULL;
     size_t nlen = (size_t)(ne - name);
     if (nlen == 0 || ecol < 0) {
         xml_fail(c, name, "element name is not a valid QName");
@@ -284,8 +265,7 @@ static const uint8_t *xml_start_tag(struct xml_ctx *c, const uint8_t *p, const u
     o->nsb_mark = c->nnsb;
     o->nsstr_mark = c->nsstr.len;
     c->items++;
-    if (c->depth > c->max_depth)
-        c->max_depth = c->depth;
+    if (c->depth > c->max_depth) c->max_depth = c->depth;
     c->natt = 0;
     c->scratch.len = 0;
     p = ne;
@@ -317,10 +297,10 @@ static const uint8_t *xml_start_tag(struct xml_ctx *c, const uint8_t *p, const u
         const uint8_t *an = p;
         long acol;
         const uint8_t *ae = xml_qname(c, an, end, &acol);
-        if (!ae)
-            return NULL;
+        if (!ae) return NULL;
         if (ae == an || acol < 0) {
-            xml_fail(c, an, ae == an ? "attribute name expected" : "attribute name is not a valid QName");
+            xml_fail(c, an,
+                     ae == an ? "attribute name expected" : "attribute name is not a valid QName");
             return NULL;
         }
         p = xml_skip_s(ae, end);
@@ -351,8 +331,7 @@ static const uint8_t *xml_start_tag(struct xml_ctx *c, const uint8_t *p, const u
         int raw;
         size_t voff = c->scratch.len;
         const uint8_t *q = xml_attvalue(c, p, end, &raw);
-        if (!q)
-            return NULL;
+        if (!q) return NULL;
         a->name = an;
         a->nlen = (size_t)(ae - an);
         a->colon = (size_t)acol;
@@ -364,8 +343,7 @@ static const uint8_t *xml_start_tag(struct xml_ctx *c, const uint8_t *p, const u
         a->is_ns = 0;
         p = q;
     }
-    if (xml_start_done(c, tag, name, nlen, ecol))
-        return NULL;
+    if (xml_start_done(c, tag, name, nlen, ecol)) return NULL;
     return p;
 }
 
@@ -374,8 +352,8 @@ static void xml_pop(struct xml_ctx *c)
     struct xml_open *o = &c->open[--c->depth];
     if (c->dump) {
         xml_text_flush(&c->text, c->dump);
-        xml_dump_name(c->dump, "end", (const char *)c->nsstr.p + o->uri_off, o->uri_len,
-                      (const char *)o->name + o->local_off, o->nlen - o->local_off);
+        xml_dump_name(c->dump, "end", o->uri_len ? (const char *)c->nsstr.p + o->uri_off : "",
+                      o->uri_len, (const char *)o->name + o->local_off, o->nlen - o->local_off);
     }
     c->nnsb = o->nsb_mark;
     c->nsstr.len = o->nsstr_mark;
@@ -395,8 +373,7 @@ static const uint8_t *xml_end_tag(struct xml_ctx *c, const uint8_t *p, const uin
             goto matched;
     }
     ne = xml_scan_name(c, name, end, 0);
-    if (!ne)
-        return NULL;
+    if (!ne) return NULL;
     if (c->depth <= base) {
         xml_fail(c, tag, "end tag '</%.*s>' without its start tag%s", (int)(ne - name), name,
                  c->ent_depth ? " in the same entity" : "");
@@ -426,36 +403,29 @@ static const uint8_t *xml_cdata(struct xml_ctx *c, const uint8_t *p, const uint8
         const uint8_t *run = p;
         while (p < end && *p != ']' && *p != '\r' && *p >= 0x20 && *p < 0x80)
             p++;
-        if (p > run && xml_text(c, run, (size_t)(p - run)))
-            return NULL;
+        if (p > run && xml_text(c, run, (size_t)(p - run))) return NULL;
         if (p >= end) {
             xml_fail(c, s, "CDATA section not closed");
             return NULL;
         }
         if (*p == ']') {
-            if (end - p >= 3 && p[1] == ']' && p[2] == '>')
-                return p + 3;
-            if (xml_text(c, p, 1))
-                return NULL;
+            if (end - p >= 3 && p[1] == ']' && p[2] == '>') return p + 3;
+            if (xml_text(c, p, 1)) return NULL;
             p++;
         } else if (*p == '\r') {
-            if (xml_text(c, c->ent_depth ? "\r" : "\n", 1))
-                return NULL;
+            if (xml_text(c, c->ent_depth ? "\r" : "\n", 1)) return NULL;
             p += (!c->ent_depth && p + 1 < end && p[1] == '\n') ? 2 : 1;
         } else {
             uint32_t cp;
             int n = xml_utf8_char(p, end, &cp);
-            if (!n)
-                return xml_bad_char(c, p);
-            if (xml_text(c, p, (size_t)n))
-                return NULL;
+            if (!n) return xml_bad_char(c, p);
+            if (xml_text(c, p, (size_t)n)) return NULL;
             p += n;
         }
     }
 }
 
-static const uint8_t *xml_content(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
-                                  int top);
+static const uint8_t *xml_content(struct xml_ctx *c, const uint8_t *p, const uint8_t *end, int top);
 
 /* A reference in content, p at '&'. */
 static const uint8_t *xml_content_ref(struct xml_ctx *c, const uint8_t *p, const uint8_t *end)
@@ -464,15 +434,13 @@ static const uint8_t *xml_content_ref(struct xml_ctx *c, const uint8_t *p, const
     if (p + 1 < end && p[1] == '#') {
         uint8_t u[4];
         p = xml_scan_charref(c, p + 2, end, &cp);
-        if (!p || xml_text(c, u, xml_put_utf8(u, cp)))
-            return NULL;
+        if (!p || xml_text(c, u, xml_put_utf8(u, cp))) return NULL;
         return p;
     }
     const uint8_t *at = p, *n;
     size_t nl;
     p = xml_scan_ref(c, p, end, &n, &nl);
-    if (!p)
-        return NULL;
+    if (!p) return NULL;
     int pre = xml_predefined(n, nl);
     if (pre) {
         uint8_t ch = (uint8_t)pre;
@@ -489,10 +457,8 @@ static const uint8_t *xml_content_ref(struct xml_ctx *c, const uint8_t *p, const
         xml_fail(c, at, "reference to the unparsed entity '%.*s'", (int)nl, n);
         return NULL;
     }
-    if (e->kind == XML_ENT_EXTERNAL)
-        return p; /* external entities are never fetched: skipped */
-    if (xml_ent_enter(c, e, at))
-        return NULL;
+    if (e->kind == XML_ENT_EXTERNAL) return p; /* external entities are never fetched: skipped */
+    if (xml_ent_enter(c, e, at)) return NULL;
     const uint8_t *r = xml_content(c, e->val, e->val + e->vlen, 0);
     xml_ent_leave(c, e);
     return r ? p : NULL;
@@ -501,34 +467,27 @@ static const uint8_t *xml_content_ref(struct xml_ctx *c, const uint8_t *p, const
 /* Content: top != 0 parses the root element (p at its '<') and returns after its end
  * tag; top == 0 parses an entity's replacement text to its end, which must close every
  * element it opened. */
-static const uint8_t *xml_content(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
-                                  int top)
+static const uint8_t *xml_content(struct xml_ctx *c, const uint8_t *p, const uint8_t *end, int top)
 {
     size_t base = c->depth;
     for (;;) {
         const uint8_t *s = p;
         for (;;) { /* a run of character data, UTF-8 checked inline */
             p = xml_run(p, end, 0);
-            if (p >= end || *p < 0x80)
-                break;
+            if (p >= end || *p < 0x80) break;
             uint32_t cp;
             int n = xml_utf8_char(p, end, &cp);
-            if (!n)
-                return xml_bad_char(c, p);
+            if (!n) return xml_bad_char(c, p);
             p += n;
         }
-        if (p > s && c->dump && xml_text(c, s, (size_t)(p - s)))
-            return NULL;
-        if (p >= end)
-            break;
+        if (p > s && c->dump && xml_text(c, s, (size_t)(p - s))) return NULL;
+        if (p >= end) break;
         switch (*p) {
         case '<':
-            if (p + 1 >= end)
-                goto bad_markup;
+            if (p + 1 >= end) goto bad_markup;
             if (p[1] == '/') {
                 p = xml_end_tag(c, p, end, base);
-                if (p && top && c->depth == 0)
-                    return p;
+                if (p && top && c->depth == 0) return p;
             } else if (p[1] == '!') {
                 if (XML_HAS(p, end, "<!--"))
                     p = xml_comment(c, p, end);
@@ -543,8 +502,7 @@ static const uint8_t *xml_content(struct xml_ctx *c, const uint8_t *p, const uin
                 p = xml_start_tag(c, p, end, &empty);
                 if (p && empty) {
                     xml_pop(c);
-                    if (top && c->depth == 0)
-                        return p;
+                    if (top && c->depth == 0) return p;
                 }
             }
             break;
@@ -556,27 +514,22 @@ static const uint8_t *xml_content(struct xml_ctx *c, const uint8_t *p, const uin
                 xml_fail(c, p, "']]>' not allowed in character data");
                 return NULL;
             }
-            if (xml_text(c, p, 1))
-                return NULL;
+            if (xml_text(c, p, 1)) return NULL;
             p++;
             break;
         case '\r': /* in an entity, a CR can only come from a character reference */
-            if (xml_text(c, c->ent_depth ? "\r" : "\n", 1))
-                return NULL;
+            if (xml_text(c, c->ent_depth ? "\r" : "\n", 1)) return NULL;
             p += (!c->ent_depth && p + 1 < end && p[1] == '\n') ? 2 : 1;
             break;
         default: {
             uint32_t cp;
             int n = *p >= 0x80 ? xml_utf8_char(p, end, &cp) : 0;
-            if (!n)
-                return xml_bad_char(c, p);
-            if (xml_text(c, p, (size_t)n))
-                return NULL;
+            if (!n) return xml_bad_char(c, p);
+            if (xml_text(c, p, (size_t)n)) return NULL;
             p += n;
         }
         }
-        if (!p)
-            return NULL;
+        if (!p) return NULL;
     }
     if (top) {
         xml_fail(c, end, "document ends inside the element '<%.*s>'",
@@ -622,8 +575,7 @@ static int xml_ieq(const uint8_t *s, size_t n, const char *lit)
 {
     size_t i;
     for (i = 0; i < n && lit[i]; i++)
-        if ((s[i] | 0x20) != (lit[i] | 0x20))
-            return 0;
+        if ((s[i] | 0x20) != (lit[i] | 0x20)) return 0;
     return i == n && lit[i] == 0;
 }
 
@@ -638,8 +590,7 @@ static const uint8_t *xml_decl(struct xml_ctx *c, const uint8_t *p, const uint8_
         xml_fail(c, s, "the XML declaration must start with version=\"1.0\"");
         return NULL;
     }
-    if (!(p = xml_decl_value(c, q + 7, end, &v, &vl)))
-        return NULL;
+    if (!(p = xml_decl_value(c, q + 7, end, &v, &vl))) return NULL;
     int ok = vl >= 3 && v[0] == '1' && v[1] == '.';
     for (size_t i = 2; ok && i < vl; i++)
         ok = v[i] >= '0' && v[i] <= '9';
@@ -649,8 +600,7 @@ static const uint8_t *xml_decl(struct xml_ctx *c, const uint8_t *p, const uint8_
     }
     q = xml_skip_s(p, end);
     if (q > p && XML_HAS(q, end, "encoding")) {
-        if (!(p = xml_decl_value(c, q + 8, end, &v, &vl)))
-            return NULL;
+        if (!(p = xml_decl_value(c, q + 8, end, &v, &vl))) return NULL;
         ok = vl > 0 && ((v[0] | 0x20) >= 'a' && (v[0] | 0x20) <= 'z');
         for (size_t i = 1; ok && i < vl; i++)
             ok = (xml_cls[v[i]] & XC_NCHAR) && v[i] != ':';
@@ -659,15 +609,13 @@ static const uint8_t *xml_decl(struct xml_ctx *c, const uint8_t *p, const uint8_
             return NULL;
         }
         if (!xml_ieq(v, vl, "UTF-8") && !xml_ieq(v, vl, "US-ASCII")) {
-            xml_fail(c, v, "unsupported encoding '%.*s': this parser reads only UTF-8",
-                     (int)vl, v);
+            xml_fail(c, v, "unsupported encoding '%.*s': this parser reads only UTF-8", (int)vl, v);
             return NULL;
         }
         q = xml_skip_s(p, end);
     }
     if (q > p && XML_HAS(q, end, "standalone")) {
-        if (!(p = xml_decl_value(c, q + 10, end, &v, &vl)))
-            return NULL;
+        if (!(p = xml_decl_value(c, q + 10, end, &v, &vl))) return NULL;
         if (vl == 3 && memcmp(v, "yes", 3) == 0)
             c->standalone = 1;
         else if (!(vl == 2 && memcmp(v, "no", 2) == 0)) {
@@ -694,8 +642,7 @@ static const uint8_t *xml_misc(struct xml_ctx *c, const uint8_t *p, const uint8_
             p = xml_pi(c, p, end);
         else
             return p;
-        if (!p)
-            return NULL;
+        if (!p) return NULL;
     }
 }
 
@@ -706,27 +653,21 @@ static int xml_document(struct xml_ctx *c)
         p += 3;
     else if (XML_HAS(p, end, "\xFE\xFF") || XML_HAS(p, end, "\xFF\xFE") ||
              (end - p >= 2 && (p[0] == 0 || p[1] == 0)))
-        return xml_fail(c, p, "unsupported encoding (UTF-16 or UTF-32): this parser reads "
-                              "only UTF-8");
+        return xml_fail(c, p,
+                        "unsupported encoding (UTF-16 or UTF-32): this parser reads "
+                        "only UTF-8");
     if (XML_HAS(p, end, "<?xml") && end - p > 5 && (xml_cls[p[5]] & XC_SPACE))
-        if (!(p = xml_decl(c, p, end)))
-            return -1;
-    if (!(p = xml_misc(c, p, end)))
-        return -1;
+        if (!(p = xml_decl(c, p, end))) return -1;
+    if (!(p = xml_misc(c, p, end))) return -1;
     if (XML_HAS(p, end, "<!DOCTYPE")) {
-        if (!(p = xml_doctype(c, p, end)))
-            return -1;
-        if (!(p = xml_misc(c, p, end)))
-            return -1;
+        if (!(p = xml_doctype(c, p, end))) return -1;
+        if (!(p = xml_misc(c, p, end))) return -1;
     }
-    if (p >= end)
-        return xml_fail(c, p, "no root element");
+    if (p >= end) return xml_fail(c, p, "no root element");
     if (*p != '<' || p + 1 >= end || p[1] == '!' || p[1] == '/' || p[1] == '?')
         return xml_fail(c, p, "the root element expected here");
-    if (!(p = xml_content(c, p, end, 1)))
-        return -1;
-    if (!(p = xml_misc(c, p, end)))
-        return -1;
+    if (!(p = xml_content(c, p, end, 1))) return -1;
+    if (!(p = xml_misc(c, p, end))) return -1;
     if (p < end)
         return xml_fail(c, p, "only comments, PIs and white space may follow the root element");
     return 0;
@@ -745,8 +686,8 @@ static int xml_hand_parse(const uint8_t *buf, size_t len, const struct parse_opt
     c->doc_end = buf + len;
     c->r = r;
     c->dump = dump;
-    c->expand_limit = len > XML_EXPAND_MIN / XML_EXPAND_FACTOR ? len * XML_EXPAND_FACTOR
-                                                                : XML_EXPAND_MIN;
+    c->expand_limit =
+        len > XML_EXPAND_MIN / XML_EXPAND_FACTOR ? len * XML_EXPAND_FACTOR : XML_EXPAND_MIN;
     int rc = 0;
     if (xml_document(c))
         rc = c->oom ? 2 : 1;

@@ -13,8 +13,8 @@
 #include <emmintrin.h>
 #endif
 
-#define XML_HASH 512
-#define XML_NS_XML "http://www.w3.org/XML/1998/namespace"
+#define XML_HASH     512
+#define XML_NS_XML   "http://www.w3.org/XML/1998/namespace"
 #define XML_NS_XMLNS "http://www.w3.org/2000/xmlns/"
 
 /* Byte classes (xml_cls). */
@@ -52,7 +52,7 @@ struct xml_ent {
 struct xml_attdecl {
     struct xml_attdecl *next;
     struct xml_attdecl *next_ns; /* the list of xmlns declarations with a default */
-    uint8_t *key; /* element name, NUL, attribute name */
+    uint8_t *key;                /* element name, NUL, attribute name */
     size_t elen, alen;
     uint8_t cdata;
     uint8_t *dflt; /* NULL when #REQUIRED/#IMPLIED */
@@ -100,10 +100,10 @@ struct xml_ctx {
     struct xml_text text;
     struct xml_ent *ge[XML_HASH], *pe[XML_HASH];
     struct xml_attdecl *ad[XML_HASH];
-    int have_noncdata;             /* some attribute has a non-CDATA declared type */
+    int have_noncdata;            /* some attribute has a non-CDATA declared type */
     struct xml_attdecl *ns_dflts; /* xmlns attributes with a declared default */
-    int dtd_incomplete; /* external subset or unread PE: undeclared entities tolerated */
-    int skip_decls;     /* after an unread PE: ENTITY/ATTLIST no longer processed */
+    int dtd_incomplete;           /* external subset or unread PE: undeclared entities tolerated */
+    int skip_decls;               /* after an unread PE: ENTITY/ATTLIST no longer processed */
     int standalone;
     int in_dtd;
     size_t expanded, expand_limit;
@@ -126,8 +126,7 @@ size_t xml_put_utf8(uint8_t *out, uint32_t cp);
 int xml_is_char(uint32_t c);
 /* Returns the end of the Name (or Nmtoken when nmtoken) at p, p when there is none,
  * NULL after recording an error (bad UTF-8, too long). */
-const uint8_t *xml_scan_name(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
-                             int nmtoken);
+const uint8_t *xml_scan_name(struct xml_ctx *c, const uint8_t *p, const uint8_t *end, int nmtoken);
 /* Parses "&#...;" with p after "&#"; returns the position after ';' or NULL. */
 const uint8_t *xml_scan_charref(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
                                 uint32_t *cp);
@@ -152,10 +151,10 @@ static inline const uint8_t *xml_run(const uint8_t *p, const uint8_t *end, int a
         /* signed compare: below 0x20, and every byte >= 0x80 */
         __m128i low = _mm_cmplt_epi8(x, sp);
         if (!attr) /* TAB and LF are plain text; in attributes they are normalized */
-            low = _mm_andnot_si128(_mm_or_si128(_mm_cmpeq_epi8(x, tab), _mm_cmpeq_epi8(x, nl)), low);
+            low =
+                _mm_andnot_si128(_mm_or_si128(_mm_cmpeq_epi8(x, tab), _mm_cmpeq_epi8(x, nl)), low);
         int mask = _mm_movemask_epi8(_mm_or_si128(m, low));
-        if (mask)
-            return p + __builtin_ctz((unsigned)mask);
+        if (mask) return p + __builtin_ctz((unsigned)mask);
         p += 16;
     }
 #endif
@@ -185,8 +184,7 @@ const uint8_t *xml_pi(struct xml_ctx *c, const uint8_t *p, const uint8_t *end);
  * quotes is already the normalized value, sets *raw = 1 and copies nothing; else sets
  * *raw = 0 and appends the normalized value to c->scratch.  Returns the position after
  * the closing quote, or NULL. */
-const uint8_t *xml_attvalue(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
-                            int *raw);
+const uint8_t *xml_attvalue(struct xml_ctx *c, const uint8_t *p, const uint8_t *end, int *raw);
 
 /* Entity references: '&' at p, returns after ';' with the name, or NULL. */
 const uint8_t *xml_scan_ref(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,

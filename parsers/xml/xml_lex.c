@@ -8,28 +8,25 @@
 #include <string.h>
 
 const uint8_t xml_cls[256] = {
-     17,  17,  17,  17,  17,  17,  17,  17,  17,  24,  24,  17,  17,  25,  17,  17,
-     17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,
-      8,   0,  16,   0,   0,   0,  17,  16,   0,   0,   0,   0,   0,  68,  68,   0,
-     68,  68,  68,  68,  68,  68,  68,  68,  68,  68,   6,   0,  17,   0,   0,   0,
-      0, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102,
-    102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102,   0,   0,   1,   0, 102,
-      0, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102,
-    102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102,   0,   0,   0,   0,   0,
-     17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,
-     17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,
-     17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,
-     17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,
-     17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,
-     17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,
-     17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,
-     17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,
+    17,  17,  17,  17,  17,  17,  17,  17,  17,  24,  24,  17,  17,  25,  17,  17,  17,  17,  17,
+    17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  8,   0,   16,  0,   0,   0,
+    17,  16,  0,   0,   0,   0,   0,   68,  68,  0,   68,  68,  68,  68,  68,  68,  68,  68,  68,
+    68,  6,   0,   17,  0,   0,   0,   0,   102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102,
+    102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 0,   0,   1,   0,
+    102, 0,   102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102, 102,
+    102, 102, 102, 102, 102, 102, 102, 102, 102, 0,   0,   0,   0,   0,   17,  17,  17,  17,  17,
+    17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,
+    17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,
+    17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,
+    17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,
+    17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,
+    17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,  17,
+    17,  17,  17,  17,  17,  17,  17,  17,  17,
 };
 
 int xml_fail(struct xml_ctx *c, const uint8_t *at, const char *fmt, ...)
 {
-    if (c->failed)
-        return -1;
+    if (c->failed) return -1;
     c->failed = 1;
     va_list ap;
     va_start(ap, fmt);
@@ -64,13 +61,11 @@ int xml_buf_add(struct xml_ctx *c, struct xml_buf *b, const void *s, size_t n)
         while (cap < b->len + n)
             cap *= 2;
         uint8_t *np = realloc(b->p, cap);
-        if (!np)
-            return xml_oom(c);
+        if (!np) return xml_oom(c);
         b->p = np;
         b->cap = cap;
     }
-    if (n)
-        memcpy(b->p + b->len, s, n);
+    if (n) memcpy(b->p + b->len, s, n);
     b->len += n;
     return 0;
 }
@@ -86,14 +81,10 @@ int xml_buf_byte(struct xml_ctx *c, struct xml_buf *b, uint8_t ch)
 
 int xml_is_char(uint32_t c)
 {
-    if (c < 0x20)
-        return c == 0x9 || c == 0xA || c == 0xD;
-    if (c <= 0xD7FF)
-        return 1;
-    if (c < 0xE000)
-        return 0;
-    if (c <= 0xFFFD)
-        return 1;
+    if (c < 0x20) return c == 0x9 || c == 0xA || c == 0xD;
+    if (c <= 0xD7FF) return 1;
+    if (c < 0xE000) return 0;
+    if (c <= 0xFFFD) return 1;
     return c >= 0x10000 && c <= 0x10FFFF;
 }
 
@@ -116,17 +107,14 @@ int xml_utf8_char(const uint8_t *p, const uint8_t *end, uint32_t *cp)
     } else {
         return 0;
     }
-    if (end - p < n)
-        return 0;
+    if (end - p < n) return 0;
     for (int i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
+        if ((p[i] & 0xC0) != 0x80) return 0;
         c = (c << 6) | (p[i] & 0x3F);
     }
     if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10FFFF)))
-        return 0; /* overlong or out of range */
-    if (!xml_is_char(c))
-        return 0; /* surrogates, U+FFFE, U+FFFF */
+        return 0;                  /* overlong or out of range */
+    if (!xml_is_char(c)) return 0; /* surrogates, U+FFFE, U+FFFF */
     *cp = c;
     return n;
 }
@@ -170,16 +158,14 @@ static int xml_name_char(uint32_t c)
            (c >= 0x203F && c <= 0x2040);
 }
 
-const uint8_t *xml_scan_name(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
-                             int nmtoken)
+const uint8_t *xml_scan_name(struct xml_ctx *c, const uint8_t *p, const uint8_t *end, int nmtoken)
 {
     const uint8_t *s = p;
     int first = !nmtoken;
     while (p < end) {
         uint8_t b = *p;
         if (b < 0x80) {
-            if (!(xml_cls[b] & (first ? XC_NSTART : XC_NCHAR)))
-                break;
+            if (!(xml_cls[b] & (first ? XC_NSTART : XC_NCHAR))) break;
             p++;
         } else {
             uint32_t cp;
@@ -188,8 +174,7 @@ const uint8_t *xml_scan_name(struct xml_ctx *c, const uint8_t *p, const uint8_t 
                 xml_fail(c, p, "invalid UTF-8 or a character not allowed in XML");
                 return NULL;
             }
-            if (!(first ? xml_name_start(cp) : xml_name_char(cp)))
-                break;
+            if (!(first ? xml_name_start(cp) : xml_name_char(cp))) break;
             p += n;
         }
         first = 0;
@@ -218,14 +203,12 @@ const uint8_t *xml_scan_charref(struct xml_ctx *c, const uint8_t *p, const uint8
                 d = (uint32_t)((b | 0x20) - 'a' + 10);
             else
                 break;
-            if (v > 0x10FFFF)
-                break;
+            if (v > 0x10FFFF) break;
             v = v * 16 + d;
         }
     } else {
         for (; p < end && *p != ';'; p++, digits++) {
-            if (*p < '0' || *p > '9' || v > 0x10FFFF)
-                break;
+            if (*p < '0' || *p > '9' || v > 0x10FFFF) break;
             v = v * 10 + (uint32_t)(*p - '0');
         }
     }
@@ -256,8 +239,7 @@ size_t xml_hash(const uint8_t *s, size_t n)
 struct xml_ent *xml_ent_find(struct xml_ent **tab, const uint8_t *name, size_t n)
 {
     for (struct xml_ent *e = tab[xml_hash(name, n)]; e; e = e->next)
-        if (e->nlen == n && memcmp(e->name, name, n) == 0)
-            return e;
+        if (e->nlen == n && memcmp(e->name, name, n) == 0) return e;
     return NULL;
 }
 
@@ -274,8 +256,7 @@ const uint8_t *xml_comment(struct xml_ctx *c, const uint8_t *p, const uint8_t *e
         }
         if (*p == '-') {
             if (p + 1 < end && p[1] == '-') {
-                if (p + 2 < end && p[2] == '>')
-                    return p + 3;
+                if (p + 2 < end && p[2] == '>') return p + 3;
                 xml_fail(c, p, "'--' not allowed inside a comment");
                 return NULL;
             }
@@ -297,8 +278,7 @@ const uint8_t *xml_pi(struct xml_ctx *c, const uint8_t *p, const uint8_t *end)
     const uint8_t *s = p;
     const uint8_t *t = p + 2;
     const uint8_t *te = xml_scan_name(c, t, end, 0);
-    if (!te)
-        return NULL;
+    if (!te) return NULL;
     if (te == t) {
         xml_fail(c, s, "processing instruction without a target");
         return NULL;
@@ -329,8 +309,7 @@ const uint8_t *xml_pi(struct xml_ctx *c, const uint8_t *p, const uint8_t *end)
             return NULL;
         }
         if (*p == '?') {
-            if (p + 1 < end && p[1] == '>')
-                break;
+            if (p + 1 < end && p[1] == '>') break;
             p++;
             continue;
         }
@@ -350,10 +329,8 @@ const uint8_t *xml_pi(struct xml_ctx *c, const uint8_t *p, const uint8_t *end)
         if (has_cr) { /* line ends normalized, as everywhere else */
             c->scratch.len = 0;
             for (const uint8_t *q = d; q < p; q++) {
-                if (*q == '\r' && q + 1 < p && q[1] == '\n')
-                    continue;
-                if (xml_buf_byte(c, &c->scratch, *q == '\r' ? '\n' : *q))
-                    return NULL;
+                if (*q == '\r' && q + 1 < p && q[1] == '\n') continue;
+                if (xml_buf_byte(c, &c->scratch, *q == '\r' ? '\n' : *q)) return NULL;
             }
             data = c->scratch.p;
             dlen = c->scratch.len;
@@ -367,14 +344,12 @@ int xml_predefined(const uint8_t *n, size_t len)
 {
     switch (len) {
     case 2:
-        if (n[1] == 't' && (n[0] == 'l' || n[0] == 'g'))
-            return n[0] == 'l' ? '<' : '>';
+        if (n[1] == 't' && (n[0] == 'l' || n[0] == 'g')) return n[0] == 'l' ? '<' : '>';
         return 0;
     case 3:
         return memcmp(n, "amp", 3) == 0 ? '&' : 0;
     case 4:
-        if (memcmp(n, "apos", 4) == 0)
-            return '\'';
+        if (memcmp(n, "apos", 4) == 0) return '\'';
         return memcmp(n, "quot", 4) == 0 ? '"' : 0;
     }
     return 0;
@@ -385,8 +360,7 @@ const uint8_t *xml_scan_ref(struct xml_ctx *c, const uint8_t *p, const uint8_t *
 {
     const uint8_t *n = p + 1;
     const uint8_t *ne = xml_scan_name(c, n, end, 0);
-    if (!ne)
-        return NULL;
+    if (!ne) return NULL;
     if (ne == n || ne >= end || *ne != ';') {
         xml_fail(c, p, "malformed entity reference ('&' must start a reference)");
         return NULL;
@@ -400,8 +374,7 @@ int xml_ent_enter(struct xml_ctx *c, struct xml_ent *e, const uint8_t *at)
 {
     if (e->open)
         return xml_fail(c, at, "recursive reference to entity '%.*s'", (int)e->nlen, e->name);
-    if (c->ent_depth == 0)
-        c->ref_off = (size_t)(at - c->doc);
+    if (c->ent_depth == 0) c->ref_off = (size_t)(at - c->doc);
     if (c->ent_depth >= XML_MAX_ENT_DEPTH)
         return xml_fail(c, at, "entity references nested deeper than %d", XML_MAX_ENT_DEPTH);
     c->expanded += e->vlen;
@@ -429,8 +402,7 @@ static const uint8_t *xml_attval_run(struct xml_ctx *c, const uint8_t *p, const 
         const uint8_t *s = p;
         while (p < end && !(xml_cls[*p] & XC_ASTOP))
             p++;
-        if (p > s && xml_buf_add(c, b, s, (size_t)(p - s)))
-            return NULL;
+        if (p > s && xml_buf_add(c, b, s, (size_t)(p - s))) return NULL;
         if (p >= end) {
             if (quote) {
                 xml_fail(c, p, "attribute value not closed");
@@ -439,40 +411,33 @@ static const uint8_t *xml_attval_run(struct xml_ctx *c, const uint8_t *p, const 
             return p;
         }
         uint8_t ch = *p;
-        if (ch == quote)
-            return p + 1;
+        if (ch == quote) return p + 1;
         if (ch == '"' || ch == '\'') {
-            if (xml_buf_byte(c, b, ch))
-                return NULL;
+            if (xml_buf_byte(c, b, ch)) return NULL;
             p++;
         } else if (ch == '<') {
             xml_fail(c, p, "'<' not allowed in an attribute value");
             return NULL;
         } else if (ch == '\t' || ch == '\n' || ch == '\r') {
-            if (xml_buf_byte(c, b, ' '))
-                return NULL;
+            if (xml_buf_byte(c, b, ' ')) return NULL;
             p++;
-            if (ch == '\r' && quote && p < end && *p == '\n')
-                p++;
+            if (ch == '\r' && quote && p < end && *p == '\n') p++;
         } else if (ch == '&') {
             uint32_t cp;
             if (p + 1 < end && p[1] == '#') {
                 uint8_t u[4];
                 p = xml_scan_charref(c, p + 2, end, &cp);
-                if (!p || xml_buf_add(c, b, u, xml_put_utf8(u, cp)))
-                    return NULL;
+                if (!p || xml_buf_add(c, b, u, xml_put_utf8(u, cp))) return NULL;
                 continue;
             }
             const uint8_t *n;
             size_t nl;
             const uint8_t *at = p;
             p = xml_scan_ref(c, p, end, &n, &nl);
-            if (!p)
-                return NULL;
+            if (!p) return NULL;
             int pre = xml_predefined(n, nl);
             if (pre) {
-                if (xml_buf_byte(c, b, (uint8_t)pre))
-                    return NULL;
+                if (xml_buf_byte(c, b, (uint8_t)pre)) return NULL;
                 continue;
             }
             struct xml_ent *e = xml_ent_find(c->ge, n, nl);
@@ -487,12 +452,10 @@ static const uint8_t *xml_attval_run(struct xml_ctx *c, const uint8_t *p, const 
                          e->kind == XML_ENT_UNPARSED ? "unparsed" : "external", (int)nl, n);
                 return NULL;
             }
-            if (xml_ent_enter(c, e, at))
-                return NULL;
+            if (xml_ent_enter(c, e, at)) return NULL;
             const uint8_t *r = xml_attval_run(c, e->val, e->val + e->vlen, 0);
             xml_ent_leave(c, e);
-            if (!r)
-                return NULL;
+            if (!r) return NULL;
         } else if (ch < 0x80) {
             xml_fail(c, p, "control character not allowed in XML");
             return NULL;
@@ -503,8 +466,7 @@ static const uint8_t *xml_attval_run(struct xml_ctx *c, const uint8_t *p, const 
                 xml_fail(c, p, "invalid UTF-8 or a character not allowed in XML");
                 return NULL;
             }
-            if (xml_buf_add(c, b, p, (size_t)n))
-                return NULL;
+            if (xml_buf_add(c, b, p, (size_t)n)) return NULL;
             p += n;
         }
     }
@@ -512,7 +474,7 @@ static const uint8_t *xml_attval_run(struct xml_ctx *c, const uint8_t *p, const 
 
 const uint8_t *xml_attvalue(struct xml_ctx *c, const uint8_t *p, const uint8_t *end, int *raw)
 {
-    uint8_t quote = *p;
+    uint8_t quote = p < end ? *p : 0;
     if (quote != '"' && quote != '\'') {
         xml_fail(c, p, "attribute value must be quoted");
         return NULL;
@@ -542,7 +504,6 @@ const uint8_t *xml_attvalue(struct xml_ctx *c, const uint8_t *p, const uint8_t *
         return p + 1;
     }
     *raw = 0;
-    if (xml_buf_add(c, &c->scratch, s, (size_t)(p - s)))
-        return NULL;
+    if (xml_buf_add(c, &c->scratch, s, (size_t)(p - s))) return NULL;
     return xml_attval_run(c, p, end, quote);
 }

@@ -65,19 +65,17 @@ static int xml_lx_options(void)
 
 /* ---- SAX ---- */
 
-static void xml_sax_start(void *ud, const xmlChar *local, const xmlChar *prefix,
-                          const xmlChar *uri, int nns, const xmlChar **ns, int natt,
-                          int ndefaulted, const xmlChar **att)
+static void xml_sax_start(void *ud, const xmlChar *local, const xmlChar *prefix, const xmlChar *uri,
+                          int nns, const xmlChar **ns, int natt, int ndefaulted,
+                          const xmlChar **att)
 {
     struct xml_lx *x = ((xmlParserCtxtPtr)ud)->_private;
     (void)prefix;
     (void)nns;
     (void)ns;
     x->items++;
-    if (++x->depth > x->max_depth)
-        x->max_depth = x->depth;
-    if (!x->dump)
-        return;
+    if (++x->depth > x->max_depth) x->max_depth = x->depth;
+    if (!x->dump) return;
     xml_text_flush(&x->text, x->dump);
     xml_dump_name(x->dump, "start", (const char *)uri, uri ? strlen((const char *)uri) : 0,
                   (const char *)local, strlen((const char *)local));
@@ -94,8 +92,7 @@ static void xml_sax_end(void *ud, const xmlChar *local, const xmlChar *prefix, c
     struct xml_lx *x = ((xmlParserCtxtPtr)ud)->_private;
     (void)prefix;
     x->depth--;
-    if (!x->dump)
-        return;
+    if (!x->dump) return;
     xml_text_flush(&x->text, x->dump);
     xml_dump_name(x->dump, "end", (const char *)uri, uri ? strlen((const char *)uri) : 0,
                   (const char *)local, strlen((const char *)local));
@@ -104,16 +101,14 @@ static void xml_sax_end(void *ud, const xmlChar *local, const xmlChar *prefix, c
 static void xml_sax_chars(void *ud, const xmlChar *s, int n)
 {
     struct xml_lx *x = ((xmlParserCtxtPtr)ud)->_private;
-    if (x->dump && xml_text_add(&x->text, s, (size_t)n))
-        x->oom = 1;
+    if (x->dump && xml_text_add(&x->text, s, (size_t)n)) x->oom = 1;
 }
 
 static void xml_sax_pi(void *ud, const xmlChar *target, const xmlChar *data)
 {
     xmlParserCtxtPtr ctxt = ud;
     struct xml_lx *x = ctxt->_private;
-    if (!x->dump || ctxt->inSubset)
-        return;
+    if (!x->dump || ctxt->inSubset) return;
     xml_text_flush(&x->text, x->dump);
     xml_dump_pi(x->dump, (const char *)target, strlen((const char *)target),
                 data ? (const char *)data : "", data ? strlen((const char *)data) : 0);
@@ -157,15 +152,13 @@ static int xml_sax_parse(const uint8_t *buf, size_t len, const struct parse_opts
     int rc = xmlParseDocument(ctxt);
     int ok = rc == 0 && ctxt->wellFormed && !x.oom;
     if (ok) {
-        if (dump)
-            xml_text_flush(&x.text, dump);
+        if (dump) xml_text_flush(&x.text, dump);
         r->items = x.items;
         r->depth = x.max_depth;
     } else {
         xml_lx_error(r, xmlCtxtGetLastError(ctxt), x.oom ? "out of memory" : "not well-formed");
     }
-    if (ctxt->myDoc)
-        xmlFreeDoc(ctxt->myDoc);
+    if (ctxt->myDoc) xmlFreeDoc(ctxt->myDoc);
     xmlFreeParserCtxt(ctxt);
     xml_text_free(&x.text);
     return ok ? 0 : (x.oom ? 2 : 1);
@@ -176,8 +169,7 @@ static int xml_sax_parse(const uint8_t *buf, size_t len, const struct parse_opts
 static void xml_dom_start(struct xml_lx *x, xmlNodePtr n)
 {
     x->items++;
-    if (!x->dump)
-        return;
+    if (!x->dump) return;
     xml_text_flush(&x->text, x->dump);
     const char *uri = n->ns && n->ns->href ? (const char *)n->ns->href : "";
     xml_dump_name(x->dump, "start", uri, strlen(uri), (const char *)n->name,
@@ -194,8 +186,7 @@ static void xml_dom_start(struct xml_lx *x, xmlNodePtr n)
 
 static void xml_dom_end(struct xml_lx *x, xmlNodePtr n)
 {
-    if (!x->dump)
-        return;
+    if (!x->dump) return;
     xml_text_flush(&x->text, x->dump);
     const char *uri = n->ns && n->ns->href ? (const char *)n->ns->href : "";
     xml_dump_name(x->dump, "end", uri, strlen(uri), (const char *)n->name,
@@ -216,8 +207,7 @@ static void xml_dom_walk(struct xml_lx *x, xmlNodePtr root)
         switch (n->type) {
         case XML_ELEMENT_NODE:
             xml_dom_start(x, n);
-            if (++depth > x->max_depth)
-                x->max_depth = depth;
+            if (++depth > x->max_depth) x->max_depth = depth;
             down = n->children;
             if (!down) {
                 xml_dom_end(x, n);
@@ -226,7 +216,8 @@ static void xml_dom_walk(struct xml_lx *x, xmlNodePtr root)
             break;
         case XML_TEXT_NODE:
         case XML_CDATA_SECTION_NODE:
-            if (x->dump && n->content && xml_text_add(&x->text, n->content, strlen((const char *)n->content)))
+            if (x->dump && n->content &&
+                xml_text_add(&x->text, n->content, strlen((const char *)n->content)))
                 x->oom = 1;
             break;
         case XML_PI_NODE:
@@ -254,8 +245,7 @@ static void xml_dom_walk(struct xml_lx *x, xmlNodePtr root)
         }
         /* next sibling, climbing out of finished elements and entity contents */
         for (;;) {
-            if (n == root && depth == 0)
-                return;
+            if (n == root && depth == 0) return;
             if (n->next) {
                 n = n->next;
                 break;
@@ -265,13 +255,11 @@ static void xml_dom_walk(struct xml_lx *x, xmlNodePtr root)
                 n = refs[--nrefs];
                 continue;
             }
-            if (!up || up->type != XML_ELEMENT_NODE)
-                return;
+            if (!up || up->type != XML_ELEMENT_NODE) return;
             n = up;
             xml_dom_end(x, n);
             depth--;
-            if (n == root)
-                return;
+            if (n == root) return;
         }
     }
 }
@@ -292,12 +280,11 @@ static int xml_dom_parse(const uint8_t *buf, size_t len, const struct parse_opts
         return 2;
     }
     xml_lx_quiet(ctxt);
-    xmlDocPtr doc = xmlCtxtReadMemory(ctxt, (const char *)buf, (int)len, NULL, NULL,
-                                      xml_lx_options());
+    xmlDocPtr doc =
+        xmlCtxtReadMemory(ctxt, (const char *)buf, (int)len, NULL, NULL, xml_lx_options());
     if (!doc || !ctxt->wellFormed) {
         xml_lx_error(r, xmlCtxtGetLastError(ctxt), "not well-formed");
-        if (doc)
-            xmlFreeDoc(doc);
+        if (doc) xmlFreeDoc(doc);
         xmlFreeParserCtxt(ctxt);
         return 1;
     }
@@ -310,8 +297,7 @@ static int xml_dom_parse(const uint8_t *buf, size_t len, const struct parse_opts
                         n->content ? (const char *)n->content : "",
                         n->content ? strlen((const char *)n->content) : 0);
     }
-    if (dump)
-        xml_text_flush(&x.text, dump);
+    if (dump) xml_text_flush(&x.text, dump);
     r->items = x.items;
     r->depth = x.max_depth;
     xml_text_free(&x.text);

@@ -19,8 +19,7 @@ static const struct parser_impl *const xmlconf_impls[NIMPL] = {
 static uint8_t *xmlconf_slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
+    if (!f) return NULL;
     size_t cap = 4096, n = 0;
     uint8_t *b = malloc(cap);
     size_t got;
@@ -108,8 +107,7 @@ int main(int argc, char **argv)
     while (fgets(line, sizeof line, in)) {
         line[strcspn(line, "\n")] = 0;
         char *type = strtok(line, "\t"), *id = strtok(NULL, "\t"), *path = strtok(NULL, "\t");
-        if (!type || !id || !path)
-            continue;
+        if (!type || !id || !path) continue;
         size_t len;
         uint8_t *buf = xmlconf_slurp(path, &len);
         if (!buf) {
@@ -144,8 +142,7 @@ int main(int argc, char **argv)
         free(buf);
     }
     fclose(in);
-    if (fail)
-        fclose(fail);
+    if (fail) fclose(fail);
     xmlconf_table(stdout, t);
     if (md) {
         FILE *o = fopen(md, "w");

@@ -6,14 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int run(const struct parser_impl *impl, const char *doc, char **dump,
-               struct parse_result *r)
+static int run(const struct parser_impl *impl, const char *doc, char **dump, struct parse_result *r)
 {
     size_t dl;
     FILE *d = dump ? open_memstream(dump, &dl) : NULL;
     int rc = impl->parse((const uint8_t *)doc, strlen(doc), NULL, r, d);
-    if (d)
-        fclose(d);
+    if (d) fclose(d);
     return rc;
 }
 
