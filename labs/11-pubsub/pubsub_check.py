@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""pubsub_check: behaviour checks the integration test runs against the broker (and that
+work against a real redis-server too).  Each prints one line and exits 0 on success.
+
+  pubsub_check.py fanout PORT SUBS MSGS     SUBS subscribers (half by channel, half by
+                                            pattern) all get MSGS messages in order
+  pubsub_check.py slow PORT                 a subscriber that never reads is cut off while a
+                                            reading one gets everything and PUBLISH never stalls
+  pubsub_check.py block PORT                XREADGROUP BLOCK wakes on XADD, and times out
+  pubsub_check.py garbage PORT N            N malformed frames: each gets an error or a close,
+                                            and the server still answers PING
+"""
+import random
+import socket
+import sys
+import time
+
+
+def enc(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, str):
+            a = a.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+class R:
+    """A minimal RESP reader over a socket."""
+
+    def __init__(self, port, timeout=10):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def cmd(self, *args):
+        self.s.sendall(enc(*args))
+        return self.read()
+
+    def _more(self):
+        d = self.s.recv(1 << 20)
+        if not d:
+            raise EOFError("closed")
+        self.buf += d
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._more()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def read(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t == b"+":
+            return rest.decode()
+        if t == b"-":
+            return Exception(rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self._more()
+            v, self.buf = self.buf[:n], self.buf[n + 2:]
+            return v
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.read() for _ in range(n)]
+        raise ValueError("bad reply %r" % line)
+
+
+def fail(msg):
+    print("FAIL", msg)
+    sys.exit(1)
+
+
+def fanout(port, nsubs, nmsgs):
+    subs = []
+    for i in range(nsubs):
+        r = R(port)
+        if i % 2:
+            r.cmd("PSUBSCRIBE", "fan.*")
+        else:
+            r.cmd("SUBSCRIBE", "fan.out")
+        subs.append(r)
+    pub = R(port)
+    for m in range(nmsgs):
+        n = pub.cmd("PUBLISH", "fan.out", "m%d" % m)
+        if n != nsubs:
+            fail("PUBLISH reached %r receivers, want %d" % (n, nsubs))
+    for i, r in enumerate(subs):
+        for m in range(nmsgs):
+            msg = r.read()
+            want = b"m%d" % m
+            if msg[-1] != want or msg[-2] != b"fan.out":
+                fail("subscriber %d message %d: %r" % (i, m, msg))
+    print("fanout: %d subscribers x %d messages delivered in order" % (nsubs, nmsgs))
+
+
+def slow(port):
+    stuck = socket.create_connection(("127.0.0.1", port))
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck.sendall(enc("SUBSCRIBE", "firehose"))
+    good = R(port)
+    good.cmd("SUBSCRIBE", "firehose")
+    time.sleep(0.2)
+    pub = R(port)
+    payload = b"x" * 65536
+    t0 = time.time()
+    cut_at = None
+    got = 0
+    sent = 0
+    for i in range(400):  # at most 26 MB
+        n = pub.cmd("PUBLISH", "firehose", payload)
+        sent += 1
+        while True:  # the good subscriber keeps up
+            try:
+                good.s.setblocking(False)
+                good._more()
+            except (BlockingIOError, EOFError):
+                break
+            finally:
+                good.s.setblocking(True)
+        if n == 1 and cut_at is None:
+            cut_at = i
+            break
+    took = time.time() - t0
+    if cut_at is None:
+        fail("the stuck subscriber was never disconnected (%d messages)" % sent)
+    good.s.settimeout(10)
+    while got < sent:
+        m = good.read()
+        if m[-1] != payload:
+            fail("good subscriber got a bad message")
+        got += 1
+    if took > 20:
+        fail("publishing stalled: %.1f s" % took)
+    stuck.close()
+    print("slow: stuck subscriber cut after %d x 64 KiB messages in %.2f s; the reading one got all %d"
+          % (cut_at + 1, took, got))
+
+
+def block(port):
+    a, b = R(port), R(port)
+    a.cmd("DEL", "jobs.block")
+    r = a.cmd("XGROUP", "CREATE", "jobs.block", "g", "$", "MKSTREAM")
+    if r != "OK":
+        fail("XGROUP CREATE: %r" % r)
+    # times out: nothing arrives
+    t0 = time.time()
+    r = a.cmd("XREADGROUP", "GROUP", "g", "c", "BLOCK", "400", "STREAMS", "jobs.block", ">")
+    took = time.time() - t0
+    if r is not None or not (0.35 <= took < 3.0):
+        fail("timeout: reply %r after %.3f s (want nil after ~0.4 s)" % (r, took))
+    # wakes on XADD
+    a.s.sendall(enc("XREADGROUP", "GROUP", "g", "c", "BLOCK", "10000", "STREAMS", "jobs.block", ">"))
+    time.sleep(0.3)
+    t1 = time.time()
+    eid = b.cmd("XADD", "jobs.block", "*", "job", "42")
+    r = a.read()
+    woke = time.time() - t1
+    if not r or r[0][0] != b"jobs.block" or r[0][1][0][0] != eid or woke > 2.0:
+        fail("wake: %r after %.3f s" % (r, woke))
+    # BLOCK 0 waits until an entry comes, and two waiters are served in arrival order
+    c = R(port)
+    a.s.sendall(enc("XREADGROUP", "GROUP", "g", "c1", "COUNT", "1", "BLOCK", "0", "STREAMS", "jobs.block", ">"))
+    time.sleep(0.1)
+    c.s.sendall(enc("XREADGROUP", "GROUP", "g", "c2", "COUNT", "1", "BLOCK", "0", "STREAMS", "jobs.block", ">"))
+    time.sleep(0.1)
+    e1 = b.cmd("XADD", "jobs.block", "*", "job", "1")
+    e2 = b.cmd("XADD", "jobs.block", "*", "job", "2")
+    r1, r2 = a.read(), c.read()
+    if r1[0][1][0][0] != e1 or r2[0][1][0][0] != e2:
+        fail("FIFO waiters: %r %r" % (r1, r2))
+    print("block: timeout after %.2f s, woken %.1f ms after XADD, waiters served in order"
+          % (took, woke * 1000))
+
+
+def garbage(port, n):
+    frames = [b"*2\r\n$4\r\nECHO\r\n$x\r\n", b"*1\r\nPING\r\n", b"*99999999\r\n",
+              b"$-7\r\n", b"*1\r\n$-2\r\n", b"*3\r\n$3\r\nSET\r\n$1\r\n", b"\x00\xff\r\n",
+              b"*1\r\n$999999999999\r\n", b'"unbalanced\r\n', b"*-1\r\n", b"\r\n"]
+    rnd = random.Random(7)
+    for i in range(n):
+        if i < len(frames):
+            data = frames[i]
+        else:
+            data = bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 64))) + b"\r\n"
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        try:
+            while s.recv(65536):
+                pass
+        except (ConnectionResetError, socket.timeout):
+            pass
+        s.close()
+    r = R(port).cmd("PING")
+    if r != "PONG":
+        fail("server does not answer after garbage: %r" % r)
+    print("garbage: %d malformed inputs, server still answers PING" % n)
+
+
+def main():
+    what, port = sys.argv[1], int(sys.argv[2])
+    if what == "fanout":
+        fanout(port, int(sys.argv[3]), int(sys.argv[4]))
+    elif what == "slow":
+        slow(port)
+    elif what == "block":
+        block(port)
+    elif what == "garbage":
+        garbage(port, int(sys.argv[3]))
+    else:
+        print(__doc__)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Integration test for labs/11-pubsub (broker) and labs/06-job-queue (upload, worker):
+# replies byte-identical to a real redis-server, redis-cli for every command, fan-out,
+# patterns, slow-subscriber cut, XREADGROUP BLOCK, kill -9 of a worker and of the broker,
+# malformed RESP, and every lab program pointed at a real Redis with --redis.
+source "$(dirname "$0")/../lib.sh"
+need redis-server redis-cli python3 timeout
+LAB=labs/11-pubsub
+T0=$(date +%s)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# A real Redis on its own loopback port and temp dir, never the system service.
+RPORT=$(free_port)
+mkdir -p "$T_TMP/redis"
+redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$T_TMP/redis" --save '' --appendonly no \
+  --daemonize no >"$T_TMP/redis.log" 2>&1 &
+T_PIDS+=($!)
+for _ in $(seq 1 100); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
+check "redis-server $(redis-server --version | sed -nE 's/.*v=([0-9.]+).*/\1/p') started" redis-cli -p "$RPORT" ping
+
+start_server BP "$BIN/broker" --port 0 --data-dir "$T_TMP/bdata" || finish
+ok "broker started"
+
+# ---- 1. the scripted sequences, byte for byte ---------------------------------------
+check "replies byte-identical to redis-server ($LAB/compare.txt)" \
+  python3 "$LAB/resp_compare.py" "$LAB/compare.txt" "$RPORT" "$BP"
+
+# ---- 2. redis-cli for every command: same output from both ---------------------------
+cli_script() {
+  cat <<'CMDS'
+FLUSHALL
+PING
+ECHO hello
+XADD q 1-1 video 1 title a.mp4
+XADD q 2-0 video 2
+XADD q 3-* video 3
+XLEN q
+XRANGE q - +
+XRANGE q 2 + COUNT 1
+XREVRANGE q + - COUNT 2
+XGROUP CREATE q transcode 0
+XGROUP CREATE q notify $
+XGROUP CREATECONSUMER q transcode w9
+XREADGROUP GROUP transcode w1 COUNT 2 STREAMS q >
+XREADGROUP GROUP transcode w1 STREAMS q 0
+XACK q transcode 1-1
+XPENDING q transcode
+XCLAIM q transcode w2 0 2-0 JUSTID
+XAUTOCLAIM q transcode w3 0 0-0 JUSTID
+XGROUP SETID q notify 0
+XGROUP DELCONSUMER q transcode w3
+XGROUP DESTROY q notify
+PUBLISH news hi
+EXISTS q
+TYPE q
+DEL q
+XLEN q
+CMDS
+}
+mism=0
+while IFS= read -r line; do
+  # shellcheck disable=SC2086
+  a=$(redis-cli -p "$RPORT" $line 2>&1); b=$(redis-cli -p "$BP" $line 2>&1)
+  if [ "$a" != "$b" ]; then mism=$((mism + 1)); echo "    redis-cli $line: redis [$a] broker [$b]"; fi
+done < <(cli_script)
+expect_eq "redis-cli output identical for $(cli_script | wc -l) commands" 0 "$mism"
+
+# subscribe / psubscribe through redis-cli
+timeout 3 redis-cli -p "$BP" subscribe news >"$T_TMP/cli.sub" 2>&1 &
+timeout 3 redis-cli -p "$BP" psubscribe 'ne*' >"$T_TMP/cli.psub" 2>&1 &
+sleep 0.5
+expect_eq "redis-cli PUBLISH counts the channel and the pattern subscriber" 2 \
+  "$(redis-cli -p "$BP" publish news flash)"
+sleep 0.3
+check "redis-cli subscribe receives the message" grep -qx flash "$T_TMP/cli.sub"
+check "redis-cli psubscribe receives the pmessage" grep -qx pmessage "$T_TMP/cli.psub"
+
+# ---- 3. pub/sub fan-out, patterns, slow subscriber -----------------------------------
+check "fan-out: 200 subscribers (channel and pattern) x 50 messages" \
+  python3 "$LAB/pubsub_check.py" fanout "$BP" 200 50
+start_server SP "$BIN/broker" --port 0 --pubsub-buffer-limit 4mb 1mb 2 || finish
+check "slow subscriber is cut, the publisher and the reading subscriber are not slowed" \
+  python3 "$LAB/pubsub_check.py" slow "$SP"
+check "the cut is logged" grep -q "output buffer limit" "$T_TMP/SP.log"
+
+# ---- 4. XREADGROUP BLOCK --------------------------------------------------------------
+check "XREADGROUP BLOCK wakes on XADD, times out with nil, serves waiters in order" \
+  python3 "$LAB/pubsub_check.py" block "$BP"
+
+# ---- 5. malformed RESP ------------------------------------------------------------------
+check "200 malformed inputs get errors, not a crash" python3 "$LAB/pubsub_check.py" garbage "$BP" 200
+printf '*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$x\r\n' >"$T_TMP/bad.bin"
+expect_eq "bad bulk length: the Redis error text" \
+  "$(printf '+PONG\r\n-ERR Protocol error: invalid bulk length\r\n' | od -c)" \
+  "$(timeout 3 python3 -c "
+import socket,sys; s=socket.create_connection(('127.0.0.1',$BP)); s.sendall(open('$T_TMP/bad.bin','rb').read())
+d=b''
+while True:
+  x=s.recv(4096)
+  if not x: break
+  d+=x
+sys.stdout.buffer.write(d)" | od -c)"
+alive "broker survives malformed input" "$BP_PID"
+
+# ---- 6. kill -9 a worker: late ack loses nothing ----------------------------------------
+BIN="$BIN" labs/06-job-queue/ghost-tasks.sh --bin "$BIN" --redis "127.0.0.1:$BP" --jobs 8 >"$T_TMP/ghost.out" 2>&1
+sed 's/^/    /' "$T_TMP/ghost.out"
+check "late ack, worker killed -9 mid-task: 0 tasks lost" grep -qE '^ack=late +jobs=8 completed=8 lost=0' "$T_TMP/ghost.out"
+check "early ack, worker killed -9 mid-task: the ghost task is lost" grep -qE '^ack=early +jobs=8 completed=7 lost=1' "$T_TMP/ghost.out"
+
+# ---- 7. kill -9 the broker: no acknowledged entry lost -----------------------------------
+"$BIN/upload" --redis "127.0.0.1:$BP" --stream durable --count 300 >"$T_TMP/acked.out" || bad "upload to broker"
+redis-cli -p "$BP" xgroup create durable g 0 >/dev/null
+redis-cli -p "$BP" xreadgroup group g w count 10 streams durable '>' >/dev/null
+redis-cli -p "$BP" xack durable g "$(sed -nE 's/^uploaded video=1 id=(.*)/\1/p' "$T_TMP/acked.out")" >/dev/null
+before_pending=$(redis-cli -p "$BP" xpending durable g | head -1)
+kill -9 "$BP_PID"; wait "$BP_PID" 2>/dev/null
+start_server BP2 "$BIN/broker" --port 0 --data-dir "$T_TMP/bdata" || finish
+sed -nE 's/^uploaded video=[0-9]+ id=(.*)/\1/p' "$T_TMP/acked.out" >"$T_TMP/acked.ids"
+redis-cli -p "$BP2" xrange durable - + | grep -E '^[0-9]+-[0-9]+$' >"$T_TMP/after.ids"
+expect_eq "after kill -9 and restart: all 300 acknowledged XADDs are there, in order" \
+  "$(cat "$T_TMP/acked.ids")" "$(cat "$T_TMP/after.ids")"
+expect_eq "after restart: the group's pending list is intact (9 pending)" "$before_pending" \
+  "$(redis-cli -p "$BP2" xpending durable g | head -1)"
+check "restart logs the replay" grep -q "replayed" "$T_TMP/BP2.log"
+
+# ---- 8. every lab program against a real Redis --------------------------------------------
+check "upload --redis (real redis-server)" "$BIN/upload" --redis "127.0.0.1:$RPORT" --stream lab --count 3
+check "worker --redis (real redis-server) drains its group" timeout 20 "$BIN/worker" --redis "127.0.0.1:$RPORT" \
+  --stream lab --role notify --ack late --visibility-timeout 500 --exit-idle-ms 500
+labs/06-job-queue/ghost-tasks.sh --bin "$BIN" --redis "127.0.0.1:$RPORT" --jobs 8 >"$T_TMP/ghost-redis.out" 2>&1
+sed 's/^/    /' "$T_TMP/ghost-redis.out"
+check "ghost-tasks.sh against real Redis: late ack loses 0" grep -qE '^ack=late +jobs=8 completed=8 lost=0' "$T_TMP/ghost-redis.out"
+check "pubsub_check fan-out against real Redis agrees" python3 "$LAB/pubsub_check.py" fanout "$RPORT" 20 10
+
+alive "restarted broker still running" "$BP2_PID"
+alive "limited broker still running" "$SP_PID"
+echo "  ($(( $(date +%s) - T0 )) s)"
+finish
