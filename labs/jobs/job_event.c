@@ -75,6 +75,13 @@ const char *job_state_name(int state)
 
 int job_event_json(const struct job_event *ev, char *buf, size_t len)
 {
+    /* done_us: the completion time clients measure their delay against (notify-client) */
+    if (ev->state == JOB_DONE)
+        return snprintf(buf, len,
+                        "{\"id\":\"%" PRIu64 "\",\"status\":\"%s\",\"progress\":%u,\"version\":%u,"
+                        "\"done_us\":%" PRIu64 "}",
+                        ev->job, job_state_name(ev->state), (unsigned)ev->progress,
+                        (unsigned)ev->version, ev->done_us);
     return snprintf(buf, len, "{\"id\":\"%" PRIu64 "\",\"status\":\"%s\",\"progress\":%u,\"version\":%u}",
                     ev->job, job_state_name(ev->state), (unsigned)ev->progress,
                     (unsigned)ev->version);

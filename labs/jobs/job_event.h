@@ -26,6 +26,7 @@ struct job_event {
     uint32_t version; /* the job's version after this change (1 = queued) */
     uint8_t state;    /* enum job_state */
     uint8_t progress; /* percent, 0..100 */
+    uint64_t done_us; /* done events: when the job finished (CLOCK_MONOTONIC us), else 0 */
 };
 
 struct evlog {

@@ -48,6 +48,7 @@ static void job_emit(struct job_table *t, struct job *job)
         .version = job->version,
         .state = job->state,
         .progress = job->progress,
+        .done_us = job->state == JOB_DONE ? job->done_us : 0,
     };
     assert(job->nevents < JOB_MAX_EVENTS);
     job->events[job->nevents++] = ev;
@@ -132,6 +133,8 @@ int job_step(struct job_table *t, struct job *job, uint64_t now_ms)
     if (job->step == JOB_STEPS) {
         job->state = JOB_DONE;
         job->done_ms = now_ms;
+        if (!job->done_us)
+            job->done_us = now_ms * 1000;
         assert(t->running > 0);
         t->running--;
         job_emit(t, job);
@@ -151,6 +154,12 @@ struct job *job_find(struct job_table *t, uint64_t id)
 
 int job_json(const struct job *job, char *buf, size_t len)
 {
+    if (job->state == JOB_DONE)
+        return snprintf(buf, len,
+                        "{\"id\":\"%" PRIu64 "\",\"status\":\"%s\",\"progress\":%u,\"version\":%u,"
+                        "\"work_ms\":%u,\"done_us\":%" PRIu64 "}",
+                        job->id, job_state_name(job->state), (unsigned)job->progress,
+                        (unsigned)job->version, (unsigned)job->work_ms, job->done_us);
     return snprintf(buf, len,
                     "{\"id\":\"%" PRIu64 "\",\"status\":\"%s\",\"progress\":%u,\"version\":%u,"
                     "\"work_ms\":%u}",

@@ -38,6 +38,8 @@ struct job {
     uint32_t version;
     uint8_t state, progress, step;
     uint64_t created_ms, started_ms, done_ms;
+    uint64_t done_us; /* CLOCK_MONOTONIC us of completion: the server sets it before the
+                         last step (the clock is its business); else done_ms * 1000 */
     char *callback; /* webhook URL or NULL (owned) */
     struct job_event events[JOB_MAX_EVENTS];
     size_t nevents;

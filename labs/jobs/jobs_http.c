@@ -260,6 +260,13 @@ static void jobs_ws(struct jobs_conn *c, const struct hconn_req *req, const stru
     }
     if (rl < 0)
         c->room[0] = '\0';
+    char sub[24];
+    int sl = jobs_query(r, "subscribe", sub, sizeof(sub));
+    c->filter_job = 0;
+    if (sl >= 0 && jobs_ws_subscribe(c, sub, (size_t)sl, 0) < 0) {
+        jobs_error(c, 400, NULL, "subscribe must be all, none or a job id");
+        return;
+    }
     if (jobs_stream_add(c, CK_WS) < 0) {
         jobs_busy(c, "too many streams: try again later");
         return;

@@ -18,6 +18,8 @@ static void jobs_step_timer(struct ev_loop *loop, uint64_t id, void *arg)
     struct job *job = arg;
     struct jobs_srv *s = job->table->arg;
     job->timer = 0;
+    if (job->step + 1 == JOB_STEPS) /* this step finishes it: stamp done_us to the us */
+        job->done_us = ev_now_ns() / 1000;
     if (job_step(&s->jobs, job, ev_now_ms()))
         job->timer = ev_timer_add(loop, job_step_ms(job), jobs_step_timer, job);
     else
@@ -197,6 +199,8 @@ void jobs_on_job_event(void *arg, struct job *job, const struct job_event *ev)
             jobs_sse_put(c, sse, (size_t)sn); /* on failure the flush closes it */
             jobs_conn_flush(c);
         } else if (c->kind == CK_WS && !c->h && !c->ws_closing) {
+            if (c->filter_job && c->filter_job != ev->job)
+                continue; /* subscribed to another job (or to none) */
             if (jobs_ws_put(c, WS_OP_TEXT, js, (size_t)jn) < 0)
                 jobs_conn_close(c);
             else
@@ -305,6 +309,31 @@ static void jobs_chat(struct jobs_conn *from, const uint8_t *msg, size_t len)
     }
 }
 
+int jobs_ws_subscribe(struct jobs_conn *c, const char *v, size_t len, int snapshot)
+{
+    uint64_t id;
+    if (len > 10 && memcmp(v, "subscribe ", 10) == 0)
+        v += 10, len -= 10;
+    if (len == 3 && memcmp(v, "all", 3) == 0)
+        c->filter_job = 0;
+    else if (len == 4 && memcmp(v, "none", 4) == 0)
+        c->filter_job = UINT64_MAX; /* no job has that id */
+    else if (jobs_parse_num(v, len, UINT64_MAX >> 1, &id) == 0 && id > 0)
+        c->filter_job = id;
+    else
+        return -1;
+    /* snapshot then stream: the job's latest event first, so a job that finished
+     * before the subscription arrived is not missed */
+    struct job *job = c->filter_job && c->filter_job != UINT64_MAX ? job_find(&c->srv->jobs, id) : NULL;
+    if (snapshot && job && job->nevents) {
+        char js[200];
+        int jn = job_event_json(&job->events[job->nevents - 1], js, sizeof(js));
+        if (jobs_ws_put(c, WS_OP_TEXT, js, (size_t)jn) < 0)
+            return -2;
+    }
+    return 0;
+}
+
 int jobs_ws_input(struct jobs_conn *c, const uint8_t *data, size_t n)
 {
     while (n > 0 && !c->ws_closing) {
@@ -318,6 +347,10 @@ int jobs_ws_input(struct jobs_conn *c, const uint8_t *data, size_t n)
         case WS_EV_BINARY:
             if (c->room[0])
                 jobs_chat(c, ev.data, ev.len); /* every message to the room's others */
+            else if (jobs_ws_subscribe(c, (const char *)ev.data, ev.len, 1) == -2) {
+                jobs_conn_close(c);
+                return -1;
+            }
             break;
         case WS_EV_PING:
             if (jobs_ws_put(c, WS_OP_PONG, ev.data, ev.len) < 0) {

@@ -43,7 +43,7 @@ struct jobs_conn {
     uint64_t flush_timer; /* a jobs_conn_flush_later is pending */
     /* streams (SSE and WebSocket): on srv->streams */
     struct jobs_conn *sprev, *snext;
-    uint64_t filter_job; /* SSE: only this job's events; 0 = every job */
+    uint64_t filter_job; /* SSE, WebSocket: only this job's events; 0 = every job */
     /* WebSocket */
     struct ws_parser wp;
     uint8_t *wsmsg;
@@ -106,5 +106,10 @@ int jobs_sse_start(struct jobs_conn *c, struct job *job, uint64_t last_id);
 /* WebSocket: the connection was taken over; bytes received after the request. */
 int jobs_ws_start(struct jobs_conn *c, const uint8_t *leftover, size_t n);
 int jobs_ws_input(struct jobs_conn *c, const uint8_t *data, size_t n);
+/* Which job events a room-less socket gets: "all" (the default), "none" or a job
+ * id, from /ws?subscribe=X or a text message "subscribe X" (notify-client uses it
+ * so N clients do not each receive every job's events).  With snapshot, the job's
+ * latest event is sent at once.  0; -1 if not valid; -2 the socket's buffer is full. */
+int jobs_ws_subscribe(struct jobs_conn *c, const char *v, size_t len, int snapshot);
 
 #endif
