@@ -195,6 +195,11 @@ int xml_predefined(const uint8_t *n, size_t len);
 int xml_ent_enter(struct xml_ctx *c, struct xml_ent *e, const uint8_t *at);
 void xml_ent_leave(struct xml_ctx *c, struct xml_ent *e);
 
+/* Content (xml_hand.c): top != 0 parses the root element, p at its '<', and returns
+ * after its end tag; top == 0 parses an entity's replacement text to its end, which
+ * must close every element it opened. */
+const uint8_t *xml_content(struct xml_ctx *c, const uint8_t *p, const uint8_t *end, int top);
+
 /* <!DOCTYPE ...> at p; returns the position after it, or NULL. */
 const uint8_t *xml_doctype(struct xml_ctx *c, const uint8_t *p, const uint8_t *end);
 void xml_dtd_free(struct xml_ctx *c);

@@ -44,3 +44,216 @@ Test(xml, dump_format)
                         "pi pi \"data\"\nend {u}r\n");
     free(d);
 }
+
+/* Every rule: one small document that breaks it, each must be rejected. */
+static const char *const not_wf[] = {
+    "",
+    "   ",
+    "<a>",
+    "<a></b>",
+    "<a/><b/>",
+    "<a/>text",
+    "text<a/>",
+    "<a>]]></a>",
+    "<a><!-- a -- b --></a>",
+    "<a><!-- a ---></a>",
+    "<a x='1' x='2'/>",
+    "<a xmlns:p='u' xmlns:q='u' p:x='1' q:x='2'/>",
+    "<a x='<'/>",
+    "<a x=1/>",
+    "<a x/>",
+    "<a x='1'y='2'/>",
+    "<p:a/>",
+    "<a xmlns:p=''/>",
+    "<a xmlns:xml='urn:x'/>",
+    "<a xmlns:xmlns='urn:x'/>",
+    "<a xmlns:p='http://www.w3.org/XML/1998/namespace'/>",
+    "<xmlns:a xmlns:xmlns='u'/>",
+    "<a:b:c xmlns:a='u'/>",
+    "<:a/>",
+    "<a><?xml version='1.0'?></a>",
+    " <?xml version='1.0'?><a/>",
+    "<?xml version='2.0'?><a/>",
+    "<?xml encoding='UTF-8'?><a/>",
+    "<?xml version='1.0' standalone='maybe'?><a/>",
+    "<?xml version='1.0' encoding='ISO-8859-1'?><a/>",
+    "\xFE\xFF\0<\0a\0/\0>",
+    "<a>\xC3</a>",
+    "<a>\xC0\xAF</a>",
+    "<a>\xED\xA0\x80</a>",
+    "<a>\xEF\xBF\xBE</a>",
+    "<a>\x01</a>",
+    "<a>&#0;</a>",
+    "<a>&#xD800;</a>",
+    "<a>&#x110000;</a>",
+    "<a>&#12a;</a>",
+    "<a>&nope;</a>",
+    "<a>& b</a>",
+    "<a>&amp</a>",
+    "<!DOCTYPE a [<!ENTITY e '&e;'>]><a>&e;</a>",
+    "<!DOCTYPE a [<!ENTITY e '<b>'>]><a>&e;</b></a>",
+    "<!DOCTYPE a [<!ENTITY e SYSTEM 'x'>]><a x='&e;'/>",
+    "<!DOCTYPE a [<!NOTATION n SYSTEM 'n'><!ENTITY e SYSTEM 'x' NDATA n>]><a>&e;</a>",
+    "<!DOCTYPE a [<!ENTITY % p 'x'><!ELEMENT a %p;>]><a/>",
+    "<!DOCTYPE a [<!ENTITY e \"%p;\">]><a/>",
+    "<!DOCTYPE a [<!ELEMENT a (b,c|d)>]><a/>",
+    "<!DOCTYPE a [<!ELEMENT a (#PCDATA|b)>]><a/>",
+    "<!DOCTYPE a [<!ATTLIST a x FOO #IMPLIED>]><a/>",
+    "<!DOCTYPE a [<![INCLUDE[]]>]><a/>",
+    "<!DOCTYPE a [<!ENTITY a:b 'x'>]><a/>",
+    "<!DOCTYPE a [<!ENTITY % p SYSTEM 'x' NDATA n>]><a/>",
+    "<!DOCTYPE a [",
+    "<!DOCTYPE a><!DOCTYPE a><a/>",
+    "<a/><!DOCTYPE a>",
+    "<a><![CDATA[x</a>",
+    "<a><?pi x</a>",
+    "<a><? x?></a>",
+    "<a><?p:i x?></a>",
+    "<a><!x></a>",
+    "<a b='1' / >",
+    "<a></a >x",
+};
+
+Test(xml, rejects_not_well_formed)
+{
+    for (size_t i = 0; i < sizeof not_wf / sizeof not_wf[0]; i++) {
+        struct parse_result r;
+        const char *d = not_wf[i];
+        size_t len = i == 30 ? 8 : strlen(d); /* the UTF-16 case has NUL bytes */
+        int rc = xml_hand_impl.parse((const uint8_t *)d, len, NULL, &r, NULL);
+        cr_expect_eq(rc, 1, "case %zu accepted: %s", i, d);
+        if (rc == 1)
+            cr_expect(r.err[0] && r.has_offset && r.err_offset <= len, "case %zu: no error", i);
+    }
+}
+
+static const char *const wf[] = {
+    "<a/>",
+    "\xEF\xBB\xBF<a/>",
+    "<?xml version='1.0'?><a/>",
+    "<?xml version=\"1.1\" encoding=\"us-ascii\" standalone=\"yes\" ?><a/>",
+    "<!-- c --><?pi?>\n<a/>\n<!-- d --><?pi x?>\n",
+    "<a><![CDATA[]]>]]&gt;]</a>",
+    "<a>&#x10FFFF;&#9;</a>",
+    "<!DOCTYPE a><a/>",
+    "<!DOCTYPE a SYSTEM 'a.dtd'><a>&undeclared;</a>",
+    "<!DOCTYPE a PUBLIC '-//A//EN' 'a.dtd' [<!ELEMENT a ANY>]><a/>",
+    "<!DOCTYPE a [<!ENTITY % p '<!ENTITY f \"z\">'> %p; <!ENTITY e 'y'>]><a>&e;&f;&other;</a>",
+    "<!DOCTYPE a [<!ELEMENT a ((b|c)*,d?)+><!ELEMENT b EMPTY><!ELEMENT c (#PCDATA|b)*>"
+    "<!ATTLIST a x (p|q) 'p' y NOTATION (n) #IMPLIED z CDATA #FIXED 'v'>"
+    "<!NOTATION n PUBLIC 'n'><!ENTITY u SYSTEM 'u' NDATA n>]><a/>",
+    "<!DOCTYPE a [<!ENTITY e SYSTEM 'x'>]><a>&e;</a>",
+    "<a xmlns='' xmlns:p='u'><p:b p:x='1' x='2'/></a>",
+    "<a xml:lang='en' xmlns:xml='http://www.w3.org/XML/1998/namespace'/>",
+    "<\xC3\xA9l\xE2\x80\xBF/>",
+};
+
+Test(xml, accepts_well_formed)
+{
+    for (size_t i = 0; i < sizeof wf / sizeof wf[0]; i++) {
+        struct parse_result r;
+        int rc = xml_hand_impl.parse((const uint8_t *)wf[i], strlen(wf[i]), NULL, &r, NULL);
+        cr_expect_eq(rc, 0, "case %zu rejected (%s): %s", i, r.err, wf[i]);
+    }
+}
+
+/* Dumps identical to every library's on documents they all accept. */
+static const char *const agree[] = {
+    "<r xmlns='urn:d' xmlns:p='urn:p'><p:e p:a='1' b=' x\ty\n'>t\r\nu\rv</p:e><f/></r>",
+    "<!DOCTYPE r [<!ENTITY e 'a<b c=\"&#38;#60;\">&f;</b>'><!ENTITY f 'ff'>"
+    "<!ATTLIST r t NMTOKENS #IMPLIED>]><r t='  a  b  '>x&e;y<![CDATA[z\r\n]]></r>",
+    "<?pi   data  ?><r xml:lang='fr'>\xC3\xA9<?p?></r><?q x?>",
+    "<!DOCTYPE r [<?inner pi?><!ATTLIST r xmlns CDATA #FIXED 'urn:f' d CDATA 'dflt'>]><r/>",
+    "<r a='&#10;&#9;&#13;&lt;&quot;&apos;'>&#10;&#13;&gt;</r>",
+};
+
+Test(xml, dumps_agree_with_libraries)
+{
+    const struct parser_impl *libs[] = {&xml_libxml2_sax_impl, &xml_libxml2_dom_impl,
+                                        &xml_expat_impl};
+    for (size_t i = 0; i < sizeof agree / sizeof agree[0]; i++) {
+        char *h = hand_dump(agree[i]);
+        for (size_t k = 0; k < 3; k++) {
+            struct parse_result r;
+            char *d = NULL;
+            int rc = run(libs[k], agree[i], &d, &r);
+            cr_expect_eq(rc, 0, "%s rejected case %zu: %s", libs[k]->name, i, r.err);
+            if (rc == 0) cr_expect_str_eq(d, h, "case %zu: %s differs", i, libs[k]->name);
+            free(d);
+        }
+        free(h);
+    }
+}
+
+Test(xml, normalization_in_dump)
+{
+    char *d = hand_dump("<!DOCTYPE r [<!ATTLIST r t ID #IMPLIED>]>"
+                        "<r t=' a&#32; b ' u='a&#10;b\r\nc'>x\r\ny</r>");
+    cr_assert_str_eq(d, "start r\nattr t=\"a b\"\nattr u=\"a\\nb c\"\ntext \"x\\ny\"\nend r\n");
+    free(d);
+}
+
+Test(xml, error_offsets)
+{
+    struct parse_result r;
+    cr_assert_eq(run(&xml_hand_impl, "<a>\n <b></c></a>", NULL, &r), 1);
+    cr_expect_eq(r.err_offset, 8, "offset %zu: %s", r.err_offset, r.err);
+    cr_assert_eq(run(&xml_hand_impl, "<!DOCTYPE a [<!ENTITY e '<b>'>]><a>&e;</a>", NULL, &r), 1);
+    cr_expect_eq(r.err_offset, 35, "errors inside entities point at the reference: %zu",
+                 r.err_offset);
+}
+
+static char *repeat(const char *s, size_t n, const char *tail)
+{
+    size_t l = strlen(s), t = strlen(tail);
+    char *o = malloc(l * n + t + 1);
+    for (size_t i = 0; i < n; i++)
+        memcpy(o + i * l, s, l);
+    memcpy(o + l * n, tail, t + 1);
+    return o;
+}
+
+Test(xml, limits_are_clear_errors)
+{
+    struct parse_result r;
+    char *deep = repeat("<a>", XML_MAX_DEPTH + 1, "");
+    cr_assert_eq(run(&xml_hand_impl, deep, NULL, &r), 1);
+    cr_expect(strstr(r.err, "nested deeper than"), "%s", r.err);
+    free(deep);
+    char *ok = repeat("<a>", 1000, "");
+    char *okd = repeat("</a>", 1000, "");
+    char *both = malloc(strlen(ok) + strlen(okd) + 1);
+    strcpy(both, ok);
+    strcat(both, okd);
+    cr_expect_eq(run(&xml_hand_impl, both, NULL, &r), 0, "1000 levels: %s", r.err);
+    cr_expect_eq(r.depth, 1000);
+    free(ok);
+    free(okd);
+    free(both);
+    const char *laughs = "<!DOCTYPE l [<!ENTITY a 'aaaaaaaaaa'>"
+                         "<!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'>"
+                         "<!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;'>"
+                         "<!ENTITY d '&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;'>"
+                         "<!ENTITY e '&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;'>"
+                         "<!ENTITY f '&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;'>"
+                         "<!ENTITY g '&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;'>"
+                         "<!ENTITY h '&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;'>]><l a='&h;'>&h;</l>";
+    cr_assert_eq(run(&xml_hand_impl, laughs, NULL, &r), 1);
+    cr_expect(strstr(r.err, "entity expansion limit"), "%s", r.err);
+}
+
+/* Every proper prefix of a document is rejected without reading past its end (each
+ * prefix sits in its own exact-size heap block: ASan catches an over-read). */
+Test(xml, every_prefix_rejected_without_overread)
+{
+    const char *doc = "<?xml version='1.0'?><!DOCTYPE r [<!ENTITY e 'x'><!ATTLIST r a CDATA "
+                      "#IMPLIED>]><r a='&e;&#65;'>t<![CDATA[c]]><?p d?><!--c--><s/>&e;</r>";
+    size_t n = strlen(doc);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *b = malloc(i ? i : 1);
+        memcpy(b, doc, i);
+        struct parse_result r;
+        cr_expect_eq(xml_hand_impl.parse(b, i, NULL, &r, NULL), 1, "prefix %zu accepted", i);
+        free(b);
+    }
+}
