@@ -15,7 +15,7 @@ fuzz_http_FSRCS := tests/fuzz/fuzz_http.c parsers/http/http1.c
 fuzz_http_diff_FSRCS := tests/fuzz/fuzz_http_diff.c parsers/http/http1.c parsers/http/http_impl.c \
                         parsers/http/http_lib.c parsers/http/lib_llhttp.c $(wildcard /usr/share/llhttp/*.c)
 fuzz_xml_FSRCS := tests/fuzz/fuzz_xml.c parsers/xml/xml_lex.c parsers/xml/xml_dtd.c \
-                  parsers/xml/xml_hand.c parsers/xml/xml_dump.c
+                  parsers/xml/xml_hand.c parsers/xml/xml_doc.c parsers/xml/xml_dump.c
 DEPS_APT += clang
 
 FUZZ_BINS := $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
