@@ -5,7 +5,9 @@
  * an external entity loader that refuses everything (libxml2 only has a process-wide
  * hook for that in 2.9; installing the same refusing loader from every call is
  * idempotent).  Default attributes are not added (no XML_PARSE_DTDATTR) and those the
- * SAX reports as defaulted are dropped, like the hand parser. */
+ * SAX reports as defaulted are dropped, like the hand parser.  libxml2 keeps namespace
+ * errors apart (nsWellFormed) from XML ones (wellFormed); as namespace-aware parsers
+ * all four must reject both, so both count. */
 #include "parsers/xml/xml.h"
 
 #include <libxml/parser.h>
@@ -150,7 +152,7 @@ static int xml_sax_parse(const uint8_t *buf, size_t len, const struct parse_opts
     /* NOENT: internal entities are delivered as their content through the callbacks. */
     xmlCtxtUseOptions(ctxt, xml_lx_options() | XML_PARSE_NOENT);
     int rc = xmlParseDocument(ctxt);
-    int ok = rc == 0 && ctxt->wellFormed && !x.oom;
+    int ok = rc == 0 && ctxt->wellFormed && ctxt->nsWellFormed && !x.oom;
     if (ok) {
         if (dump) xml_text_flush(&x.text, dump);
         r->items = x.items;
@@ -282,7 +284,7 @@ static int xml_dom_parse(const uint8_t *buf, size_t len, const struct parse_opts
     xml_lx_quiet(ctxt);
     xmlDocPtr doc =
         xmlCtxtReadMemory(ctxt, (const char *)buf, (int)len, NULL, NULL, xml_lx_options());
-    if (!doc || !ctxt->wellFormed) {
+    if (!doc || !ctxt->wellFormed || !ctxt->nsWellFormed) {
         xml_lx_error(r, xmlCtxtGetLastError(ctxt), "not well-formed");
         if (doc) xmlFreeDoc(doc);
         xmlFreeParserCtxt(ctxt);

@@ -42,6 +42,7 @@ static uint8_t *xmlconf_slurp(const char *path, size_t *len)
 struct xmlconf_tally {
     size_t pass[3], total[3]; /* valid, invalid, not-wf */
     size_t mismatch;
+    size_t refused_encoding; /* hand: documents refused as not UTF-8, by design */
 };
 
 static int xmlconf_type(const char *t)
@@ -71,6 +72,9 @@ static void xmlconf_table(FILE *o, struct xmlconf_tally *t)
         else
             fprintf(o, " %zu |\n", t[i].mismatch);
     }
+    fprintf(o, "\nhand misses %zu case(s) by design: documents in UTF-16 (or declaring another "
+               "encoding than UTF-8), which it refuses with \"unsupported encoding\".\n",
+            t[0].refused_encoding);
 }
 
 int main(int argc, char **argv)
@@ -126,6 +130,8 @@ int main(int argc, char **argv)
             int pass = k == 2 ? rcs[i] == 1 : rcs[i] == 0;
             t[i].total[k]++;
             t[i].pass[k] += (size_t)pass;
+            if (!pass && rcs[i] == 1 && strstr(r.err, "unsupported encoding"))
+                t[i].refused_encoding++;
             if (!pass && fail)
                 fprintf(fail, "FAIL %s %s %s %s: %s\n", xmlconf_impls[i]->name, type, id, path,
                         rcs[i] ? r.err : "accepted");
