@@ -7,6 +7,9 @@ broker_SRCS := $(BROKER_CORE) labs/11-pubsub/broker.c labs/11-pubsub/cmds.c \
                labs/11-pubsub/xcmd.c labs/11-pubsub/xgroup.c labs/11-pubsub/xclaim.c \
                labs/11-pubsub/blog.c
 
+PROGS += broker-bench
+broker-bench_SRCS := labs/11-pubsub/broker_bench.c
+
 UNIT_TESTS += test_broker_glob test_broker_stream test_broker_limits
 test_broker_glob_SRCS := tests/unit/test_broker_glob.c labs/11-pubsub/glob.c
 test_broker_stream_SRCS := tests/unit/test_broker_stream.c labs/11-pubsub/stream.c

@@ -1,0 +1,331 @@
+/* broker-bench: the load generator of bench/sections/pubsub.sh, run the same way against
+ * the broker and against redis-server so the two rows are comparable.
+ *
+ *   broker-bench pubsub --port P --subs N --msgs M [--size 64] [--window 64]
+ *       N subscribers SUBSCRIBE one channel; one publisher sends M PUBLISH of SIZE-byte
+ *       payloads keeping WINDOW requests in flight; the clock stops when every
+ *       subscriber has every message.  Prints `delivered_per_s=... publish_per_s=...`.
+ *   broker-bench queue --port P --msgs M [--batch 64]
+ *       per message: XADD, XREADGROUP COUNT 1 (one consumer, group g), XACK; BATCH
+ *       commands of a kind pipelined per round trip.  Prints `msgs_per_s=...`.
+ * One thread, epoll: what it measures is the server, as long as the client core keeps up
+ * (bench/sections/pubsub.sh pins the two on different cores). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "io/ev.h"
+#include "io/net.h"
+
+struct conn {
+    int fd;
+    char *buf;
+    size_t len, cap;
+    unsigned long long got; /* bytes read (subscribers) */
+};
+
+static void die(const char *what)
+{
+    fprintf(stderr, "broker-bench: %s: %s\n", what, strerror(errno));
+    exit(1);
+}
+
+static int dial(int port)
+{
+    char err[200];
+    int fd = net_connect("127.0.0.1", port, err, sizeof(err));
+    if (fd < 0) {
+        fprintf(stderr, "broker-bench: %s\n", err);
+        exit(1);
+    }
+    return fd;
+}
+
+static void send_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            die("write");
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Returns the length of the complete reply at p, 0 when incomplete.  When ids is set,
+ * the bulk strings met are recorded in order (to pick the entry ID of XREADGROUP). */
+static size_t reply_len(const char *p, size_t n, const char **bulks, size_t *bl, int *nb)
+{
+    const char *e = memchr(p, '\n', n);
+    if (!e)
+        return 0;
+    size_t hl = (size_t)(e - p) + 1;
+    long v = strtol(p + 1, NULL, 10);
+    switch (p[0]) {
+    case '+':
+    case '-':
+    case ':':
+        return hl;
+    case '$':
+        if (v < 0)
+            return hl;
+        if (n < hl + (size_t)v + 2)
+            return 0;
+        if (bulks && *nb < 8) {
+            bulks[*nb] = p + hl;
+            bl[*nb] = (size_t)v;
+            (*nb)++;
+        }
+        return hl + (size_t)v + 2;
+    case '*': {
+        size_t off = hl;
+        for (long i = 0; i < v; i++) {
+            size_t r = reply_len(p + off, n - off, bulks, bl, nb);
+            if (!r)
+                return 0;
+            off += r;
+        }
+        return off;
+    }
+    default:
+        fprintf(stderr, "broker-bench: bad reply byte '%c'\n", p[0]);
+        exit(1);
+    }
+}
+
+static void fill(struct conn *c)
+{
+    if (c->cap - c->len < 65536) {
+        c->cap = c->cap ? c->cap * 2 : 1 << 20;
+        if (!(c->buf = realloc(c->buf, c->cap)))
+            die("realloc");
+    }
+    ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
+    if (r == 0) {
+        fprintf(stderr, "broker-bench: server closed a connection\n");
+        exit(1);
+    }
+    if (r < 0) {
+        if (errno == EAGAIN || errno == EINTR)
+            return;
+        die("read");
+    }
+    c->len += (size_t)r;
+    c->got += (unsigned long long)r;
+}
+
+/* Reads until n complete replies were consumed from c (blocking socket). */
+static void read_replies(struct conn *c, long n, char ids[][48], int want_ids)
+{
+    size_t off = 0;
+    for (long i = 0; i < n;) {
+        const char *b[8];
+        size_t bl[8];
+        int nb = 0;
+        size_t r = c->len > off ? reply_len(c->buf + off, c->len - off, b, bl, &nb) : 0;
+        if (!r) {
+            memmove(c->buf, c->buf + off, c->len - off);
+            c->len -= off;
+            off = 0;
+            fill(c);
+            continue;
+        }
+        if (c->buf[off] == '-') {
+            fprintf(stderr, "broker-bench: error reply: %.*s\n", (int)r, c->buf + off);
+            exit(1);
+        }
+        if (want_ids) {
+            /* XREADGROUP: [[key, [[id, fields]]]]: the second bulk is the ID */
+            if (nb < 2) {
+                fprintf(stderr, "broker-bench: XREADGROUP returned nothing\n");
+                exit(1);
+            }
+            snprintf(ids[i], 48, "%.*s", (int)bl[1], b[1]);
+        }
+        off += r;
+        i++;
+    }
+    memmove(c->buf, c->buf + off, c->len - off);
+    c->len -= off;
+}
+
+static size_t fmt_cmd(char *w, int argc, const char **argv)
+{
+    char *s = w;
+    w += sprintf(w, "*%d\r\n", argc);
+    for (int i = 0; i < argc; i++)
+        w += sprintf(w, "$%zu\r\n%s\r\n", strlen(argv[i]), argv[i]);
+    return (size_t)(w - s);
+}
+
+static void run_pubsub(int port, int nsubs, long msgs, int size, int window)
+{
+    struct conn *subs = calloc((size_t)nsubs, sizeof(*subs));
+    int ep = epoll_create1(0);
+    char line[128];
+    for (int i = 0; i < nsubs; i++) {
+        subs[i].fd = dial(port);
+        const char *a[] = {"SUBSCRIBE", "bench"};
+        size_t n = fmt_cmd(line, 2, a);
+        send_all(subs[i].fd, line, n);
+        read_replies(&subs[i], 1, NULL, 0);
+        subs[i].got = 0;
+        net_set_nonblock(subs[i].fd, 1);
+        struct epoll_event ee = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+        epoll_ctl(ep, EPOLL_CTL_ADD, subs[i].fd, &ee);
+    }
+    char *payload = malloc((size_t)size + 1);
+    memset(payload, 'x', (size_t)size);
+    payload[size] = 0;
+    char *cmd = malloc((size_t)size + 128);
+    const char *a[] = {"PUBLISH", "bench", payload};
+    size_t cmdlen = fmt_cmd(cmd, 3, a);
+    /* what one subscriber receives per message */
+    unsigned long long frame = (unsigned long long)snprintf(line, sizeof(line),
+        "*3\r\n$7\r\nmessage\r\n$5\r\nbench\r\n$%d\r\n", size) + (unsigned long long)size + 2;
+    unsigned long long want = frame * (unsigned long long)msgs;
+    struct conn pub = {.fd = dial(port)};
+    net_set_nonblock(pub.fd, 1);
+    struct epoll_event ee = {.events = EPOLLIN, .data.u32 = (uint32_t)nsubs};
+    epoll_ctl(ep, EPOLL_CTL_ADD, pub.fd, &ee);
+    long sent = 0, acked = 0;
+    int done_subs = 0;
+    char *batch = malloc(cmdlen * (size_t)window);
+    uint64_t t0 = ev_now_ns(), tpub = 0;
+    while (done_subs < nsubs || acked < msgs) {
+        long room = window - (sent - acked);
+        if (room > 0 && sent < msgs) {
+            long k = room < msgs - sent ? room : msgs - sent;
+            for (long i = 0; i < k; i++)
+                memcpy(batch + (size_t)i * cmdlen, cmd, cmdlen);
+            /* the publisher socket is non-blocking: a short write is finished blocking */
+            net_set_nonblock(pub.fd, 0);
+            send_all(pub.fd, batch, cmdlen * (size_t)k);
+            net_set_nonblock(pub.fd, 1);
+            sent += k;
+        }
+        struct epoll_event evs[64];
+        int n = epoll_wait(ep, evs, 64, 5000);
+        if (n == 0) {
+            fprintf(stderr, "broker-bench: stalled (%d/%d subscribers done, %ld/%ld acked)\n",
+                    done_subs, nsubs, acked, msgs);
+            exit(1);
+        }
+        for (int i = 0; i < n; i++) {
+            uint32_t who = evs[i].data.u32;
+            if (who == (uint32_t)nsubs) {
+                fill(&pub);
+                size_t off = 0, r;
+                while (pub.len > off && (r = reply_len(pub.buf + off, pub.len - off, NULL, NULL, NULL))) {
+                    off += r;
+                    acked++;
+                }
+                memmove(pub.buf, pub.buf + off, pub.len - off);
+                pub.len -= off;
+                if (acked == msgs && !tpub)
+                    tpub = ev_now_ns();
+            } else {
+                struct conn *s = &subs[who];
+                unsigned long long before = s->got;
+                s->len = 0; /* content is not checked: the integration test does that */
+                fill(s);
+                if (before < want && s->got >= want)
+                    done_subs++;
+            }
+        }
+    }
+    uint64_t t1 = ev_now_ns();
+    double secs = (double)(t1 - t0) / 1e9;
+    printf("delivered_per_s=%.0f publish_per_s=%.0f subs=%d msgs=%ld size=%d secs=%.3f\n",
+           (double)msgs * nsubs / secs, (double)msgs / ((double)(tpub - t0) / 1e9), nsubs, msgs,
+           size, secs);
+}
+
+static void run_queue(int port, long msgs, int batch)
+{
+    struct conn c = {.fd = dial(port)};
+    char *out = malloc((size_t)batch * 256);
+    char (*ids)[48] = calloc((size_t)batch, 48);
+    const char *del[] = {"DEL", "benchq"};
+    const char *mk[] = {"XGROUP", "CREATE", "benchq", "g", "$", "MKSTREAM"};
+    size_t n = fmt_cmd(out, 2, del);
+    n += fmt_cmd(out + n, 6, mk);
+    send_all(c.fd, out, n);
+    read_replies(&c, 2, NULL, 0);
+    char payload[65];
+    memset(payload, 'p', 64);
+    payload[64] = 0;
+    uint64_t t0 = ev_now_ns();
+    for (long done = 0; done < msgs; done += batch) {
+        int k = (int)(msgs - done < batch ? msgs - done : batch);
+        const char *add[] = {"XADD", "benchq", "*", "job", payload};
+        const char *rd[] = {"XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "benchq", ">"};
+        n = 0;
+        for (int i = 0; i < k; i++)
+            n += fmt_cmd(out + n, 5, add);
+        send_all(c.fd, out, n);
+        read_replies(&c, k, NULL, 0);
+        n = 0;
+        for (int i = 0; i < k; i++)
+            n += fmt_cmd(out + n, 9, rd);
+        send_all(c.fd, out, n);
+        read_replies(&c, k, ids, 1);
+        n = 0;
+        for (int i = 0; i < k; i++) {
+            const char *ack[] = {"XACK", "benchq", "g", ids[i]};
+            n += fmt_cmd(out + n, 4, ack);
+        }
+        send_all(c.fd, out, n);
+        read_replies(&c, k, NULL, 0);
+    }
+    double secs = (double)(ev_now_ns() - t0) / 1e9;
+    printf("msgs_per_s=%.0f msgs=%ld batch=%d secs=%.3f\n", (double)msgs / secs, msgs, batch, secs);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help")) {
+        printf("usage: broker-bench pubsub --port P --subs N --msgs M [--size 64] [--window 64]\n"
+               "       broker-bench queue --port P --msgs M [--batch 64]\n");
+        return argc < 2 ? 2 : 0;
+    }
+    int port = -1, subs = 1, size = 64, window = 64, batch = 64;
+    long msgs = 100000;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        long v = strtol(argv[i + 1], NULL, 10);
+        if (!strcmp(argv[i], "--port"))
+            port = net_parse_port(argv[i + 1]);
+        else if (!strcmp(argv[i], "--subs") && v > 0 && v <= 10000)
+            subs = (int)v;
+        else if (!strcmp(argv[i], "--msgs") && v > 0)
+            msgs = v;
+        else if (!strcmp(argv[i], "--size") && v >= 0 && v <= (1 << 20))
+            size = (int)v;
+        else if (!strcmp(argv[i], "--window") && v > 0 && v <= 4096)
+            window = (int)v;
+        else if (!strcmp(argv[i], "--batch") && v > 0 && v <= 4096)
+            batch = (int)v;
+        else {
+            fprintf(stderr, "broker-bench: bad option %s %s\n", argv[i], argv[i + 1]);
+            return 2;
+        }
+    }
+    if (port <= 0) {
+        fprintf(stderr, "broker-bench: --port is required\n");
+        return 2;
+    }
+    if (!strcmp(argv[1], "pubsub"))
+        run_pubsub(port, subs, msgs, size, window);
+    else if (!strcmp(argv[1], "queue"))
+        run_queue(port, msgs, batch);
+    else {
+        fprintf(stderr, "broker-bench: unknown mode %s\n", argv[1]);
+        return 2;
+    }
+    return 0;
+}
