@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,6 +38,12 @@ void jobs_conn_close(struct jobs_conn *c)
         ev_timer_cancel(s->loop, c->wait.timer);
     }
     jobs_stream_remove(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
     ev_timer_cancel(s->loop, c->flush_timer);
     ev_unwatch(s->loop, c->fd);
     close(c->fd);
@@ -154,6 +161,7 @@ static void jobs_conn_io(struct ev_loop *loop, int fd, unsigned mask, void *arg)
         return;
     }
     if (mask & (EV_READ | EV_ERROR)) {
+        c->active_ms = ev_now_ms();
         for (;;) {
             size_t room;
             uint8_t *p = hconn_in_space(c->h, &room);
@@ -181,14 +189,47 @@ static void jobs_conn_io(struct ev_loop *loop, int fd, unsigned mask, void *arg)
         jobs_conn_close(c); /* a long-poll waiter or stream whose client left, too */
 }
 
+static void jobs_accept(struct ev_loop *loop, int lfd, unsigned mask, void *arg);
+
+/* Once a second: close plain HTTP connections idle (no request open, nothing
+ * read) for longer than --idle-timeout, so silent clients cannot pin
+ * descriptors forever.  Held long polls and streams are not idle: they are
+ * bounded by --max-waiters / --max-streams and their own timers. */
+static void jobs_idle_sweep(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct jobs_srv *s = arg;
+    uint64_t now = ev_now_ms(), limit = (uint64_t)s->o.idle_timeout_s * 1000;
+    struct jobs_conn *next;
+    for (struct jobs_conn *c = s->conns; c; c = next) {
+        next = c->next;
+        if (c->h && c->kind == CK_HTTP && !hconn_busy(c->h) && now - c->active_ms > limit)
+            jobs_conn_close(c);
+    }
+    ev_timer_add(loop, 1000, jobs_idle_sweep, s);
+}
+
+static void jobs_accept_resume(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct jobs_srv *s = arg;
+    if (ev_watch(loop, s->lfd, EV_READ, jobs_accept, s) < 0)
+        fprintf(stderr, "jobs-server: cannot watch the listener again\n");
+}
+
 static void jobs_accept(struct ev_loop *loop, int lfd, unsigned mask, void *arg)
 {
     struct jobs_srv *s = arg;
     for (int i = 0; i < 64; i++) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EINTR)
+            if (errno == EMFILE || errno == ENFILE) {
+                /* Out of descriptors: the listener would fire again at once
+                 * (level-triggered).  Stop accepting for 100 ms instead. */
+                fprintf(stderr, "jobs-server: accept: %s: pausing 100 ms\n", strerror(errno));
+                ev_unwatch(loop, lfd);
+                ev_timer_add(loop, 100, jobs_accept_resume, s);
+            } else if (errno != EAGAIN && errno != EINTR) {
                 fprintf(stderr, "jobs-server: accept: %s\n", strerror(errno));
+            }
             return;
         }
         net_set_nodelay(fd);
@@ -203,6 +244,11 @@ static void jobs_accept(struct ev_loop *loop, int lfd, unsigned mask, void *arg)
         c->srv = s;
         c->fd = fd;
         c->wait.conn = c;
+        c->active_ms = ev_now_ms();
+        c->next = s->conns;
+        if (s->conns)
+            s->conns->prev = c;
+        s->conns = c;
         if (jobs_watch(c, EV_READ) < 0)
             fprintf(stderr, "jobs-server: fd %d not watched (too many connections)\n", fd);
     }
@@ -224,6 +270,7 @@ static void usage(FILE *f)
             "  --stream-buffer BYTES  per-connection output bound: slower readers are cut off\n"
             "                         (default 262144)\n"
             "  --max-wait S           longest long-poll wait (default 300)\n"
+            "  --idle-timeout S       close connections idle this long (default 60)\n"
             "  --max-jobs N           jobs remembered (default 16384)\n"
             "  --workers N            jobs running at once (default 1024)\n"
             "  --event-log N          events kept for Last-Event-ID resume (default 65536)\n"
@@ -250,10 +297,11 @@ static void jobs_parse_args(int argc, char **argv, struct jobs_opts *o)
         {"webhook-secret", 1, 0, 's'}, {"webhook-timeout", 1, 0, 't'}, {"webhook-retries", 1, 0, 'r'},
         {"webhook-backoff", 1, 0, 'k'}, {"max-waiters", 1, 0, 'w'},   {"max-streams", 1, 0, 'S'},
         {"stream-buffer", 1, 0, 'B'},  {"max-wait", 1, 0, 'W'},       {"max-jobs", 1, 0, 'J'},
-        {"workers", 1, 0, 'K'},        {"event-log", 1, 0, 'L'},      {"help", 0, 0, 'h'},
+        {"workers", 1, 0, 'K'},        {"event-log", 1, 0, 'L'},      {"idle-timeout", 1, 0, 'I'},
+        {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
     *o = (struct jobs_opts){
-        .host = "127.0.0.1", .port = 8080, .heartbeat_s = 15, .max_wait_s = 300,
+        .host = "127.0.0.1", .port = 8080, .heartbeat_s = 15, .max_wait_s = 300, .idle_timeout_s = 60,
         .max_waiters = 10000, .max_streams = 4096, .stream_buffer = 256 * 1024,
         .max_jobs = 16384, .workers = 1024, .event_log = 65536,
         .hook = {.timeout_ms = 5000, .base_ms = 500, .max_ms = 30000, .max_attempts = 6,
@@ -281,6 +329,7 @@ static void jobs_parse_args(int argc, char **argv, struct jobs_opts *o)
         case 'J': o->max_jobs = opt_num("max-jobs", optarg, 1, 1u << 22); break;
         case 'K': o->workers = opt_num("workers", optarg, 1, 1u << 20); break;
         case 'L': o->event_log = opt_num("event-log", optarg, 16, 1u << 24); break;
+        case 'I': o->idle_timeout_s = (unsigned)opt_num("idle-timeout", optarg, 1, 86400); break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); exit(2);
         }
@@ -298,6 +347,12 @@ int main(int argc, char **argv)
     memset(&s, 0, sizeof(s));
     jobs_parse_args(argc, argv, &s.o);
     signal(SIGPIPE, SIG_IGN);
+    /* Every held long poll and open stream is a descriptor: allow what we may. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     s.index_html = jobs_index_html;
     s.index_len = sizeof(jobs_index_html) - 1; /* the generator appends a NUL */
     s.waiters.max = s.o.max_waiters;
@@ -322,7 +377,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (ev_watch(s.loop, s.lfd, EV_READ, jobs_accept, &s) < 0 ||
-        ev_timer_add(s.loop, (uint64_t)s.o.heartbeat_s * 1000, jobs_heartbeat, &s) == 0) {
+        ev_timer_add(s.loop, (uint64_t)s.o.heartbeat_s * 1000, jobs_heartbeat, &s) == 0 ||
+        ev_timer_add(s.loop, 1000, jobs_idle_sweep, &s) == 0) {
         fprintf(stderr, "jobs-server: cannot watch the listener\n");
         return 1;
     }

@@ -24,6 +24,7 @@ struct jobs_opts {
     int port;
     unsigned heartbeat_s;
     unsigned max_wait_s;
+    unsigned idle_timeout_s; /* close HTTP connections with no request open this long */
     size_t max_waiters, max_streams, stream_buffer;
     size_t max_jobs, workers, event_log;
     struct hook_opts hook;
@@ -37,6 +38,8 @@ struct jobs_conn {
     unsigned watched; /* the ev mask in force */
     enum jobs_conn_kind kind;
     struct hconn *h;  /* NULL once a WebSocket took the connection over */
+    struct jobs_conn *prev, *next; /* every connection, for the idle sweep */
+    uint64_t active_ms;            /* last read */
     /* long poll: the open request is waiting (wait.head != NULL) */
     struct waiter wait;
     uint64_t t_ready; /* ns: the answer became known (Server-Timing "process" ends) */
@@ -64,6 +67,7 @@ struct jobs_srv {
     int lfd;
     struct job_table jobs;
     struct wait_limit waiters;
+    struct jobs_conn *conns;   /* every connection */
     struct jobs_conn *streams; /* SSE and WebSocket connections */
     size_t nstreams;
     struct hook_client *hooks;

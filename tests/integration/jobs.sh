@@ -9,8 +9,16 @@ need curl python3
 SECRET=wh-s3cret
 start_server P "$BIN/jobs-server" --port 0 --heartbeat 1 --webhook-secret "$SECRET" \
   --webhook-backoff 100 --webhook-timeout 500 --webhook-retries 4 \
-  --max-waiters 4 --max-streams 6 --stream-buffer 32768 || finish
+  --max-waiters 4 --max-streams 6 --stream-buffer 32768 --idle-timeout 2 || finish
 U="http://127.0.0.1:$P"
+# A client that connects and says nothing: closed after --idle-timeout (checked at the end).
+python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); t = time.time(); s.settimeout(15)
+try: s.recv(1)
+except Exception: pass
+print("%.1f" % (time.time() - t))' "$P" >"$T_TMP/idle" 2>&1 &
+IDLE_PID=$!
 
 # ---- helpers -----------------------------------------------------------------
 # post BODY -> prints "STATUS BODY" ; the headers go to $T_TMP/h
@@ -291,5 +299,9 @@ expect_eq "WS: bad room name -> 400" 400 "$(status_of -H 'Upgrade: websocket' -H
   -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$U/ws?room=a/b")"
 [ -s "$T_TMP/ws.out" ] && grep -q Error "$T_TMP/ws.out" && echo "$(tail -5 "$T_TMP/ws.out")"
 
+wait "$IDLE_PID"
+idle=$(cat "$T_TMP/idle")
+check "silent connection closed after --idle-timeout 2 (${idle} s)" \
+  awk -v t="$idle" 'BEGIN { exit !(t >= 1.5 && t <= 6) }'
 alive "server alive at the end" "$P_PID"
 finish
