@@ -7,6 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void xml_pe_in_decl(struct xml_ctx *c, const uint8_t *p)
+{
+    xml_fail(c, p,
+             "parameter-entity reference inside a markup declaration (not allowed in "
+             "the internal subset)");
+}
+
 static const uint8_t *xml_need_s(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
                                  const char *where)
 {
@@ -17,9 +24,7 @@ static const uint8_t *xml_need_s(struct xml_ctx *c, const uint8_t *p, const uint
         return NULL;
     }
     if (p < end && *p == '%')
-        xml_fail(c, p,
-                 "parameter-entity reference inside a markup declaration (not allowed "
-                 "in the internal subset)");
+        xml_pe_in_decl(c, p);
     else
         xml_fail(c, p, "space expected %s", where);
     return NULL;
@@ -33,9 +38,7 @@ static const uint8_t *xml_dtd_name(struct xml_ctx *c, const uint8_t *p, const ui
     if (!e) return NULL;
     if (e == p) {
         if (p < end && *p == '%')
-            xml_fail(c, p,
-                     "parameter-entity reference inside a markup declaration (not "
-                     "allowed in the internal subset)");
+            xml_pe_in_decl(c, p);
         else
             xml_fail(c, p, "%s expected", what);
         return NULL;
@@ -60,10 +63,7 @@ static const uint8_t *xml_literal(struct xml_ctx *c, const uint8_t *p, const uin
     while (p < end && *p != q) {
         uint32_t cp;
         int n = xml_utf8_char(p, end, &cp);
-        if (!n) {
-            xml_fail(c, p, "invalid UTF-8 or a character not allowed in XML");
-            return NULL;
-        }
+        if (!n) return xml_bad_char(c, p);
         if (pubid &&
             !(cp == ' ' || cp == '\r' || cp == '\n' ||
               (cp < 0x80 && ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z')) ||
@@ -365,10 +365,7 @@ static const uint8_t *xml_entity_value(struct xml_ctx *c, const uint8_t *p, cons
         }
         uint32_t cp;
         int n = xml_utf8_char(p, end, &cp);
-        if (!n) {
-            xml_fail(c, p, "invalid UTF-8 or a character not allowed in XML");
-            return NULL;
-        }
+        if (!n) return xml_bad_char(c, p);
         if (xml_buf_add(c, out, p, (size_t)n)) return NULL;
         p += n;
     }

@@ -7,14 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const uint8_t *xml_bad_char(struct xml_ctx *c, const uint8_t *p)
-{
-    xml_fail(c, p,
-             *p < 0x80 ? "control character not allowed in XML"
-                       : "invalid UTF-8 or a character not allowed in XML");
-    return NULL;
-}
-
 /* Appends character data to the pending text (only when dumping). */
 static int xml_text(struct xml_ctx *c, const void *s, size_t n)
 {

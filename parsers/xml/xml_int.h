@@ -176,6 +176,12 @@ struct xml_ent *xml_ent_find(struct xml_ent **tab, const uint8_t *name, size_t n
 const struct xml_attdecl *xml_attdecl_find(const struct xml_ctx *c, size_t h, const uint8_t *el,
                                            size_t elen, const uint8_t *at, size_t alen);
 
+/* Records "control character" / "invalid UTF-8 ..." for the byte at p; returns NULL. */
+const uint8_t *xml_bad_char(struct xml_ctx *c, const uint8_t *p);
+/* Checks characters up to the next byte stop (or end); returns its position, or NULL. */
+const uint8_t *xml_chars_until(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
+                               uint8_t stop);
+
 /* Comments and PIs (p at "<!--" / "<?"); return the position after, or NULL. */
 const uint8_t *xml_comment(struct xml_ctx *c, const uint8_t *p, const uint8_t *end);
 const uint8_t *xml_pi(struct xml_ctx *c, const uint8_t *p, const uint8_t *end);

@@ -170,10 +170,7 @@ const uint8_t *xml_scan_name(struct xml_ctx *c, const uint8_t *p, const uint8_t 
         } else {
             uint32_t cp;
             int n = xml_utf8_char(p, end, &cp);
-            if (n == 0) {
-                xml_fail(c, p, "invalid UTF-8 or a character not allowed in XML");
-                return NULL;
-            }
+            if (n == 0) return xml_bad_char(c, p);
             if (!(first ? xml_name_start(cp) : xml_name_char(cp))) break;
             p += n;
         }
@@ -243,33 +240,44 @@ struct xml_ent *xml_ent_find(struct xml_ent **tab, const uint8_t *name, size_t n
     return NULL;
 }
 
+const uint8_t *xml_bad_char(struct xml_ctx *c, const uint8_t *p)
+{
+    xml_fail(c, p,
+             *p < 0x80 ? "control character not allowed in XML"
+                       : "invalid UTF-8 or a character not allowed in XML");
+    return NULL;
+}
+
+const uint8_t *xml_chars_until(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
+                               uint8_t stop)
+{
+    for (;;) {
+        while (p < end && *p != stop && *p >= 0x20 && *p < 0x80)
+            p++;
+        if (p >= end || *p == stop) return p;
+        uint32_t cp;
+        int n = xml_utf8_char(p, end, &cp);
+        if (!n) return xml_bad_char(c, p);
+        p += n;
+    }
+}
+
 const uint8_t *xml_comment(struct xml_ctx *c, const uint8_t *p, const uint8_t *end)
 {
     const uint8_t *s = p;
     p += 4;
     for (;;) {
-        while (p < end && *p != '-' && *p >= 0x20 && *p < 0x80)
-            p++;
+        if (!(p = xml_chars_until(c, p, end, '-'))) return NULL;
         if (p >= end) {
             xml_fail(c, s, "comment not closed");
             return NULL;
         }
-        if (*p == '-') {
-            if (p + 1 < end && p[1] == '-') {
-                if (p + 2 < end && p[2] == '>') return p + 3;
-                xml_fail(c, p, "'--' not allowed inside a comment");
-                return NULL;
-            }
-            p++;
-            continue;
-        }
-        uint32_t cp;
-        int n = xml_utf8_char(p, end, &cp);
-        if (!n) {
-            xml_fail(c, p, "invalid UTF-8 or a character not allowed in XML");
+        if (p + 1 < end && p[1] == '-') {
+            if (p + 2 < end && p[2] == '>') return p + 3;
+            xml_fail(c, p, "'--' not allowed inside a comment");
             return NULL;
         }
-        p += n;
+        p++;
     }
 }
 
@@ -300,33 +308,22 @@ const uint8_t *xml_pi(struct xml_ctx *c, const uint8_t *p, const uint8_t *end)
         p = xml_skip_s(p, end);
     }
     const uint8_t *d = p;
-    int has_cr = 0;
     for (;;) {
-        while (p < end && *p != '?' && *p >= 0x20 && *p < 0x80)
-            p++;
+        if (!(p = xml_chars_until(c, p, end, '?'))) return NULL;
         if (p >= end) {
             xml_fail(c, s, "processing instruction not closed");
             return NULL;
         }
-        if (*p == '?') {
-            if (p + 1 < end && p[1] == '>') break;
-            p++;
-            continue;
-        }
-        uint32_t cp;
-        int n = xml_utf8_char(p, end, &cp);
-        if (!n) {
-            xml_fail(c, p, "invalid UTF-8 or a character not allowed in XML");
-            return NULL;
-        }
-        has_cr |= cp == '\r' && !c->ent_depth; /* in an entity: from a char reference */
-        p += n;
+        if (p + 1 < end && p[1] == '>') break;
+        p++;
     }
     if (c->dump && !c->in_dtd) {
         xml_text_flush(&c->text, c->dump);
         const uint8_t *data = d;
         size_t dlen = (size_t)(p - d);
-        if (has_cr) { /* line ends normalized, as everywhere else */
+        /* Line ends normalized, as everywhere else; in an entity a CR can only come from a
+         * character reference and stays. */
+        if (!c->ent_depth && memchr(d, '\r', dlen)) {
             c->scratch.len = 0;
             for (const uint8_t *q = d; q < p; q++) {
                 if (*q == '\r' && q + 1 < p && q[1] == '\n') continue;
@@ -457,15 +454,11 @@ static const uint8_t *xml_attval_run(struct xml_ctx *c, const uint8_t *p, const 
             xml_ent_leave(c, e);
             if (!r) return NULL;
         } else if (ch < 0x80) {
-            xml_fail(c, p, "control character not allowed in XML");
-            return NULL;
+            return xml_bad_char(c, p);
         } else {
             uint32_t cp;
             int n = xml_utf8_char(p, end, &cp);
-            if (!n) {
-                xml_fail(c, p, "invalid UTF-8 or a character not allowed in XML");
-                return NULL;
-            }
+            if (!n) return xml_bad_char(c, p);
             if (xml_buf_add(c, b, p, (size_t)n)) return NULL;
             p += n;
         }
@@ -486,10 +479,7 @@ const uint8_t *xml_attvalue(struct xml_ctx *c, const uint8_t *p, const uint8_t *
         if (p < end && *p >= 0x80) {
             uint32_t cp;
             int n = xml_utf8_char(p, end, &cp);
-            if (!n) {
-                xml_fail(c, p, "invalid UTF-8 or a character not allowed in XML");
-                return NULL;
-            }
+            if (!n) return xml_bad_char(c, p);
             p += n;
             continue;
         }

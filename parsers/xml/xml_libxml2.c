@@ -31,9 +31,16 @@ static xmlParserInputPtr xml_lx_no_fetch(const char *url, const char *id, xmlPar
     return NULL;
 }
 
-static void xml_lx_setup(void)
+/* What both adapters do first; -1 when libxml2 cannot take the input (int lengths). */
+static int xml_lx_begin(struct parse_result *r, size_t len)
 {
+    memset(r, 0, sizeof *r);
+    if (len > INT_MAX) {
+        snprintf(r->err, sizeof r->err, "input larger than libxml2 accepts");
+        return -1;
+    }
     xmlSetExternalEntityLoader(xml_lx_no_fetch);
+    return 0;
 }
 
 static void xml_lx_error(struct parse_result *r, const xmlError *e, const char *fallback)
@@ -120,12 +127,7 @@ static int xml_sax_parse(const uint8_t *buf, size_t len, const struct parse_opts
                          struct parse_result *r, FILE *dump)
 {
     (void)opts;
-    memset(r, 0, sizeof *r);
-    if (len > INT_MAX) {
-        snprintf(r->err, sizeof r->err, "input larger than libxml2 accepts");
-        return 1;
-    }
-    xml_lx_setup();
+    if (xml_lx_begin(r, len)) return 1;
     struct xml_lx x = {.dump = dump};
     xmlSAXHandler h;
     memset(&h, 0, sizeof h);
@@ -270,12 +272,7 @@ static int xml_dom_parse(const uint8_t *buf, size_t len, const struct parse_opts
                          struct parse_result *r, FILE *dump)
 {
     (void)opts;
-    memset(r, 0, sizeof *r);
-    if (len > INT_MAX) {
-        snprintf(r->err, sizeof r->err, "input larger than libxml2 accepts");
-        return 1;
-    }
-    xml_lx_setup();
+    if (xml_lx_begin(r, len)) return 1;
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (!ctxt) {
         snprintf(r->err, sizeof r->err, "out of memory");

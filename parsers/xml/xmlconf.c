@@ -72,8 +72,9 @@ static void xmlconf_table(FILE *o, struct xmlconf_tally *t)
         else
             fprintf(o, " %zu |\n", t[i].mismatch);
     }
-    fprintf(o, "\nhand misses %zu case(s) by design: documents in UTF-16 (or declaring another "
-               "encoding than UTF-8), which it refuses with \"unsupported encoding\".\n",
+    fprintf(o,
+            "\nhand misses %zu case(s) by design: documents in UTF-16 (or declaring another "
+            "encoding than UTF-8), which it refuses with \"unsupported encoding\".\n",
             t[0].refused_encoding);
 }
 
