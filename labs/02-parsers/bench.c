@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -136,6 +137,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "parse-bench: need --format, a registered --impl (parse --list), FILE, a valid --op\n");
         return 2;
     }
+    /* Keep freed memory in the heap for every implementation alike: otherwise glibc
+     * returns big blocks to the kernel after each iteration and the next one pays
+     * page faults, which measures the allocator, not the parser. */
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
     FILE *f = fopen(file, "rb");
     if (!f) {
         perror(file);

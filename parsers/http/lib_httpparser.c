@@ -5,7 +5,7 @@
 #include "parsers/http/lib_http_impls.h"
 
 #include <http_parser.h>
-#include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 static int hp_begin(http_parser *p)
@@ -47,11 +47,9 @@ static int hp_parse(const uint8_t *buf, size_t len, const struct parse_opts *opt
     s.on_headers_complete = hp_headers_complete;
     s.on_body = hp_body;
     s.on_message_complete = hp_complete;
-    struct http_lib_req *q = calloc(1, sizeof *q);
-    if (!q) {
-        snprintf(r->err, sizeof r->err, "out of memory");
-        return 2;
-    }
+    /* On the stack and not zeroed: the span arrays are filled as fields arrive. */
+    struct http_lib_req qs, *q = &qs;
+    memset(q, 0, offsetof(struct http_lib_req, target));
     q->base = buf;
     q->dump = dump;
     http_parser p;
@@ -73,7 +71,6 @@ static int hp_parse(const uint8_t *buf, size_t len, const struct parse_opts *opt
         rc = 1;
     }
     r->items = q->items;
-    free(q);
     return rc;
 }
 

@@ -5,7 +5,7 @@
 #include "parsers/http/lib_http_impls.h"
 
 #include <llhttp.h>
-#include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 static int lh_begin(llhttp_t *p)
@@ -47,11 +47,9 @@ static int lh_parse(const uint8_t *buf, size_t len, const struct parse_opts *opt
     s.on_headers_complete = lh_headers_complete;
     s.on_body = lh_body;
     s.on_message_complete = lh_complete;
-    struct http_lib_req *q = calloc(1, sizeof *q);
-    if (!q) {
-        snprintf(r->err, sizeof r->err, "out of memory");
-        return 2;
-    }
+    /* On the stack and not zeroed: the span arrays are filled as fields arrive. */
+    struct http_lib_req qs, *q = &qs;
+    memset(q, 0, offsetof(struct http_lib_req, target));
     q->base = buf;
     q->dump = dump;
     llhttp_t p;
@@ -75,7 +73,6 @@ static int lh_parse(const uint8_t *buf, size_t len, const struct parse_opts *opt
         rc = 1;
     }
     r->items = q->items;
-    free(q);
     return rc;
 }
 

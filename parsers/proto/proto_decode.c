@@ -101,7 +101,8 @@ static inline int pd_len(struct pd *d, const uint8_t **pp, const uint8_t *end, s
     return 0;
 }
 
-/* Grows a repeated field's array (in the arena) so one more element fits. */
+/* Grows a repeated field's array (in the arena) so one more element fits; the new
+ * slots are not zeroed (PD_PUSH_MSG zeroes the one message it hands out). */
 static int pd_grow(struct pd *d, void **v, size_t *cap, size_t n, size_t elem)
 {
     if (n < *cap) return 0;
@@ -109,12 +110,13 @@ static int pd_grow(struct pd *d, void **v, size_t *cap, size_t n, size_t elem)
     void *nv = proto_arena_alloc(d->arena, nc * elem);
     if (!nv) return -2;
     if (n) memcpy(nv, *v, n * elem);
-    memset((char *)nv + n * elem, 0, (nc - n) * elem);
     *v = nv;
     *cap = nc;
     return 0;
 }
 #define PD_PUSH(d, arr, n, cap) pd_grow((d), (void **)&(arr), &(cap), (n), sizeof *(arr))
+#define PD_PUSH_MSG(d, arr, n, cap)                                                                        \
+    (PD_PUSH(d, arr, n, cap) ? -2 : (memset(&(arr)[n], 0, sizeof *(arr)), 0))
 
 static int pd_skip(struct pd *d, const uint8_t **pp, const uint8_t *end, uint32_t field, uint32_t wt,
                    struct proto_unknowns *u)
@@ -269,7 +271,7 @@ static int pd_category(struct pd *d, const uint8_t *p, const uint8_t *end, struc
     case 2:
         PD_WT(2);
         if (pd_len(d, &p, end, &l)) return -1;
-        if ((rc = PD_PUSH(d, m->sub, m->n_sub, m->cap_sub))) return rc;
+        if ((rc = PD_PUSH_MSG(d, m->sub, m->n_sub, m->cap_sub))) return rc;
         rc = pd_category(d, p, p + l, &m->sub[m->n_sub++], depth + 1);
         p += l;
         break;
@@ -328,7 +330,7 @@ static int pd_order(struct pd *d, const uint8_t *p, const uint8_t *end, struct p
     case 3:
         PD_WT(2);
         if (pd_len(d, &p, end, &l)) return -1;
-        if ((rc = PD_PUSH(d, m->items, m->n_items, m->cap_items))) return rc;
+        if ((rc = PD_PUSH_MSG(d, m->items, m->n_items, m->cap_items))) return rc;
         rc = pd_line_item(d, p, p + l, &m->items[m->n_items++]);
         p += l;
         break;
@@ -369,7 +371,7 @@ static int pd_order_batch(struct pd *d, const uint8_t *p, const uint8_t *end, st
     case 1:
         PD_WT(2);
         if (pd_len(d, &p, end, &l)) return -1;
-        if ((rc = PD_PUSH(d, m->orders, m->n_orders, m->cap_orders))) return rc;
+        if ((rc = PD_PUSH_MSG(d, m->orders, m->n_orders, m->cap_orders))) return rc;
         rc = pd_order(d, p, p + l, &m->orders[m->n_orders++]);
         p += l;
         break;

@@ -14,9 +14,8 @@ struct pe {
     size_t cap, pos; /* the output so far is buf[pos, cap) */
 };
 
-static int pe_room(struct pe *e, size_t n)
+static int pe_grow(struct pe *e, size_t n)
 {
-    if (e->pos >= n) return 0;
     size_t used = e->cap - e->pos, nc = e->cap ? e->cap * 2 : 4096;
     while (nc - used < n)
         nc *= 2;
@@ -32,22 +31,27 @@ static int pe_room(struct pe *e, size_t n)
 
 static inline size_t pe_len(const struct pe *e) { return e->cap - e->pos; }
 
-static int pe_varint(struct pe *e, uint64_t v)
+/* The fast path of every write: room for n more bytes in front of the output. */
+static inline int pe_room(struct pe *e, size_t n) { return e->pos >= n ? 0 : pe_grow(e, n); }
+
+static inline int pe_varint(struct pe *e, uint64_t v)
 {
-    uint8_t t[10];
-    size_t k = 0;
-    do {
-        t[k++] = (uint8_t)((v & 0x7f) | 0x80);
-        v >>= 7;
-    } while (v);
-    t[k - 1] &= 0x7f;
-    if (pe_room(e, k)) return -1;
-    e->pos -= k;
-    memcpy(e->buf + e->pos, t, k);
+    if (pe_room(e, 10)) return -1;
+    if (v < 0x80) {
+        e->buf[--e->pos] = (uint8_t)v;
+        return 0;
+    }
+    size_t k = 1;
+    for (uint64_t t = v >> 7; t; t >>= 7)
+        k++;
+    uint8_t *o = e->buf + (e->pos -= k);
+    for (size_t i = 0; i < k - 1; i++, v >>= 7)
+        o[i] = (uint8_t)(v | 0x80);
+    o[k - 1] = (uint8_t)v;
     return 0;
 }
 
-static int pe_raw(struct pe *e, const void *p, size_t n)
+static inline int pe_raw(struct pe *e, const void *p, size_t n)
 {
     if (pe_room(e, n)) return -1;
     e->pos -= n;

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# bench/sections/parsers.sh: every parser on the same inputs in the same run, pinned
+# to one core, medians of several runs (parse-bench), ratio to the library.
+#   HTTP  a ~700-byte browser request and a minimal one: hand, http-parser, llhttp
+#   JSON  twitter, citm_catalog, canada (simdjson@0.9.2's jsonexamples): hand, cJSON,
+#         jansson and simdjson (the reference row)
+#   XML   the documents in parsers/xml/bench-corpus.txt: every registered xml impl
+#   proto and the serialization comparison: one generated orders dataset in
+#         protobuf, JSON and XML, decode and encode per record
+# Also the JSON conformance table (tests/corpus/json).  Writes $OUT/parsers.{csv,md,png}.
+source "$(dirname "$0")/../lib.sh"
+cd "$(dirname "$0")/../.."
+need gnuplot
+PB=$BIN/parse-bench
+for b in "$PB" "$BIN/parse" "$BIN/dataset" "$BIN/simdjson-bench"; do
+  [ -x "$b" ] || { echo "bench parsers: $b missing (make all)" >&2; exit 1; }
+done
+if [ "$FULL" = 1 ]; then MS=400 RUNS=7 RECORDS=20000; else MS=60 RUNS=3 RECORDS=5000; fi
+JX=$BUILD/npm/simdjson/node_modules/simdjson/jsonexamples
+[ -f "$JX/twitter.json" ] || { echo "bench parsers: run 'make corpora' (simdjson@0.9.2)" >&2; exit 1; }
+CSV=$OUT/parsers.csv MD=$OUT/parsers.md
+echo "group,input,impl,op,bytes,ns_per_op,mb_per_s,ratio,ratio_to" >"$CSV"
+
+# bench_row GROUP INPUT IMPL OP FILE [parse-bench args...]: prints "ns mbs"
+bench_row() {
+  local g=$1 in=$2 impl=$3 op=$4 f=$5; shift 5
+  local line
+  if [ "$impl" = simdjson ]; then line=$(pin_client "$BIN/simdjson-bench" --ms "$MS" --runs "$RUNS" "$f")
+  else line=$(pin_client "$PB" --format "${g%%-*}" --impl "$impl" --op "$op" --ms "$MS" --runs "$RUNS" "$@" "$f"); fi
+  [ -n "$line" ] || { echo "nan nan"; return; }
+  set -- $line
+  echo "$5 $6 $4"
+}
+
+# table GROUP INPUT FILE OP REF IMPL... [-- parse-bench args]: one Markdown table block
+table() {
+  local g=$1 in=$2 f=$3 op=$4 ref=$5; shift 5
+  local impls=() extra=() i
+  while [ $# -gt 0 ]; do [ "$1" = -- ] && { shift; extra=("$@"); break; }; impls+=("$1"); shift; done
+  declare -A ns mbs
+  local bytes=0
+  for i in "${impls[@]}"; do
+    progress "$g $in $i $op"
+    read -r ns[$i] mbs[$i] b < <(bench_row "$g" "$in" "$i" "$op" "$f" "${extra[@]}")
+    [ "$b" != nan ] && bytes=$b
+  done
+  for i in "${impls[@]}"; do
+    local r; r=$(ratio "${ns[$ref]}" "${ns[$i]}")
+    echo "$g,$in,$i,$op,$bytes,${ns[$i]},${mbs[$i]},$r,$ref" >>"$CSV"
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$g" "$in ($bytes B)" "$i" "$op" "${ns[$i]}" "${mbs[$i]}" "$r" >>"$MD.rows"
+  done
+}
+rm -f "$MD.rows"
+
+# ---- HTTP ----
+printf 'GET /search?q=wirelab&lang=en HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36\r\nAccept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8\r\nAccept-Language: en-US,en;q=0.9,fr;q=0.8\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\nCookie: session=4f2a9c0e1b7d43a8; theme=dark; consent=yes\r\nUpgrade-Insecure-Requests: 1\r\nSec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nSec-Fetch-Site: none\r\nSec-Fetch-User: ?1\r\nCache-Control: max-age=0\r\n\r\n' >"$B_TMP/browser.http"
+printf 'GET / HTTP/1.1\r\nHost: a\r\n\r\n' >"$B_TMP/minimal.http"
+for in in browser minimal; do table http "$in" "$B_TMP/$in.http" decode http-parser hand http-parser llhttp; done
+
+# ---- JSON ----
+for in in twitter citm_catalog canada; do table json "$in" "$JX/$in.json" decode cjson hand cjson jansson simdjson; done
+
+# ---- XML ----
+XML_IMPLS=$("$BIN/parse" --list | awk '$1 == "xml" {print $2}' | tr '\n' ' ')
+XML_REF=$("$BIN/parse" --list | awk '$1 == "xml" && $2 != "hand" {print $2; exit}')
+while read -r xf; do
+  [ -n "$xf" ] || continue
+  [ -f "$xf" ] || { echo "bench parsers: XML corpus $xf missing (make deps)" >&2; continue; }
+  # shellcheck disable=SC2086
+  table xml "$(basename "$xf" .xml)" "$xf" decode "$XML_REF" $XML_IMPLS
+done < <(grep -v '^#' parsers/xml/bench-corpus.txt 2>/dev/null)
+
+# ---- protobuf and the serialization comparison (one dataset, three formats) ----
+"$BIN/dataset" --records "$RECORDS" --seed 1 --out "$B_TMP" >/dev/null
+table proto orders "$B_TMP/orders.pb" decode protobuf-c hand protobuf-c
+table proto orders "$B_TMP/orders.pb" encode protobuf-c hand protobuf-c
+table json orders "$B_TMP/orders.json" decode cjson hand cjson jansson simdjson
+table json orders "$B_TMP/orders.json" encode cjson hand cjson jansson
+# shellcheck disable=SC2086
+[ -n "$XML_IMPLS" ] && table xml orders "$B_TMP/orders.xml" decode "$XML_REF" $XML_IMPLS
+
+# ---- JSON conformance (same rules as tests/integration/parsers.sh) ----
+conf_rows=""
+for i in hand cjson jansson; do
+  y=0 ty=0 n=0 tn=0
+  for f in tests/corpus/json/[yn]_*.json; do
+    "$BIN/parse" --format json --impl lib --lib "$i" "$f" >/dev/null 2>&1; rc=$?
+    case $(basename "$f") in y_*) ty=$((ty + 1)); [ $rc -eq 0 ] && y=$((y + 1)) ;; n_*) tn=$((tn + 1)); [ $rc -eq 1 ] && n=$((n + 1)) ;; esac
+  done
+  conf_rows+="| $i | $y/$ty | $n/$tn | $(( 100 * (y + n) / (ty + tn) ))% |"$'\n'
+done
+
+# ---- Markdown ----
+{
+  echo "## Parsers (labs/02-parsers)"
+  echo
+  echo "$(machine); -O2; pinned to core $CPU_CLIENT; median of $RUNS runs of >= $MS ms each."
+  echo "ratio = reference ns / this ns (higher is faster; the reference is named per group below)."
+  echo "References: http: http-parser; json: cjson; xml: $XML_REF; proto: protobuf-c."
+  echo
+  echo "| group | input | impl | op | ns/op | MB/s | ratio |"
+  echo "| --- | --- | --- | --- | ---: | ---: | ---: |"
+  cat "$MD.rows"
+  echo
+  echo "### Serialization comparison: $RECORDS orders (seed 1), per record"
+  echo
+  echo "| format | impl | bytes/record | decode ns/record | encode ns/record | decode MB/s |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: |"
+  awk -F, -v n="$RECORDS" '$2 == "orders" {
+      k = $1 "," $3; if (!(k in seen)) { seen[k] = 1; order[++m] = k; bytes[k] = $5 }
+      if ($4 == "decode") { dec[k] = $6 / n; mbs[k] = $7 } else enc[k] = $6 / n }
+    END { for (i = 1; i <= m; i++) { k = order[i]; split(k, p, ",")
+      printf "| %s | %s | %.0f | %.0f | %s | %s |\n", p[1], p[2], bytes[k] / n, dec[k],
+        (k in enc) ? sprintf("%.0f", enc[k]) : "n/a", mbs[k] } }' "$CSV"
+  echo
+  echo "### JSON conformance (tests/corpus/json, RFC 8259)"
+  echo
+  echo "| impl | valid accepted | invalid rejected | pass rate |"
+  echo "| --- | ---: | ---: | ---: |"
+  printf '%s' "$conf_rows"
+  echo
+} >"$MD"
+rm -f "$MD.rows"
+cat "$MD"
+
+# ---- plot: MB/s per input and implementation (decode) ----
+awk -F, 'NR > 1 && $4 == "decode" && $7 != "nan" { printf "\"%s %s\" %s\n", $2, $3, $7 }' "$CSV" >"$B_TMP/plot.dat"
+gnuplot <<EOF 2>/dev/null || echo "bench parsers: gnuplot failed (plot skipped)" >&2
+set terminal png size 1400,600
+set output "$OUT/parsers.png"
+set title "Parsers: decode throughput (MB/s, higher is better) - $(machine)"
+set style fill solid
+set boxwidth 0.8
+set xtics rotate by -60 font ",8"
+set logscale y
+set ylabel "MB/s (log)"
+plot "$B_TMP/plot.dat" using 0:2:xtic(1) with boxes notitle
+EOF
