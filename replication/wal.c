@@ -200,7 +200,7 @@ static void *writer_main(void *arg)
         int ok = write_records(w, n) == 0;
         if (ok) {
             atomic_store(&w->write_lsn, end);
-            if (w->o.on_progress)
+            if (w->o.on_progress && w->o.notify_write)
                 w->o.on_progress(w->o.progress_arg);
             ok = seg_sync(w) == 0;
         }

@@ -28,7 +28,8 @@
  *   appended while a flush runs all share the next one.  Without requests, the writer
  *   still writes and flushes what is buffered every writer_delay_ms (PostgreSQL's
  *   wal_writer_delay: what `synchronous_commit=off` relies on), or sooner when the
- *   buffer is half full.  After each write and each fdatasync the writer calls
+ *   buffer is half full.  After each fdatasync (and, with opts.notify_write, also
+ *   after each write, for a replica that reports its write LSN) the writer calls
  *   opts.on_progress(arg) ON THE WRITER THREAD: use it to wake an event loop.
  * - wal_insert_lsn() <= ... wal_write_lsn() (handed to the kernel) and wal_flush_lsn()
  *   (fdatasync returned) are monotonic; the latter two may be read from any thread.
@@ -68,6 +69,7 @@ struct wal_opts {
     unsigned writer_delay_ms;     /* default 200 */
     int truncate_corrupt;         /* recovery: cut at corruption instead of refusing */
     int sim_power_loss;           /* WAL_SIM_* */
+    int notify_write;             /* also call on_progress after the write, before fdatasync */
     void (*on_progress)(void *arg);
     void *progress_arg;
     void (*log)(void *arg, const char *msg); /* recovery messages; NULL: stderr */

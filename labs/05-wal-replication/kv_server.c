@@ -736,6 +736,7 @@ int main(int argc, char **argv)
         goto out;
     }
     wo.on_progress = wal_progress;
+    wo.notify_write = s.is_replica; /* its write LSN is what remote_write waits for */
     wo.progress_arg = s.loop;
     uint64_t t0 = ev_now_ms();
     s.wal = wal_open(dir, &wo, kv_replay, &s, err, sizeof(err));
