@@ -397,7 +397,9 @@ static void usage(FILE *f)
                "         [--trials N] [--clients N] [--kill-after MIN:MAX ms] [--writer-delay MS]\n"
                "         [--power-loss cut|tear] [--max-loss-age-ms MS] [--tmp DIR] [--seed N]\n"
                "  restart: kill -9 the primary, restart it;  promote: kill -9 the primary, promote\n"
-               "  the replica;  replica: kill -9 the replica, restart it, check its WAL is a prefix\n");
+               "  the replica;  replica: kill -9 the replica, restart it, check its WAL is a prefix\n"
+               "  of the primary's.  --power-loss: servers run with --sim-power-loss and restart\n"
+               "  with it, so each WAL is cut back to its last fdatasync (tear: half a record more)\n");
 }
 
 int main(int argc, char **argv)

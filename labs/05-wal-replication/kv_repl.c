@@ -11,6 +11,7 @@
  * apply <= flush <= write, and a restart resumes from what it has. */
 #include "labs/05-wal-replication/kv_server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -212,7 +213,11 @@ static void rep_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg)
     net_set_nodelay(fd);
     r->fd = fd;
     r->connected_ms = ev_now_ms();
-    snprintf(r->addr, sizeof(r->addr), "fd %d", fd);
+    char ip[INET_ADDRSTRLEN] = "?";
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof(ip));
+    snprintf(r->addr, sizeof(r->addr), "%s:%d", ip,
+             ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port) : 0);
     resp_init(&r->p, NULL);
     resp_out_init(&r->out, (size_t)8 << 20);
     s->rep[i] = r;
