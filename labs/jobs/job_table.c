@@ -154,15 +154,12 @@ struct job *job_find(struct job_table *t, uint64_t id)
 
 int job_json(const struct job *job, char *buf, size_t len)
 {
-    if (job->state == JOB_DONE)
-        return snprintf(buf, len,
-                        "{\"id\":\"%" PRIu64 "\",\"status\":\"%s\",\"progress\":%u,\"version\":%u,"
-                        "\"work_ms\":%u,\"done_us\":%" PRIu64 "}",
-                        job->id, job_state_name(job->state), (unsigned)job->progress,
-                        (unsigned)job->version, (unsigned)job->work_ms, job->done_us);
-    return snprintf(buf, len,
-                    "{\"id\":\"%" PRIu64 "\",\"status\":\"%s\",\"progress\":%u,\"version\":%u,"
-                    "\"work_ms\":%u}",
-                    job->id, job_state_name(job->state), (unsigned)job->progress,
-                    (unsigned)job->version, (unsigned)job->work_ms);
+    /* The status is the latest event (every job has at least "queued") plus
+     * work_ms: one JSON writer for both. */
+    assert(job->nevents > 0 && job->events[job->nevents - 1].version == job->version);
+    int n = job_event_json(&job->events[job->nevents - 1], buf, len);
+    if (n < 1 || (size_t)n >= len)
+        return n;
+    n--; /* drop the closing brace */
+    return n + snprintf(buf + n, len - (size_t)n, ",\"work_ms\":%u}", (unsigned)job->work_ms);
 }

@@ -74,7 +74,7 @@ Test(job_table, lifecycle_versions_and_events)
     char buf[200];
     job_json(j, buf, sizeof(buf));
     cr_assert_str_eq(buf, "{\"id\":\"1\",\"status\":\"done\",\"progress\":100,\"version\":12,"
-                          "\"work_ms\":1000,\"done_us\":1010000}");
+                          "\"done_us\":1010000,\"work_ms\":1000}");
     job_event_json(&s.ev[0], buf, sizeof(buf));
     cr_assert_str_eq(buf, "{\"id\":\"1\",\"status\":\"queued\",\"progress\":0,\"version\":1}");
     job_table_free(&t);
