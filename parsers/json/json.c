@@ -12,6 +12,7 @@
 #include "parsers/json/utf8.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -79,12 +80,14 @@ static const unsigned char *jp_hex4(const unsigned char *p, unsigned *out)
     return p + 4;
 }
 
-static inline bool jp_word_plain(uint64_t x)
+/* SWAR: a mask with the high bit set in each byte of x that is '"', '\\', a control
+ * character or >= 0x80.  Borrows can only mark bytes ABOVE a real hit, so the lowest
+ * marked byte is always the first real one. */
+static inline uint64_t jp_special(uint64_t x)
 {
     const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
     uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-    uint64_t t = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x;
-    return (t & high) == 0;
+    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & high;
 }
 
 /* Parses a string body; j->p is just past the opening quote.  Appends the decoded
@@ -96,17 +99,24 @@ static int jp_string(struct jp *j, struct json_node *n)
     n->type = JSON_T_STRING;
     n->s = o;
     for (;;) {
-        const unsigned char *run = p;
+        /* Copy 8 bytes at a time while scanning.  Storing a whole word is safe: the
+         * decoded output never gets ahead of the input consumed (o - strs <= p - beg),
+         * and strs holds len + 1 bytes. */
         while (e - p >= 8) {
-            uint64_t x;
+            uint64_t x, m;
             memcpy(&x, p, 8);
-            if (!jp_word_plain(x)) break;
+            memcpy(o, &x, 8);
+            if ((m = jp_special(x)) != 0) {
+                unsigned k = (unsigned)__builtin_ctzll(m) >> 3;
+                p += k;
+                o += k;
+                break;
+            }
             p += 8;
+            o += 8;
         }
         while (p < e && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-            p++;
-        memcpy(o, run, (size_t)(p - run));
-        o += p - run;
+            *o++ = (char)*p++;
         if (p == e) return jp_fail(j, p, "unterminated string");
         unsigned c = *p;
         if (c == '"') {
@@ -235,6 +245,26 @@ static int jp_number(struct jp *j, struct json_node *n)
         n->v.d = neg ? -d : d;
         return 0;
     }
+#if LDBL_MANT_DIG == 64
+    /* Up to 19 digits and |exp10| <= 27: m and 10^|exp10| are exact in x87's 64-bit
+     * significand, so one multiply/divide rounds once there; rounding that to double
+     * is then right unless the extended result sits exactly on a double halfway
+     * point (low 11 bits == 0x400), where it falls back to strtod. */
+    if (exact && m && exp10 >= -27 && exp10 <= 27 && !is_int) {
+        static const long double p10[] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+                                          1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+                                          1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+        long double x = (long double)m;
+        x = exp10 < 0 ? x / p10[-exp10] : x * p10[exp10];
+        uint64_t sig;
+        memcpy(&sig, &x, 8);
+        if ((sig & 0x7ff) != 0x400) {
+            double d = (double)x;
+            n->v.d = neg ? -d : d;
+            return 0;
+        }
+    }
+#endif
 slow:;
     /* strtod needs a terminated copy: the input may end right after the number. */
     char small[128], *tmp = small;

@@ -4,26 +4,6 @@
 #include <stdint.h>
 #include <string.h>
 
-size_t utf8_seq(const unsigned char *p, size_t avail)
-{
-    unsigned c = p[0];
-    /* Ranges of the second byte per lead byte, from RFC 3629's table. */
-    if (c >= 0xC2 && c <= 0xDF) {
-        return avail >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
-    }
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (avail < 3) return 0;
-        unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (avail < 4) return 0;
-        unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80 ? 4 : 0;
-    }
-    return 0;
-}
-
 int utf8_valid(const unsigned char *p, size_t len)
 {
     size_t i = 0;

@@ -78,12 +78,26 @@ Test(json, fast_path_matches_strtod)
 {
     static const char *const nums[] = {"0.1", "1.5e-7", "123456789.123456789", "9007199254740993.0",
                                        "2.2250738585072014e-308", "-65.613616999999977", "1e22", "1e23",
-                                       "0.30000000000000004", "179769313486231570000000000000e279"};
+                                       "0.30000000000000004", "179769313486231570000000000000e279",
+                                       "-65.613616999999977", "1.2345678901234567e-20", "9.999999999999999e26",
+                                       "0.1000000000000000055511151231257827", "4.35413e-20", "123456789012345678e9"};
     struct json_doc d = JSON_DOC_INIT;
     struct json_error e;
     for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
         cr_assert_eq(parse(&d, nums[k], &e), 0, "%s", nums[k]);
         cr_assert_eq(json_root(&d)->v.d, strtod(nums[k], NULL), "%s", nums[k]);
+    }
+    /* Random decimals of 1..19 digits with exponents around the fast paths' edges. */
+    uint64_t seed = 88172645463325252ull;
+    char b[64];
+    for (int k = 0; k < 200000; k++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        int digits = 1 + (int)(seed % 19), ex = (int)((seed >> 8) % 61) - 30;
+        unsigned long long mant = (seed >> 3) % 10000000000000000000ull;
+        snprintf(b, sizeof b, "%llu.%de%d", mant, (int)(seed >> 40) % 10, ex);
+        (void)digits;
+        cr_assert_eq(parse(&d, b, &e), 0, "%s", b);
+        cr_assert_eq(json_root(&d)->v.d, strtod(b, NULL), "%s", b);
     }
     json_doc_free(&d);
 }
