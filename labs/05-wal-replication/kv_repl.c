@@ -28,6 +28,25 @@
 #define REPL_APPLY_MAX ((size_t)64 << 20)
 #define REPL_OUT_HIGH ((size_t)1 << 20)
 
+/* Writes what the non-blocking socket takes; -1 (errno) when the peer is gone. */
+static int repl_write_out(int fd, struct resp_out *o)
+{
+    while (o->len) {
+        ssize_t n = write(fd, o->data, o->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EPIPE;
+            return -1;
+        }
+        resp_out_consume(o, (size_t)n);
+    }
+    return 0;
+}
+
 /* ---- primary --------------------------------------------------------------- */
 
 static void rep_event(struct ev_loop *l, int fd, unsigned mask, void *arg);
@@ -71,17 +90,9 @@ static void rep_pump(struct kv_server *s, int i)
             break;
         r->sent = next;
     }
-    while (r->out.len) {
-        ssize_t n = write(r->fd, r->out.data, r->out.len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            break;
-        if (n <= 0) {
-            rep_close(s, i, strerror(errno));
-            return;
-        }
-        resp_out_consume(&r->out, (size_t)n);
+    if (repl_write_out(r->fd, &r->out) < 0) {
+        rep_close(s, i, strerror(errno));
+        return;
     }
     ev_watch(s->loop, r->fd, EV_READ | (r->out.len ? EV_WRITE : 0), rep_event, s);
 }
@@ -358,17 +369,9 @@ static void up_drop(struct kv_server *s, const char *why, unsigned retry_ms)
 
 static void up_write(struct kv_server *s)
 {
-    while (s->up_out.len) {
-        ssize_t n = write(s->up_fd, s->up_out.data, s->up_out.len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            break;
-        if (n <= 0) {
-            up_drop(s, "connection to the primary lost", 200);
-            return;
-        }
-        resp_out_consume(&s->up_out, (size_t)n);
+    if (repl_write_out(s->up_fd, &s->up_out) < 0) {
+        up_drop(s, "connection to the primary lost", 200);
+        return;
     }
     unsigned m = (s->apply_len < REPL_APPLY_MAX ? EV_READ : 0) | (s->up_out.len ? EV_WRITE : 0);
     ev_watch(s->loop, s->up_fd, m ? m : EV_WRITE, up_event, s);

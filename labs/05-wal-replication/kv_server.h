@@ -75,10 +75,34 @@ struct kv_server {
     size_t nwaiting, maxwaiting;
 };
 
+#define KV_OUT_MAX ((size_t)64 << 20) /* replies queued for one client */
+
+struct kv_client {
+    int fd;
+    char *in;
+    size_t inlen, inpos, incap;
+    struct resp_parser p;
+    struct resp_out out;
+    int blocked;       /* 1: waiting for a commit level, 2: waiting in WAIT */
+    enum kv_level wait_level;
+    uint64_t wait_lsn, deadline_ms;
+    long wait_numrep;
+    long long pending_int;
+    int pending_is_int;
+    uint64_t last_write_lsn;
+    int close_after;
+};
+
 /* kv_server.c */
+void kv_commit(struct kv_server *s, struct kv_client *c, uint64_t lsn, int is_int, long long v);
+void kv_block_client(struct kv_server *s, struct kv_client *c, int kind, uint64_t deadline);
+int kv_try_release(struct kv_server *s, struct kv_client *c, uint64_t now);
 int kv_apply_record(struct kv_server *s, uint16_t type, const void *p, size_t n);
 void kv_release_waiters(struct kv_server *s);
 void kv_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* kv_cmds.c */
+void kv_exec_command(struct kv_server *s, struct kv_client *c);
 
 /* kv_repl.c */
 int kv_repl_listen(struct kv_server *s, const char *host, int port, char *err, size_t errlen);
