@@ -1,28 +1,29 @@
-/* blog: the broker's log of state changes (stream entries, groups, deliveries, acks),
- * replayed at start so a restart loses no acknowledged entry.
+/* blog: the broker's log of state changes (stream entries, groups, deliveries, acks) on
+ * the shared write-ahead log (replication/wal.h), replayed at start so a restart loses
+ * no acknowledged entry.
  *
- * STOPGAP (see NOTES.md): the shared WAL (replication/) was not committed when the
- * broker needed it, so this is a Redis-AOF-style file of its own: DIR/broker.aof holds
- * the logged commands as RESP arrays, exactly what a replay sends through the command
- * table.  The interface is shaped for the WAL (append returns an LSN, commit asks for
- * durability, durable_lsn says what may be acknowledged) so the backend can be swapped
- * without touching the broker.
+ * Each record (type BLOG_T_COMMAND) is one command as a RESP array, the form Redis's AOF
+ * uses: XADD with its concrete ID, XGROUP, XACK, DEL, FLUSHALL, and every delivery as
+ * XCLAIM key group consumer 0 id TIME t RETRYCOUNT n FORCE JUSTID LASTID last, so a
+ * replay through the command table rebuilds the same streams and pending lists.
  *
  * Contract
- * - blog_open(dir, policy, replay, arg) creates DIR if needed, replays every complete
- *   record in order through replay(arg, argc, argv, argl), truncates a torn tail (an
- *   incomplete last record: the write a crash interrupted) and says so on stderr, and
- *   refuses to open (NULL, message in err) when a record in the middle is not RESP.
- * - blog_append() buffers one record in memory and returns its LSN (bytes of log up to
- *   and including it); 0 when the record is over BLOG_MAX_RECORD or memory ran out.
- * - blog_commit() hands everything buffered to the kernel (write), and with policy
- *   ALWAYS fdatasyncs it before returning; EVERYSEC fdatasyncs from a background thread
- *   once a second (Redis's appendfsync everysec), NO leaves it to the kernel.  After
- *   blog_commit() returns, blog_durable_lsn() covers every appended record: the broker
- *   acknowledges only then, so kill -9 loses nothing acknowledged (power loss may lose
- *   the last second with EVERYSEC, nothing with ALWAYS).
- * - A failed write or fsync is final: blog_failed() != 0 and the broker stops
- *   acknowledging writes (it replies errors) instead of pretending.
+ * - blog_open(dir, policy, replay, arg, wake, wake_arg) opens (creates) the WAL in dir,
+ *   replays every record in order through replay(arg, argc, argv, argl) (a torn tail is
+ *   cut by the WAL and reported on stderr), and returns NULL with a message in err when
+ *   the log cannot be opened or a record is not a command.  wake(wake_arg) is called ON
+ *   THE WAL WRITER THREAD when records became written or durable: use it to wake the loop.
+ * - blog_append() puts one record in the WAL buffer and returns its commit LSN (> 0), or
+ *   0 when it cannot be logged (over BLOG_MAX_RECORD, buffer full, log failed).
+ * - blog_commit() asks the writer to write and fdatasync everything appended (group
+ *   commit: one flush for all the commands of one event-loop round).
+ * - blog_durable_lsn(): replies to commands whose records end at or below it may leave.
+ *   BLOG_ALWAYS: fdatasync returned (nothing acknowledged is lost, even on power loss).
+ *   BLOG_EVERYSEC: handed to the kernel (nothing acknowledged is lost on kill -9, as with
+ *   Redis's appendfsync everysec; the fdatasync follows at once, so a power loss can lose
+ *   one group commit rather than Redis's one second).
+ * - A failed write or fdatasync is final: blog_failed() != 0; the broker then refuses
+ *   writes rather than acknowledging what it cannot keep.
  */
 #ifndef WIRELAB_LABS_PUBSUB_BLOG_H
 #define WIRELAB_LABS_PUBSUB_BLOG_H
@@ -30,18 +31,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BLOG_MAX_RECORD (64u << 20)
+#include "replication/wal.h"
 
-enum blog_fsync { BLOG_FSYNC_NO, BLOG_FSYNC_EVERYSEC, BLOG_FSYNC_ALWAYS };
+#define BLOG_T_COMMAND 1
+#define BLOG_MAX_RECORD WAL_MAX_PAYLOAD
+
+enum blog_fsync { BLOG_EVERYSEC, BLOG_ALWAYS };
 
 typedef int (*blog_replay_fn)(void *arg, int argc, const char **argv, const size_t *argl);
 
 struct blog;
 struct blog *blog_open(const char *dir, enum blog_fsync policy, blog_replay_fn replay, void *arg,
-                       char *err, size_t errlen);
+                       void (*wake)(void *), void *wake_arg, char *err, size_t errlen);
 void blog_close(struct blog *l);
 uint64_t blog_append(struct blog *l, int argc, const char *const *argv, const size_t *argl);
-int blog_commit(struct blog *l);
+void blog_commit(struct blog *l);
 uint64_t blog_durable_lsn(const struct blog *l);
 int blog_failed(const struct blog *l);
 uint64_t blog_records(const struct blog *l); /* replayed + appended, for the log line */

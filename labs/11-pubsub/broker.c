@@ -63,12 +63,36 @@ void broker_close_async(struct client *c, const char *why)
                 (unsigned long long)c->id, c->addr, why, c->out.len - c->sent);
 }
 
-void broker_propagate(struct broker *b, int argc, const char *const *argv, const size_t *argl)
+static void propagate(struct broker *b, int argc, const char *const *argv, const size_t *argl,
+                      int gate)
 {
     if (!b->log || b->loading)
         return;
-    if (blog_append(b->log, argc, argv, argl) == 0)
-        fprintf(stderr, "broker: log record refused (too big or out of memory)\n");
+    uint64_t lsn = blog_append(b->log, argc, argv, argl);
+    if (lsn == 0) {
+        /* Applied in memory but not logged: never acknowledge it, drop the client. */
+        fprintf(stderr, "broker: log append failed (%s)\n", strerror(errno));
+        if (b->cur)
+            broker_close_async(b->cur, "its command could not be logged: not acknowledged");
+        return;
+    }
+    if (gate)
+        b->last_gate = lsn;
+    /* A delivery never leaves before the entry it carries is in the log. */
+    uint64_t wait = gate ? lsn : b->last_gate;
+    if (b->cur && b->cur->wait_lsn < wait)
+        b->cur->wait_lsn = wait;
+}
+
+void broker_propagate(struct broker *b, int argc, const char *const *argv, const size_t *argl)
+{
+    propagate(b, argc, argv, argl, 1);
+}
+
+void broker_propagate_delivery(struct broker *b, int argc, const char *const *argv,
+                               const size_t *argl)
+{
+    propagate(b, argc, argv, argl, b->gate_deliveries);
 }
 
 /* ---- blocking XREADGROUP ------------------------------------------------------- */
@@ -409,21 +433,35 @@ static void accept_event(struct ev_loop *loop, int lfd, unsigned mask, void *arg
     broker_after_events(b);
 }
 
-/* After every event: wake blocked readers, make the log durable, then reply. */
+/* After every event: wake blocked readers, ask the log to flush, then reply to every
+ * client whose last logged record is written (durable with --appendfsync always); the
+ * others wait in the held list until the WAL writer wakes the loop. */
 static void broker_after_events(struct broker *b)
 {
     serve_ready(b);
-    if (b->log)
-        blog_commit(b->log); /* a failure is final and reported; replies still go out */
-    struct client *c = b->pending;
+    uint64_t durable = UINT64_MAX;
+    if (b->log) {
+        blog_commit(b->log);
+        durable = blog_durable_lsn(b->log);
+    }
+    struct client *c = b->pending, *held = b->held;
     b->pending = NULL;
-    while (c) {
-        struct client *next = c->wnext;
-        c->flags &= ~CF_PENDING;
-        c->wnext = NULL;
-        if (!(c->flags & CF_CLOSE))
-            client_write(c);
-        c = next;
+    b->held = NULL;
+    for (int pass = 0; pass < 2; pass++, c = held) {
+        while (c) {
+            struct client *next = c->wnext;
+            c->wnext = NULL;
+            if (c->flags & CF_CLOSE) {
+                c->flags &= ~CF_PENDING;
+            } else if (c->wait_lsn > durable) {
+                c->wnext = b->held; /* stays CF_PENDING */
+                b->held = c;
+            } else {
+                c->flags &= ~CF_PENDING;
+                client_write(c);
+            }
+            c = next;
+        }
     }
     while (b->closing) {
         c = b->closing;
@@ -447,10 +485,18 @@ static void cron(struct ev_loop *loop, uint64_t id, void *arg)
     ev_timer_add(loop, 1000, cron, b);
 }
 
+/* Woken by a signal or by the WAL writer (records written or durable). */
 static void on_wake(struct ev_loop *loop, void *arg)
 {
     if (g_stop)
         ev_stop(loop);
+    else
+        broker_after_events(arg);
+}
+
+static void log_progress(void *loop)
+{
+    ev_wake(loop); /* on the WAL writer thread: only the thread-safe call */
 }
 
 static void on_signal(int sig)
@@ -473,10 +519,11 @@ static void usage(FILE *f)
             "  A Redis-protocol (RESP2) pub/sub broker with durable streams and consumer groups.\n"
             "  --host ADDR                      listen address (default 127.0.0.1)\n"
             "  --port N                         port, 0 picks one and prints it (default 6380)\n"
-            "  --data-dir DIR                   log streams to DIR/broker.aof and replay it at\n"
-            "                                   start (default: none, streams live in memory)\n"
-            "  --appendfsync always|everysec|no when the log is fdatasync'd (default everysec,\n"
-            "                                   as Redis; always = group commit per event)\n"
+            "  --data-dir DIR                   log streams in a write-ahead log in DIR and replay\n"
+            "                                   it at start (default: none, streams in memory)\n"
+            "  --appendfsync always|everysec    reply to a write once its log record is\n"
+            "                                   fdatasync'd (always) or written (everysec, the\n"
+            "                                   default: survives kill -9, as Redis's)\n"
             "  --pubsub-buffer-limit HARD SOFT SECS  cut a subscriber whose pending output\n"
             "                                   reaches HARD, or stays above SOFT for SECS\n"
             "                                   (default 32mb 8mb 60, Redis's pubsub class)\n"
@@ -489,7 +536,7 @@ int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *dir = NULL;
     int port = 6380;
-    enum blog_fsync policy = BLOG_FSYNC_EVERYSEC;
+    enum blog_fsync policy = BLOG_EVERYSEC;
     struct broker b;
     memset(&b, 0, sizeof(b));
     b.pslimit = (struct oblimit){32u << 20, 8u << 20, 60};
@@ -512,13 +559,11 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--appendfsync") && more >= 1) {
             const char *p = argv[++i];
             if (!strcmp(p, "always"))
-                policy = BLOG_FSYNC_ALWAYS;
+                policy = BLOG_ALWAYS;
             else if (!strcmp(p, "everysec"))
-                policy = BLOG_FSYNC_EVERYSEC;
-            else if (!strcmp(p, "no"))
-                policy = BLOG_FSYNC_NO;
+                policy = BLOG_EVERYSEC;
             else {
-                fprintf(stderr, "broker: --appendfsync wants always, everysec or no\n");
+                fprintf(stderr, "broker: --appendfsync wants always or everysec\n");
                 return 2;
             }
         } else if (!strcmp(a, "--pubsub-buffer-limit") && more >= 3) {
@@ -556,10 +601,12 @@ int main(int argc, char **argv)
     resp_out_init(&fake->out, BROKER_OUT_LIMIT);
     pubsub_sub_init(&fake->sub);
     char err[256];
+    b.gate_deliveries = policy == BLOG_ALWAYS;
     if (dir) {
         uint64_t t0 = ev_now_ms();
         b.loading = 1;
-        b.log = blog_open(dir, policy, replay_record, fake, err, sizeof(err));
+        b.log = blog_open(dir, policy, replay_record, fake, log_progress, b.loop, err,
+                          sizeof(err));
         b.loading = 0;
         if (!b.log) {
             fprintf(stderr, "broker: cannot open the log in %s: %s\n", dir, err);
@@ -578,7 +625,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "broker: cannot watch the listening socket\n");
         goto out;
     }
-    ev_on_wake(b.loop, on_wake, NULL);
+    ev_on_wake(b.loop, on_wake, &b);
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);

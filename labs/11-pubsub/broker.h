@@ -4,8 +4,9 @@
  * The broker is single-threaded on io/ev: every command runs to completion on the loop,
  * replies are appended to the client's output buffer, and after each event
  * broker_after_events() wakes blocked readers, writes the log (before any reply leaves,
- * so a client never sees an acknowledgement the log does not hold), flushes outputs and
- * frees clients marked for closing.
+ * so a client never sees an acknowledgement the log does not hold: its output is held
+ * until the WAL says its last record is written or durable), flushes outputs and frees
+ * clients marked for closing.
  */
 #ifndef WIRELAB_LABS_PUBSUB_BROKER_H
 #define WIRELAB_LABS_PUBSUB_BROKER_H
@@ -45,6 +46,7 @@ struct client {
     size_t inlen, incap;
     struct resp_out out;
     size_t sent;         /* bytes of out already written */
+    uint64_t wait_lsn;   /* out may leave once the log is durable up to here */
     uint64_t soft_since; /* oblimit state */
     struct pubsub_sub sub;
     struct client *wnext; /* pending-write list */
@@ -76,6 +78,8 @@ struct broker {
     size_t nready, capready;
     struct oblimit pslimit;
     struct client *pending; /* clients with output to write */
+    struct client *held;    /* ... whose output waits for the log (wait_lsn) */
+    struct client *cur;     /* the client whose command is running */
     struct client *closing; /* clients to free after this event */
     struct client **byfd;   /* fd -> client, for the cron */
     size_t nclients;
@@ -83,6 +87,8 @@ struct broker {
     size_t stream_bytes, max_stream_bytes;
     struct blog *log; /* NULL without --data-dir */
     int loading;
+    int gate_deliveries; /* --appendfsync always: deliveries and acks hold replies too */
+    uint64_t last_gate;  /* LSN of the last record that holds replies (e.g. an XADD) */
     int verbose;
 };
 
@@ -90,8 +96,15 @@ struct broker {
 #define RB(c) (&(c)->out)
 void broker_touch(struct client *c); /* output was added: schedule the write */
 void broker_close_async(struct client *c, const char *why);
-/* Records a state change in the log (no-op without --data-dir or while loading). */
+/* Records a state change in the log (no-op without --data-dir or while loading); the
+ * running command's reply waits until the record is written (durable with always). */
 void broker_propagate(struct broker *b, int argc, const char *const *argv, const size_t *argl);
+/* The same for deliveries and acks (XREADGROUP, XCLAIM, XAUTOCLAIM, XACK) which, with
+ * everysec, do not hold the reply: losing such a record in a crash makes an entry
+ * pending again or not yet delivered, so it is delivered again (at-least-once allows
+ * duplicates); it never loses an entry.  With always they hold the reply too. */
+void broker_propagate_delivery(struct broker *b, int argc, const char *const *argv,
+                               const size_t *argl);
 /* Blocks c on the stream keys (XREADGROUP BLOCK): copies argv, arms the timer
  * (timeout_ms 0 = forever).  Returns -1 when out of memory. */
 int broker_block(struct client *c, int argc, const char **argv, const size_t *argl,

@@ -362,7 +362,9 @@ void cmd_dispatch(struct client *c, int argc, const char **argv, const size_t *a
     } else if ((cmd->flags & F_WRITE) && c->b->log && blog_failed(c->b->log)) {
         resp_add_error(RB(c), "MISCONF the broker's log failed: writes are refused");
     } else {
+        c->b->cur = c; /* what the command logs, its reply waits for */
         cmd->fn(c, argc, argv, argl);
+        c->b->cur = NULL;
     }
     broker_touch(c);
 }

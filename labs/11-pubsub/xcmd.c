@@ -3,6 +3,8 @@
  * (tests/integration/broker.sh compares them with a real redis-server). */
 #include "labs/11-pubsub/xcmd.h"
 
+#include "labs/11-pubsub/blog.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,7 +114,7 @@ void xcmd_propagate_claim(struct broker *b, const char *key, size_t keyl,
     argl[1] = keyl;
     argl[2] = g->namelen;
     argl[3] = p->owner->namelen;
-    broker_propagate(b, 14, argv, argl);
+    broker_propagate_delivery(b, 14, argv, argl);
 }
 
 /* The fields as the RESP array every read replies. */
@@ -196,6 +198,12 @@ void xcmd_xadd(struct client *c, int argc, const char **argv, const size_t *argl
     }
     size_t enclen;
     char *enc = encode_fields(argc - i - 1, argv + i + 1, argl + i + 1, &enclen);
+    if (enc && b->log && enclen + argl[1] + 128 > BLOG_MAX_RECORD) {
+        free(enc);
+        resp_add_errorf(RB(c), "ERR entry too large for the broker's log (max %u bytes)",
+                        BLOG_MAX_RECORD);
+        return;
+    }
     if (!enc || b->stream_bytes + enclen > b->max_stream_bytes) {
         free(enc);
         resp_add_error(RB(c), "OOM command not allowed when used memory > 'maxmemory'.");
@@ -316,5 +324,5 @@ void xcmd_xack(struct client *c, int argc, const char **argv, const size_t *argl
     }
     resp_add_int(RB(c), acked);
     if (acked)
-        broker_propagate(c->b, argc, argv, argl);
+        broker_propagate_delivery(c->b, argc, argv, argl);
 }

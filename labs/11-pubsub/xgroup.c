@@ -258,7 +258,7 @@ void xcmd_xreadgroup(struct client *c, int argc, const char **argv, const size_t
                 const char *pv[4] = {"XGROUP", "SETID", keys[k], gname};
                 const char *pv2[5] = {pv[0], pv[1], pv[2], pv[3], last};
                 size_t pl[5] = {6, 5, keyl[k], gl, ll};
-                broker_propagate(b, 5, pv2, pl);
+                broker_propagate_delivery(b, 5, pv2, pl);
             }
         } else {
             /* History: this consumer's pending entries after the given ID. */
