@@ -109,6 +109,12 @@ sed 's/^/    /' "$T_TMP/ghost.out"
 check "late ack, worker killed -9 mid-task: 0 tasks lost" grep -qE '^ack=late +jobs=8 completed=8 lost=0' "$T_TMP/ghost.out"
 check "early ack, worker killed -9 mid-task: the ghost task is lost" grep -qE '^ack=early +jobs=8 completed=7 lost=1' "$T_TMP/ghost.out"
 
+labs/06-job-queue/pipeline.sh --bin "$BIN" --redis "127.0.0.1:$BP" >"$T_TMP/pipeline.out" 2>&1
+sed 's/^/    /' "$T_TMP/pipeline.out"
+check "decoupling: with thumbnail stopped the others go on" \
+  grep -qE 'thumbnail stopped.*transcode=12 +thumbnail=6 +notify=12' "$T_TMP/pipeline.out"
+check "decoupling: thumbnail restarted catches up" grep -qE 'caught up in .*thumbnail=12' "$T_TMP/pipeline.out"
+
 # ---- 7. kill -9 the broker: no acknowledged entry lost -----------------------------------
 "$BIN/upload" --redis "127.0.0.1:$BP" --stream durable --count 300 >"$T_TMP/acked.out" || bad "upload to broker"
 redis-cli -p "$BP" xgroup create durable g 0 >/dev/null

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# pipeline.sh: the notes' YouTube example.  One "video uploaded" stream, three services
+# (transcode, thumbnail, notify), each its own consumer group, so every upload is done
+# once by each, independently.  Shows decoupling: the thumbnail service is stopped,
+# uploads and the other services go on, and when it comes back it catches up.
+# usage: labs/06-job-queue/pipeline.sh [--redis HOST:PORT] [--bin DIR]
+#   without --redis it starts build/bin/broker on a free loopback port.
+set -u
+cd "$(dirname "$0")/../.."
+BIN=${BIN:-build/bin}
+REDIS=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --redis) REDIS=$2; shift 2 ;;
+    --bin) BIN=$2; shift 2 ;;
+    --help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "pipeline: unknown option $1 (try --help)" >&2; exit 2 ;;
+  esac
+done
+tmp=$(mktemp -d /tmp/pipeline.XXXXXX)
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+if [ -z "$REDIS" ]; then
+  "$BIN/broker" --port 0 --data-dir "$tmp/data" >"$tmp/broker.out" 2>"$tmp/broker.err" &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    port=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+)$/\1/p' "$tmp/broker.out")
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  [ -n "${port:-}" ] || { echo "pipeline: broker did not start" >&2; exit 1; }
+  REDIS=127.0.0.1:$port
+fi
+stream=videos-$$-$RANDOM
+start_worker() { # ROLE: one worker, ack late, its log in $tmp/ROLE.N.log
+  local n; n=$(ls "$tmp" | grep -c "^$1\.") 
+  "$BIN/worker" --redis "$REDIS" --stream "$stream" --role "$1" --ack late \
+    --visibility-timeout 1000 --work-ms 50 >"$tmp/$1.$n.log" 2>/dev/null &
+  pids+=($!)
+  eval "PID_$1=$!"
+}
+done_count() { cat "$tmp/$1".*.log 2>/dev/null | sed -nE 's/.* done video=([0-9]+) .*/\1/p' | sort -u | wc -l; }
+status() { printf '  %-44s transcode=%-3s thumbnail=%-3s notify=%-3s\n' "$1" \
+  "$(done_count transcode)" "$(done_count thumbnail)" "$(done_count notify)"; }
+wait_all() { # N: until every service has done N videos (15 s at most)
+  for _ in $(seq 1 150); do
+    [ "$(done_count transcode)" -ge "$1" ] && [ "$(done_count thumbnail)" -ge "$1" ] &&
+      [ "$(done_count notify)" -ge "$1" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+echo "pipeline: stream $stream on $REDIS, one worker per service (ack late, 50 ms per task)"
+for r in transcode thumbnail notify; do start_worker $r; done
+"$BIN/upload" --redis "$REDIS" --stream "$stream" --count 6 --quiet >/dev/null
+wait_all 6; status "6 uploads:"
+kill "$PID_thumbnail"; wait "$PID_thumbnail" 2>/dev/null
+"$BIN/upload" --redis "$REDIS" --stream "$stream" --count 6 --first 7 --quiet >/dev/null
+sleep 1.5; status "thumbnail stopped, 6 more uploads:"
+t0=$(date +%s%N)
+start_worker thumbnail
+wait_all 12 && status "thumbnail back, caught up in $(( ($(date +%s%N) - t0) / 1000000 )) ms:" ||
+  status "thumbnail back, NOT caught up after 15 s:"
