@@ -431,7 +431,12 @@ static void answer_error(struct hconn *c, int status, const char *msg)
     c->req_keep_alive = 0;
     c->req_head = 0;
     c->req_minor = 1;
-    hconn_respond(c, status, "Content-Type: text/plain\r\n", body, (size_t)n);
+    /* With a clock, errors carry Server-Timing like every other response. */
+    char hdr[192] = "Content-Type: text/plain\r\n";
+    size_t hl = strlen(hdr);
+    if (hconn_server_timing(c, hdr + hl, sizeof hdr - hl) == 0)
+        hdr[hl] = '\0';
+    hconn_respond(c, status, hdr, body, (size_t)n);
     c->closing = 1;
     if (!c->why)
         c->why = msg;
@@ -498,6 +503,10 @@ int hconn_process(struct hconn *c)
             break;
         }
         if (rc == HTTP1_ERROR) {
+            /* Phases for the error's Server-Timing: nothing ran past the parser. */
+            c->times.t_recv = c->t_next_recv;
+            c->times.t_parse = t0;
+            c->times.t_dispatch = now(c);
             answer_error(c, c->parser.err_status, c->parser.err_msg);
             break;
         }
