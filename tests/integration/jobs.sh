@@ -176,8 +176,9 @@ expect_eq "unknown path 404" 404 "$(status_of "$U/nope")"
 expect_eq "wrong method 405" 405 "$(status_of -X DELETE "$U/jobs/$DONE")"
 g=$(printf 'GET / HTTP/1.1\r\nHost x\r\n\r\n' | timeout 3 python3 -c '
 import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); s.sendall(sys.stdin.buffer.read())
-print(s.recv(100).split(b"\r\n")[0].decode())' "$P")
+print(s.recv(1000).decode())' "$P")
 expect_eq "garbage HTTP -> 400" "HTTP/1.1 400" "${g:0:12}"
+check "the HTTP core's 400 carries Server-Timing too" grep -q '^Server-Timing: recv;dur=' <<<"$g"
 expect_eq "GET / serves the page" 200 "$(status_of "$U/")"
 alive "server alive after bad input" "$P_PID"
 
