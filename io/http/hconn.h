@@ -50,7 +50,8 @@
  * do not apply their idle timeout then.
  *
  * Errors are answered by the core: a parse error gets its status (400, 413,
- * 431, 501 or 505) with a one-line text body, then the connection closes.
+ * 431, 501 or 505) with a one-line text body (and, with cfg.clock_ns, a
+ * Server-Timing line: recv, parse, process), then the connection closes.
  * "Expect: 100-continue" gets "100 Continue" before the body is read.  HEAD
  * responses carry the Content-Length of the body but not the body.
  *
