@@ -1,7 +1,7 @@
 /* parse-bench: times one implementation on one input, for bench/sections/parsers.sh.
  *
  *   parse-bench --format F --impl NAME [--message T] [--op decode|encode]
- *               [--ms N] [--runs N] [--out FILE] FILE
+ *               [--ms N] [--runs N] [--iters N] [--out FILE] FILE
  *
  * Each run repeats the operation for at least --ms milliseconds (default 200) and
  * records ns per operation; the median over --runs (default 5) is printed as
@@ -10,6 +10,7 @@
  * a DOM, a struct tree, or a header list).  encode re-serializes a message decoded
  * once beforehand (JSON: hand dump / cJSON_PrintUnformatted / json_dumps compact;
  * protobuf: proto_encode / protobuf_c_message_pack); --out writes that output once.
+ * --iters N runs exactly N operations once (for callgrind: instructions per byte).
  * Exit 1 when the input does not parse, 3 when the operation is not supported. */
 #include "parsers/json/json.h"
 #include "parsers/proto/proto.h"
@@ -114,10 +115,11 @@ int main(int argc, char **argv)
     const char *format = NULL, *impl = NULL, *file = NULL, *op = "decode", *outf = NULL;
     struct parse_opts opts = {0};
     int ms = 200, runs = 5;
+    long fixed_iters = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help")) {
             printf("usage: parse-bench --format F --impl NAME [--message T] [--op decode|encode] [--ms N] "
-                   "[--runs N] [--out FILE] FILE\n");
+                   "[--runs N] [--iters N] [--out FILE] FILE\n");
             return 0;
         } else if (i + 1 < argc && !strcmp(argv[i], "--format")) format = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--impl")) impl = argv[++i];
@@ -126,6 +128,7 @@ int main(int argc, char **argv)
         else if (i + 1 < argc && !strcmp(argv[i], "--out")) outf = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--ms")) ms = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--runs")) runs = atoi(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--iters")) fixed_iters = atol(argv[++i]);
         else if (argv[i][0] != '-' && !file) file = argv[i];
         else {
             fprintf(stderr, "parse-bench: bad argument '%s' (see --help)\n", argv[i]);
@@ -200,7 +203,7 @@ int main(int argc, char **argv)
             }
             iters++;
             t = now_ns();
-        } while (t - t0 < ms * 1e6);
+        } while (fixed_iters ? iters < fixed_iters : t - t0 < ms * 1e6);
         res[k] = (t - t0) / iters;
     }
     qsort(res, (size_t)runs, sizeof res[0], cmp_d);
