@@ -37,7 +37,7 @@ ours() { local e=$1 qd=$2; shift 2; pin_client "$DB" --json --engine "$e" --rw r
 fio_ref() {
   local e=$1 qd=$2; shift 2
   local jobs=(--ioengine="$(fio_engine "$e")" --iodepth="$qd")
-  [ "$e" = threads ] && jobs=(--ioengine=psync --iodepth=1 --numjobs="$qd" --group_reporting)
+  [ "$e" = threads ] && jobs=(--ioengine=psync --iodepth=1 --numjobs="$qd" --thread --group_reporting)
   [ "$e" = pread ] && jobs=(--ioengine=psync --iodepth=1)
   pin_client fio --name=ref --filename="$F" --rw=randread --bs=4k --size=$SIZE \
     --runtime=$(awk -v r=$RT 'BEGIN { printf "%dms", r * 1000 }') --time_based \
@@ -112,7 +112,7 @@ for e in pread threads libaio uring; do
   mine=$(printf '%s\n' "$out" | sed -nE 's/.*syscalls +([0-9.]+) per I\/O.*/\1/p')
   if [ "${call}" = pread64 ]; then n=$(grep -c ', 4096, ' "$B_TMP/st.txt"); else n=$(grep -cE '(io_uring_enter|io_submit|io_getevents)\(' "$B_TMP/st.txt"); fi
   fjobs=(--ioengine="$(fio_engine $e)" --iodepth=$qd)
-  [ $e = threads ] && fjobs=(--ioengine=psync --numjobs=$qd)
+  [ $e = threads ] && fjobs=(--ioengine=psync --numjobs=$qd --thread)
   [ $e = pread ] && fjobs=(--ioengine=psync)
   nio=3000 fios=3000  # fio's number_ios is per job: threads split it
   [ $e = threads ] && { nio=$(( 3000 / qd )); fios=$(( nio * qd )); }
@@ -135,7 +135,7 @@ done
   awk -F, '$1 == "direct" { ok = ($14 != "n/a" && $14 >= 0.95) ? "yes" : "no";
     printf "| %s | %s | %.0f | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $5, $10, $14, $6, $7, $8, $11, $12, $13, $9, ok }' "$CSV"
   echo
-  echo "fio jobs: pread = psync; threads = psync numjobs=qd group_reporting; libaio, uring = libaio, io_uring iodepth=qd; all --direct=1 --norandommap, same file, bs, size and runtime. Latency: ours from queueing to reaping, fio's lat_ns (submission to completion)."
+  echo "fio jobs: pread = psync; threads = psync numjobs=qd thread (threads, like ours, not processes) group_reporting; libaio, uring = libaio, io_uring iodepth=qd; all --direct=1 --norandommap, same file, bs, size and runtime. Latency: ours from queueing to reaping, fio's lat_ns (submission to completion)."
   echo
   echo "### Page-cache hits (buffered, file already in memory)"
   echo

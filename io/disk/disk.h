@@ -88,6 +88,9 @@ extern const struct disk_engine_ops disk_engine_pread;
 extern const struct disk_engine_ops disk_engine_libaio;
 extern const struct disk_engine_ops disk_engine_uring;
 
+/* CLOCK_MONOTONIC in ns (through the vDSO: not a system call, so not counted). */
+uint64_t disk_now_ns(void);
+
 /* ---- O_DIRECT alignment ------------------------------------------------------- */
 
 struct disk_dio_align {

@@ -24,13 +24,6 @@ struct aio_engine {
 	struct disk_req **failed; /* refused by io_submit: completed with an error */
 };
 
-static uint64_t aio_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void aio_close(struct disk_engine *e)
 {
 	struct aio_engine *a = (struct aio_engine *)e;
@@ -91,9 +84,9 @@ static int aio_flush(struct disk_engine *e, struct disk_req **done, unsigned max
 	struct aio_engine *a = (struct aio_engine *)e;
 	unsigned n = 0;
 	while (a->nstaged > 0) {
-		uint64_t t0 = aio_now_ns();
+		uint64_t t0 = disk_now_ns();
 		int rc = io_submit(a->ctx, (long)a->nstaged, a->staged);
-		e->st.submit_ns += aio_now_ns() - t0;
+		e->st.submit_ns += disk_now_ns() - t0;
 		e->st.syscalls++;
 		e->st.submit_calls++;
 		if (rc == -EAGAIN && a->inflight > 0)

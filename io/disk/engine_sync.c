@@ -16,13 +16,6 @@ struct sync_engine {
 	struct disk_req **done; /* completed, not yet returned by flush */
 };
 
-static uint64_t sync_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int sync_open(struct disk_engine **out, const struct disk_engine_cfg *cfg, char *err,
                      size_t errlen)
 {
@@ -47,11 +40,11 @@ static int sync_queue(struct disk_engine *e, struct disk_req *r)
 {
 	struct sync_engine *s = (struct sync_engine *)e;
 	assert(s->ndone < s->qd);
-	uint64_t t0 = sync_now_ns();
+	uint64_t t0 = disk_now_ns();
 	ssize_t n = r->op == DISK_READ ? pread(s->fd, r->buf, r->len, (off_t)r->off)
 	                               : pwrite(s->fd, r->buf, r->len, (off_t)r->off);
 	r->res = n < 0 ? -errno : n;
-	e->st.submit_ns += sync_now_ns() - t0;
+	e->st.submit_ns += disk_now_ns() - t0;
 	e->st.syscalls++;
 	e->st.submit_calls++;
 	s->done[s->ndone++] = r;

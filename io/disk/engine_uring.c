@@ -23,13 +23,6 @@ struct uring_engine {
 	unsigned qd, flags, nstaged, inflight;
 };
 
-static uint64_t uring_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int uring_open(struct disk_engine **out, const struct disk_engine_cfg *cfg, char *err,
                       size_t errlen)
 {
@@ -118,13 +111,13 @@ static int uring_flush(struct disk_engine *e, struct disk_req **done, unsigned m
 		             (u->nstaged > 0 && (!(u->flags & DISK_F_SQPOLL) ||
 		                                 (IO_URING_READ_ONCE(*u->ring.sq.kflags) &
 		                                  IORING_SQ_NEED_WAKEUP)));
-		uint64_t t0 = uring_now_ns();
+		uint64_t t0 = disk_now_ns();
 		int rc;
 		do
 			rc = io_uring_submit_and_wait(&u->ring, wait);
 		while (rc == -EINTR);
 		if (u->nstaged > 0)
-			e->st.submit_ns += uring_now_ns() - t0; /* includes the wait, if any */
+			e->st.submit_ns += disk_now_ns() - t0; /* includes the wait, if any */
 		e->st.syscalls += (uint64_t)enters;
 		e->st.submit_calls += (uint64_t)(enters && u->nstaged > 0);
 		e->st.wait_calls += (uint64_t)(enters && u->nstaged == 0);

@@ -30,13 +30,6 @@ struct run_state {
 	int stopping;
 };
 
-static uint64_t run_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int run_is_write(const struct disk_job *j)
 {
 	return j->rw == DISK_RW_RANDWRITE || j->rw == DISK_RW_WRITE;
@@ -219,12 +212,12 @@ static int run_loop(const struct disk_job *j, struct disk_result *res)
 		goto out;
 	}
 
-	uint64_t t_start = run_now_ns();
+	uint64_t t_start = disk_now_ns();
 	uint64_t deadline = j->runtime_s > 0 ? t_start + (uint64_t)(j->runtime_s * 1e9) : 0;
 	uint64_t issued = 0, since_sync = 0;
 	unsigned batch = j->batch > 1 ? j->batch : 1;
 	for (;;) {
-		uint64_t now = run_now_ns();
+		uint64_t now = disk_now_ns();
 		if ((deadline && now >= deadline) || (j->max_ios && issued >= j->max_ios))
 			st.stopping = 1;
 		int want_sync = j->fsync_every && since_sync >= j->fsync_every;
@@ -237,7 +230,7 @@ static int run_loop(const struct disk_job *j, struct disk_result *res)
 			want_sync = j->fsync_every && since_sync >= j->fsync_every;
 			if (j->ops->sync)
 				break; /* it completed inside queue(): reap it first */
-			now = run_now_ns();
+			now = disk_now_ns();
 		}
 		if (st.inflight == 0) {
 			if (want_sync) { /* every write before it has completed */
@@ -258,11 +251,11 @@ static int run_loop(const struct disk_job *j, struct disk_result *res)
 			         strerror(-n));
 			goto out;
 		}
-		now = run_now_ns();
+		now = disk_now_ns();
 		for (int i = 0; i < n; i++)
 			run_complete(&st, (struct run_slot *)done[i], now);
 	}
-	res->secs = (double)(run_now_ns() - t_start) / 1e9;
+	res->secs = (double)(disk_now_ns() - t_start) / 1e9;
 	rc = (res->err || res->msg[0]) ? -1 : 0;
 out:
 	if (st.e) {
@@ -277,16 +270,29 @@ out:
 	return rc;
 }
 
+/* Threads wait at this gate until all are created, so they run side by side for the
+ * whole runtime instead of the first ones running alone while the rest start. */
+struct run_gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int open;
+};
+
 struct run_thread {
 	pthread_t tid;
 	struct disk_job job;
 	struct disk_result *res;
+	struct run_gate *gate;
 	int rc;
 };
 
 static void *run_thread_main(void *arg)
 {
 	struct run_thread *t = arg;
+	pthread_mutex_lock(&t->gate->mu);
+	while (!t->gate->open)
+		pthread_cond_wait(&t->gate->cv, &t->gate->mu);
+	pthread_mutex_unlock(&t->gate->mu);
 	t->rc = run_loop(&t->job, t->res);
 	return NULL;
 }
@@ -335,7 +341,9 @@ int disk_run(const struct disk_job *job, struct disk_result *res)
 		return -1;
 	}
 	unsigned started = 0;
+	struct run_gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
 	for (unsigned i = 0; i < n; i++) {
+		t[i].gate = &gate;
 		t[i].job = *job;
 		t[i].job.threads = 1;
 		t[i].job.qd = 1;
@@ -353,6 +361,10 @@ int disk_run(const struct disk_job *job, struct disk_result *res)
 		}
 		started = i + 1;
 	}
+	pthread_mutex_lock(&gate.mu);
+	gate.open = 1; /* also after a failed create: the started ones run and finish */
+	pthread_cond_broadcast(&gate.cv);
+	pthread_mutex_unlock(&gate.mu);
 	int rc = res->msg[0] ? -1 : 0;
 	for (unsigned i = 0; i < started; i++) {
 		if (!t[i].res)
