@@ -8,7 +8,8 @@ source bench/lib.sh
 need redis-server redis-benchmark python3 gnuplot
 KV=$BIN/kv-server
 [ -x "$KV" ] || { echo "bench wal: $KV missing (make all)" >&2; exit 1; }
-if [ "$FULL" = 1 ]; then RUNS=5; N_SLOW=2000; N_MID=20000; N_FAST=100000; else RUNS=3; N_SLOW=200; N_MID=3000; N_FAST=10000; fi
+if [ "$FULL" = 1 ]; then RUNS=5; ROUNDS=9; N_SLOW=2000; N_MID=20000; N_FAST=100000
+else RUNS=3; ROUNDS=5; N_SLOW=200; N_MID=3000; N_FAST=8000; fi
 D=$B_TMP # on the root file system: the real disk, not tmpfs
 
 progress "fdatasync rate of the disk under $D"
@@ -41,7 +42,7 @@ bench_set() {
 }
 
 echo "system,level,conns,commits_per_s,p50_ms,p99_ms" >"$OUT/wal.csv"
-declare -A RES
+declare -A RES PAIR
 record() { # system level conns "rps p50 p99"
   RES["$1/$2/$3"]=$4
   echo "$1,$2,$3,${4// /,}" >>"$OUT/wal.csv"
@@ -58,6 +59,36 @@ for level in off local remote_write on remote_apply; do
   n1=$N_SLOW; [ "$level" = off ] && n1=$N_MID
   record kv-server "$level" 1 "$(bench_set "$P" 1 "$n1")"
   record kv-server "$level" 64 "$(bench_set "$P" 64 "$N_FAST")"
+  kill "${B_PIDS[@]}" 2>/dev/null; wait "${B_PIDS[@]}" 2>/dev/null; B_PIDS=()
+done
+
+# Like for like, interleaved: kv-server alone (Redis runs without a replica) and Redis
+# up at the same time, runs alternating, so both see the same machine load; the ratio is
+# the median of the per-round ratios.  On a shared machine this is the number to trust.
+start_redis() { # VAR MODE DIR: a Redis with the AOF at that fsync mode, its port in VAR
+  rm -rf "$3"; mkdir -p "$3"
+  local port; port=$(free_port)
+  pin_server redis-server --port "$port" --bind 127.0.0.1 --dir "$3" --save '' \
+    --appendonly yes --appendfsync "$2" --daemonize no >"$3.log" 2>&1 &
+  B_PIDS+=("$!")
+  for i in $(seq 1 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+  printf -v "$1" '%s' "$port"
+}
+for pair in off:everysec local:always; do
+  level=${pair%%:*} mode=${pair##*:}
+  rm -rf "$D/p"
+  start_bg P pin_server "$KV" --role primary --port 0 --data-dir "$D/p" --synchronous-commit "$level" || exit 1
+  start_redis RP "$mode" "$D/redis-pair"
+  kr=() rr=() q=()
+  for r in $(seq 1 "$ROUNDS"); do
+    a=$(pin_client redis-benchmark -p "$P" -t set -n "$N_FAST" -c 64 -P 1 --csv 2>/dev/null | grep '^"SET"' | cut -d, -f2 | tr -d '"')
+    b=$(pin_client redis-benchmark -p "$RP" -t set -n "$N_FAST" -c 64 -P 1 --csv 2>/dev/null | grep '^"SET"' | cut -d, -f2 | tr -d '"')
+    kr+=("${a:-0}"); rr+=("${b:-0}"); q+=("$(ratio "${a:-0}" "${b:-0}")")
+  done
+  PAIR["$level"]="$(median "${kr[@]}") $(median "${rr[@]}") $(median "${q[@]}")"
+  echo "kv-server-paired,$level,64,$(median "${kr[@]}"),," >>"$OUT/wal.csv"
+  echo "redis-paired,appendfsync-$mode,64,$(median "${rr[@]}"),," >>"$OUT/wal.csv"
+  progress "paired $level vs appendfsync $mode: ${PAIR[$level]}"
   kill "${B_PIDS[@]}" 2>/dev/null; wait "${B_PIDS[@]}" 2>/dev/null; B_PIDS=()
 done
 
@@ -102,15 +133,16 @@ verdict() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b) ? "met" : "NOT met" 
   echo "| group commit: local@64 >= 10x local@1 | $(ratio "$l64" "$l1")x | $(verdict "$(ratio "$l64" "$l1")" 10) |"
   echo "| local@64 above the disk's fdatasync/s | $l64 vs $FSYNC | $(verdict "$l64" "$FSYNC") |"
   echo "| on@64 >= 0.5x local@64 | $(ratio "$on64" "$l64")x | $(verdict "$(ratio "$on64" "$l64")" 0.5) |"
-  echo "| local@64 >= 1.0x Redis appendfsync always@64 | $(ratio "$l64" "$ra")x | $(verdict "$(ratio "$l64" "$ra")" 1.0) |"
-  echo "| off@64 >= 1.0x Redis appendfsync everysec@64 | $(ratio "$off64" "$re")x | $(verdict "$(ratio "$off64" "$re")" 1.0) |"
+  pl() { awk -v i="$2" '{print $i}' <<<"${PAIR[$1]}"; }
+  echo "| local@64 >= 1.0x Redis appendfsync always@64, interleaved, kv without replica like Redis | $(pl local 1) vs $(pl local 2): $(pl local 3)x (table above, with replica: $(ratio "$l64" "$ra")x) | $(verdict "$(pl local 3)" 1.0) |"
+  echo "| off@64 >= 1.0x Redis appendfsync everysec@64, interleaved, kv without replica like Redis | $(pl off 1) vs $(pl off 2): $(pl off 3)x (table above, with replica: $(ratio "$off64" "$re")x) | $(verdict "$(pl off 3)" 1.0) |"
   echo
   echo "![commits per second](wal.png)"
 } >"$OUT/wal.md"
 cat "$OUT/wal.md"
 
-awk -F, 'NR > 1 && $3 == 64 { printf "\"%s\\n%s\" %s\n", ($1 == "redis" ? "redis" : "kv"), $2, $4 }' "$OUT/wal.csv" >"$D/p64.dat"
-awk -F, 'NR > 1 && $3 == 1 { print $4 }' "$OUT/wal.csv" >"$D/p1.dat"
+awk -F, 'NR > 1 && $3 == 64 && $1 !~ /paired/ { printf "\"%s\\n%s\" %s\n", ($1 == "redis" ? "redis" : "kv"), $2, $4 }' "$OUT/wal.csv" >"$D/p64.dat"
+awk -F, 'NR > 1 && $3 == 1 && $1 !~ /paired/ { print $4 }' "$OUT/wal.csv" >"$D/p1.dat"
 paste -d' ' "$D/p64.dat" "$D/p1.dat" >"$D/plot.dat"
 gnuplot <<EOF
 set terminal png size 1000,500 noenhanced
