@@ -135,27 +135,42 @@ int jobs_sse_start(struct jobs_conn *c, struct job *job, uint64_t last)
     }
     if (last == 0)
         return 0; /* GET /events from now on */
-    /* Resume the global stream from the bounded log.  What does not fit in the
-     * connection's buffer cuts it off; the client reconnects with the last id it
-     * got and goes on from there. */
-    struct job_event evs[64];
-    int gap;
+    /* Resume the global stream from the bounded log, in batches as the client
+     * reads (jobs_sse_catch_up): a long way behind costs the log's memory, not
+     * the connection's. */
+    c->sse_cursor = last;
+    c->sse_behind = 1;
+    return jobs_sse_catch_up(c);
+}
+
+int jobs_sse_catch_up(struct jobs_conn *c)
+{
+    const struct evlog *log = &c->srv->jobs.log;
+    const uint8_t *p;
+    char buf[256];
+    struct job_event evs[32];
+    int gap, n;
     size_t k;
-    int first = 1;
-    while ((k = evlog_after(&c->srv->jobs.log, last, evs, 64, &gap)) > 0) {
-        if (first && gap) {
-            n = snprintf(buf, sizeof(buf), "event: gap\ndata: {\"after\":%" PRIu64 "}\n\n", last);
+    /* Half the bound per round: live events for the others never wait long. */
+    while (hconn_out(c->h, &p) < c->srv->o.stream_buffer / 2) {
+        k = evlog_after(log, c->sse_cursor, evs, 32, &gap);
+        if (k == 0) {
+            c->sse_behind = 0; /* caught up: live events from now on */
+            return 0;
+        }
+        if (gap) { /* the log no longer has what came after the cursor */
+            n = snprintf(buf, sizeof(buf), "event: gap\ndata: {\"after\":%" PRIu64 "}\n\n",
+                         c->sse_cursor);
             if (jobs_sse_put(c, buf, (size_t)n) < 0)
                 return -1;
         }
-        first = 0;
         for (size_t i = 0; i < k; i++) {
             n = sse_event(buf, sizeof(buf), &evs[i]);
             if (jobs_sse_put(c, buf, (size_t)n) < 0)
                 return -1;
             c->srv->st.sse_events++;
+            c->sse_cursor = evs[i].id;
         }
-        last = evs[k - 1].id;
     }
     return 0;
 }
@@ -193,8 +208,9 @@ void jobs_on_job_event(void *arg, struct job *job, const struct job_event *ev)
     for (struct jobs_conn *c = s->streams; c; c = next) {
         next = c->snext;
         if (c->kind == CK_SSE) {
-            if (c->filter_job && c->filter_job != ev->job)
-                continue;
+            if ((c->filter_job && c->filter_job != ev->job) || c->sse_behind)
+                continue; /* not its job, or it reads this one from the log later */
+            c->sse_cursor = ev->id;
             s->st.sse_events++;
             jobs_sse_put(c, sse, (size_t)sn); /* on failure the flush closes it */
             jobs_conn_flush(c);

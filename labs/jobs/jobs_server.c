@@ -108,9 +108,15 @@ int jobs_conn_flush(struct jobs_conn *c)
             hconn_out_done(c->h, (size_t)n);
             len = hconn_out(c->h, &p);
         }
-        /* Output drained below the core's mark: pipelined requests may go on. */
+        /* Output drained below the core's mark: pipelined requests may go on,
+         * a resuming SSE stream takes its next batch from the log. */
         if (len == 0 && !hconn_should_close(c->h) && !hconn_taken(c->h) && hconn_process(c->h) > 0)
             continue;
+        if (len == 0 && c->kind == CK_SSE && c->sse_behind) {
+            jobs_sse_catch_up(c);
+            if (hconn_out(c->h, &p) > 0)
+                continue;
+        }
         if (hconn_should_close(c->h)) {
             jobs_conn_close(c);
             return -1;

@@ -47,6 +47,8 @@ struct jobs_conn {
     /* streams (SSE and WebSocket): on srv->streams */
     struct jobs_conn *sprev, *snext;
     uint64_t filter_job; /* SSE, WebSocket: only this job's events; 0 = every job */
+    uint64_t sse_cursor; /* SSE: id of the last event written */
+    int sse_behind;      /* SSE: resuming from the log, live events skipped until caught up */
     /* WebSocket */
     struct ws_parser wp;
     uint8_t *wsmsg;
@@ -107,6 +109,9 @@ int jobs_stream_add(struct jobs_conn *c, enum jobs_conn_kind kind);
 void jobs_stream_remove(struct jobs_conn *c);
 /* SSE: replay what the client missed (Last-Event-ID) then follow live. */
 int jobs_sse_start(struct jobs_conn *c, struct job *job, uint64_t last_id);
+/* SSE resuming /events: write the next batch from the log (called whenever the
+ * connection's output drained); -1 when the connection died. */
+int jobs_sse_catch_up(struct jobs_conn *c);
 /* WebSocket: the connection was taken over; bytes received after the request. */
 int jobs_ws_start(struct jobs_conn *c, const uint8_t *leftover, size_t n);
 int jobs_ws_input(struct jobs_conn *c, const uint8_t *data, size_t n);
