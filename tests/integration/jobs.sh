@@ -110,6 +110,15 @@ ids = [int(l.split()[1]) for l in open(sys.argv[1]) if l.startswith("id: ")]
 sys.exit(0 if ids == sorted(set(ids)) and ids else 1)
 EOF
 
+# A log of 16 events and 24 events later: resuming after 1 says what was lost.
+start_server P2 "$BIN/jobs-server" --port 0 --event-log 16 || finish
+for i in 1 2; do curl -s -o /dev/null -d '{"work_ms": 20}' "http://127.0.0.1:$P2/jobs"; done
+curl -s -o /dev/null "http://127.0.0.1:$P2/jobs/2?wait=5&since=11"
+curl -s -N --max-time 0.6 -H 'Last-Event-ID: 1' "http://127.0.0.1:$P2/events" >"$T_TMP/gap" || true
+expect_eq "resume past the log's retention: 'event: gap' then the 16 kept (9..24)" \
+  "gap 9 24 16" "$(grep -c '^event: gap' "$T_TMP/gap" | sed 's/1/gap/') $(grep '^id: ' "$T_TMP/gap" | head -1 | cut -d' ' -f2) $(grep '^id: ' "$T_TMP/gap" | tail -1 | cut -d' ' -f2) $(grep -c '^id: ' "$T_TMP/gap")"
+kill "$P2_PID"
+
 # ---- webhooks -----------------------------------------------------------------
 cat >"$T_TMP/receiver.py" <<'EOF'
 # A webhook receiver: verifies X-Wirelab-Signature, answers 503 to the first
