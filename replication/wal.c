@@ -270,6 +270,20 @@ struct wal *wal_open(const char *dir, const struct wal_opts *o, wal_replay_cb re
     struct wal_recovered rec;
     if (wal_recover(dir, w->segsize, &w->o, replay, arg, &rec, err, errlen) < 0)
         goto fail;
+    if (rec.end > 0) {
+        /* What recovery found may sit only in the page cache (a kill -9 before the
+         * writer's fdatasync): make it durable before anyone is told it is flushed. */
+        char path[4096];
+        wal_seg_name(path, sizeof(path), dir, (rec.end - 1) - (rec.end - 1) % w->segsize);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || fdatasync(fd) < 0) {
+            snprintf(err, errlen, "fdatasync %s after recovery: %s", path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            goto fail;
+        }
+        close(fd);
+    }
     w->insert_lsn = rec.end;
     w->prev_lsn = rec.prev;
     atomic_store(&w->write_lsn, rec.end);

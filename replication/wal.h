@@ -14,8 +14,9 @@
  *   type, payload, n) for every valid record in order (a non-zero return stops with an
  *   error), truncates a torn or zeroed tail (and says so through opts.log), and refuses
  *   to open, naming segment and offset, when a bad record is followed by valid ones
- *   (corruption before the tail), unless opts.truncate_corrupt is set.  It then starts
- *   the writer thread.  Returns NULL with a message in err on failure.
+ *   (corruption before the tail), unless opts.truncate_corrupt is set.  What it
+ *   recovered is fdatasynced (it may have been only in the page cache after a kill -9)
+ *   before the flush LSN is set to its end.  It then starts the writer thread.  Returns NULL with a message in err on failure.
  * - wal_append() (any thread) puts one record in the in-memory WAL buffer and returns
  *   the LSN just past it (its "commit LSN", > 0).  The record is durable once
  *   wal_flush_lsn() >= that LSN.  Returns 0 with errno: E2BIG (payload too big),

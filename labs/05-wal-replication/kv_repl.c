@@ -503,6 +503,8 @@ void kv_repl_replica_start(struct kv_server *s)
             return;
         }
     }
+    /* A blocking connect: instant on loopback, where this lab runs; a remote primary
+     * that drops SYNs would stall the loop until the kernel gives up. */
     int fd = net_connect(s->primary_host, s->primary_port, err, sizeof(err));
     if (fd < 0) {
         char why[300];
