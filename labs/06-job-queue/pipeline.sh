@@ -17,26 +17,9 @@ while [ $# -gt 0 ]; do
     *) echo "pipeline: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
-tmp=$(mktemp -d /tmp/pipeline.XXXXXX)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-if [ -z "$REDIS" ]; then
-  "$BIN/broker" --port 0 --data-dir "$tmp/data" >"$tmp/broker.out" 2>"$tmp/broker.err" &
-  pids+=($!)
-  for _ in $(seq 1 100); do
-    port=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+)$/\1/p' "$tmp/broker.out")
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  [ -n "${port:-}" ] || { echo "pipeline: broker did not start" >&2; exit 1; }
-  REDIS=127.0.0.1:$port
-fi
+source labs/06-job-queue/lib.sh
+jq_init pipeline
+jq_broker
 stream=videos-$$-$RANDOM
 start_worker() { # ROLE: one worker, ack late, its log in $tmp/ROLE.N.log
   local n; n=$(ls "$tmp" | grep -c "^$1\.") 

@@ -167,17 +167,48 @@ int stream_append(struct stream *s, struct stream_id id, char *enc, size_t encle
     return 0;
 }
 
-size_t stream_seek(const struct stream *s, struct stream_id id)
+/* The first index in [0, n) for which below(ctx, i) is false (below must be monotonic):
+ * the one binary search behind every seek here. */
+static size_t lower_bound(size_t n, int (*below)(const void *ctx, size_t i), const void *ctx)
 {
-    size_t lo = 0, hi = s->n;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (stream_id_cmp(s->e[mid].id, id) < 0)
+        if (below(ctx, mid))
             lo = mid + 1;
         else
             hi = mid;
     }
     return lo;
+}
+
+struct seek_id {
+    const void *base;
+    struct stream_id id;
+};
+
+struct seek_name {
+    const void *base;
+    const char *name;
+    size_t n;
+};
+
+static int entry_below(const void *ctx, size_t i)
+{
+    const struct seek_id *k = ctx;
+    return stream_id_cmp(((const struct stream_entry *)k->base)[i].id, k->id) < 0;
+}
+
+static int pel_below(const void *ctx, size_t i)
+{
+    const struct seek_id *k = ctx;
+    return stream_id_cmp(((const struct stream_pel *)k->base)[i].id, k->id) < 0;
+}
+
+size_t stream_seek(const struct stream *s, struct stream_id id)
+{
+    struct seek_id k = {s->e, id};
+    return lower_bound(s->n, entry_below, &k);
 }
 
 long stream_find(const struct stream *s, struct stream_id id)
@@ -194,18 +225,25 @@ static int name_cmp(const char *a, size_t an, const char *b, size_t bn)
     return an < bn ? -1 : an > bn;
 }
 
+static int group_below(const void *ctx, size_t i)
+{
+    const struct seek_name *k = ctx;
+    const struct stream_group *g = ((struct stream_group *const *)k->base)[i];
+    return name_cmp(g->name, g->namelen, k->name, k->n) < 0;
+}
+
+static int cons_below(const void *ctx, size_t i)
+{
+    const struct seek_name *k = ctx;
+    const struct stream_consumer *c = ((struct stream_consumer *const *)k->base)[i];
+    return name_cmp(c->name, c->namelen, k->name, k->n) < 0;
+}
+
 /* Index of the first group whose name is >= name. */
 static size_t group_seek(const struct stream *s, const char *name, size_t n)
 {
-    size_t lo = 0, hi = s->ngroups;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (name_cmp(s->groups[mid]->name, s->groups[mid]->namelen, name, n) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    struct seek_name k = {s->groups, name, n};
+    return lower_bound(s->ngroups, group_below, &k);
 }
 
 struct stream_group *stream_group_find(const struct stream *s, const char *name, size_t n)
@@ -260,15 +298,8 @@ int stream_group_destroy(struct stream *s, const char *name, size_t n)
 
 static size_t cons_seek(const struct stream_group *g, const char *name, size_t n)
 {
-    size_t lo = 0, hi = g->ncons;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (name_cmp(g->cons[mid]->name, g->cons[mid]->namelen, name, n) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    struct seek_name k = {g->cons, name, n};
+    return lower_bound(g->ncons, cons_below, &k);
 }
 
 struct stream_consumer *stream_consumer_find(const struct stream_group *g, const char *name,
@@ -327,15 +358,8 @@ long stream_consumer_delete(struct stream_group *g, const char *name, size_t n)
 
 size_t stream_pel_seek(const struct stream_group *g, struct stream_id id)
 {
-    size_t lo = 0, hi = g->npel;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (stream_id_cmp(g->pel[mid].id, id) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    struct seek_id k = {g->pel, id};
+    return lower_bound(g->npel, pel_below, &k);
 }
 
 long stream_pel_find(const struct stream_group *g, struct stream_id id)

@@ -7,10 +7,16 @@
 
 #include "labs/11-pubsub/xcmd.h"
 
-static void nogroup(struct client *c, const char *key, size_t kl, const char *g, size_t gl)
+/* One claimed entry into the XCLAIM/XAUTOCLAIM reply body: its ID, or ID and fields. */
+static void add_claimed(struct resp_out *body, const struct stream *s, struct stream_id id,
+                        long e, int justid)
 {
-    resp_add_errorf(RB(c), "NOGROUP No such key '%.*s' or consumer group '%.*s'", (int)kl, key,
-                    (int)gl, g);
+    char buf[STREAM_ID_MAX];
+    if (!justid && e >= 0)
+        resp_add_array(body, 2);
+    resp_add_bulk(body, buf, (size_t)stream_id_fmt(id, buf));
+    if (!justid && e >= 0)
+        resp_add_raw(body, s->e[e].enc, s->e[e].enclen);
 }
 
 static uint64_t idle_of(const struct stream_pel *p, uint64_t now)
@@ -59,12 +65,10 @@ void xcmd_xpending(struct client *c, int argc, const char **argv, const size_t *
         if (argc - i == 4)
             cname = argv[i + 3], cl = argl[i + 3];
     }
-    struct stream *s = xcmd_lookup(c->b, argv[1], argl[1]);
-    struct stream_group *g = s ? stream_group_find(s, argv[2], argl[2]) : NULL;
-    if (!g) {
-        nogroup(c, argv[1], argl[1], argv[2], argl[2]);
+    struct stream *s;
+    struct stream_group *g = xcmd_group(c, argv[1], argl[1], argv[2], argl[2], "", &s);
+    if (!g)
         return;
-    }
     if (!ext) {
         resp_add_array(RB(c), 4);
         resp_add_int(RB(c), (long long)g->npel);
@@ -122,12 +126,10 @@ void xcmd_xpending(struct client *c, int argc, const char **argv, const size_t *
 void xcmd_xclaim(struct client *c, int argc, const char **argv, const size_t *argl)
 {
     struct broker *b = c->b;
-    struct stream *s = xcmd_lookup(b, argv[1], argl[1]);
-    struct stream_group *g = s ? stream_group_find(s, argv[2], argl[2]) : NULL;
-    if (!g) {
-        nogroup(c, argv[1], argl[1], argv[2], argl[2]);
+    struct stream *s;
+    struct stream_group *g = xcmd_group(c, argv[1], argl[1], argv[2], argl[2], "", &s);
+    if (!g)
         return;
-    }
     long long minidle;
     if (xcmd_ll(argv[4], argl[4], &minidle) < 0) {
         resp_add_error(RB(c), "ERR Invalid min-idle-time argument for XCLAIM");
@@ -213,15 +215,7 @@ void xcmd_xclaim(struct client *c, int argc, const char **argv, const size_t *ar
             p->count++;
         if (p->owner != cons)
             stream_pel_set_owner(g, p, cons);
-        if (justid || e < 0) {
-            char id[STREAM_ID_MAX];
-            resp_add_bulk(&body, id, (size_t)stream_id_fmt(p->id, id));
-        } else {
-            char id[STREAM_ID_MAX];
-            resp_add_array(&body, 2);
-            resp_add_bulk(&body, id, (size_t)stream_id_fmt(p->id, id));
-            resp_add_raw(&body, s->e[e].enc, s->e[e].enclen);
-        }
+        add_claimed(&body, s, p->id, e, justid);
         claimed++;
         xcmd_propagate_claim(b, argv[1], argl[1], g, p);
     }
@@ -234,12 +228,10 @@ void xcmd_xclaim(struct client *c, int argc, const char **argv, const size_t *ar
 void xcmd_xautoclaim(struct client *c, int argc, const char **argv, const size_t *argl)
 {
     struct broker *b = c->b;
-    struct stream *s = xcmd_lookup(b, argv[1], argl[1]);
-    struct stream_group *g = s ? stream_group_find(s, argv[2], argl[2]) : NULL;
-    if (!g) {
-        nogroup(c, argv[1], argl[1], argv[2], argl[2]);
+    struct stream *s;
+    struct stream_group *g = xcmd_group(c, argv[1], argl[1], argv[2], argl[2], "", &s);
+    if (!g)
         return;
-    }
     long long minidle, count = 100;
     if (xcmd_ll(argv[4], argl[4], &minidle) < 0) {
         resp_add_error(RB(c), "ERR Invalid min-idle-time argument for XAUTOCLAIM");
@@ -291,14 +283,7 @@ void xcmd_xautoclaim(struct client *c, int argc, const char **argv, const size_t
             p->count++;
         if (p->owner != cons)
             stream_pel_set_owner(g, p, cons);
-        char id[STREAM_ID_MAX];
-        if (justid || e < 0) {
-            resp_add_bulk(&body, id, (size_t)stream_id_fmt(p->id, id));
-        } else {
-            resp_add_array(&body, 2);
-            resp_add_bulk(&body, id, (size_t)stream_id_fmt(p->id, id));
-            resp_add_raw(&body, s->e[e].enc, s->e[e].enclen);
-        }
+        add_claimed(&body, s, p->id, e, justid);
         claimed++;
         count--;
         xcmd_propagate_claim(b, argv[1], argl[1], g, p);

@@ -56,6 +56,28 @@ struct stream *xcmd_lookup(struct broker *b, const char *key, size_t n)
     return dict_get(&b->keys, key, n);
 }
 
+int xcmd_count(struct client *c, const char *a, size_t n, long long *count)
+{
+    if (xcmd_ll(a, n, count) < 0) {
+        resp_add_error(RB(c), XERR_INT);
+        return -1;
+    }
+    if (*count < 0)
+        *count = 0;
+    return 0;
+}
+
+struct stream_group *xcmd_group(struct client *c, const char *key, size_t kl, const char *g,
+                                size_t gl, const char *suffix, struct stream **s)
+{
+    *s = xcmd_lookup(c->b, key, kl);
+    struct stream_group *grp = *s ? stream_group_find(*s, g, gl) : NULL;
+    if (!grp)
+        resp_add_errorf(RB(c), "NOGROUP No such key '%.*s' or consumer group '%.*s'%s", (int)kl,
+                        key, (int)gl, g, suffix);
+    return grp;
+}
+
 int xcmd_range_id(struct client *c, const char *a, size_t n, int end, int allow_excl,
                   struct stream_id *id)
 {
@@ -261,12 +283,8 @@ static void xrange_generic(struct client *c, int argc, const char **argv, const 
     long long count = -1;
     for (int i = 4; i < argc; i++) {
         if (xcmd_is(argv[i], argl[i], "COUNT") && i + 1 < argc) {
-            if (xcmd_ll(argv[i + 1], argl[i + 1], &count) < 0) {
-                resp_add_error(RB(c), XERR_INT);
+            if (xcmd_count(c, argv[i + 1], argl[i + 1], &count) < 0)
                 return;
-            }
-            if (count < 0)
-                count = 0;
             i++;
         } else {
             resp_add_error(RB(c), XERR_SYNTAX);

@@ -14,6 +14,11 @@
 int xcmd_is(const char *a, size_t n, const char *word); /* case-insensitive equality */
 int xcmd_ll(const char *a, size_t n, long long *v);    /* strict decimal, as Redis */
 struct stream *xcmd_lookup(struct broker *b, const char *key, size_t n);
+/* A COUNT argument: negative counts become 0 (as Redis); replies the error, returns -1. */
+int xcmd_count(struct client *c, const char *a, size_t n, long long *count);
+/* The group of key, or NULL after replying Redis's NOGROUP error (suffix appended). */
+struct stream_group *xcmd_group(struct client *c, const char *key, size_t kl, const char *g,
+                                size_t gl, const char *suffix, struct stream **s);
 /* A range bound: '-', '+', "(id" (exclusive, when allowed), "ms" or "ms-seq".  end != 0
  * fills a missing seq with its maximum.  Replies the error and returns -1 when bad. */
 int xcmd_range_id(struct client *c, const char *a, size_t n, int end, int allow_excl,

@@ -12,13 +12,6 @@
     "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may "    \
     "want to use the MKSTREAM option to create an empty stream automatically."
 
-static void nogroup(struct client *c, const char *key, size_t kl, const char *g, size_t gl,
-                    const char *suffix)
-{
-    resp_add_errorf(RB(c), "NOGROUP No such key '%.*s' or consumer group '%.*s'%s", (int)kl, key,
-                    (int)gl, g, suffix);
-}
-
 static void xgroup_arity(struct client *c, const char *sub)
 {
     resp_add_errorf(RB(c), "ERR wrong number of arguments for 'xgroup|%s' command", sub);
@@ -155,12 +148,8 @@ void xcmd_xreadgroup(struct client *c, int argc, const char **argv, const size_t
             }
             i++;
         } else if (xcmd_is(argv[i], argl[i], "COUNT") && more >= 1) {
-            if (xcmd_ll(argv[i + 1], argl[i + 1], &count) < 0) {
-                resp_add_error(RB(c), XERR_INT);
+            if (xcmd_count(c, argv[i + 1], argl[i + 1], &count) < 0)
                 return;
-            }
-            if (count < 0)
-                count = 0;
             i++;
         } else if (xcmd_is(argv[i], argl[i], "STREAMS") && more >= 1) {
             streams = i + 1;
@@ -195,12 +184,9 @@ void xcmd_xreadgroup(struct client *c, int argc, const char **argv, const size_t
     for (int k = 0; k < nkeys; k++) {
         const char *ia = argv[streams + nkeys + k];
         size_t il = argl[streams + nkeys + k];
-        ss[k] = xcmd_lookup(b, keys[k], keyl[k]);
-        gs[k] = ss[k] ? stream_group_find(ss[k], gname, gl) : NULL;
-        if (!gs[k]) {
-            nogroup(c, keys[k], keyl[k], gname, gl, " in XREADGROUP with GROUP option");
+        if (!(gs[k] = xcmd_group(c, keys[k], keyl[k], gname, gl,
+                                 " in XREADGROUP with GROUP option", &ss[k])))
             return;
-        }
         newonly[k] = il == 1 && ia[0] == '>';
         if (!newonly[k] && stream_id_parse(ia, il, 0, &from[k], NULL) < 0) {
             resp_add_error(RB(c), XERR_ID);
