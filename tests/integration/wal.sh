@@ -99,6 +99,22 @@ start_server P "$KV" --role primary --port 0 --data-dir "$D/p" --synchronous-com
 expect_eq "--wal-truncate-corrupt starts with what precedes" 0 "$(cli "$P" dbsize)"
 kill "$P_PID"; wait "$P_PID" 2>/dev/null
 
+# WAL a new replica needs is gone (segment removed by hand): the replica says so clearly.
+start_server G "$KV" --role primary --port 0 --repl-port 0 --data-dir "$D/g" \
+  --synchronous-commit local --wal-segment-size 1052672 || finish
+timeout 60 redis-benchmark -p "$G" -t set -n 1500 -d 1000 -c 4 -q >/dev/null 2>&1
+kill "$G_PID"; wait "$G_PID" 2>/dev/null
+check "small segments: the log spans several" test "$(ls "$D/g"/*.wal | wc -l)" -ge 2
+rm "$D/g/0000000000000000.wal"
+start_server G "$KV" --role primary --port 0 --repl-port 0 --data-dir "$D/g" --synchronous-commit local || finish
+GR=$(sed -nE 's/^replication listening on 127\.0\.0\.1:([0-9]+)$/\1/p' "$T_TMP/G.log")
+start_server GS "$KV" --role replica --port 0 --primary "127.0.0.1:$GR" --data-dir "$D/gs" \
+  --wal-segment-size 1052672 || finish
+for i in $(seq 1 100); do grep -q 'is gone' "$T_TMP/GS.log" && break; sleep 0.05; done
+check "replica whose WAL is gone says so" grep -q 'the primary refused: ERR WAL from LSN 0 is gone (oldest kept 1052672); rebuild the replica' "$T_TMP/GS.log"
+check "... and INFO shows it" bash -c "timeout 5 redis-cli -p $GS info replication | grep -q 'master_last_error:the primary refused: ERR WAL from LSN 0 is gone'"
+kill "$G_PID" "$GS_PID"; wait "$G_PID" "$GS_PID" 2>/dev/null
+
 # ---- the crash harness: kill -9 at a random moment, restart or promote, read back ----
 H=("$BIN/crash-harness" --server "$KV" --tmp "$D/crash" --clients 4 --kill-after 60:250)
 harness() { # NAME args...: passes when the harness exits 0; shows its loss table
