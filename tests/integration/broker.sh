@@ -157,6 +157,9 @@ check "worker --redis (real redis-server) drains its group" timeout 20 "$BIN/wor
 labs/06-job-queue/ghost-tasks.sh --bin "$BIN" --redis "127.0.0.1:$RPORT" --jobs 8 >"$T_TMP/ghost-redis.out" 2>&1
 sed 's/^/    /' "$T_TMP/ghost-redis.out"
 check "ghost-tasks.sh against real Redis: late ack loses 0" grep -qE '^ack=late +jobs=8 completed=8 lost=0' "$T_TMP/ghost-redis.out"
+labs/06-job-queue/pipeline.sh --bin "$BIN" --redis "127.0.0.1:$RPORT" >"$T_TMP/pipeline-redis.out" 2>&1
+check "pipeline.sh against real Redis: thumbnail catches up" \
+  grep -qE 'caught up in .*thumbnail=12' "$T_TMP/pipeline-redis.out"
 check "pubsub_check fan-out against real Redis agrees" python3 "$LAB/pubsub_check.py" fanout "$RPORT" 20 10
 
 alive "restarted broker still running" "$BP3_PID"
