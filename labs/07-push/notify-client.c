@@ -251,6 +251,17 @@ static void http_response(struct client *c, int st)
             snprintf(target, sizeof target, "/jobs/%" PRIu64 "/events", c->job);
             http_request(c, "GET", target, NULL, PH_STREAM);
             break;
+        case M_WS: {
+            char sub[64];
+            uint8_t frame[64 + WS_MAX_HEADER];
+            const uint8_t mask[4] = {(uint8_t)a->rng, 0x5a, 0xa5, (uint8_t)c->idx};
+            int sl = snprintf(sub, sizeof sub, "subscribe %" PRIu64, c->job);
+            int fl = ws_encode(frame, sizeof frame, WS_OP_TEXT, 1, sub, (size_t)sl, mask);
+            c->phase = PH_WAIT;
+            if (nc_send(&c->ws, frame, (size_t)fl) != 0)
+                client_fail(c, "cannot send the subscription");
+            break;
+        }
         default: c->phase = PH_WAIT; break; /* the server will push */
         }
         return;
@@ -451,7 +462,9 @@ static void ws_start(struct client *c)
     }
     ws_client_key(nonce, c->wkey);
     char req[512];
-    int n = ws_client_request(req, sizeof req, "127.0.0.1", a->port, "/ws", c->wkey);
+    /* subscribe=none: this socket gets only the jobs it asks for ("subscribe ID"),
+     * not every job's events (N clients x every job would be N^2 frames) */
+    int n = ws_client_request(req, sizeof req, "127.0.0.1", a->port, "/ws?subscribe=none", c->wkey);
     httpc_init(&c->wrp, 0);
     if (nc_open(&c->ws, a->addr, a->port) != 0 || nc_send(&c->ws, req, (size_t)n) != 0) {
         client_fail(c, "cannot open the WebSocket connection");
