@@ -111,6 +111,10 @@ int broker_block(struct client *c, int argc, const char **argv, const size_t *ar
                  const char **keys, const size_t *keyl, int nkeys, uint64_t timeout_ms);
 /* An entry was added to key: blocked readers are retried after the command. */
 void broker_signal_key(struct broker *b, const char *key, size_t n);
+void block_release(struct client *c);     /* leave every wait list, cancel the timer */
+void block_serve_ready(struct broker *b); /* retry readers blocked on ready keys */
+void broker_client_process(struct client *c); /* run the complete commands buffered */
+void broker_after_events(struct broker *b);
 uint64_t broker_wall_ms(void);
 
 /* Command handlers (xcmd.c, xgroup.c, xclaim.c); each replies exactly once, or blocks the client. */

@@ -3,7 +3,7 @@
 BROKER_CORE := labs/11-pubsub/glob.c labs/11-pubsub/dict.c labs/11-pubsub/pubsub.c \
                labs/11-pubsub/oblimit.c labs/11-pubsub/stream.c
 PROGS += broker
-broker_SRCS := $(BROKER_CORE) labs/11-pubsub/broker.c labs/11-pubsub/cmds.c \
+broker_SRCS := $(BROKER_CORE) labs/11-pubsub/broker.c labs/11-pubsub/block.c labs/11-pubsub/cmds.c \
                labs/11-pubsub/xcmd.c labs/11-pubsub/xgroup.c labs/11-pubsub/xclaim.c \
                labs/11-pubsub/blog.c
 
