@@ -7,10 +7,17 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC := clang
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=undefined -I. -I$(BUILD)/gen -I/usr/share/include/llhttp
-FUZZ_TARGETS := fuzz_json fuzz_proto fuzz_http fuzz_http_diff fuzz_xml
+FUZZ_TARGETS := fuzz_json fuzz_json_diff fuzz_proto fuzz_proto_diff fuzz_http fuzz_http_diff fuzz_xml
 fuzz_json_FSRCS := tests/fuzz/fuzz_json.c parsers/json/json.c parsers/json/json_dump.c parsers/json/utf8.c
 fuzz_proto_FSRCS := tests/fuzz/fuzz_proto.c parsers/proto/proto_decode.c parsers/proto/proto_encode.c \
                     parsers/json/utf8.c
+fuzz_json_diff_FSRCS := tests/fuzz/fuzz_json_diff.c parsers/json/json.c parsers/json/json_dump.c \
+                        parsers/json/utf8.c parsers/json/json_impl.c parsers/json/json_jansson.c
+fuzz_json_diff_FLIBS = $(shell pkg-config --libs jansson)
+fuzz_proto_diff_FSRCS := tests/fuzz/fuzz_proto_diff.c parsers/proto/proto_decode.c parsers/proto/proto_encode.c \
+                         parsers/proto/proto_dump.c parsers/proto/proto_impl.c parsers/proto/proto_pbc.c \
+                         parsers/json/utf8.c $(BUILD)/gen/parsers/proto/wirelab.pb-c.c
+fuzz_proto_diff_FLIBS = $(shell pkg-config --libs libprotobuf-c)
 fuzz_http_FSRCS := tests/fuzz/fuzz_http.c parsers/http/http1.c
 fuzz_http_diff_FSRCS := tests/fuzz/fuzz_http_diff.c parsers/http/http1.c parsers/http/http_impl.c \
                         parsers/http/http_lib.c parsers/http/lib_llhttp.c $(wildcard /usr/share/llhttp/*.c)
@@ -23,10 +30,10 @@ FUZZ_BINS := $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
 asan: $(FUZZ_BINS)
 
 define FUZZ_RULE
-$(BUILD)/fuzz/$(1): $$($(1)_FSRCS)
+$(BUILD)/fuzz/$(1): $$($(1)_FSRCS) | $(GEN_HDRS)
 	@mkdir -p $$(dir $$@)
 	@echo "  FUZZ    $$@"
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ $$($(1)_FSRCS)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ $$($(1)_FSRCS) $$($(1)_FLIBS)
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULE,$(t))))
 

@@ -14,7 +14,7 @@ need protoc timeout
 P=$BIN/parse
 RB=$BUILD/bin
 FUZZ=$BUILD/fuzz
-FUZZ_RUN_SECONDS=${FUZZ_RUN_SECONDS:-3}
+FUZZ_RUN_SECONDS=${FUZZ_RUN_SECONDS:-2}
 for b in "$P" "$RB/parse-bench" "$RB/dataset"; do
   [ -x "$b" ] || { bad "binary $b" "missing: make BUILD=$BUILD all asan"; finish; }
 done
@@ -188,11 +188,11 @@ vec "TE in HTTP/1.0" 'POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n
 vec "NUL in header value" "${H}X: a\x00b\r\n\r\n"
 
 # ---- fuzzing: replay the saved corpora, then a few seconds per target ------------
-for t in json proto http http_diff; do
+for t in json json_diff proto proto_diff http http_diff; do
   fb=$FUZZ/fuzz_$t
   [ -x "$fb" ] || { bad "fuzz_$t" "not built (make BUILD=$BUILD asan builds it; needs clang)"; continue; }
   seeds=(tests/fuzz/corpus/$t/*)
-  [ "$t" = json ] && seeds+=(tests/corpus/json/*)
+  case $t in json*) seeds+=(tests/corpus/json/*) ;; esac
   "$fb" -rss_limit_mb=2048 "${seeds[@]}" >"$T_TMP/fz.log" 2>&1 && ok "fuzz_$t: ${#seeds[@]} saved inputs replay clean" \
     || bad "fuzz_$t replay" "$(grep -m3 -E 'ERROR|SUMMARY' "$T_TMP/fz.log")"
   mkdir -p "$T_TMP/fz_$t"
