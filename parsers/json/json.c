@@ -41,25 +41,25 @@ static inline void jp_ws(struct jp *j)
     j->p = p;
 }
 
-/* A new node at the end of the array; NULL when the limit or memory runs out. */
-static struct json_node *jp_node(struct jp *j, int *rc)
+/* Grows the node array (the slow path of jp_node); 0, -1 at the limit, -2 out of memory. */
+static int jp_grow(struct jp *j)
 {
     struct json_doc *d = j->doc;
-    if (d->n == d->cap) {
-        if (d->n >= j->max_nodes || d->n >= UINT32_MAX - 1) {
-            *rc = jp_fail(j, j->p, "too many values (node limit reached)");
-            return NULL;
-        }
-        size_t nc = d->cap ? d->cap * 2 : 64;
-        if (nc > j->max_nodes) nc = j->max_nodes;
-        struct json_node *nn = realloc(d->nodes, nc * sizeof *nn);
-        if (!nn) {
-            *rc = -2;
-            return NULL;
-        }
-        d->nodes = nn;
-        d->cap = nc;
-    }
+    if (d->n >= j->max_nodes || d->n >= UINT32_MAX - 1) return jp_fail(j, j->p, "too many values (node limit reached)");
+    size_t nc = d->cap ? d->cap * 2 : 64;
+    if (nc > j->max_nodes) nc = j->max_nodes;
+    struct json_node *nn = realloc(d->nodes, nc * sizeof *nn);
+    if (!nn) return -2;
+    d->nodes = nn;
+    d->cap = nc;
+    return 0;
+}
+
+/* A new node at the end of the array; NULL (and *rc) when the limit or memory runs out. */
+static inline struct json_node *jp_node(struct jp *j, int *rc)
+{
+    struct json_doc *d = j->doc;
+    if (d->n == d->cap && (*rc = jp_grow(j)) != 0) return NULL;
     struct json_node *n = &d->nodes[d->n++];
     n->skip = 1;
     n->num_kind = 0;
@@ -284,14 +284,15 @@ slow:;
 
 static int jp_literal(struct jp *j, struct json_node *n)
 {
-    static const char *const words[] = {"null", "false", "true"};
-    static const uint8_t types[] = {JSON_T_NULL, JSON_T_FALSE, JSON_T_TRUE};
-    int w = *j->p == 'n' ? 0 : *j->p == 'f' ? 1 : 2;
-    size_t l = strlen(words[w]);
-    if ((size_t)(j->end - j->p) < l || memcmp(j->p, words[w], l) != 0)
-        return jp_fail(j, j->p, "invalid literal");
-    n->type = types[w];
-    j->p += l;
+    /* Compared as one 4-byte word ("fals" + 'e' for false). */
+    size_t left = (size_t)(j->end - j->p);
+    uint32_t w = 0;
+    if (left >= 4) memcpy(&w, j->p, 4);
+    if (*j->p == 'n' && left >= 4 && !memcmp(&w, "null", 4)) n->type = JSON_T_NULL;
+    else if (*j->p == 't' && left >= 4 && !memcmp(&w, "true", 4)) n->type = JSON_T_TRUE;
+    else if (*j->p == 'f' && left >= 5 && !memcmp(&w, "fals", 4) && j->p[4] == 'e') n->type = JSON_T_FALSE;
+    else return jp_fail(j, j->p, "invalid literal");
+    j->p += n->type == JSON_T_FALSE ? 5 : 4;
     return 0;
 }
 
