@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include "io/net.h"
 
@@ -104,6 +107,15 @@ long iom_setup_process(void (*on_stop)(int))
     }
     getrlimit(RLIMIT_NOFILE, &rl);
     return (long)rl.rlim_cur;
+}
+
+void iom_cut_off(int fd)
+{
+    int unsent = 0;
+    if (ioctl(fd, SIOCOUTQ, &unsent) == 0 && unsent > 0) {
+        struct linger lg = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
 }
 
 struct hconn_config iom_hconn_config(void)

@@ -35,6 +35,11 @@ void iom_parse_args(int argc, char **argv, const char *prog, const char *what, i
  * blocking calls return EINTR). */
 long iom_setup_process(void (*on_stop)(int));
 
+/* Before closing a connection because of a timeout: when the socket still holds
+ * unsent bytes (a peer that does not read), sets SO_LINGER 0 so close() resets
+ * the connection at once instead of leaving the kernel pushing them for minutes. */
+void iom_cut_off(int fd);
+
 /* The shared route table.  Returns -1 when the request is answered, or N >= 0:
  * a delay of N ms the server must complete with iom_delay_done(c, N). */
 long iom_route(struct hconn *c, const struct hconn_req *r);

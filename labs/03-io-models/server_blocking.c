@@ -91,8 +91,10 @@ static void serve(int fd)
     while (!stopping && !hconn_should_close(c) && hconn_want_read(c)) {
         /* a trickling client gets what is left of its deadline, not a fresh one */
         uint64_t now = ev_now_ms();
-        if (now >= deadline)
-            break;
+        if (now >= deadline) {
+            iom_cut_off(fd);
+            goto out;
+        }
         if (deadline - now + 20 < timeo) {
             timeo = deadline - now;
             set_rcvtimeo(fd, timeo);
@@ -102,13 +104,17 @@ static void serve(int fd)
         ssize_t n = recv(fd, buf, room, 0);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            iom_cut_off(fd); /* the receive timeout: idle, perhaps not reading either */
         if (n <= 0)
-            break; /* EOF, error, or the receive timeout: the connection was idle */
+            goto out;
         hconn_in_commit(c, (size_t)n);
         for (;;) { /* all the responses to this read leave in one send() */
             int done = hconn_process(c);
-            if (flush(fd, c) < 0)
+            if (flush(fd, c) < 0) { /* gone, or not reading for a whole timeout */
+                iom_cut_off(fd);
                 goto out;
+            }
             if (done == 0)
                 break;
             deadline = ev_now_ms() + opts.idle_ms;
@@ -116,7 +122,8 @@ static void serve(int fd)
                 set_rcvtimeo(fd, timeo = opts.idle_ms);
         }
     }
-    flush(fd, c);
+    if (flush(fd, c) < 0)
+        iom_cut_off(fd);
 out:
     hconn_free(c);
     close(fd);

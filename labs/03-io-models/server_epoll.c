@@ -106,6 +106,8 @@ static int pump(struct conn *c)
 static void on_io(struct ev_loop *l, int fd, unsigned mask, void *arg)
 {
     struct conn *c = arg;
+    if (mask & EV_WRITE)
+        c->last_ms = ev_now_ms(); /* a slow but reading client is not idle */
     if (mask & (EV_READ | EV_ERROR)) {
         for (int i = 0; i < 4; i++) { /* at most a few reads, then let others run */
             size_t room;
@@ -155,6 +157,7 @@ static void on_idle(struct ev_loop *l, uint64_t id, void *arg)
     uint64_t now = ev_now_ms(), idle = now - c->last_ms;
     c->idle_timer = 0;
     if (!hconn_busy(c->h) && idle >= opts.idle_ms) {
+        iom_cut_off(c->fd);
         conn_close(c);
         return;
     }

@@ -262,6 +262,7 @@ static void on_cqe(const struct io_uring_cqe *cqe)
             break;
         }
         hconn_out_done(c->h, (size_t)res);
+        c->last_ms = ev_now_ms(); /* progress: a slow but reading client is not idle */
         if (c->delay_pending) {
             c->delay_pending = 0;
             iom_delay_done(c->h, c->delay_ms);
@@ -283,9 +284,13 @@ static void on_cqe(const struct io_uring_cqe *cqe)
         uint64_t now = ev_now_ms();
         for (int i = 0; i <= maxfd; i++) {
             struct conn *x = conns[i];
-            if (x && x->live && !x->send_inflight && !hconn_busy(x->h) &&
-                now - x->last_ms >= opts.idle_ms)
+            /* a send that made no progress for a whole timeout is a peer that
+               does not read: shutdown() cancels it */
+            if (x && x->live && (x->send_inflight || !hconn_busy(x->h)) &&
+                now - x->last_ms >= opts.idle_ms) {
+                iom_cut_off(i);
                 conn_close(i, x);
+            }
         }
         if (!stopping)
             arm_tick();
