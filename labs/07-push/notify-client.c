@@ -110,6 +110,15 @@ static uint64_t json_done_us(const char *js)
     return 0;
 }
 
+/* xorshift64: WebSocket keys and masks, and each client's polling phase */
+static uint64_t app_rand(struct app *a)
+{
+    a->rng ^= a->rng << 13;
+    a->rng ^= a->rng >> 7;
+    a->rng ^= a->rng << 17;
+    return a->rng;
+}
+
 /* ---- the life of one client ---- */
 
 static void client_next(struct client *c);
@@ -243,8 +252,11 @@ static void http_response(struct client *c, int st)
         char target[128];
         switch (a->mode) {
         case M_SHORT:
+            /* the first poll at a random point of the interval: real clients poll at
+             * their own phase, and a fixed phase against a fixed work_ms would make
+             * every delay the same (e.g. interval - work_ms % interval) */
             c->phase = PH_WAIT;
-            c->timer = ev_timer_add(a->loop, a->interval_ms, poll_timer, c);
+            c->timer = ev_timer_add(a->loop, 1 + app_rand(a) % a->interval_ms, poll_timer, c);
             break;
         case M_LONG: long_poll(c); break;
         case M_SSE:
@@ -254,7 +266,8 @@ static void http_response(struct client *c, int st)
         case M_WS: {
             char sub[64];
             uint8_t frame[64 + WS_MAX_HEADER];
-            const uint8_t mask[4] = {(uint8_t)a->rng, 0x5a, 0xa5, (uint8_t)c->idx};
+            uint64_t r = app_rand(a);
+            const uint8_t mask[4] = {(uint8_t)r, (uint8_t)(r >> 8), (uint8_t)(r >> 16), (uint8_t)(r >> 24)};
             int sl = snprintf(sub, sizeof sub, "subscribe %" PRIu64, c->job);
             int fl = ws_encode(frame, sizeof frame, WS_OP_TEXT, 1, sub, (size_t)sl, mask);
             c->phase = PH_WAIT;
@@ -425,7 +438,8 @@ static void ws_data(struct nc_conn *nc, const uint8_t *d, size_t len)
         }
         if (ev.type == WS_EV_PING) {
             uint8_t out[WS_MAX_CONTROL + WS_MAX_HEADER];
-            uint8_t mask[4] = {1, 2, 3, 4};
+            uint64_t r = app_rand(a);
+            const uint8_t mask[4] = {(uint8_t)r, (uint8_t)(r >> 8), (uint8_t)(r >> 16), (uint8_t)(r >> 24)};
             int n = ws_encode(out, sizeof out, WS_OP_PONG, 1, ev.data, ev.len, mask);
             nc_send(&c->ws, out, (size_t)n);
         }
@@ -456,10 +470,8 @@ static void ws_start(struct client *c)
 {
     struct app *a = c->app;
     uint8_t nonce[16];
-    for (int i = 0; i < 16; i++) { /* xorshift: the key only has to differ per client */
-        a->rng ^= a->rng << 13, a->rng ^= a->rng >> 7, a->rng ^= a->rng << 17;
-        nonce[i] = (uint8_t)a->rng;
-    }
+    for (int i = 0; i < 16; i++) /* the key only has to differ per client */
+        nonce[i] = (uint8_t)app_rand(a);
     ws_client_key(nonce, c->wkey);
     char req[512];
     /* subscribe=none: this socket gets only the jobs it asks for ("subscribe ID"),
@@ -525,6 +537,8 @@ static void report(struct app *a, int json)
     double mx = a->ndelays ? a->delays_ms[a->ndelays - 1] : -1;
     double rpj = done ? (double)a->requests / (double)done : 0;
     double bpj = done ? (double)a->bytes / (double)done : 0;
+    char interval[32];
+    snprintf(interval, sizeof interval, " interval=%ums", a->interval_ms);
     if (json)
         printf("{\"mode\":\"%s\",\"interval_ms\":%u,\"clients\":%u,\"jobs\":%u,\"work_ms\":%u,"
                "\"completed\":%zu,\"failed_clients\":%u,\"delay_p50_ms\":%.3f,"
@@ -538,9 +552,8 @@ static void report(struct app *a, int json)
     else
         printf("mode=%s%s clients=%u jobs=%u completed=%zu/%u delay_p50=%.3fms delay_p99=%.3fms "
                "requests/job=%.2f bytes/job=%.0f failed_clients=%u wall=%.2fs\n",
-               MODE_NAMES[a->mode], a->mode == M_SHORT ? (a->interval_ms >= 1000 ? "(1s)" : "") : "",
-               a->nclients, a->njobs, done, a->nclients * a->njobs, p50, p99, rpj, bpj, a->failed,
-               wall);
+               MODE_NAMES[a->mode], a->mode == M_SHORT ? interval : "", a->nclients, a->njobs, done,
+               a->nclients * a->njobs, p50, p99, rpj, bpj, a->failed, wall);
 }
 
 static void overall_timeout(struct ev_loop *loop, uint64_t id, void *arg)
