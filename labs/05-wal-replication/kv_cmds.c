@@ -252,13 +252,7 @@ void kv_exec_command(struct kv_server *s, struct kv_client *c)
             resp_add_error(&c->out, "ERR value is not an integer or out of range");
             return;
         }
-        c->wait_numrep = n;
-        c->wait_lsn = c->last_write_lsn;
-        kv_block_client(s, c, 2, t ? ev_now_ms() + (uint64_t)t : 0);
-        if (c->blocked && kv_try_release(s, c, ev_now_ms())) {
-            s->nwaiting--; /* it was the last one added */
-            c->blocked = 0;
-        }
+        kv_defer_reply(s, c, KV_PEND_WAIT, c->last_write_lsn, n, t ? ev_now_ms() + (uint64_t)t : 0);
     } else if (!strcmp(name, "CONFIG")) {
         cmd_config(s, c);
     } else if (!strcmp(name, "COMMAND")) {

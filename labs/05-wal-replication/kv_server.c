@@ -5,6 +5,7 @@
  * This file: options, clients, commands, commit waits.  kv_repl.c: the replication. */
 #include "labs/05-wal-replication/kv_server.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -68,7 +69,7 @@ static void process_input(struct kv_server *s, struct kv_client *c);
 
 static void client_close(struct kv_server *s, struct kv_client *c)
 {
-    for (size_t i = 0; i < s->nwaiting; i++)
+    for (size_t i = 0; c->in_waiting && i < s->nwaiting; i++)
         if (s->waiting[i] == c->fd) {
             s->waiting[i] = s->waiting[--s->nwaiting];
             break;
@@ -81,11 +82,13 @@ static void client_close(struct kv_server *s, struct kv_client *c)
     free(c);
 }
 
-/* Writes what can be written; returns -1 when the client was closed. */
+/* Writes what can be sent (up to the first pending reply); -1 when the client was closed. */
 static int client_flush(struct kv_server *s, struct kv_client *c)
 {
-    while (c->out.len > 0) {
-        ssize_t n = write(c->fd, c->out.data, c->out.len);
+    size_t sendable = c->npend ? c->pend[c->phead].at : c->out.len;
+    size_t sent = 0;
+    while (sent < sendable) {
+        ssize_t n = write(c->fd, c->out.data + sent, sendable - sent);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -94,16 +97,17 @@ static int client_flush(struct kv_server *s, struct kv_client *c)
             client_close(s, c);
             return -1;
         }
-        resp_out_consume(&c->out, (size_t)n);
+        sent += (size_t)n;
     }
+    resp_out_consume(&c->out, sent);
+    for (unsigned k = 0; k < c->npend; k++)
+        c->pend[(c->phead + k) % KV_MAX_PENDING].at -= sent;
     if (c->out.overflow || (c->close_after && c->out.len == 0)) {
         client_close(s, c);
         return -1;
     }
-    unsigned mask = (c->blocked ? 0 : EV_READ) | (c->out.len ? EV_WRITE : 0);
-    if (!mask)
-        mask = EV_READ; /* still notice a hang-up while blocked */
-    ev_watch(s->loop, c->fd, mask, client_event, s);
+    /* always EV_READ: a hang-up is noticed while replies are held; input is bounded */
+    ev_watch(s->loop, c->fd, EV_READ | (sendable > sent ? EV_WRITE : 0), client_event, s);
     return 0;
 }
 
@@ -139,7 +143,7 @@ static void client_event(struct ev_loop *l, int fd, unsigned mask, void *arg)
         }
         if (n > 0) {
             c->inlen += (size_t)n;
-            if (!c->blocked)
+            if (c->npend < KV_MAX_PENDING)
                 process_input(s, c);
             return;
         }
@@ -178,23 +182,29 @@ static void on_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg)
 
 /* ---- commit waits --------------------------------------------------------- */
 
-void kv_block_client(struct kv_server *s, struct kv_client *c, int kind, uint64_t deadline)
+/* Holds a reply (and every reply after it) until its condition holds. */
+int kv_defer_reply(struct kv_server *s, struct kv_client *c, int kind, uint64_t lsn, long long v,
+                   uint64_t deadline_ms)
 {
-    if (s->nwaiting == s->maxwaiting) {
-        resp_add_error(&c->out, "ERR too many blocked clients");
-        return;
+    assert(c->npend < KV_MAX_PENDING);
+    if (!c->in_waiting) {
+        if (s->nwaiting == s->maxwaiting) {
+            resp_add_error(&c->out, "ERR too many blocked clients");
+            return -1;
+        }
+        s->waiting[s->nwaiting++] = c->fd;
+        c->in_waiting = 1;
     }
-    c->blocked = kind;
-    c->deadline_ms = deadline;
-    s->waiting[s->nwaiting++] = c->fd;
+    struct kv_pending *e = &c->pend[(c->phead + c->npend++) % KV_MAX_PENDING];
+    *e = (struct kv_pending){.at = c->out.len, .lsn = lsn, .deadline_ms = deadline_ms, .v = v,
+                             .kind = kind, .level = s->level};
+    return 0;
 }
 
-/* Replies now (off) or blocks the client until its commit level is reached. */
+/* Replies now (off) or holds the reply until the commit level is reached. */
 void kv_commit(struct kv_server *s, struct kv_client *c, uint64_t lsn, int is_int, long long v)
 {
     c->last_write_lsn = lsn;
-    c->pending_is_int = is_int;
-    c->pending_int = v;
     if (s->level == KV_OFF) {
         if (is_int)
             resp_add_int(&c->out, v);
@@ -203,44 +213,72 @@ void kv_commit(struct kv_server *s, struct kv_client *c, uint64_t lsn, int is_in
         return;
     }
     wal_flush_request(s->wal, lsn);
-    c->wait_level = s->level;
-    c->wait_lsn = lsn;
-    kv_block_client(s, c, 1, s->level > KV_LOCAL ? ev_now_ms() + s->sync_timeout_ms : 0);
+    kv_defer_reply(s, c, is_int ? KV_PEND_INT : KV_PEND_OK, lsn, v,
+                   s->level > KV_LOCAL ? ev_now_ms() + s->sync_timeout_ms : 0);
 }
 
-/* Answers the blocked client if its condition holds or its deadline passed; 1 if so. */
-int kv_try_release(struct kv_server *s, struct kv_client *c, uint64_t now)
+/* The reply of a pending entry if it is due (condition met or deadline passed), into r;
+ * 0 when it must still wait. */
+static int pending_reply(struct kv_server *s, const struct kv_pending *e, uint64_t now,
+                         struct resp_out *r)
 {
     char err[256];
-    if (c->blocked == 2) {
-        int n = kv_repl_count_reached(s, KV_ON, c->wait_lsn);
-        if (n < c->wait_numrep && !(c->deadline_ms && now >= c->deadline_ms))
+    int late = e->deadline_ms && now >= e->deadline_ms;
+    if (e->kind == KV_PEND_WAIT) {
+        int n = kv_repl_count_reached(s, KV_ON, e->lsn);
+        if (n < e->v && !late)
             return 0;
-        resp_add_int(&c->out, n);
+        resp_add_int(r, n);
         return 1;
     }
     if (wal_failed(s->wal, err, sizeof(err))) {
-        resp_add_errorf(&c->out, "ERR WAL failed, write not durable: %s", err);
+        resp_add_errorf(r, "ERR WAL failed, write not durable: %s", err);
         return 1;
     }
-    int local = wal_flush_lsn(s->wal) >= c->wait_lsn;
-    int remote = c->wait_level <= KV_LOCAL || kv_repl_count_reached(s, c->wait_level, c->wait_lsn) > 0;
+    int local = wal_flush_lsn(s->wal) >= e->lsn;
+    int remote = e->level <= KV_LOCAL || kv_repl_count_reached(s, (enum kv_level)e->level, e->lsn) > 0;
     if (local && remote) {
-        if (c->pending_is_int)
-            resp_add_int(&c->out, c->pending_int);
+        if (e->kind == KV_PEND_INT)
+            resp_add_int(r, e->v);
         else
-            resp_add_simple(&c->out, "OK");
+            resp_add_simple(r, "OK");
         return 1;
     }
-    if (c->deadline_ms && now >= c->deadline_ms) {
-        resp_add_errorf(&c->out,
-                        "ERR synchronous_commit=%s: no replica confirmed LSN %" PRIu64 " within %u "
-                        "ms; the write is %s on the primary but may be lost on failover",
-                        kv_level_names[c->wait_level], c->wait_lsn, s->sync_timeout_ms,
-                        local ? "flushed" : "not yet flushed");
-        return 1;
+    if (!late)
+        return 0;
+    resp_add_errorf(r, "ERR synchronous_commit=%s: no replica confirmed LSN %" PRIu64 " within %u "
+                       "ms; the write is %s on the primary but may be lost on failover",
+                    kv_level_names[e->level], e->lsn, s->sync_timeout_ms,
+                    local ? "flushed" : "not yet flushed");
+    return 1;
+}
+
+/* Puts the due replies in place, oldest first; returns how many. */
+static unsigned client_resolve(struct kv_server *s, struct kv_client *c, uint64_t now)
+{
+    unsigned done = 0;
+    while (c->npend) {
+        struct kv_pending *e = &c->pend[c->phead];
+        struct resp_out r;
+        resp_out_init(&r, 1024);
+        if (!pending_reply(s, e, now, &r)) {
+            resp_out_free(&r);
+            break;
+        }
+        /* insert the reply at e->at: grow by r.len, shift the held tail, copy it in */
+        size_t tail = c->out.len - e->at;
+        if (resp_add_raw(&c->out, r.data, r.len) == 0) {
+            memmove(c->out.data + e->at + r.len, c->out.data + e->at, tail);
+            memcpy(c->out.data + e->at, r.data, r.len);
+        }
+        c->phead = (c->phead + 1) % KV_MAX_PENDING;
+        c->npend--;
+        for (unsigned k = 0; k < c->npend; k++)
+            c->pend[(c->phead + k) % KV_MAX_PENDING].at += r.len;
+        resp_out_free(&r);
+        done++;
     }
-    return 0;
+    return done;
 }
 
 void kv_release_waiters(struct kv_server *s)
@@ -248,13 +286,16 @@ void kv_release_waiters(struct kv_server *s)
     uint64_t now = ev_now_ms();
     for (size_t i = 0; i < s->nwaiting;) {
         struct kv_client *c = s->clients[s->waiting[i]];
-        if (!c || !kv_try_release(s, c, now)) {
+        unsigned done = c ? client_resolve(s, c, now) : 0;
+        if (c && c->npend) {
             i++;
-            continue;
+        } else {
+            s->waiting[i] = s->waiting[--s->nwaiting];
+            if (c)
+                c->in_waiting = 0;
         }
-        s->waiting[i] = s->waiting[--s->nwaiting];
-        c->blocked = 0;
-        process_input(s, c); /* the next pipelined commands */
+        if (c && done)
+            process_input(s, c); /* sends what is due, reads on where there is room */
     }
 }
 
@@ -292,7 +333,7 @@ static void wal_progress(void *arg)
 static void process_input(struct kv_server *s, struct kv_client *c)
 {
     int fd = c->fd;
-    while (!c->blocked && !c->close_after && c->inpos < c->inlen) {
+    while (c->npend < KV_MAX_PENDING && !c->close_after && c->inpos < c->inlen) {
         ssize_t r = resp_parse(&c->p, c->in + c->inpos, c->inlen - c->inpos);
         if (r == 0)
             break;
@@ -310,11 +351,13 @@ static void process_input(struct kv_server *s, struct kv_client *c)
     }
     if (c->inpos == c->inlen) {
         c->inpos = c->inlen = 0;
-    } else if (c->inpos > 0 && !c->blocked) {
+    } else if (c->inpos > 0) {
         memmove(c->in, c->in + c->inpos, c->inlen - c->inpos);
         c->inlen -= c->inpos;
         c->inpos = 0;
     }
+    if (c->npend)
+        client_resolve(s, c, ev_now_ms()); /* e.g. WAIT with enough replicas already */
     if (s->clients[fd] == c)
         client_flush(s, c);
 }

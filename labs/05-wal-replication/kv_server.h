@@ -77,26 +77,34 @@ struct kv_server {
 
 #define KV_OUT_MAX ((size_t)64 << 20) /* replies queued for one client */
 
+/* A reply that waits for a commit level or WAIT.  Replies behind it are already in the
+ * output buffer but held: only bytes before the first pending reply's `at` are sent. */
+#define KV_MAX_PENDING 128
+enum { KV_PEND_OK, KV_PEND_INT, KV_PEND_WAIT };
+struct kv_pending {
+    size_t at; /* where its reply goes in the client's output buffer */
+    uint64_t lsn, deadline_ms;
+    long long v; /* the DEL count, or WAIT's numreplicas */
+    int kind, level;
+};
+
 struct kv_client {
     int fd;
     char *in;
     size_t inlen, inpos, incap;
     struct resp_parser p;
     struct resp_out out;
-    int blocked;       /* 1: waiting for a commit level, 2: waiting in WAIT */
-    enum kv_level wait_level;
-    uint64_t wait_lsn, deadline_ms;
-    long wait_numrep;
-    long long pending_int;
-    int pending_is_int;
+    struct kv_pending pend[KV_MAX_PENDING]; /* a ring, oldest at phead */
+    unsigned phead, npend;
+    int in_waiting; /* listed in kv_server.waiting */
     uint64_t last_write_lsn;
     int close_after;
 };
 
 /* kv_server.c */
 void kv_commit(struct kv_server *s, struct kv_client *c, uint64_t lsn, int is_int, long long v);
-void kv_block_client(struct kv_server *s, struct kv_client *c, int kind, uint64_t deadline);
-int kv_try_release(struct kv_server *s, struct kv_client *c, uint64_t now);
+int kv_defer_reply(struct kv_server *s, struct kv_client *c, int kind, uint64_t lsn, long long v,
+                   uint64_t deadline_ms);
 int kv_apply_record(struct kv_server *s, uint16_t type, const void *p, size_t n);
 void kv_release_waiters(struct kv_server *s);
 void kv_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

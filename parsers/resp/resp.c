@@ -305,6 +305,8 @@ void resp_out_free(struct resp_out *o)
 void resp_out_consume(struct resp_out *o, size_t n)
 {
     assert(n <= o->len);
+    if (n == 0)
+        return; /* data may still be NULL */
     memmove(o->data, o->data + n, o->len - n);
     o->len -= n;
 }

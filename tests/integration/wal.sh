@@ -55,6 +55,14 @@ expect_eq "unbalanced quotes: error, then the connection goes on" \
 expect_eq "malformed multibulk: protocol error" "-ERR Protocol error: expected '\$', got ':'" \
   "$(raw "$P" '*2\r\n$3\r\nGET\r\n:5\r\n' | head -1)"
 alive "primary survives bad frames" "$P_PID"
+# Pipelined: later replies are held behind a commit that waits, and come out in order.
+expect_eq "pipelined writes and reads answer in order" '+OK|$1|1|+OK|:1|:1|$1|2|+OK|' \
+  "$(raw "$P" 'SET a 1\r\nGET a\r\nSET b 2\r\nDEL a\r\nWAIT 0 0\r\nGET b\r\nQUIT\r\n' | tr '\n' '|')"
+# ... and one connection's pipelined commits share flushes (group commit within a pipe).
+f0=$(cli "$P" info replication | tr -d '\r' | sed -n 's/^wal_fdatasyncs://p')
+timeout 60 redis-benchmark -p "$P" -t set -n 4000 -P 32 -c 2 -q >/dev/null 2>&1
+f1=$(cli "$P" info replication | tr -d '\r' | sed -n 's/^wal_fdatasyncs://p')
+check "pipelined commits share fdatasyncs ($((f1 - f0)) for 4000 at level on)" test $((f1 - f0)) -lt 1000
 
 # redis-benchmark against it (it asks CONFIG GET save/appendonly first: no warning).
 out=$(timeout 60 redis-benchmark -p "$P" -t set -n 3000 -c 16 -q 2>&1 | tr '\r' '\n')
