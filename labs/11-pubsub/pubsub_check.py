@@ -9,6 +9,9 @@ work against a real redis-server too).  Each prints one line and exits 0 on succ
   pubsub_check.py block PORT                XREADGROUP BLOCK wakes on XADD, and times out
   pubsub_check.py garbage PORT N            N malformed frames: each gets an error or a close,
                                             and the server still answers PING
+  pubsub_check.py chaos PORT N              N well-formed commands with random arguments
+                                            (stream and pub/sub verbs, odd IDs, counts, options)
+                                            on 4 connections; every one gets a reply
 """
 import random
 import socket
@@ -203,6 +206,36 @@ def garbage(port, n):
     print("garbage: %d malformed inputs, server still answers PING" % n)
 
 
+def chaos(port, n):
+    rnd = random.Random(11)
+    verbs = ["XADD"] * 4 + ["XGROUP"] * 2 + ["XREADGROUP"] * 3 + [
+        "XLEN", "XRANGE", "XREVRANGE", "XACK", "XPENDING", "XCLAIM", "XAUTOCLAIM", "PUBLISH",
+        "PING", "ECHO", "TYPE", "EXISTS"]
+    words = ["k", "k2", "g", "g2", "c", "c2", "*", "0", "0-0", "1-1", "5", "5-*", "-", "+",
+             "(1-0", "$", ">", "COUNT", "-1", "0", "2", "BLOCK", "1", "STREAMS", "GROUP",
+             "CREATE", "SETID", "DESTROY", "CREATECONSUMER", "DELCONSUMER", "MKSTREAM",
+             "NOACK", "JUSTID", "FORCE", "IDLE", "TIME", "RETRYCOUNT", "LASTID", "NOMKSTREAM",
+             "18446744073709551615-18446744073709551615", "99999999999999999999", "", "x" * 300,
+             "f", "v"]
+    conns = [R(port) for _ in range(4)]
+    for i in range(n):
+        r = conns[i % 4]
+        args = [rnd.choice(verbs)] + [rnd.choice(words) for _ in range(rnd.randrange(0, 9))]
+        if rnd.random() < 0.002:
+            args = ["DEL", rnd.choice(["k", "k2"])]
+        if args[0] == "XADD" and rnd.random() < 0.5:
+            args = ["XADD", rnd.choice(["k", "k2"]), "*", "f", "v"]
+        if args[0] == "XREADGROUP" and "BLOCK" in args:
+            args[args.index("BLOCK") + 1:args.index("BLOCK") + 2] = ["1"]
+        try:
+            r.cmd(*args)
+        except EOFError:
+            fail("connection closed after %r" % args)
+    if R(port).cmd("PING") != "PONG":
+        fail("no PONG after chaos")
+    print("chaos: %d random commands answered, server still answers PING" % n)
+
+
 def main():
     what, port = sys.argv[1], int(sys.argv[2])
     if what == "fanout":
@@ -211,6 +244,8 @@ def main():
         slow(port)
     elif what == "block":
         block(port)
+    elif what == "chaos":
+        chaos(port, int(sys.argv[3]))
     elif what == "garbage":
         garbage(port, int(sys.argv[3]))
     else:
