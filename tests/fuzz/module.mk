@@ -43,5 +43,6 @@ fuzz: $(FUZZ_BINS)
 	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
 	  $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
 	    -artifact_prefix=$(BUILD)/fuzz/$$t- $(BUILD)/fuzz/corpus/$$name tests/fuzz/corpus/$$name \
-	    2>&1 | tail -3 || exit 1; \
+	    >$(BUILD)/fuzz/$$t.log 2>&1; rc=$$?; tail -3 $(BUILD)/fuzz/$$t.log; \
+	  [ $$rc -eq 0 ] || { echo "$$t: finding, see $(BUILD)/fuzz/$$t.log and $(BUILD)/fuzz/$$t-*"; exit 1; }; \
 	done
