@@ -44,7 +44,7 @@
 #include <stdio.h>
 
 #define JSON_DEFAULT_MAX_DEPTH 10000
-#define JSON_DEFAULT_MAX_NODES (1u << 30)
+#define JSON_DEFAULT_MAX_NODES (1u << 26) /* 64 Mi values: 2 GiB of nodes */
 
 enum json_type { JSON_T_NULL, JSON_T_FALSE, JSON_T_TRUE, JSON_T_NUMBER, JSON_T_STRING, JSON_T_ARRAY, JSON_T_OBJECT };
 enum json_num_kind { JSON_NUM_DOUBLE, JSON_NUM_INT, JSON_NUM_BIG };

@@ -15,7 +15,8 @@
  *   3/4), invalid UTF-8 in a string field, and nesting deeper than
  *   PROTO_MAX_DEPTH are errors.  Unknown fields are kept (field, wire type and the
  *   raw bytes after the tag) and written back by the encoder.
- * - Memory is bounded: the arena refuses to grow past 160 bytes per input byte + 64 KiB.
+ * - Memory is bounded: the arena refuses to grow past 160 bytes per input byte + 64 KiB,
+ *   and never past PROTO_MAX_ARENA: reaching it is an error (-1), not a crash.
  * - proto_encode(type, msg, &out, &len): writes the canonical encoding (ascending
  *   field numbers, proto3 defaults omitted, repeated scalars packed except
  *   Order.adjustments, unknown fields last) into a malloc'd buffer: byte-identical
@@ -34,6 +35,7 @@
 #include <stdio.h>
 
 #define PROTO_MAX_DEPTH 100
+#define PROTO_MAX_ARENA ((size_t)2 << 30)
 
 enum proto_type { PROTO_ORDER_BATCH, PROTO_ORDER, PROTO_CUSTOMER, PROTO_LINE_ITEM, PROTO_CATEGORY };
 
@@ -112,6 +114,7 @@ struct proto_order_batch {
 struct proto_arena {
     struct proto_chunk *head;
     size_t used, limit; /* bytes handed out / allowed (0: no limit) */
+    int over;           /* an allocation was refused because of limit */
 };
 
 struct proto_error {

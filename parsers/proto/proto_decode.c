@@ -21,7 +21,10 @@ void *proto_arena_alloc(struct proto_arena *a, size_t size)
     struct proto_chunk *c = a->head;
     if (!c || c->size - c->used < size) {
         size_t cs = size > 32768 ? size : 32768;
-        if (a->limit && a->used + cs > a->limit) return NULL;
+        if (a->limit && a->used + cs > a->limit) {
+            a->over = 1;
+            return NULL;
+        }
         c = malloc(sizeof *c + cs);
         if (!c) return NULL;
         c->next = a->head;
@@ -387,7 +390,10 @@ int proto_decode(enum proto_type type, const uint8_t *buf, size_t len, struct pr
     struct pd d = {buf, arena, err};
     err->offset = 0;
     err->msg[0] = 0;
-    if (!arena->limit) arena->limit = len * 160 + 65536;
+    if (!arena->limit) {
+        arena->limit = len * 160 + 65536;
+        if (len > PROTO_MAX_ARENA / 160 || arena->limit > PROTO_MAX_ARENA) arena->limit = PROTO_MAX_ARENA;
+    }
     void *m = proto_arena_alloc(arena, sizes[type]);
     if (!m) return -2;
     memset(m, 0, sizes[type]);
@@ -400,7 +406,12 @@ int proto_decode(enum proto_type type, const uint8_t *buf, size_t len, struct pr
     case PROTO_LINE_ITEM: rc = pd_line_item(&d, buf, end, m); break;
     default: rc = pd_category(&d, buf, end, m, 1); break;
     }
-    if (rc == -2 && !err->msg[0]) snprintf(err->msg, sizeof err->msg, "out of memory (arena limit)");
+    if (rc == -2 && arena->over) {
+        rc = -1; /* a resource limit, reported like any other invalid input */
+        snprintf(err->msg, sizeof err->msg, "decoded message needs more than %zu bytes (memory limit)", arena->limit);
+    } else if (rc == -2 && !err->msg[0]) {
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+    }
     if (rc == 0) *msg = m;
     return rc;
 }
