@@ -105,16 +105,28 @@ static void rcv_conn_event(struct ev_loop *loop, int fd, unsigned mask, void *ar
         return;
     if (pr == HTTP1_NEED_MORE || pr == HTTP1_ERROR) {
         c->reply = pr == HTTP1_ERROR && c->p.err_status != 413 ? REPLY_BAD : REPLY_BIG;
-    } else {
-        const struct http1_request *q = &c->p.req;
-        char path[256];
-        snprintf(path, sizeof path, "%.*s", (int)q->target.len, (const char *)c->buf + q->target.off);
-        int sig = rcv_check_sig(r, c->buf, q);
-        r->cb(r->arg, path, (const char *)c->buf + q->body.off, q->body.len, sig);
-        c->reply = REPLY_OK;
+        c->reply_len = strlen(c->reply);
+        ev_watch(loop, fd, EV_WRITE, rcv_conn_event, c);
+        return;
     }
+    /* Acknowledge first, then report: the report may end the program, and an
+     * unacknowledged delivery is one the sender retries (at-least-once). */
+    const struct http1_request *q = &c->p.req;
+    char path[256];
+    snprintf(path, sizeof path, "%.*s", (int)q->target.len, (const char *)c->buf + q->target.off);
+    int sig = rcv_check_sig(r, c->buf, q);
+    c->reply = REPLY_OK;
     c->reply_len = strlen(c->reply);
-    ev_watch(loop, fd, EV_WRITE, rcv_conn_event, c);
+    ssize_t w = send(fd, c->reply, c->reply_len, MSG_NOSIGNAL);
+    if (w > 0) {
+        c->reply_off = (size_t)w;
+        *r->bytes += (uint64_t)w;
+    }
+    r->cb(r->arg, path, (const char *)c->buf + q->body.off, q->body.len, sig);
+    if (c->reply_off == c->reply_len)
+        rcv_conn_close(c);
+    else
+        ev_watch(loop, fd, EV_WRITE, rcv_conn_event, c);
 }
 
 static void rcv_accept(struct ev_loop *loop, int fd, unsigned mask, void *arg)
