@@ -34,7 +34,7 @@ void xcmd_xpending(struct client *c, int argc, const char **argv, const size_t *
     int ext = argc > 3;
     if (ext) {
         int i = 3;
-        if (argc < 6) {
+        if (argc < 6 || argc > 9) { /* Redis checks only this; extra words are ignored */
             resp_add_error(RB(c), XERR_SYNTAX);
             return;
         }
@@ -49,20 +49,12 @@ void xcmd_xpending(struct client *c, int argc, const char **argv, const size_t *
             }
             i = 5;
         }
-        if (argc - i > 4) {
-            resp_add_error(RB(c), XERR_SYNTAX);
+        if (xcmd_count(c, argv[i + 2], argl[i + 2], &count) < 0)
             return;
-        }
-        if (xcmd_ll(argv[i + 2], argl[i + 2], &count) < 0) {
-            resp_add_error(RB(c), XERR_INT);
-            return;
-        }
-        if (count < 0)
-            count = 0;
         if (xcmd_range_id(c, argv[i], argl[i], 0, 1, &lo) < 0 ||
             xcmd_range_id(c, argv[i + 1], argl[i + 1], 1, 1, &hi) < 0)
             return;
-        if (argc - i == 4)
+        if (argc - i >= 4)
             cname = argv[i + 3], cl = argl[i + 3];
     }
     struct stream *s;
@@ -126,7 +118,7 @@ void xcmd_xpending(struct client *c, int argc, const char **argv, const size_t *
 void xcmd_xclaim(struct client *c, int argc, const char **argv, const size_t *argl)
 {
     struct broker *b = c->b;
-    struct stream *s;
+    struct stream *s; /* XCLAIM looks the group up first (XAUTOCLAIM last), as Redis */
     struct stream_group *g = xcmd_group(c, argv[1], argl[1], argv[2], argl[2], "", &s);
     if (!g)
         return;
@@ -228,10 +220,6 @@ void xcmd_xclaim(struct client *c, int argc, const char **argv, const size_t *ar
 void xcmd_xautoclaim(struct client *c, int argc, const char **argv, const size_t *argl)
 {
     struct broker *b = c->b;
-    struct stream *s;
-    struct stream_group *g = xcmd_group(c, argv[1], argl[1], argv[2], argl[2], "", &s);
-    if (!g)
-        return;
     long long minidle, count = 100;
     if (xcmd_ll(argv[4], argl[4], &minidle) < 0) {
         resp_add_error(RB(c), "ERR Invalid min-idle-time argument for XAUTOCLAIM");
@@ -245,11 +233,8 @@ void xcmd_xautoclaim(struct client *c, int argc, const char **argv, const size_t
     int justid = 0;
     for (int j = 6; j < argc; j++) {
         if (xcmd_is(argv[j], argl[j], "COUNT") && j + 1 < argc) {
-            if (xcmd_ll(argv[j + 1], argl[j + 1], &count) < 0) {
-                resp_add_error(RB(c), XERR_INT);
-                return;
-            }
-            if (count < 1 || count > LONG_MAX / 10) {
+            if (xcmd_ll(argv[j + 1], argl[j + 1], &count) < 0 || count < 1 ||
+                count > LONG_MAX / 10) {
                 resp_add_error(RB(c), "ERR COUNT must be > 0");
                 return;
             }
@@ -261,6 +246,10 @@ void xcmd_xautoclaim(struct client *c, int argc, const char **argv, const size_t
             return;
         }
     }
+    struct stream *s; /* the arguments are checked first, then the group, as Redis */
+    struct stream_group *g = xcmd_group(c, argv[1], argl[1], argv[2], argl[2], "", &s);
+    if (!g)
+        return;
     uint64_t now = broker_wall_ms();
     struct stream_consumer *cons = stream_consumer_get(g, argv[3], argl[3], now, NULL);
     if (!cons) {

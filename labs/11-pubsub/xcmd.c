@@ -179,8 +179,8 @@ void xcmd_xadd(struct client *c, int argc, const char **argv, const size_t *argl
             break;
         }
     }
-    /* i is the ID; the rest are field value pairs. */
-    if (i >= argc || (argc - i - 1) < 2 || (argc - i - 1) % 2 != 0) {
+    /* i is the ID (checked first, as Redis); the rest are field value pairs. */
+    if (i >= argc) {
         resp_add_errorf(RB(c), "ERR wrong number of arguments for 'xadd' command");
         return;
     }
@@ -194,10 +194,14 @@ void xcmd_xadd(struct client *c, int argc, const char **argv, const size_t *argl
             resp_add_error(RB(c), XERR_ID);
             return;
         }
-        if (!autoseq && id.ms == 0 && id.seq == 0) {
-            resp_add_error(RB(c), "ERR The ID specified in XADD must be greater than 0-0");
-            return;
-        }
+    }
+    if ((argc - i - 1) < 2 || (argc - i - 1) % 2 != 0) {
+        resp_add_errorf(RB(c), "ERR wrong number of arguments for 'xadd' command");
+        return;
+    }
+    if (!autoid && !autoseq && id.ms == 0 && id.seq == 0) {
+        resp_add_error(RB(c), "ERR The ID specified in XADD must be greater than 0-0");
+        return;
     }
     struct stream *s = xcmd_lookup(b, argv[1], argl[1]);
     if (!s && nomk) {
@@ -205,6 +209,11 @@ void xcmd_xadd(struct client *c, int argc, const char **argv, const size_t *argl
         return;
     }
     struct stream_id top = s ? s->last : (struct stream_id){0, 0};
+    if (top.ms == UINT64_MAX && top.seq == UINT64_MAX) {
+        resp_add_error(RB(c), "ERR The stream has exhausted the last possible ID, unable to add "
+                              "more items");
+        return;
+    }
     const struct stream probe = {.last = top};
     int bad;
     if (autoid)
@@ -323,6 +332,12 @@ void xcmd_xrevrange(struct client *c, int argc, const char **argv, const size_t 
 
 void xcmd_xack(struct client *c, int argc, const char **argv, const size_t *argl)
 {
+    struct stream *s = xcmd_lookup(c->b, argv[1], argl[1]);
+    struct stream_group *g = s ? stream_group_find(s, argv[2], argl[2]) : NULL;
+    if (!g) {
+        resp_add_int(RB(c), 0); /* as Redis: no key or group, nothing to ack, IDs unchecked */
+        return;
+    }
     struct stream_id ids[RESP_ARGV_MAX];
     for (int i = 3; i < argc; i++) {
         if (stream_id_parse(argv[i], argl[i], 0, &ids[i - 3], NULL) < 0) {
@@ -330,10 +345,8 @@ void xcmd_xack(struct client *c, int argc, const char **argv, const size_t *argl
             return;
         }
     }
-    struct stream *s = xcmd_lookup(c->b, argv[1], argl[1]);
-    struct stream_group *g = s ? stream_group_find(s, argv[2], argl[2]) : NULL;
     long long acked = 0;
-    for (int i = 3; g && i < argc; i++) {
+    for (int i = 3; i < argc; i++) {
         long k = stream_pel_find(g, ids[i - 3]);
         if (k >= 0) {
             stream_pel_remove(g, (size_t)k);

@@ -12,6 +12,13 @@
     "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may "    \
     "want to use the MKSTREAM option to create an empty stream automatically."
 
+static void subcommand_syntax(struct client *c, const char *sub, size_t subl)
+{
+    resp_add_errorf(RB(c),
+                    "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try XGROUP HELP.",
+                    (int)subl, sub);
+}
+
 static void xgroup_arity(struct client *c, const char *sub)
 {
     resp_add_errorf(RB(c), "ERR wrong number of arguments for 'xgroup|%s' command", sub);
@@ -44,28 +51,26 @@ void xcmd_xgroup(struct client *c, int argc, const char **argv, const size_t *ar
     int mkstream = 0;
     struct stream_id id = {0, 0};
     int dollar = 0;
-    if (which <= 1) {
-        for (int i = 5; i < argc; i++) {
-            if (which == 0 && xcmd_is(argv[i], argl[i], "MKSTREAM")) {
-                mkstream = 1;
-            } else if (xcmd_is(argv[i], argl[i], "ENTRIESREAD") && i + 1 < argc) {
-                long long v;
-                if (xcmd_ll(argv[i + 1], argl[i + 1], &v) < 0) {
-                    resp_add_error(RB(c), XERR_INT);
-                    return;
-                }
-                i++; /* accepted and ignored: this broker keeps no lag counters */
-            } else {
-                resp_add_error(RB(c), XERR_SYNTAX);
+    if ((which == 0 && argc > 8) || (which == 1 && argc != 5 && argc != 7)) {
+        subcommand_syntax(c, sub, subl);
+        return;
+    }
+    for (int i = 5; which <= 1 && i < argc; i++) {
+        if (which == 0 && xcmd_is(argv[i], argl[i], "MKSTREAM")) {
+            mkstream = 1;
+        } else if (xcmd_is(argv[i], argl[i], "ENTRIESREAD") && i + 1 < argc) {
+            long long v;
+            if (xcmd_ll(argv[i + 1], argl[i + 1], &v) < 0) {
+                resp_add_error(RB(c), XERR_INT);
                 return;
             }
-        }
-        dollar = argl[4] == 1 && argv[4][0] == '$';
-        if (!dollar && stream_id_parse(argv[4], argl[4], 0, &id, NULL) < 0) {
-            resp_add_error(RB(c), XERR_ID);
+            i++; /* accepted and ignored: this broker keeps no lag counters */
+        } else {
+            subcommand_syntax(c, sub, subl);
             return;
         }
     }
+    /* Then the key, then the group, then the ID: Redis's order of complaints. */
     if (!s && !(which == 0 && mkstream)) {
         resp_add_error(RB(c), XERR_NOKEY);
         return;
@@ -79,6 +84,13 @@ void xcmd_xgroup(struct client *c, int argc, const char **argv, const size_t *ar
         resp_add_errorf(RB(c), "NOGROUP No such consumer group '%.*s' for key name '%.*s'",
                         (int)gl, gname, (int)kl, key);
         return;
+    }
+    if (which <= 1) {
+        dollar = argl[4] == 1 && argv[4][0] == '$';
+        if (!dollar && stream_id_parse(argv[4], argl[4], 0, &id, NULL) < 0) {
+            resp_add_error(RB(c), XERR_ID);
+            return;
+        }
     }
     switch (which) {
     case 0: /* CREATE */
@@ -153,6 +165,11 @@ void xcmd_xreadgroup(struct client *c, int argc, const char **argv, const size_t
             i++;
         } else if (xcmd_is(argv[i], argl[i], "STREAMS") && more >= 1) {
             streams = i + 1;
+            if ((argc - streams) % 2) {
+                resp_add_error(RB(c), "ERR Unbalanced XREAD list of streams: for each stream "
+                                      "key an ID or '$' must be specified.");
+                return;
+            }
             break;
         } else if (xcmd_is(argv[i], argl[i], "GROUP") && more >= 2) {
             gname = argv[i + 1], gl = argl[i + 1];
@@ -165,16 +182,15 @@ void xcmd_xreadgroup(struct client *c, int argc, const char **argv, const size_t
             return;
         }
     }
-    if (streams < 0 || !gname) {
+    if (streams < 0) {
         resp_add_error(RB(c), XERR_SYNTAX);
         return;
     }
-    int nkeys = (argc - streams) / 2;
-    if ((argc - streams) % 2) {
-        resp_add_error(RB(c), "ERR Unbalanced XREAD list of streams: for each stream key an "
-                              "ID or '$' must be specified.");
+    if (!gname) {
+        resp_add_error(RB(c), "ERR Missing GROUP option for XREADGROUP");
         return;
     }
+    int nkeys = (argc - streams) / 2;
     struct stream *ss[RESP_ARGV_MAX / 2];
     struct stream_group *gs[RESP_ARGV_MAX / 2];
     struct stream_id from[RESP_ARGV_MAX / 2];

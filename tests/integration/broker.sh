@@ -26,6 +26,11 @@ ok "broker started"
 check "replies byte-identical to redis-server ($LAB/compare.txt)" \
   python3 "$LAB/resp_compare.py" "$LAB/compare.txt" "$RPORT" "$BP"
 
+for seed in 1 2; do
+  check "differential: 2000 random stream commands (seed $seed) answered identically" \
+    python3 "$LAB/pubsub_check.py" differential "$RPORT" "$BP" "$seed" 2000
+done
+
 # ---- 2. redis-cli for every command: same output from both ---------------------------
 cli_script() {
   cat <<'CMDS'
