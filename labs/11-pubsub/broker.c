@@ -3,10 +3,11 @@
  *
  * The story of one event: read bytes, parse RESP frames (parsers/resp), run each
  * command to completion (cmds.c, xcmd.c, ...), which appends replies to output buffers.
- * Then broker_after_events(): retry readers blocked on keys that got entries, hand the
- * log to the kernel (blog.c) BEFORE any reply leaves, write every output buffer that has
- * bytes, and free clients marked for closing.  A subscriber that cannot keep up is cut
- * by the hard/soft/seconds rule (oblimit.c), never waited for.
+ * Then broker_after_events(): retry readers blocked on keys that got entries, ask the WAL
+ * (blog.c) for a group commit, write every output buffer whose log records are written
+ * (the others wait until the WAL writer wakes the loop), and free clients marked for
+ * closing.  A subscriber that cannot keep up is cut by the hard/soft/seconds rule
+ * (oblimit.c), never waited for.
  */
 #include <errno.h>
 #include <signal.h>
@@ -26,7 +27,6 @@
 #include "labs/11-pubsub/stream.h"
 
 static volatile sig_atomic_t g_stop; /* set by SIGINT/SIGTERM, read on the loop */
-
 
 uint64_t broker_wall_ms(void)
 {
@@ -190,6 +190,15 @@ void broker_client_process(struct client *c)
 
 static void client_read(struct client *c)
 {
+    if (c->flags & CF_QUIT) {
+        /* Closing once its last reply is out: drain and drop what it still sends, so a
+         * level-triggered readable socket does not spin the loop. */
+        char junk[4096];
+        ssize_t n = read(c->fd, junk, sizeof(junk));
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            broker_close_async(c, NULL);
+        return;
+    }
     if (c->incap - c->inlen < 16384) {
         size_t cap = c->incap ? c->incap * 2 : 16384;
         if (cap > BROKER_IN_LIMIT + 16384u) {
