@@ -1,149 +1,158 @@
 #!/usr/bin/env bash
 # bench/sections/wal.sh: what each durability level costs.  The disk's fdatasync rate
-# first (the limit for one committer), then `redis-benchmark -t set` at 1 and 64
-# connections against kv-server at every --synchronous-commit level, with a replica on
-# this machine, and Redis from Debian with appendfsync always / everysec / no as the
-# reference rows, same command, same run.  Quick profile: ~45 s.
+# (the limit for one committer), then `redis-benchmark -t set` at 1 and 64 connections
+# against kv-server at every --synchronous-commit level, each with a replica on this
+# machine, and Redis from Debian with appendfsync always / everysec / no as reference
+# rows, same command, same run.  Quick profile: ~40 s.
+#
+# The machine is shared and noisy, so every server is started first and the runs are
+# interleaved: each round runs every configuration once, and the numbers are medians
+# over rounds; the ratios against Redis are medians of per-round ratios, so both sides
+# of a ratio saw the same minute of load.  Redis runs without a replica, so the
+# like-for-like rows are kv-server alone at off and local.
 source bench/lib.sh
-need redis-server redis-benchmark python3 gnuplot
+need redis-server redis-benchmark redis-cli python3 gnuplot
 KV=$BIN/kv-server
 [ -x "$KV" ] || { echo "bench wal: $KV missing (make all)" >&2; exit 1; }
-if [ "$FULL" = 1 ]; then RUNS=5; ROUNDS=9; N_SLOW=2000; N_MID=20000; N_FAST=100000
-else RUNS=3; ROUNDS=5; N_SLOW=200; N_MID=3000; N_FAST=8000; fi
+if [ "$FULL" = 1 ]; then ROUNDS=7; N_SLOW=1000; N_MID=20000; N_FAST=50000
+else ROUNDS=3; N_SLOW=200; N_MID=2000; N_FAST=6000; fi
 D=$B_TMP # on the root file system: the real disk, not tmpfs
+LEVELS="off local remote_write on remote_apply"
+MODES="always everysec no"
 
-progress "fdatasync rate of the disk under $D"
-FSYNC=$(python3 - "$D/fsync.probe" <<'EOF'
+# 4 KiB pwrite + fdatasync in a loop, like one committer: commits/s for one client.  The
+# file is written with zeroes first (as PostgreSQL fills a new WAL segment, and as
+# pg_test_fsync does), so each fdatasync flushes data only, no extent or size change.
+fsync_probe() {
+  python3 - "$D/fsync.probe" "$1" <<'EOF'
 import os, sys, time
 fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o644)
-os.posix_fallocate(fd, 0, 16 << 20)
+if os.fstat(fd).st_size < (16 << 20):
+    os.write(fd, bytes(16 << 20))
 os.fsync(fd)
 buf, n, t0 = b"x" * 4096, 0, time.monotonic()
-while time.monotonic() - t0 < 2.0:           # 4 KiB pwrite + fdatasync, like one commit
+while time.monotonic() - t0 < float(sys.argv[2]):
     os.pwrite(fd, buf, (n * 4096) % (16 << 20))
     os.fdatasync(fd)
     n += 1
 print("%.0f" % (n / (time.monotonic() - t0)))
 EOF
-)
-progress "fdatasync/s: $FSYNC"
-
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# bench_set PORT CONNS N -> "rps p50 p99" (medians over RUNS)
-bench_set() {
-  local r rps=() p50=() p99=() line
-  for r in $(seq 1 "$RUNS"); do
-    line=$(pin_client redis-benchmark -p "$1" -t set -n "$3" -c "$2" -P 1 --csv 2>/dev/null | grep '^"SET"')
-    IFS=, read -r _ a _ _ b _ c _ <<<"$(tr -d '"' <<<"$line")"
-    rps+=("${a:-0}"); p50+=("${b:-0}"); p99+=("${c:-0}")
-  done
-  echo "$(median "${rps[@]}") $(median "${p50[@]}") $(median "${p99[@]}")"
-}
-
-echo "system,level,conns,commits_per_s,p50_ms,p99_ms" >"$OUT/wal.csv"
-declare -A RES PAIR
-record() { # system level conns "rps p50 p99"
-  RES["$1/$2/$3"]=$4
-  echo "$1,$2,$3,${4// /,}" >>"$OUT/wal.csv"
-  progress "$1 $2 c=$3: $4"
-}
-
-for level in off local remote_write on remote_apply; do
-  rm -rf "$D/p" "$D/r"
-  start_bg P pin_server "$KV" --role primary --port 0 --repl-port 0 --data-dir "$D/p" \
+declare -A PORT
+progress "starting 5 primaries with replicas, 2 lone primaries, 3 Redis"
+for level in $LEVELS; do
+  start_bg "P_$level" pin_server "$KV" --role primary --port 0 --repl-port 0 \
+    --data-dir "$D/p-$level" --synchronous-commit "$level" || exit 1
+  v="P_$level"; PORT["kv/$level"]=${!v}
+  R=$(sed -nE 's/^replication listening on 127\.0\.0\.1:([0-9]+)$/\1/p' "$B_TMP/P_$level.log")
+  start_bg "S_$level" pin_server "$KV" --role replica --port 0 --primary "127.0.0.1:$R" \
+    --data-dir "$D/r-$level" || exit 1
+done
+for level in off local; do
+  start_bg "A_$level" pin_server "$KV" --role primary --port 0 --data-dir "$D/alone-$level" \
     --synchronous-commit "$level" || exit 1
-  R=$(sed -nE 's/^replication listening on 127\.0\.0\.1:([0-9]+)$/\1/p' "$B_TMP/P.log")
-  start_bg S pin_server "$KV" --role replica --port 0 --primary "127.0.0.1:$R" --data-dir "$D/r" || exit 1
-  for i in $(seq 1 100); do redis-cli -p "$P" info replication | grep -q connected_slaves:1 && break; sleep 0.05; done
-  n1=$N_SLOW; [ "$level" = off ] && n1=$N_MID
-  record kv-server "$level" 1 "$(bench_set "$P" 1 "$n1")"
-  record kv-server "$level" 64 "$(bench_set "$P" 64 "$N_FAST")"
-  kill "${B_PIDS[@]}" 2>/dev/null; wait "${B_PIDS[@]}" 2>/dev/null; B_PIDS=()
+  v="A_$level"; PORT["alone/$level"]=${!v}
 done
-
-# Like for like, interleaved: kv-server alone (Redis runs without a replica) and Redis
-# up at the same time, runs alternating, so both see the same machine load; the ratio is
-# the median of the per-round ratios.  On a shared machine this is the number to trust.
-start_redis() { # VAR MODE DIR: a Redis with the AOF at that fsync mode, its port in VAR
-  rm -rf "$3"; mkdir -p "$3"
-  local port; port=$(free_port)
-  pin_server redis-server --port "$port" --bind 127.0.0.1 --dir "$3" --save '' \
-    --appendonly yes --appendfsync "$2" --daemonize no >"$3.log" 2>&1 &
+for mode in $MODES; do
+  port=$(free_port); mkdir -p "$D/redis-$mode"
+  pin_server redis-server --port "$port" --bind 127.0.0.1 --dir "$D/redis-$mode" --save '' \
+    --appendonly yes --appendfsync "$mode" --daemonize no >"$D/redis-$mode.log" 2>&1 &
   B_PIDS+=("$!")
-  for i in $(seq 1 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
-  printf -v "$1" '%s' "$port"
-}
-for pair in off:everysec local:always; do
-  level=${pair%%:*} mode=${pair##*:}
-  rm -rf "$D/p"
-  start_bg P pin_server "$KV" --role primary --port 0 --data-dir "$D/p" --synchronous-commit "$level" || exit 1
-  start_redis RP "$mode" "$D/redis-pair"
-  kr=() rr=() q=()
-  for r in $(seq 1 "$ROUNDS"); do
-    a=$(pin_client redis-benchmark -p "$P" -t set -n "$N_FAST" -c 64 -P 1 --csv 2>/dev/null | grep '^"SET"' | cut -d, -f2 | tr -d '"')
-    b=$(pin_client redis-benchmark -p "$RP" -t set -n "$N_FAST" -c 64 -P 1 --csv 2>/dev/null | grep '^"SET"' | cut -d, -f2 | tr -d '"')
-    kr+=("${a:-0}"); rr+=("${b:-0}"); q+=("$(ratio "${a:-0}" "${b:-0}")")
+  PORT["redis/$mode"]=$port
+done
+for k in "${!PORT[@]}"; do
+  for i in $(seq 1 100); do redis-cli -p "${PORT[$k]}" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+done
+for level in $LEVELS; do
+  for i in $(seq 1 100); do
+    redis-cli -p "${PORT[kv/$level]}" info replication | grep -q connected_slaves:1 && break; sleep 0.05
   done
-  PAIR["$level"]="$(median "${kr[@]}") $(median "${rr[@]}") $(median "${q[@]}")"
-  echo "kv-server-paired,$level,64,$(median "${kr[@]}"),," >>"$OUT/wal.csv"
-  echo "redis-paired,appendfsync-$mode,64,$(median "${rr[@]}"),," >>"$OUT/wal.csv"
-  progress "paired $level vs appendfsync $mode: ${PAIR[$level]}"
-  kill "${B_PIDS[@]}" 2>/dev/null; wait "${B_PIDS[@]}" 2>/dev/null; B_PIDS=()
 done
 
-for mode in always everysec no; do
-  rm -rf "$D/redis"; mkdir -p "$D/redis"
-  port=$(free_port)
-  pin_server redis-server --port "$port" --bind 127.0.0.1 --dir "$D/redis" --save '' \
-    --appendonly yes --appendfsync "$mode" --daemonize no >"$D/redis.log" 2>&1 &
-  B_PIDS+=("$!")
-  for i in $(seq 1 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
-  n1=$N_SLOW; [ "$mode" != always ] && n1=$N_MID
-  record redis "appendfsync-$mode" 1 "$(bench_set "$port" 1 "$n1")"
-  record redis "appendfsync-$mode" 64 "$(bench_set "$port" 64 "$N_FAST")"
-  kill "${B_PIDS[@]}" 2>/dev/null; wait "${B_PIDS[@]}" 2>/dev/null; B_PIDS=()
+# one_run KEY CONNS N -> "rps p50 p99"
+one_run() {
+  pin_client redis-benchmark -p "${PORT[$1]}" -t set -n "$3" -c "$2" -P 1 --csv 2>/dev/null |
+    grep '^"SET"' | tr -d '"' | awk -F, '{print $2, $5, $7}'
+}
+n_for() { # KEY CONNS -> requests for one run (about half a second each)
+  if [ "$2" = 64 ]; then echo "$N_FAST"
+  else case $1 in kv/off|alone/off|redis/everysec|redis/no) echo "$N_MID" ;; *) echo "$N_SLOW" ;; esac; fi
+}
+declare -A RUNS
+CONFIGS="kv/off kv/local kv/remote_write kv/on kv/remote_apply alone/off alone/local redis/always redis/everysec redis/no"
+FS=()
+for r in $(seq 1 "$ROUNDS"); do
+  FS+=("$(fsync_probe 0.5)")
+  for k in $CONFIGS; do
+    for c in 1 64; do
+      case $k in alone/*) [ "$c" = 1 ] && continue ;; esac
+      v=$(one_run "$k" "$c" "$(n_for "$k" "$c")")
+      RUNS["$k/$c"]+="${v:-0 0 0};"
+    done
+  done
+  progress "round $r/$ROUNDS done (fdatasync/s ${FS[-1]})"
 done
+FSYNC=$(median "${FS[@]}")
 
-get() { awk -v i="$2" '{print $i}' <<<"${RES[$1]}"; }
-ref_for() { case $1 in off) echo appendfsync-everysec ;; *) echo appendfsync-always ;; esac; }
+# med KEY/CONNS FIELD -> median over rounds; pratio A B CONNS -> median of per-round ratios
+med() { median $(tr ';' '\n' <<<"${RUNS[$1]}" | awk -v f="$2" 'NF {print $f}'); }
+pratio() {
+  local a b i q=()
+  IFS=';' read -ra a <<<"${RUNS[$1/$3]}"; IFS=';' read -ra b <<<"${RUNS[$2/$3]}"
+  for i in "${!a[@]}"; do q+=("$(ratio "${a[$i]%% *}" "${b[$i]%% *}")"); done
+  median "${q[@]}"
+}
+ref_for() { case $1 in off) echo everysec ;; *) echo always ;; esac; }
 verdict() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b) ? "met" : "NOT met" }'; }
+
+echo "system,level,conns,commits_per_s,p50_ms,p99_ms,ratio_vs_redis" >"$OUT/wal.csv"
+row() { # SYSTEM LEVEL KEY CONNS RATIO
+  echo "$1,$2,$4,$(med "$3/$4" 1),$(med "$3/$4" 2),$(med "$3/$4" 3),$5" >>"$OUT/wal.csv"
+  echo "| $1 | $2 | $4 | $(med "$3/$4" 1) | $(med "$3/$4" 2) | $(med "$3/$4" 3) | $5 |"
+}
 {
-  echo "### WAL commit levels (\`make bench-wal\`, FULL=$FULL, median of $RUNS runs)"
+  echo "### WAL commit levels (\`make bench-wal\`, FULL=$FULL, median of $ROUNDS interleaved rounds)"
   echo
-  echo "$(machine). Disk: **$FSYNC fdatasync/s** (4 KiB pwrite + fdatasync, one thread)."
-  echo "kv-server primary and replica pinned to core $CPU_SERVER, redis-benchmark (-t set -P 1) to core $CPU_CLIENT."
+  echo "$(machine). Disk: **$FSYNC fdatasync/s** (4 KiB pwrite + fdatasync, one thread; median of $ROUNDS probes)."
+  echo "kv-server primaries and replicas and Redis pinned to core $CPU_SERVER, redis-benchmark (-t set -P 1) to core $CPU_CLIENT."
   echo
-  echo "| system | level | conns | commits/s | p50 ms | p99 ms | ratio vs Redis |"
+  echo "| system | level | conns | commits/s | p50 ms | p99 ms | ratio vs Redis (median per round) |"
   echo "| --- | --- | ---: | ---: | ---: | ---: | --- |"
   for c in 1 64; do
-    for level in off local remote_write on remote_apply; do
+    for level in $LEVELS; do
       ref=$(ref_for "$level")
-      echo "| kv-server | $level | $c | $(get "kv-server/$level/$c" 1) | $(get "kv-server/$level/$c" 2) | $(get "kv-server/$level/$c" 3) | $(ratio "$(get "kv-server/$level/$c" 1)" "$(get "redis/$ref/$c" 1)") x $ref |"
+      row kv-server "$level" "kv/$level" "$c" "$(pratio "kv/$level" "redis/$ref" "$c") x $ref"
     done
-    for mode in always everysec no; do
-      echo "| redis 7 | appendfsync $mode | $c | $(get "redis/appendfsync-$mode/$c" 1) | $(get "redis/appendfsync-$mode/$c" 2) | $(get "redis/appendfsync-$mode/$c" 3) | 1.00 |"
-    done
+    if [ "$c" = 64 ]; then
+      for level in off local; do
+        ref=$(ref_for "$level")
+        row "kv-server, no replica" "$level" "alone/$level" 64 "$(pratio "alone/$level" "redis/$ref" 64) x $ref"
+      done
+    fi
+    for mode in $MODES; do row "redis 7" "appendfsync $mode" "redis/$mode" "$c" "1.00"; done
   done
-  l1=$(get kv-server/local/1 1); l64=$(get kv-server/local/64 1); on64=$(get kv-server/on/64 1)
-  ra=$(get redis/appendfsync-always/64 1); off64=$(get kv-server/off/64 1); re=$(get redis/appendfsync-everysec/64 1)
+  l1=$(med kv/local/1 1); l64=$(med kv/local/64 1)
+  gc=$(ratio "$l64" "$l1"); onl=$(pratio kv/on kv/local 64)
+  la=$(pratio alone/local redis/always 64); oe=$(pratio alone/off redis/everysec 64)
   echo
   echo "| target | measured | verdict |"
   echo "| --- | --- | --- |"
-  echo "| group commit: local@64 >= 10x local@1 | $(ratio "$l64" "$l1")x | $(verdict "$(ratio "$l64" "$l1")" 10) |"
+  echo "| group commit: local@64 >= 10x local@1 | ${gc}x | $(verdict "$gc" 10) |"
   echo "| local@64 above the disk's fdatasync/s | $l64 vs $FSYNC | $(verdict "$l64" "$FSYNC") |"
-  echo "| on@64 >= 0.5x local@64 | $(ratio "$on64" "$l64")x | $(verdict "$(ratio "$on64" "$l64")" 0.5) |"
-  pl() { awk -v i="$2" '{print $i}' <<<"${PAIR[$1]}"; }
-  echo "| local@64 >= 1.0x Redis appendfsync always@64, interleaved, kv without replica like Redis | $(pl local 1) vs $(pl local 2): $(pl local 3)x (table above, with replica: $(ratio "$l64" "$ra")x) | $(verdict "$(pl local 3)" 1.0) |"
-  echo "| off@64 >= 1.0x Redis appendfsync everysec@64, interleaved, kv without replica like Redis | $(pl off 1) vs $(pl off 2): $(pl off 3)x (table above, with replica: $(ratio "$off64" "$re")x) | $(verdict "$(pl off 3)" 1.0) |"
+  echo "| on@64 >= 0.5x local@64 | ${onl}x | $(verdict "$onl" 0.5) |"
+  echo "| local@64 >= 1.0x Redis appendfsync always@64 (both without replica) | ${la}x (with replica: $(pratio kv/local redis/always 64)x) | $(verdict "$la" 1.0) |"
+  echo "| off@64 >= 1.0x Redis appendfsync everysec@64 (both without replica) | ${oe}x (with replica: $(pratio kv/off redis/everysec 64)x) | $(verdict "$oe" 1.0) |"
   echo
   echo "![commits per second](wal.png)"
 } >"$OUT/wal.md"
 cat "$OUT/wal.md"
 
-awk -F, 'NR > 1 && $3 == 64 && $1 !~ /paired/ { printf "\"%s\\n%s\" %s\n", ($1 == "redis" ? "redis" : "kv"), $2, $4 }' "$OUT/wal.csv" >"$D/p64.dat"
-awk -F, 'NR > 1 && $3 == 1 && $1 !~ /paired/ { print $4 }' "$OUT/wal.csv" >"$D/p1.dat"
-paste -d' ' "$D/p64.dat" "$D/p1.dat" >"$D/plot.dat"
+# plot: commits/s at 64 and at 1 connection per configuration (with replica; Redis alone)
+for k in $(sed 's#alone/[a-z]*##g' <<<"$CONFIGS"); do
+  printf '"%s" %s %s\n' "${k/\//\\n}" "$(med "$k/64" 1)" "$(med "$k/1" 1)"
+done >"$D/plot.dat"
 gnuplot <<EOF
 set terminal png size 1000,500 noenhanced
 set output "$OUT/wal.png"
@@ -153,7 +162,7 @@ set style histogram clustered gap 1
 set style fill solid 0.8
 set logscale y
 set ylabel "commits/s (log)"
-set xtics rotate by -30 font ",8"
+set xtics font ",8"
 set key top left
 plot "$D/plot.dat" using 2:xtic(1) title "64 connections", "" using 3 title "1 connection", $FSYNC with lines lw 2 title "fdatasync/s"
 EOF
