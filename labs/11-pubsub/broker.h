@@ -21,6 +21,7 @@
 #include "parsers/resp/resp.h"
 
 #define BROKER_MAX_CLIENTS 10000
+#define BROKER_MAX_KEYS 1000000          /* streams; XADD/XGROUP MKSTREAM refuse more */
 #define BROKER_IN_LIMIT (32u << 20)   /* bytes of unparsed input per client */
 #define BROKER_OUT_LIMIT (1024u << 20) /* output of a normal (non-pubsub) client */
 

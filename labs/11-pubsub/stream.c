@@ -267,7 +267,7 @@ static char *dupmem(const char *p, size_t n)
 struct stream_group *stream_group_create(struct stream *s, const char *name, size_t n,
                                          struct stream_id last)
 {
-    if (stream_group_find(s, name, n))
+    if (stream_group_find(s, name, n) || s->ngroups >= STREAM_MAX_GROUPS)
         return NULL;
     if (grow((void **)&s->groups, &s->capgroups, s->ngroups + 1, sizeof(*s->groups)) < 0)
         return NULL;
@@ -319,7 +319,8 @@ struct stream_consumer *stream_consumer_get(struct stream_group *g, const char *
         *created = 0;
     if (c)
         return c;
-    if (grow((void **)&g->cons, &g->capcons, g->ncons + 1, sizeof(*g->cons)) < 0)
+    if (g->ncons >= STREAM_MAX_CONSUMERS ||
+        grow((void **)&g->cons, &g->capcons, g->ncons + 1, sizeof(*g->cons)) < 0)
         return NULL;
     c = calloc(1, sizeof(*c));
     if (!c || !(c->name = dupmem(name, n))) {

@@ -16,14 +16,18 @@
  *   order, as Redis's radix tree does); the PEL is kept sorted by ID.
  * - Times are wall-clock milliseconds supplied by the caller (delivery times survive
  *   a restart, as in Redis).
- * - Every function that allocates returns NULL/-1 when memory runs out and leaves the
- *   structure unchanged.
+ * - Every function that allocates returns NULL/-1 when memory runs out, or a bound above
+ *   is reached, and leaves the structure unchanged.
  */
 #ifndef WIRELAB_LABS_PUBSUB_STREAM_H
 #define WIRELAB_LABS_PUBSUB_STREAM_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* Bounds: past them creation fails (NULL) as if memory ran out, and the broker says so. */
+#define STREAM_MAX_GROUPS 10000     /* per stream */
+#define STREAM_MAX_CONSUMERS 10000  /* per group (sorted array: inserts are O(n)) */
 
 struct stream_id {
     uint64_t ms, seq;

@@ -180,7 +180,7 @@ void xcmd_xclaim(struct client *c, int argc, const char **argv, const size_t *ar
         g->last = lastid;
     struct stream_consumer *cons = stream_consumer_get(g, argv[3], argl[3], now, NULL);
     if (!cons) {
-        resp_add_error(RB(c), "OOM out of memory");
+        resp_add_error(RB(c), "OOM out of memory or over the broker's consumer limit");
         return;
     }
     /* The reply length is known only at the end: build it aside, then copy. */
@@ -253,7 +253,7 @@ void xcmd_xautoclaim(struct client *c, int argc, const char **argv, const size_t
     uint64_t now = broker_wall_ms();
     struct stream_consumer *cons = stream_consumer_get(g, argv[3], argl[3], now, NULL);
     if (!cons) {
-        resp_add_error(RB(c), "OOM out of memory");
+        resp_add_error(RB(c), "OOM out of memory or over the broker's consumer limit");
         return;
     }
     struct resp_out body;

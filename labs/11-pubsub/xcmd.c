@@ -242,10 +242,11 @@ void xcmd_xadd(struct client *c, int argc, const char **argv, const size_t *argl
     }
     int fresh = 0;
     if (!s) {
-        if (!(s = stream_new()) || dict_put(&b->keys, argv[1], argl[1], s) < 0) {
+        if (b->keys.n >= BROKER_MAX_KEYS || !(s = stream_new()) ||
+            dict_put(&b->keys, argv[1], argl[1], s) < 0) {
             free(s);
             free(enc);
-            resp_add_error(RB(c), "OOM out of memory");
+            resp_add_error(RB(c), "OOM out of memory or over the broker's stream count limit");
             return;
         }
         fresh = 1;

@@ -99,16 +99,17 @@ void xcmd_xgroup(struct client *c, int argc, const char **argv, const size_t *ar
             return;
         }
         if (!s) {
-            if (!(s = stream_new()) || dict_put(&b->keys, key, kl, s) < 0) {
+            if (b->keys.n >= BROKER_MAX_KEYS || !(s = stream_new()) ||
+                dict_put(&b->keys, key, kl, s) < 0) {
                 stream_free(s);
-                resp_add_error(RB(c), "OOM out of memory");
+                resp_add_error(RB(c), "OOM out of memory or over the broker's stream count limit");
                 return;
             }
         }
         if (dollar)
             id = s->last;
         if (!stream_group_create(s, gname, gl, id)) {
-            resp_add_error(RB(c), "OOM out of memory");
+            resp_add_error(RB(c), "OOM out of memory or over the broker's group limit");
             return;
         }
         resp_add_simple(RB(c), "OK");
@@ -123,7 +124,7 @@ void xcmd_xgroup(struct client *c, int argc, const char **argv, const size_t *ar
     case 3: { /* CREATECONSUMER */
         int created;
         if (!stream_consumer_get(g, argv[4], argl[4], broker_wall_ms(), &created)) {
-            resp_add_error(RB(c), "OOM out of memory");
+            resp_add_error(RB(c), "OOM out of memory or over the broker's consumer limit");
             return;
         }
         resp_add_int(RB(c), created);
@@ -232,7 +233,8 @@ void xcmd_xreadgroup(struct client *c, int argc, const char **argv, const size_t
             continue;
         struct stream_consumer *cons = stream_consumer_get(g, cname, cl, now, NULL);
         if (!cons) {
-            resp_add_error(RB(c), "OOM out of memory"); /* keeps the reply well-formed */
+            /* an error element keeps the reply well-formed */
+            resp_add_error(RB(c), "OOM out of memory or over the consumer limit");
             continue;
         }
         cons->seen_ms = now;
