@@ -120,18 +120,27 @@ static void poke(const char *d, uint64_t lsn, size_t delta, unsigned char v, int
     close(fd);
 }
 
+/* A log of first+rest records of ~50 bytes; returns the LSN where the rest begin. */
+static uint64_t log_with_mark(const char *d, int first, int rest)
+{
+    char err[512];
+    struct seen s = {0};
+    struct wal *w = open_wal(d, &s, 0, 0, err);
+    cr_assert_not_null(w, "%s", err);
+    fill(w, 0, first, 50);
+    uint64_t mark = wal_insert_lsn(w);
+    fill(w, first, rest, 50);
+    wal_close(w);
+    return mark;
+}
+
 Test(wal, torn_tail_is_truncated_and_logged)
 {
     char *d = tmpdir(), err[512];
-    struct seen s = {0};
-    struct wal *w = open_wal(d, &s, 0, 0, err);
-    fill(w, 0, 9, 50);
-    uint64_t before = wal_insert_lsn(w);
-    fill(w, 9, 1, 50);
-    wal_close(w);
+    uint64_t before = log_with_mark(d, 9, 1);
     poke(d, before, 40, 0xAB, 0); /* garble the payload of the last record */
     struct seen s2 = {0};
-    w = open_wal(d, &s2, 0, 0, err);
+    struct wal *w = open_wal(d, &s2, 0, 0, err);
     cr_assert_not_null(w, "%s", err);
     cr_assert_eq(s2.n, 9);
     cr_assert(strstr(s2.logs, "torn tail"), "%s", s2.logs);
@@ -154,19 +163,13 @@ Test(wal, torn_tail_is_truncated_and_logged)
     free(d);
 }
 
-
 Test(wal, corruption_before_the_tail_refuses_naming_segment_and_offset)
 {
     char *d = tmpdir(), err[512];
-    struct seen s = {0};
-    struct wal *w = open_wal(d, &s, 0, 0, err);
-    fill(w, 0, 3, 50);
-    uint64_t third = wal_insert_lsn(w);
-    fill(w, 3, 7, 50);
-    wal_close(w);
+    uint64_t third = log_with_mark(d, 3, 7);
     poke(d, third, 35, 0x5A, 0);
     struct seen s2 = {0};
-    w = open_wal(d, &s2, 0, 0, err);
+    struct wal *w = open_wal(d, &s2, 0, 0, err);
     cr_assert_null(w);
     cr_assert(strstr(err, "0000000000000000.wal at offset"), "%s", err);
     cr_assert(strstr(err, "not a torn tail"), "%s", err);
