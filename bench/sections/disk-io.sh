@@ -20,7 +20,7 @@ if [ "$FULL" = 1 ]; then SIZE=1g RT=2 REPS=3 QDS="1 8 32 128"; else SIZE=256m RT
 # The file lives under the build directory (a disk filesystem here; /tmp may be tmpfs).
 F=$BUILD/bench-disk-io.dat
 CSV=$OUT/disk-io.csv MD=$OUT/disk-io.md
-echo "part,engine,qd,mode,iops,lat_p50_us,lat_p99_us,lat_p999_us,syscalls_per_io,fio_iops,fio_p50_us,fio_p99_us,fio_p999_us,ratio" >"$CSV"
+echo "part,engine,qd,mode,iops,lat_p50_us,lat_p99_us,lat_p999_us,syscalls_per_io,fio_iops,fio_p50_us,fio_p99_us,fio_p999_us,ratio,fio_spread" >"$CSV"
 
 progress "file $F ($SIZE), runtime $RT s, $REPS run(s) per cell"
 "$DB" --engine pread --rw read --ios 1 --size $SIZE "$F" >/dev/null 2>&1 ||
@@ -64,15 +64,22 @@ cell() {
   local oa=() fa=() seen=0 a
   for a in "$@"; do if [ "$a" = -- ]; then seen=1; elif [ $seen = 0 ]; then oa+=("$a"); else fa+=("$a"); fi; done
   local o="" f="" i
-  for i in $(seq 1 "$REPS"); do
-    o+=$(ours "$e" "$qd" "${oa[@]}")$'\n'
-    f+=$(fio_ref "$e" "$qd" "${fa[@]}")$'\n'
+  for i in $(seq 1 "$REPS"); do  # alternate who goes first, so drift hits both
+    if [ $((i % 2)) = 1 ]; then
+      o+=$(ours "$e" "$qd" "${oa[@]}")$'\n'; f+=$(fio_ref "$e" "$qd" "${fa[@]}")$'\n'
+    else
+      f+=$(fio_ref "$e" "$qd" "${fa[@]}")$'\n'; o+=$(ours "$e" "$qd" "${oa[@]}")$'\n'
+    fi
   done
+  # fio against itself: (max - min) / median of its runs, the noise floor for the ratio
+  local spread
+  spread=$(printf '%s\n' "$f" | sed -nE 's/.*"iops": *([-0-9.eE+]+).*/\1/p' | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR < 2) { print "n/a"; exit } m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.0f%%\n", 100 * (v[NR] - v[1]) / m }')
   local row=() k
   for k in iops lat_p50_us lat_p99_us lat_p999_us syscalls_per_io; do row+=("$(med "$o" $k)"); done
   local fi_=() ; for k in iops lat_p50_us lat_p99_us lat_p999_us; do fi_+=("$(med "$f" $k)"); done
   local r; r=$(ratio "${row[0]}" "${fi_[0]}")
-  echo "$part,$e,$qd,$mode,$(IFS=,; echo "${row[*]}"),$(IFS=,; echo "${fi_[*]}"),$r" >>"$CSV"
+  echo "$part,$e,$qd,$mode,$(IFS=,; echo "${row[*]}"),$(IFS=,; echo "${fi_[*]}"),$r,$spread" >>"$CSV"
   progress "$part $e qd=$qd $mode: ${row[0]} IOPS vs fio ${fi_[0]} (x$r), p99 ${row[2]} us, ${row[4]} syscalls/IO"
 }
 
@@ -89,6 +96,7 @@ done
 # 4. io_uring extras at qd 32
 cell extras uring 32 fixed-files+buffers --direct --fixed-files --fixed-buffers -- --direct=1 --registerfiles=1 --fixedbufs=1
 cell extras uring 32 batch-8 --direct --batch 8 -- --direct=1 --iodepth_batch_submit=8 --iodepth_batch_complete_min=8
+cell extras uring 32 fixed+batch-8 --direct --fixed-files --fixed-buffers --batch 8 -- --direct=1 --registerfiles=1 --fixedbufs=1 --iodepth_batch_submit=8 --iodepth_batch_complete_min=8
 cell extras uring 32 sqpoll --direct --sqpoll -- --direct=1 --sqthread_poll=1
 
 # 3. time inside io_submit: cold buffered (the page cache dropped first) vs O_DIRECT
@@ -130,10 +138,12 @@ done
   echo
   echo "### O_DIRECT random 4k reads by queue depth (target: ratio >= 0.95 at every depth)"
   echo
-  echo "| engine | qd | IOPS | fio IOPS | ratio | p50 us | p99 us | p99.9 us | fio p50 | fio p99 | fio p99.9 | syscalls/IO | within 5% |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  echo "| engine | qd | IOPS | fio IOPS | ratio | within 5% | fio vs fio spread | p50 us | p99 us | p99.9 us | fio p50 | fio p99 | fio p99.9 | syscalls/IO |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   awk -F, '$1 == "direct" { ok = ($14 != "n/a" && $14 >= 0.95) ? "yes" : "no";
-    printf "| %s | %s | %.0f | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $5, $10, $14, $6, $7, $8, $11, $12, $13, $9, ok }' "$CSV"
+    printf "| %s | %s | %.0f | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $5, $10, $14, ok, $15, $6, $7, $8, $11, $12, $13, $9 }' "$CSV"
+  echo
+  echo "Both submit each request as soon as it is queued and wait for one completion when the queue is full (fio's defaults, diskbench's --batch 1); batching is in the io_uring extras table. \"fio vs fio spread\" is (max - min) / median of fio's own runs: a ratio inside it is noise."
   echo
   echo "fio jobs: pread = psync; threads = psync numjobs=qd thread (threads, like ours, not processes) group_reporting; libaio, uring = libaio, io_uring iodepth=qd; all --direct=1 --norandommap, same file, bs, size and runtime. Latency: ours from queueing to reaping, fio's lat_ns (submission to completion)."
   echo

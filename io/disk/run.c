@@ -165,6 +165,21 @@ release:
 	st->free_idx[st->nfree++] = (unsigned)(s - st->slots);
 }
 
+/* Submits what is staged, waits for `min` completions, completes what came back. */
+static int run_flush(struct run_state *st, struct disk_req **done, unsigned max, unsigned min)
+{
+	int n = st->e->ops->flush(st->e, done, max, min);
+	if (n < 0) {
+		snprintf(st->res->msg, sizeof st->res->msg, "%s engine failed: %s",
+		         st->j->ops->name, strerror(-n));
+		return -1;
+	}
+	uint64_t now = disk_now_ns();
+	for (int i = 0; i < n; i++)
+		run_complete(st, (struct run_slot *)done[i], now);
+	return 0;
+}
+
 static int run_loop(const struct disk_job *j, struct disk_result *res)
 {
 	struct run_state st = {.j = j, .res = res, .nblocks = disk_run_blocks(j)};
@@ -215,7 +230,7 @@ static int run_loop(const struct disk_job *j, struct disk_result *res)
 	uint64_t t_start = disk_now_ns();
 	uint64_t deadline = j->runtime_s > 0 ? t_start + (uint64_t)(j->runtime_s * 1e9) : 0;
 	uint64_t issued = 0, since_sync = 0;
-	unsigned batch = j->batch > 1 ? j->batch : 1;
+	unsigned batch = j->batch > 1 ? j->batch : 1, staged = 0;
 	for (;;) {
 		uint64_t now = disk_now_ns();
 		if ((deadline && now >= deadline) || (j->max_ios && issued >= j->max_ios))
@@ -227,10 +242,24 @@ static int run_loop(const struct disk_job *j, struct disk_result *res)
 				break;
 			issued++;
 			since_sync++;
+			staged++;
 			want_sync = j->fsync_every && since_sync >= j->fsync_every;
 			if (j->ops->sync)
 				break; /* it completed inside queue(): reap it first */
+			if (staged >= batch && st.nfree > 0) {
+				/* Hand over every `batch` requests as soon as they are queued
+				 * (fio's iodepth_batch_submit), reaping what completed meanwhile
+				 * without waiting.  When the queue is full, the submit rides on
+				 * the waiting flush below instead: one call for both. */
+				staged = 0;
+				if (run_flush(&st, done, qd, 0) < 0)
+					goto out;
+			}
 			now = disk_now_ns();
+			/* cache hits complete inside the flush above, so slots may never run
+			 * out: the clock must be checked here too */
+			if (deadline && now >= deadline)
+				st.stopping = 1;
 		}
 		if (st.inflight == 0) {
 			if (want_sync) { /* every write before it has completed */
@@ -244,16 +273,10 @@ static int run_loop(const struct disk_job *j, struct disk_result *res)
 			}
 			break;
 		}
-		unsigned min = batch < st.inflight ? batch : st.inflight;
-		int n = st.e->ops->flush(st.e, done, qd, min);
-		if (n < 0) {
-			snprintf(res->msg, sizeof res->msg, "%s engine failed: %s", j->ops->name,
-			         strerror(-n));
+		/* wait for at least `batch` completions (fio's iodepth_batch_complete_min) */
+		staged = 0;
+		if (run_flush(&st, done, qd, batch < st.inflight ? batch : st.inflight) < 0)
 			goto out;
-		}
-		now = disk_now_ns();
-		for (int i = 0; i < n; i++)
-			run_complete(&st, (struct run_slot *)done[i], now);
 	}
 	res->secs = (double)(disk_now_ns() - t_start) / 1e9;
 	rc = (res->err || res->msg[0]) ? -1 : 0;

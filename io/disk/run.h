@@ -7,6 +7,12 @@
  *   first; 0 = no limit, at least one must be set), then drains what is in flight.
  *   A sync engine runs at depth 1; with job->threads, qd threads each run the engine
  *   at depth 1 and the results are merged.
+ * - Submission follows fio's defaults and knobs: with batch <= 1 each request is
+ *   handed to the kernel as soon as it is queued (fio's iodepth_batch_submit=1), and
+ *   the loop waits for one completion when the queue is full; with batch = N it
+ *   submits N at a time and waits for at least N (iodepth_batch_complete_min=N),
+ *   fewer system calls per I/O for requests that wait for their batch.  A submit
+ *   that fills the queue shares its system call with the wait.
  * - Latency is measured per I/O from just before it is queued to when its
  *   completion is reaped (CLOCK_MONOTONIC), so it includes batching delays.
  * - Short transfers: a read that stops at end of file completes short (counted in
@@ -35,7 +41,7 @@ struct disk_job {
 	uint64_t file_size;
 	uint64_t region_off, region_len;
 	uint32_t bs;
-	unsigned qd, batch; /* batch > 1: reap at least this many before refilling */
+	unsigned qd, batch; /* submit this many per call, reap at least this many */
 	int rw;             /* enum disk_rw */
 	double runtime_s;
 	uint64_t max_ios;

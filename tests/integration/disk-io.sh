@@ -138,6 +138,17 @@ sc threads pread64 --qd 4
 out=$("$DB" --engine libaio --rw randread --bs 4k --qd 8 --ios 300 "$D/read.dat" 2>&1)
 case "$out" in *"of the run inside io_submit"*) ok "libaio prints time inside io_submit" ;; *) bad "io_submit time" "$out" ;; esac
 
+# 8b. --runtime is kept even when every read is a page-cache hit that completes
+#     inside the submit (a loop that only checks the clock when it waits never stops).
+for eng in uring libaio; do
+  out=$(timeout 20 "$DB" --engine $eng --rw randread --bs 4k --qd 8 --runtime 0.3 --warm "$D/read.dat" 2>&1); rc=$?
+  secs=$(printf '%s\n' "$out" | sed -nE 's/.*I\/Os in ([0-9.]+) s\).*/\1/p')
+  check "$eng: --runtime 0.3 on a warm cache stops in time (took ${secs:-?} s, rc $rc)" \
+    awk -v s="${secs:-99}" 'BEGIN { exit !(s < 3) }'
+done
+v=$(spi --engine uring --qd 16)
+check "uring default (fio-like, each I/O submitted at once): <= 1.05 calls per I/O (got $v)" awk -v v="$v" 'BEGIN { exit !(v >= 0.9 && v <= 1.05) }'
+
 # 9. Bad arguments: a clear message and exit 2.
 badarg() { # NAME WANT args...
   local n=$1 want=$2; shift 2
