@@ -33,11 +33,31 @@ static int jp_fail(struct jp *j, const unsigned char *at, const char *msg)
     return -1;
 }
 
+/* Skips whitespace.  Pretty-printed documents are mostly runs of indentation spaces
+ * (a quarter of twitter.json): those are skipped 8 at a time. */
 static inline void jp_ws(struct jp *j)
 {
     const unsigned char *p = j->p, *e = j->end;
-    while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-        p++;
+    if (p < e && *p > ' ') return;
+    for (;;) {
+        while (p < e && (*p == '\n' || *p == '\r' || *p == '\t'))
+            p++;
+        while (e - p >= 8) {
+            uint64_t x;
+            memcpy(&x, p, 8);
+            x ^= 0x2020202020202020ull; /* spaces become zero bytes */
+            uint64_t t = (x | ((x & 0x7f7f7f7f7f7f7f7full) + 0x7f7f7f7f7f7f7f7full)) & 0x8080808080808080ull;
+            if (t) {
+                p += (unsigned)__builtin_ctzll(t) >> 3; /* first non-space byte */
+                break;
+            }
+            p += 8;
+        }
+        while (p < e && *p == ' ')
+            p++;
+        if (p < e && (*p == '\n' || *p == '\r' || *p == '\t')) continue;
+        break;
+    }
     j->p = p;
 }
 
@@ -125,11 +145,17 @@ static int jp_string(struct jp *j, struct json_node *n)
         }
         if (c < 0x20) return jp_fail(j, p, "control character in string (must be escaped)");
         if (c >= 0x80) {
-            size_t k = utf8_seq(p, (size_t)(e - p));
-            if (!k) return jp_fail(j, p, "invalid UTF-8 in string");
-            memcpy(o, p, k);
-            o += k;
-            p += k;
+            /* Stay here while the text stays non-ASCII (CJK text is runs of 3-byte sequences). */
+            do {
+                size_t k = utf8_seq(p, (size_t)(e - p));
+                if (!k) return jp_fail(j, p, "invalid UTF-8 in string");
+                o[0] = (char)p[0];
+                o[1] = (char)p[1];
+                if (k > 2) o[2] = (char)p[2];
+                if (k > 3) o[3] = (char)p[3];
+                o += k;
+                p += k;
+            } while (p < e && *p >= 0x80);
             continue;
         }
         /* backslash */
