@@ -102,28 +102,28 @@ def ratio(a, b):
     if not b:
         return "n/a"
     return f"{a / b:.2f}" if a / b >= 0.1 else f"{a / b:.4f}"
+def cells_of(k):
+    """One row's cells, formatted, the same for the CSV and the Markdown table."""
+    v, ref = med[k], med.get(("short-100ms", k[1]))
+    return [k[0], str(k[1]), str(v["jobs"]), str(v["completed"]), f'{v["delay_p50_ms"]:.3f}',
+            f'{v["delay_p99_ms"]:.3f}', f'{v["requests_per_job"]:.2f}', f'{v["bytes_per_job"]:.0f}',
+            f'{v["server_cpu_s"]:.2f}', f'{v["wall_s"]:.2f}',
+            ratio(v["bytes_per_job"], ref["bytes_per_job"]) if ref else "n/a",
+            ratio(v["delay_p50_ms"], ref["delay_p50_ms"]) if ref else "n/a"]
 with open(out_csv, "w") as f:
     f.write("mode,clients,jobs_per_client,completed,delay_p50_ms,delay_p99_ms,requests_per_job,"
             "bytes_per_job,server_cpu_s,wall_s,bytes_ratio_vs_short100,delay_ratio_vs_short100\n")
     for k in keys:
-        v, ref = med[k], med.get(("short-100ms", k[1]))
-        f.write(f'{k[0]},{k[1]},{v["jobs"]},{v["completed"]},{v["delay_p50_ms"]},{v["delay_p99_ms"]},'
-                f'{v["requests_per_job"]},{v["bytes_per_job"]:.0f},{v["server_cpu_s"]},{v["wall_s"]},'
-                f'{ratio(v["bytes_per_job"], ref["bytes_per_job"]) if ref else "n/a"},'
-                f'{ratio(v["delay_p50_ms"], ref["delay_p50_ms"]) if ref else "n/a"}\n')
+        f.write(",".join(cells_of(k)) + "\n")
 with open(out_md, "w") as f:
     f.write("## notify: short polling, long polling, SSE, webhook, WebSocket\n\n")
     f.write(f"{machine}. Jobs of {work} ms; delay = client knows - server's done_us "
             "(same CLOCK_MONOTONIC). Reference: short polling every 100 ms, same N, same run.\n\n")
     f.write("| mode | clients | jobs/client | done | delay p50 ms | delay p99 ms | requests/job | "
-            "bytes/job | server CPU s | bytes vs short-100ms | p50 vs short-100ms |\n")
-    f.write("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+            "bytes/job | server CPU s | wall s | bytes vs short-100ms | p50 vs short-100ms |\n")
+    f.write("| --- " + "| ---: " * 11 + "|\n")
     for k in keys:
-        v, ref = med[k], med.get(("short-100ms", k[1]))
-        f.write(f'| {k[0]} | {k[1]} | {v["jobs"]} | {v["completed"]} | {v["delay_p50_ms"]:.2f} | '
-                f'{v["delay_p99_ms"]:.2f} | {v["requests_per_job"]:.2f} | {v["bytes_per_job"]:.0f} | '
-                f'{v["server_cpu_s"]:.2f} | {ratio(v["bytes_per_job"], ref["bytes_per_job"]) if ref else "n/a"} | '
-                f'{ratio(v["delay_p50_ms"], ref["delay_p50_ms"]) if ref else "n/a"} |\n')
+        f.write("| " + " | ".join(cells_of(k)) + " |\n")
     f.write("\nPlots: notify-delay.png (p50 delay by clients), notify-requests.png (requests per job).\n")
 # gnuplot data: one block per mode, rows (clients, p50, p99, requests/job, bytes/job)
 with open(f"{tmp}/plot.dat", "w") as f:
