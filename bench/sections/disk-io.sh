@@ -8,7 +8,7 @@
 #   4. io_uring extras (registered files and buffers, batching, SQPOLL) vs fio's
 #   5. system calls per I/O: diskbench's own count against strace -f, and fio's
 # Everything runs pinned to one core (taskset), ours and fio's alternating.
-# Quick profile: 256 MiB file, 0.3 s per run, 1 run per cell (about 35 s: fio
+# Quick profile: 256 MiB file, 0.25 s per run, 1 run per cell (about 38 s: fio
 # itself needs ~0.3 s to start and stop each job).
 # FULL=1: 1 GiB file, 2 s per run, median of 3.
 source "$(dirname "$0")/../lib.sh"
@@ -16,7 +16,7 @@ need fio strace python3 gnuplot taskset
 DB=$BIN/diskbench
 [ -x "$DB" ] || { echo "bench disk-io: $DB missing (make all)" >&2; exit 1; }
 
-if [ "$FULL" = 1 ]; then SIZE=1g RT=2 REPS=3 QDS="1 8 32 128"; else SIZE=256m RT=0.3 REPS=1 QDS="1 8 32 128"; fi
+if [ "$FULL" = 1 ]; then SIZE=1g RT=2 REPS=3 QDS="1 8 32 128"; else SIZE=256m RT=0.25 REPS=1 QDS="1 8 32 128"; fi
 # The file lives under the build directory (a disk filesystem here; /tmp may be tmpfs).
 F=$BUILD/bench-disk-io.dat
 CSV=$OUT/disk-io.csv MD=$OUT/disk-io.md
@@ -110,24 +110,24 @@ for mode in buffered direct; do
   progress "libaio $mode cold: $iops IOPS, io_submit: $sub (us/call us/IO %run)"
 done
 
-# 5. system calls per I/O: own count vs strace, and fio's count, qd 32, 3000 I/Os
+# 5. system calls per I/O: own count vs strace, and fio's count, qd 32, 2000 I/Os
 SC=$B_TMP/syscalls.txt; : >"$SC"
 for e in pread threads libaio uring; do
   qd=32; call=io_uring_enter
   case $e in pread|threads) call=pread64 ;; libaio) call=io_submit,io_getevents ;; esac
   # the tool's own count and strace's, from the same run
-  out=$(strace -f -qq -e trace=$call -o "$B_TMP/st.txt" "$DB" --engine $e --rw randread --bs 4k --qd $qd --ios 3000 --direct "$F" 2>&1)
+  out=$(strace -f -qq -e trace=$call -o "$B_TMP/st.txt" "$DB" --engine $e --rw randread --bs 4k --qd $qd --ios 2000 --direct "$F" 2>&1)
   mine=$(printf '%s\n' "$out" | sed -nE 's/.*syscalls +([0-9.]+) per I\/O.*/\1/p')
   if [ "${call}" = pread64 ]; then n=$(grep -c ', 4096, ' "$B_TMP/st.txt"); else n=$(grep -cE '(io_uring_enter|io_submit|io_getevents)\(' "$B_TMP/st.txt"); fi
   fjobs=(--ioengine="$(fio_engine $e)" --iodepth=$qd)
   [ $e = threads ] && fjobs=(--ioengine=psync --numjobs=$qd --thread)
   [ $e = pread ] && fjobs=(--ioengine=psync)
-  nio=3000 fios=3000  # fio's number_ios is per job: threads split it
-  [ $e = threads ] && { nio=$(( 3000 / qd )); fios=$(( nio * qd )); }
+  nio=2000 fios=2000  # fio's number_ios is per job: threads split it
+  [ $e = threads ] && { nio=$(( 2000 / qd )); fios=$(( nio * qd )); }
   strace -f -qq -e trace=$call -o "$B_TMP/stf.txt" fio --name=ref --filename="$F" --rw=randread --bs=4k --size=$SIZE --direct=1 \
     --number_ios=$nio --norandommap --randrepeat=0 --output-format=json "${fjobs[@]}" >/dev/null 2>&1
   if [ "${call}" = pread64 ]; then fn=$(grep -c ', 4096, ' "$B_TMP/stf.txt"); else fn=$(grep -cE '(io_uring_enter|io_submit|io_getevents)\(' "$B_TMP/stf.txt"); fi
-  echo "$e $qd $mine $(awk -v n="$n" 'BEGIN{printf "%.3f", n/3000}') $(awk -v n="$fn" -v i=$fios 'BEGIN{printf "%.3f", n/i}') ${call//,/+}" >>"$SC"
+  echo "$e $qd $mine $(awk -v n="$n" 'BEGIN{printf "%.3f", n/2000}') $(awk -v n="$fn" -v i=$fios 'BEGIN{printf "%.3f", n/i}') ${call//,/+}" >>"$SC"
 done
 
 # ---- table ---------------------------------------------------------------
@@ -166,7 +166,7 @@ done
   awk -F, '$1 == "direct" && $2 == "uring" && $3 == 32 { printf "| plain | %.0f | %.0f | %s | %s | %s | %s |\n", $5, $10, $14, $7, $12, $9 }
            $1 == "extras" { printf "| %s | %.0f | %.0f | %s | %s | %s | %s |\n", $4, $5, $10, $14, $7, $12, $9 }' "$CSV"
   echo
-  echo "### System calls per I/O, counted three ways (qd 32, 3000 O_DIRECT reads)"
+  echo "### System calls per I/O, counted three ways (qd 32, 2000 O_DIRECT reads)"
   echo
   echo "| engine | qd | diskbench's own count | strace -f of diskbench | strace -f of fio | calls counted |"
   echo "| --- | --- | --- | --- | --- | --- |"
