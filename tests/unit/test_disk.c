@@ -274,3 +274,40 @@ Test(disk_run, random_writes_verify_on_read_back)
 	cr_assert(disk_run_verify_region(&j, &first, msg, sizeof msg) > 0);
 	close(fd);
 }
+
+Test(disk_run, batch_sets_system_calls_per_io)
+{
+	/* default (batch 1) submits each request on its own, like fio: ~1 call per I/O;
+	 * batch 8 submits 8 per call and waits for 8: ~1/8 */
+	uint64_t size = 64 * 4096;
+	int fd = scratch_file(size);
+	unsigned batches[] = {1, 8};
+	for (int k = 0; k < 2; k++) {
+		struct disk_job j = {.ops = &disk_engine_uring, .fd = fd, .file_size = size,
+		                     .region_len = size, .bs = 4096, .qd = 8, .batch = batches[k],
+		                     .rw = DISK_RW_RANDREAD, .max_ios = 800};
+		static struct disk_result r;
+		cr_assert_eq(disk_run(&j, &r), 0, "%s", r.msg);
+		cr_assert_eq(r.ios, 800);
+		double per_io = (double)r.st.syscalls / (double)r.ios;
+		if (batches[k] == 1)
+			cr_assert(per_io > 0.9 && per_io <= 1.05, "batch 1: %.3f", per_io);
+		else
+			cr_assert(per_io <= 0.2, "batch 8: %.3f", per_io);
+	}
+	close(fd);
+}
+
+Test(disk_run, runtime_is_kept_when_everything_completes_at_once)
+{
+	/* page-cache hits complete inside the submit: the loop must still see the clock */
+	uint64_t size = 16 * 4096;
+	int fd = scratch_file(size);
+	struct disk_job j = {.ops = &disk_engine_uring, .fd = fd, .file_size = size,
+	                     .region_len = size, .bs = 4096, .qd = 8, .rw = DISK_RW_RANDREAD,
+	                     .runtime_s = 0.2};
+	static struct disk_result r;
+	cr_assert_eq(disk_run(&j, &r), 0, "%s", r.msg);
+	cr_assert(r.secs < 2.0, "ran %.2f s for a 0.2 s runtime", r.secs);
+	close(fd);
+}
