@@ -6,13 +6,9 @@
  * One process, one io/ev loop, every client a small state machine: 1000 clients
  * are 1000 structs and sockets, not 1000 threads.
  */
-#include "io/ev.h"
-#include "io/httpc/httpc.h"
-#include "io/httpc/ssec.h"
+#include "labs/07-push/notify.h"
+
 #include "io/net.h"
-#include "io/ws/ws.h"
-#include "labs/07-push/nc_conn.h"
-#include "labs/07-push/receiver.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,65 +19,11 @@
 #include <string.h>
 #include <sys/resource.h>
 
-enum mode { M_SHORT, M_LONG, M_SSE, M_WEBHOOK, M_WS };
 static const char *const MODE_NAMES[] = {"short", "long", "sse", "webhook", "ws"};
-
-/* What the client's connection to the jobs server is doing. */
-enum phase { PH_IDLE, PH_POST, PH_POLL, PH_STREAM, PH_WAIT, PH_DONE };
-
-#define BODY_MAX 4096
-#define WS_MSG_MAX 4096
-#define EARLY_MAX 64
-
-struct app;
-
-struct client {
-    struct app *app;
-    int idx;
-    struct nc_conn http;
-    struct httpc rp;
-    struct ssec sp;
-    enum phase phase;
-    char body[BODY_MAX + 1];
-    size_t body_len;
-    uint64_t job;
-    uint64_t version;
-    int jobs_done;
-    uint64_t timer;
-    unsigned gen; /* bumped whenever the HTTP connection is closed or replaced */
-    /* ws mode */
-    struct nc_conn ws;
-    int ws_open;
-    struct httpc wrp;
-    struct ws_parser wp;
-    uint8_t wmsg[WS_MSG_MAX];
-    char wkey[WS_KEY_LEN + 1];
-};
-
-struct early { uint64_t job, done_us; }; /* a push that beat the POST's answer */
-
-struct app {
-    struct ev_loop *loop;
-    enum mode mode;
-    uint32_t addr;
-    int port;
-    unsigned interval_ms, wait_s, work_ms, nclients, njobs;
-    struct client *clients;
-    struct receiver *rcv;
-    int rcv_port;
-    unsigned finished, failed;
-    uint64_t requests, bytes, hook_deliveries, bad_sigs, events_seen, missing_ts;
-    double *delays_ms;
-    size_t ndelays;
-    struct early early[EARLY_MAX];
-    unsigned nearly;
-    uint64_t rng;
-    uint64_t t_start_ns;
-};
 
 /* ---- small JSON field readers (our server's flat objects) ---- */
 
-static int json_u64(const char *js, const char *key, uint64_t *v)
+int notify_json_u64(const char *js, const char *key, uint64_t *v)
 {
     char pat[64];
     snprintf(pat, sizeof pat, "\"%s\":", key);
@@ -97,21 +39,21 @@ static int json_u64(const char *js, const char *key, uint64_t *v)
     return 0;
 }
 
-static int json_is_done(const char *js) { return strstr(js, "\"status\":\"done\"") != NULL; }
+int notify_json_is_done(const char *js) { return strstr(js, "\"status\":\"done\"") != NULL; }
 
 /* The server's completion time in microseconds, or 0 when the JSON has none. */
-static uint64_t json_done_us(const char *js)
+uint64_t notify_json_done_us(const char *js)
 {
     uint64_t v;
-    if (json_u64(js, "done_us", &v) == 0)
+    if (notify_json_u64(js, "done_us", &v) == 0)
         return v;
-    if (json_u64(js, "done_ms", &v) == 0)
+    if (notify_json_u64(js, "done_ms", &v) == 0)
         return v * 1000;
     return 0;
 }
 
 /* xorshift64: WebSocket keys and masks, and each client's polling phase */
-static uint64_t app_rand(struct app *a)
+uint64_t notify_rand(struct app *a)
 {
     a->rng ^= a->rng << 13;
     a->rng ^= a->rng >> 7;
@@ -121,11 +63,11 @@ static uint64_t app_rand(struct app *a)
 
 /* ---- the life of one client ---- */
 
-static void client_next(struct client *c);
+void notify_next(struct client *c);
 static void http_data(struct nc_conn *nc, const uint8_t *d, size_t len);
 static void http_closed(struct nc_conn *nc, int err);
 
-static void client_fail(struct client *c, const char *why)
+void notify_fail(struct client *c, const char *why)
 {
     struct app *a = c->app;
     if (a->failed < 5)
@@ -138,7 +80,7 @@ static void client_fail(struct client *c, const char *why)
         ev_stop(a->loop);
 }
 
-static void complete(struct client *c, uint64_t done_us)
+void notify_complete(struct client *c, uint64_t done_us)
 {
     struct app *a = c->app;
     uint64_t now_us = ev_now_ns() / 1000;
@@ -153,7 +95,7 @@ static void complete(struct client *c, uint64_t done_us)
         c->gen++;
     }
     c->phase = PH_IDLE;
-    client_next(c);
+    notify_next(c);
 }
 
 /* Send one HTTP request on the client's connection to the jobs server, opening it
@@ -175,7 +117,7 @@ static void http_request(struct client *c, const char *method, const char *targe
     if (c->http.fd < 0) {
         c->gen++;
         if (nc_open(&c->http, a->addr, a->port) != 0) {
-            client_fail(c, strerror(errno));
+            notify_fail(c, strerror(errno));
             return;
         }
     }
@@ -184,7 +126,7 @@ static void http_request(struct client *c, const char *method, const char *targe
     c->phase = ph;
     a->requests++;
     if (nc_send(&c->http, req, (size_t)n) != 0)
-        client_fail(c, "request does not fit the output buffer");
+        notify_fail(c, "request does not fit the output buffer");
 }
 
 static void poll_timer(struct ev_loop *loop, uint64_t id, void *arg)
@@ -204,7 +146,7 @@ static void long_poll(struct client *c)
     http_request(c, "GET", target, NULL, PH_POLL);
 }
 
-static void client_next(struct client *c)
+void notify_next(struct client *c)
 {
     struct app *a = c->app;
     if (c->jobs_done == (int)a->njobs) {
@@ -233,11 +175,11 @@ static void http_response(struct client *c, int st)
         if (st != 202 && st != 201 && st != 200) {
             char why[160];
             snprintf(why, sizeof why, "POST /jobs answered %d: %.100s", st, c->body);
-            client_fail(c, why);
+            notify_fail(c, why);
             return;
         }
-        if (json_u64(c->body, "id", &c->job) != 0) {
-            client_fail(c, "POST /jobs answer has no id");
+        if (notify_json_u64(c->body, "id", &c->job) != 0) {
+            notify_fail(c, "POST /jobs answer has no id");
             return;
         }
         c->version = 0;
@@ -246,7 +188,7 @@ static void http_response(struct client *c, int st)
                 uint64_t d = a->early[i].done_us;
                 a->early[i] = a->early[--a->nearly];
                 c->phase = PH_WAIT;
-                complete(c, d);
+                notify_complete(c, d);
                 return;
             }
         char target[128];
@@ -256,25 +198,17 @@ static void http_response(struct client *c, int st)
              * their own phase, and a fixed phase against a fixed work_ms would make
              * every delay the same (e.g. interval - work_ms % interval) */
             c->phase = PH_WAIT;
-            c->timer = ev_timer_add(a->loop, 1 + app_rand(a) % a->interval_ms, poll_timer, c);
+            c->timer = ev_timer_add(a->loop, 1 + notify_rand(a) % a->interval_ms, poll_timer, c);
             break;
         case M_LONG: long_poll(c); break;
         case M_SSE:
             snprintf(target, sizeof target, "/jobs/%" PRIu64 "/events", c->job);
             http_request(c, "GET", target, NULL, PH_STREAM);
             break;
-        case M_WS: {
-            char sub[64];
-            uint8_t frame[64 + WS_MAX_HEADER];
-            uint64_t r = app_rand(a);
-            const uint8_t mask[4] = {(uint8_t)r, (uint8_t)(r >> 8), (uint8_t)(r >> 16), (uint8_t)(r >> 24)};
-            int sl = snprintf(sub, sizeof sub, "subscribe %" PRIu64, c->job);
-            int fl = ws_encode(frame, sizeof frame, WS_OP_TEXT, 1, sub, (size_t)sl, mask);
+        case M_WS:
             c->phase = PH_WAIT;
-            if (nc_send(&c->ws, frame, (size_t)fl) != 0)
-                client_fail(c, "cannot send the subscription");
+            nws_subscribe(c);
             break;
-        }
         default: c->phase = PH_WAIT; break; /* the server will push */
         }
         return;
@@ -288,14 +222,14 @@ static void http_response(struct client *c, int st)
         if (st != 200) {
             char why[160];
             snprintf(why, sizeof why, "GET /jobs/%" PRIu64 " answered %d", c->job, st);
-            client_fail(c, why);
+            notify_fail(c, why);
             return;
         }
-        if (json_is_done(c->body)) {
-            complete(c, json_done_us(c->body));
+        if (notify_json_is_done(c->body)) {
+            notify_complete(c, notify_json_done_us(c->body));
             return;
         }
-        json_u64(c->body, "version", &c->version);
+        notify_json_u64(c->body, "version", &c->version);
         if (a->mode == M_LONG) {
             long_poll(c);
         } else {
@@ -313,13 +247,13 @@ static void sse_body(struct client *c, const uint8_t *d, size_t len)
         d += used;
         len -= used;
         if (ev.type == SSEC_ERROR) {
-            client_fail(c, "SSE line or event over the parser's limit");
+            notify_fail(c, "SSE line or event over the parser's limit");
             return;
         }
         if (ev.type == SSEC_EVENT) {
             c->app->events_seen++;
-            if (json_is_done(ev.data)) {
-                complete(c, json_done_us(ev.data));
+            if (notify_json_is_done(ev.data)) {
+                notify_complete(c, notify_json_done_us(ev.data));
                 return;
             }
         }
@@ -338,11 +272,11 @@ static void http_data(struct nc_conn *nc, const uint8_t *d, size_t len)
         len -= used;
         switch (ev.type) {
         case HTTPC_NONE: return;
-        case HTTPC_ERROR: client_fail(c, c->rp.err); return;
+        case HTTPC_ERROR: notify_fail(c, c->rp.err); return;
         case HTTPC_HEAD:
             if (c->phase == PH_STREAM) {
                 if (c->rp.status != 200) {
-                    client_fail(c, "event stream refused");
+                    notify_fail(c, "event stream refused");
                     return;
                 }
                 ssec_init(&c->sp);
@@ -353,7 +287,7 @@ static void http_data(struct nc_conn *nc, const uint8_t *d, size_t len)
                 sse_body(c, ev.data, ev.len);
             } else {
                 if (c->body_len + ev.len > BODY_MAX) {
-                    client_fail(c, "response body over the client's limit");
+                    notify_fail(c, "response body over the client's limit");
                     return;
                 }
                 memcpy(c->body + c->body_len, ev.data, ev.len);
@@ -368,7 +302,7 @@ static void http_data(struct nc_conn *nc, const uint8_t *d, size_t len)
                 c->gen++;
             }
             if (c->phase == PH_STREAM) {
-                client_fail(c, "event stream ended before the job was done");
+                notify_fail(c, "event stream ended before the job was done");
                 return;
             }
             int status = c->rp.status;
@@ -392,97 +326,7 @@ static void http_closed(struct nc_conn *nc, int err)
         http_response(c, c->rp.status);
         return;
     }
-    client_fail(c, err ? strerror(err) : "server closed the connection mid-request");
-}
-
-/* ---- ws mode: one WebSocket per client, job events pushed as text frames ---- */
-
-static void ws_data(struct nc_conn *nc, const uint8_t *d, size_t len)
-{
-    struct client *c = nc->arg;
-    struct app *a = c->app;
-    while (c->ws.fd >= 0 && (len || !c->ws_open)) {
-        if (!c->ws_open) {
-            struct httpc_event hev;
-            size_t used = httpc_parse(&c->wrp, d, len, &hev);
-            d += used;
-            len -= used;
-            if (hev.type == HTTPC_ERROR) {
-                client_fail(c, c->wrp.err);
-                return;
-            }
-            if (hev.type == HTTPC_NONE)
-                return;
-            if (hev.type != HTTPC_DONE)
-                continue;
-            char err[128];
-            if (ws_client_check(c->wrp.status, httpc_header(&c->wrp, "upgrade"),
-                                httpc_header(&c->wrp, "connection"),
-                                httpc_header(&c->wrp, "sec-websocket-accept"), c->wkey, err,
-                                sizeof err) != 0) {
-                client_fail(c, err);
-                return;
-            }
-            c->ws_open = 1;
-            ws_parser_init(&c->wp, WS_CLIENT, c->wmsg, sizeof c->wmsg, 0);
-            client_next(c); /* subscribed: now start the first job */
-            continue;
-        }
-        struct ws_event ev;
-        size_t used = ws_parse(&c->wp, d, len, &ev);
-        d += used;
-        len -= used;
-        if (ev.type == WS_EV_ERROR || ev.type == WS_EV_CLOSE) {
-            client_fail(c, ev.type == WS_EV_CLOSE ? "server closed the WebSocket" : "WebSocket protocol error");
-            return;
-        }
-        if (ev.type == WS_EV_PING) {
-            uint8_t out[WS_MAX_CONTROL + WS_MAX_HEADER];
-            uint64_t r = app_rand(a);
-            const uint8_t mask[4] = {(uint8_t)r, (uint8_t)(r >> 8), (uint8_t)(r >> 16), (uint8_t)(r >> 24)};
-            int n = ws_encode(out, sizeof out, WS_OP_PONG, 1, ev.data, ev.len, mask);
-            nc_send(&c->ws, out, (size_t)n);
-        }
-        if (ev.type != WS_EV_TEXT)
-            continue;
-        a->events_seen++;
-        char msg[WS_MSG_MAX + 1];
-        memcpy(msg, ev.data, ev.len);
-        msg[ev.len] = 0;
-        uint64_t id;
-        if (!json_is_done(msg) || json_u64(msg, "id", &id) != 0)
-            continue;
-        if (id == c->job && c->phase == PH_WAIT)
-            complete(c, json_done_us(msg));
-        else if (c->phase == PH_POST && a->nearly < EARLY_MAX) /* before our POST's answer */
-            a->early[a->nearly++] = (struct early){id, json_done_us(msg)};
-    }
-}
-
-static void ws_closed(struct nc_conn *nc, int err)
-{
-    struct client *c = nc->arg;
-    if (c->phase != PH_DONE)
-        client_fail(c, err ? strerror(err) : "WebSocket connection closed");
-}
-
-static void ws_start(struct client *c)
-{
-    struct app *a = c->app;
-    uint8_t nonce[16];
-    for (int i = 0; i < 16; i++) /* the key only has to differ per client */
-        nonce[i] = (uint8_t)app_rand(a);
-    ws_client_key(nonce, c->wkey);
-    char req[512];
-    /* subscribe=none: this socket gets only the jobs it asks for ("subscribe ID"),
-     * not every job's events (N clients x every job would be N^2 frames) */
-    int n = ws_client_request(req, sizeof req, "127.0.0.1", a->port, "/ws?subscribe=none", c->wkey);
-    httpc_init(&c->wrp, 0);
-    if (nc_open(&c->ws, a->addr, a->port) != 0 || nc_send(&c->ws, req, (size_t)n) != 0) {
-        client_fail(c, "cannot open the WebSocket connection");
-        return;
-    }
-    a->requests++;
+    notify_fail(c, err ? strerror(err) : "server closed the connection mid-request");
 }
 
 /* ---- webhook mode: deliveries land in our receiver ---- */
@@ -501,13 +345,13 @@ static void on_delivery(void *arg, const char *path, const char *body, size_t le
     int idx;
     uint64_t id;
     if (sscanf(path, "/hook/%d", &idx) != 1 || idx < 0 || idx >= (int)a->nclients ||
-        json_u64(js, "id", &id) != 0 || !json_is_done(js))
+        notify_json_u64(js, "id", &id) != 0 || !notify_json_is_done(js))
         return;
     struct client *c = &a->clients[idx];
     if (id == c->job && c->phase == PH_WAIT)
-        complete(c, json_done_us(js));
+        notify_complete(c, notify_json_done_us(js));
     else if (a->nearly < EARLY_MAX)
-        a->early[a->nearly++] = (struct early){id, json_done_us(js)};
+        a->early[a->nearly++] = (struct early){id, notify_json_done_us(js)};
 }
 
 /* ---- results ---- */
@@ -663,11 +507,11 @@ int main(int argc, char **argv)
         c->app = &a;
         c->idx = (int)i;
         nc_init(&c->http, a.loop, &a.bytes, http_data, http_closed, c);
-        nc_init(&c->ws, a.loop, &a.bytes, ws_data, ws_closed, c);
+        nws_init(c);
         if (a.mode == M_WS)
-            ws_start(c);
+            nws_start(c);
         else
-            client_next(c);
+            notify_next(c);
     }
     ev_timer_add(a.loop, (uint64_t)timeout_s * 1000, overall_timeout, NULL);
     if (a.finished < a.nclients)
