@@ -36,8 +36,7 @@ static size_t fail(struct httpc *p, struct httpc_event *ev, const char *why, siz
 const char *httpc_header(const struct httpc *p, const char *name)
 {
     for (unsigned i = 0; i < p->nhdr; i++)
-        if (strcasecmp(p->head + p->hdr[i].name, name) == 0)
-            return p->head + p->hdr[i].value;
+        if (strcasecmp(p->head + p->hdr[i].name, name) == 0) return p->head + p->hdr[i].value;
     return NULL;
 }
 
@@ -55,18 +54,13 @@ static const char *parse_head(struct httpc *p)
     s = eol + 1;
     while (s < end) {
         eol = memchr(s, '\n', (size_t)(end - s));
-        if (!eol)
-            return "unterminated header line";
+        if (!eol) return "unterminated header line";
         char *le = eol;
-        if (le > s && le[-1] == '\r')
-            le--;
-        if (le == s)
-            break; /* the blank line */
+        if (le > s && le[-1] == '\r') le--;
+        if (le == s) break; /* the blank line */
         char *colon = memchr(s, ':', (size_t)(le - s));
-        if (!colon || colon == s)
-            return "header line without a name";
-        if (p->nhdr == HTTPC_MAX_HEADERS)
-            return "too many header fields";
+        if (!colon || colon == s) return "header line without a name";
+        if (p->nhdr == HTTPC_MAX_HEADERS) return "too many header fields";
         char *v = colon + 1;
         while (v < le && (*v == ' ' || *v == '\t'))
             v++;
@@ -83,15 +77,13 @@ static const char *parse_head(struct httpc *p)
     const char *te = httpc_header(p, "transfer-encoding");
     const char *cl = httpc_header(p, "content-length");
     if (te) {
-        if (strcasecmp(te, "chunked") != 0)
-            return "unsupported Transfer-Encoding";
+        if (strcasecmp(te, "chunked") != 0) return "unsupported Transfer-Encoding";
         p->chunked = 1;
     } else if (cl) {
         char *e;
         errno = 0;
         long long n = strtoll(cl, &e, 10);
-        if (errno || *e || e == cl || n < 0)
-            return "bad Content-Length";
+        if (errno || *e || e == cl || n < 0) return "bad Content-Length";
         p->content_length = n;
     }
     return NULL;
@@ -103,13 +95,11 @@ static int take_line(struct httpc *p, const uint8_t *d, size_t len, size_t *i)
     while (*i < len) {
         char c = (char)d[(*i)++];
         if (c == '\n') {
-            if (p->line_len && p->line[p->line_len - 1] == '\r')
-                p->line_len--;
+            if (p->line_len && p->line[p->line_len - 1] == '\r') p->line_len--;
             p->line[p->line_len] = 0;
             return 1;
         }
-        if (p->line_len + 1 >= sizeof p->line)
-            return -1;
+        if (p->line_len + 1 >= sizeof p->line) return -1;
         p->line[p->line_len++] = c;
     }
     return 0;
@@ -132,8 +122,7 @@ size_t httpc_parse(struct httpc *p, const uint8_t *data, size_t len, struct http
         case S_HEAD: {
             /* copy byte by byte until the blank line: heads are small */
             while (i < len) {
-                if (p->head_len == HTTPC_MAX_HEAD)
-                    return fail(p, ev, "response head too large", i);
+                if (p->head_len == HTTPC_MAX_HEAD) return fail(p, ev, "response head too large", i);
                 char c = (char)data[i++];
                 p->head[p->head_len++] = c;
                 size_t n = p->head_len;
@@ -143,12 +132,12 @@ size_t httpc_parse(struct httpc *p, const uint8_t *data, size_t len, struct http
             }
             size_t n = p->head_len;
             if (!(n >= 2 && p->head[n - 1] == '\n' &&
-                  (p->head[n - 2] == '\n' || (n >= 4 && memcmp(p->head + n - 4, "\r\n\r\n", 4) == 0))))
+                  (p->head[n - 2] == '\n' ||
+                   (n >= 4 && memcmp(p->head + n - 4, "\r\n\r\n", 4) == 0))))
                 return i; /* need more */
             p->head[n] = 0;
             const char *why = parse_head(p);
-            if (why)
-                return fail(p, ev, why, i);
+            if (why) return fail(p, ev, why, i);
             if (p->status >= 100 && p->status < 200 && p->status != 101) {
                 httpc_init(p, p->head_request); /* interim response: skip it */
                 continue;
@@ -168,19 +157,16 @@ size_t httpc_parse(struct httpc *p, const uint8_t *data, size_t len, struct http
         case S_CL:
         case S_CHUNK_DATA:
         case S_CLOSE: {
-            if (i == len)
-                return i;
+            if (i == len) return i;
             size_t take = len - i;
-            if (p->state != S_CLOSE && take > p->remaining)
-                take = (size_t)p->remaining;
+            if (p->state != S_CLOSE && take > p->remaining) take = (size_t)p->remaining;
             ev->type = HTTPC_BODY;
             ev->data = data + i;
             ev->len = take;
             i += take;
             if (p->state != S_CLOSE) {
                 p->remaining -= take;
-                if (p->remaining == 0)
-                    p->state = p->state == S_CL ? S_DONE : S_CHUNK_CRLF;
+                if (p->remaining == 0) p->state = p->state == S_CL ? S_DONE : S_CHUNK_CRLF;
             }
             return i;
         }
@@ -188,18 +174,14 @@ size_t httpc_parse(struct httpc *p, const uint8_t *data, size_t len, struct http
         case S_CHUNK_CRLF:
         case S_TRAILER: {
             int r = take_line(p, data, len, &i);
-            if (r < 0)
-                return fail(p, ev, "chunk line too long", i);
-            if (r == 0)
-                return i;
+            if (r < 0) return fail(p, ev, "chunk line too long", i);
+            if (r == 0) return i;
             p->line_len = 0;
             if (p->state == S_CHUNK_CRLF) {
-                if (p->line[0])
-                    return fail(p, ev, "chunk data not followed by CRLF", i);
+                if (p->line[0]) return fail(p, ev, "chunk data not followed by CRLF", i);
                 p->state = S_CHUNK_SIZE;
             } else if (p->state == S_TRAILER) {
-                if (!p->line[0])
-                    p->state = S_DONE; /* trailer fields themselves are ignored */
+                if (!p->line[0]) p->state = S_DONE; /* trailer fields themselves are ignored */
             } else {
                 char *e;
                 errno = 0;

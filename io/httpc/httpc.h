@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTPC_MAX_HEAD 4096
+#define HTTPC_MAX_HEAD    4096
 #define HTTPC_MAX_HEADERS 32
 
 enum httpc_event_type { HTTPC_NONE, HTTPC_HEAD, HTTPC_BODY, HTTPC_DONE, HTTPC_ERROR };

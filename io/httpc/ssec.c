@@ -41,32 +41,26 @@ static int ssec_line(struct ssec *s, struct ssec_event *ev)
     char *v = strchr(l, ':');
     if (v) {
         *v++ = 0;
-        if (*v == ' ')
-            v++;
+        if (*v == ' ') v++;
     } else {
         v = l + s->line_len; /* a field name alone has an empty value */
     }
     size_t vl = strlen(v);
     if (strcmp(l, "data") == 0) {
         size_t need = vl + (s->has_data ? 1 : 0);
-        if (s->data_len + need > SSEC_MAX_DATA)
-            return -1;
-        if (s->has_data)
-            s->data[s->data_len++] = '\n';
+        if (s->data_len + need > SSEC_MAX_DATA) return -1;
+        if (s->has_data) s->data[s->data_len++] = '\n';
         memcpy(s->data + s->data_len, v, vl);
         s->data_len += vl;
         s->has_data = 1;
     } else if (strcmp(l, "id") == 0) {
-        if (vl < sizeof s->id && !memchr(v, 0, vl))
-            memcpy(s->id, v, vl + 1);
+        if (vl < sizeof s->id && !memchr(v, 0, vl)) memcpy(s->id, v, vl + 1);
     } else if (strcmp(l, "event") == 0) {
-        if (vl < sizeof s->cur_event)
-            memcpy(s->cur_event, v, vl + 1);
+        if (vl < sizeof s->cur_event) memcpy(s->cur_event, v, vl + 1);
     } else if (strcmp(l, "retry") == 0) {
         char *e;
         long r = strtol(v, &e, 10);
-        if (*v && !*e && r >= 0)
-            s->retry_ms = r;
+        if (*v && !*e && r >= 0) s->retry_ms = r;
     }
     return 0;
 }
@@ -85,8 +79,7 @@ size_t ssec_parse(struct ssec *s, const uint8_t *data, size_t len, struct ssec_e
             s->line[s->line_len++] = c;
             continue;
         }
-        if (s->line_len && s->line[s->line_len - 1] == '\r')
-            s->line_len--;
+        if (s->line_len && s->line[s->line_len - 1] == '\r') s->line_len--;
         s->line[s->line_len] = 0;
         int r = ssec_line(s, ev);
         s->line_len = 0;
@@ -94,8 +87,7 @@ size_t ssec_parse(struct ssec *s, const uint8_t *data, size_t len, struct ssec_e
             ev->type = SSEC_ERROR;
             return i;
         }
-        if (r > 0)
-            return i;
+        if (r > 0) return i;
     }
     return i;
 }

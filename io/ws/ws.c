@@ -15,8 +15,7 @@ enum { S_HDR, S_PAYLOAD, S_CLOSED, S_ERROR };
 
 static void set_err(char *err, size_t errlen, const char *msg)
 {
-    if (err && errlen)
-        snprintf(err, errlen, "%s", msg);
+    if (err && errlen) snprintf(err, errlen, "%s", msg);
 }
 
 /* Does the comma-separated token list [s, s+n) hold tok (case-insensitive)? */
@@ -32,16 +31,15 @@ static int list_has_token(const char *s, size_t n, const char *tok)
         size_t e = i;
         while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
             e--;
-        if (e - b == tl && strncasecmp(s + b, tok, tl) == 0)
-            return 1;
+        if (e - b == tl && strncasecmp(s + b, tok, tl) == 0) return 1;
     }
     return 0;
 }
 
 static int is_b64(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 /* ---- handshake ------------------------------------------------------------------ */
@@ -53,20 +51,18 @@ int ws_accept_for_key(const char *key, size_t key_len, char accept[WS_ACCEPT_LEN
     size_t glen = sizeof(WS_GUID) - 1;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
-    if (key_len + glen > sizeof(in))
-        return -1;
+    if (key_len + glen > sizeof(in)) return -1;
     memcpy(in, key, key_len);
     memcpy(in + key_len, WS_GUID, glen);
-    if (!EVP_Digest(in, key_len + glen, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
-        return -1;
+    if (!EVP_Digest(in, key_len + glen, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20) return -1;
     int n = EVP_EncodeBlock((unsigned char *)accept, md, 20);
     assert(n == WS_ACCEPT_LEN);
     accept[n] = '\0';
     return 0;
 }
 
-int ws_handshake_check(const struct ws_handshake_req *r, char accept[WS_ACCEPT_LEN + 1],
-                       char *err, size_t errlen)
+int ws_handshake_check(const struct ws_handshake_req *r, char accept[WS_ACCEPT_LEN + 1], char *err,
+                       size_t errlen)
 {
     if (!r->method || r->method_len != 3 || memcmp(r->method, "GET", 3) != 0) {
         set_err(err, errlen, "websocket handshake must be a GET");
@@ -137,8 +133,8 @@ int ws_client_request(char *out, size_t cap, const char *host, int port, const c
     return (n < 0 || (size_t)n >= cap) ? -1 : n;
 }
 
-int ws_client_check(int status, const char *upgrade, const char *connection,
-                    const char *accept, const char *key, char *err, size_t errlen)
+int ws_client_check(int status, const char *upgrade, const char *connection, const char *accept,
+                    const char *key, char *err, size_t errlen)
 {
     char want[WS_ACCEPT_LEN + 1];
     if (status != 101) {
@@ -162,19 +158,17 @@ int ws_client_check(int status, const char *upgrade, const char *connection,
  * one within [lo (bits 8-15), hi (bits 16-23)].  The narrowed first-continuation
  * ranges are what rule out overlongs (E0, F0), surrogates (ED) and > U+10FFFF (F4). */
 
-#define UTF8_BAD 0xFFFFFFFFu
+#define UTF8_BAD              0xFFFFFFFFu
 #define UTF8_ST(need, lo, hi) ((uint32_t)(need) | ((uint32_t)(lo) << 8) | ((uint32_t)(hi) << 16))
 
 int ws_utf8_feed(uint32_t *state, const uint8_t *s, size_t n)
 {
     uint32_t st = *state;
-    if (st == UTF8_BAD)
-        return -1;
+    if (st == UTF8_BAD) return -1;
     for (size_t i = 0; i < n; i++) {
         uint8_t b = s[i];
         if (st == 0) {
-            if (b < 0x80)
-                continue;
+            if (b < 0x80) continue;
             if (b >= 0xC2 && b <= 0xDF)
                 st = UTF8_ST(1, 0x80, 0xBF);
             else if (b == 0xE0)
@@ -193,8 +187,7 @@ int ws_utf8_feed(uint32_t *state, const uint8_t *s, size_t n)
                 goto bad;
         } else {
             unsigned need = st & 3, lo = (st >> 8) & 0xFF, hi = (st >> 16) & 0xFF;
-            if (b < lo || b > hi)
-                goto bad;
+            if (b < lo || b > hi) goto bad;
             st = need == 1 ? 0 : UTF8_ST(need - 1, 0x80, 0xBF);
         }
     }
@@ -214,17 +207,28 @@ int ws_utf8_valid(const uint8_t *s, size_t n)
 const char *ws_close_reason(unsigned code)
 {
     switch (code) {
-    case 1000: return "normal closure";
-    case 1001: return "going away";
-    case 1002: return "protocol error";
-    case 1003: return "unsupported data";
-    case 1005: return "no status";
-    case 1006: return "abnormal closure";
-    case 1007: return "invalid payload data";
-    case 1008: return "policy violation";
-    case 1009: return "message too big";
-    case 1011: return "internal error";
-    default: return "other";
+    case 1000:
+        return "normal closure";
+    case 1001:
+        return "going away";
+    case 1002:
+        return "protocol error";
+    case 1003:
+        return "unsupported data";
+    case 1005:
+        return "no status";
+    case 1006:
+        return "abnormal closure";
+    case 1007:
+        return "invalid payload data";
+    case 1008:
+        return "policy violation";
+    case 1009:
+        return "message too big";
+    case 1011:
+        return "internal error";
+    default:
+        return "other";
     }
 }
 
@@ -270,25 +274,18 @@ static const char *check_first_two(struct ws_parser *p, unsigned *code)
     p->fin = b0 >> 7;
     p->opcode = b0 & 0x0F;
     p->masked = b1 >> 7;
-    if (b0 & 0x70)
-        return "reserved bits set without a negotiated extension";
-    if ((p->opcode >= 3 && p->opcode <= 7) || p->opcode >= 0xB)
-        return "reserved opcode";
+    if (b0 & 0x70) return "reserved bits set without a negotiated extension";
+    if ((p->opcode >= 3 && p->opcode <= 7) || p->opcode >= 0xB) return "reserved opcode";
     if (p->opcode >= 8) {
-        if (!p->fin)
-            return "fragmented control frame";
-        if (len7 > WS_MAX_CONTROL)
-            return "control frame payload over 125 bytes";
+        if (!p->fin) return "fragmented control frame";
+        if (len7 > WS_MAX_CONTROL) return "control frame payload over 125 bytes";
     } else if (p->opcode == WS_OP_CONT) {
-        if (!p->msg_opcode)
-            return "continuation frame without a message in progress";
+        if (!p->msg_opcode) return "continuation frame without a message in progress";
     } else if (p->msg_opcode) {
         return "new data frame inside a fragmented message";
     }
-    if (p->role == WS_SERVER && !p->masked)
-        return "client frame is not masked";
-    if (p->role == WS_CLIENT && p->masked)
-        return "server frame is masked";
+    if (p->role == WS_SERVER && !p->masked) return "client frame is not masked";
+    if (p->role == WS_CLIENT && p->masked) return "server frame is masked";
     p->hdr_need = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + (p->masked ? 4 : 0);
     return NULL;
 }
@@ -302,29 +299,23 @@ static const char *check_header(struct ws_parser *p, unsigned *code)
     if (len7 == 126) {
         len = ((uint64_t)p->hdr[2] << 8) | p->hdr[3];
         off = 4;
-        if (len < 126)
-            return "16-bit length not minimally encoded";
+        if (len < 126) return "16-bit length not minimally encoded";
     } else if (len7 == 127) {
         len = 0;
         for (int i = 0; i < 8; i++)
             len = (len << 8) | p->hdr[2 + i];
         off = 10;
-        if (len >> 63)
-            return "64-bit length with the most significant bit set";
-        if (len <= 0xFFFF)
-            return "64-bit length not minimally encoded";
+        if (len >> 63) return "64-bit length with the most significant bit set";
+        if (len <= 0xFFFF) return "64-bit length not minimally encoded";
     }
-    if (p->masked)
-        memcpy(p->mask, p->hdr + off, 4);
+    if (p->masked) memcpy(p->mask, p->hdr + off, 4);
     p->frame_len = len;
     p->frame_have = 0;
     if (p->opcode < 8) {
         *code = WS_CLOSE_TOO_BIG;
-        if (len > p->max_frame)
-            return "frame payload over the per-frame limit";
+        if (len > p->max_frame) return "frame payload over the per-frame limit";
         size_t base = p->opcode == WS_OP_CONT ? p->msg_len : 0;
-        if (len > p->msgcap - base)
-            return "message over the per-message limit";
+        if (len > p->msgcap - base) return "message over the per-message limit";
         if (p->opcode != WS_OP_CONT) {
             p->msg_opcode = p->opcode;
             p->msg_len = 0;
@@ -386,12 +377,10 @@ static int frame_done(struct ws_parser *p, struct ws_event *ev, const char **why
             *code = c;
             return -1;
         }
-        if (ev->type == WS_EV_CLOSE)
-            p->state = S_CLOSED;
+        if (ev->type == WS_EV_CLOSE) p->state = S_CLOSED;
         return 1;
     }
-    if (!p->fin)
-        return 0;
+    if (!p->fin) return 0;
     if (p->msg_opcode == WS_OP_TEXT && p->utf8_state != 0) {
         *why = "text message ends inside a UTF-8 sequence";
         *code = WS_CLOSE_BAD_DATA;
@@ -414,24 +403,19 @@ size_t ws_parse(struct ws_parser *p, const uint8_t *data, size_t len, struct ws_
     ev->data = NULL;
     ev->len = 0;
     ev->code = 0;
-    if (p->state == S_ERROR)
-        return fail(p, ev, p->err_code, p->err_why, 0);
-    if (p->state == S_CLOSED)
-        return len; /* nothing may follow a close frame: discard */
+    if (p->state == S_ERROR) return fail(p, ev, p->err_code, p->err_why, 0);
+    if (p->state == S_CLOSED) return len; /* nothing may follow a close frame: discard */
     while (i < len || (p->state == S_PAYLOAD && p->frame_have == p->frame_len)) {
         if (p->state == S_HDR) {
             size_t take = p->hdr_need - p->hdr_have;
-            if (take > len - i)
-                take = len - i;
+            if (take > len - i) take = len - i;
             memcpy(p->hdr + p->hdr_have, data + i, take);
             p->hdr_have += (unsigned)take;
             i += take;
             if (p->hdr_have == 2 && p->hdr_need == 2 && (why = check_first_two(p, &code)))
                 return fail(p, ev, code, why, i);
-            if (p->hdr_have < p->hdr_need)
-                continue;
-            if ((why = check_header(p, &code)))
-                return fail(p, ev, code, why, i);
+            if (p->hdr_have < p->hdr_need) continue;
+            if ((why = check_header(p, &code))) return fail(p, ev, code, why, i);
             p->state = S_PAYLOAD;
             continue;
         }
@@ -448,13 +432,10 @@ size_t ws_parse(struct ws_parser *p, const uint8_t *data, size_t len, struct ws_
         }
         p->frame_have += take;
         i += take;
-        if (p->frame_have < p->frame_len)
-            continue; /* input ran out mid-payload */
+        if (p->frame_have < p->frame_len) continue; /* input ran out mid-payload */
         int r = frame_done(p, ev, &why, &code);
-        if (r < 0)
-            return fail(p, ev, code, why, i);
-        if (r > 0)
-            return p->state == S_CLOSED ? len : i;
+        if (r < 0) return fail(p, ev, code, why, i);
+        if (r > 0) return p->state == S_CLOSED ? len : i;
     }
     return i;
 }
@@ -466,12 +447,11 @@ size_t ws_header_len(size_t payload_len, int masked)
     return 2 + (payload_len < 126 ? 0 : payload_len <= 0xFFFF ? 2 : 8) + (masked ? 4 : 0);
 }
 
-int ws_encode(uint8_t *out, size_t cap, unsigned opcode, int fin, const void *payload,
-              size_t len, const uint8_t *mask)
+int ws_encode(uint8_t *out, size_t cap, unsigned opcode, int fin, const void *payload, size_t len,
+              const uint8_t *mask)
 {
     size_t h = ws_header_len(len, mask != NULL);
-    if (len > cap || h > cap - len || h + len > 0x7FFFFFFF)
-        return -1;
+    if (len > cap || h > cap - len || h + len > 0x7FFFFFFF) return -1;
     out[0] = (uint8_t)((fin ? 0x80 : 0) | (opcode & 0x0F));
     uint8_t mbit = mask ? 0x80 : 0;
     size_t o = 2;
@@ -510,13 +490,11 @@ int ws_encode_close(uint8_t *out, size_t cap, unsigned code, const char *reason,
         pl[1] = (uint8_t)code;
         n = 2;
         size_t rl = reason ? strlen(reason) : 0;
-        if (rl > WS_MAX_CONTROL - 2)
-            rl = WS_MAX_CONTROL - 2;
+        if (rl > WS_MAX_CONTROL - 2) rl = WS_MAX_CONTROL - 2;
         /* cutting must not split a UTF-8 sequence: back off to a character start */
         while (rl && rl < strlen(reason) && ((uint8_t)reason[rl] & 0xC0) == 0x80)
             rl--;
-        if (rl)
-            memcpy(pl + 2, reason, rl);
+        if (rl) memcpy(pl + 2, reason, rl);
         n += rl;
     }
     return ws_encode(out, cap, WS_OP_CLOSE, 1, pl, n, mask);

@@ -61,10 +61,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-#define WS_ACCEPT_LEN 28 /* base64 of a 20-byte SHA-1 */
-#define WS_KEY_LEN    24 /* base64 of 16 bytes */
-#define WS_MAX_HEADER 14 /* 2 + 8 (64-bit length) + 4 (mask) */
+#define WS_GUID        "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define WS_ACCEPT_LEN  28 /* base64 of a 20-byte SHA-1 */
+#define WS_KEY_LEN     24 /* base64 of 16 bytes */
+#define WS_MAX_HEADER  14 /* 2 + 8 (64-bit length) + 4 (mask) */
 #define WS_MAX_CONTROL 125
 
 enum ws_opcode {
@@ -90,7 +90,15 @@ enum ws_close_code {
 
 enum ws_role { WS_SERVER, WS_CLIENT };
 
-enum ws_event_type { WS_EV_NONE, WS_EV_TEXT, WS_EV_BINARY, WS_EV_PING, WS_EV_PONG, WS_EV_CLOSE, WS_EV_ERROR };
+enum ws_event_type {
+    WS_EV_NONE,
+    WS_EV_TEXT,
+    WS_EV_BINARY,
+    WS_EV_PING,
+    WS_EV_PONG,
+    WS_EV_CLOSE,
+    WS_EV_ERROR
+};
 
 struct ws_event {
     enum ws_event_type type;
@@ -105,7 +113,7 @@ struct ws_parser {
     uint8_t *msg;
     size_t msgcap, max_frame;
     /* frame being read */
-    int state;             /* private: where in the frame we are */
+    int state; /* private: where in the frame we are */
     uint8_t hdr[WS_MAX_HEADER];
     unsigned hdr_have, hdr_need;
     unsigned opcode, fin;
@@ -113,7 +121,7 @@ struct ws_parser {
     int masked;
     uint64_t frame_len, frame_have;
     /* message being assembled across fragments */
-    unsigned msg_opcode;   /* 0 when no message is in progress */
+    unsigned msg_opcode; /* 0 when no message is in progress */
     size_t msg_len;
     uint32_t utf8_state;
     uint8_t ctl[WS_MAX_CONTROL];
@@ -123,30 +131,35 @@ struct ws_parser {
 };
 
 struct ws_handshake_req {
-    const char *method; size_t method_len;
-    const char *upgrade; size_t upgrade_len;
-    const char *connection; size_t connection_len;
-    const char *version; size_t version_len;
-    const char *key; size_t key_len;
+    const char *method;
+    size_t method_len;
+    const char *upgrade;
+    size_t upgrade_len;
+    const char *connection;
+    size_t connection_len;
+    const char *version;
+    size_t version_len;
+    const char *key;
+    size_t key_len;
 };
 
-int ws_handshake_check(const struct ws_handshake_req *r, char accept[WS_ACCEPT_LEN + 1],
-                       char *err, size_t errlen);
+int ws_handshake_check(const struct ws_handshake_req *r, char accept[WS_ACCEPT_LEN + 1], char *err,
+                       size_t errlen);
 int ws_accept_for_key(const char *key, size_t key_len, char accept[WS_ACCEPT_LEN + 1]);
 int ws_handshake_response(char *out, size_t cap, const char *accept);
 
 void ws_client_key(const uint8_t nonce[16], char key[WS_KEY_LEN + 1]);
 int ws_client_request(char *out, size_t cap, const char *host, int port, const char *path,
                       const char *key);
-int ws_client_check(int status, const char *upgrade, const char *connection,
-                    const char *accept, const char *key, char *err, size_t errlen);
+int ws_client_check(int status, const char *upgrade, const char *connection, const char *accept,
+                    const char *key, char *err, size_t errlen);
 
 void ws_parser_init(struct ws_parser *p, enum ws_role role, uint8_t *msgbuf, size_t msgcap,
                     size_t max_frame);
 size_t ws_parse(struct ws_parser *p, const uint8_t *data, size_t len, struct ws_event *ev);
 
-int ws_encode(uint8_t *out, size_t cap, unsigned opcode, int fin, const void *payload,
-              size_t len, const uint8_t *mask);
+int ws_encode(uint8_t *out, size_t cap, unsigned opcode, int fin, const void *payload, size_t len,
+              const uint8_t *mask);
 int ws_encode_close(uint8_t *out, size_t cap, unsigned code, const char *reason,
                     const uint8_t *mask);
 size_t ws_header_len(size_t payload_len, int masked);

@@ -35,18 +35,15 @@ static void usage(FILE *f)
 /* http://HOST:PORT/path -> host, port, path */
 static int parse_url(const char *url, char *host, size_t hl, int *port, char *path, size_t pl)
 {
-    if (strncmp(url, "http://", 7) != 0)
-        return -1;
+    if (strncmp(url, "http://", 7) != 0) return -1;
     const char *hp = url + 7, *slash = strchr(hp, '/');
     char hostport[300];
     size_t n = slash ? (size_t)(slash - hp) : strlen(hp);
-    if (n == 0 || n >= sizeof hostport)
-        return -1;
+    if (n == 0 || n >= sizeof hostport) return -1;
     memcpy(hostport, hp, n);
     hostport[n] = 0;
     if (!strchr(hostport, ':')) {
-        if (n >= hl)
-            return -1;
+        if (n >= hl) return -1;
         memcpy(host, hostport, n + 1);
         *port = 80;
     } else if (net_parse_hostport(hostport, host, hl, port) != 0) {
@@ -63,8 +60,7 @@ static int parse_server_timing(const char *v, struct metric *m, int max)
     while (v && *v && n < max) {
         while (*v == ' ' || *v == ',')
             v++;
-        if (!*v)
-            break;
+        if (!*v) break;
         size_t len = strcspn(v, ",");
         char item[256];
         snprintf(item, sizeof item, "%.*s", (int)(len < 255 ? len : 255), v);
@@ -73,20 +69,23 @@ static int parse_server_timing(const char *v, struct metric *m, int max)
         snprintf(m[n].name, sizeof m[n].name, "%.*s", (int)(nl < 31 ? nl : 31), item);
         m[n].dur_ms = -1;
         char *d = strstr(item, "dur=");
-        if (d)
-            m[n].dur_ms = strtod(d + 4, NULL);
+        if (d) m[n].dur_ms = strtod(d + 4, NULL);
         n++;
     }
     return n;
 }
 
-static double ms(uint64_t a_ns, uint64_t b_ns) { return (double)(b_ns - a_ns) / 1e6; }
+static double ms(uint64_t a_ns, uint64_t b_ns)
+{
+    return (double)(b_ns - a_ns) / 1e6;
+}
 
 /* The server's phase whose name starts with any of the given prefixes, or -1. */
 static double phase(const struct metric *m, int n, const char *a, const char *b)
 {
     for (int i = 0; i < n; i++)
-        if ((a && strncmp(m[i].name, a, strlen(a)) == 0) || (b && strncmp(m[i].name, b, strlen(b)) == 0))
+        if ((a && strncmp(m[i].name, a, strlen(a)) == 0) ||
+            (b && strncmp(m[i].name, b, strlen(b)) == 0))
             return m[i].dur_ms;
     return -1;
 }
@@ -103,11 +102,21 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "m:d:jh", opts, NULL)) != -1) {
         switch (c) {
-        case 'm': method = optarg; break;
-        case 'd': data = optarg; break;
-        case 'j': json = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'm':
+            method = optarg;
+            break;
+        case 'd':
+            data = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind != argc - 1) {
@@ -121,8 +130,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "rr-client: bad URL '%s' (want http://HOST:PORT/path)\n", url);
         return 2;
     }
-    if (data && strcmp(method, "GET") == 0)
-        method = "POST";
+    if (data && strcmp(method, "GET") == 0) method = "POST";
 
     /* t0: the request is created */
     uint64_t t_created = ev_now_ns();
@@ -150,8 +158,7 @@ int main(int argc, char **argv)
      * from the moment we start sending. */
     for (int off = 0; off < rl;) {
         ssize_t w = write(fd, req + off, (size_t)(rl - off));
-        if (w < 0 && errno == EINTR)
-            continue;
+        if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
             fprintf(stderr, "rr-client: write: %s\n", strerror(errno));
             return 1;
@@ -169,15 +176,13 @@ int main(int argc, char **argv)
     int done = 0;
     while (!done) {
         ssize_t r = read(fd, buf, sizeof buf);
-        if (r < 0 && errno == EINTR)
-            continue;
+        if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
             fprintf(stderr, "rr-client: read: %s\n", strerror(errno));
             return 1;
         }
         uint64_t now = ev_now_ns();
-        if (!t_first)
-            t_first = now;
+        if (!t_first) t_first = now;
         if (r == 0) {
             if (!httpc_eof(&p)) {
                 fprintf(stderr, "rr-client: connection closed before the response was complete\n");
@@ -201,12 +206,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "rr-client: bad response: %s\n", p.err);
                 return 1;
             }
-            if (ev.type == HTTPC_BODY)
-                body += ev.len;
-            if (ev.type == HTTPC_DONE)
-                done = 1;
-            if (ev.type == HTTPC_NONE)
-                break;
+            if (ev.type == HTTPC_BODY) body += ev.len;
+            if (ev.type == HTTPC_DONE) done = 1;
+            if (ev.type == HTTPC_NONE) break;
         }
     }
     uint64_t t_parsed = ev_now_ns();
@@ -219,10 +221,9 @@ int main(int argc, char **argv)
     double s_proc = phase(m, nm, "process", "proc"), s_resp = phase(m, nm, "respond", "resp");
     double server = 0;
     for (int i = 0; i < nm; i++)
-        if (m[i].dur_ms > 0 && strcmp(m[i].name, "total") != 0)
-            server += m[i].dur_ms;
+        if (m[i].dur_ms > 0 && strcmp(m[i].name, "total") != 0) server += m[i].dur_ms;
     double total = ms(t_created, t_parsed);
-    double wait = ms(t_connected, t_first);        /* request out -> first byte back */
+    double wait = ms(t_connected, t_first);                 /* request out -> first byte back */
     double network = wait - server > 0 ? wait - server : 0; /* both ways, kernel included */
 
     if (json) {
@@ -237,7 +238,8 @@ int main(int argc, char **argv)
         printf("},\"body_bytes\":%zu,\"wire_bytes\":%zu}\n", body, wire);
         return p.status >= 200 && p.status < 400 ? 0 : 1;
     }
-    printf("%s %s -> %d, %zu body bytes, %zu bytes on the wire\n", method, url, p.status, body, wire);
+    printf("%s %s -> %d, %zu body bytes, %zu bytes on the wire\n", method, url, p.status, body,
+           wire);
     printf("timeline (ms since the request was created; ~ = placed from Server-Timing)\n");
     printf("  %9.3f  request created                      client\n", 0.0);
     printf("  %9.3f  request built                        client\n", ms(t_created, t_built));
@@ -253,8 +255,10 @@ int main(int argc, char **argv)
         double pr = s_proc > 0 ? s_proc : 0, re = s_resp > 0 ? s_resp : 0;
         printf(" ~%9.3f  server received the request          recv    %.3f ms\n", at + rv, rv);
         printf(" ~%9.3f  server parsed it                     parse   %.3f ms\n", at + rv + pa, pa);
-        printf(" ~%9.3f  server processed it                  process %.3f ms\n", at + rv + pa + pr, pr);
-        printf(" ~%9.3f  server prepared the response         respond %.3f ms\n", at + rv + pa + pr + re, re);
+        printf(" ~%9.3f  server processed it                  process %.3f ms\n", at + rv + pa + pr,
+               pr);
+        printf(" ~%9.3f  server prepared the response         respond %.3f ms\n",
+               at + rv + pa + pr + re, re);
     } else {
         printf("             (no Server-Timing header: the server's phases are unknown)\n");
     }
@@ -263,7 +267,10 @@ int main(int argc, char **argv)
     printf("  %9.3f  response parsed                      client (parser %.3f ms)\n", total,
            (double)parse_ns / 1e6);
     printf("where the time went (total %.3f ms)\n", total);
-    struct { const char *what; double v; } parts[] = {
+    struct {
+        const char *what;
+        double v;
+    } parts[] = {
         {"connect (TCP handshake)", ms(t_built, t_connected)},
         {"client builds the request", ms(t_created, t_built)},
         {"server (Server-Timing sum)", server},

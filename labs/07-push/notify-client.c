@@ -28,27 +28,26 @@ int notify_json_u64(const char *js, const char *key, uint64_t *v)
     char pat[64];
     snprintf(pat, sizeof pat, "\"%s\":", key);
     const char *p = strstr(js, pat);
-    if (!p)
-        return -1;
+    if (!p) return -1;
     p += strlen(pat);
     while (*p == ' ' || *p == '"')
         p++;
-    if (*p < '0' || *p > '9')
-        return -1;
+    if (*p < '0' || *p > '9') return -1;
     *v = strtoull(p, NULL, 10);
     return 0;
 }
 
-int notify_json_is_done(const char *js) { return strstr(js, "\"status\":\"done\"") != NULL; }
+int notify_json_is_done(const char *js)
+{
+    return strstr(js, "\"status\":\"done\"") != NULL;
+}
 
 /* The server's completion time in microseconds, or 0 when the JSON has none. */
 uint64_t notify_json_done_us(const char *js)
 {
     uint64_t v;
-    if (notify_json_u64(js, "done_us", &v) == 0)
-        return v;
-    if (notify_json_u64(js, "done_ms", &v) == 0)
-        return v * 1000;
+    if (notify_json_u64(js, "done_us", &v) == 0) return v;
+    if (notify_json_u64(js, "done_ms", &v) == 0) return v * 1000;
     return 0;
 }
 
@@ -70,14 +69,12 @@ static void http_closed(struct nc_conn *nc, int err);
 void notify_fail(struct client *c, const char *why)
 {
     struct app *a = c->app;
-    if (a->failed < 5)
-        fprintf(stderr, "notify-client: client %d: %s\n", c->idx, why);
+    if (a->failed < 5) fprintf(stderr, "notify-client: client %d: %s\n", c->idx, why);
     a->failed++;
     c->phase = PH_DONE;
     nc_close(&c->http);
     nc_close(&c->ws);
-    if (++a->finished == a->nclients)
-        ev_stop(a->loop);
+    if (++a->finished == a->nclients) ev_stop(a->loop);
 }
 
 void notify_complete(struct client *c, uint64_t done_us)
@@ -100,8 +97,8 @@ void notify_complete(struct client *c, uint64_t done_us)
 
 /* Send one HTTP request on the client's connection to the jobs server, opening it
  * first when the server closed the last one. */
-static void http_request(struct client *c, const char *method, const char *target,
-                         const char *body, enum phase ph)
+static void http_request(struct client *c, const char *method, const char *target, const char *body,
+                         enum phase ph)
 {
     struct app *a = c->app;
     char req[1024];
@@ -153,8 +150,7 @@ void notify_next(struct client *c)
         c->phase = PH_DONE;
         nc_close(&c->http);
         nc_close(&c->ws);
-        if (++a->finished == a->nclients)
-            ev_stop(a->loop);
+        if (++a->finished == a->nclients) ev_stop(a->loop);
         return;
     }
     char body[256];
@@ -200,7 +196,9 @@ static void http_response(struct client *c, int st)
             c->phase = PH_WAIT;
             c->timer = ev_timer_add(a->loop, 1 + notify_rand(a) % a->interval_ms, poll_timer, c);
             break;
-        case M_LONG: long_poll(c); break;
+        case M_LONG:
+            long_poll(c);
+            break;
         case M_SSE:
             snprintf(target, sizeof target, "/jobs/%" PRIu64 "/events", c->job);
             http_request(c, "GET", target, NULL, PH_STREAM);
@@ -209,7 +207,9 @@ static void http_response(struct client *c, int st)
             c->phase = PH_WAIT;
             nws_subscribe(c);
             break;
-        default: c->phase = PH_WAIT; break; /* the server will push */
+        default:
+            c->phase = PH_WAIT;
+            break; /* the server will push */
         }
         return;
     }
@@ -271,8 +271,11 @@ static void http_data(struct nc_conn *nc, const uint8_t *d, size_t len)
         d += used;
         len -= used;
         switch (ev.type) {
-        case HTTPC_NONE: return;
-        case HTTPC_ERROR: notify_fail(c, c->rp.err); return;
+        case HTTPC_NONE:
+            return;
+        case HTTPC_ERROR:
+            notify_fail(c, c->rp.err);
+            return;
         case HTTPC_HEAD:
             if (c->phase == PH_STREAM) {
                 if (c->rp.status != 200) {
@@ -308,8 +311,7 @@ static void http_data(struct nc_conn *nc, const uint8_t *d, size_t len)
             int status = c->rp.status;
             httpc_init(&c->rp, 0); /* ready for the next response on this connection */
             http_response(c, status);
-            if (closing)
-                return;
+            if (closing) return;
             break;
         }
         }
@@ -340,8 +342,7 @@ static void on_delivery(void *arg, const char *path, const char *body, size_t le
     js[n] = 0;
     a->hook_deliveries++;
     a->requests++;
-    if (sig_ok == 0)
-        a->bad_sigs++;
+    if (sig_ok == 0) a->bad_sigs++;
     int idx;
     uint64_t id;
     if (sscanf(path, "/hook/%d", &idx) != 1 || idx < 0 || idx >= (int)a->nclients ||
@@ -364,8 +365,7 @@ static int cmp_double(const void *x, const void *y)
 
 static double pct(const double *v, size_t n, double p)
 {
-    if (!n)
-        return -1;
+    if (!n) return -1;
     size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
     return v[i < n ? i : n - 1];
 }
@@ -388,11 +388,12 @@ static void report(struct app *a, int json)
                "\"completed\":%zu,\"failed_clients\":%u,\"delay_p50_ms\":%.3f,"
                "\"delay_p99_ms\":%.3f,\"delay_max_ms\":%.3f,\"requests\":%" PRIu64 ","
                "\"requests_per_job\":%.2f,\"bytes\":%" PRIu64 ",\"bytes_per_job\":%.0f,"
-               "\"events\":%" PRIu64 ",\"webhook_deliveries\":%" PRIu64 ",\"bad_signatures\":%" PRIu64
-               ",\"missing_timestamps\":%" PRIu64 ",\"wall_s\":%.3f}\n",
-               MODE_NAMES[a->mode], a->mode == M_SHORT ? a->interval_ms : 0, a->nclients,
-               a->njobs, a->work_ms, done, a->failed, p50, p99, mx, a->requests, rpj, a->bytes,
-               bpj, a->events_seen, a->hook_deliveries, a->bad_sigs, a->missing_ts, wall);
+               "\"events\":%" PRIu64 ",\"webhook_deliveries\":%" PRIu64
+               ",\"bad_signatures\":%" PRIu64 ",\"missing_timestamps\":%" PRIu64
+               ",\"wall_s\":%.3f}\n",
+               MODE_NAMES[a->mode], a->mode == M_SHORT ? a->interval_ms : 0, a->nclients, a->njobs,
+               a->work_ms, done, a->failed, p50, p99, mx, a->requests, rpj, a->bytes, bpj,
+               a->events_seen, a->hook_deliveries, a->bad_sigs, a->missing_ts, wall);
     else
         printf("mode=%s%s clients=%u jobs=%u completed=%zu/%u delay_p50=%.3fms delay_p99=%.3fms "
                "requests/job=%.2f bytes/job=%.0f failed_clients=%u wall=%.2fs\n",
@@ -408,16 +409,15 @@ static void overall_timeout(struct ev_loop *loop, uint64_t id, void *arg)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: notify-client --mode short|long|sse|webhook|ws [--interval MS] --clients N\n"
-            "                     --jobs M [--server HOST:PORT] [--work-ms MS] [--wait S]\n"
-            "                     [--webhook-secret S] [--receiver-offline-ms MS]\n"
-            "                     [--timeout S] [--json]\n"
-            "  N clients (one event loop, not a thread each) each start M jobs one after\n"
-            "  the other and wait for each by the pattern; prints delay p50/p99 from the\n"
-            "  job's completion to the client knowing, requests and bytes per job.\n"
-            "  defaults: --server 127.0.0.1:8080 --interval 100 --work-ms 200 --wait 30\n"
-            "  --timeout 60\n");
+    fprintf(f, "usage: notify-client --mode short|long|sse|webhook|ws [--interval MS] --clients N\n"
+               "                     --jobs M [--server HOST:PORT] [--work-ms MS] [--wait S]\n"
+               "                     [--webhook-secret S] [--receiver-offline-ms MS]\n"
+               "                     [--timeout S] [--json]\n"
+               "  N clients (one event loop, not a thread each) each start M jobs one after\n"
+               "  the other and wait for each by the pattern; prints delay p50/p99 from the\n"
+               "  job's completion to the client knowing, requests and bytes per job.\n"
+               "  defaults: --server 127.0.0.1:8080 --interval 100 --work-ms 200 --wait 30\n"
+               "  --timeout 60\n");
 }
 
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
@@ -425,8 +425,7 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
     char *e;
     errno = 0;
     unsigned long v = strtoul(s, &e, 10);
-    if (errno || !*s || *e || v < lo || v > hi)
-        return -1;
+    if (errno || !*s || *e || v < lo || v > hi) return -1;
     *out = (unsigned)v;
     return 0;
 }
@@ -438,42 +437,70 @@ int main(int argc, char **argv)
     unsigned timeout_s = 60, offline_ms = 0;
     int json = 0, mode = -1;
     a.interval_ms = 100, a.wait_s = 30, a.work_ms = 200, a.nclients = 1, a.njobs = 1;
-    static const struct option opts[] = {
-        {"mode", required_argument, 0, 'm'},     {"interval", required_argument, 0, 'i'},
-        {"clients", required_argument, 0, 'c'},  {"jobs", required_argument, 0, 'n'},
-        {"server", required_argument, 0, 's'},   {"work-ms", required_argument, 0, 'w'},
-        {"wait", required_argument, 0, 'W'},     {"webhook-secret", required_argument, 0, 'k'},
-        {"receiver-offline-ms", required_argument, 0, 'o'},
-        {"timeout", required_argument, 0, 't'},  {"json", no_argument, 0, 'j'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    static const struct option opts[] = {{"mode", required_argument, 0, 'm'},
+                                         {"interval", required_argument, 0, 'i'},
+                                         {"clients", required_argument, 0, 'c'},
+                                         {"jobs", required_argument, 0, 'n'},
+                                         {"server", required_argument, 0, 's'},
+                                         {"work-ms", required_argument, 0, 'w'},
+                                         {"wait", required_argument, 0, 'W'},
+                                         {"webhook-secret", required_argument, 0, 'k'},
+                                         {"receiver-offline-ms", required_argument, 0, 'o'},
+                                         {"timeout", required_argument, 0, 't'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     int o, bad = 0;
     while ((o = getopt_long(argc, argv, "m:i:c:n:s:w:W:k:o:t:jh", opts, NULL)) != -1) {
         switch (o) {
         case 'm':
             for (int i = 0; i < 5; i++)
-                if (strcmp(optarg, MODE_NAMES[i]) == 0)
-                    mode = i;
+                if (strcmp(optarg, MODE_NAMES[i]) == 0) mode = i;
             bad |= mode < 0;
             break;
-        case 'i': bad |= parse_uint(optarg, 1, 3600000, &a.interval_ms); break;
-        case 'c': bad |= parse_uint(optarg, 1, 5000, &a.nclients); break;
-        case 'n': bad |= parse_uint(optarg, 1, 100000, &a.njobs); break;
-        case 's': server = optarg; break;
-        case 'w': bad |= parse_uint(optarg, 1, 600000, &a.work_ms); break;
-        case 'W': bad |= parse_uint(optarg, 1, 3600, &a.wait_s); break;
-        case 'k': secret = optarg; break;
-        case 'o': bad |= parse_uint(optarg, 0, 600000, &offline_ms); break;
-        case 't': bad |= parse_uint(optarg, 1, 86400, &timeout_s); break;
-        case 'j': json = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: bad = 1;
+        case 'i':
+            bad |= parse_uint(optarg, 1, 3600000, &a.interval_ms);
+            break;
+        case 'c':
+            bad |= parse_uint(optarg, 1, 5000, &a.nclients);
+            break;
+        case 'n':
+            bad |= parse_uint(optarg, 1, 100000, &a.njobs);
+            break;
+        case 's':
+            server = optarg;
+            break;
+        case 'w':
+            bad |= parse_uint(optarg, 1, 600000, &a.work_ms);
+            break;
+        case 'W':
+            bad |= parse_uint(optarg, 1, 3600, &a.wait_s);
+            break;
+        case 'k':
+            secret = optarg;
+            break;
+        case 'o':
+            bad |= parse_uint(optarg, 0, 600000, &offline_ms);
+            break;
+        case 't':
+            bad |= parse_uint(optarg, 1, 86400, &timeout_s);
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            bad = 1;
         }
     }
     char host[64];
     if (bad || mode < 0 || optind != argc ||
         net_parse_hostport(server, host, sizeof host, &a.port) != 0 ||
         inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &a.addr) != 1) {
-        fprintf(stderr, "notify-client: bad arguments%s\n", mode < 0 ? " (--mode is required)" : "");
+        fprintf(stderr, "notify-client: bad arguments%s\n",
+                mode < 0 ? " (--mode is required)" : "");
         usage(stderr);
         return 2;
     }
@@ -494,7 +521,8 @@ int main(int argc, char **argv)
     a.rng = ev_now_ns() | 1;
     if (a.mode == M_WEBHOOK) {
         char err[160];
-        a.rcv = rcv_create(a.loop, 0, offline_ms, secret, &a.bytes, on_delivery, &a, err, sizeof err);
+        a.rcv =
+            rcv_create(a.loop, 0, offline_ms, secret, &a.bytes, on_delivery, &a, err, sizeof err);
         if (!a.rcv) {
             fprintf(stderr, "notify-client: webhook receiver: %s\n", err);
             return 1;
@@ -514,8 +542,7 @@ int main(int argc, char **argv)
             notify_next(c);
     }
     ev_timer_add(a.loop, (uint64_t)timeout_s * 1000, overall_timeout, NULL);
-    if (a.finished < a.nclients)
-        ev_run(a.loop);
+    if (a.finished < a.nclients) ev_run(a.loop);
     report(&a, json);
     int ok = a.failed == 0 && a.ndelays + a.missing_ts == (size_t)a.nclients * a.njobs;
     for (unsigned i = 0; i < a.nclients; i++) {

@@ -19,9 +19,9 @@ enum mode { M_SHORT, M_LONG, M_SSE, M_WEBHOOK, M_WS };
 /* What the client's connection to the jobs server is doing. */
 enum phase { PH_IDLE, PH_POST, PH_POLL, PH_STREAM, PH_WAIT, PH_DONE };
 
-#define BODY_MAX 4096
+#define BODY_MAX   4096
 #define WS_MSG_MAX 4096
-#define EARLY_MAX 64
+#define EARLY_MAX  64
 
 struct app;
 
@@ -48,7 +48,9 @@ struct client {
     char wkey[WS_KEY_LEN + 1];
 };
 
-struct early { uint64_t job, done_us; }; /* a push that beat the POST's answer */
+struct early {
+    uint64_t job, done_us;
+}; /* a push that beat the POST's answer */
 
 struct app {
     struct ev_loop *loop;

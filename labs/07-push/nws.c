@@ -21,10 +21,8 @@ static void nws_data(struct nc_conn *nc, const uint8_t *d, size_t len)
                 notify_fail(c, c->wrp.err);
                 return;
             }
-            if (hev.type == HTTPC_NONE)
-                return;
-            if (hev.type != HTTPC_DONE)
-                continue;
+            if (hev.type == HTTPC_NONE) return;
+            if (hev.type != HTTPC_DONE) continue;
             char err[128];
             if (ws_client_check(c->wrp.status, httpc_header(&c->wrp, "upgrade"),
                                 httpc_header(&c->wrp, "connection"),
@@ -43,25 +41,25 @@ static void nws_data(struct nc_conn *nc, const uint8_t *d, size_t len)
         d += used;
         len -= used;
         if (ev.type == WS_EV_ERROR || ev.type == WS_EV_CLOSE) {
-            notify_fail(c, ev.type == WS_EV_CLOSE ? "server closed the WebSocket" : "WebSocket protocol error");
+            notify_fail(c, ev.type == WS_EV_CLOSE ? "server closed the WebSocket"
+                                                  : "WebSocket protocol error");
             return;
         }
         if (ev.type == WS_EV_PING) {
             uint8_t out[WS_MAX_CONTROL + WS_MAX_HEADER];
             uint64_t r = notify_rand(a);
-            const uint8_t mask[4] = {(uint8_t)r, (uint8_t)(r >> 8), (uint8_t)(r >> 16), (uint8_t)(r >> 24)};
+            const uint8_t mask[4] = {(uint8_t)r, (uint8_t)(r >> 8), (uint8_t)(r >> 16),
+                                     (uint8_t)(r >> 24)};
             int n = ws_encode(out, sizeof out, WS_OP_PONG, 1, ev.data, ev.len, mask);
             nc_send(&c->ws, out, (size_t)n);
         }
-        if (ev.type != WS_EV_TEXT)
-            continue;
+        if (ev.type != WS_EV_TEXT) continue;
         a->events_seen++;
         char msg[WS_MSG_MAX + 1];
         memcpy(msg, ev.data, ev.len);
         msg[ev.len] = 0;
         uint64_t id;
-        if (!notify_json_is_done(msg) || notify_json_u64(msg, "id", &id) != 0)
-            continue;
+        if (!notify_json_is_done(msg) || notify_json_u64(msg, "id", &id) != 0) continue;
         if (id == c->job && c->phase == PH_WAIT)
             notify_complete(c, notify_json_done_us(msg));
         else if (c->phase == PH_POST && a->nearly < EARLY_MAX) /* before our POST's answer */
@@ -72,8 +70,7 @@ static void nws_data(struct nc_conn *nc, const uint8_t *d, size_t len)
 static void nws_closed(struct nc_conn *nc, int err)
 {
     struct client *c = nc->arg;
-    if (c->phase != PH_DONE)
-        notify_fail(c, err ? strerror(err) : "WebSocket connection closed");
+    if (c->phase != PH_DONE) notify_fail(c, err ? strerror(err) : "WebSocket connection closed");
 }
 
 void nws_start(struct client *c)
@@ -95,7 +92,6 @@ void nws_start(struct client *c)
     a->requests++;
 }
 
-
 void nws_init(struct client *c)
 {
     nc_init(&c->ws, c->app->loop, &c->app->bytes, nws_data, nws_closed, c);
@@ -109,6 +105,5 @@ void nws_subscribe(struct client *c)
     const uint8_t mask[4] = {(uint8_t)r, (uint8_t)(r >> 8), (uint8_t)(r >> 16), (uint8_t)(r >> 24)};
     int sl = snprintf(sub, sizeof sub, "subscribe %" PRIu64, c->job);
     int fl = ws_encode(frame, sizeof frame, WS_OP_TEXT, 1, sub, (size_t)sl, mask);
-    if (nc_send(&c->ws, frame, (size_t)fl) != 0)
-        notify_fail(c, "cannot send the subscription");
+    if (nc_send(&c->ws, frame, (size_t)fl) != 0) notify_fail(c, "cannot send the subscription");
 }

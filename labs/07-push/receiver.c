@@ -54,19 +54,17 @@ static void rcv_conn_close(struct rcv_conn *c)
         c->prev->next = c->next;
     else
         c->r->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    if (c->next) c->next->prev = c->prev;
     free(c);
 }
 
 /* The X-Wirelab-Signature header is "sha256=HEX" of HMAC-SHA256(secret, body). */
-static int rcv_check_sig(const struct receiver *r, const uint8_t *buf, const struct http1_request *q)
+static int rcv_check_sig(const struct receiver *r, const uint8_t *buf,
+                         const struct http1_request *q)
 {
-    if (!r->secret || !*r->secret)
-        return -1;
+    if (!r->secret || !*r->secret) return -1;
     const struct http1_header *h = http1_find(q, buf, "x-wirelab-signature");
-    if (!h || h->value.len != 7 + 64 || memcmp(buf + h->value.off, "sha256=", 7) != 0)
-        return 0;
+    if (!h || h->value.len != 7 + 64 || memcmp(buf + h->value.off, "sha256=", 7) != 0) return 0;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
     HMAC(EVP_sha256(), r->secret, (int)strlen(r->secret), buf + q->body.off, q->body.len, md,
@@ -87,13 +85,11 @@ static void rcv_conn_event(struct ev_loop *loop, int fd, unsigned mask, void *ar
             c->reply_off += (size_t)w;
             *r->bytes += (uint64_t)w;
         }
-        if ((w < 0 && errno != EAGAIN) || c->reply_off == c->reply_len)
-            rcv_conn_close(c);
+        if ((w < 0 && errno != EAGAIN) || c->reply_off == c->reply_len) rcv_conn_close(c);
         return;
     }
     ssize_t n = recv(fd, c->buf + c->len, sizeof c->buf - c->len, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (n <= 0) {
         rcv_conn_close(c);
         return;
@@ -101,8 +97,7 @@ static void rcv_conn_event(struct ev_loop *loop, int fd, unsigned mask, void *ar
     *r->bytes += (uint64_t)n;
     c->len += (size_t)n;
     ssize_t pr = http1_parse(&c->p, c->buf, c->len);
-    if (pr == HTTP1_NEED_MORE && c->len < sizeof c->buf)
-        return;
+    if (pr == HTTP1_NEED_MORE && c->len < sizeof c->buf) return;
     if (pr == HTTP1_NEED_MORE || pr == HTTP1_ERROR) {
         c->reply = pr == HTTP1_ERROR && c->p.err_status != 413 ? REPLY_BAD : REPLY_BIG;
         c->reply_len = strlen(c->reply);
@@ -134,8 +129,7 @@ static void rcv_accept(struct ev_loop *loop, int fd, unsigned mask, void *arg)
     struct receiver *r = arg;
     for (int k = 0; k < 64; k++) {
         int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (cfd < 0)
-            return;
+        if (cfd < 0) return;
         struct rcv_conn *c = r->nconns < RCV_MAX_CONNS ? calloc(1, sizeof *c) : NULL;
         if (!c) {
             close(cfd);
@@ -152,8 +146,7 @@ static void rcv_accept(struct ev_loop *loop, int fd, unsigned mask, void *arg)
         }
         r->nconns++;
         c->next = r->conns;
-        if (r->conns)
-            r->conns->prev = c;
+        if (r->conns) r->conns->prev = c;
         r->conns = c;
     }
 }
@@ -161,13 +154,12 @@ static void rcv_accept(struct ev_loop *loop, int fd, unsigned mask, void *arg)
 static void rcv_go_online(struct ev_loop *loop, uint64_t id, void *arg)
 {
     struct receiver *r = arg;
-    if (listen(r->fd, 1024) == 0)
-        ev_watch(loop, r->fd, EV_READ, rcv_accept, r);
+    if (listen(r->fd, 1024) == 0) ev_watch(loop, r->fd, EV_READ, rcv_accept, r);
 }
 
-struct receiver *rcv_create(struct ev_loop *loop, int port, uint32_t offline_ms,
-                            const char *secret, uint64_t *bytes, rcv_delivery_cb cb, void *arg,
-                            char *err, size_t errlen)
+struct receiver *rcv_create(struct ev_loop *loop, int port, uint32_t offline_ms, const char *secret,
+                            uint64_t *bytes, rcv_delivery_cb cb, void *arg, char *err,
+                            size_t errlen)
 {
     struct receiver *r = calloc(1, sizeof *r);
     if (!r) {
@@ -192,8 +184,7 @@ struct receiver *rcv_create(struct ev_loop *loop, int port, uint32_t offline_ms,
         sa.sin_addr.s_addr = htonl(0x7f000001);
         if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
             snprintf(err, errlen, "re-binding the receiver port: %s", strerror(errno));
-            if (fd >= 0)
-                close(fd);
+            if (fd >= 0) close(fd);
             free(r);
             return NULL;
         }
@@ -211,12 +202,14 @@ struct receiver *rcv_create(struct ev_loop *loop, int port, uint32_t offline_ms,
     return r;
 }
 
-int rcv_port(const struct receiver *r) { return net_bound_port(r->fd); }
+int rcv_port(const struct receiver *r)
+{
+    return net_bound_port(r->fd);
+}
 
 void rcv_destroy(struct receiver *r)
 {
-    if (!r)
-        return;
+    if (!r) return;
     while (r->conns)
         rcv_conn_close(r->conns);
     ev_unwatch(r->loop, r->fd);

@@ -21,16 +21,16 @@
 #include <stdint.h>
 
 #define RCV_MAX_CONNS 4096
-#define RCV_MAX_REQ 16384
+#define RCV_MAX_REQ   16384
 
 typedef void (*rcv_delivery_cb)(void *arg, const char *path, const char *body, size_t len,
                                 int sig_ok);
 
 struct receiver;
 
-struct receiver *rcv_create(struct ev_loop *loop, int port, uint32_t offline_ms,
-                            const char *secret, uint64_t *bytes, rcv_delivery_cb cb, void *arg,
-                            char *err, size_t errlen);
+struct receiver *rcv_create(struct ev_loop *loop, int port, uint32_t offline_ms, const char *secret,
+                            uint64_t *bytes, rcv_delivery_cb cb, void *arg, char *err,
+                            size_t errlen);
 int rcv_port(const struct receiver *r);
 void rcv_destroy(struct receiver *r);
 

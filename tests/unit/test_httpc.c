@@ -41,8 +41,7 @@ static struct got feed(const char *s, size_t n, size_t cut, struct httpc *p)
             else
                 break;
         }
-        if (g.done)
-            g.leftover += len;
+        if (g.done) g.leftover += len;
     }
     return g;
 }
@@ -63,8 +62,8 @@ static void every_split(const char *s, int status, const char *body, size_t left
 
 Test(httpc, content_length)
 {
-    every_split("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nServer-Timing: a;dur=1\r\n\r\nhelloX",
-                200, "hello", 1);
+    every_split("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nServer-Timing: a;dur=1\r\n\r\nhelloX", 200,
+                "hello", 1);
     struct httpc p;
     const char *s = "HTTP/1.1 202 Accepted\r\nLocation:  /jobs/7 \r\nContent-Length: 0\r\n\r\n";
     struct got g = feed(s, strlen(s), 3, &p);
@@ -83,8 +82,8 @@ Test(httpc, chunked_with_extension_and_trailer)
 Test(httpc, interim_and_switching_protocols)
 {
     every_split("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", 204, "", 0);
-    every_split("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x02hi",
-                101, "", 4);
+    every_split("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x02hi", 101, "",
+                4);
 }
 
 Test(httpc, close_delimited_and_errors)
@@ -100,7 +99,8 @@ Test(httpc, close_delimited_and_errors)
     cr_assert_eq(used, strlen(s));
     cr_assert_eq(httpc_eof(&p), 1);
 
-    const char *bad[] = {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n",
+    const char *bad[] = {"HTTP/2 200 OK\r\n\r\n",
+                         "HTTP/1.1 2x0 OK\r\n\r\n",
                          "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
                          "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
                          "HTTP/1.1 200 OK\r\nno colon\r\n\r\n",

@@ -7,10 +7,16 @@
 
 static uint8_t msgbuf[1 << 17];
 
-static size_t slen(const char *s) { return s ? strlen(s) : 0; }
+static size_t slen(const char *s)
+{
+    return s ? strlen(s) : 0;
+}
 
-#define HS(m, u, c, v, k)                                                                  \
-    (struct ws_handshake_req) { m, slen(m), u, slen(u), c, slen(c), v, slen(v), k, slen(k) }
+#define HS(m, u, c, v, k)                                                                          \
+    (struct ws_handshake_req)                                                                      \
+    {                                                                                              \
+        m, slen(m), u, slen(u), c, slen(c), v, slen(v), k, slen(k)                                 \
+    }
 
 static const char *KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 
@@ -268,8 +274,8 @@ Test(ws_parse, error_classes)
         struct rec r = parse_all(cases[i].role, cases[i].bytes, cases[i].len);
         cr_assert_eq(r.n, 1, "%s: %d events", cases[i].name, r.n);
         cr_assert_eq(r.ev[0].type, WS_EV_ERROR, "%s: type %d", cases[i].name, r.ev[0].type);
-        cr_assert_eq(r.ev[0].code, cases[i].code, "%s: code %u (%s)", cases[i].name,
-                     r.ev[0].code, r.ev[0].data);
+        cr_assert_eq(r.ev[0].code, cases[i].code, "%s: code %u (%s)", cases[i].name, r.ev[0].code,
+                     r.ev[0].data);
     }
 }
 

@@ -60,8 +60,14 @@ static void two_way(enum ws_role role, const uint8_t *mask)
     }
 }
 
-Test(ws_split, every_two_way_split_server) { two_way(WS_SERVER, (const uint8_t *)"\x11\x22\x33\x44"); }
-Test(ws_split, every_two_way_split_client) { two_way(WS_CLIENT, NULL); }
+Test(ws_split, every_two_way_split_server)
+{
+    two_way(WS_SERVER, (const uint8_t *)"\x11\x22\x33\x44");
+}
+Test(ws_split, every_two_way_split_client)
+{
+    two_way(WS_CLIENT, NULL);
+}
 
 Test(ws_split, byte_by_byte)
 {

@@ -24,13 +24,11 @@ static inline void rec_feed(struct ws_parser *p, struct rec *r, const uint8_t *d
     while (r->n < 32) {
         struct ws_event ev;
         size_t used = ws_parse(p, d, len, &ev);
-        if (used > len)
-            abort();
+        if (used > len) abort();
         d += used;
         len -= used;
         if (ev.type == WS_EV_NONE) {
-            if (len)
-                abort(); /* NONE must mean everything was consumed */
+            if (len) abort(); /* NONE must mean everything was consumed */
             return;
         }
         struct rec_ev *e = &r->ev[r->n++];
@@ -40,8 +38,7 @@ static inline void rec_feed(struct ws_parser *p, struct rec *r, const uint8_t *d
         size_t c = ev.len < sizeof(e->data) - 1 ? ev.len : sizeof(e->data) - 1;
         memcpy(e->data, ev.data, c);
         e->data[c] = 0;
-        if (ev.type == WS_EV_ERROR || len == 0)
-            return;
+        if (ev.type == WS_EV_ERROR || len == 0) return;
     }
 }
 
