@@ -23,8 +23,9 @@
  *   After an unread parameter entity the remaining ENTITY/ATTLIST declarations are not
  *   processed, and undeclared entities are then tolerated (XML 1.0 section 5.1).
  * - Attribute values are normalized (CDATA rules; non-CDATA types declared in the
- *   internal subset are also trimmed and collapsed).  Default attribute values are not
- *   added to elements (except xmlns defaults, which bind namespaces).
+ *   internal subset are also trimmed and collapsed).  Default values declared in the
+ *   internal subset are supplied (section 5.1), after the specified attributes, in
+ *   declaration order; xmlns defaults bind namespaces.
  * - Limits, each a clear error: element depth XML_MAX_DEPTH, attributes per element
  *   XML_MAX_ATTS, name length XML_MAX_NAME, entity nesting XML_MAX_ENT_DEPTH, bytes
  *   produced by entity expansion max(XML_EXPAND_MIN, XML_EXPAND_FACTOR * input length)
@@ -35,9 +36,10 @@
  * line per event, in document order, nothing for the prolog, DOCTYPE, comments, text
  * outside the root element or PIs inside the DTD:
  *   start NAME                 an element starts
- *   attr NAME="VALUE"          one per specified attribute, in document order, right after
- *                              its `start`; namespace declarations (xmlns, xmlns:p) are
- *                              not listed; VALUE is the normalized value
+ *   attr NAME="VALUE"          one per attribute, right after its `start`: the specified
+ *                              ones in document order, then the defaulted ones in
+ *                              declaration order; namespace declarations (xmlns, xmlns:p)
+ *                              are not listed; VALUE is the normalized value
  *   text "TEXT"                all character data between two other events, merged
  *                              (CDATA sections, character and entity references, line
  *                              ends normalized to \n); whitespace-only text included

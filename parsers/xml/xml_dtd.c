@@ -230,17 +230,22 @@ static int xml_attdecl_add(struct xml_ctx *c, const uint8_t *el, size_t elen, co
     d->elen = elen;
     d->alen = alen;
     d->cdata = (uint8_t)cdata;
-    int is_ns =
+    d->is_ns =
         (alen == 5 && memcmp(an, "xmlns", 5) == 0) || (alen > 6 && memcmp(an, "xmlns:", 6) == 0);
-    if (dflt && is_ns) {
+    if (dflt) { /* a non-validating processor must supply defaults it has read (5.1) */
         if (!(d->dflt = malloc(dlen ? dlen : 1))) return free(d->key), free(d), xml_oom(c);
         if (dlen) memcpy(d->dflt, dflt, dlen);
-        d->dlen = dlen;
+        d->dlen = cdata ? dlen : xml_collapse(d->dflt, dlen);
     }
-    d->next = c->ad[h];
-    c->ad[h] = d;
+    /* Appended, so an element's declarations stay in document order (defaults are
+     * supplied in that order, as libxml2 and expat do). */
+    struct xml_attdecl **tail = &c->ad[h];
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = d;
     c->have_noncdata |= !cdata;
-    if (d->dflt) {
+    c->have_dflts |= d->dflt && !d->is_ns;
+    if (d->dflt && d->is_ns) {
         d->next_ns = c->ns_dflts;
         c->ns_dflts = d;
     }

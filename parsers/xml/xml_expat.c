@@ -1,7 +1,7 @@
 /* xml_expat: the expat adapter ("expat"), with namespace processing, writing the dump
  * of xml.h.  Expat never fetches: no external entity handler is set and parameter
- * entity parsing stays off.  Defaulted attributes (past XML_GetSpecifiedAttributeCount)
- * are dropped and PIs inside the DTD skipped, like the hand parser. */
+ * entity parsing stays off.  Attribute defaults from the internal subset are reported
+ * after the specified attributes and PIs inside the DTD skipped, like the hand parser. */
 #include "parsers/xml/xml.h"
 
 #include <expat.h>
@@ -36,8 +36,7 @@ static void XMLCALL xml_ex_start(void *ud, const XML_Char *name, const XML_Char 
     if (!x->dump) return;
     xml_text_flush(&x->text, x->dump);
     xml_ex_name(x->dump, "start", name);
-    int nspec = XML_GetSpecifiedAttributeCount(x->p);
-    for (int i = 0; i < nspec; i += 2) {
+    for (int i = 0; atts[i]; i += 2) { /* specified, then defaulted from the DTD */
         const char *n = atts[i], *sep = strchr(n, XML_EXPAT_SEP);
         const char *uri = sep ? n : "", *local = sep ? sep + 1 : n;
         xml_dump_attr(x->dump, uri, sep ? (size_t)(sep - n) : 0, local, strlen(local), atts[i + 1],

@@ -105,16 +105,52 @@ static int xml_bind(struct xml_ctx *c, const uint8_t *at, const uint8_t *pfx, si
     return xml_buf_add(c, &c->nsstr, uri, ulen);
 }
 
-/* Collapses runs of spaces and trims (attributes of a non-CDATA declared type). */
-static size_t xml_collapse(uint8_t *v, size_t n)
+static struct xml_att *xml_att_new(struct xml_ctx *c, const uint8_t *at)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] == ' ' && (o == 0 || v[o - 1] == ' ')) continue;
-        v[o++] = v[i];
+    if (c->natt == c->att_cap) {
+        if (c->natt >= XML_MAX_ATTS) {
+            xml_fail(c, at, "more than %d attributes on one element", XML_MAX_ATTS);
+            return NULL;
+        }
+        size_t cap = c->att_cap ? c->att_cap * 2 : 16;
+        struct xml_att *na = realloc(c->att, cap * sizeof *na);
+        if (!na) {
+            xml_oom(c);
+            return NULL;
+        }
+        c->att = na;
+        c->att_cap = cap;
     }
-    if (o && v[o - 1] == ' ') o--;
-    return o;
+    struct xml_att *a = &c->att[c->natt++];
+    memset(a, 0, sizeof *a);
+    return a;
+}
+
+/* Appends the declared defaults of attributes the tag did not specify, in declaration
+ * order (XML 1.0 section 5.1: a non-validating processor supplies what it has read). */
+static int xml_add_defaults(struct xml_ctx *c, const uint8_t *tag, const uint8_t *name, size_t nlen)
+{
+    size_t nspec = c->natt;
+    for (const struct xml_attdecl *d = c->ad[xml_hash(name, nlen)]; d; d = d->next) {
+        if (!d->dflt || d->is_ns || d->elen != nlen || memcmp(d->key, name, nlen) != 0) continue;
+        const uint8_t *an = d->key + d->elen + 1;
+        size_t k;
+        for (k = 0; k < nspec; k++)
+            if (c->att[k].nlen == d->alen && memcmp(c->att[k].name, an, d->alen) == 0) break;
+        if (k < nspec) continue;
+        long col = xml_qname_colon(an, d->alen);
+        if (col < 0)
+            return xml_fail(c, tag, "declared attribute '%.*s' is not a valid QName", (int)d->alen,
+                            an);
+        struct xml_att *a = xml_att_new(c, tag);
+        if (!a) return -1;
+        a->name = an;
+        a->nlen = d->alen;
+        a->colon = (size_t)col;
+        a->val = d->dflt;
+        a->vlen = d->dlen;
+    }
+    return 0;
 }
 
 /* Everything after the attributes are read: namespaces, uniqueness, the dump. */
@@ -138,6 +174,7 @@ static int xml_start_done(struct xml_ctx *c, const uint8_t *tag, const uint8_t *
         struct xml_att *a = &c->att[i];
         if (!a->val) a->val = c->scratch.p ? c->scratch.p + a->voff : (const uint8_t *)"";
     }
+    if (c->have_dflts && xml_add_defaults(c, tag, name, nlen)) return -1;
     /* WFC Unique Att Spec on the raw names. */
     for (size_t i = 1; i < c->natt; i++)
         for (size_t j = 0; j < i; j++)
@@ -305,21 +342,8 @@ static const uint8_t *xml_start_tag(struct xml_ctx *c, const uint8_t *p, const u
             xml_fail(c, tag, "start tag not closed");
             return NULL;
         }
-        if (c->natt == c->att_cap) {
-            if (c->natt >= XML_MAX_ATTS) {
-                xml_fail(c, an, "more than %d attributes on one element", XML_MAX_ATTS);
-                return NULL;
-            }
-            size_t cap = c->att_cap ? c->att_cap * 2 : 16;
-            struct xml_att *na = realloc(c->att, cap * sizeof *na);
-            if (!na) {
-                xml_oom(c);
-                return NULL;
-            }
-            c->att = na;
-            c->att_cap = cap;
-        }
-        struct xml_att *a = &c->att[c->natt++];
+        struct xml_att *a = xml_att_new(c, an);
+        if (!a) return NULL;
         int raw;
         size_t voff = c->scratch.len;
         const uint8_t *q = xml_attvalue(c, p, end, &raw);

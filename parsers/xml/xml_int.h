@@ -54,7 +54,7 @@ struct xml_attdecl {
     struct xml_attdecl *next_ns; /* the list of xmlns declarations with a default */
     uint8_t *key;                /* element name, NUL, attribute name */
     size_t elen, alen;
-    uint8_t cdata;
+    uint8_t cdata, is_ns;
     uint8_t *dflt; /* NULL when #REQUIRED/#IMPLIED */
     size_t dlen;
 };
@@ -101,6 +101,7 @@ struct xml_ctx {
     struct xml_ent *ge[XML_HASH], *pe[XML_HASH];
     struct xml_attdecl *ad[XML_HASH];
     int have_noncdata;            /* some attribute has a non-CDATA declared type */
+    int have_dflts;               /* some non-xmlns attribute has a default value */
     struct xml_attdecl *ns_dflts; /* xmlns attributes with a declared default */
     int dtd_incomplete;           /* external subset or unread PE: undeclared entities tolerated */
     int skip_decls;               /* after an unread PE: ENTITY/ATTLIST no longer processed */
@@ -171,6 +172,8 @@ static inline int xml_has(const uint8_t *p, const uint8_t *end, const char *lit,
 #define XML_HAS(p, end, lit) xml_has(p, end, lit, sizeof(lit) - 1)
 
 size_t xml_hash(const uint8_t *s, size_t n);
+/* Collapses runs of spaces and trims (values of a non-CDATA declared type); new length. */
+size_t xml_collapse(uint8_t *v, size_t n);
 struct xml_ent *xml_ent_find(struct xml_ent **tab, const uint8_t *name, size_t n);
 /* Attribute declarations are hashed by element name: h = xml_hash(el, elen). */
 const struct xml_attdecl *xml_attdecl_find(const struct xml_ctx *c, size_t h, const uint8_t *el,

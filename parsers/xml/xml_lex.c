@@ -233,6 +233,17 @@ size_t xml_hash(const uint8_t *s, size_t n)
     return (h >> 7) % XML_HASH;
 }
 
+size_t xml_collapse(uint8_t *v, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == ' ' && (o == 0 || v[o - 1] == ' ')) continue;
+        v[o++] = v[i];
+    }
+    if (o && v[o - 1] == ' ') o--;
+    return o;
+}
+
 struct xml_ent *xml_ent_find(struct xml_ent **tab, const uint8_t *name, size_t n)
 {
     for (struct xml_ent *e = tab[xml_hash(name, n)]; e; e = e->next)

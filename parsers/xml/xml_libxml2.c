@@ -4,8 +4,8 @@
  * (the DOM keeps entity reference nodes and the walk descends into their content), and
  * an external entity loader that refuses everything (libxml2 only has a process-wide
  * hook for that in 2.9; installing the same refusing loader from every call is
- * idempotent).  Default attributes are not added (no XML_PARSE_DTDATTR) and those the
- * SAX reports as defaulted are dropped, like the hand parser.  libxml2 keeps namespace
+ * idempotent).  Default attributes declared in the internal subset are supplied
+ * (XML_PARSE_DTDATTR), like the hand parser does.  libxml2 keeps namespace
  * errors apart (nsWellFormed) from XML ones (wellFormed); as namespace-aware parsers
  * all four must reject both, so both count. */
 #include "parsers/xml/xml.h"
@@ -71,7 +71,9 @@ static void xml_lx_quiet(xmlParserCtxtPtr ctxt)
 
 static int xml_lx_options(void)
 {
-    return XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
+    /* DTDATTR: supply default attributes from the DTD read, as XML 1.0 5.1 requires of a
+     * non-validating processor (the external subset stays unread: loader refuses). */
+    return XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_DTDATTR;
 }
 
 /* The hand parser's expansion budget: max(XML_EXPAND_MIN, XML_EXPAND_FACTOR x input). */
@@ -96,7 +98,7 @@ static void xml_sax_start(void *ud, const xmlChar *local, const xmlChar *prefix,
     xml_text_flush(&x->text, x->dump);
     xml_dump_name(x->dump, "start", (const char *)uri, uri ? strlen((const char *)uri) : 0,
                   (const char *)local, strlen((const char *)local));
-    for (int i = 0; i < natt - ndefaulted; i++) {
+    for (int i = 0; i < natt; i++) { /* specified, then defaulted (DTDATTR) */
         const xmlChar **a = att + 5 * i;
         xml_dump_attr(x->dump, (const char *)a[2], a[2] ? strlen((const char *)a[2]) : 0,
                       (const char *)a[0], strlen((const char *)a[0]), (const char *)a[3],

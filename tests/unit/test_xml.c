@@ -193,6 +193,15 @@ Test(xml, normalization_in_dump)
     free(d);
 }
 
+Test(xml, supplies_declared_defaults)
+{
+    char *d = hand_dump("<!DOCTYPE r [<!ATTLIST r b CDATA 'x' a NMTOKENS '  p   q ' p:c CDATA 'pc'"
+                        " xmlns:p CDATA 'urn:p' i CDATA #IMPLIED>]><r z='1' b='y'/>");
+    cr_assert_str_eq(d, "start r\nattr z=\"1\"\nattr b=\"y\"\nattr a=\"p q\"\n"
+                        "attr {urn:p}c=\"pc\"\nend r\n");
+    free(d);
+}
+
 Test(xml, error_offsets)
 {
     struct parse_result r;
