@@ -1,6 +1,8 @@
 /* xml_expat: the expat adapter ("expat"), with namespace processing, writing the dump
- * of xml.h.  Expat never fetches: no external entity handler is set and parameter
- * entity parsing stays off.  Attribute defaults from the internal subset are reported
+ * of xml.h.  Expat never fetches: it has no I/O of its own and no external entity
+ * handler is set.  Parameter-entity parsing is on (unless standalone) so that internal
+ * parameter entities in the internal subset are expanded, as the hand parser and
+ * libxml2 do; with it off expat skips even those (and the declarations they hold).  Attribute defaults from the internal subset are reported
  * after the specified attributes and PIs inside the DTD skipped, like the hand parser. */
 #include "parsers/xml/xml.h"
 
@@ -98,7 +100,7 @@ static int xml_expat_parse(const uint8_t *buf, size_t len, const struct parse_op
     XML_SetCharacterDataHandler(x.p, xml_ex_chars);
     XML_SetProcessingInstructionHandler(x.p, xml_ex_pi);
     XML_SetDoctypeDeclHandler(x.p, xml_ex_dtd_start, xml_ex_dtd_end);
-    XML_SetParamEntityParsing(x.p, XML_PARAM_ENTITY_PARSING_NEVER);
+    XML_SetParamEntityParsing(x.p, XML_PARAM_ENTITY_PARSING_UNLESS_STANDALONE);
     enum XML_Status st = XML_STATUS_OK;
     size_t off = 0;
     do { /* XML_Parse takes an int length */
