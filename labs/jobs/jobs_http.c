@@ -203,7 +203,7 @@ static void jobs_sse(struct jobs_conn *c, const struct hconn_req *req, const str
         jobs_respond(c, 204, NULL, NULL, 0);
         return;
     }
-    if (req->method_len == 4) { /* HEAD: the head of a stream, and no stream */
+    if (req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0) { /* the head, no stream */
         jobs_ready(c);
         jobs_respond(c, 200, SSE_HDR, NULL, 0);
         return;

@@ -214,21 +214,27 @@ sleep 0.3
 
 # A reader that never reads while ~1 MB of events flow: the server cuts it off at
 # --stream-buffer (32 KiB) instead of growing, and keeps serving everyone else.
-python3 - "$P" <<'EOF' && ok "slow SSE reader cut off at the buffer limit" || bad "slow SSE reader cut off at the buffer limit"
+python3 - "$P" <<'EOF' && ok "slow SSE and WebSocket readers cut off at the buffer limit" || bad "slow SSE and WebSocket readers cut off at the buffer limit"
 import http.client, json, socket, sys, time
 port = int(sys.argv[1])
 slow = socket.socket(); slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 slow.connect(("127.0.0.1", port)); slow.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+slow_ws = socket.socket(); slow_ws.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+slow_ws.connect(("127.0.0.1", port))
+slow_ws.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
 for i in range(800):
     c.request("POST", "/jobs", body=b'{"work_ms": 1}'); c.getresponse().read()
 deadline = time.time() + 8
 while time.time() < deadline:
     c.request("GET", "/stats"); st = json.loads(c.getresponse().read())
-    if st["streams_cut"] >= 1: break
+    if st["streams_cut"] >= 2: break
     time.sleep(0.2)
-if st["streams_cut"] < 1: print(st, file=sys.stderr); sys.exit(1)
+if st["streams_cut"] < 2: print(st, file=sys.stderr); sys.exit(1)
 EOF
+check "the server says which readers it cut" sh -c \
+  "grep -q 'SSE fd .* cut off' '$T_TMP/P.log' && grep -q 'WebSocket fd .* cut off' '$T_TMP/P.log'"
 expect_eq "server answers after the flood" 200 "$(status_of "$U/jobs/$DONE")"
 
 # Resume /events from the start after the flood: ~1 MB of events through a 32 KiB
