@@ -97,18 +97,24 @@ run_wrk() {
   echo "${rps:-0} $(to_ms "${p50:-0}") $(to_ms "${p99:-0}") $err"
 }
 
-declare -A RPS P50 P99 ERR
+# Runs are interleaved (run 1 of every server, then run 2, ...) so that a change
+# in the machine's load during a setting hits every server alike.
+declare -A RPS P50 P99 ERR R A B
 for cfg in $CONFIGS; do
-  for s in $SERVERS; do
-    n=$RUNS; { [ "$cfg" = c1 ] || [ "$s" = blocking ]; } && n=$RUNS_MINOR
-    r=() a=() b=() e=0
-    for i in $(seq 1 "$n"); do
+  for i in $(seq 1 "$RUNS"); do
+    for s in $SERVERS; do
+      n=$RUNS; { [ "$cfg" = c1 ] || [ "$s" = blocking ]; } && n=$RUNS_MINOR
+      [ "$i" -le "$n" ] || continue
       read -r x y z w < <(run_wrk "$s" "$cfg")
-      r+=("$x"); a+=("$y"); b+=("$z"); e=$((e + w))
+      R[$s]="${R[$s]:-} $x"; A[$s]="${A[$s]:-} $y"; B[$s]="${B[$s]:-} $z"
+      ERR[$s,$cfg]=$(( ${ERR[$s,$cfg]:-0} + w ))
     done
-    RPS[$s,$cfg]=$(median "${r[@]}"); P50[$s,$cfg]=$(median "${a[@]}"); P99[$s,$cfg]=$(median "${b[@]}")
-    ERR[$s,$cfg]=$e
-    progress "$cfg $s: ${RPS[$s,$cfg]} req/s (median of $n), p50 ${P50[$s,$cfg]} ms, p99 ${P99[$s,$cfg]} ms"
+  done
+  for s in $SERVERS; do
+    # shellcheck disable=SC2086 # word splitting of the run lists is intended
+    RPS[$s,$cfg]=$(median ${R[$s]}); P50[$s,$cfg]=$(median ${A[$s]}); P99[$s,$cfg]=$(median ${B[$s]})
+    R[$s]=""; A[$s]=""; B[$s]=""
+    progress "$cfg $s: ${RPS[$s,$cfg]} req/s (median), p50 ${P50[$s,$cfg]} ms, p99 ${P99[$s,$cfg]} ms"
   done
 done
 

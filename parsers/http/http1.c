@@ -23,12 +23,22 @@ enum {
 
 /* tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_"
  *       / "`" / "|" / "~" / DIGIT / ALPHA   (RFC 9110 5.6.2) */
-static int is_tchar(uint8_t c)
-{
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return 1;
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
+static const uint8_t tchar_tab[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+};
+
+static int is_tchar(uint8_t c) { return tchar_tab[c]; }
 
 /* field-vchar = VCHAR / obs-text */
 static int is_fvchar(uint8_t c) { return (c > 0x20 && c < 0x7f) || c >= 0x80; }
@@ -49,6 +59,8 @@ static int lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 static int mem_ieq(const uint8_t *a, size_t n, const char *lit)
 {
     size_t i;
+    if (n != strlen(lit)) /* most field names are not the one asked for */
+        return 0;
     for (i = 0; i < n && lit[i]; i++)
         if (lower(a[i]) != lower((uint8_t)lit[i]))
             return 0;
@@ -205,12 +217,13 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
     struct http1_request *r = &p->req;
     size_t i = p->pos;
     int st;
+    size_t hlim = head_limit(p); /* changes only when the trailer section starts */
     assert(len < UINT32_MAX);
     if (p->state == S_ERROR)
         return HTTP1_ERROR;
     while (i < len && p->state != S_DONE) {
         uint8_t c = buf[i];
-        if (p->state <= S_H_END_LF && i >= head_limit(p))
+        if (p->state <= S_H_END_LF && i >= hlim)
             FAIL(431, p->in_trailer ? "trailer section too large" : "request header section too large");
         switch (p->state) {
         case S_START:
@@ -238,6 +251,11 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             }
             break;
         case S_TARGET:
+            while (c > 0x20 && c < 0x7f) { /* hot: the whole target in one go */
+                if (++i == len || i >= hlim)
+                    goto next;
+                c = buf[i];
+            }
             if (c == ' ') {
                 if (i == p->mark)
                     FAIL(400, "empty request target");
@@ -284,6 +302,11 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             }
             break;
         case S_H_NAME:
+            while (tchar_tab[c]) {
+                if (++i == len || i >= hlim)
+                    goto next;
+                c = buf[i];
+            }
             if (c == ':') {
                 r->headers[r->nheaders].name =
                     (struct http1_span){(uint32_t)p->mark, (uint32_t)(i - p->mark)};
@@ -312,7 +335,7 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             while (is_fvchar(c) || c == ' ' || c == '\t') {
                 if (c != ' ' && c != '\t')
                     p->vend = i + 1;
-                if (++i == len || i >= head_limit(p))
+                if (++i == len || i >= hlim)
                     goto next;
                 c = buf[i];
             }
@@ -403,6 +426,7 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             if (p->remaining == 0) {
                 p->in_trailer = 1;
                 p->line_start = i + 1;
+                hlim = head_limit(p);
                 p->state = S_H_START;
             } else {
                 p->state = S_CHUNK_DATA;
