@@ -344,5 +344,9 @@ wait "$IDLE_PID"
 idle=$(cat "$T_TMP/idle")
 check "silent connection closed after --idle-timeout 2 (${idle} s)" \
   awk -v t="$idle" 'BEGIN { exit !(t >= 1.5 && t <= 6) }'
+"$BIN/jobs-server" --port nope >/dev/null 2>&1
+expect_eq "bad --port: exit 2" 2 "$?"
+"$BIN/jobs-server" --max-streams 0 >/dev/null 2>&1
+expect_eq "--max-streams 0: exit 2" 2 "$?"
 alive "server alive at the end" "$P_PID"
 finish
