@@ -29,9 +29,13 @@ static int hp_headers_complete(http_parser *p)
     q->minor = p->http_minor;
     return 0;
 }
+/* Pause after every request: hp_parse starts a fresh parser for the next one, so a
+ * file of pipelined requests is read whole whatever their keep-alive says (like the
+ * hand parser's loop). */
 static int hp_complete(http_parser *p)
 {
     http_lib_complete(p->data);
+    http_parser_pause(p, 1);
     return 0;
 }
 
@@ -53,9 +57,13 @@ static int hp_parse(const uint8_t *buf, size_t len, const struct parse_opts *opt
     q->base = buf;
     q->dump = dump;
     http_parser p;
-    http_parser_init(&p, HTTP_REQUEST);
-    p.data = q;
-    size_t n = len ? http_parser_execute(&p, &s, (const char *)buf, len) : 0;
+    size_t n = 0;
+    do {
+        http_parser_init(&p, HTTP_REQUEST);
+        p.data = q;
+        n += len ? http_parser_execute(&p, &s, (const char *)buf + n, len - n) : 0;
+    } while (HTTP_PARSER_ERRNO(&p) == HPE_PAUSED && n < len);
+    if (HTTP_PARSER_ERRNO(&p) == HPE_PAUSED) http_parser_pause(&p, 0);
     int rc = 0;
     r->has_offset = 1;
     r->depth = 1;

@@ -29,10 +29,13 @@ static int lh_headers_complete(llhttp_t *p)
     q->minor = p->http_minor;
     return 0;
 }
+/* Pause after every request: lh_parse starts a fresh parser for the next one, so a
+ * file of pipelined requests is read whole whatever their keep-alive says (like the
+ * hand parser's loop; llhttp alone would stop after "Connection: close" or HTTP/1.0). */
 static int lh_complete(llhttp_t *p)
 {
     http_lib_complete(p->data);
-    return 0;
+    return HPE_PAUSED;
 }
 
 static int lh_parse(const uint8_t *buf, size_t len, const struct parse_opts *opts, struct parse_result *r,
@@ -53,9 +56,16 @@ static int lh_parse(const uint8_t *buf, size_t len, const struct parse_opts *opt
     q->base = buf;
     q->dump = dump;
     llhttp_t p;
-    llhttp_init(&p, HTTP_REQUEST, &s);
-    p.data = q;
-    llhttp_errno_t e = len ? llhttp_execute(&p, (const char *)buf, len) : HPE_OK;
+    llhttp_errno_t e = HPE_OK;
+    size_t off = 0;
+    while (off < len) {
+        llhttp_init(&p, HTTP_REQUEST, &s);
+        p.data = q;
+        e = llhttp_execute(&p, (const char *)buf + off, len - off);
+        if (e != HPE_PAUSED) break;
+        off = (size_t)((const uint8_t *)llhttp_get_error_pos(&p) - buf);
+        e = HPE_OK;
+    }
     int rc = 0;
     r->has_offset = 1;
     r->depth = 1;

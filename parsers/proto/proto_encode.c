@@ -16,9 +16,9 @@ struct pe {
 
 static int pe_grow(struct pe *e, size_t n)
 {
-    size_t used = e->cap - e->pos, nc = e->cap ? e->cap * 2 : 4096;
+    size_t used = e->cap - e->pos, nc = e->cap ? e->cap * 4 : 65536; /* x4: copies stay under a third of the output */
     while (nc - used < n)
-        nc *= 2;
+        nc *= 4;
     uint8_t *nb = malloc(nc);
     if (!nb) return -1;
     if (used) memcpy(nb + nc - used, e->buf + e->pos, used);

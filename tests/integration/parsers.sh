@@ -188,9 +188,12 @@ vec "TE in HTTP/1.0" 'POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n
 vec "NUL in header value" "${H}X: a\x00b\r\n\r\n"
 
 # ---- fuzzing: replay the saved corpora, then a few seconds per target ------------
-# every target in tests/fuzz (fuzz_NAME.c, saved inputs in tests/fuzz/corpus/NAME)
-for src in tests/fuzz/fuzz_*.c; do
-  t=$(basename "$src" .c); t=${t#fuzz_}
+# every target of tests/fuzz/module.mk's FUZZ_TARGETS (the parsers' ones, built by
+# `make asan`; saved inputs in tests/fuzz/corpus/NAME)
+targets=$(sed -nE 's/^FUZZ_TARGETS := //p' tests/fuzz/module.mk)
+[ -n "$targets" ] || bad "fuzz targets" "no FUZZ_TARGETS line in tests/fuzz/module.mk"
+for t in $targets; do
+  t=${t#fuzz_}
   fb=$FUZZ/fuzz_$t
   [ -x "$fb" ] || { bad "fuzz_$t" "not built (make BUILD=$BUILD asan builds it; needs clang)"; continue; }
   dirs=()
