@@ -45,12 +45,14 @@ struct job {
     size_t nevents;
     struct job *qnext; /* FIFO of queued jobs */
     struct waiter *waiters; /* the server's long-poll waiters on this job */
+    struct jobs_conn *followers; /* the server's streams following only this job */
     struct job_table *table;
     uint64_t timer;    /* the server's step timer id */
 };
 
 struct job_table;
 struct waiter;
+struct jobs_conn;
 typedef void (*job_event_cb)(void *arg, struct job *job, const struct job_event *ev);
 typedef void (*job_evict_cb)(void *arg, struct job *job);
 

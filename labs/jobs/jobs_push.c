@@ -60,11 +60,47 @@ int jobs_stream_add(struct jobs_conn *c, enum jobs_conn_kind kind)
     return 0;
 }
 
+static void jobs_unfollow(struct jobs_conn *c)
+{
+    if (!c->lhead)
+        return;
+    if (c->lprev)
+        c->lprev->lnext = c->lnext;
+    else
+        *c->lhead = c->lnext;
+    if (c->lnext)
+        c->lnext->lprev = c->lprev;
+    c->lhead = NULL;
+    c->lprev = c->lnext = NULL;
+}
+
+void jobs_follow(struct jobs_conn *c)
+{
+    jobs_unfollow(c);
+    struct jobs_conn **head = NULL;
+    if (c->filter_job == 0) {
+        head = &c->srv->firehose;
+    } else if (c->filter_job != UINT64_MAX) {
+        struct job *job = job_find(&c->srv->jobs, c->filter_job);
+        if (job)
+            head = &job->followers;
+    }
+    if (!head)
+        return;
+    c->lprev = NULL;
+    c->lnext = *head;
+    if (*head)
+        (*head)->lprev = c;
+    *head = c;
+    c->lhead = head;
+}
+
 void jobs_stream_remove(struct jobs_conn *c)
 {
     struct jobs_srv *s = c->srv;
     if (c->kind == CK_HTTP)
         return;
+    jobs_unfollow(c);
     if (c->sprev)
         c->sprev->snext = c->snext;
     else
@@ -122,6 +158,7 @@ int jobs_sse_start(struct jobs_conn *c, struct job *job, uint64_t last)
     int n = snprintf(buf, sizeof(buf), "retry: %d\n\n", JOBS_SSE_RETRY_MS);
     if (jobs_sse_put(c, buf, (size_t)n) < 0)
         return -1;
+    jobs_follow(c);
     if (job) { /* the job keeps its whole history (12 events at most) */
         for (size_t i = 0; i < job->nevents; i++) {
             if (job->events[i].id <= last)
@@ -204,24 +241,26 @@ void jobs_on_job_event(void *arg, struct job *job, const struct job_event *ev)
     char sse[256], js[200];
     int sn = sse_event(sse, sizeof(sse), ev);
     int jn = job_event_json(ev, js, sizeof(js));
-    struct jobs_conn *next;
-    for (struct jobs_conn *c = s->streams; c; c = next) {
-        next = c->snext;
-        if (c->kind == CK_SSE) {
-            if ((c->filter_job && c->filter_job != ev->job) || c->sse_behind)
-                continue; /* not its job, or it reads this one from the log later */
-            c->sse_cursor = ev->id;
-            s->st.sse_events++;
-            jobs_sse_put(c, sse, (size_t)sn); /* on failure the flush closes it */
-            jobs_conn_flush(c);
-        } else if (c->kind == CK_WS && !c->h && !c->ws_closing) {
-            if (c->filter_job && c->filter_job != ev->job)
-                continue; /* subscribed to another job (or to none) */
-            if (jobs_ws_put(c, WS_OP_TEXT, js, (size_t)jn) < 0)
-                jobs_conn_close(c);
-            else
+    struct jobs_conn *lists[2] = {job->followers, s->firehose}, *next;
+    for (int l = 0; l < 2; l++) {
+        for (struct jobs_conn *c = lists[l]; c; c = next) {
+            next = c->lnext;
+            if (c->kind == CK_SSE) {
+                if (c->sse_behind)
+                    continue; /* it reads this one from the log later */
+                c->sse_cursor = ev->id;
+                s->st.sse_events++;
+                jobs_sse_put(c, sse, (size_t)sn); /* on failure the flush closes it */
                 jobs_conn_flush(c);
+            } else if (c->kind == CK_WS && !c->h && !c->ws_closing) {
+                if (jobs_ws_put(c, WS_OP_TEXT, js, (size_t)jn) < 0)
+                    jobs_conn_close(c);
+                else
+                    jobs_conn_flush(c);
+            }
         }
+        if (l == 0) /* closing followers cannot touch the firehose's head: re-read it */
+            lists[1] = s->firehose;
     }
     if (job->state == JOB_DONE && job->callback)
         jobs_send_hook(s, job);
@@ -230,7 +269,10 @@ void jobs_on_job_event(void *arg, struct job *job, const struct job_event *ev)
 void jobs_on_job_evict(void *arg, struct job *job)
 {
     struct jobs_srv *s = arg;
-    /* Let go of the job: its waiters get its last status now. */
+    /* Let go of the job: its followers follow nothing (they keep their stream,
+     * heartbeats included), its waiters get its last status now. */
+    while (job->followers)
+        jobs_unfollow(job->followers);
     struct waiter *w;
     while ((w = waiter_pop_ready(&s->waiters, &job->waiters, UINT32_MAX))) {
         struct jobs_conn *c = w->conn;
@@ -289,6 +331,7 @@ int jobs_ws_start(struct jobs_conn *c, const uint8_t *leftover, size_t n)
     hconn_free(c->h);
     c->h = NULL;
     c->watched = ~0u; /* force jobs_watch to set the mask again */
+    jobs_follow(c);
     int rc = n ? jobs_ws_input(c, copy, n) : 0;
     free(copy);
     return rc;
@@ -338,6 +381,8 @@ int jobs_ws_subscribe(struct jobs_conn *c, const char *v, size_t len, int snapsh
         c->filter_job = id;
     else
         return -1;
+    if (!c->h) /* taken over: change lists now (else jobs_ws_start will) */
+        jobs_follow(c);
     /* snapshot then stream: the job's latest event first, so a job that finished
      * before the subscription arrived is not missed */
     struct job *job = c->filter_job && c->filter_job != UINT64_MAX ? job_find(&c->srv->jobs, id) : NULL;

@@ -47,6 +47,8 @@ struct jobs_conn {
     /* streams (SSE and WebSocket): on srv->streams */
     struct jobs_conn *sprev, *snext;
     uint64_t filter_job; /* SSE, WebSocket: only this job's events; 0 = every job */
+    /* the list of whose events it gets: a job's followers, srv->firehose, or none */
+    struct jobs_conn **lhead, *lprev, *lnext;
     uint64_t sse_cursor; /* SSE: id of the last event written */
     int sse_behind;      /* SSE: resuming from the log, live events skipped until caught up */
     /* WebSocket */
@@ -71,6 +73,7 @@ struct jobs_srv {
     struct wait_limit waiters;
     struct jobs_conn *conns;   /* every connection */
     struct jobs_conn *streams; /* SSE and WebSocket connections */
+    struct jobs_conn *firehose; /* streams following every job */
     size_t nstreams;
     struct hook_client *hooks;
     struct hconn_config hcfg;
@@ -107,6 +110,9 @@ void jobs_hook_done(void *arg, const char *id, int ok, unsigned attempts, int st
 /* Streams: bounded server-wide; -1 when full (answer 503). */
 int jobs_stream_add(struct jobs_conn *c, enum jobs_conn_kind kind);
 void jobs_stream_remove(struct jobs_conn *c);
+/* Follow one job's events (c->filter_job), every job's (0) or none (UINT64_MAX,
+ * or a job that is gone): an event costs O(its followers), not O(streams). */
+void jobs_follow(struct jobs_conn *c);
 /* SSE: replay what the client missed (Last-Event-ID) then follow live. */
 int jobs_sse_start(struct jobs_conn *c, struct job *job, uint64_t last_id);
 /* SSE resuming /events: write the next batch from the log (called whenever the
