@@ -89,30 +89,40 @@ void hconn_free(struct hconn *c)
 
 /* ---- input ----------------------------------------------------------------- */
 
-/* Makes room for at least want more input bytes, within max_in. */
+/* Makes room for want more bytes after *len in a buffer whose live bytes are
+ * [*start, *len): moves them to the front when that is needed or free, then grows
+ * (doubling) up to max.  Returns 0, -1 when max does not allow it, -2 without
+ * memory.  Input and output buffers both use it. */
+static int buf_reserve(uint8_t **buf, size_t *cap, size_t *start, size_t *len, size_t want,
+                       size_t max, size_t initial)
+{
+    if (*start > 0 && (*start == *len || *cap - *len < want)) {
+        memmove(*buf, *buf + *start, *len - *start);
+        *len -= *start;
+        *start = 0;
+    }
+    if (*cap - *len >= want)
+        return 0;
+    size_t need = *len + want;
+    if (need > max)
+        return -1;
+    size_t ncap = *cap ? *cap : initial;
+    while (ncap < need)
+        ncap *= 2;
+    if (ncap > max)
+        ncap = max;
+    uint8_t *p = realloc(*buf, ncap);
+    if (!p)
+        return -2;
+    *buf = p;
+    *cap = ncap;
+    return 0;
+}
+
 static int in_reserve(struct hconn *c, size_t want)
 {
-    if (c->in_start > 0 && (c->in_start == c->in_len || c->in_cap - c->in_len < want)) {
-        memmove(c->in, c->in + c->in_start, c->in_len - c->in_start);
-        c->in_len -= c->in_start;
-        c->in_start = 0;
-    }
-    if (c->in_cap - c->in_len >= want)
-        return 0;
-    size_t need = c->in_len + want;
-    if (need > c->cfg.max_in)
-        return -1;
-    size_t cap = c->in_cap ? c->in_cap : IN_INITIAL;
-    while (cap < need)
-        cap *= 2;
-    if (cap > c->cfg.max_in)
-        cap = c->cfg.max_in;
-    uint8_t *p = realloc(c->in, cap);
-    if (!p)
-        return -1;
-    c->in = p;
-    c->in_cap = cap;
-    return 0;
+    return buf_reserve(&c->in, &c->in_cap, &c->in_start, &c->in_len, want, c->cfg.max_in,
+                       IN_INITIAL) == 0 ? 0 : -1;
 }
 
 uint8_t *hconn_in_space(struct hconn *c, size_t *room)
@@ -162,34 +172,13 @@ static int out_reserve(struct hconn *c, size_t n)
 {
     if (c->dead)
         return -1;
-    if (c->out_off == c->out_len) {
-        c->out_off = c->out_len = 0;
-    } else if (c->out_off > 0 && c->out_cap - c->out_len < n) {
-        memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-        c->out_len -= c->out_off;
-        c->out_off = 0;
-    }
-    if (c->out_cap - c->out_len >= n)
-        return 0;
-    size_t need = c->out_len + n;
-    if (need > c->cfg.max_out) {
+    int rc = buf_reserve(&c->out, &c->out_cap, &c->out_off, &c->out_len, n, c->cfg.max_out,
+                         OUT_INITIAL);
+    if (rc < 0) {
         c->dead = 1;
-        c->why = "output buffer full (slow reader)";
+        c->why = rc == -1 ? "output buffer full (slow reader)" : "out of memory";
         return -1;
     }
-    size_t cap = c->out_cap ? c->out_cap : OUT_INITIAL;
-    while (cap < need)
-        cap *= 2;
-    if (cap > c->cfg.max_out)
-        cap = c->cfg.max_out;
-    uint8_t *p = realloc(c->out, cap);
-    if (!p) {
-        c->dead = 1;
-        c->why = "out of memory";
-        return -1;
-    }
-    c->out = p;
-    c->out_cap = cap;
     return 0;
 }
 
