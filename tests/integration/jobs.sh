@@ -111,12 +111,32 @@ sys.exit(0 if ids == sorted(set(ids)) and ids else 1)
 EOF
 
 # A log of 16 events and 24 events later: resuming after 1 says what was lost.
-start_server P2 "$BIN/jobs-server" --port 0 --event-log 16 || finish
+start_server P2 "$BIN/jobs-server" --port 0 --event-log 16 --max-jobs 2 --heartbeat 1 || finish
 for i in 1 2; do curl -s -o /dev/null -d '{"work_ms": 20}' "http://127.0.0.1:$P2/jobs"; done
 curl -s -o /dev/null "http://127.0.0.1:$P2/jobs/2?wait=5&since=11"
 curl -s -N --max-time 0.6 -H 'Last-Event-ID: 1' "http://127.0.0.1:$P2/events" >"$T_TMP/gap" || true
 expect_eq "resume past the log's retention: 'event: gap' then the 16 kept (9..24)" \
   "gap 9 24 16" "$(grep -c '^event: gap' "$T_TMP/gap" | sed 's/1/gap/') $(grep '^id: ' "$T_TMP/gap" | head -1 | cut -d' ' -f2) $(grep '^id: ' "$T_TMP/gap" | tail -1 | cut -d' ' -f2) $(grep -c '^id: ' "$T_TMP/gap")"
+# Eviction (--max-jobs 2): job 4 takes done job 2's slot.  Job 2's long-poll
+# waiter is answered at once with its last status; its SSE follower keeps its
+# stream (heartbeats) but gets nothing more; job 2 is then unknown.
+U2="http://127.0.0.1:$P2"
+curl -s -N --max-time 3 "$U2/jobs/2/events" >"$T_TMP/evict_sse" &
+EV_SSE=$!
+curl -s -o "$T_TMP/evict_lp" -w '%{time_total}' "$U2/jobs/2?wait=8&since=12" >"$T_TMP/evict_t" &
+EV_LP=$!
+sleep 0.4
+curl -s -o /dev/null -d '{"work_ms": 20}' "$U2/jobs"           # job 3 evicts done job 1
+curl -s -o /dev/null -d '{"work_ms": 20}' "$U2/jobs"           # job 4 evicts done job 2
+wait "$EV_LP"
+check "eviction answers the job's long poll at once ($(cat "$T_TMP/evict_t") s)" \
+  awk -v t="$(cat "$T_TMP/evict_t")" 'BEGIN { exit !(t < 4) }'
+expect_eq "the evicted job's waiter got its last version" 12 "$(jfield "$(cat "$T_TMP/evict_lp")" version)"
+expect_eq "an evicted job is unknown: 404" 404 "$(status_of "$U2/jobs/2")"
+wait "$EV_SSE"
+check "the evicted job's SSE follower kept its stream (heartbeats after the eviction)" \
+  test "$(grep -c '^: heartbeat' "$T_TMP/evict_sse")" -ge 2
+alive "server alive after evictions" "$P2_PID"
 kill "$P2_PID"
 
 # ---- webhooks -----------------------------------------------------------------
