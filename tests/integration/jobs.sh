@@ -306,11 +306,11 @@ def frame(s):
     if n == 126: n = struct.unpack("!H", recv_exact(s, 2))[0]
     elif n == 127: n = struct.unpack("!Q", recv_exact(s, 8))[0]
     return op, recv_exact(s, n)
-def send(s, op, data, mask=True):
+def send(s, op, data, mask=True, fin=True):
     m = os.urandom(4) if mask else b""
-    mb = 0x80 if mask else 0
-    if len(data) < 126: hdr = bytes([0x80 | op, mb | len(data)]) + m
-    else: hdr = bytes([0x80 | op, mb | 126]) + struct.pack("!H", len(data)) + m
+    mb, fb = (0x80 if mask else 0), (0x80 if fin else 0)
+    if len(data) < 126: hdr = bytes([fb | op, mb | len(data)]) + m
+    else: hdr = bytes([fb | op, mb | 126]) + struct.pack("!H", len(data)) + m
     s.sendall(hdr + (bytes(b ^ m[i % 4] for i, b in enumerate(data)) if mask else data))
 a = conn("/ws")
 req = urllib.request.Request("http://127.0.0.1:%d/jobs" % port, data=b'{"work_ms": 50}', method="POST")
@@ -329,6 +329,10 @@ send(r1, 1, b"hello room")
 op, d = frame(r2)
 while d.startswith(b"{"): op, d = frame(r2)   # job events share the socket
 print("chat", op, d.decode())
+send(r1, 1, b"frag", fin=False); send(r1, 9, b"p"); send(r1, 0, b"mented")   # a ping between fragments
+op, d = frame(r2)
+while d.startswith(b"{"): op, d = frame(r2)
+print("fragmented", op, d.decode())
 send(r2, 1, b"unmasked", mask=False)
 op, d = frame(r2)
 while op != 8: op, d = frame(r2)
@@ -347,6 +351,7 @@ print("normal", struct.unpack("!H", d[:2])[0], s.recv(10) == b"")
 EOF
 check "WS: job events pushed as text frames" grep -q '^job-events 1 queued done' "$T_TMP/ws.out"
 check "WS: ping answered with pong" grep -q '^pong hi' "$T_TMP/ws.out"
+check "WS: a fragmented message (ping in between) reaches the room whole" grep -q '^fragmented 1 fragmented' "$T_TMP/ws.out"
 check "WS: chat message reaches the other member of the room" grep -q '^chat 1 hello room' "$T_TMP/ws.out"
 check "WS: unmasked client frame closes with 1002" grep -q '^close 8 1002' "$T_TMP/ws.out"
 check "WS: invalid UTF-8 text closes with 1007" grep -q '^utf8 1007' "$T_TMP/ws.out"
