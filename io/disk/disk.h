@@ -33,8 +33,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#define DISK_MAX_QD 4096u           /* bound on queue depth / thread count */
-#define DISK_MAX_BS (16u << 20)      /* bound on one request: 16 MiB */
+#define DISK_MAX_QD    4096u       /* bound on queue depth / thread count */
+#define DISK_MAX_BS    (16u << 20) /* bound on one request: 16 MiB */
 #define DISK_MAX_BATCH DISK_MAX_QD
 
 enum disk_op { DISK_READ = 0, DISK_WRITE = 1 };
@@ -45,43 +45,43 @@ enum disk_op { DISK_READ = 0, DISK_WRITE = 1 };
 #define DISK_F_SQPOLL        4u
 
 struct disk_req {
-	void *buf;
-	uint64_t off;
-	uint32_t len;
-	uint32_t slot; /* index into cfg.bufs */
-	int op;        /* enum disk_op */
-	int64_t res;   /* on completion: bytes, or -errno */
+    void *buf;
+    uint64_t off;
+    uint32_t len;
+    uint32_t slot; /* index into cfg.bufs */
+    int op;        /* enum disk_op */
+    int64_t res;   /* on completion: bytes, or -errno */
 };
 
 struct disk_stats {
-	uint64_t syscalls;     /* every I/O-path system call the engine made */
-	uint64_t submit_calls; /* calls that submit (pread, io_submit, io_uring_enter) */
-	uint64_t submit_ns;    /* time spent inside those calls (libaio: io_submit only) */
-	uint64_t wait_calls;   /* calls that only wait (io_getevents) */
+    uint64_t syscalls;     /* every I/O-path system call the engine made */
+    uint64_t submit_calls; /* calls that submit (pread, io_submit, io_uring_enter) */
+    uint64_t submit_ns;    /* time spent inside those calls (libaio: io_submit only) */
+    uint64_t wait_calls;   /* calls that only wait (io_getevents) */
 };
 
 struct disk_engine_cfg {
-	int fd;
-	unsigned qd;
-	unsigned flags; /* DISK_F_* */
-	const struct iovec *bufs; /* qd buffers, bufs[i] for slot i */
+    int fd;
+    unsigned qd;
+    unsigned flags;           /* DISK_F_* */
+    const struct iovec *bufs; /* qd buffers, bufs[i] for slot i */
 };
 
 struct disk_engine_ops;
 struct disk_engine {
-	const struct disk_engine_ops *ops;
-	struct disk_stats st;
+    const struct disk_engine_ops *ops;
+    struct disk_stats st;
 };
 
 struct disk_engine_ops {
-	const char *name;
-	int sync;       /* 1: queue() completes the I/O itself */
-	unsigned flags; /* DISK_F_* this engine supports */
-	int (*open)(struct disk_engine **out, const struct disk_engine_cfg *cfg, char *err,
-	            size_t errlen);
-	int (*queue)(struct disk_engine *e, struct disk_req *r);
-	int (*flush)(struct disk_engine *e, struct disk_req **done, unsigned max, unsigned min);
-	void (*close)(struct disk_engine *e);
+    const char *name;
+    int sync;       /* 1: queue() completes the I/O itself */
+    unsigned flags; /* DISK_F_* this engine supports */
+    int (*open)(struct disk_engine **out, const struct disk_engine_cfg *cfg, char *err,
+                size_t errlen);
+    int (*queue)(struct disk_engine *e, struct disk_req *r);
+    int (*flush)(struct disk_engine *e, struct disk_req **done, unsigned max, unsigned min);
+    void (*close)(struct disk_engine *e);
 };
 
 extern const struct disk_engine_ops disk_engine_pread;
@@ -94,9 +94,9 @@ uint64_t disk_now_ns(void);
 /* ---- O_DIRECT alignment ------------------------------------------------------- */
 
 struct disk_dio_align {
-	uint32_t offset_align; /* offsets and sizes must be multiples of this */
-	uint32_t mem_align;    /* buffer addresses must be multiples of this */
-	const char *source;    /* "statx STATX_DIOALIGN" or "logical block size (sysfs)" */
+    uint32_t offset_align; /* offsets and sizes must be multiples of this */
+    uint32_t mem_align;    /* buffer addresses must be multiples of this */
+    const char *source;    /* "statx STATX_DIOALIGN" or "logical block size (sysfs)" */
 };
 
 /* Learns the O_DIRECT rules for fd: statx(STATX_DIOALIGN) when the filesystem reports
@@ -106,8 +106,8 @@ int disk_dio_align_get(int fd, struct disk_dio_align *a);
 
 /* Writes into out a sentence naming which of offset, size, buffer address violates
  * a.  Returns 1 when something is misaligned, 0 when the request looks aligned. */
-int disk_dio_explain(const struct disk_dio_align *a, uint64_t off, uint64_t len,
-                     const void *buf, char *out, size_t outlen);
+int disk_dio_explain(const struct disk_dio_align *a, uint64_t off, uint64_t len, const void *buf,
+                     char *out, size_t outlen);
 
 /* Name of the filesystem holding fd ("ext4", "tmpfs", ... or "fs 0x...") into out. */
 const char *disk_fs_name(int fd, char *out, size_t outlen);
@@ -123,8 +123,8 @@ int64_t disk_pattern_check(const void *buf, uint64_t off, size_t len, uint64_t g
 /* ---- latency histogram (log-linear, <= 1.6% relative error) ------------------- */
 #define DISK_HIST_BUCKETS 2048
 struct disk_hist {
-	uint64_t n, max_ns;
-	uint64_t b[DISK_HIST_BUCKETS];
+    uint64_t n, max_ns;
+    uint64_t b[DISK_HIST_BUCKETS];
 };
 void disk_hist_add(struct disk_hist *h, uint64_t ns);
 void disk_hist_merge(struct disk_hist *into, const struct disk_hist *from);

@@ -34,37 +34,37 @@
 enum disk_rw { DISK_RW_RANDREAD, DISK_RW_READ, DISK_RW_RANDWRITE, DISK_RW_WRITE };
 
 struct disk_job {
-	const struct disk_engine_ops *ops;
-	int threads; /* run qd threads of ops at depth 1 */
-	unsigned eng_flags;
-	int fd;
-	uint64_t file_size;
-	uint64_t region_off, region_len;
-	uint32_t bs;
-	unsigned qd, batch; /* submit this many per call, reap at least this many */
-	int rw;             /* enum disk_rw */
-	double runtime_s;
-	uint64_t max_ios;
-	unsigned fsync_every;
-	uint64_t seed;
-	int verify;
-	uint64_t write_gen;
-	uint8_t *written;
-	size_t buf_offset; /* start each buffer this many bytes past an aligned address */
-	const struct disk_dio_align *dio; /* non-NULL when fd is O_DIRECT */
+    const struct disk_engine_ops *ops;
+    int threads; /* run qd threads of ops at depth 1 */
+    unsigned eng_flags;
+    int fd;
+    uint64_t file_size;
+    uint64_t region_off, region_len;
+    uint32_t bs;
+    unsigned qd, batch; /* submit this many per call, reap at least this many */
+    int rw;             /* enum disk_rw */
+    double runtime_s;
+    uint64_t max_ios;
+    unsigned fsync_every;
+    uint64_t seed;
+    int verify;
+    uint64_t write_gen;
+    uint8_t *written;
+    size_t buf_offset; /* start each buffer this many bytes past an aligned address */
+    const struct disk_dio_align *dio; /* non-NULL when fd is O_DIRECT */
 };
 
 struct disk_result {
-	uint64_t ios, bytes, eof_short, resubmits, fsyncs;
-	uint64_t verify_bad, verify_first_off;
-	double secs;
-	struct disk_stats st;
-	struct disk_hist hist;
-	int err; /* -errno of the first failed request */
-	uint64_t err_off;
-	uint32_t err_len;
-	int err_op;
-	char msg[512];
+    uint64_t ios, bytes, eof_short, resubmits, fsyncs;
+    uint64_t verify_bad, verify_first_off;
+    double secs;
+    struct disk_stats st;
+    struct disk_hist hist;
+    int err; /* -errno of the first failed request */
+    uint64_t err_off;
+    uint32_t err_len;
+    int err_op;
+    char msg[512];
 };
 
 int disk_run(const struct disk_job *job, struct disk_result *res);
