@@ -30,6 +30,19 @@ static int scratch_file(uint64_t size)
     return fd;
 }
 
+/* A job over the whole of a scratch file of `size` bytes, 4 KiB blocks. */
+static struct disk_job job_on(int fd, uint64_t size, const struct disk_engine_ops *ops, unsigned qd,
+                              int rw)
+{
+    return (struct disk_job){.ops = ops,
+                             .fd = fd,
+                             .file_size = size,
+                             .region_len = size,
+                             .bs = 4096,
+                             .qd = qd,
+                             .rw = rw};
+}
+
 Test(disk_pattern, any_range_checks_alone)
 {
     uint8_t whole[1000], part[100];
@@ -241,15 +254,9 @@ static const struct disk_engine_ops half_engine = {
 Test(disk_run, partial_transfers_are_resubmitted)
 {
     int fd = scratch_file(64 * 4096);
-    struct disk_job j = {.ops = &half_engine,
-                         .fd = fd,
-                         .file_size = 64 * 4096,
-                         .region_len = 64 * 4096,
-                         .bs = 4096,
-                         .qd = 1,
-                         .rw = DISK_RW_READ,
-                         .max_ios = 64,
-                         .verify = 1};
+    struct disk_job j = job_on(fd, 64 * 4096, &half_engine, 1, DISK_RW_READ);
+    j.max_ios = 64;
+    j.verify = 1;
     static struct disk_result r;
     cr_assert_eq(disk_run(&j, &r), 0, "%s", r.msg);
     cr_assert_eq(r.ios, 64);
@@ -267,16 +274,10 @@ Test(disk_run, every_engine_verifies_and_eof_is_short)
     const struct disk_engine_ops *ops[] = {&disk_engine_pread, &disk_engine_libaio,
                                            &disk_engine_uring, &disk_engine_pread};
     for (int k = 0; k < 4; k++) {
-        struct disk_job j = {.ops = ops[k],
-                             .threads = k == 3,
-                             .fd = fd,
-                             .file_size = size,
-                             .region_len = size,
-                             .bs = 4096,
-                             .qd = 4,
-                             .rw = DISK_RW_READ,
-                             .max_ios = 44,
-                             .verify = 1};
+        struct disk_job j = job_on(fd, size, ops[k], 4, DISK_RW_READ);
+        j.threads = k == 3;
+        j.max_ios = 44;
+        j.verify = 1;
         static struct disk_result r;
         cr_assert_eq(disk_run(&j, &r), 0, "%s: %s", ops[k]->name, r.msg);
         cr_assert_eq(r.ios, 44, "%s", ops[k]->name);
@@ -292,17 +293,11 @@ Test(disk_run, random_writes_verify_on_read_back)
     int fd = scratch_file(size);
     static uint8_t bitmap[8];
     memset(bitmap, 0, sizeof bitmap);
-    struct disk_job j = {.ops = &disk_engine_uring,
-                         .fd = fd,
-                         .file_size = size,
-                         .region_len = size,
-                         .bs = 4096,
-                         .qd = 8,
-                         .rw = DISK_RW_RANDWRITE,
-                         .max_ios = 20,
-                         .verify = 1,
-                         .write_gen = 3,
-                         .written = bitmap};
+    struct disk_job j = job_on(fd, size, &disk_engine_uring, 8, DISK_RW_RANDWRITE);
+    j.max_ios = 20;
+    j.verify = 1;
+    j.write_gen = 3;
+    j.written = bitmap;
     static struct disk_result r;
     cr_assert_eq(disk_run(&j, &r), 0, "%s", r.msg);
     uint64_t first = 0;
@@ -321,15 +316,9 @@ Test(disk_run, batch_sets_system_calls_per_io)
     int fd = scratch_file(size);
     unsigned batches[] = {1, 8};
     for (int k = 0; k < 2; k++) {
-        struct disk_job j = {.ops = &disk_engine_uring,
-                             .fd = fd,
-                             .file_size = size,
-                             .region_len = size,
-                             .bs = 4096,
-                             .qd = 8,
-                             .batch = batches[k],
-                             .rw = DISK_RW_RANDREAD,
-                             .max_ios = 800};
+        struct disk_job j = job_on(fd, size, &disk_engine_uring, 8, DISK_RW_RANDREAD);
+        j.batch = batches[k];
+        j.max_ios = 800;
         static struct disk_result r;
         cr_assert_eq(disk_run(&j, &r), 0, "%s", r.msg);
         cr_assert_eq(r.ios, 800);
@@ -347,14 +336,8 @@ Test(disk_run, runtime_is_kept_when_everything_completes_at_once)
     /* page-cache hits complete inside the submit: the loop must still see the clock */
     uint64_t size = 16 * 4096;
     int fd = scratch_file(size);
-    struct disk_job j = {.ops = &disk_engine_uring,
-                         .fd = fd,
-                         .file_size = size,
-                         .region_len = size,
-                         .bs = 4096,
-                         .qd = 8,
-                         .rw = DISK_RW_RANDREAD,
-                         .runtime_s = 0.2};
+    struct disk_job j = job_on(fd, size, &disk_engine_uring, 8, DISK_RW_RANDREAD);
+    j.runtime_s = 0.2;
     static struct disk_result r;
     cr_assert_eq(disk_run(&j, &r), 0, "%s", r.msg);
     cr_assert(r.secs < 2.0, "ran %.2f s for a 0.2 s runtime", r.secs);
