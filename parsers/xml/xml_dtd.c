@@ -363,7 +363,7 @@ static const uint8_t *xml_entity_value(struct xml_ctx *c, const uint8_t *p, cons
                 return NULL;
             continue;
         }
-        if (*p == '\r') {
+        if (*p == '\r' && !c->ent_depth) { /* in a PE's text a CR is a char reference's */
             p += (p + 1 < end && p[1] == '\n') ? 2 : 1;
             if (xml_buf_byte(c, out, '\n')) return NULL;
             continue;

@@ -2,8 +2,9 @@
  * of xml.h.  Expat never fetches: it has no I/O of its own and no external entity
  * handler is set.  Parameter-entity parsing is on (unless standalone) so that internal
  * parameter entities in the internal subset are expanded, as the hand parser and
- * libxml2 do; with it off expat skips even those (and the declarations they hold).  Attribute defaults from the internal subset are reported
- * after the specified attributes and PIs inside the DTD skipped, like the hand parser. */
+ * libxml2 do; with it off expat skips even those (and the declarations they hold).  Attribute
+ * defaults from the internal subset are reported after the specified attributes and PIs inside the
+ * DTD skipped, like the hand parser. */
 #include "parsers/xml/xml.h"
 
 #include <expat.h>

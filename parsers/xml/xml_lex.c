@@ -429,7 +429,9 @@ static const uint8_t *xml_attval_run(struct xml_ctx *c, const uint8_t *p, const 
         } else if (ch == '\t' || ch == '\n' || ch == '\r') {
             if (xml_buf_byte(c, b, ' ')) return NULL;
             p++;
-            if (ch == '\r' && quote && p < end && *p == '\n') p++;
+            /* CR LF is one line end in the document; a CR in replacement text (even of a
+             * PE holding this ATTLIST) came from a character reference. */
+            if (ch == '\r' && quote && !c->ent_depth && p < end && *p == '\n') p++;
         } else if (ch == '&') {
             uint32_t cp;
             if (p + 1 < end && p[1] == '#') {

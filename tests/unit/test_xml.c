@@ -202,6 +202,17 @@ Test(xml, supplies_declared_defaults)
     free(d);
 }
 
+/* A CR that reaches replacement text through a character reference is data, not a line
+ * end, even when the entity is declared inside a parameter entity (found by
+ * fuzz_xml_diff against expat). */
+Test(xml, cr_from_character_references_stays)
+{
+    char *d = hand_dump("<!DOCTYPE a [<!ENTITY % p \"<!ENTITY q '&#13;b'>\">%p;"
+                        "<!ENTITY r 'x&#13;&#10;y'>]><a t='&r;'>&q;&r;</a>");
+    cr_assert_str_eq(d, "start a\nattr t=\"x  y\"\ntext \"\\rbx\\r\\ny\"\nend a\n");
+    free(d);
+}
+
 Test(xml, error_offsets)
 {
     struct parse_result r;
