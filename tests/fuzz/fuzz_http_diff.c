@@ -4,28 +4,19 @@
 #include "parsers/http/http_impl.h"
 #include "parsers/http/lib_http_impls.h"
 
+#include "tests/fuzz/fuzz_dump.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int run(const struct parser_impl *p, const uint8_t *data, size_t size, char **out, size_t *len)
-{
-    struct parse_result r;
-    memset(&r, 0, sizeof r);
-    FILE *f = open_memstream(out, len);
-    if (!f) abort();
-    int rc = p->parse(data, size, NULL, &r, f);
-    fclose(f);
-    return rc;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *a = NULL, *b = NULL;
     size_t la = 0, lb = 0;
-    int ra = run(&http1_hand_impl, data, size, &a, &la);
-    int rb = run(&http_llhttp_impl, data, size, &b, &lb);
+    int ra = fuzz_dump(&http1_hand_impl, data, size, &a, &la);
+    int rb = fuzz_dump(&http_llhttp_impl, data, size, &b, &lb);
     if (ra == 0 && rb == 0 && (la != lb || memcmp(a, b, la))) {
         fprintf(stderr, "hand:\n%.*s\nllhttp:\n%.*s\n", (int)la, a, (int)lb, b);
         abort();

@@ -11,21 +11,12 @@
 #include "parsers/proto/proto_impl.h"
 #include "parsers/proto/wirelab.pb-c.h"
 
+#include "tests/fuzz/fuzz_dump.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static int run(const struct parser_impl *p, const uint8_t *data, size_t size, char **out, size_t *len)
-{
-    struct parse_result r;
-    memset(&r, 0, sizeof r);
-    FILE *f = open_memstream(out, len);
-    if (!f) abort();
-    int rc = p->parse(data, size, NULL, &r, f);
-    fclose(f);
-    return rc;
-}
 
 /* A NUL inside a string field (anything but the bytes field "token" and unknown fields). */
 static int nul_in_string(const char *dump)
@@ -81,8 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *a = NULL, *b = NULL;
     size_t la = 0, lb = 0;
-    int ra = run(&proto_hand_impl, data, size, &a, &la);
-    int rb = run(&proto_pbc_impl, data, size, &b, &lb);
+    int ra = fuzz_dump(&proto_hand_impl, data, size, &a, &la);
+    int rb = fuzz_dump(&proto_pbc_impl, data, size, &b, &lb);
     if (ra == 0 && rb == 0 && !nul_in_string(a) && !dup_singular(data, data + size, 0)) {
         if (la != lb || memcmp(a, b, la)) {
             fprintf(stderr, "hand:\n%s\nprotobuf-c:\n%s\n", a, b);
