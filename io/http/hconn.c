@@ -29,9 +29,9 @@ struct hconn {
     int req_keep_alive, req_minor, req_head; /* of the open request */
     int stream_chunked;
     int in_handler;
-    int closing;  /* close once the output is written */
-    int dead;     /* close now */
-    int taken;    /* upgraded: the server owns the connection */
+    int closing; /* close once the output is written */
+    int dead;    /* close now */
+    int taken;   /* upgraded: the server owns the connection */
     int sent_continue;
     int recv_stamped; /* t_next_recv holds the first byte of the next request */
     uint64_t seq;
@@ -52,22 +52,15 @@ struct hconn *hconn_new(const struct hconn_config *cfg)
 {
     const struct http1_limits def = HTTP1_LIMITS_DEFAULT;
     struct hconn *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
+    if (!c) return NULL;
     c->cfg = *cfg;
     struct http1_limits *l = &c->cfg.limits;
-    if (!l->max_head)
-        l->max_head = def.max_head;
-    if (!l->max_headers)
-        l->max_headers = def.max_headers;
-    if (!l->max_body)
-        l->max_body = def.max_body;
-    if (!c->cfg.max_in)
-        c->cfg.max_in = l->max_head * 2 + 2 * l->max_body + 128 * 1024;
-    if (!c->cfg.max_out)
-        c->cfg.max_out = l->max_body + 256 * 1024;
-    if (!c->cfg.out_high)
-        c->cfg.out_high = 64 * 1024;
+    if (!l->max_head) l->max_head = def.max_head;
+    if (!l->max_headers) l->max_headers = def.max_headers;
+    if (!l->max_body) l->max_body = def.max_body;
+    if (!c->cfg.max_in) c->cfg.max_in = l->max_head * 2 + 2 * l->max_body + 128 * 1024;
+    if (!c->cfg.max_out) c->cfg.max_out = l->max_body + 256 * 1024;
+    if (!c->cfg.out_high) c->cfg.out_high = 64 * 1024;
     c->headers = calloc(l->max_headers, sizeof *c->headers);
     if (!c->headers) {
         free(c);
@@ -79,8 +72,7 @@ struct hconn *hconn_new(const struct hconn_config *cfg)
 
 void hconn_free(struct hconn *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     free(c->headers);
     free(c->in);
     free(c->out);
@@ -101,19 +93,15 @@ static int buf_reserve(uint8_t **buf, size_t *cap, size_t *start, size_t *len, s
         *len -= *start;
         *start = 0;
     }
-    if (*cap - *len >= want)
-        return 0;
+    if (*cap - *len >= want) return 0;
     size_t need = *len + want;
-    if (need > max)
-        return -1;
+    if (need > max) return -1;
     size_t ncap = *cap ? *cap : initial;
     while (ncap < need)
         ncap *= 2;
-    if (ncap > max)
-        ncap = max;
+    if (ncap > max) ncap = max;
     uint8_t *p = realloc(*buf, ncap);
-    if (!p)
-        return -2;
+    if (!p) return -2;
     *buf = p;
     *cap = ncap;
     return 0;
@@ -122,14 +110,15 @@ static int buf_reserve(uint8_t **buf, size_t *cap, size_t *start, size_t *len, s
 static int in_reserve(struct hconn *c, size_t want)
 {
     return buf_reserve(&c->in, &c->in_cap, &c->in_start, &c->in_len, want, c->cfg.max_in,
-                       IN_INITIAL) == 0 ? 0 : -1;
+                       IN_INITIAL) == 0
+               ? 0
+               : -1;
 }
 
 uint8_t *hconn_in_space(struct hconn *c, size_t *room)
 {
     size_t want = c->in_cap - c->in_len < 1024 ? 16 * 1024 : 1024;
-    if (in_reserve(c, want) < 0)
-        (void)in_reserve(c, 1); /* take what is left below max_in */
+    if (in_reserve(c, want) < 0) (void)in_reserve(c, 1); /* take what is left below max_in */
     *room = c->in_cap - c->in_len;
     return c->in ? c->in + c->in_len : c->in;
 }
@@ -147,14 +136,12 @@ void hconn_in_commit(struct hconn *c, size_t n)
 {
     assert(c->in_len + n <= c->in_cap);
     c->in_len += n;
-    if (n)
-        stamp_recv(c);
+    if (n) stamp_recv(c);
 }
 
 int hconn_feed(struct hconn *c, const void *data, size_t n)
 {
-    if (n == 0)
-        return 0;
+    if (n == 0) return 0;
     if (in_reserve(c, n) < 0) {
         c->dead = 1;
         c->why = "input buffer full";
@@ -170,10 +157,9 @@ int hconn_feed(struct hconn *c, const void *data, size_t n)
 
 static int out_reserve(struct hconn *c, size_t n)
 {
-    if (c->dead)
-        return -1;
-    int rc = buf_reserve(&c->out, &c->out_cap, &c->out_off, &c->out_len, n, c->cfg.max_out,
-                         OUT_INITIAL);
+    if (c->dead) return -1;
+    int rc =
+        buf_reserve(&c->out, &c->out_cap, &c->out_off, &c->out_len, n, c->cfg.max_out, OUT_INITIAL);
     if (rc < 0) {
         c->dead = 1;
         c->why = rc == -1 ? "output buffer full (slow reader)" : "out of memory";
@@ -189,7 +175,10 @@ static void put(struct hconn *c, const void *p, size_t n)
     c->out_len += n;
 }
 
-static void put_str(struct hconn *c, const char *s) { put(c, s, strlen(s)); }
+static void put_str(struct hconn *c, const char *s)
+{
+    put(c, s, strlen(s));
+}
 
 static void put_uint(struct hconn *c, uint64_t v, int base)
 {
@@ -212,8 +201,7 @@ void hconn_out_done(struct hconn *c, size_t n)
 {
     assert(n <= c->out_len - c->out_off);
     c->out_off += n;
-    if (c->out_off == c->out_len)
-        c->out_off = c->out_len = 0;
+    if (c->out_off == c->out_len) c->out_off = c->out_len = 0;
 }
 
 /* ---- state ----------------------------------------------------------------- */
@@ -228,9 +216,15 @@ int hconn_want_read(const struct hconn *c)
     return !c->dead && !c->closing && !c->taken && c->in_len - c->in_start < c->cfg.max_in;
 }
 
-int hconn_busy(const struct hconn *c) { return c->req != R_NONE; }
+int hconn_busy(const struct hconn *c)
+{
+    return c->req != R_NONE;
+}
 
-int hconn_taken(const struct hconn *c) { return c->taken && c->out_len == c->out_off; }
+int hconn_taken(const struct hconn *c)
+{
+    return c->taken && c->out_len == c->out_off;
+}
 
 const uint8_t *hconn_leftover(const struct hconn *c, size_t *n)
 {
@@ -238,43 +232,79 @@ const uint8_t *hconn_leftover(const struct hconn *c, size_t *n)
     return c->in ? c->in + c->in_start : c->in;
 }
 
-const char *hconn_error(const struct hconn *c) { return c->why; }
+const char *hconn_error(const struct hconn *c)
+{
+    return c->why;
+}
 
-const struct hconn_times *hconn_times(const struct hconn *c) { return &c->times; }
+const struct hconn_times *hconn_times(const struct hconn *c)
+{
+    return &c->times;
+}
 
 const char *hconn_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content"; /* RFC 9110 15.5.21 */
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content"; /* RFC 9110 15.5.21 */
+    case 426:
+        return "Upgrade Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
     }
 }
 
@@ -286,15 +316,13 @@ static int put_head(struct hconn *c, int status, const char *headers, size_t ext
 {
     const char *reason = hconn_reason(status);
     size_t hl = headers ? strlen(headers) : 0;
-    if (out_reserve(c, 64 + strlen(reason) + hl + extra) < 0)
-        return -1;
+    if (out_reserve(c, 64 + strlen(reason) + hl + extra) < 0) return -1;
     put_str(c, "HTTP/1.1 "); /* a server sends its own version (RFC 9110 2.5) */
     put_uint(c, (uint64_t)status, 10);
     put(c, " ", 1);
     put_str(c, reason);
     put_str(c, "\r\nServer: wirelab\r\n");
-    if (hl)
-        put(c, headers, hl);
+    if (hl) put(c, headers, hl);
     if (!c->req_keep_alive)
         put_str(c, "Connection: close\r\n");
     else if (c->req_minor == 0)
@@ -306,38 +334,31 @@ static int put_head(struct hconn *c, int status, const char *headers, size_t ext
 static void request_finished(struct hconn *c)
 {
     c->req = R_NONE;
-    if (!c->req_keep_alive)
-        c->closing = 1;
+    if (!c->req_keep_alive) c->closing = 1;
 }
 
 int hconn_respond(struct hconn *c, int status, const char *headers, const void *body, size_t len)
 {
-    if (c->req != R_OPEN)
-        return -1;
+    if (c->req != R_OPEN) return -1;
     size_t blen = c->req_head ? 0 : len;
-    if (put_head(c, status, headers, 48 + blen) < 0)
-        return -1;
+    if (put_head(c, status, headers, 48 + blen) < 0) return -1;
     if (status >= 200 && status != 204 && status != 304) {
         put_str(c, "Content-Length: ");
         put_uint(c, len, 10);
         put_str(c, "\r\n");
     }
     put_str(c, "\r\n");
-    if (blen)
-        put(c, body, blen);
+    if (blen) put(c, body, blen);
     request_finished(c);
     return 0;
 }
 
 int hconn_stream_begin(struct hconn *c, int status, const char *headers)
 {
-    if (c->req != R_OPEN)
-        return -1;
+    if (c->req != R_OPEN) return -1;
     c->stream_chunked = c->req_minor == 1;
-    if (!c->stream_chunked)
-        c->req_keep_alive = 0; /* HTTP/1.0: the end of the body is the close */
-    if (put_head(c, status, headers, 64) < 0)
-        return -1;
+    if (!c->stream_chunked) c->req_keep_alive = 0; /* HTTP/1.0: the end of the body is the close */
+    if (put_head(c, status, headers, 64) < 0) return -1;
     put_str(c, c->stream_chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "\r\n");
     c->req = R_STREAM;
     return 0;
@@ -345,29 +366,23 @@ int hconn_stream_begin(struct hconn *c, int status, const char *headers)
 
 int hconn_stream_write(struct hconn *c, const void *data, size_t len)
 {
-    if (c->req != R_STREAM)
-        return -1;
-    if (len == 0 || c->req_head)
-        return 0;
-    if (out_reserve(c, len + 24) < 0)
-        return -1;
+    if (c->req != R_STREAM) return -1;
+    if (len == 0 || c->req_head) return 0;
+    if (out_reserve(c, len + 24) < 0) return -1;
     if (c->stream_chunked) {
         put_uint(c, len, 16);
         put(c, "\r\n", 2);
     }
     put(c, data, len);
-    if (c->stream_chunked)
-        put(c, "\r\n", 2);
+    if (c->stream_chunked) put(c, "\r\n", 2);
     return 0;
 }
 
 int hconn_stream_end(struct hconn *c)
 {
-    if (c->req != R_STREAM)
-        return -1;
+    if (c->req != R_STREAM) return -1;
     if (c->stream_chunked && !c->req_head) {
-        if (out_reserve(c, 5) < 0)
-            return -1;
+        if (out_reserve(c, 5) < 0) return -1;
         put_str(c, "0\r\n\r\n");
     }
     request_finished(c);
@@ -376,11 +391,9 @@ int hconn_stream_end(struct hconn *c)
 
 int hconn_upgrade(struct hconn *c, const char *headers)
 {
-    if (c->req != R_OPEN)
-        return -1;
+    if (c->req != R_OPEN) return -1;
     c->req_keep_alive = 1; /* no "Connection: close"; the caller sends Connection: Upgrade */
-    if (put_head(c, 101, headers, 2) < 0)
-        return -1;
+    if (put_head(c, 101, headers, 2) < 0) return -1;
     put_str(c, "\r\n");
     c->req = R_NONE;
     c->taken = 1;
@@ -389,23 +402,19 @@ int hconn_upgrade(struct hconn *c, const char *headers)
 
 size_t hconn_server_timing(const struct hconn *c, char *buf, size_t cap)
 {
-    if (!c->cfg.clock_ns)
-        return 0;
+    if (!c->cfg.clock_ns) return 0;
     const struct hconn_times *t = &c->times;
     uint64_t n = now(c);
-    int w = snprintf(buf, cap,
-                     "Server-Timing: recv;dur=%.3f, parse;dur=%.3f, process;dur=%.3f\r\n",
+    int w = snprintf(buf, cap, "Server-Timing: recv;dur=%.3f, parse;dur=%.3f, process;dur=%.3f\r\n",
                      (double)(t->t_parse - t->t_recv) / 1e6,
-                     (double)(t->t_dispatch - t->t_parse) / 1e6,
-                     (double)(n - t->t_dispatch) / 1e6);
+                     (double)(t->t_dispatch - t->t_parse) / 1e6, (double)(n - t->t_dispatch) / 1e6);
     return w > 0 && (size_t)w < cap ? (size_t)w : 0;
 }
 
 const char *hconn_header(const struct hconn_req *r, const char *name, size_t *len)
 {
     const struct http1_header *h = http1_find(r->raw, r->raw_buf, name);
-    if (!h)
-        return NULL;
+    if (!h) return NULL;
     *len = h->value.len;
     return (const char *)r->raw_buf + h->value.off;
 }
@@ -423,12 +432,10 @@ static void answer_error(struct hconn *c, int status, const char *msg)
     /* With a clock, errors carry Server-Timing like every other response. */
     char hdr[192] = "Content-Type: text/plain\r\n";
     size_t hl = strlen(hdr);
-    if (hconn_server_timing(c, hdr + hl, sizeof hdr - hl) == 0)
-        hdr[hl] = '\0';
+    if (hconn_server_timing(c, hdr + hl, sizeof hdr - hl) == 0) hdr[hl] = '\0';
     hconn_respond(c, status, hdr, body, (size_t)n);
     c->closing = 1;
-    if (!c->why)
-        c->why = msg;
+    if (!c->why) c->why = msg;
 }
 
 static void dispatch(struct hconn *c, uint8_t *buf, size_t consumed)
@@ -483,11 +490,10 @@ int hconn_process(struct hconn *c)
         uint64_t t0 = now(c);
         ssize_t rc = http1_parse(&c->parser, buf, c->in_len - c->in_start);
         if (rc == HTTP1_NEED_MORE) {
-            if (c->parser.req.expect_continue && !c->sent_continue &&
-                http1_head_done(&c->parser) && c->parser.req.minor == 1) {
+            if (c->parser.req.expect_continue && !c->sent_continue && http1_head_done(&c->parser) &&
+                c->parser.req.minor == 1) {
                 c->sent_continue = 1;
-                if (out_reserve(c, 25) == 0)
-                    put_str(c, "HTTP/1.1 100 Continue\r\n\r\n");
+                if (out_reserve(c, 25) == 0) put_str(c, "HTTP/1.1 100 Continue\r\n\r\n");
             }
             break;
         }

@@ -76,16 +76,16 @@ struct hconn_req {
     size_t method_len;
     const char *target; /* as received */
     size_t target_len;
-    const char *path;   /* target up to '?' */
+    const char *path; /* target up to '?' */
     size_t path_len;
-    const char *query;  /* after '?', NULL when there is none */
+    const char *query; /* after '?', NULL when there is none */
     size_t query_len;
-    int minor;          /* HTTP/1.<minor> */
+    int minor; /* HTTP/1.<minor> */
     int keep_alive;
-    int upgrade;        /* Connection: upgrade with an Upgrade field */
+    int upgrade; /* Connection: upgrade with an Upgrade field */
     const uint8_t *body;
     size_t body_len;
-    uint64_t seq;       /* 1 for the first request on the connection */
+    uint64_t seq;                    /* 1 for the first request on the connection */
     const struct http1_request *raw; /* all fields, spans into raw_buf */
     const uint8_t *raw_buf;
 };

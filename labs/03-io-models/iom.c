@@ -15,7 +15,7 @@
 #include "io/net.h"
 
 #define HELLO "Hello, World!"
-#define TEXT "Content-Type: text/plain\r\n"
+#define TEXT  "Content-Type: text/plain\r\n"
 
 static void usage(FILE *f, const char *prog, const char *what, int with_iterative)
 {
@@ -29,7 +29,8 @@ static void usage(FILE *f, const char *prog, const char *what, int with_iterativ
             "%s"
             "  routes: GET / and /plaintext, POST /echo, GET /delay?ms=N (0..10000)\n",
             prog, with_iterative ? " [--iterative]" : "", what,
-            with_iterative ? "  --iterative            one thread, one connection at a time\n" : "");
+            with_iterative ? "  --iterative            one thread, one connection at a time\n"
+                           : "");
 }
 
 void iom_parse_args(int argc, char **argv, const char *prog, const char *what, int with_iterative,
@@ -71,8 +72,7 @@ void iom_parse_args(int argc, char **argv, const char *prog, const char *what, i
             o->idle_ms = (uint64_t)(secs * 1000 + 0.5);
             break;
         case 'i':
-            if (!with_iterative)
-                goto bad;
+            if (!with_iterative) goto bad;
             o->iterative = 1;
             break;
         case 'h':
@@ -82,8 +82,7 @@ void iom_parse_args(int argc, char **argv, const char *prog, const char *what, i
             goto bad;
         }
     }
-    if (optind == argc)
-        return;
+    if (optind == argc) return;
     fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
 bad:
     usage(stderr, prog, what, with_iterative);
@@ -144,8 +143,7 @@ static long delay_ms(const struct hconn_req *r)
         if (stop - q > 3 && memcmp(q, "ms=", 3) == 0) {
             long v = 0;
             for (const char *d = q + 3; d < stop; d++) {
-                if (*d < '0' || *d > '9' || (v = v * 10 + (*d - '0')) > 10000)
-                    return -1;
+                if (*d < '0' || *d > '9' || (v = v * 10 + (*d - '0')) > 10000) return -1;
             }
             return v;
         }
@@ -164,7 +162,8 @@ long iom_route(struct hconn *c, const struct hconn_req *r)
             hconn_respond(c, 405, "Allow: GET, HEAD\r\n" TEXT, "method not allowed\n", 19);
     } else if (path_is(r, "/echo")) {
         if (method_is(r, "POST"))
-            hconn_respond(c, 200, "Content-Type: application/octet-stream\r\n", r->body, r->body_len);
+            hconn_respond(c, 200, "Content-Type: application/octet-stream\r\n", r->body,
+                          r->body_len);
         else
             hconn_respond(c, 405, "Allow: POST\r\n" TEXT, "method not allowed\n", 19);
     } else if (path_is(r, "/delay")) {

@@ -66,10 +66,8 @@ static int flush(int fd, struct hconn *c)
     size_t n;
     while ((n = hconn_out(c, &p)) > 0) {
         ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
         hconn_out_done(c, (size_t)w);
     }
     return 0;
@@ -81,8 +79,7 @@ static void serve(int fd)
     struct hconn_config cfg = iom_hconn_config();
     cfg.on_request = on_request;
     struct hconn *c = hconn_new(&cfg);
-    if (!c)
-        goto out;
+    if (!c) goto out;
     struct timeval tv = {(time_t)(opts.idle_ms / 1000), (suseconds_t)(opts.idle_ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv); /* a peer that never reads */
     set_rcvtimeo(fd, opts.idle_ms);
@@ -102,12 +99,10 @@ static void serve(int fd)
         size_t room;
         uint8_t *buf = hconn_in_space(c, &room);
         ssize_t n = recv(fd, buf, room, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
+        if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             iom_cut_off(fd); /* the receive timeout: idle, perhaps not reading either */
-        if (n <= 0)
-            goto out;
+        if (n <= 0) goto out;
         hconn_in_commit(c, (size_t)n);
         for (;;) { /* all the responses to this read leave in one send() */
             int done = hconn_process(c);
@@ -115,15 +110,12 @@ static void serve(int fd)
                 iom_cut_off(fd);
                 goto out;
             }
-            if (done == 0)
-                break;
+            if (done == 0) break;
             deadline = ev_now_ms() + opts.idle_ms;
-            if (timeo != opts.idle_ms)
-                set_rcvtimeo(fd, timeo = opts.idle_ms);
+            if (timeo != opts.idle_ms) set_rcvtimeo(fd, timeo = opts.idle_ms);
         }
     }
-    if (flush(fd, c) < 0)
-        iom_cut_off(fd);
+    if (flush(fd, c) < 0) iom_cut_off(fd);
 out:
     hconn_free(c);
     close(fd);

@@ -25,7 +25,7 @@
 
 struct conn {
     int fd;
-    unsigned mask;   /* what ev watches now */
+    unsigned mask; /* what ev watches now */
     struct hconn *h;
     uint64_t idle_timer, delay_timer;
     long delay_ms;
@@ -45,16 +45,13 @@ static void on_stop(int sig)
 
 static void on_wake(struct ev_loop *l, void *arg)
 {
-    if (stopping)
-        ev_stop(l);
+    if (stopping) ev_stop(l);
 }
 
 static void conn_close(struct conn *c)
 {
-    if (c->idle_timer)
-        ev_timer_cancel(loop, c->idle_timer);
-    if (c->delay_timer)
-        ev_timer_cancel(loop, c->delay_timer);
+    if (c->idle_timer) ev_timer_cancel(loop, c->idle_timer);
+    if (c->delay_timer) ev_timer_cancel(loop, c->delay_timer);
     ev_unwatch(loop, c->fd);
     close(c->fd);
     hconn_free(c->h);
@@ -71,22 +68,18 @@ static int pump(struct conn *c)
     size_t n;
     for (;;) {
         int done = hconn_process(c->h);
-        if (done > 0)
-            c->last_ms = ev_now_ms();
+        if (done > 0) c->last_ms = ev_now_ms();
         while ((n = hconn_out(c->h, &p)) > 0) {
             ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0 && errno == EAGAIN)
-                break;
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0 && errno == EAGAIN) break;
             if (w <= 0) {
                 conn_close(c);
                 return -1;
             }
             hconn_out_done(c->h, (size_t)w);
         }
-        if (n > 0 || done == 0)
-            break;
+        if (n > 0 || done == 0) break;
     }
     if (hconn_should_close(c->h)) {
         conn_close(c);
@@ -106,24 +99,20 @@ static int pump(struct conn *c)
 static void on_io(struct ev_loop *l, int fd, unsigned mask, void *arg)
 {
     struct conn *c = arg;
-    if (mask & EV_WRITE)
-        c->last_ms = ev_now_ms(); /* a slow but reading client is not idle */
+    if (mask & EV_WRITE) c->last_ms = ev_now_ms(); /* a slow but reading client is not idle */
     if (mask & (EV_READ | EV_ERROR)) {
         for (int i = 0; i < 4; i++) { /* at most a few reads, then let others run */
             size_t room;
             uint8_t *buf = hconn_in_space(c->h, &room);
-            if (room == 0)
-                break;
+            if (room == 0) break;
             ssize_t r = recv(fd, buf, room, 0);
-            if (r < 0 && (errno == EAGAIN || errno == EINTR))
-                break;
+            if (r < 0 && (errno == EAGAIN || errno == EINTR)) break;
             if (r <= 0) { /* EOF or reset: the peer is gone */
                 conn_close(c);
                 return;
             }
             hconn_in_commit(c->h, (size_t)r);
-            if ((size_t)r < room)
-                break;
+            if ((size_t)r < room) break;
         }
     }
     pump(c);
@@ -143,8 +132,7 @@ static void on_request(struct hconn *h, const struct hconn_req *r, void *app)
 {
     struct conn *c = app;
     long ms = iom_route(h, r);
-    if (ms < 0)
-        return;
+    if (ms < 0) return;
     c->delay_ms = ms;
     c->delay_timer = ev_timer_add(loop, (uint64_t)ms, on_delay, c);
     if (c->delay_timer == 0)
@@ -180,9 +168,9 @@ static void on_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg)
         cfg.on_request = on_request;
         cfg.app = c;
         if (!c || !(c->h = hconn_new(&cfg)) || ev_watch(loop, fd, EV_READ, on_io, c) < 0) {
-            fprintf(stderr, "server-epoll: cannot take connection fd %d: %s\n", fd, strerror(errno));
-            if (c)
-                hconn_free(c->h);
+            fprintf(stderr, "server-epoll: cannot take connection fd %d: %s\n", fd,
+                    strerror(errno));
+            if (c) hconn_free(c->h);
             free(c);
             close(fd);
             continue;
@@ -197,8 +185,8 @@ static void on_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg)
 int main(int argc, char **argv)
 {
     char err[256];
-    iom_parse_args(argc, argv, "server-epoll", "HTTP/1.1 server: non-blocking sockets on one epoll loop",
-                   0, &opts);
+    iom_parse_args(argc, argv, "server-epoll",
+                   "HTTP/1.1 server: non-blocking sockets on one epoll loop", 0, &opts);
     if (!(loop = ev_create())) {
         perror("server-epoll: epoll");
         return 1;
@@ -212,8 +200,7 @@ int main(int argc, char **argv)
     }
     ev_watch(loop, lfd, EV_READ, on_accept, NULL);
     net_announce("listening", lfd);
-    if (ev_run(loop) < 0)
-        perror("server-epoll: epoll_wait");
+    if (ev_run(loop) < 0) perror("server-epoll: epoll_wait");
     close(lfd);
     ev_destroy(loop);
     fprintf(stderr, "server-epoll: stopped\n");

@@ -34,9 +34,9 @@
 
 enum { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_DELAY, OP_TICK };
 #define UD(op, fd, gen) ((uint64_t)(gen) << 40 | (uint64_t)(uint32_t)(fd) << 8 | (op))
-#define UD_OP(u)  ((int)((u) & 0xff))
-#define UD_FD(u)  ((int)(((u) >> 8) & 0xffffffff))
-#define UD_GEN(u) ((uint32_t)((u) >> 40))
+#define UD_OP(u)        ((int)((u)&0xff))
+#define UD_FD(u)        ((int)(((u) >> 8) & 0xffffffff))
+#define UD_GEN(u)       ((uint32_t)((u) >> 40))
 
 #define RING_ENTRIES 4096
 #define CQ_ENTRIES   65536
@@ -127,8 +127,7 @@ static void conn_finish_close(int fd, struct conn *c)
 
 static void conn_close(int fd, struct conn *c)
 {
-    if (!c->live)
-        return;
+    if (!c->live) return;
     c->live = 0;
     shutdown(fd, SHUT_RDWR); /* ends the armed multishot recv and a blocked send */
     if (c->send_inflight)
@@ -140,10 +139,8 @@ static void conn_close(int fd, struct conn *c)
 /* Runs the core and sends what it queued; one send in flight per connection. */
 static void pump(int fd, struct conn *c)
 {
-    if (c->send_inflight || !c->live)
-        return;
-    if (hconn_process(c->h) > 0)
-        c->last_ms = ev_now_ms();
+    if (c->send_inflight || !c->live) return;
+    if (hconn_process(c->h) > 0) c->last_ms = ev_now_ms();
     const uint8_t *p;
     size_t n = hconn_out(c->h, &p);
     if (n > 0) {
@@ -162,8 +159,7 @@ static void on_request(struct hconn *h, const struct hconn_req *r, void *app)
     int fd = (int)(intptr_t)app;
     struct conn *c = conns[fd];
     long ms = iom_route(h, r);
-    if (ms < 0)
-        return;
+    if (ms < 0) return;
     c->delay_ms = ms;
     c->delay_ts.tv_sec = ms / 1000;
     c->delay_ts.tv_nsec = (ms % 1000) * 1000000L;
@@ -196,14 +192,14 @@ static void on_accept(int fd)
     c->live = 1;
     c->send_inflight = c->delay_pending = c->closing = 0;
     c->last_ms = ev_now_ms();
-    if (fd > maxfd)
-        maxfd = fd;
+    if (fd > maxfd) maxfd = fd;
     arm_recv(fd, c);
 }
 
 static void need_kernel(const char *what, const char *version, int err)
 {
-    fprintf(stderr, "server-uring: %s failed (%s): needs Linux >= %s\n", what, strerror(err), version);
+    fprintf(stderr, "server-uring: %s failed (%s): needs Linux >= %s\n", what, strerror(err),
+            version);
     exit(1);
 }
 
@@ -222,8 +218,7 @@ static void on_cqe(const struct io_uring_cqe *cqe)
             need_kernel("multishot accept", "5.19", -res);
         else if (res != -EINTR && res != -ECONNABORTED)
             fprintf(stderr, "server-uring: accept: %s\n", strerror(-res));
-        if (!(cqe->flags & IORING_CQE_F_MORE) && !stopping)
-            arm_accept();
+        if (!(cqe->flags & IORING_CQE_F_MORE) && !stopping) arm_accept();
         break;
     case OP_RECV: {
         int more = cqe->flags & IORING_CQE_F_MORE;
@@ -234,10 +229,8 @@ static void on_cqe(const struct io_uring_cqe *cqe)
                 conn_close(fd, c); /* input bound reached */
             buf_recycle(bid);
         }
-        if (!current || !c->live)
-            break;
-        if (res == -EINVAL)
-            need_kernel("multishot recv", "6.0", -res);
+        if (!current || !c->live) break;
+        if (res == -EINVAL) need_kernel("multishot recv", "6.0", -res);
         if (res == 0 || (res < 0 && res != -ENOBUFS)) {
             conn_close(fd, c); /* EOF or error: the peer is gone */
             break;
@@ -248,15 +241,13 @@ static void on_cqe(const struct io_uring_cqe *cqe)
         break;
     }
     case OP_SEND:
-        if (!c || c->gen != UD_GEN(ud))
-            break;
+        if (!c || c->gen != UD_GEN(ud)) break;
         c->send_inflight = 0;
         if (c->closing) {
             conn_finish_close(fd, c);
             break;
         }
-        if (!c->live)
-            break;
+        if (!c->live) break;
         if (res <= 0) {
             conn_close(fd, c);
             break;
@@ -270,8 +261,7 @@ static void on_cqe(const struct io_uring_cqe *cqe)
         pump(fd, c);
         break;
     case OP_DELAY:
-        if (!current || !c->live)
-            break;
+        if (!current || !c->live) break;
         c->last_ms = ev_now_ms();
         if (c->send_inflight) { /* hconn's output is in the kernel's hands */
             c->delay_pending = 1;
@@ -292,8 +282,7 @@ static void on_cqe(const struct io_uring_cqe *cqe)
                 conn_close(i, x);
             }
         }
-        if (!stopping)
-            arm_tick();
+        if (!stopping) arm_tick();
         break;
     }
     }
@@ -307,15 +296,18 @@ static int setup_ring(void)
     p.cq_entries = CQ_ENTRIES;
     int rc = io_uring_queue_init_params(RING_ENTRIES, &ring, &p);
     if (rc == -EINVAL) {
-        fprintf(stderr, "server-uring: no SINGLE_ISSUER|DEFER_TASKRUN (Linux >= 6.1), going on without\n");
+        fprintf(stderr,
+                "server-uring: no SINGLE_ISSUER|DEFER_TASKRUN (Linux >= 6.1), going on without\n");
         memset(&p, 0, sizeof p);
         p.flags = IORING_SETUP_CQSIZE;
         p.cq_entries = CQ_ENTRIES;
         rc = io_uring_queue_init_params(RING_ENTRIES, &ring, &p);
     }
     if (rc < 0) {
-        fprintf(stderr, "server-uring: io_uring_setup: %s: needs Linux >= 6.0 with io_uring enabled "
-                        "(sysctl kernel.io_uring_disabled=0)\n", strerror(-rc));
+        fprintf(stderr,
+                "server-uring: io_uring_setup: %s: needs Linux >= 6.0 with io_uring enabled "
+                "(sysctl kernel.io_uring_disabled=0)\n",
+                strerror(-rc));
         return -1;
     }
     struct io_uring_buf_reg reg;
@@ -341,17 +333,16 @@ int main(int argc, char **argv)
     char err[256];
     struct utsname u;
     int major = 0, minor = 0;
-    iom_parse_args(argc, argv, "server-uring", "HTTP/1.1 server: io_uring with multishot accept and recv",
-                   0, &opts);
-    if (uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
-        (major < 6)) {
-        fprintf(stderr, "server-uring: needs Linux >= 6.0 (multishot recv); this is %s\n", u.release);
+    iom_parse_args(argc, argv, "server-uring",
+                   "HTTP/1.1 server: io_uring with multishot accept and recv", 0, &opts);
+    if (uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) == 2 && (major < 6)) {
+        fprintf(stderr, "server-uring: needs Linux >= 6.0 (multishot recv); this is %s\n",
+                u.release);
         return 1;
     }
     long nofile = iom_setup_process(on_stop);
     nconns = (int)(nofile > 1048576 ? 1048576 : nofile);
-    if (!(conns = calloc((size_t)nconns, sizeof *conns)) || setup_ring() < 0)
-        return 1;
+    if (!(conns = calloc((size_t)nconns, sizeof *conns)) || setup_ring() < 0) return 1;
     if ((lfd = net_listen(opts.host, opts.port, 4096, 0, err, sizeof err)) < 0) {
         fprintf(stderr, "server-uring: %s\n", err);
         return 1;
@@ -370,7 +361,8 @@ int main(int argc, char **argv)
         }
         unsigned head, seen = 0;
         struct io_uring_cqe *cqe;
-        io_uring_for_each_cqe(&ring, head, cqe) {
+        io_uring_for_each_cqe(&ring, head, cqe)
+        {
             on_cqe(cqe);
             seen++;
         }

@@ -10,51 +10,72 @@
 #include <string.h>
 
 enum {
-    S_START, S_START_LF, S_METHOD, S_TARGET, S_VERSION, S_RL_LF,
-    S_H_START, S_H_NAME, S_H_OWS, S_H_VALUE, S_H_LF, S_H_END_LF,
-    S_BODY, S_CHUNK_SIZE, S_CHUNK_BWS, S_CHUNK_EXT, S_CHUNK_SIZE_LF,
-    S_CHUNK_DATA, S_CHUNK_DATA_CR, S_CHUNK_DATA_LF,
-    S_DONE, S_ERROR
+    S_START,
+    S_START_LF,
+    S_METHOD,
+    S_TARGET,
+    S_VERSION,
+    S_RL_LF,
+    S_H_START,
+    S_H_NAME,
+    S_H_OWS,
+    S_H_VALUE,
+    S_H_LF,
+    S_H_END_LF,
+    S_BODY,
+    S_CHUNK_SIZE,
+    S_CHUNK_BWS,
+    S_CHUNK_EXT,
+    S_CHUNK_SIZE_LF,
+    S_CHUNK_DATA,
+    S_CHUNK_DATA_CR,
+    S_CHUNK_DATA_LF,
+    S_DONE,
+    S_ERROR
 };
 
-#define CHUNK_EXT_MAX   1024
+#define CHUNK_EXT_MAX    1024
 #define CHUNK_DIGITS_MAX 16
-#define CHUNK_RAW_SLACK (64u * 1024)
+#define CHUNK_RAW_SLACK  (64u * 1024)
 
 /* tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_"
  *       / "`" / "|" / "~" / DIGIT / ALPHA   (RFC 9110 5.6.2) */
 static const uint8_t tchar_tab[256] = {
     ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
-    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
-    ['8'] = 1, ['9'] = 1,
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
-    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
-    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-    ['Y'] = 1, ['Z'] = 1,
-    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
-    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
-    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-    ['y'] = 1, ['z'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
+    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
-static int is_tchar(uint8_t c) { return tchar_tab[c]; }
+static int is_tchar(uint8_t c)
+{
+    return tchar_tab[c];
+}
 
 /* field-vchar = VCHAR / obs-text */
-static int is_fvchar(uint8_t c) { return (c > 0x20 && c < 0x7f) || c >= 0x80; }
+static int is_fvchar(uint8_t c)
+{
+    return (c > 0x20 && c < 0x7f) || c >= 0x80;
+}
 
 static int hexval(uint8_t c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
-static int lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+static int lower(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
 
 static int mem_ieq(const uint8_t *a, size_t n, const char *lit)
 {
@@ -62,8 +83,7 @@ static int mem_ieq(const uint8_t *a, size_t n, const char *lit)
     if (n != strlen(lit)) /* most field names are not the one asked for */
         return 0;
     for (i = 0; i < n && lit[i]; i++)
-        if (lower(a[i]) != lower((uint8_t)lit[i]))
-            return 0;
+        if (lower(a[i]) != lower((uint8_t)lit[i])) return 0;
     return i == n && lit[i] == '\0';
 }
 
@@ -81,8 +101,7 @@ const struct http1_header *http1_find(const struct http1_request *r, const uint8
                                       const char *name)
 {
     for (size_t i = 0; i < r->nheaders; i++)
-        if (http1_span_ieq(buf, r->headers[i].name, name))
-            return &r->headers[i];
+        if (http1_span_ieq(buf, r->headers[i].name, name)) return &r->headers[i];
     return NULL;
 }
 
@@ -138,33 +157,25 @@ static int field_semantics(struct http1_parser *p, const uint8_t *buf, const str
     const uint8_t *v = buf + h->value.off;
     size_t n = h->value.len;
     if (http1_span_ieq(buf, h->name, "content-length")) {
-        if (p->req.content_length >= 0)
-            return p->err_msg = "duplicate Content-Length", 400;
-        if (p->te_seen)
-            return p->err_msg = "both Content-Length and Transfer-Encoding", 400;
-        if (n == 0 || n > 18)
-            return p->err_msg = "invalid Content-Length", 400;
+        if (p->req.content_length >= 0) return p->err_msg = "duplicate Content-Length", 400;
+        if (p->te_seen) return p->err_msg = "both Content-Length and Transfer-Encoding", 400;
+        if (n == 0 || n > 18) return p->err_msg = "invalid Content-Length", 400;
         int64_t cl = 0;
         for (size_t i = 0; i < n; i++) {
-            if (v[i] < '0' || v[i] > '9')
-                return p->err_msg = "invalid Content-Length", 400;
+            if (v[i] < '0' || v[i] > '9') return p->err_msg = "invalid Content-Length", 400;
             cl = cl * 10 + (v[i] - '0');
         }
         p->req.content_length = cl;
     } else if (http1_span_ieq(buf, h->name, "transfer-encoding")) {
-        if (p->te_seen)
-            return p->err_msg = "duplicate Transfer-Encoding", 400;
+        if (p->te_seen) return p->err_msg = "duplicate Transfer-Encoding", 400;
         p->te_seen = 1;
         if (p->req.content_length >= 0)
             return p->err_msg = "both Content-Length and Transfer-Encoding", 400;
-        if (p->req.minor == 0)
-            return p->err_msg = "Transfer-Encoding in HTTP/1.0", 400;
-        if (!mem_ieq(v, n, "chunked"))
-            return p->err_msg = "unsupported Transfer-Encoding", 501;
+        if (p->req.minor == 0) return p->err_msg = "Transfer-Encoding in HTTP/1.0", 400;
+        if (!mem_ieq(v, n, "chunked")) return p->err_msg = "unsupported Transfer-Encoding", 501;
         p->req.chunked = 1;
     } else if (http1_span_ieq(buf, h->name, "host")) {
-        if (++p->hosts > 1)
-            return p->err_msg = "duplicate Host", 400;
+        if (++p->hosts > 1) return p->err_msg = "duplicate Host", 400;
     } else if (http1_span_ieq(buf, h->name, "connection")) {
         scan_connection(p, v, n);
     } else if (http1_span_ieq(buf, h->name, "upgrade")) {
@@ -180,8 +191,7 @@ static int head_end(struct http1_parser *p, size_t i)
 {
     struct http1_request *r = &p->req;
     r->head_len = i + 1;
-    if (r->minor == 1 && p->hosts == 0)
-        return p->err_msg = "missing Host", 400;
+    if (r->minor == 1 && p->hosts == 0) return p->err_msg = "missing Host", 400;
     r->keep_alive = r->minor == 1 ? !p->conn_close : (p->conn_keepalive && !p->conn_close);
     r->upgrade = p->conn_upgrade && p->has_upgrade;
     r->body.off = (uint32_t)r->head_len;
@@ -205,11 +215,11 @@ static size_t head_limit(const struct http1_parser *p)
     return (p->in_trailer ? p->line_start : 0) + p->lim.max_head;
 }
 
-#define FAIL(st, msg)                                                                          \
-    do {                                                                                       \
-        p->err_status = (st);                                                                  \
-        p->err_msg = (msg);                                                                    \
-        goto fail;                                                                             \
+#define FAIL(st, msg)                                                                              \
+    do {                                                                                           \
+        p->err_status = (st);                                                                      \
+        p->err_msg = (msg);                                                                        \
+        goto fail;                                                                                 \
     } while (0)
 
 ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
@@ -219,12 +229,12 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
     int st;
     size_t hlim = head_limit(p); /* changes only when the trailer section starts */
     assert(len < UINT32_MAX);
-    if (p->state == S_ERROR)
-        return HTTP1_ERROR;
+    if (p->state == S_ERROR) return HTTP1_ERROR;
     while (i < len && p->state != S_DONE) {
         uint8_t c = buf[i];
         if (p->state <= S_H_END_LF && i >= hlim)
-            FAIL(431, p->in_trailer ? "trailer section too large" : "request header section too large");
+            FAIL(431,
+                 p->in_trailer ? "trailer section too large" : "request header section too large");
         switch (p->state) {
         case S_START:
             if (c == '\r') {
@@ -237,8 +247,7 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             }
             break;
         case S_START_LF:
-            if (c != '\n')
-                FAIL(400, "bare CR");
+            if (c != '\n') FAIL(400, "bare CR");
             p->state = S_START;
             break;
         case S_METHOD:
@@ -252,13 +261,11 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             break;
         case S_TARGET:
             while (c > 0x20 && c < 0x7f) { /* hot: the whole target in one go */
-                if (++i == len || i >= hlim)
-                    goto next;
+                if (++i == len || i >= hlim) goto next;
                 c = buf[i];
             }
             if (c == ' ') {
-                if (i == p->mark)
-                    FAIL(400, "empty request target");
+                if (i == p->mark) FAIL(400, "empty request target");
                 r->target = (struct http1_span){(uint32_t)p->mark, (uint32_t)(i - p->mark)};
                 p->mark = i + 1;
                 p->state = S_VERSION;
@@ -283,8 +290,7 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             }
             break;
         case S_RL_LF:
-            if (c != '\n')
-                FAIL(400, "bare CR");
+            if (c != '\n') FAIL(400, "bare CR");
             p->state = S_H_START;
             break;
         case S_H_START:
@@ -293,8 +299,7 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             } else if (c == ' ' || c == '\t') {
                 FAIL(400, "obs-fold (line folding) is not allowed");
             } else if (is_tchar(c)) {
-                if (r->nheaders >= p->lim.max_headers)
-                    FAIL(431, "too many header fields");
+                if (r->nheaders >= p->lim.max_headers) FAIL(431, "too many header fields");
                 p->mark = i;
                 p->state = S_H_NAME;
             } else {
@@ -303,8 +308,7 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             break;
         case S_H_NAME:
             while (tchar_tab[c]) {
-                if (++i == len || i >= hlim)
-                    goto next;
+                if (++i == len || i >= hlim) goto next;
                 c = buf[i];
             }
             if (c == ':') {
@@ -318,8 +322,7 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             }
             break;
         case S_H_OWS:
-            if (c == ' ' || c == '\t')
-                break;
+            if (c == ' ' || c == '\t') break;
             p->mark = p->vend = i;
             if (c == '\r') {
                 p->state = S_H_LF;
@@ -333,19 +336,15 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
         case S_H_VALUE:
             /* the hot loop: most bytes of a request are field values */
             while (is_fvchar(c) || c == ' ' || c == '\t') {
-                if (c != ' ' && c != '\t')
-                    p->vend = i + 1;
-                if (++i == len || i >= hlim)
-                    goto next;
+                if (c != ' ' && c != '\t') p->vend = i + 1;
+                if (++i == len || i >= hlim) goto next;
                 c = buf[i];
             }
-            if (c != '\r')
-                FAIL(400, c == '\n' ? "bare LF" : "control character in field value");
+            if (c != '\r') FAIL(400, c == '\n' ? "bare LF" : "control character in field value");
             p->state = S_H_LF;
             break;
         case S_H_LF: {
-            if (c != '\n')
-                FAIL(400, "bare CR");
+            if (c != '\n') FAIL(400, "bare CR");
             struct http1_header *h = &r->headers[r->nheaders];
             h->value = (struct http1_span){(uint32_t)p->mark, (uint32_t)(p->vend - p->mark)};
             r->nheaders++;
@@ -360,8 +359,7 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             break;
         }
         case S_H_END_LF:
-            if (c != '\n')
-                FAIL(400, "bare CR");
+            if (c != '\n') FAIL(400, "bare CR");
             if (p->in_trailer) {
                 r->body.len = (uint32_t)(p->body_end - r->body.off);
                 p->state = S_DONE;
@@ -385,13 +383,11 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             if (v >= 0) {
                 if (p->ndigits == 0 && i - r->head_len > 2 * p->lim.max_body + CHUNK_RAW_SLACK)
                     FAIL(413, "chunked framing too large");
-                if (++p->ndigits > CHUNK_DIGITS_MAX)
-                    FAIL(400, "chunk size too long");
+                if (++p->ndigits > CHUNK_DIGITS_MAX) FAIL(400, "chunk size too long");
                 p->remaining = p->remaining * 16 + (uint64_t)v;
                 break;
             }
-            if (p->ndigits == 0)
-                FAIL(400, "invalid chunk size");
+            if (p->ndigits == 0) FAIL(400, "invalid chunk size");
             if (p->remaining > p->lim.max_body - (p->body_end - r->body.off))
                 FAIL(413, "body larger than the limit");
             if (c == ' ' || c == '\t')
@@ -413,16 +409,14 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
                 FAIL(400, "invalid chunk size line");
             break;
         case S_CHUNK_EXT:
-            if (++p->ext_len > CHUNK_EXT_MAX)
-                FAIL(400, "chunk extension too long");
+            if (++p->ext_len > CHUNK_EXT_MAX) FAIL(400, "chunk extension too long");
             if (c == '\r')
                 p->state = S_CHUNK_SIZE_LF;
             else if (c != '\t' && (c < 0x20 || c == 0x7f))
                 FAIL(400, "control character in chunk extension");
             break;
         case S_CHUNK_SIZE_LF:
-            if (c != '\n')
-                FAIL(400, "bare CR");
+            if (c != '\n') FAIL(400, "bare CR");
             if (p->remaining == 0) {
                 p->in_trailer = 1;
                 p->line_start = i + 1;
@@ -438,18 +432,15 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             p->body_end += take;
             i += take;
             p->remaining -= take;
-            if (p->remaining == 0)
-                p->state = S_CHUNK_DATA_CR;
+            if (p->remaining == 0) p->state = S_CHUNK_DATA_CR;
             continue;
         }
         case S_CHUNK_DATA_CR:
-            if (c != '\r')
-                FAIL(400, "chunk data not followed by CRLF");
+            if (c != '\r') FAIL(400, "chunk data not followed by CRLF");
             p->state = S_CHUNK_DATA_LF;
             break;
         case S_CHUNK_DATA_LF:
-            if (c != '\n')
-                FAIL(400, "bare CR");
+            if (c != '\n') FAIL(400, "bare CR");
             p->ndigits = p->ext_len = 0;
             p->state = S_CHUNK_SIZE;
             break;
@@ -460,8 +451,7 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
     next:;
     }
     p->pos = i;
-    if (p->state == S_DONE)
-        return (ssize_t)i;
+    if (p->state == S_DONE) return (ssize_t)i;
     if (p->state <= S_H_END_LF && i >= head_limit(p))
         FAIL(431, p->in_trailer ? "trailer section too large" : "request header section too large");
     return HTTP1_NEED_MORE;

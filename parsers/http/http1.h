@@ -83,7 +83,10 @@ struct http1_limits {
     size_t max_headers; /* default 64 */
     size_t max_body;    /* default 1 MiB; must be < 1 GiB */
 };
-#define HTTP1_LIMITS_DEFAULT {8192, 64, 1u << 20}
+#define HTTP1_LIMITS_DEFAULT                                                                       \
+    {                                                                                              \
+        8192, 64, 1u << 20                                                                         \
+    }
 
 /* A byte range of the caller's buffer, from the start of the request. */
 struct http1_span {
@@ -114,11 +117,11 @@ struct http1_parser {
     struct http1_request req;
     /* private state */
     int state;
-    size_t pos;        /* next raw byte to look at */
-    size_t mark;       /* start of the current token */
-    size_t vend;       /* end of the value so far, trailing OWS excluded */
-    size_t line_start; /* for the head/trailer size limits */
-    size_t body_end;   /* decoded body bytes end here (chunked, in place) */
+    size_t pos;         /* next raw byte to look at */
+    size_t mark;        /* start of the current token */
+    size_t vend;        /* end of the value so far, trailing OWS excluded */
+    size_t line_start;  /* for the head/trailer size limits */
+    size_t body_end;    /* decoded body bytes end here (chunked, in place) */
     uint64_t remaining; /* of the body or of the current chunk */
     unsigned ndigits, ext_len;
     int in_trailer, hosts, te_seen, conn_close, conn_keepalive, conn_upgrade, has_upgrade;

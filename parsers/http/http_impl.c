@@ -69,8 +69,7 @@ static int hand_parse(const uint8_t *in, size_t len, const struct parse_opts *op
             goto out;
         }
         if (dump) {
-            if (off > 0)
-                fputc('\n', dump);
+            if (off > 0) fputc('\n', dump);
             dump_request(dump, buf + off, &p.req);
         }
         res->items += p.req.nheaders;

@@ -20,7 +20,7 @@ static void handler(struct hconn *c, const struct hconn_req *r, void *arg)
     struct app *a = arg;
     a->calls++;
 #define IS(p) (r->path_len == strlen(p) && memcmp(r->path, p, r->path_len) == 0)
-    if (IS("/") )
+    if (IS("/"))
         hconn_respond(c, 200, "Content-Type: text/plain\r\n", "Hello", 5);
     else if (IS("/echo"))
         hconn_respond(c, 200, NULL, r->body, r->body_len);
@@ -43,8 +43,8 @@ static void handler(struct hconn *c, const struct hconn_req *r, void *arg)
 
 static struct hconn *mk(struct app *a, size_t max_out, size_t out_high)
 {
-    struct hconn_config cfg = {.on_request = handler, .app = a, .max_out = max_out,
-                               .out_high = out_high};
+    struct hconn_config cfg = {
+        .on_request = handler, .app = a, .max_out = max_out, .out_high = out_high};
     struct hconn *c = hconn_new(&cfg);
     cr_assert_not_null(c);
     return c;
@@ -56,14 +56,15 @@ static char *drain(struct hconn *c)
     const uint8_t *p;
     size_t n = hconn_out(c, &p);
     char *s = malloc(n + 1);
-    if (n)
-        memcpy(s, p, n);
+    if (n) memcpy(s, p, n);
     s[n] = 0;
     hconn_out_done(c, n);
     return s;
 }
 
-#define R200 "HTTP/1.1 200 OK\r\nServer: wirelab\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nHello"
+#define R200                                                                                       \
+    "HTTP/1.1 200 OK\r\nServer: wirelab\r\nContent-Type: text/plain\r\nContent-Length: "           \
+    "5\r\n\r\nHello"
 
 Test(hconn, keep_alive_pipelined_in_one_block)
 {
@@ -74,7 +75,8 @@ Test(hconn, keep_alive_pipelined_in_one_block)
     cr_assert_eq(hconn_feed(c, in, strlen(in)), 0);
     cr_assert_eq(hconn_process(c), 3);
     char *out = drain(c);
-    cr_assert_str_eq(out, R200 "HTTP/1.1 404 Not Found\r\nServer: wirelab\r\nContent-Length: 2\r\n\r\nnf"
+    cr_assert_str_eq(out,
+                     R200 "HTTP/1.1 404 Not Found\r\nServer: wirelab\r\nContent-Length: 2\r\n\r\nnf"
                           "HTTP/1.1 200 OK\r\nServer: wirelab\r\nContent-Length: 3\r\n\r\nx=1");
     cr_assert_not(hconn_should_close(c));
     cr_assert(hconn_want_read(c));
@@ -118,7 +120,8 @@ Test(hconn, connection_close_and_http10)
 {
     struct app a = {0};
     struct hconn *c = mk(&a, 0, 0);
-    const char *in = "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n";
+    const char *in =
+        "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n";
     hconn_feed(c, in, strlen(in));
     cr_assert_eq(hconn_process(c), 1);
     cr_assert_not(hconn_should_close(c)); /* output still pending */
@@ -167,8 +170,9 @@ static void expect_error(const char *in, const char *status_line)
 Test(hconn, errors_get_their_status_then_close)
 {
     expect_error("GET / HTTP/1.1\r\nHost: h\r\nX : y\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n");
-    expect_error("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
-                 "HTTP/1.1 400 ");
+    expect_error(
+        "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "HTTP/1.1 400 ");
     expect_error("GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n",
                  "HTTP/1.1 501 Not Implemented\r\n");
     expect_error("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2000000\r\n\r\n",
@@ -193,7 +197,8 @@ Test(hconn, deferred_response_keeps_pipelined_order)
     cr_assert_not(hconn_busy(c));
     cr_assert_eq(hconn_process(c), 1);
     char *out = drain(c);
-    cr_assert_str_eq(out, "HTTP/1.1 200 OK\r\nServer: wirelab\r\nContent-Length: 4\r\n\r\nlate" R200);
+    cr_assert_str_eq(out,
+                     "HTTP/1.1 200 OK\r\nServer: wirelab\r\nContent-Length: 4\r\n\r\nlate" R200);
     cr_assert_eq(hconn_respond(c, 200, NULL, "x", 1), -1); /* nothing open */
     free(out);
     hconn_free(c);
@@ -207,8 +212,9 @@ Test(hconn, streaming_response_chunked)
     hconn_feed(c, in, strlen(in));
     cr_assert_eq(hconn_process(c), 1);
     char *out = drain(c);
-    cr_assert_str_eq(out, "HTTP/1.1 200 OK\r\nServer: wirelab\r\nContent-Type: text/event-stream\r\n"
-                          "Transfer-Encoding: chunked\r\n\r\n9\r\ndata: 1\n\n\r\n");
+    cr_assert_str_eq(out,
+                     "HTTP/1.1 200 OK\r\nServer: wirelab\r\nContent-Type: text/event-stream\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n9\r\ndata: 1\n\n\r\n");
     free(out);
     cr_assert_eq(hconn_stream_write(c, "data: 22\n\n", 10), 0);
     cr_assert_eq(hconn_stream_end(c), 0);
@@ -238,8 +244,10 @@ Test(hconn, upgrade_hands_back_leftover_bytes)
 {
     struct app a = {0};
     struct hconn *c = mk(&a, 0, 0);
-    const char *in = "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
-                     "\x81\x85" "frame";
+    const char *in =
+        "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+        "\x81\x85"
+        "frame";
     hconn_feed(c, in, strlen(in));
     cr_assert_eq(hconn_process(c), 1);
     cr_assert_not(hconn_taken(c)); /* the 101 is not written yet */
@@ -250,7 +258,10 @@ Test(hconn, upgrade_hands_back_leftover_bytes)
     size_t n;
     const uint8_t *rest = hconn_leftover(c, &n);
     cr_assert_eq(n, 7);
-    cr_assert(memcmp(rest, "\x81\x85" "frame", 7) == 0);
+    cr_assert(memcmp(rest,
+                     "\x81\x85"
+                     "frame",
+                     7) == 0);
     cr_assert_eq(hconn_process(c), 0);
     free(out);
     hconn_free(c);
@@ -319,7 +330,8 @@ Test(hconn, head_and_100_continue)
     cr_assert_str_eq(out, "HTTP/1.1 200 OK\r\nServer: wirelab\r\nContent-Type: text/plain\r\n"
                           "Content-Length: 5\r\n\r\n");
     free(out);
-    const char *h = "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
+    const char *h =
+        "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
     hconn_feed(c, h, strlen(h));
     cr_assert_eq(hconn_process(c), 0);
     out = drain(c);

@@ -31,8 +31,8 @@ static void summarize(char *out, size_t cap, const uint8_t *buf, const struct ht
 
 /* Parses msg in one go with its last byte against a PROT_NONE page; returns the
  * result and fills sum. */
-static ssize_t parse_guarded(const char *msg, size_t n, const struct http1_limits *lim,
-                             char *sum, size_t cap, struct http1_parser *out)
+static ssize_t parse_guarded(const char *msg, size_t n, const struct http1_limits *lim, char *sum,
+                             size_t cap, struct http1_parser *out)
 {
     long pg = sysconf(_SC_PAGESIZE);
     size_t span = ((n + (size_t)pg - 1) / (size_t)pg + 1) * (size_t)pg;
@@ -44,8 +44,7 @@ static ssize_t parse_guarded(const char *msg, size_t n, const struct http1_limit
     static struct http1_header hs[256];
     http1_init(out, lim, hs);
     ssize_t rc = http1_parse(out, buf, n);
-    if (rc > 0 && sum)
-        summarize(sum, cap, buf, &out->req);
+    if (rc > 0 && sum) summarize(sum, cap, buf, &out->req);
     munmap(map, span);
     return rc;
 }
@@ -65,8 +64,7 @@ static void check_splits(const char *msg)
         http1_init(&p, &lim_default, hs);
         memcpy(buf, msg, k);
         ssize_t rc = http1_parse(&p, buf, k);
-        if (k < n)
-            cr_assert_eq(rc, HTTP1_NEED_MORE, "split %zu: %zd", k, rc);
+        if (k < n) cr_assert_eq(rc, HTTP1_NEED_MORE, "split %zu: %zd", k, rc);
         memcpy(buf + k, msg + k, n - k);
         rc = http1_parse(&p, buf, n);
         cr_assert_eq(rc, (ssize_t)n, "split %zu: rc %zd", k, rc);
@@ -78,8 +76,7 @@ static void check_splits(const char *msg)
     for (size_t k = 1; k <= n; k++) {
         buf[k - 1] = (uint8_t)msg[k - 1];
         rc = http1_parse(&p, buf, k);
-        if (k < n)
-            cr_assert_eq(rc, HTTP1_NEED_MORE, "byte %zu: %zd", k, rc);
+        if (k < n) cr_assert_eq(rc, HTTP1_NEED_MORE, "byte %zu: %zd", k, rc);
     }
     cr_assert_eq(rc, (ssize_t)n);
     summarize(got, sizeof got, buf, &p.req);
@@ -93,13 +90,15 @@ Test(http1, simple_get_fields)
                     "Empty:\r\n\r\n";
     char sum[512];
     struct http1_parser p;
-    cr_assert_eq(parse_guarded(m, strlen(m), &lim_default, sum, sizeof sum, &p), (ssize_t)strlen(m));
+    cr_assert_eq(parse_guarded(m, strlen(m), &lim_default, sum, sizeof sum, &p),
+                 (ssize_t)strlen(m));
     cr_assert_str_eq(sum, "GET|/plaintext?x=1|1.1|ka=1|Host=a;X-Sp=padded value;Empty=;|0:");
 }
 
 Test(http1, every_split_parses_the_same)
 {
-    check_splits("GET / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: curl/7.88\r\nAccept: */*\r\n\r\n");
+    check_splits(
+        "GET / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: curl/7.88\r\nAccept: */*\r\n\r\n");
     check_splits("\r\nGET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     check_splits("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world");
     check_splits("POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -115,7 +114,8 @@ Test(http1, chunked_decoded_in_place_with_trailers)
                     "3\r\nabc\r\n2\r\nde\r\n0\r\nTr: x\r\n\r\n";
     char sum[512];
     struct http1_parser p;
-    cr_assert_eq(parse_guarded(m, strlen(m), &lim_default, sum, sizeof sum, &p), (ssize_t)strlen(m));
+    cr_assert_eq(parse_guarded(m, strlen(m), &lim_default, sum, sizeof sum, &p),
+                 (ssize_t)strlen(m));
     cr_assert_eq(p.req.ntrailers, 1);
     cr_assert_str_eq(sum, "POST|/echo|1.1|ka=1|Host=h;Transfer-Encoding=chunked;Tr=x;|5:abcde");
 }
@@ -160,36 +160,45 @@ struct reject {
 };
 
 static const struct reject rejects[] = {
-    {"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400, 44},
-    {"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400, 53},
+    {"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
+     44},
+    {"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400,
+     53},
     {"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400, 44},
     {"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 3a\r\n\r\n", 400, 25},
     {"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400, 25},
     {"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1, 1\r\n\r\n", 400, 25},
     {"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: \r\n\r\n", 400, 25},
-    {"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\r\n b\r\n\r\n", 400, 33},     /* obs-fold */
-    {"GET / HTTP/1.1\r\nHost: h\r\nX-A : a\r\n\r\n", 400, 28},          /* space before colon */
+    {"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\r\n b\r\n\r\n", 400, 33}, /* obs-fold */
+    {"GET / HTTP/1.1\r\nHost: h\r\nX-A : a\r\n\r\n", 400, 28},      /* space before colon */
     {"GET / HTTP/1.1\r\nHost: h\r\nX-A\t: a\r\n\r\n", 400, 28},
-    {"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\rb\r\n\r\n", 400, 32},        /* bare CR */
+    {"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\rb\r\n\r\n", 400, 32}, /* bare CR */
     {"GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n", 400, 24},
-    {"GET / HTTP/1.1\nHost: h\r\n\r\n", 400, 14},                       /* bare LF */
+    {"GET / HTTP/1.1\nHost: h\r\n\r\n", 400, 14}, /* bare LF */
     {"GET / HTTP/1.1\r\nHost: h\n\r\n", 400, 23},
-    {"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\x01" "b\r\n\r\n", 400, 31},  /* CTL in value */
+    {"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\x01"
+     "b\r\n\r\n",
+     400, 31}, /* CTL in value */
     {"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\x7f\r\n\r\n", 400, 31},
-    {"GET / HTTP/1.1\r\nHost: h\r\nX\x01: a\r\n\r\n", 400, 26},         /* CTL in name */
+    {"GET / HTTP/1.1\r\nHost: h\r\nX\x01: a\r\n\r\n", 400, 26}, /* CTL in name */
     {"GET / HTTP/1.1\r\nHost: h\r\nX(A: a\r\n\r\n", 400, 26},
-    {"GET / HTTP/1.1\r\nHost: h\r\n: a\r\n\r\n", 400, 25},              /* empty name */
+    {"GET / HTTP/1.1\r\nHost: h\r\n: a\r\n\r\n", 400, 25}, /* empty name */
     {"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 501, 25},
     {"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501, 25},
-    {"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400, 53},
+    {"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+     "chunked\r\n\r\n",
+     400, 53},
     {"GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400, 16},
-    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000001\r\nx\r\n0\r\n\r\n", 400, 72},
-    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n", 400, 72},
+    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "
+     "chunked\r\n\r\n00000000000000001\r\nx\r\n0\r\n\r\n",
+     400, 72},
+    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n", 400,
+     72},
     {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, 56},
     {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n", 400, 62},
     {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n", 400, 57},
     {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT : x\r\n\r\n", 400, 60},
-    {"GET / HTTP/1.1\r\n\r\n", 400, -1},                                 /* no Host */
+    {"GET / HTTP/1.1\r\n\r\n", 400, -1}, /* no Host */
     {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, 25},
     {"GET  / HTTP/1.1\r\nHost: h\r\n\r\n", 400, 4},
     {"GET / HTTP/1.1 \r\nHost: h\r\n\r\n", 400, 14},
@@ -208,7 +217,8 @@ Test(http1, each_rejection_has_its_status_and_offset)
         struct http1_parser p;
         ssize_t rc = parse_guarded(t->msg, strlen(t->msg), &lim_default, NULL, 0, &p);
         cr_assert_eq(rc, HTTP1_ERROR, "case %zu: rc %zd", i, rc);
-        cr_assert_eq(p.err_status, t->status, "case %zu: status %d (%s)", i, p.err_status, p.err_msg);
+        cr_assert_eq(p.err_status, t->status, "case %zu: status %d (%s)", i, p.err_status,
+                     p.err_msg);
         if (t->offset >= 0)
             cr_assert_eq(p.err_offset, (size_t)t->offset, "case %zu: offset %zu (%s)", i,
                          p.err_offset, p.err_msg);
