@@ -49,6 +49,19 @@ static long xml_qname_colon(const uint8_t *n, size_t len)
     return (long)off;
 }
 
+/* Doubles an array (*arr of *cap elements of size elem) when it is full; -1 on OOM. */
+static int xml_grow(struct xml_ctx *c, void *arr, size_t *cap, size_t used, size_t elem)
+{
+    if (used < *cap) return 0;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    void *old, *np;
+    memcpy(&old, arr, sizeof old); /* arr is a T **: copied, not aliased as void ** */
+    if (!(np = realloc(old, ncap * elem))) return xml_oom(c);
+    memcpy(arr, &np, sizeof np);
+    *cap = ncap;
+    return 0;
+}
+
 /* A QName at p: its end, *colon as xml_qname_colon; all-ASCII names take the fast
  * path, anything else the general Name scanner. */
 static inline const uint8_t *xml_qname(struct xml_ctx *c, const uint8_t *p, const uint8_t *end,
@@ -90,13 +103,7 @@ static int xml_bind(struct xml_ctx *c, const uint8_t *at, const uint8_t *pfx, si
                         is_xml_uri ? XML_NS_XML : XML_NS_XMLNS);
     if (plen && ulen == 0)
         return xml_fail(c, at, "a prefix cannot be undeclared (xmlns:%.*s=\"\")", (int)plen, pfx);
-    if (c->nnsb == c->nsb_cap) {
-        size_t cap = c->nsb_cap ? c->nsb_cap * 2 : 16;
-        struct xml_nsb *nb = realloc(c->nsb, cap * sizeof *nb);
-        if (!nb) return xml_oom(c);
-        c->nsb = nb;
-        c->nsb_cap = cap;
-    }
+    if (xml_grow(c, &c->nsb, &c->nsb_cap, c->nnsb, sizeof *c->nsb)) return -1;
     struct xml_nsb *b = &c->nsb[c->nnsb++];
     b->prefix = pfx;
     b->plen = plen;
@@ -107,20 +114,11 @@ static int xml_bind(struct xml_ctx *c, const uint8_t *at, const uint8_t *pfx, si
 
 static struct xml_att *xml_att_new(struct xml_ctx *c, const uint8_t *at)
 {
-    if (c->natt == c->att_cap) {
-        if (c->natt >= XML_MAX_ATTS) {
-            xml_fail(c, at, "more than %d attributes on one element", XML_MAX_ATTS);
-            return NULL;
-        }
-        size_t cap = c->att_cap ? c->att_cap * 2 : 16;
-        struct xml_att *na = realloc(c->att, cap * sizeof *na);
-        if (!na) {
-            xml_oom(c);
-            return NULL;
-        }
-        c->att = na;
-        c->att_cap = cap;
+    if (c->natt >= XML_MAX_ATTS) {
+        xml_fail(c, at, "more than %d attributes on one element", XML_MAX_ATTS);
+        return NULL;
     }
+    if (xml_grow(c, &c->att, &c->att_cap, c->natt, sizeof *c->att)) return NULL;
     struct xml_att *a = &c->att[c->natt++];
     memset(a, 0, sizeof *a);
     return a;
@@ -278,16 +276,7 @@ static const uint8_t *xml_start_tag(struct xml_ctx *c, const uint8_t *p, const u
         xml_fail(c, tag, "elements nested deeper than %d", XML_MAX_DEPTH);
         return NULL;
     }
-    if (c->depth == c->open_cap) {
-        size_t cap = c->open_cap ? c->open_cap * 2 : 64;
-        struct xml_open *no = realloc(c->open, cap * sizeof *no);
-        if (!no) {
-            xml_oom(c);
-            return NULL;
-        }
-        c->open = no;
-        c->open_cap = cap;
-    }
+    if (xml_grow(c, &c->open, &c->open_cap, c->depth, sizeof *c->open)) return NULL;
     struct xml_open *o = &c->open[c->depth++];
     o->name = name;
     o->nlen = nlen;
