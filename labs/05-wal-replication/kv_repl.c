@@ -71,19 +71,51 @@ static int rep_index(struct kv_server *s, int fd)
     return -1;
 }
 
+/* --repl-throttle: a token bucket refilled at the link's rate and holding at most 40 ms
+ * of it (two of the loop's 20 ms ticks, which call rep_pump again), so WAL the link has
+ * not carried yet stays in the primary's segment files, unsent, as behind a slow network
+ * link; a kill -9 of the primary takes it along.  Returns how many bytes may go now. */
+static double rep_burst(const struct kv_server *s)
+{
+    double b = (double)s->repl_throttle / 25;
+    return b > 512 ? b : 512;
+}
+
+static size_t rep_budget(struct kv_server *s, struct kv_replica_conn *r)
+{
+    if (!s->repl_throttle)
+        return KV_SCRATCH;
+    uint64_t now = ev_now_ns();
+    r->tokens += (double)(now - r->tok_ns) * 1e-9 * (double)s->repl_throttle;
+    if (r->tokens > rep_burst(s))
+        r->tokens = rep_burst(s);
+    r->tok_ns = now;
+    return r->tokens < 1 ? 0 : r->tokens > (double)KV_SCRATCH ? KV_SCRATCH : (size_t)r->tokens;
+}
+
 /* Queues flushed WAL the replica has not been sent yet and writes what the socket takes. */
 static void rep_pump(struct kv_server *s, int i)
 {
     struct kv_replica_conn *r = s->rep[i];
     char err[256];
     uint64_t flush = wal_flush_lsn(s->wal);
-    while (r->streaming && r->out.len < REPL_OUT_HIGH && r->sent < flush) {
+    size_t cap;
+    while (r->streaming && r->out.len < REPL_OUT_HIGH && r->sent < flush && (cap = rep_budget(s, r))) {
         uint64_t next;
-        ssize_t n = wal_read(s->wal, r->sent, flush, s->scratch, KV_SCRATCH, &next, err, sizeof(err));
+        ssize_t n = wal_read(s->wal, r->sent, flush, s->scratch, cap, &next, err, sizeof(err));
+        if (n < 0 && errno == E2BIG && s->repl_throttle) {
+            /* The next record is bigger than the budget: wait for a full bucket, then send
+             * it anyway and go into debt, so the long-run rate still holds. */
+            if (r->tokens < rep_burst(s))
+                break;
+            n = wal_read(s->wal, r->sent, flush, s->scratch, KV_SCRATCH, &next, err, sizeof(err));
+        }
         if (n < 0) {
             rep_close(s, i, err);
             return;
         }
+        if (s->repl_throttle)
+            r->tokens -= (double)n;
         if (n > 0 && resp_add_raw(&r->out, s->scratch, (size_t)n) < 0)
             break;
         if (n == 0 && next == r->sent)
@@ -142,6 +174,8 @@ static int rep_command(struct kv_server *s, struct kv_replica_conn *r)
         r->streaming = 1;
         r->sent = r->write = r->flush = r->apply = a;
         r->last_ack_ms = ev_now_ms();
+        r->tokens = 0;
+        r->tok_ns = ev_now_ns();
         kv_logf("replica %s streaming from LSN %" PRIu64, r->addr, a);
         return 0;
     }
@@ -246,6 +280,14 @@ int kv_repl_listen(struct kv_server *s, const char *host, int port, char *err, s
 void kv_repl_primary_progress(struct kv_server *s)
 {
     uint64_t f = wal_flush_lsn(s->wal);
+    uint64_t now = ev_now_ns();
+    if (f > s->last_flush_seen && s->lag_n &&
+        now - s->lag[(s->lag_head + s->lag_n - 1) % KV_LAG_SAMPLES].ns < 1000000) {
+        /* at most one sample per ms, so the ring spans 4 s of lag at any flush rate (a
+         * later LSN keeps the ms's first time: lag_ms overstates by < 1 ms, never understates) */
+        s->lag[(s->lag_head + s->lag_n - 1) % KV_LAG_SAMPLES].lsn = f;
+        s->last_flush_seen = f;
+    }
     if (f > s->last_flush_seen) { /* remember when each LSN became durable: lag in time */
         size_t at = (s->lag_head + s->lag_n) % KV_LAG_SAMPLES;
         if (s->lag_n == KV_LAG_SAMPLES)
@@ -253,7 +295,7 @@ void kv_repl_primary_progress(struct kv_server *s)
         else
             s->lag_n++;
         s->lag[at].lsn = f;
-        s->lag[at].ns = ev_now_ns();
+        s->lag[at].ns = now;
         s->last_flush_seen = f;
     }
     for (int i = 0; i < KV_MAX_REPLICAS; i++)
@@ -311,6 +353,8 @@ void kv_repl_info(struct kv_server *s, struct resp_out *o)
         info_line(o, "role:master");
         info_line(o, "synchronous_commit:%s", lv[s->level]);
         info_line(o, "connected_slaves:%d", n);
+        if (s->repl_throttle)
+            info_line(o, "repl_throttle_bytes_per_s:%" PRIu64, s->repl_throttle);
         for (int i = 0, k = 0; i < KV_MAX_REPLICAS; i++) {
             struct kv_replica_conn *r = s->rep[i];
             if (!r || !r->streaming)

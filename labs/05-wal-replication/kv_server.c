@@ -308,6 +308,8 @@ static void on_tick(struct ev_loop *l, uint64_t id, void *arg)
         return;
     }
     kv_release_waiters(s); /* deadlines */
+    if (!s->is_replica && s->repl_throttle)
+        kv_repl_primary_progress(s); /* the throttled link carries its next 20 ms */
     ev_timer_add(l, 20, on_tick, s);
 }
 
@@ -377,6 +379,9 @@ static void usage(FILE *f)
             "                           before answering an error (default 5000)\n"
             "  --wal-segment-size BYTES segment size of a new WAL (default 16 MiB)\n"
             "  --wal-truncate-corrupt   recovery cuts the log at corruption instead of refusing\n"
+            "  --repl-throttle BYTES/S  send each replica at most that many WAL bytes per second,\n"
+            "                           as a slow link would: asynchronous replicas fall behind\n"
+            "                           and the lab shows what a failover then loses (0: none)\n"
             "  --sim-power-loss[=tear]  test mode: remember the last fdatasync'd LSN and, at\n"
             "                           start, cut the WAL back to it (tear: keep half of the\n"
             "                           next record); also env WIRELAB_SIM_POWER_LOSS=cut|tear\n");
@@ -450,6 +455,14 @@ int main(int argc, char **argv)
                 wo.writer_delay_ms = (unsigned)ms;
             else
                 s.sync_timeout_ms = (unsigned)ms;
+        } else if (!strcmp(a, "--repl-throttle")) {
+            char *e;
+            unsigned long long bps = strtoull(v, &e, 10);
+            if (*e || v[0] == '-' || bps > ((unsigned long long)1 << 40)) {
+                fprintf(stderr, "kv-server: --repl-throttle: '%s' is not a byte rate (0..2^40 bytes/s)\n", v);
+                return 2;
+            }
+            s.repl_throttle = bps;
         } else if (!strcmp(a, "--wal-segment-size")) {
             wo.segment_size = strtoull(v, NULL, 10);
         } else {

@@ -29,6 +29,8 @@ struct kv_replica_conn { /* on the primary: one connected replica */
     int streaming;
     uint64_t sent, write, flush, apply;
     uint64_t connected_ms, last_ack_ms;
+    double tokens;    /* --repl-throttle: bytes it may be sent now (a token bucket) */
+    uint64_t tok_ns;  /* when tokens were last refilled */
     char addr[64];
     char *in;
     size_t inlen;
@@ -47,6 +49,7 @@ struct kv_server {
 
     /* primary */
     int repl_lfd;
+    uint64_t repl_throttle; /* bytes/s each replica is sent at most (a slow link); 0: no limit */
     struct kv_replica_conn *rep[KV_MAX_REPLICAS];
     struct { uint64_t lsn, ns; } lag[KV_LAG_SAMPLES]; /* flush LSN -> when it was flushed */
     size_t lag_head, lag_n;
