@@ -124,9 +124,9 @@ rm -f "$MD.rows"
 cat "$MD"
 
 # ---- plot: MB/s per input and implementation (decode) ----
-awk -F, 'NR > 1 && $4 == "decode" && $7 != "nan" { printf "\"%s %s\" %s\n", $2, $3, $7 }' "$CSV" >"$B_TMP/plot.dat"
+awk -F, 'NR > 1 && $4 == "decode" && $7 != "nan" { printf "\"%s %s %s\" %s\n", $1, $2, $3, $7 }' "$CSV" >"$B_TMP/plot.dat"
 gnuplot <<EOF 2>/dev/null || echo "bench parsers: gnuplot failed (plot skipped)" >&2
-set terminal png size 1400,600
+set terminal png size 1400,650 noenhanced
 set output "$OUT/parsers.png"
 set title "Parsers: decode throughput (MB/s, higher is better) - $(machine)"
 set style fill solid
