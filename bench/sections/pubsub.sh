@@ -26,7 +26,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_redis() {
   local var=$1 port dir; shift
   port=$(free_port); dir=$(mktemp -d "$B_TMP/redis.XXXX")
-  pin_server redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' "$@" \
+  # taskset itself, not the pin_server function: a function runs in a subshell, and then
+  # $! (what the cleanup kills) would be that subshell and the server would outlive us
+  taskset -c "$CPU_SERVER" redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' "$@" \
     >"$dir/log" 2>&1 &
   B_PIDS+=($!)
   for _ in $(seq 1 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
@@ -37,7 +39,7 @@ field() { sed -nE "s/.*$1=([0-9.]+).*/\1/p"; }
 progress "starting broker and redis-server $(redis-server --version | sed -nE 's/.*v=([0-9.]+).*/\1/p')"
 # Both with the same, roomier pubsub output limit: a load generator that falls behind for
 # a moment must not get its subscribers cut in the middle of a measurement.
-start_bg BPORT pin_server "$BIN/broker" --port 0 --pubsub-buffer-limit 256mb 64mb 60 || exit 1
+start_bg BPORT taskset -c "$CPU_SERVER" "$BIN/broker" --port 0 --pubsub-buffer-limit 256mb 64mb 60 || exit 1
 start_redis RPORT --appendonly no --client-output-buffer-limit "pubsub 256mb 64mb 60"
 
 row() { # TEST CASE BROKER REDIS UNIT
@@ -66,7 +68,8 @@ for _ in $(seq 1 "$REPS"); do b+=("$(rb "$BPORT")"); r+=("$(rb "$RPORT")"); done
 row redis-benchmark "PUBLISH -c 50 -P 16" "$(median "${b[@]}")" "$(median "${r[@]}")" "requests/s"
 
 # 3. queue at matching durability
-start_bg BQPORT pin_server "$BIN/broker" --port 0 --data-dir "$B_TMP/broker-data" --appendfsync everysec || exit 1
+start_bg BQPORT taskset -c "$CPU_SERVER" "$BIN/broker" --port 0 --data-dir "$B_TMP/broker-data" \
+  --appendfsync everysec || exit 1
 start_redis RQPORT --appendonly yes --appendfsync everysec
 b=() r=()
 for _ in $(seq 1 "$REPS"); do

@@ -27,6 +27,8 @@
 #include "labs/11-pubsub/stream.h"
 
 static volatile sig_atomic_t g_stop; /* set by SIGINT/SIGTERM, read on the loop */
+static struct ev_loop *g_loop;        /* for the handler: the signal may land on the WAL
+                                       * writer thread, so it wakes the loop explicitly */
 
 uint64_t broker_wall_ms(void)
 {
@@ -347,6 +349,8 @@ static void log_progress(void *loop)
 static void on_signal(int sig)
 {
     g_stop = 1;
+    if (g_loop)
+        ev_wake(g_loop); /* async-signal-safe: an eventfd write */
 }
 
 /* The log loader: each record is a command run by a client with no socket. */
@@ -471,6 +475,7 @@ int main(int argc, char **argv)
         goto out;
     }
     ev_on_wake(b.loop, on_wake, &b);
+    g_loop = b.loop;
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
