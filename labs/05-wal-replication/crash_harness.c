@@ -7,7 +7,12 @@
  *   found / LOST (acknowledged but missing) / error / indeterminate (no answer).
  * Prints a loss table; exits 1 when an acknowledged write was lost (or, with
  * --max-loss-age-ms, when one acknowledged longer than that before the kill was lost),
- * or when a restarted replica's WAL is not a prefix of the primary's. */
+ * or when a restarted replica's WAL is not a prefix of the primary's.
+ * Asynchronous replication (promote at off/local, with the primary's --repl-throttle so
+ * the replica lags): INFO replication is sampled just before the kill, and every lost
+ * write is looked up in the killed primary's WAL; --allow-async-loss passes when each one
+ * lies past the flush LSN the replica had confirmed (the lag), acknowledged within
+ * lag_ms of the kill, or (off) died in the primary's buffer. */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -23,6 +28,7 @@
 
 #include "io/ev.h"
 #include "labs/05-wal-replication/harness_client.h"
+#include "labs/05-wal-replication/harness_wal.h"
 #include "replication/wal.h"
 
 #define H_MAX_CLIENTS 16
@@ -31,8 +37,8 @@
 enum { HW_SENT, HW_OK, HW_ERR };
 
 struct h_opts {
-    const char *server, *level, *scenario, *tmp, *power_loss;
-    int trials, clients, kill_min, kill_max, writer_delay, max_loss_age;
+    const char *server, *level, *scenario, *tmp, *power_loss, *throttle;
+    int trials, clients, kill_min, kill_max, writer_delay, max_loss_age, async_loss;
     unsigned seed;
 };
 
@@ -41,6 +47,8 @@ struct h_client {
     atomic_int *stop;
     unsigned char *state;
     uint64_t *ack_ms;
+    uint32_t *lat_us; /* send to acknowledgement, acknowledged writes */
+    uint64_t *lsn;    /* where the write is in the killed primary's WAL (promote) */
     int n;
 };
 
@@ -62,10 +70,12 @@ static void *client_main(void *arg)
         c->state[c->n] = HW_SENT; /* recorded before it is sent: no answer = indeterminate */
         int i = c->n++;
         struct hc_reply r;
+        uint64_t t0 = ev_now_ns();
         if (hc_send(&h, 3, argv) < 0 || hc_read(&h, &r) < 0)
             break;
         c->state[i] = r.type == '+' ? HW_OK : HW_ERR;
         c->ack_ms[i] = ev_now_ms();
+        c->lat_us[i] = (uint32_t)((ev_now_ns() - t0) / 1000);
     }
     hc_close(&h);
     return NULL;
@@ -141,6 +151,33 @@ static int info(int port, const char *field, char *out, size_t cap)
     return rc;
 }
 
+/* The primary's INFO replication just before the kill: what the replica had confirmed. */
+struct h_lag {
+    int ok;
+    uint64_t at_ms, p_flush, r_flush, lag_bytes, lag_ms;
+};
+
+static void lag_sample(int port, struct h_lag *g)
+{
+    struct hc h;
+    struct hc_reply r;
+    const char *argv[] = {"INFO", "replication"};
+    char v[256], pf[32], *f, *b, *m;
+    memset(g, 0, sizeof(*g));
+    g->at_ms = ev_now_ms();
+    if (hc_connect(&h, port, 1000) == 0 && hc_send(&h, 2, argv) == 0 && hc_read(&h, &r) == 0 &&
+        r.type == '$' && hc_info_field(r.str, "wal_flush_lsn", pf, sizeof(pf)) == 0 &&
+        hc_info_field(r.str, "slave0", v, sizeof(v)) == 0 &&
+        (f = strstr(v, "flush_lsn=")) && (b = strstr(v, "lag_bytes=")) && (m = strstr(v, "lag_ms="))) {
+        g->r_flush = strtoull(f + 10, NULL, 10);
+        g->lag_bytes = strtoull(b + 10, NULL, 10);
+        g->lag_ms = strtoull(m + 7, NULL, 10);
+        g->p_flush = strtoull(pf, NULL, 10);
+        g->ok = 1;
+    }
+    hc_close(&h);
+}
+
 /* Waits until the primary has a streaming replica whose apply LSN equals its flush LSN
  * (catch_up) or just one connected replica. */
 static int wait_replica(int port, int catch_up, int ms)
@@ -160,51 +197,6 @@ static int wait_replica(int port, int catch_up, int ms)
         usleep(20000);
     }
     return -1;
-}
-
-struct h_log {
-    uint64_t *lsn;
-    uint32_t *crc;
-    size_t n, cap;
-    int bad;
-};
-
-static void collect(void *arg, const char *seg, size_t off, int st, const struct wal_rec *r)
-{
-    struct h_log *l = arg;
-    (void)seg;
-    (void)off;
-    if (st != WAL_REC_OK) {
-        l->bad += st != WAL_REC_ZERO;
-        return;
-    }
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 4096;
-        l->lsn = realloc(l->lsn, l->cap * sizeof(*l->lsn));
-        l->crc = realloc(l->crc, l->cap * sizeof(*l->crc));
-    }
-    l->lsn[l->n] = r->lsn;
-    l->crc[l->n++] = r->crc_stored;
-}
-
-/* Is the replica's WAL a prefix of the primary's (same LSNs and CRCs)? */
-static int wal_prefix(const char *pdir, const char *rdir, char *msg, size_t cap)
-{
-    struct h_log p = {0}, r = {0};
-    char err[256];
-    int ok = wal_walk(pdir, collect, &p, err, sizeof(err)) == 0 &&
-             wal_walk(rdir, collect, &r, err, sizeof(err)) == 0;
-    size_t same = 0;
-    while (ok && same < r.n && same < p.n && p.lsn[same] == r.lsn[same] && p.crc[same] == r.crc[same])
-        same++;
-    int prefix = ok && same == r.n && r.n <= p.n;
-    snprintf(msg, cap, "replica WAL %zu records, primary %zu, common prefix %zu, %s",
-             r.n, p.n, same, prefix ? "prefix with CRCs intact" : "NOT a prefix");
-    free(p.lsn);
-    free(p.crc);
-    free(r.lsn);
-    free(r.crc);
-    return prefix ? 0 : -1;
 }
 
 static void server_argv(const struct h_opts *o, char **av, const char *role, const char *dir,
@@ -227,6 +219,10 @@ static void server_argv(const struct h_opts *o, char **av, const char *role, con
         av[n++] = (char *)o->level;
         av[n++] = "--sync-timeout";
         av[n++] = "3000";
+        if (o->throttle) {
+            av[n++] = "--repl-throttle";
+            av[n++] = (char *)o->throttle;
+        }
     } else {
         snprintf(pbuf, 32, "127.0.0.1:%d", primary_repl_port);
         av[n++] = "--primary";
@@ -241,9 +237,31 @@ static void server_argv(const struct h_opts *o, char **av, const char *role, con
 
 struct h_totals {
     long writes, acked, found, lost, errors, indet, indet_found;
-    uint64_t max_lost_age;
+    long lost_lag, lost_buf, lost_out, late, lost_bytes, lag_bytes; /* promote */
+    uint64_t max_lost_age, max_buf_age, max_lag_ms;
     int prefix_fail, failed_trials;
+    uint32_t *lat; /* acknowledgement latencies, us */
+    size_t nlat, latcap;
 };
+
+static void lat_push(struct h_totals *tot, uint32_t us)
+{
+    if (tot->nlat == tot->latcap) {
+        size_t cap = tot->latcap * 2 + 4096;
+        uint32_t *l = realloc(tot->lat, cap * sizeof(*l));
+        if (!l)
+            return; /* the percentiles then cover fewer writes; the loss count does not change */
+        tot->lat = l;
+        tot->latcap = cap;
+    }
+    tot->lat[tot->nlat++] = us;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
 
 static int run_trial(const struct h_opts *o, int t, struct h_totals *tot)
 {
@@ -278,10 +296,18 @@ static int run_trial(const struct h_opts *o, int t, struct h_totals *tot)
         cl[i] = (struct h_client){.id = i, .trial = t, .port = P.port, .stop = &stop};
         cl[i].state = calloc(H_MAX_WRITES, 1);
         cl[i].ack_ms = calloc(H_MAX_WRITES, sizeof(uint64_t));
+        cl[i].lat_us = calloc(H_MAX_WRITES, sizeof(uint32_t));
+        cl[i].lsn = malloc(H_MAX_WRITES * sizeof(uint64_t));
+        memset(cl[i].lsn, 0xff, H_MAX_WRITES * sizeof(uint64_t)); /* UINT64_MAX: not in the WAL */
         pthread_create(&th[i], NULL, client_main, &cl[i]);
     }
     int span = o->kill_max - o->kill_min;
     usleep((useconds_t)(o->kill_min + (span > 0 ? rand() % span : 0)) * 1000u);
+    struct h_lag g = {0};
+    uint64_t wal_end = 0; /* of the killed primary's WAL */
+    int promote = !strcmp(o->scenario, "promote");
+    if (promote)
+        lag_sample(P.port, &g);
     uint64_t kill_ms = ev_now_ms();
     char prefix_msg[256] = "";
     int prefix_bad = 0;
@@ -305,14 +331,23 @@ static int run_trial(const struct h_opts *o, int t, struct h_totals *tot)
         stop_proc(&R, SIGTERM);
         stop_proc(&P, SIGTERM); /* both flushed: compare the files */
         if (!prefix_bad)
-            prefix_bad = wal_prefix(pdir, rdir, prefix_msg, sizeof(prefix_msg)) < 0;
+            prefix_bad = hw_prefix(pdir, rdir, prefix_msg, sizeof(prefix_msg)) < 0;
         /* read back from the restarted replica's data: promote it */
         server_argv(o, av, "primary", rdir, 0, 0, pbuf, delay);
     } else {
         stop_proc(&P, SIGKILL);
         for (int i = 0; i < o->clients; i++)
             pthread_join(th[i], NULL);
-        if (!strcmp(o->scenario, "promote")) {
+        if (promote) {
+            char err[256];
+            int n[H_MAX_CLIENTS];
+            uint64_t *lsn[H_MAX_CLIENTS];
+            for (int i = 0; i < o->clients; i++) {
+                n[i] = cl[i].n;
+                lsn[i] = cl[i].lsn;
+            }
+            if (hw_find_writes(pdir, t, o->clients, n, lsn, &wal_end, err, sizeof(err)) < 0)
+                fprintf(stderr, "crash-harness: %s\n", err);
             stop_proc(&R, SIGKILL); /* promotion = restart with --role primary */
             server_argv(o, av, "primary", rdir, 0, 1, pbuf, delay);
         } else {
@@ -324,6 +359,7 @@ static int run_trial(const struct h_opts *o, int t, struct h_totals *tot)
     /* read back, 256 GETs per round trip */
     struct hc h;
     long w = 0, acked = 0, found = 0, lost = 0, errs = 0, indet = 0, indet_found = 0;
+    long lost_lag = 0, lost_buf = 0, lost_bytes = 0;
     uint64_t max_age = 0;
     int rb_fail = !started || hc_connect(&h, readback->port, 10000) < 0;
     for (int i = 0; i < o->clients && !rb_fail; i++) {
@@ -345,6 +381,7 @@ static int run_trial(const struct h_opts *o, int t, struct h_totals *tot)
                 w++;
                 if (cl[i].state[k] == HW_OK) {
                     acked++;
+                    lat_push(tot, cl[i].lat_us[k]);
                     if (present) {
                         found++;
                     } else {
@@ -352,6 +389,23 @@ static int run_trial(const struct h_opts *o, int t, struct h_totals *tot)
                         uint64_t age = kill_ms > cl[i].ack_ms[k] ? kill_ms - cl[i].ack_ms[k] : 0;
                         if (age > max_age)
                             max_age = age;
+                        if (promote && cl[i].lsn[k] == UINT64_MAX) { /* died in the primary's buffer */
+                            lost_buf++;
+                            if (age > tot->max_buf_age)
+                                tot->max_buf_age = age;
+                        } else if (promote && g.ok && cl[i].lsn[k] >= g.r_flush) {
+                            /* in WAL the replica had not confirmed: the lag window.  It was
+                             * flushed no earlier than lag_ms before the sample (+2 ms: the
+                             * primary's samples have 1 ms resolution), and acknowledged
+                             * after that flush, or at off up to a writer delay before it. */
+                            lost_lag++;
+                            lost_bytes += (long)wal_rec_size(4 + 2 * strlen(key));
+                            tot->late += age > g.lag_ms + (kill_ms - g.at_ms) + 2 +
+                                                   (uint64_t)(!strcmp(o->level, "off") && o->max_loss_age > 0
+                                                                  ? o->max_loss_age : 0);
+                        } else if (promote) {
+                            tot->lost_out++; /* on the replica's confirmed WAL: a bug */
+                        }
                     }
                 } else if (cl[i].state[k] == HW_ERR) {
                     errs++;
@@ -368,9 +422,16 @@ static int run_trial(const struct h_opts *o, int t, struct h_totals *tot)
     for (int i = 0; i < o->clients; i++) {
         free(cl[i].state);
         free(cl[i].ack_ms);
+        free(cl[i].lat_us);
+        free(cl[i].lsn);
     }
-    printf("%5d %7ld %7ld %7ld %5ld %6ld %6ld (%ld/%ld) %8" PRIu64 " %s%s\n", t, w, acked, found, lost,
-           errs, indet, indet_found, indet - indet_found, lost ? max_age : 0, prefix_msg,
+    char lagmsg[200] = "";
+    if (g.ok)
+        snprintf(lagmsg, sizeof(lagmsg), "lag@kill %" PRIu64 " B %" PRIu64 " ms (+%" PRIu64 " B WAL after); "
+                 "lost %ld B in lag + %ld in buffer ", g.lag_bytes, g.lag_ms,
+                 wal_end > g.p_flush ? wal_end - g.p_flush : 0, lost_bytes, lost_buf);
+    printf("%5d %7ld %7ld %7ld %5ld %6ld %6ld (%ld/%ld) %8" PRIu64 " %s%s%s\n", t, w, acked, found, lost,
+           errs, indet, indet_found, indet - indet_found, lost ? max_age : 0, lagmsg, prefix_msg,
            rb_fail ? " READ-BACK FAILED" : "");
     fflush(stdout);
     tot->writes += w;
@@ -380,6 +441,12 @@ static int run_trial(const struct h_opts *o, int t, struct h_totals *tot)
     tot->errors += errs;
     tot->indet += indet;
     tot->indet_found += indet_found;
+    tot->lost_lag += lost_lag;
+    tot->lost_buf += lost_buf;
+    tot->lost_bytes += lost_bytes;
+    tot->lag_bytes += (long)g.lag_bytes;
+    if (g.lag_ms > tot->max_lag_ms)
+        tot->max_lag_ms = g.lag_ms;
     if (lost && max_age > tot->max_lost_age)
         tot->max_lost_age = max_age;
     tot->prefix_fail += prefix_bad;
@@ -396,10 +463,17 @@ static void usage(FILE *f)
     fprintf(f, "usage: crash-harness --server PATH/kv-server --level LEVEL --scenario restart|promote|replica\n"
                "         [--trials N] [--clients N] [--kill-after MIN:MAX ms] [--writer-delay MS]\n"
                "         [--power-loss cut|tear] [--max-loss-age-ms MS] [--tmp DIR] [--seed N]\n"
+               "         [--repl-throttle BYTES_PER_S] [--allow-async-loss]\n"
                "  restart: kill -9 the primary, restart it;  promote: kill -9 the primary, promote\n"
                "  the replica;  replica: kill -9 the replica, restart it, check its WAL is a prefix\n"
                "  of the primary's.  --power-loss: servers run with --sim-power-loss and restart\n"
-               "  with it, so each WAL is cut back to its last fdatasync (tear: half a record more)\n");
+               "  with it, so each WAL is cut back to its last fdatasync (tear: half a record more)\n"
+               "  --repl-throttle: the primary sends its replica at most that rate (a slow link), so\n"
+               "  an asynchronous replica lags.  promote samples the primary's INFO replication just\n"
+               "  before the kill and finds each lost write in the killed primary's WAL.\n"
+               "  --allow-async-loss (promote at off/local): pass when every lost write lies in WAL\n"
+               "  the replica had not confirmed at that sample (the lag), or, at off, died in the\n"
+               "  primary's buffer within --max-loss-age-ms; any other loss fails.\n");
 }
 
 int main(int argc, char **argv)
@@ -413,6 +487,10 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         }
+        if (!strcmp(a, "--allow-async-loss")) {
+            o.async_loss = 1;
+            continue;
+        }
         if (!v) {
             fprintf(stderr, "crash-harness: %s needs a value\n", a);
             return 2;
@@ -423,6 +501,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--scenario")) o.scenario = v;
         else if (!strcmp(a, "--tmp")) o.tmp = v;
         else if (!strcmp(a, "--power-loss")) o.power_loss = v;
+        else if (!strcmp(a, "--repl-throttle")) o.throttle = v;
         else if (!strcmp(a, "--trials")) o.trials = atoi(v);
         else if (!strcmp(a, "--clients")) o.clients = atoi(v);
         else if (!strcmp(a, "--writer-delay")) o.writer_delay = atoi(v);
@@ -446,8 +525,9 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     srand(o.seed);
-    printf("# crash-harness level=%s scenario=%s trials=%d clients=%d power-loss=%s writer-delay=%d seed=%u\n",
-           o.level, o.scenario, o.trials, o.clients, o.power_loss ? o.power_loss : "no", o.writer_delay, o.seed);
+    printf("# crash-harness level=%s scenario=%s trials=%d clients=%d power-loss=%s writer-delay=%d "
+           "repl-throttle=%s seed=%u\n", o.level, o.scenario, o.trials, o.clients,
+           o.power_loss ? o.power_loss : "no", o.writer_delay, o.throttle ? o.throttle : "none", o.seed);
     printf("%5s %7s %7s %7s %5s %6s %s %8s\n", "trial", "writes", "acked", "found", "LOST", "errors",
            "no-answer (found/missing)", "lost-age-ms");
     struct h_totals tot = {0};
@@ -455,11 +535,28 @@ int main(int argc, char **argv)
         if (run_trial(&o, t, &tot) < 0)
             tot.failed_trials++;
     int age_ok = o.max_loss_age >= 0 ? tot.max_lost_age <= (uint64_t)o.max_loss_age : tot.lost == 0;
+    if (o.async_loss) /* the lag bounds what async replication loses; the buffer, the writer delay */
+        age_ok = !tot.lost_out && !tot.late &&
+                 (!tot.lost_buf || (o.max_loss_age >= 0 && tot.max_buf_age <= (uint64_t)o.max_loss_age));
+    uint32_t p50 = 0, p99 = 0;
+    if (tot.nlat) {
+        qsort(tot.lat, tot.nlat, sizeof(*tot.lat), cmp_u32);
+        p50 = tot.lat[tot.nlat / 2];
+        p99 = tot.lat[tot.nlat * 99 / 100];
+    }
+    free(tot.lat);
     printf("TOTAL level=%s scenario=%s power-loss=%s trials=%d writes=%ld acked=%ld found=%ld lost=%ld "
            "errors=%ld indeterminate=%ld (found %ld) max_lost_age_ms=%" PRIu64 " prefix_failures=%d "
            "failed_trials=%d\n",
            o.level, o.scenario, o.power_loss ? o.power_loss : "no", o.trials, tot.writes, tot.acked,
            tot.found, tot.lost, tot.errors, tot.indet, tot.indet_found, tot.max_lost_age, tot.prefix_fail,
            tot.failed_trials);
+    printf("ACK latency_ms p50=%.2f p99=%.2f over %zu acknowledged writes\n", p50 / 1000.0, p99 / 1000.0, tot.nlat);
+    if (!strcmp(o.scenario, "promote"))
+        printf("LAG lag_bytes_at_kill=%ld (sum over trials) max_lag_ms_at_kill=%" PRIu64 " lost_in_lag=%ld "
+               "(%ld bytes) lost_in_primary_buffer=%ld (max age %" PRIu64 " ms) lost_outside_bound=%ld "
+               "lost_older_than_lag=%ld\n",
+               tot.lag_bytes, tot.max_lag_ms, tot.lost_lag, tot.lost_bytes, tot.lost_buf, tot.max_buf_age,
+               tot.lost_out, tot.late);
     return (age_ok && !tot.prefix_fail && !tot.failed_trials) ? 0 : 1;
 }

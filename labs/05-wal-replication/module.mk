@@ -4,5 +4,6 @@ PROGS += kv-server wal-dump crash-harness
 kv-server_SRCS := labs/05-wal-replication/kv_server.c labs/05-wal-replication/kv_repl.c labs/05-wal-replication/kv_cmds.c \
                   labs/05-wal-replication/kv_store.c
 wal-dump_SRCS := labs/05-wal-replication/wal_dump.c
-crash-harness_SRCS := labs/05-wal-replication/crash_harness.c labs/05-wal-replication/harness_client.c
+crash-harness_SRCS := labs/05-wal-replication/crash_harness.c labs/05-wal-replication/harness_client.c \
+                      labs/05-wal-replication/harness_wal.c
 DEPS_APT += redis-server redis-tools
