@@ -10,9 +10,10 @@
  * - Input.  Either recv straight into the core: p = hconn_in_space(c, &room),
  *   recv up to room bytes at p, then hconn_in_commit(c, n); or copy with
  *   hconn_feed(c, data, n).  The input buffer is bounded (max_in, default
- *   max_head + 2 * max_body + 128 KiB): hconn_feed() returns -1 when the bytes
- *   do not fit, and hconn_in_space() returns room 0 while it is full.  Feeding
- *   never runs handlers.
+ *   2 * max_head + 2 * max_body + 128 KiB): hconn_feed() returns -1 when the bytes
+ *   do not fit (the connection is then dead), and hconn_in_space() returns room
+ *   0 while it is full (stop reading until hconn_process() has made room).
+ *   Feeding never runs handlers.
  * - hconn_process(c) parses and dispatches every complete request buffered, in
  *   order, and returns how many it dispatched.  Call it after feeding bytes,
  *   after completing a deferred or streamed response, and after the output
