@@ -19,6 +19,16 @@ static void add_claimed(struct resp_out *body, const struct stream *s, struct st
         resp_add_raw(body, s->e[e].enc, s->e[e].enclen);
 }
 
+/* The consumer that takes entries over, created if new; NULL after replying the error. */
+static struct stream_consumer *claimer(struct client *c, struct stream_group *g,
+                                       const char *name, size_t n, uint64_t now)
+{
+    struct stream_consumer *cons = stream_consumer_get(g, name, n, now, NULL);
+    if (!cons)
+        resp_add_error(RB(c), "OOM out of memory or over the broker's consumer limit");
+    return cons;
+}
+
 static uint64_t idle_of(const struct stream_pel *p, uint64_t now)
 {
     return now > p->delivery_ms ? now - p->delivery_ms : 0;
@@ -175,14 +185,12 @@ void xcmd_xclaim(struct client *c, int argc, const char **argv, const size_t *ar
         }
     }
     if (deliverytime < 0 || (uint64_t)deliverytime > now)
-        deliverytime = deliverytime < 0 ? (long long)now : deliverytime;
+        deliverytime = (long long)now; /* no or bogus IDLE/TIME: now, as Redis */
     if (havelast && stream_id_cmp(lastid, g->last) > 0)
         g->last = lastid;
-    struct stream_consumer *cons = stream_consumer_get(g, argv[3], argl[3], now, NULL);
-    if (!cons) {
-        resp_add_error(RB(c), "OOM out of memory or over the broker's consumer limit");
+    struct stream_consumer *cons = claimer(c, g, argv[3], argl[3], now);
+    if (!cons)
         return;
-    }
     /* The reply length is known only at the end: build it aside, then copy. */
     struct resp_out body;
     resp_out_init(&body, BROKER_OUT_LIMIT);
@@ -251,11 +259,9 @@ void xcmd_xautoclaim(struct client *c, int argc, const char **argv, const size_t
     if (!g)
         return;
     uint64_t now = broker_wall_ms();
-    struct stream_consumer *cons = stream_consumer_get(g, argv[3], argl[3], now, NULL);
-    if (!cons) {
-        resp_add_error(RB(c), "OOM out of memory or over the broker's consumer limit");
+    struct stream_consumer *cons = claimer(c, g, argv[3], argl[3], now);
+    if (!cons)
         return;
-    }
     struct resp_out body;
     resp_out_init(&body, BROKER_OUT_LIMIT);
     long long attempts = count * 10, claimed = 0;
