@@ -40,6 +40,13 @@ machine() {
 # start_bg VAR cmd...: start a server, wait for `listening on 127.0.0.1:PORT`, PORT into VAR.
 start_bg() {
   local var=$1; shift
+  # pin_server/pin_client are shell functions: run in the background they would be a
+  # subshell whose pid is not the server's, and cleanup would leave the server running.
+  # taskset execs the program, so the recorded pid is the server itself.
+  case "$1" in
+    pin_server) shift; set -- taskset -c "$CPU_SERVER" "$@" ;;
+    pin_client) shift; set -- taskset -c "$CPU_CLIENT" "$@" ;;
+  esac
   local log="$B_TMP/$var.log" port="" i
   "$@" >"$log" 2>&1 &
   B_PIDS+=("$!")
