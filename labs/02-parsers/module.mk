@@ -15,6 +15,8 @@ $(BUILD)/bin/parse-bench $(BUILD)/asan/bin/parse-bench $(BUILD)/bin/dataset $(BU
 
 # simdjson (C++) is the bench's JSON reference row: a small shim built with g++.
 DEPS_APT += libsimdjson-dev g++
+# valgrind: NOTES.md and docs/reading-results.md count instructions with callgrind.
+DEPS_APT += valgrind
 all: $(BUILD)/bin/simdjson-bench
 $(BUILD)/bin/simdjson-bench: labs/02-parsers/simdjson_bench.cpp
 	@mkdir -p $(dir $@)
