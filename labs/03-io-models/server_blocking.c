@@ -23,6 +23,7 @@
 
 #include "io/ev.h"
 #include "io/http/hconn.h"
+#include "io/http/hconn_io.h"
 #include "io/net.h"
 #include "labs/03-io-models/iom.h"
 
@@ -59,18 +60,11 @@ static void set_rcvtimeo(int fd, uint64_t ms)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
-/* Writes all pending output; -1 when the peer is gone or does not read. */
+/* Writes all pending output; -1 when the peer is gone or does not read (a send
+ * blocked for the whole SO_SNDTIMEO leaves bytes behind). */
 static int flush(int fd, struct hconn *c)
 {
-    const uint8_t *p;
-    size_t n;
-    while ((n = hconn_out(c, &p)) > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        hconn_out_done(c, (size_t)w);
-    }
-    return 0;
+    return hconn_io_send(c, fd) == 0 ? 0 : -1;
 }
 
 /* One connection, start to end: read, process, write, until it closes. */

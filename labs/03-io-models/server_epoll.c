@@ -20,6 +20,7 @@
 
 #include "io/ev.h"
 #include "io/http/hconn.h"
+#include "io/http/hconn_io.h"
 #include "io/net.h"
 #include "labs/03-io-models/iom.h"
 
@@ -64,28 +65,21 @@ static void on_io(struct ev_loop *l, int fd, unsigned mask, void *arg);
  * watches for what the connection waits for.  Returns -1 when it closed c. */
 static int pump(struct conn *c)
 {
-    const uint8_t *p;
-    size_t n;
+    ssize_t left;
     for (;;) {
         int done = hconn_process(c->h);
         if (done > 0) c->last_ms = ev_now_ms();
-        while ((n = hconn_out(c->h, &p)) > 0) {
-            ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0 && errno == EAGAIN) break;
-            if (w <= 0) {
-                conn_close(c);
-                return -1;
-            }
-            hconn_out_done(c->h, (size_t)w);
+        if ((left = hconn_io_send(c->h, c->fd)) < 0) {
+            conn_close(c);
+            return -1;
         }
-        if (n > 0 || done == 0) break;
+        if (left > 0 || done == 0) break;
     }
     if (hconn_should_close(c->h)) {
         conn_close(c);
         return -1;
     }
-    unsigned want = (hconn_want_read(c->h) ? EV_READ : 0) | (n > 0 ? EV_WRITE : 0);
+    unsigned want = (hconn_want_read(c->h) ? EV_READ : 0) | (left > 0 ? EV_WRITE : 0);
     if (want != c->mask) {
         if (ev_watch(loop, c->fd, want, on_io, c) < 0) {
             conn_close(c);

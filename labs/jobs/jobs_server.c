@@ -9,6 +9,7 @@
  * in jobs_http.c, everything pushed to clients in jobs_push.c. */
 #include "labs/jobs/jobs_server.h"
 
+#include "io/http/hconn_io.h"
 #include "io/net.h"
 #include "jobs_index_html.h" /* generated from labs/jobs/www/index.html */
 
@@ -94,19 +95,10 @@ int jobs_conn_flush(struct jobs_conn *c)
         return jobs_ws_flush(c);
     for (;;) {
         const uint8_t *p;
-        size_t len = hconn_out(c->h, &p);
-        while (len > 0) {
-            ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0 && errno == EAGAIN)
-                break;
-            if (n <= 0) {
-                jobs_conn_close(c);
-                return -1;
-            }
-            hconn_out_done(c->h, (size_t)n);
-            len = hconn_out(c->h, &p);
+        ssize_t len = hconn_io_send(c->h, c->fd);
+        if (len < 0) {
+            jobs_conn_close(c);
+            return -1;
         }
         /* Output drained below the core's mark: pipelined requests may go on,
          * a resuming SSE stream takes its next batch from the log. */
