@@ -141,19 +141,21 @@ harness "off: losses reported, none acknowledged more than writer delay (100 ms)
   --level off --scenario restart --trials 5 --writer-delay 100 --max-loss-age-ms 1000
 check "off: the loss window is real (some acknowledged writes lost)" grep -qE '^TOTAL .* lost=[1-9]' "$D/h.out"
 # Asynchronous replication on failover.  On loopback the replica is microseconds behind
-# and a promotion loses ~nothing, so the primary sends WAL at 16 kB/s (a slow link,
-# --repl-throttle) while the clients write faster: the replica really lags.  local and off
+# and a promotion loses ~nothing, so the primary sends WAL at 8 kB/s (a slow link,
+# --repl-throttle) while the clients write faster: the replica really lags.  (8 kB/s is
+# 140 commits/s of these records: the 4 clients outrun it even when this shared disk's
+# fdatasync is slow; NOTES.md measures 16 and 256 kB/s.)  local and off
 # then lose acknowledged writes on promotion: EXPECTED, it is what async replication
 # trades; the harness fails if any lost write lies outside the lag the primary reported
 # in INFO replication just before the kill (or, at off, outside the writer-delay window).
 # on, over the same link, loses nothing: it pays in commit latency instead (ACK lines).
-SLOW=(--repl-throttle 16000)
+SLOW=(--repl-throttle 8000)
 harness "local + promote over a slow link: acknowledged writes lost (expected: async), all within the lag at the kill" \
-  --level local --scenario promote --trials 3 "${SLOW[@]}" --allow-async-loss
-check "local + promote over a slow link: the loss is real (lost > 0 in 3 trials)" grep -qE '^TOTAL .* lost=[1-9]' "$D/h.out"
+  --level local --scenario promote --trials 4 "${SLOW[@]}" --allow-async-loss
+check "local + promote over a slow link: the loss is real (lost > 0 in 4 trials)" grep -qE '^TOTAL .* lost=[1-9]' "$D/h.out"
 harness "off + promote over a slow link: lost (expected) only in the lag or the writer-delay window" \
   --level off --scenario promote --trials 3 "${SLOW[@]}" --allow-async-loss --writer-delay 100 --max-loss-age-ms 1000
-harness "on + promote over the same slow link: 0 acknowledged lost" --level on --scenario promote --trials 5 "${SLOW[@]}"
+harness "on + promote over the same slow link: 0 acknowledged lost" --level on --scenario promote --trials 10 "${SLOW[@]}"
 harness "kill -9 the replica, restart: catches up, WAL a prefix of the primary's, CRCs intact" \
   --level on --scenario replica --trials 3
 harness "power loss (cut to last fdatasync, torn record): local loses nothing acknowledged" \
