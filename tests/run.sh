@@ -10,6 +10,8 @@ mode=all
 case "${1:-}" in --unit) mode=unit; shift ;; --integration) mode=integration; shift ;; esac
 filters=("$@")
 pass=0 fail=0 failed=()
+log=$(mktemp /tmp/wirelab-run.XXXXXX)
+trap 'rm -f "$log"' EXIT
 
 wanted() {
   [ ${#filters[@]} -eq 0 ] && return 0
@@ -40,8 +42,10 @@ if [ "$mode" != unit ]; then
     wanted "$(basename "$s" .sh)" || continue
     echo "== integration: $(basename "$s" .sh)"
     start=$(date +%s)
-    out=$(bash "$s" 2>&1 | tee /dev/stderr | tail -1); rc=${PIPESTATUS[0]}
-    line=$(printf '%s' "$out" | grep -oE '[0-9]+ passed, [0-9]+ failed' | tail -1)
+    # Stream the script's output and keep a copy to read its closing line from.
+    # (Not `tee /dev/stderr`: reopening a redirected stderr file truncates it.)
+    bash "$s" 2>&1 | tee "$log"; rc=${PIPESTATUS[0]}
+    line=$(grep -aE "^$(basename "$s" .sh): [0-9]+ passed, [0-9]+ failed" "$log" | tail -1 | grep -oE '[0-9]+ passed, [0-9]+ failed')
     n=$(printf '%s' "$line" | sed -nE 's/([0-9]+) passed.*/\1/p'); n=${n:-0}
     f=$(printf '%s' "$line" | sed -nE 's/.* ([0-9]+) failed/\1/p'); f=${f:-1}
     if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
