@@ -21,13 +21,11 @@ static void collect(void *arg, const char *seg, size_t off, int st, const struct
     struct hw_log *l = arg;
     (void)seg;
     (void)off;
-    if (st != WAL_REC_OK || l->oom)
-        return;
+    if (st != WAL_REC_OK || l->oom) return;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 4096;
         uint64_t *a = realloc(l->lsn, cap * sizeof(*a));
-        if (a)
-            l->lsn = a;
+        if (a) l->lsn = a;
         uint32_t *c = a ? realloc(l->crc, cap * sizeof(*c)) : NULL;
         if (!c) {
             l->oom = 1; /* the comparison then fails: never a false "prefix" */
@@ -47,11 +45,12 @@ int hw_prefix(const char *pdir, const char *rdir, char *msg, size_t cap)
     int ok = wal_walk(pdir, collect, &p, err, sizeof(err)) == 0 &&
              wal_walk(rdir, collect, &r, err, sizeof(err)) == 0 && !p.oom && !r.oom;
     size_t same = 0;
-    while (ok && same < r.n && same < p.n && p.lsn[same] == r.lsn[same] && p.crc[same] == r.crc[same])
+    while (ok && same < r.n && same < p.n && p.lsn[same] == r.lsn[same] &&
+           p.crc[same] == r.crc[same])
         same++;
     int prefix = ok && same == r.n && r.n <= p.n;
-    snprintf(msg, cap, "replica WAL %zu records, primary %zu, common prefix %zu, %s",
-             r.n, p.n, same, prefix ? "prefix with CRCs intact" : "NOT a prefix");
+    snprintf(msg, cap, "replica WAL %zu records, primary %zu, common prefix %zu, %s", r.n, p.n,
+             same, prefix ? "prefix with CRCs intact" : "NOT a prefix");
     free(p.lsn);
     free(p.crc);
     free(r.lsn);
@@ -74,15 +73,12 @@ static void map_lsn(void *arg, const char *seg, size_t off, int st, const struct
     int t, c, k;
     (void)seg;
     (void)off;
-    if (st != WAL_REC_OK)
-        return;
-    if (r->lsn + r->size > m->end)
-        m->end = r->lsn + r->size;
+    if (st != WAL_REC_OK) return;
+    if (r->lsn + r->size > m->end) m->end = r->lsn + r->size;
     if (r->type != KV_REC_SET || r->len < 4) /* payload: key length (4 bytes), key, value */
         return;
     memcpy(&kl, r->payload, 4);
-    if (kl >= sizeof(key) || kl > r->len - 4)
-        return;
+    if (kl >= sizeof(key) || kl > r->len - 4) return;
     memcpy(key, (const char *)r->payload + 4, kl);
     key[kl] = 0;
     if (sscanf(key, "t%d:c%d:%d", &t, &c, &k) == 3 && t == m->trial && c >= 0 && c < m->nclients &&
@@ -90,8 +86,8 @@ static void map_lsn(void *arg, const char *seg, size_t off, int st, const struct
         m->lsn[c][k] = r->lsn;
 }
 
-int hw_find_writes(const char *dir, int trial, int nclients, const int *n, uint64_t **lsn, uint64_t *end,
-                   char *err, size_t errlen)
+int hw_find_writes(const char *dir, int trial, int nclients, const int *n, uint64_t **lsn,
+                   uint64_t *end, char *err, size_t errlen)
 {
     struct hw_map m = {trial, nclients, n, lsn, 0};
     int rc = wal_walk(dir, map_lsn, &m, err, errlen);

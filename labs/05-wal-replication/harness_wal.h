@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 int hw_prefix(const char *pdir, const char *rdir, char *msg, size_t cap);
-int hw_find_writes(const char *dir, int trial, int nclients, const int *n, uint64_t **lsn, uint64_t *end,
-                   char *err, size_t errlen);
+int hw_find_writes(const char *dir, int trial, int nclients, const int *n, uint64_t **lsn,
+                   uint64_t *end, char *err, size_t errlen);
 
 #endif
