@@ -7,6 +7,7 @@
 #   NAME*.png  plots (gnuplot)
 # $FULL is 1 for the long profile, 0 for the quick one.  $BIN is build/bin (release).
 set -u
+source "$(dirname "${BASH_SOURCE[0]}")/../tools/proc.sh"
 BUILD=${BUILD:-build}
 BIN=${BIN:-$BUILD/bin}
 FULL=${FULL:-0}
@@ -47,15 +48,10 @@ start_bg() {
     pin_server) shift; set -- taskset -c "$CPU_SERVER" "$@" ;;
     pin_client) shift; set -- taskset -c "$CPU_CLIENT" "$@" ;;
   esac
-  local log="$B_TMP/$var.log" port="" i
+  local log="$B_TMP/$var.log" port
   "$@" >"$log" 2>&1 &
   B_PIDS+=("$!")
-  for i in $(seq 1 200); do
-    port=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+)$/\1/p' "$log" | head -1)
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  [ -n "$port" ] || { echo "bench: $* did not start: $(head -c 400 "$log")" >&2; return 1; }
+  port=$(wait_listening "$log" "$!") || { echo "bench: $* did not start: $(head -c 400 "$log")" >&2; return 1; }
   printf -v "$var" '%s' "$port"
 }
 
@@ -65,9 +61,7 @@ need() {
 }
 
 b_cleanup() {
-  local p
-  for p in "${B_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${B_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  stop_all "${B_PIDS[@]}"
   rm -rf "$B_TMP"
 }
 trap b_cleanup EXIT

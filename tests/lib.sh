@@ -8,6 +8,7 @@
 # on exit.  Binaries come from $BIN (default build/asan/bin: sanitized builds,
 # so a memory error under bad input fails the test).
 set -u
+source "$(dirname "${BASH_SOURCE[0]}")/../tools/proc.sh"
 BUILD=${BUILD:-build}
 BIN=${BIN:-$BUILD/asan/bin}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
@@ -37,17 +38,11 @@ need() {
 # "listening on 127.0.0.1:PORT" line, store PORT in VAR and the pid in VAR_PID.
 start_server() {
   local var=$1; shift
-  local log="$T_TMP/$var.log" i port=""
+  local log="$T_TMP/$var.log" port
   "$@" >"$log" 2>&1 &
   local pid=$!
   T_PIDS+=("$pid")
-  for i in $(seq 1 200); do
-    port=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+)$/\1/p' "$log" | head -1)
-    [ -n "$port" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  if [ -z "$port" ]; then
+  if ! port=$(wait_listening "$log" "$pid"); then
     bad "start $*" "no 'listening on' line; log: $(head -c 600 "$log")"
     return 1
   fi
@@ -60,9 +55,7 @@ start_server() {
 alive() { if kill -0 "$2" 2>/dev/null; then ok "$1"; else bad "$1" "process $2 died"; fi; }
 
 t_cleanup() {
-  local p
-  for p in "${T_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${T_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  stop_all "${T_PIDS[@]}"
   rm -rf "$T_TMP"
 }
 trap t_cleanup EXIT
