@@ -3,6 +3,7 @@
  * SSE events, the WebSocket frames and (when a job is done) the webhook.  Also the
  * WebSocket chat rooms and the SSE heartbeat. */
 #include "labs/jobs/jobs_api.h"
+#include "labs/jobs/dlist.h"
 #include "labs/jobs/jobs_server.h"
 
 #include <inttypes.h>
@@ -50,11 +51,7 @@ int jobs_stream_add(struct jobs_conn *c, enum jobs_conn_kind kind)
      * megabytes TCP autotuning would queue. */
     int sb = s->o.stream_buffer > (1u << 20) ? 1 << 20 : (int)s->o.stream_buffer;
     setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof(sb));
-    c->sprev = NULL;
-    c->snext = s->streams;
-    if (s->streams)
-        s->streams->sprev = c;
-    s->streams = c;
+    DLIST_PUSH(s->streams, c, sprev, snext);
     s->nstreams++;
     s->st.streams_opened++;
     return 0;
@@ -64,14 +61,8 @@ static void jobs_unfollow(struct jobs_conn *c)
 {
     if (!c->lhead)
         return;
-    if (c->lprev)
-        c->lprev->lnext = c->lnext;
-    else
-        *c->lhead = c->lnext;
-    if (c->lnext)
-        c->lnext->lprev = c->lprev;
+    DLIST_UNLINK(*c->lhead, c, lprev, lnext);
     c->lhead = NULL;
-    c->lprev = c->lnext = NULL;
 }
 
 void jobs_follow(struct jobs_conn *c)
@@ -87,11 +78,7 @@ void jobs_follow(struct jobs_conn *c)
     }
     if (!head)
         return;
-    c->lprev = NULL;
-    c->lnext = *head;
-    if (*head)
-        (*head)->lprev = c;
-    *head = c;
+    DLIST_PUSH(*head, c, lprev, lnext);
     c->lhead = head;
 }
 
@@ -101,13 +88,7 @@ void jobs_stream_remove(struct jobs_conn *c)
     if (c->kind == CK_HTTP)
         return;
     jobs_unfollow(c);
-    if (c->sprev)
-        c->sprev->snext = c->snext;
-    else
-        s->streams = c->snext;
-    if (c->snext)
-        c->snext->sprev = c->sprev;
-    c->sprev = c->snext = NULL;
+    DLIST_UNLINK(s->streams, c, sprev, snext);
     c->kind = CK_HTTP;
     s->nstreams--;
 }

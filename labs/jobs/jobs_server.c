@@ -10,6 +10,7 @@
 #include "labs/jobs/jobs_server.h"
 
 #include "io/http/hconn_io.h"
+#include "labs/jobs/dlist.h"
 #include "io/net.h"
 #include "jobs_index_html.h" /* generated from labs/jobs/www/index.html */
 
@@ -39,12 +40,7 @@ void jobs_conn_close(struct jobs_conn *c)
         ev_timer_cancel(s->loop, c->wait.timer);
     }
     jobs_stream_remove(c);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    DLIST_UNLINK(s->conns, c, prev, next);
     ev_timer_cancel(s->loop, c->flush_timer);
     ev_unwatch(s->loop, c->fd);
     close(c->fd);
@@ -243,10 +239,7 @@ static void jobs_accept(struct ev_loop *loop, int lfd, unsigned mask, void *arg)
         c->fd = fd;
         c->wait.conn = c;
         c->active_ms = ev_now_ms();
-        c->next = s->conns;
-        if (s->conns)
-            s->conns->prev = c;
-        s->conns = c;
+        DLIST_PUSH(s->conns, c, prev, next);
         if (jobs_watch(c, EV_READ) < 0)
             fprintf(stderr, "jobs-server: fd %d not watched (too many connections)\n", fd);
     }

@@ -1,6 +1,8 @@
 /* waiters: bounded intrusive long-poll waiter lists.  Contract in waiters.h. */
 #include "labs/jobs/waiters.h"
 
+#include "labs/jobs/dlist.h"
+
 #include <assert.h>
 #include <errno.h>
 
@@ -11,11 +13,7 @@ int waiter_add(struct wait_limit *lim, struct waiter **head, struct waiter *w)
         errno = EAGAIN;
         return -1;
     }
-    w->prev = NULL;
-    w->next = *head;
-    if (*head)
-        (*head)->prev = w;
-    *head = w;
+    DLIST_PUSH(*head, w, prev, next);
     w->head = head;
     lim->count++;
     return 0;
@@ -25,13 +23,7 @@ void waiter_remove(struct wait_limit *lim, struct waiter *w)
 {
     if (!w->head)
         return;
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        *w->head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    w->prev = w->next = NULL;
+    DLIST_UNLINK(*w->head, w, prev, next);
     w->head = NULL;
     assert(lim->count > 0);
     lim->count--;

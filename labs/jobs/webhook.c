@@ -1,6 +1,8 @@
 /* webhook: signed, retried, non-blocking webhook deliveries.  Contract in webhook.h. */
 #include "labs/jobs/webhook.h"
 
+#include "labs/jobs/dlist.h"
+
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
@@ -84,12 +86,7 @@ static void hook_free(struct hook_delivery *d)
     struct hook_client *hc = d->hc;
     hook_close_fd(d);
     ev_timer_cancel(hc->loop, d->timer);
-    if (d->prev)
-        d->prev->next = d->next;
-    else
-        hc->all = d->next;
-    if (d->next)
-        d->next->prev = d->prev;
+    DLIST_UNLINK(hc->all, d, prev, next);
     assert(hc->pending > 0);
     hc->pending--;
     free(d->req);
@@ -360,10 +357,7 @@ int hook_send(struct hook_client *hc, const char *url, const char *event, const 
     if (hc->secret)
         hook_sign(hc->secret, d->body, d->bodylen, d->sig);
     d->hc = hc;
-    d->next = hc->all;
-    if (hc->all)
-        hc->all->prev = d;
-    hc->all = d;
+    DLIST_PUSH(hc->all, d, prev, next);
     hc->pending++;
     if (id_out)
         memcpy(id_out, d->id, HOOK_ID_LEN + 1);
