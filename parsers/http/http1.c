@@ -8,6 +8,9 @@
 
 #include <assert.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h> /* x86_64 baseline: no runtime check needed */
+#endif
 
 enum {
     S_START,
@@ -58,6 +61,75 @@ static int is_tchar(uint8_t c)
     return tchar_tab[c];
 }
 
+/* Bytes that may appear inside a field value (field-vchar, SP, HTAB): everything
+ * but CTLs other than HTAB, and DEL.  The scalar scanners use these tables; the
+ * SSE2 ones compute the same classes 16 bytes at a time. */
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+static const uint8_t value_ok[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, R16(0),
+    R16(1), R16(1), R16(1), R16(1), R16(1),
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x7f DEL */
+    R16(1), R16(1), R16(1), R16(1), R16(1), R16(1), R16(1), R16(1),
+};
+#undef R16
+
+/* The first offset in [i, end) whose byte may not be in a field value (CR ends a
+ * value, so it is one of them), or end.  Never reads at or past end. */
+static size_t scan_value(const uint8_t *buf, size_t i, size_t end)
+{
+#ifdef __SSE2__
+    const __m128i c1f = _mm_set1_epi8(0x1f), tab = _mm_set1_epi8('\t'),
+                  del = _mm_set1_epi8(0x7f);
+    while (end - i >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(buf + i));
+        __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, c1f), x); /* x <= 0x1f */
+        __m128i bad = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(x, tab), ctl),
+                                   _mm_cmpeq_epi8(x, del));
+        unsigned m = (unsigned)_mm_movemask_epi8(bad);
+        if (m) return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+#endif
+    while (i < end && value_ok[buf[i]])
+        i++;
+    return i;
+}
+
+/* The first offset in [i, end) whose byte is not visible ASCII (0x21-0x7e), or end:
+ * the request target. */
+static size_t scan_target(const uint8_t *buf, size_t i, size_t end)
+{
+#ifdef __SSE2__
+    const __m128i c21 = _mm_set1_epi8(0x21), del = _mm_set1_epi8(0x7f);
+    while (end - i >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(buf + i));
+        /* signed compare: 0x80-0xff are negative, so they are below 0x21 too */
+        __m128i bad = _mm_or_si128(_mm_cmpgt_epi8(c21, x), _mm_cmpeq_epi8(x, del));
+        unsigned m = (unsigned)_mm_movemask_epi8(bad);
+        if (m) return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+#endif
+    while (i < end && buf[i] > 0x20 && buf[i] < 0x7f)
+        i++;
+    return i;
+}
+
+/* The first offset in [i, end) that is not a tchar, or end: field names. */
+static size_t scan_token(const uint8_t *buf, size_t i, size_t end)
+{
+    while (end - i >= 4) {
+        if (!tchar_tab[buf[i]]) return i;
+        if (!tchar_tab[buf[i + 1]]) return i + 1;
+        if (!tchar_tab[buf[i + 2]]) return i + 2;
+        if (!tchar_tab[buf[i + 3]]) return i + 3;
+        i += 4;
+    }
+    while (i < end && tchar_tab[buf[i]])
+        i++;
+    return i;
+}
+
 /* field-vchar = VCHAR / obs-text */
 static int is_fvchar(uint8_t c)
 {
@@ -77,14 +149,33 @@ static int lower(int c)
     return (c >= 'A' && c <= 'Z') ? c + 32 : c;
 }
 
+/* a[0..n) equals lit[0..litlen) ignoring ASCII case. */
+static int mem_ieqn(const uint8_t *a, size_t n, const char *lit, size_t litlen)
+{
+    if (n != litlen) /* most strings are not the one asked for */
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (lower(a[i]) != lower((uint8_t)lit[i])) return 0;
+    return 1;
+}
+
 static int mem_ieq(const uint8_t *a, size_t n, const char *lit)
 {
-    size_t i;
-    if (n != strlen(lit)) /* most field names are not the one asked for */
-        return 0;
-    for (i = 0; i < n && lit[i]; i++)
-        if (lower(a[i]) != lower((uint8_t)lit[i])) return 0;
-    return i == n && lit[i] == '\0';
+    return mem_ieqn(a, n, lit, strlen(lit));
+}
+
+/* For a string literal: its length is known at compile time. */
+#define IEQ_LIT(a, n, lit) mem_ieqn((a), (n), (lit), sizeof(lit) - 1)
+
+/* A field name (tchars only) equals the lowercase literal lit of the same length.
+ * For tchars, c | 0x20 is a lowercase letter exactly when c is that letter in
+ * either case, and '-' (0x2d) has only CR (not a tchar) as its other preimage,
+ * so one OR per byte is an exact case-insensitive compare. */
+static int name_is(const uint8_t *a, const char *lit, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((a[i] | 0x20) != (uint8_t)lit[i]) return 0;
+    return 1;
 }
 
 int http1_span_eq(const uint8_t *buf, struct http1_span s, const char *lit)
@@ -141,11 +232,11 @@ static void scan_connection(struct http1_parser *p, const uint8_t *v, size_t n)
         size_t s = i;
         while (i < n && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
             i++;
-        if (mem_ieq(v + s, i - s, "close"))
+        if (IEQ_LIT(v + s, i - s, "close"))
             p->conn_close = 1;
-        else if (mem_ieq(v + s, i - s, "keep-alive"))
+        else if (IEQ_LIT(v + s, i - s, "keep-alive"))
             p->conn_keepalive = 1;
-        else if (mem_ieq(v + s, i - s, "upgrade"))
+        else if (IEQ_LIT(v + s, i - s, "upgrade"))
             p->conn_upgrade = 1;
     }
 }
@@ -154,9 +245,29 @@ static void scan_connection(struct http1_parser *p, const uint8_t *v, size_t n)
  * error status with p->err_msg set. */
 static int field_semantics(struct http1_parser *p, const uint8_t *buf, const struct http1_header *h)
 {
-    const uint8_t *v = buf + h->value.off;
+    const uint8_t *v = buf + h->value.off, *name = buf + h->name.off;
     size_t n = h->value.len;
-    if (http1_span_ieq(buf, h->name, "content-length")) {
+    /* length first: most fields are none of these and cost one switch */
+    switch (h->name.len) {
+    case 4: /* host */
+        if (name_is(name, "host", 4) && ++p->hosts > 1) return p->err_msg = "duplicate Host", 400;
+        return 0;
+    case 6:
+        if (name_is(name, "expect", 6)) p->req.expect_continue = IEQ_LIT(v, n, "100-continue");
+        return 0;
+    case 7:
+        if (name_is(name, "upgrade", 7)) p->has_upgrade = 1;
+        return 0;
+    case 10:
+        if (name_is(name, "connection", 10)) scan_connection(p, v, n);
+        return 0;
+    case 14:
+    case 17:
+        break;
+    default:
+        return 0;
+    }
+    if (h->name.len == 14 && name_is(name, "content-length", 14)) {
         if (p->req.content_length >= 0) return p->err_msg = "duplicate Content-Length", 400;
         if (p->te_seen) return p->err_msg = "both Content-Length and Transfer-Encoding", 400;
         if (n == 0 || n > 18) return p->err_msg = "invalid Content-Length", 400;
@@ -166,22 +277,14 @@ static int field_semantics(struct http1_parser *p, const uint8_t *buf, const str
             cl = cl * 10 + (v[i] - '0');
         }
         p->req.content_length = cl;
-    } else if (http1_span_ieq(buf, h->name, "transfer-encoding")) {
+    } else if (h->name.len == 17 && name_is(name, "transfer-encoding", 17)) {
         if (p->te_seen) return p->err_msg = "duplicate Transfer-Encoding", 400;
         p->te_seen = 1;
         if (p->req.content_length >= 0)
             return p->err_msg = "both Content-Length and Transfer-Encoding", 400;
         if (p->req.minor == 0) return p->err_msg = "Transfer-Encoding in HTTP/1.0", 400;
-        if (!mem_ieq(v, n, "chunked")) return p->err_msg = "unsupported Transfer-Encoding", 501;
+        if (!IEQ_LIT(v, n, "chunked")) return p->err_msg = "unsupported Transfer-Encoding", 501;
         p->req.chunked = 1;
-    } else if (http1_span_ieq(buf, h->name, "host")) {
-        if (++p->hosts > 1) return p->err_msg = "duplicate Host", 400;
-    } else if (http1_span_ieq(buf, h->name, "connection")) {
-        scan_connection(p, v, n);
-    } else if (http1_span_ieq(buf, h->name, "upgrade")) {
-        p->has_upgrade = 1;
-    } else if (http1_span_ieq(buf, h->name, "expect")) {
-        p->req.expect_continue = mem_ieq(v, n, "100-continue");
     }
     return 0;
 }
@@ -228,6 +331,7 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
     size_t i = p->pos;
     int st;
     size_t hlim = head_limit(p); /* changes only when the trailer section starts */
+    size_t hend = len < hlim ? len : hlim; /* where the head scanners must stop */
     assert(len < UINT32_MAX);
     if (p->state == S_ERROR) return HTTP1_ERROR;
     while (i < len && p->state != S_DONE) {
@@ -260,10 +364,9 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             }
             break;
         case S_TARGET:
-            while (c > 0x20 && c < 0x7f) { /* hot: the whole target in one go */
-                if (++i == len || i >= hlim) goto next;
-                c = buf[i];
-            }
+            i = scan_target(buf, i, hend); /* hot: the whole target in one go */
+            if (i >= hend) goto next;
+            c = buf[i];
             if (c == ' ') {
                 if (i == p->mark) FAIL(400, "empty request target");
                 r->target = (struct http1_span){(uint32_t)p->mark, (uint32_t)(i - p->mark)};
@@ -307,10 +410,9 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             }
             break;
         case S_H_NAME:
-            while (tchar_tab[c]) {
-                if (++i == len || i >= hlim) goto next;
-                c = buf[i];
-            }
+            i = scan_token(buf, i, hend);
+            if (i >= hend) goto next;
+            c = buf[i];
             if (c == ':') {
                 r->headers[r->nheaders].name =
                     (struct http1_span){(uint32_t)p->mark, (uint32_t)(i - p->mark)};
@@ -333,16 +435,22 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
                 FAIL(400, c == '\n' ? "bare LF" : "control character in field value");
             }
             break;
-        case S_H_VALUE:
-            /* the hot loop: most bytes of a request are field values */
-            while (is_fvchar(c) || c == ' ' || c == '\t') {
-                if (c != ' ' && c != '\t') p->vend = i + 1;
-                if (++i == len || i >= hlim) goto next;
-                c = buf[i];
-            }
+        case S_H_VALUE: {
+            /* the hot loop: most bytes of a request are field values.  It resumes
+             * at pos, so bytes already seen are not scanned again. */
+            i = scan_value(buf, i, hend);
+            if (i >= hend) goto next;
+            c = buf[i];
             if (c != '\r') FAIL(400, c == '\n' ? "bare LF" : "control character in field value");
+            /* trailing OWS is trimmed once, at the end of the line; the value's
+             * first byte (at mark) is not OWS, so this stops there at the latest */
+            size_t e = i;
+            while (buf[e - 1] == ' ' || buf[e - 1] == '\t')
+                e--;
+            p->vend = e;
             p->state = S_H_LF;
             break;
+        }
         case S_H_LF: {
             if (c != '\n') FAIL(400, "bare CR");
             struct http1_header *h = &r->headers[r->nheaders];
@@ -421,6 +529,7 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
                 p->in_trailer = 1;
                 p->line_start = i + 1;
                 hlim = head_limit(p);
+                hend = len < hlim ? len : hlim;
                 p->state = S_H_START;
             } else {
                 p->state = S_CHUNK_DATA;
