@@ -200,10 +200,9 @@ void http1_init(struct http1_parser *p, const struct http1_limits *lim,
                 struct http1_header *headers)
 {
     assert(lim->max_body < (1u << 30) && lim->max_head > 0);
-    memset(p, 0, sizeof *p);
     p->lim = *lim;
     p->req.headers = headers;
-    http1_reset(p);
+    http1_reset(p); /* clears the rest */
 }
 
 void http1_reset(struct http1_parser *p)
@@ -340,43 +339,61 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             FAIL(431,
                  p->in_trailer ? "trailer section too large" : "request header section too large");
         switch (p->state) {
+        /* The head states chain into each other with GO() while bytes remain
+         * before hend, instead of going round the loop and the switch once per
+         * transition; p->state is stored at each transition, so stopping at any
+         * byte (hend reached) resumes exactly there. */
+#define GO(st, label)                                                                              \
+    do {                                                                                           \
+        p->state = (st);                                                                           \
+        if (++i >= hend) goto next;                                                                \
+        c = buf[i];                                                                                \
+        goto label;                                                                                \
+    } while (0)
         case S_START:
+        l_start:
             if (c == '\r') {
-                p->state = S_START_LF;
+                GO(S_START_LF, l_start_lf);
             } else if (is_tchar(c)) {
                 p->mark = i;
                 p->state = S_METHOD;
+                goto l_method;
             } else {
                 FAIL(400, c == '\n' ? "bare LF" : "invalid method");
             }
-            break;
         case S_START_LF:
+        l_start_lf:
             if (c != '\n') FAIL(400, "bare CR");
-            p->state = S_START;
-            break;
+            GO(S_START, l_start);
         case S_METHOD:
-            if (c == ' ') {
-                r->method = (struct http1_span){(uint32_t)p->mark, (uint32_t)(i - p->mark)};
-                p->mark = i + 1;
-                p->state = S_TARGET;
-            } else if (!is_tchar(c)) {
-                FAIL(400, "invalid method");
-            }
-            break;
+        l_method:
+            i = scan_token(buf, i, hend);
+            if (i >= hend) goto next;
+            c = buf[i];
+            if (c != ' ') FAIL(400, "invalid method");
+            r->method = (struct http1_span){(uint32_t)p->mark, (uint32_t)(i - p->mark)};
+            p->mark = i + 1;
+            GO(S_TARGET, l_target);
         case S_TARGET:
+        l_target:
             i = scan_target(buf, i, hend); /* hot: the whole target in one go */
             if (i >= hend) goto next;
             c = buf[i];
-            if (c == ' ') {
-                if (i == p->mark) FAIL(400, "empty request target");
-                r->target = (struct http1_span){(uint32_t)p->mark, (uint32_t)(i - p->mark)};
-                p->mark = i + 1;
-                p->state = S_VERSION;
-            } else if (c <= 0x20 || c >= 0x7f) {
-                FAIL(400, "invalid character in request target");
-            }
-            break;
+            if (c != ' ') FAIL(400, "invalid character in request target");
+            if (i == p->mark) FAIL(400, "empty request target");
+            r->target = (struct http1_span){(uint32_t)p->mark, (uint32_t)(i - p->mark)};
+            p->mark = i + 1;
+            GO(S_VERSION, l_version);
         case S_VERSION:
+        l_version:
+            /* fast path: the whole version and its CRLF are here */
+            if (i == p->mark && hend - i >= 10 && memcmp(buf + i, "HTTP/1.", 7) == 0 &&
+                (buf[i + 7] == '0' || buf[i + 7] == '1') && buf[i + 8] == '\r' &&
+                buf[i + 9] == '\n') {
+                r->minor = buf[i + 7] - '0';
+                i += 9;
+                GO(S_H_START, l_h_start);
+            }
             if (c == '\r') {
                 const uint8_t *v = buf + p->mark;
                 size_t n = i - p->mark;
@@ -387,55 +404,52 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
                     FAIL(505, "HTTP version not supported");
                 else
                     FAIL(400, "invalid HTTP version");
-                p->state = S_RL_LF;
+                GO(S_RL_LF, l_rl_lf);
             } else if (i - p->mark >= 8 || c <= 0x20 || c >= 0x7f) {
                 FAIL(400, c == '\n' ? "bare LF" : "invalid HTTP version");
             }
-            break;
+            GO(S_VERSION, l_version);
         case S_RL_LF:
+        l_rl_lf:
             if (c != '\n') FAIL(400, "bare CR");
-            p->state = S_H_START;
-            break;
+            GO(S_H_START, l_h_start);
         case S_H_START:
+        l_h_start:
             if (c == '\r') {
-                p->state = S_H_END_LF;
+                GO(S_H_END_LF, l_h_end_lf);
             } else if (c == ' ' || c == '\t') {
                 FAIL(400, "obs-fold (line folding) is not allowed");
             } else if (is_tchar(c)) {
                 if (r->nheaders >= p->lim.max_headers) FAIL(431, "too many header fields");
                 p->mark = i;
                 p->state = S_H_NAME;
+                goto l_h_name;
             } else {
                 FAIL(400, c == '\n' ? "bare LF" : "invalid field name");
             }
-            break;
         case S_H_NAME:
+        l_h_name:
             i = scan_token(buf, i, hend);
             if (i >= hend) goto next;
             c = buf[i];
             if (c == ':') {
                 r->headers[r->nheaders].name =
                     (struct http1_span){(uint32_t)p->mark, (uint32_t)(i - p->mark)};
-                p->state = S_H_OWS;
-            } else if (c == ' ' || c == '\t') {
-                FAIL(400, "whitespace before the colon");
-            } else if (!is_tchar(c)) {
-                FAIL(400, "invalid character in field name");
+                GO(S_H_OWS, l_h_ows);
             }
-            break;
+            FAIL(400, c == ' ' || c == '\t' ? "whitespace before the colon"
+                                            : "invalid character in field name");
         case S_H_OWS:
-            if (c == ' ' || c == '\t') break;
+        l_h_ows:
+            if (c == ' ' || c == '\t') GO(S_H_OWS, l_h_ows);
             p->mark = p->vend = i;
-            if (c == '\r') {
-                p->state = S_H_LF;
-            } else if (is_fvchar(c)) {
-                p->vend = i + 1;
-                p->state = S_H_VALUE;
-            } else {
+            if (c == '\r') GO(S_H_LF, l_h_lf);
+            if (!is_fvchar(c))
                 FAIL(400, c == '\n' ? "bare LF" : "control character in field value");
-            }
-            break;
-        case S_H_VALUE: {
+            p->state = S_H_VALUE;
+            goto l_h_value;
+        case S_H_VALUE:
+        l_h_value: {
             /* the hot loop: most bytes of a request are field values.  It resumes
              * at pos, so bytes already seen are not scanned again. */
             i = scan_value(buf, i, hend);
@@ -448,25 +462,26 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             while (buf[e - 1] == ' ' || buf[e - 1] == '\t')
                 e--;
             p->vend = e;
-            p->state = S_H_LF;
-            break;
+            GO(S_H_LF, l_h_lf);
         }
-        case S_H_LF: {
+        case S_H_LF:
+        l_h_lf: {
             if (c != '\n') FAIL(400, "bare CR");
             struct http1_header *h = &r->headers[r->nheaders];
             h->value = (struct http1_span){(uint32_t)p->mark, (uint32_t)(p->vend - p->mark)};
             r->nheaders++;
             if (p->in_trailer) {
                 r->ntrailers++;
-            } else if ((st = field_semantics(p, buf, h)) != 0) {
+            } else if (h->name.len >= 4 && (st = field_semantics(p, buf, h)) != 0) {
                 i = h->name.off;
                 p->err_status = st;
                 goto fail;
             }
-            p->state = S_H_START;
-            break;
+            GO(S_H_START, l_h_start);
         }
+#undef GO
         case S_H_END_LF:
+        l_h_end_lf:
             if (c != '\n') FAIL(400, "bare CR");
             if (p->in_trailer) {
                 r->body.len = (uint32_t)(p->body_end - r->body.off);
