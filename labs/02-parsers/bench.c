@@ -2,6 +2,8 @@
  *
  *   parse-bench --format F --impl NAME [--message T] [--op decode|encode]
  *               [--ms N] [--runs N] [--iters N] [--out FILE] FILE
+ *   parse-bench --format json|xml --impl NAME --op write --records N [--seed S]
+ *               [--ms N] [--runs N] [--iters N] [--out FILE]
  *
  * Each run repeats the operation for at least --ms milliseconds (default 200) and
  * records ns per operation; the median over --runs (default 5) is printed as
@@ -10,8 +12,13 @@
  * a DOM, a struct tree, or a header list).  encode re-serializes a message decoded
  * once beforehand (JSON: hand dump / cJSON_PrintUnformatted / json_dumps compact;
  * protobuf: proto_encode / protobuf_c_message_pack); --out writes that output once.
+ * write serializes N generated orders (orders.h, the serialization comparison) from
+ * their in-memory records with a purpose-built writer: json hand|cjson|jansson, xml
+ * hand|libxml2; BYTES is then the output size.  (protobuf's encode already starts from
+ * records: the decoded struct tree or protobuf-c's message.)
  * --iters N runs exactly N operations once (for callgrind: instructions per byte).
  * Exit 1 when the input does not parse, 3 when the operation is not supported. */
+#include "labs/02-parsers/orders.h"
 #include "parsers/json/json.h"
 #include "parsers/proto/proto.h"
 #include "parsers/proto/proto_impl.h"
@@ -104,6 +111,61 @@ static long enc_once(struct enc *e, uint8_t **keep)
     return (long)n;
 }
 
+static int cmp_d(const void *a, const void *b);
+
+/* --op write: times orders_write(); prints the result line.  0, or 1 when it fails. */
+static int bench_write(const char *format, const char *impl, long records, uint64_t seed, int ms, int runs,
+                       long fixed_iters, const char *outf)
+{
+    struct proto_arena a = {0};
+    struct proto_order_batch batch;
+    struct jw w = JW_INIT;
+    struct orders_out o;
+    double res[101];
+    int rc = 1, k = 0;
+    if (orders_gen(&a, seed, (size_t)records, &batch)) goto out;
+    int wrc = orders_write(format, impl, &batch, &w, &o);
+    if (wrc == -3) {
+        fprintf(stderr, "parse-bench: no %s writer named %s (json: hand cjson jansson; xml: hand libxml2)\n", format,
+                impl);
+        rc = 3;
+        goto out;
+    }
+    if (wrc) goto fail;
+    size_t len = o.len;
+    if (outf) {
+        FILE *of = fopen(outf, "wb");
+        if (!of || fwrite(o.p, 1, o.len, of) != o.len || fclose(of)) {
+            perror(outf);
+            orders_out_free(&o);
+            goto out;
+        }
+    }
+    orders_out_free(&o);
+    for (; k < runs; k++) {
+        long iters = 0;
+        double t0 = now_ns(), t;
+        do {
+            if (orders_write(format, impl, &batch, &w, &o)) goto fail;
+            orders_out_free(&o);
+            iters++;
+            t = now_ns();
+        } while (fixed_iters ? iters < fixed_iters : t - t0 < ms * 1e6);
+        res[k] = (t - t0) / iters;
+    }
+    qsort(res, (size_t)runs, sizeof res[0], cmp_d);
+    double med = runs % 2 ? res[runs / 2] : (res[runs / 2 - 1] + res[runs / 2]) / 2;
+    printf("%s %s write %zu %.1f %.1f\n", format, impl, len, med, len / med * 1e3);
+    rc = 0;
+    goto out;
+fail:
+    fprintf(stderr, "parse-bench: the %s %s writer failed (out of memory or an unrepresentable value)\n", format, impl);
+out:
+    jw_free(&w);
+    proto_arena_free(&a);
+    return rc;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -115,11 +177,14 @@ int main(int argc, char **argv)
     const char *format = NULL, *impl = NULL, *file = NULL, *op = "decode", *outf = NULL;
     struct parse_opts opts = {0};
     int ms = 200, runs = 5;
-    long fixed_iters = 0;
+    long fixed_iters = 0, records = 0;
+    uint64_t seed = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help")) {
             printf("usage: parse-bench --format F --impl NAME [--message T] [--op decode|encode] [--ms N] "
-                   "[--runs N] [--iters N] [--out FILE] FILE\n");
+                   "[--runs N] [--iters N] [--out FILE] FILE\n"
+                   "       parse-bench --format json|xml --impl NAME --op write --records N [--seed S] [--ms N] "
+                   "[--runs N] [--iters N] [--out FILE]\n");
             return 0;
         } else if (i + 1 < argc && !strcmp(argv[i], "--format")) format = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--impl")) impl = argv[++i];
@@ -129,11 +194,22 @@ int main(int argc, char **argv)
         else if (i + 1 < argc && !strcmp(argv[i], "--ms")) ms = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--runs")) runs = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--iters")) fixed_iters = atol(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--records")) records = atol(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--seed")) seed = strtoull(argv[++i], NULL, 10);
         else if (argv[i][0] != '-' && !file) file = argv[i];
         else {
             fprintf(stderr, "parse-bench: bad argument '%s' (see --help)\n", argv[i]);
             return 2;
         }
+    }
+    if (!strcmp(op, "write")) {
+        if (!format || !impl || records < 1 || records > 10000000 || ms < 1 || runs < 1 || runs > 101) {
+            fprintf(stderr, "parse-bench: --op write needs --format, --impl and --records 1..10000000\n");
+            return 2;
+        }
+        mallopt(M_MMAP_THRESHOLD, 256 << 20);
+        mallopt(M_TRIM_THRESHOLD, 512 << 20);
+        return bench_write(format, impl, records, seed, ms, runs, fixed_iters, outf);
     }
     const struct parser_impl *p = format && impl ? registry_find(format, impl) : NULL;
     if (!p || !file || ms < 1 || runs < 1 || runs > 101 || (strcmp(op, "decode") && strcmp(op, "encode"))) {

@@ -6,9 +6,11 @@ parse_LIBS = $(PARSERS_LIBS)
 $(BUILD)/bin/parse $(BUILD)/asan/bin/parse: $(BUILD)/llhttp/libllhttp.a
 
 PROGS += parse-bench dataset
-parse-bench_SRCS := labs/02-parsers/bench.c
+# orders.c: the serialization comparison's records and writers (hand JSON/XML writers
+# from parsers/json/json_write.c and parsers/xml/xml_write.c, in libwire.a).
+parse-bench_SRCS := labs/02-parsers/bench.c labs/02-parsers/orders.c
 parse-bench_LIBS = $(PARSERS_LIBS)
-dataset_SRCS := labs/02-parsers/dataset.c
+dataset_SRCS := labs/02-parsers/dataset.c labs/02-parsers/orders.c
 dataset_LIBS = $(PARSERS_LIBS)
 $(BUILD)/bin/parse-bench $(BUILD)/asan/bin/parse-bench $(BUILD)/bin/dataset $(BUILD)/asan/bin/dataset: \
 	$(BUILD)/llhttp/libllhttp.a

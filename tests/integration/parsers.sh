@@ -5,6 +5,7 @@
 #   a pass-rate table; hand and library dumps agree on every valid input they accept
 # - protobuf: byte-identical encoding against protoc and protobuf-c, protoc round trip
 #   of the generated dataset, truncations, hostile length and varint
+# - serialization writers: every JSON/XML writer's output parses back to the same data
 # - HTTP: smuggling vectors refused, dumps agree across hand, http-parser and llhttp
 # - the three bombs: 1,000,000 nested arrays, billion laughs, a 4 GiB length prefix
 # - fuzzing: every saved corpus replayed, then each target runs for a few seconds
@@ -110,6 +111,61 @@ cmp -s "$T_TMP/orders.pb" "$T_TMP/pbc.pb" && ok "dataset: protobuf-c re-encode e
 cmp -s "$T_TMP/ph" "$T_TMP/pl" && ok "dataset dumps agree (hand, protobuf-c)" || bad "dataset dumps" "differ"
 "$P" --format json --dump "$T_TMP/orders.json" >"$T_TMP/jh" && "$P" --format json --impl lib --lib jansson --dump "$T_TMP/orders.json" >"$T_TMP/jl"
 cmp -s "$T_TMP/jh" "$T_TMP/jl" && ok "dataset JSON dumps agree (hand, jansson)" || bad "dataset json dumps" "differ"
+# ---- serialization writers (labs/02-parsers/orders.h, parse-bench --op write) ----
+# The dataset files are the hand writers' output.  Every writer's output must parse, with
+# the hand parser and a library, to the dump of the hand writer's output: the same data.
+# cJSON's own parser is left out (it rounds the 63-bit ref through a double).
+for f in json xml; do
+  case $f in json) W="hand cjson jansson" L="hand jansson" ;; xml) W="hand libxml2" L="hand expat libxml2-sax" ;; esac
+  "$P" --format $f --dump "$T_TMP/orders.$f" >"$T_TMP/want.$f" 2>&1 || bad "dataset orders.$f" "hand parser refuses it"
+  for w in $W; do
+    "$RB/parse-bench" --format $f --impl "$w" --op write --records 200 --seed 7 --ms 1 --runs 1 \
+      --out "$T_TMP/w.$w.$f" >"$T_TMP/wline" || { bad "$f $w writer" "parse-bench --op write failed"; continue; }
+    diffs=""
+    for l in $L; do
+      "$P" --format $f --impl lib --lib "$l" --dump "$T_TMP/w.$w.$f" >"$T_TMP/got" 2>&1 && cmp -s "$T_TMP/want.$f" "$T_TMP/got" \
+        || diffs+=" $l"
+    done
+    [ -z "$diffs" ] && ok "$f $w writer: $(cut -d' ' -f4 "$T_TMP/wline") bytes parse back to the same data ($L)" \
+      || bad "$f $w writer" "parsed by$diffs: not the hand writer's data"
+  done
+done
+cmp -s "$T_TMP/w.hand.json" "$T_TMP/orders.json" && cmp -s "$T_TMP/w.hand.xml" "$T_TMP/orders.xml" \
+  && ok "dataset files are the hand writers' output" || bad "dataset vs writers" "differ"
+# An independent reader (Python's json and ElementTree) finds the same values in the
+# JSON and the XML, including every escaped string (quotes, &, <, >, TAB, CR LF, UTF-8).
+need python3
+out=$(python3 - "$T_TMP/orders.json" "$T_TMP/orders.xml" <<'PY' 2>&1
+import json, sys, xml.etree.ElementTree as ET
+J = json.load(open(sys.argv[1], encoding="utf-8"))["orders"]
+X = ET.parse(sys.argv[2]).getroot().findall("order")
+num = lambda s: float(s) if any(c in s for c in ".eE") else int(s)
+assert len(J) == len(X), "record counts differ"
+seen = set()
+for j, x in zip(J, X):
+    for k in ("id", "created_ms", "zone", "flags", "balance", "priority", "ref"):
+        assert j[k] == num(x.get(k)), (k, j[k], x.get(k))
+    assert j["status"] == x.get("status")
+    c, xc = j["customer"], x.find("customer")
+    assert (c["name"], c["email"], c["id"], c["tz_offset_min"], c["vip"]) == \
+        (xc.findtext("name"), xc.findtext("email"), int(xc.get("id")), int(xc.get("tz_offset_min")), xc.get("vip") == "true")
+    assert [(i["sku"], i["quantity"], i["price_cents"], i["weight_kg"], i["discount"]) for i in j["items"]] == \
+        [(i.get("sku"), int(i.get("quantity")), int(i.get("price_cents")), num(i.get("weight_kg")), num(i.get("discount"))) for i in x.findall("item")]
+    assert j["token"] == x.findtext("token")
+    assert j["tags"] == [int(t.text) for t in x.findall("tag")]
+    assert j["adjustments"] == [int(t.text) for t in x.findall("adjustment")]
+    assert j["samples"] == [num(t.text) for t in x.findall("sample")]
+    assert j.get("note") == x.findtext("note"), (j.get("note"), x.findtext("note"))
+    if "category" in j:
+        xc = x.find("category")
+        assert (j["category"]["name"], j["category"]["sub"][0]["name"]) == (xc.get("name"), xc.find("category").get("name"))
+    for s in (c["name"], j.get("note") or "", j.get("category", {}).get("name", ""), j.get("category", {}).get("sub", [{}])[0].get("name", "")):
+        seen.update(ch for ch in s if ch in '"&<>\t\r\n' or ord(ch) > 127)
+print(len(J), "".join(sorted(seen)).encode("unicode_escape").decode())
+PY
+)
+[[ $out == "200 "* && $out == *'\t\n\r'* && $out == *'"&<>'* && $out == *'\u2713'* ]] \
+  && ok "JSON and XML carry the same values for all ${out%% *} orders (escaped: ${out#* })" || bad "JSON vs XML values" "$out"
 # every truncation of a 2-order message (hand and protobuf-c): exit 0 or 1, never a crash
 len=$(stat -c %s "$T_TMP/o.pb"); crash=0
 for ((k = 0; k < len; k += 3)); do

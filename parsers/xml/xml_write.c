@@ -1,0 +1,75 @@
+/* xml_write: escaping for XML character data and attribute values (contract in
+ * xml_write.h). */
+#include "parsers/xml/xml_write.h"
+
+/* attr: 0 for character data, 1 for a double-quoted attribute value */
+static void xw_escape(struct jw *w, const char *s, size_t n, int attr)
+{
+    /* worst case every byte becomes a 6-byte reference (&quot;) */
+    if (jw_room(w, n * 6)) return;
+    char *o = w->p + w->len;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *r;
+        switch (c) {
+        case '&': r = "&amp;"; break;
+        case '<': r = "&lt;"; break;
+        case '>': r = attr ? NULL : "&gt;"; break;
+        case '"': r = attr ? "&quot;" : NULL; break;
+        case '\r': r = "&#13;"; break;
+        case '\t': r = attr ? "&#9;" : NULL; break;
+        case '\n': r = attr ? "&#10;" : NULL; break;
+        default:
+            if (c < 0x20) {
+                if (!w->err) w->err = JW_EINVAL;
+                continue;
+            }
+            r = NULL;
+        }
+        if (!r) {
+            *o++ = (char)c;
+            continue;
+        }
+        size_t k = strlen(r);
+        memcpy(o, r, k);
+        o += k;
+    }
+    w->len = (size_t)(o - w->p);
+}
+
+void xw_text(struct jw *w, const char *s, size_t n) { xw_escape(w, s, n, 0); }
+
+static void xw_name(struct jw *w, const char *name)
+{
+    jw_ch(w, ' ');
+    jw_raw(w, name, strlen(name));
+    jw_lit(w, "=\"");
+}
+
+void xw_attr(struct jw *w, const char *name, const char *s, size_t n)
+{
+    xw_name(w, name);
+    xw_escape(w, s, n, 1);
+    jw_ch(w, '"');
+}
+
+void xw_attr_u64(struct jw *w, const char *name, uint64_t v)
+{
+    xw_name(w, name);
+    jw_u64(w, v);
+    jw_ch(w, '"');
+}
+
+void xw_attr_i64(struct jw *w, const char *name, int64_t v)
+{
+    xw_name(w, name);
+    jw_i64(w, v);
+    jw_ch(w, '"');
+}
+
+void xw_attr_double(struct jw *w, const char *name, double d)
+{
+    xw_name(w, name);
+    jw_double(w, d);
+    jw_ch(w, '"');
+}
