@@ -116,7 +116,8 @@ static size_t scan_target(const uint8_t *buf, size_t i, size_t end)
 }
 
 /* The first offset in [i, end) that is not a tchar, or end: field names. */
-static size_t scan_token(const uint8_t *buf, size_t i, size_t end)
+static inline __attribute__((always_inline)) size_t scan_token(const uint8_t *buf, size_t i,
+                                                               size_t end)
 {
     while (end - i >= 4) {
         if (!tchar_tab[buf[i]]) return i;
