@@ -6,7 +6,10 @@
 #         jansson and simdjson (the reference row)
 #   XML   the documents in parsers/xml/bench-corpus.txt: every registered xml impl
 #   proto and the serialization comparison: one generated orders dataset in
-#         protobuf, JSON and XML, decode and encode per record
+#         protobuf, JSON and XML, decode and encode per record (encode: protobuf
+#         re-encodes its decoded records; JSON and XML are written from the
+#         in-memory records by parse-bench --op write: hand writers, cJSON, jansson,
+#         libxml2's xmlTextWriter; expat has no writer)
 # Also the JSON conformance table (tests/corpus/json).  Writes $OUT/parsers.{csv,md,png}.
 source "$(dirname "$0")/../lib.sh"
 cd "$(dirname "$0")/../.."
@@ -21,12 +24,13 @@ JX=$BUILD/npm/simdjson/node_modules/simdjson/jsonexamples
 CSV=$OUT/parsers.csv MD=$OUT/parsers.md
 echo "group,input,impl,op,bytes,ns_per_op,mb_per_s,ratio,ratio_to" >"$CSV"
 
-# bench_row GROUP INPUT IMPL OP FILE [parse-bench args...]: prints "ns mbs"
+# bench_row GROUP INPUT IMPL OP FILE [parse-bench args...]: prints "ns mbs bytes"
+# (FILE empty for --op write, which generates its records)
 bench_row() {
   local g=$1 in=$2 impl=$3 op=$4 f=$5; shift 5
   local line
   if [ "$impl" = simdjson ]; then line=$(pin_client "$BIN/simdjson-bench" --ms "$MS" --runs "$RUNS" "$f")
-  else line=$(pin_client "$PB" --format "${g%%-*}" --impl "$impl" --op "$op" --ms "$MS" --runs "$RUNS" "$@" "$f"); fi
+  else line=$(pin_client "$PB" --format "${g%%-*}" --impl "$impl" --op "$op" --ms "$MS" --runs "$RUNS" "$@" ${f:+"$f"}); fi
   [ -n "$line" ] || { echo "nan nan"; return; }
   set -- $line
   echo "$5 $6 $4"
@@ -37,17 +41,18 @@ table() {
   local g=$1 in=$2 f=$3 op=$4 ref=$5; shift 5
   local impls=() extra=() i
   while [ $# -gt 0 ]; do [ "$1" = -- ] && { shift; extra=("$@"); break; }; impls+=("$1"); shift; done
-  declare -A ns mbs
+  declare -A ns mbs by
   local bytes=0
   for i in "${impls[@]}"; do
     progress "$g $in $i $op"
-    read -r ns[$i] mbs[$i] b < <(bench_row "$g" "$in" "$i" "$op" "$f" "${extra[@]}")
-    [ "$b" != nan ] && bytes=$b
+    read -r ns[$i] mbs[$i] by[$i] < <(bench_row "$g" "$in" "$i" "$op" "$f" "${extra[@]}")
+    [ "${by[$i]}" != nan ] && bytes=${by[$i]}
   done
   for i in "${impls[@]}"; do
-    local r; r=$(ratio "${ns[$ref]}" "${ns[$i]}")
-    echo "$g,$in,$i,$op,$bytes,${ns[$i]},${mbs[$i]},$r,$ref" >>"$CSV"
-    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$g" "$in ($bytes B)" "$i" "$op" "${ns[$i]}" "${mbs[$i]}" "$r" >>"$MD.rows"
+    local r b=${by[$i]}; r=$(ratio "${ns[$ref]}" "${ns[$i]}")
+    [ "$b" = nan ] && b=$bytes # (writers differ in output size: each row has its own)
+    echo "$g,$in,$i,$op,$b,${ns[$i]},${mbs[$i]},$r,$ref" >>"$CSV"
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$g" "$in ($b B)" "$i" "$op" "${ns[$i]}" "${mbs[$i]}" "$r" >>"$MD.rows"
   done
 }
 rm -f "$MD.rows"
@@ -75,9 +80,10 @@ done < <(grep -v '^#' parsers/xml/bench-corpus.txt 2>/dev/null)
 table proto orders "$B_TMP/orders.pb" decode protobuf-c hand protobuf-c
 table proto orders "$B_TMP/orders.pb" encode protobuf-c hand protobuf-c
 table json orders "$B_TMP/orders.json" decode cjson hand cjson jansson simdjson
-table json orders "$B_TMP/orders.json" encode cjson hand cjson jansson
+table json orders "" write cjson hand cjson jansson -- --records "$RECORDS" --seed 1
 # shellcheck disable=SC2086
 [ -n "$XML_IMPLS" ] && table xml orders "$B_TMP/orders.xml" decode "$XML_REF" $XML_IMPLS
+table xml orders "" write libxml2-writer hand libxml2-writer -- --records "$RECORDS" --seed 1
 
 # ---- JSON conformance (same rules as tests/integration/parsers.sh) ----
 conf_rows=""
@@ -104,14 +110,21 @@ done
   echo
   echo "### Serialization comparison: $RECORDS orders (seed 1), per record"
   echo
-  echo "| format | impl | bytes/record | decode ns/record | encode ns/record | decode MB/s |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: |"
+  echo "encode: protobuf re-encodes its records (hand: proto_encode; protobuf-c: pack); JSON and XML"
+  echo "are written from the records (parse-bench --op write): hand writers, cJSON/jansson (build"
+  echo "their tree + print), libxml2 xmlTextWriter. expat has no writer. MB/s = bytes of that"
+  echo "implementation's output (or input) / time; bytes/record from the decoded file, else the writer's output."
+  echo
+  echo "| format | impl | bytes/record | decode ns/record | decode MB/s | encode ns/record | encode MB/s |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
   awk -F, -v n="$RECORDS" '$2 == "orders" {
       k = $1 "," $3; if (!(k in seen)) { seen[k] = 1; order[++m] = k; bytes[k] = $5 }
-      if ($4 == "decode") { dec[k] = $6 / n; mbs[k] = $7 } else enc[k] = $6 / n }
+      if ($4 == "decode") { dec[k] = sprintf("%.0f", $6 / n); dmb[k] = $7 }
+      else { enc[k] = sprintf("%.0f", $6 / n); emb[k] = $7 } }
     END { for (i = 1; i <= m; i++) { k = order[i]; split(k, p, ",")
-      printf "| %s | %s | %.0f | %.0f | %s | %s |\n", p[1], p[2], bytes[k] / n, dec[k],
-        (k in enc) ? sprintf("%.0f", enc[k]) : "n/a", mbs[k] } }' "$CSV"
+      printf "| %s | %s | %.0f | %s | %s | %s | %s |\n", p[1], p[2], bytes[k] / n,
+        (k in dec) ? dec[k] : "n/a", (k in dmb) ? dmb[k] : "n/a",
+        (k in enc) ? enc[k] : "n/a", (k in emb) ? emb[k] : "n/a" } }' "$CSV"
   echo
   echo "### JSON conformance (tests/corpus/json, RFC 8259)"
   echo

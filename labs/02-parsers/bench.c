@@ -14,7 +14,7 @@
  * protobuf: proto_encode / protobuf_c_message_pack); --out writes that output once.
  * write serializes N generated orders (orders.h, the serialization comparison) from
  * their in-memory records with a purpose-built writer: json hand|cjson|jansson, xml
- * hand|libxml2; BYTES is then the output size.  (protobuf's encode already starts from
+ * hand|libxml2-writer; BYTES is then the output size.  (protobuf's encode already starts from
  * records: the decoded struct tree or protobuf-c's message.)
  * --iters N runs exactly N operations once (for callgrind: instructions per byte).
  * Exit 1 when the input does not parse, 3 when the operation is not supported. */
@@ -126,7 +126,7 @@ static int bench_write(const char *format, const char *impl, long records, uint6
     if (orders_gen(&a, seed, (size_t)records, &batch)) goto out;
     int wrc = orders_write(format, impl, &batch, &w, &o);
     if (wrc == -3) {
-        fprintf(stderr, "parse-bench: no %s writer named %s (json: hand cjson jansson; xml: hand libxml2)\n", format,
+        fprintf(stderr, "parse-bench: no %s writer named %s (json: hand cjson jansson; xml: hand libxml2-writer)\n", format,
                 impl);
         rc = 3;
         goto out;

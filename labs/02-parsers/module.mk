@@ -8,9 +8,9 @@ $(BUILD)/bin/parse $(BUILD)/asan/bin/parse: $(BUILD)/llhttp/libllhttp.a
 PROGS += parse-bench dataset
 # orders.c: the serialization comparison's records and writers (hand JSON/XML writers
 # from parsers/json/json_write.c and parsers/xml/xml_write.c, in libwire.a).
-parse-bench_SRCS := labs/02-parsers/bench.c labs/02-parsers/orders.c
+parse-bench_SRCS := labs/02-parsers/bench.c labs/02-parsers/orders.c labs/02-parsers/orders_lib.c
 parse-bench_LIBS = $(PARSERS_LIBS)
-dataset_SRCS := labs/02-parsers/dataset.c labs/02-parsers/orders.c
+dataset_SRCS := labs/02-parsers/dataset.c labs/02-parsers/orders.c labs/02-parsers/orders_lib.c
 dataset_LIBS = $(PARSERS_LIBS)
 $(BUILD)/bin/parse-bench $(BUILD)/asan/bin/parse-bench $(BUILD)/bin/dataset $(BUILD)/asan/bin/dataset: \
 	$(BUILD)/llhttp/libllhttp.a
@@ -31,3 +31,8 @@ $(BUILD)/npm/simdjson/node_modules/simdjson/jsonexamples/twitter.json:
 	@mkdir -p $(BUILD)/npm/simdjson
 	npm install --no-save --no-audit --no-fund --prefix $(BUILD)/npm/simdjson simdjson@0.9.2 >/dev/null
 	@test -f $@ || { echo "corpora: simdjson@0.9.2 did not ship jsonexamples/twitter.json" >&2; exit 1; }
+
+# The JSON and XML writers (parsers/json/json_write.c, parsers/xml/xml_write.c).
+UNIT_TESTS += test_writers
+test_writers_SRCS := tests/unit/test_writers.c
+test_writers_LIBS = $(PARSERS_LIBS)

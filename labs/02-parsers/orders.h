@@ -11,7 +11,7 @@
  *     json cjson    a cJSON tree built from the records, cJSON_PrintUnformatted
  *     json jansson  a jansson tree built from the records, json_dumps(JSON_COMPACT)
  *     xml  hand     parsers/xml/xml_write.h into w
- *     xml  libxml2  xmlTextWriter into an xmlBuffer
+ *     xml  libxml2-writer  xmlTextWriter into an xmlBuffer
  *   (expat has no writer.)  The library rows include building their tree: that is
  *   what serializing application records with those libraries costs.  Returns 0 and
  *   out->p/len (valid until orders_out_free; for hand, until w is written again),
@@ -39,5 +39,13 @@ int orders_gen(struct proto_arena *a, uint64_t seed, size_t n, struct proto_orde
 int orders_write(const char *format, const char *impl, const struct proto_order_batch *batch, struct jw *w,
                  struct orders_out *out);
 void orders_out_free(struct orders_out *out);
+/* The enum value's name ("PAID"); "STATUS_UNKNOWN" for values out of range. */
+const char *orders_status_name(int32_t status);
+
+/* Internal to orders.c and orders_lib.c: the library writers (NULL on failure).
+ * orders_libxml2 returns an xmlBufferPtr. */
+char *orders_cjson(const struct proto_order_batch *b);
+char *orders_jansson(const struct proto_order_batch *b);
+void *orders_libxml2(const struct proto_order_batch *b);
 
 #endif

@@ -2,14 +2,29 @@
  * xml_write.h). */
 #include "parsers/xml/xml_write.h"
 
+/* Bytes that may need a reference or are refused: bit 0 in character data, bit 1 in
+ * an attribute value.  One table load per byte keeps plain text a straight copy. */
+#define XW_T 1
+#define XW_A 2
+static const unsigned char xw_special[64] = {
+    /* 0x00-0x1f: not XML characters, except TAB and LF (plain in text) and CR */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, XW_A, XW_A, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    ['"'] = XW_A, ['&'] = XW_T | XW_A, ['<'] = XW_T | XW_A, ['>'] = XW_T,
+};
+
 /* attr: 0 for character data, 1 for a double-quoted attribute value */
 static void xw_escape(struct jw *w, const char *s, size_t n, int attr)
 {
     /* worst case every byte becomes a 6-byte reference (&quot;) */
     if (jw_room(w, n * 6)) return;
     char *o = w->p + w->len;
+    const unsigned char mask = attr ? XW_A : XW_T;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (c >= 64 || !(xw_special[c] & mask)) {
+            *o++ = (char)c;
+            continue;
+        }
         const char *r;
         switch (c) {
         case '&': r = "&amp;"; break;
