@@ -2,6 +2,7 @@
  * against a guard page; each strictness rejection with its status and offset;
  * limits; chunked decoding with trailers; pipelining; the canonical dump. */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,4 +277,85 @@ Test(http1, impl_dump_is_canonical)
     cr_assert(r.has_offset);
     cr_assert_eq(r.err_offset, 27 + 20);
     cr_assert_eq(http1_hand_impl.parse((const uint8_t *)"GET / HT", 8, NULL, &r, NULL), 1);
+}
+
+/* pre + mid[0..n) + post into out (mid may hold NUL bytes); returns the length. */
+static int build(char *out, const char *pre, const char *mid, int n, const char *post)
+{
+    size_t a = strlen(pre), c = strlen(post);
+    memcpy(out, pre, a);
+    memcpy(out + a, mid, (size_t)n);
+    memcpy(out + a + (size_t)n, post, c);
+    return (int)(a + (size_t)n + c);
+}
+
+/* The block scanners (16 bytes at a time, then a scalar tail) must classify every
+ * byte value at every position exactly like the byte-by-byte rules: a value, a
+ * target and a field name of 40+ bytes with byte b at offset k, for all b and k,
+ * parsed against the guard page.  Accepted: the header comes back intact, with
+ * surrounding OWS trimmed; refused: 400 at the offending byte. */
+Test(http1, block_scanners_classify_every_byte_at_every_offset)
+{
+    char msg[256], want[512], got[512];
+    struct http1_parser p;
+    enum { N = 41 };
+    for (int b = 0; b < 256; b++) {
+        for (int k = 0; k < N; k++) {
+            /* field value */
+            if (b != '\r') {
+                char v[N + 1];
+                memset(v, 'v', N);
+                v[k] = (char)b;
+                v[N] = 0;
+                int n = build(msg, "GET / HTTP/1.1\r\nHost: h\r\nX-Long: ", v, N, "\r\n\r\n");
+                size_t voff = 33; /* strlen("GET / HTTP/1.1\r\nHost: h\r\nX-Long: ") */
+                int ok = b == '\t' || (b >= 0x20 && b != 0x7f);
+                ssize_t rc = parse_guarded(msg, (size_t)n, &lim_default, got, sizeof got, &p);
+                if (ok) {
+                    int s = 0, e = N;
+                    while (s < e && (v[s] == ' ' || v[s] == '\t'))
+                        s++;
+                    while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+                        e--;
+                    snprintf(want, sizeof want, "GET|/|1.1|ka=1|Host=h;X-Long=%.*s;|0:", e - s,
+                             v + s);
+                    cr_assert_eq(rc, n, "value b=%d k=%d: %zd (%s)", b, k, rc, p.err_msg);
+                    cr_assert_str_eq(got, want, "value b=%d k=%d", b, k);
+                } else {
+                    cr_assert_eq(rc, HTTP1_ERROR, "value b=%d k=%d", b, k);
+                    cr_assert_eq(p.err_status, 400, "value b=%d k=%d", b, k);
+                    cr_assert_eq(p.err_offset, voff + (size_t)k, "value b=%d k=%d: %zu", b, k,
+                                 p.err_offset);
+                }
+            }
+            /* request target (after its leading '/') and field name (after 'X') */
+            if (k > 0 && b != ' ' && b != ':') {
+                char t[N + 1];
+                memset(t, 't', N);
+                t[0] = '/';
+                t[k] = (char)b;
+                t[N] = 0;
+                int n = build(msg, "GET ", t, N, " HTTP/1.1\r\nHost: h\r\n\r\n");
+                ssize_t rc = parse_guarded(msg, (size_t)n, &lim_default, NULL, 0, &p);
+                if (b > 0x20 && b < 0x7f) {
+                    cr_assert_eq(rc, n, "target b=%d k=%d: %s", b, k, p.err_msg);
+                } else {
+                    cr_assert_eq(rc, HTTP1_ERROR, "target b=%d k=%d", b, k);
+                    cr_assert_eq(p.err_offset, 4 + (size_t)k, "target b=%d k=%d", b, k);
+                }
+                t[0] = 'X';
+                n = build(msg, "GET / HTTP/1.1\r\nHost: h\r\n", t, N, ": v\r\n\r\n");
+                rc = parse_guarded(msg, (size_t)n, &lim_default, NULL, 0, &p);
+                if (b < 0x80 && strchr("!#$%&'*+-.^_`|~", b) && b != 0) {
+                    cr_assert_eq(rc, n, "name b=%d k=%d: %s", b, k, p.err_msg);
+                } else if (b < 0x80 && isalnum(b)) {
+                    cr_assert_eq(rc, n, "name b=%d k=%d: %s", b, k, p.err_msg);
+                } else {
+                    cr_assert_eq(rc, HTTP1_ERROR, "name b=%d k=%d", b, k);
+                    cr_assert_eq(p.err_status, 400, "name b=%d k=%d", b, k);
+                    cr_assert_eq(p.err_offset, 25 + (size_t)k, "name b=%d k=%d", b, k);
+                }
+            }
+        }
+    }
 }
