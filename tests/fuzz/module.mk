@@ -2,7 +2,14 @@
 # the parser sources directly (not libwire.a, which gcc builds) into $(BUILD)/fuzz/.
 #   make fuzz              every target for FUZZ_SECONDS (default 60) each, new inputs
 #                          kept in $(BUILD)/fuzz/corpus/NAME, crashes in $(BUILD)/fuzz/
-#   tests/integration/parsers.sh replays tests/fuzz/corpus/NAME and runs each briefly.
+#   tests/integration/parsers.sh replays tests/fuzz/corpus/NAME and runs each briefly,
+#                          FUZZ_TARGETS and FUZZ_OTHER_TARGETS alike.
+# The saved corpus tests/fuzz/corpus/NAME is only ever read: libFuzzer writes new inputs
+# into the FIRST corpus directory it is given, so every run here passes a scratch
+# directory first ($(BUILD)/fuzz/corpus/NAME; parsers.sh runs on a copy in its temp
+# dir).  Running a target by hand on tests/fuzz/corpus/NAME alone would fill it with
+# generated files: pass a scratch directory first.  Seeds worth keeping are added by
+# hand (a named file, committed), never by a fuzzer run.
 FUZZ_SECONDS ?= 60
 FUZZ_CC := clang
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -28,9 +35,14 @@ fuzz_xml_diff_FSRCS := tests/fuzz/fuzz_xml_diff.c $(fuzz_xml_FSRCS:tests/fuzz/fu
                        parsers/xml/xml_expat.c $(shell pkg-config --variable=libdir expat)/libexpat.so
 DEPS_APT += clang
 
+# Targets whose sources, build rule and `make fuzz` run live in another module (fuzz_ws:
+# io/ws/module.mk builds tests/fuzz/fuzz_ws.c); listed so `make test` builds them and
+# parsers.sh replays tests/fuzz/corpus/NAME and runs them briefly like the ones above.
+FUZZ_OTHER_TARGETS := fuzz_ws
+
 FUZZ_BINS := $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
 # Built with the sanitized flavour, so `make test` (which builds asan) has them.
-asan: $(FUZZ_BINS)
+asan: $(FUZZ_BINS) $(addprefix $(BUILD)/fuzz/,$(FUZZ_OTHER_TARGETS))
 
 define FUZZ_RULE
 $(BUILD)/fuzz/$(1): $$($(1)_FSRCS) | $(GEN_HDRS)
