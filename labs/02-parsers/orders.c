@@ -217,7 +217,7 @@ static void orders_json(struct jw *w, const struct proto_order_batch *b)
 /* ---- hand XML ----------------------------------------------------------------- */
 
 #define XTEXT(w, s) xw_text((w), (const char *)(s).p, (s).len)
-#define XATTR(w, n, s) xw_attr((w), (n), (const char *)(s).p, (s).len)
+#define XATTR(w, n, s) xw_attr((w), n, (const char *)(s).p, (s).len) /* n: a literal */
 
 static void orders_xml_one(struct jw *w, const struct proto_order *o)
 {

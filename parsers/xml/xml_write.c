@@ -54,37 +54,30 @@ static void xw_escape(struct jw *w, const char *s, size_t n, int attr)
 
 void xw_text(struct jw *w, const char *s, size_t n) { xw_escape(w, s, n, 0); }
 
-static void xw_name(struct jw *w, const char *name)
+void xw_attr_pre(struct jw *w, const char *pre, size_t plen, const char *s, size_t n)
 {
-    jw_ch(w, ' ');
-    jw_raw(w, name, strlen(name));
-    jw_lit(w, "=\"");
-}
-
-void xw_attr(struct jw *w, const char *name, const char *s, size_t n)
-{
-    xw_name(w, name);
+    jw_raw(w, pre, plen);
     xw_escape(w, s, n, 1);
     jw_ch(w, '"');
 }
 
-void xw_attr_u64(struct jw *w, const char *name, uint64_t v)
+void xw_attr_u64_pre(struct jw *w, const char *pre, size_t plen, uint64_t v)
 {
-    xw_name(w, name);
+    jw_raw(w, pre, plen);
     jw_u64(w, v);
     jw_ch(w, '"');
 }
 
-void xw_attr_i64(struct jw *w, const char *name, int64_t v)
+void xw_attr_i64_pre(struct jw *w, const char *pre, size_t plen, int64_t v)
 {
-    xw_name(w, name);
+    jw_raw(w, pre, plen);
     jw_i64(w, v);
     jw_ch(w, '"');
 }
 
-void xw_attr_double(struct jw *w, const char *name, double d)
+void xw_attr_double_pre(struct jw *w, const char *pre, size_t plen, double d)
 {
-    xw_name(w, name);
+    jw_raw(w, pre, plen);
     jw_double(w, d);
     jw_ch(w, '"');
 }
