@@ -1,6 +1,7 @@
 /* ev: epoll event loop with a binary-heap of timers.  Contract in ev.h. */
 #include "io/ev.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,11 +18,22 @@ struct ev_file {
     uint32_t gen; /* bumped on unwatch: stale events in the current batch are skipped */
 };
 
+/* A timer lives in a slot whose index never changes while it is pending; the
+ * heap holds slot indices and each slot knows its heap position, so cancel is
+ * O(log n).  A timer's id is (generation << EV_SLOT_BITS) | slot: the
+ * generation is bumped when a slot is freed, so a stale id never cancels the
+ * slot's next occupant. */
+#define EV_SLOT_BITS 17
+_Static_assert((1u << EV_SLOT_BITS) >= EV_MAX_TIMERS, "slot index must fit in the id");
+
 struct ev_timer {
     uint64_t when_ms;
-    uint64_t id;
+    uint64_t seq; /* FIFO among equal deadlines */
+    uint64_t gen;
     ev_timer_cb cb;
     void *arg;
+    uint32_t heap_pos;
+    int pending;
 };
 
 struct ev_loop {
@@ -29,9 +41,11 @@ struct ev_loop {
     int wakefd;
     volatile sig_atomic_t stop;
     struct ev_file *files; /* indexed by fd, EV_MAX_FDS entries */
-    struct ev_timer *heap; /* min-heap on (when_ms, id) */
-    size_t nheap, capheap;
-    uint64_t next_id;
+    struct ev_timer *slots; /* capslots entries; a pending timer's slot is stable */
+    uint32_t *heap;         /* min-heap of slot indices on (when_ms, seq) */
+    uint32_t *free;         /* free slot indices */
+    size_t nheap, nfree, capslots;
+    uint64_t next_seq;
     ev_wake_cb wake_cb;
     void *wake_arg;
 };
@@ -61,7 +75,6 @@ struct ev_loop *ev_create(void)
     struct epoll_event ee = {.events = EPOLLIN, .data.fd = l->wakefd};
     if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wakefd, &ee) < 0)
         goto fail;
-    l->next_id = 1;
     return l;
 fail:
     ev_destroy(l);
@@ -77,7 +90,9 @@ void ev_destroy(struct ev_loop *l)
     if (l->wakefd >= 0)
         close(l->wakefd);
     free(l->files);
+    free(l->slots);
     free(l->heap);
+    free(l->free);
     free(l);
 }
 
@@ -117,93 +132,131 @@ void ev_unwatch(struct ev_loop *l, int fd)
     l->files[fd].gen++;
 }
 
-/* ---- timers: a min-heap ordered by (when, id) so equal deadlines fire in order ---- */
+/* ---- timers: a min-heap of slots ordered by (when, seq) ---- */
 
-static int timer_less(const struct ev_timer *a, const struct ev_timer *b)
+static int timer_less(const struct ev_loop *l, uint32_t a, uint32_t b)
 {
-    return a->when_ms < b->when_ms || (a->when_ms == b->when_ms && a->id < b->id);
+    const struct ev_timer *x = &l->slots[a], *y = &l->slots[b];
+    return x->when_ms < y->when_ms || (x->when_ms == y->when_ms && x->seq < y->seq);
 }
 
-static void heap_swap(struct ev_timer *h, size_t i, size_t j)
+static void heap_set(struct ev_loop *l, size_t i, uint32_t slot)
 {
-    struct ev_timer t = h[i];
-    h[i] = h[j];
-    h[j] = t;
+    l->heap[i] = slot;
+    l->slots[slot].heap_pos = (uint32_t)i;
 }
 
-static void heap_up(struct ev_timer *h, size_t i)
+static void heap_up(struct ev_loop *l, size_t i)
 {
-    while (i > 0 && timer_less(&h[i], &h[(i - 1) / 2])) {
-        heap_swap(h, i, (i - 1) / 2);
+    uint32_t slot = l->heap[i];
+    while (i > 0 && timer_less(l, slot, l->heap[(i - 1) / 2])) {
+        heap_set(l, i, l->heap[(i - 1) / 2]);
         i = (i - 1) / 2;
     }
+    heap_set(l, i, slot);
 }
 
-static void heap_down(struct ev_timer *h, size_t n, size_t i)
+static void heap_down(struct ev_loop *l, size_t i)
 {
+    uint32_t slot = l->heap[i];
     for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < n && timer_less(&h[l], &h[m]))
-            m = l;
-        if (r < n && timer_less(&h[r], &h[m]))
-            m = r;
-        if (m == i)
-            return;
-        heap_swap(h, i, m);
-        i = m;
+        size_t c = 2 * i + 1;
+        if (c >= l->nheap)
+            break;
+        if (c + 1 < l->nheap && timer_less(l, l->heap[c + 1], l->heap[c]))
+            c++;
+        if (!timer_less(l, l->heap[c], slot))
+            break;
+        heap_set(l, i, l->heap[c]);
+        i = c;
     }
+    heap_set(l, i, slot);
 }
 
-static void heap_remove_at(struct ev_loop *l, size_t i)
+/* Takes the timer in slot out of the heap and frees the slot. */
+static void timer_remove(struct ev_loop *l, uint32_t slot)
 {
+    struct ev_timer *t = &l->slots[slot];
+    size_t i = t->heap_pos;
+    assert(t->pending && i < l->nheap && l->heap[i] == slot);
     l->nheap--;
-    if (i == l->nheap)
-        return;
-    l->heap[i] = l->heap[l->nheap];
-    heap_up(l->heap, i);
-    heap_down(l->heap, l->nheap, i);
+    if (i < l->nheap) {
+        uint32_t moved = l->heap[l->nheap];
+        heap_set(l, i, moved);
+        heap_up(l, i);
+        if (l->slots[moved].heap_pos == i) /* did not move up: maybe down */
+            heap_down(l, i);
+    }
+    t->pending = 0;
+    t->gen++;
+    l->free[l->nfree++] = slot;
+}
+
+static int timer_grow(struct ev_loop *l)
+{
+    if (l->capslots >= EV_MAX_TIMERS)
+        return -1;
+    size_t cap = l->capslots ? l->capslots * 2 : 64;
+    if (cap > EV_MAX_TIMERS)
+        cap = EV_MAX_TIMERS;
+    struct ev_timer *slots = realloc(l->slots, cap * sizeof(*slots));
+    if (!slots)
+        return -1;
+    l->slots = slots;
+    uint32_t *heap = realloc(l->heap, cap * sizeof(*heap));
+    if (!heap)
+        return -1;
+    l->heap = heap;
+    uint32_t *fr = realloc(l->free, cap * sizeof(*fr));
+    if (!fr)
+        return -1;
+    l->free = fr;
+    for (size_t i = cap; i > l->capslots; i--) {
+        memset(&l->slots[i - 1], 0, sizeof(l->slots[i - 1]));
+        l->slots[i - 1].gen = 1;
+        l->free[l->nfree++] = (uint32_t)(i - 1);
+    }
+    l->capslots = cap;
+    return 0;
 }
 
 uint64_t ev_timer_add(struct ev_loop *l, uint64_t ms, ev_timer_cb cb, void *arg)
 {
-    if (l->nheap == l->capheap) {
-        if (l->capheap >= EV_MAX_TIMERS)
-            return 0;
-        size_t cap = l->capheap ? l->capheap * 2 : 64;
-        struct ev_timer *h = realloc(l->heap, cap * sizeof(*h));
-        if (!h)
-            return 0;
-        l->heap = h;
-        l->capheap = cap;
-    }
-    struct ev_timer *t = &l->heap[l->nheap];
+    if (l->nfree == 0 && timer_grow(l) < 0)
+        return 0;
+    uint32_t slot = l->free[--l->nfree];
+    struct ev_timer *t = &l->slots[slot];
     t->when_ms = ev_now_ms() + ms;
-    t->id = l->next_id++;
+    t->seq = l->next_seq++;
     t->cb = cb;
     t->arg = arg;
-    uint64_t id = t->id; /* t moves as the heap reorders */
-    heap_up(l->heap, l->nheap++);
-    return id;
+    t->pending = 1;
+    l->heap[l->nheap] = slot;
+    t->heap_pos = (uint32_t)l->nheap++;
+    heap_up(l, t->heap_pos);
+    return (t->gen << EV_SLOT_BITS) | slot;
 }
 
 void ev_timer_cancel(struct ev_loop *l, uint64_t id)
 {
-    /* Linear search: cancels are rare next to fires, and the heap stays simple. */
-    for (size_t i = 0; i < l->nheap; i++) {
-        if (l->heap[i].id == id) {
-            heap_remove_at(l, i);
-            return;
-        }
-    }
+    uint32_t slot = (uint32_t)(id & ((1u << EV_SLOT_BITS) - 1));
+    if (id == 0 || slot >= l->capslots)
+        return;
+    struct ev_timer *t = &l->slots[slot];
+    if (!t->pending || t->gen != id >> EV_SLOT_BITS)
+        return; /* fired, cancelled, or the slot holds a newer timer */
+    timer_remove(l, slot);
 }
 
 static void run_timers(struct ev_loop *l)
 {
     uint64_t now = ev_now_ms();
-    while (l->nheap > 0 && l->heap[0].when_ms <= now && !l->stop) {
-        struct ev_timer t = l->heap[0];
-        heap_remove_at(l, 0);
-        t.cb(l, t.id, t.arg);
+    while (l->nheap > 0 && l->slots[l->heap[0]].when_ms <= now && !l->stop) {
+        uint32_t slot = l->heap[0];
+        struct ev_timer t = l->slots[slot];
+        uint64_t id = (t.gen << EV_SLOT_BITS) | slot;
+        timer_remove(l, slot); /* before the callback: it may add timers */
+        t.cb(l, id, t.arg);
     }
 }
 
@@ -212,9 +265,10 @@ static int next_timeout(struct ev_loop *l)
     if (l->nheap == 0)
         return -1;
     uint64_t now = ev_now_ms();
-    if (l->heap[0].when_ms <= now)
+    uint64_t when = l->slots[l->heap[0]].when_ms;
+    if (when <= now)
         return 0;
-    uint64_t d = l->heap[0].when_ms - now;
+    uint64_t d = when - now;
     return d > 60000 ? 60000 : (int)d;
 }
 

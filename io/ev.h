@@ -12,7 +12,8 @@
  * - Timers: ev_timer_add(loop, ms, cb, arg) fires cb once, no earlier than ms from
  *   now (CLOCK_MONOTONIC), and returns an id > 0 (0 when the timer heap is full,
  *   EV_MAX_TIMERS). ev_timer_cancel(loop, id) cancels a pending timer; cancelling a
- *   fired or unknown id is a no-op. Timers are kept in a binary heap: O(log n).
+ *   fired or unknown id is a no-op. Timers are kept in a binary heap of stable
+ *   slots: add, cancel and fire are O(log n).
  * - ev_run() waits and dispatches until ev_stop() is called; it returns 0, or -1
  *   with errno when epoll_wait fails for a reason other than EINTR.
  * - ev_wake() may be called from any thread or a signal handler: it interrupts the

@@ -1,5 +1,6 @@
 /* Unit tests for io/ev: timers fire in deadline order, cancel works, fd events dispatch. */
 #include <criterion/criterion.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "io/ev.h"
@@ -64,5 +65,44 @@ Test(ev, fd_beyond_limit_is_refused)
 {
     struct ev_loop *l = ev_create();
     cr_assert_eq(ev_watch(l, EV_MAX_FDS, EV_READ, on_read, NULL), -1);
+    ev_destroy(l);
+}
+
+static int fired[1000];
+
+static void mark(struct ev_loop *l, uint64_t id, void *arg)
+{
+    fired[(intptr_t)arg]++;
+}
+
+static void stop_cb(struct ev_loop *l, uint64_t id, void *arg)
+{
+    ev_stop(l);
+}
+
+/* Many timers, half cancelled in a scattered order: exactly the others fire,
+ * and a stale id (already fired or cancelled) never cancels a newer timer. */
+Test(ev, cancel_many_and_stale_ids)
+{
+    struct ev_loop *l = ev_create();
+    uint64_t ids[1000];
+    memset(fired, 0, sizeof(fired));
+    for (int i = 0; i < 1000; i++)
+        ids[i] = ev_timer_add(l, (uint64_t)(i * 7919 % 20), mark, (void *)(intptr_t)i);
+    for (int i = 0; i < 1000; i += 2)
+        ev_timer_cancel(l, ids[(i * 37) % 1000 & ~1]);
+    for (int i = 0; i < 1000; i += 2)
+        ev_timer_cancel(l, ids[i]); /* each even one once more: a no-op */
+    ev_timer_add(l, 40, stop_cb, NULL);
+    cr_assert_eq(ev_run(l), 0);
+    for (int i = 0; i < 1000; i++)
+        cr_assert_eq(fired[i], i % 2, "timer %d fired %d times", i, fired[i]);
+    /* ids[0] was cancelled; its slot may be reused: the old id must not cancel it. */
+    uint64_t fresh = ev_timer_add(l, 0, mark, (void *)(intptr_t)0);
+    ev_timer_cancel(l, ids[0]);
+    ev_timer_add(l, 5, stop_cb, NULL);
+    cr_assert_eq(ev_run(l), 0);
+    cr_assert_neq(fresh, ids[0]);
+    cr_assert_eq(fired[0], 1);
     ev_destroy(l);
 }
