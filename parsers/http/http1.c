@@ -206,15 +206,29 @@ void http1_init(struct http1_parser *p, const struct http1_limits *lim,
     http1_reset(p); /* clears the rest */
 }
 
+/* Field by field, not memset: gcc turns a 232-byte memset into `rep stosq`, whose
+ * start-up cost was a visible share of parsing a minimal request (this runs once or
+ * twice per request).  Every field of struct http1_parser but lim is set here. */
 void http1_reset(struct http1_parser *p)
 {
-    struct http1_limits lim = p->lim;
-    struct http1_header *h = p->req.headers;
-    memset(p, 0, sizeof *p);
-    p->lim = lim;
-    p->req.headers = h;
-    p->req.content_length = -1;
+    struct http1_request *r = &p->req;
+    struct http1_header *h = r->headers;
+    r->method = r->target = r->body = (struct http1_span){0, 0};
+    r->minor = 0;
+    r->headers = h;
+    r->nheaders = r->ntrailers = 0;
+    r->content_length = -1;
+    r->chunked = r->keep_alive = r->upgrade = r->expect_continue = 0;
+    r->head_len = 0;
     p->state = S_START;
+    p->pos = p->mark = p->vend = p->line_start = p->body_end = 0;
+    p->remaining = 0;
+    p->ndigits = p->ext_len = 0;
+    p->in_trailer = p->hosts = p->te_seen = p->conn_close = p->conn_keepalive = 0;
+    p->conn_upgrade = p->has_upgrade = 0;
+    p->err_offset = 0;
+    p->err_status = 0;
+    p->err_msg = NULL;
 }
 
 int http1_head_done(const struct http1_parser *p)

@@ -115,7 +115,7 @@ struct http1_request {
 struct http1_parser {
     struct http1_limits lim;
     struct http1_request req;
-    /* private state */
+    /* private state (http1_reset() sets each field by name: add new ones there) */
     int state;
     size_t pos;         /* next raw byte to look at */
     size_t mark;        /* start of the current token */
