@@ -23,6 +23,13 @@ static int resolve(const char *host, struct in_addr *a, char *err, size_t errlen
     return 0;
 }
 
+int net_parse_host(const char *s)
+{
+    struct in_addr a;
+    char err[64];
+    return resolve(s, &a, err, sizeof(err));
+}
+
 int net_listen(const char *host, int port, int backlog, int nonblock, char *err, size_t errlen)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};

@@ -11,6 +11,9 @@
  *   `what` is "listening" for the main port.
  * - net_connect() is a blocking TCP connect with TCP_NODELAY, for clients.
  * - net_parse_port() accepts 0..65535 and returns -1 for anything else;
+ *   net_parse_host() returns 0 for an address net_listen/net_connect take (IPv4
+ *   dotted quad or "localhost") and -1 otherwise, so a bad --host is a usage
+ *   error (exit 2) found while parsing arguments, not a runtime failure;
  *   net_parse_hostport() splits "HOST:PORT" into host (hostlen bytes) and port.
  */
 #ifndef WIRELAB_IO_NET_H
@@ -25,6 +28,7 @@ int net_connect(const char *host, int port, char *err, size_t errlen);
 int net_set_nonblock(int fd, int on);
 int net_set_nodelay(int fd);
 int net_parse_port(const char *s);
+int net_parse_host(const char *s);
 int net_parse_hostport(const char *s, char *host, size_t hostlen, int *port);
 
 #endif

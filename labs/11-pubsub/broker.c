@@ -397,7 +397,10 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (!strcmp(a, "--host") && more >= 1) {
-            host = argv[++i];
+            if (net_parse_host(host = argv[++i]) < 0) {
+                fprintf(stderr, "broker: bad --host '%s' (an IPv4 address or localhost)\n", host);
+                return 2;
+            }
         } else if (!strcmp(a, "--port") && more >= 1) {
             if ((port = net_parse_port(argv[++i])) < 0) {
                 fprintf(stderr, "broker: bad --port '%s'\n", argv[i]);

@@ -301,7 +301,13 @@ static void jobs_parse_args(int argc, char **argv, struct jobs_opts *o)
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'H': o->host = optarg; break;
+        case 'H':
+            if (net_parse_host(optarg) < 0) {
+                fprintf(stderr, "jobs-server: bad --host '%s' (an IPv4 address or localhost)\n", optarg);
+                exit(2);
+            }
+            o->host = optarg;
+            break;
         case 'p':
             if ((o->port = net_parse_port(optarg)) < 0) {
                 fprintf(stderr, "jobs-server: bad --port '%s'\n", optarg);
