@@ -111,7 +111,45 @@ static long enc_once(struct enc *e, uint8_t **keep)
     return (long)n;
 }
 
-static int cmp_d(const void *a, const void *b);
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Runs op(ctx) for at least ms milliseconds per run (or exactly fixed_iters times),
+ * `runs` times; returns the median ns per operation, or -1 when op fails (op != 0). */
+static double bench_median(int (*op)(void *), void *ctx, int ms, int runs, long fixed_iters)
+{
+    double res[101];
+    for (int k = 0; k < runs; k++) {
+        long iters = 0;
+        double t0 = now_ns(), t;
+        do {
+            if (op(ctx)) return -1;
+            iters++;
+            t = now_ns();
+        } while (fixed_iters ? iters < fixed_iters : t - t0 < ms * 1e6);
+        res[k] = (t - t0) / iters;
+    }
+    qsort(res, (size_t)runs, sizeof res[0], cmp_d);
+    return runs % 2 ? res[runs / 2] : (res[runs / 2 - 1] + res[runs / 2]) / 2;
+}
+
+struct write_ctx {
+    const char *format, *impl;
+    const struct proto_order_batch *batch;
+    struct jw *w;
+};
+
+static int write_op(void *arg)
+{
+    struct write_ctx *c = arg;
+    struct orders_out o;
+    if (orders_write(c->format, c->impl, c->batch, c->w, &o)) return -1;
+    orders_out_free(&o);
+    return 0;
+}
 
 /* --op write: times orders_write(); prints the result line.  0, or 1 when it fails. */
 static int bench_write(const char *format, const char *impl, long records, uint64_t seed, int ms, int runs,
@@ -121,8 +159,7 @@ static int bench_write(const char *format, const char *impl, long records, uint6
     struct proto_order_batch batch;
     struct jw w = JW_INIT;
     struct orders_out o;
-    double res[101];
-    int rc = 1, k = 0;
+    int rc = 1;
     if (orders_gen(&a, seed, (size_t)records, &batch)) goto out;
     int wrc = orders_write(format, impl, &batch, &w, &o);
     if (wrc == -3) {
@@ -142,19 +179,9 @@ static int bench_write(const char *format, const char *impl, long records, uint6
         }
     }
     orders_out_free(&o);
-    for (; k < runs; k++) {
-        long iters = 0;
-        double t0 = now_ns(), t;
-        do {
-            if (orders_write(format, impl, &batch, &w, &o)) goto fail;
-            orders_out_free(&o);
-            iters++;
-            t = now_ns();
-        } while (fixed_iters ? iters < fixed_iters : t - t0 < ms * 1e6);
-        res[k] = (t - t0) / iters;
-    }
-    qsort(res, (size_t)runs, sizeof res[0], cmp_d);
-    double med = runs % 2 ? res[runs / 2] : (res[runs / 2 - 1] + res[runs / 2]) / 2;
+    struct write_ctx wc = {format, impl, &batch, &w};
+    double med = bench_median(write_op, &wc, ms, runs, fixed_iters);
+    if (med < 0) goto fail;
     printf("%s %s write %zu %.1f %.1f\n", format, impl, len, med, len / med * 1e3);
     rc = 0;
     goto out;
@@ -166,10 +193,23 @@ out:
     return rc;
 }
 
-static int cmp_d(const void *a, const void *b)
+struct run_ctx {
+    struct enc *e;
+    const struct parser_impl *p;
+    const uint8_t *buf;
+    size_t len;
+    const struct parse_opts *opts;
+};
+
+/* One timed decode (impl->parse, no dump) or encode (enc_once). */
+static int run_op(void *arg)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    struct run_ctx *c = arg;
+    if (c->p == NULL) return enc_once(c->e, NULL) < 0 ? -1 : 0;
+    struct parse_result r;
+    memset(&r, 0, sizeof r);
+    c->p->parse(c->buf, c->len, c->opts, &r, NULL);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -266,24 +306,9 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    double res[101];
-    for (int k = 0; k < runs; k++) {
-        long iters = 0;
-        double t0 = now_ns(), t;
-        do {
-            if (enc_mode) {
-                if (enc_once(&e, NULL) < 0) return 2;
-            } else {
-                memset(&r, 0, sizeof r);
-                p->parse(buf, len, &opts, &r, NULL);
-            }
-            iters++;
-            t = now_ns();
-        } while (fixed_iters ? iters < fixed_iters : t - t0 < ms * 1e6);
-        res[k] = (t - t0) / iters;
-    }
-    qsort(res, (size_t)runs, sizeof res[0], cmp_d);
-    double med = runs % 2 ? res[runs / 2] : (res[runs / 2 - 1] + res[runs / 2]) / 2;
+    struct run_ctx rc = {&e, enc_mode ? NULL : p, buf, len, &opts};
+    double med = bench_median(run_op, &rc, ms, runs, fixed_iters);
+    if (med < 0) return 2;
     printf("%s %s %s %zu %.1f %.1f\n", format, impl, op, len, med, len / med * 1e3);
     json_doc_free(&e.doc);
     if (e.cj) cJSON_Delete(e.cj);
