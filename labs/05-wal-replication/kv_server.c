@@ -2,6 +2,7 @@
  * so redis-cli and redis-benchmark are its clients.  One event-loop thread serves
  * clients; the WAL's writer thread does write+fdatasync and wakes the loop (ev_wake)
  * when an LSN became durable, which releases the clients waiting at their commit level.
+ * Replies are sent at the end of each loop round, for every client served in it.
  * This file: options, clients, commands, commit waits.  kv_repl.c: the replication. */
 #include "labs/05-wal-replication/kv_server.h"
 
@@ -69,6 +70,11 @@ static void process_input(struct kv_server *s, struct kv_client *c);
 
 static void client_close(struct kv_server *s, struct kv_client *c)
 {
+    for (size_t i = 0; c->in_flushq && i < s->nflushq; i++)
+        if (s->flushq[i] == c->fd) {
+            s->flushq[i] = s->flushq[--s->nflushq];
+            break;
+        }
     for (size_t i = 0; c->in_waiting && i < s->nwaiting; i++)
         if (s->waiting[i] == c->fd) {
             s->waiting[i] = s->waiting[--s->nwaiting];
@@ -332,6 +338,38 @@ static void wal_progress(void *arg)
     ev_wake(arg); /* on the WAL writer thread: only wake the loop */
 }
 
+/* The end of a loop round (a 0 ms timer runs after the round's file events): send
+ * the replies of every client served in it. */
+static void on_round_end(struct ev_loop *l, uint64_t id, void *arg)
+{
+    struct kv_server *s = arg;
+    (void)l;
+    (void)id;
+    s->round_timer = 0;
+    while (s->nflushq) {
+        struct kv_client *c = s->clients[s->flushq[--s->nflushq]];
+        if (c) {
+            c->in_flushq = 0;
+            client_flush(s, c);
+        }
+    }
+}
+
+/* Sends c's replies at the end of this loop round, or now when that cannot be arranged. */
+static void client_flush_later(struct kv_server *s, struct kv_client *c)
+{
+    if (c->in_flushq)
+        return;
+    if (!s->round_timer)
+        s->round_timer = ev_timer_add(s->loop, 0, on_round_end, s);
+    if (!s->round_timer || s->nflushq == EV_MAX_FDS) {
+        client_flush(s, c);
+        return;
+    }
+    s->flushq[s->nflushq++] = c->fd;
+    c->in_flushq = 1;
+}
+
 static void process_input(struct kv_server *s, struct kv_client *c)
 {
     int fd = c->fd;
@@ -361,7 +399,7 @@ static void process_input(struct kv_server *s, struct kv_client *c)
     if (c->npend)
         client_resolve(s, c, ev_now_ms()); /* e.g. WAIT with enough replicas already */
     if (s->clients[fd] == c)
-        client_flush(s, c);
+        client_flush_later(s, c);
 }
 
 /* ---- main -------------------------------------------------------------------- */
@@ -507,9 +545,10 @@ int main(int argc, char **argv)
     s.clients = calloc(EV_MAX_FDS, sizeof(*s.clients));
     s.maxwaiting = KV_MAX_WAITING;
     s.waiting = calloc(s.maxwaiting, sizeof(*s.waiting));
+    s.flushq = calloc(EV_MAX_FDS, sizeof(*s.flushq));
     s.scratch = malloc(KV_SCRATCH);
     s.data_dir = dir;
-    if (!s.loop || !s.kv || !s.clients || !s.waiting || !s.scratch) {
+    if (!s.loop || !s.kv || !s.clients || !s.waiting || !s.flushq || !s.scratch) {
         kv_logf("out of memory");
         goto out;
     }
@@ -554,6 +593,7 @@ out:
     kvs_destroy(s.kv);
     free(s.clients);
     free(s.waiting);
+    free(s.flushq);
     free(s.scratch);
     ev_destroy(s.loop);
     return rc;

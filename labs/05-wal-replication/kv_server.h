@@ -73,6 +73,13 @@ struct kv_server {
     unsigned char *scratch; /* KV_SCRATCH bytes for reading WAL to stream */
     struct kv_client **clients; /* indexed by fd */
 
+    /* clients whose replies go out at the end of this loop round (Redis's
+     * handleClientsWithPendingWrites): every readable client is read first, then all
+     * reply, so a client sees its replies in bursts and both sides wake less often */
+    int *flushq;
+    size_t nflushq;
+    uint64_t round_timer;
+
     /* the clients blocked on a commit level or on WAIT */
     int *waiting;
     size_t nwaiting, maxwaiting;
@@ -100,6 +107,7 @@ struct kv_client {
     struct kv_pending pend[KV_MAX_PENDING]; /* a ring, oldest at phead */
     unsigned phead, npend;
     int in_waiting; /* listed in kv_server.waiting */
+    int in_flushq;  /* listed in kv_server.flushq */
     uint64_t last_write_lsn;
     int close_after;
 };
