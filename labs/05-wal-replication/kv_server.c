@@ -67,6 +67,7 @@ static int kv_replay(void *arg, uint64_t lsn, uint16_t type, const void *p, size
 
 static void client_event(struct ev_loop *l, int fd, unsigned mask, void *arg);
 static void process_input(struct kv_server *s, struct kv_client *c);
+static int round_arm(struct kv_server *s);
 
 static void client_close(struct kv_server *s, struct kv_client *c)
 {
@@ -218,7 +219,12 @@ void kv_commit(struct kv_server *s, struct kv_client *c, uint64_t lsn, int is_in
             resp_add_simple(&c->out, "OK");
         return;
     }
-    wal_flush_request(s->wal, lsn);
+    /* One flush request per loop round, at its end: a request per commit wakes the
+     * writer (same core) on the first one, and it would take a batch of one. */
+    if (round_arm(s))
+        s->round_lsn = lsn;
+    else
+        wal_flush_request(s->wal, lsn);
     kv_defer_reply(s, c, is_int ? KV_PEND_INT : KV_PEND_OK, lsn, v,
                    s->level > KV_LOCAL ? ev_now_ms() + s->sync_timeout_ms : 0);
 }
@@ -346,6 +352,10 @@ static void on_round_end(struct ev_loop *l, uint64_t id, void *arg)
     (void)l;
     (void)id;
     s->round_timer = 0;
+    if (s->round_lsn) {
+        wal_flush_request(s->wal, s->round_lsn);
+        s->round_lsn = 0;
+    }
     while (s->nflushq) {
         struct kv_client *c = s->clients[s->flushq[--s->nflushq]];
         if (c) {
@@ -355,14 +365,20 @@ static void on_round_end(struct ev_loop *l, uint64_t id, void *arg)
     }
 }
 
+/* Makes sure on_round_end runs at the end of this round; 0 when no timer slot is left. */
+static int round_arm(struct kv_server *s)
+{
+    if (!s->round_timer)
+        s->round_timer = ev_timer_add(s->loop, 0, on_round_end, s);
+    return s->round_timer != 0;
+}
+
 /* Sends c's replies at the end of this loop round, or now when that cannot be arranged. */
 static void client_flush_later(struct kv_server *s, struct kv_client *c)
 {
     if (c->in_flushq)
         return;
-    if (!s->round_timer)
-        s->round_timer = ev_timer_add(s->loop, 0, on_round_end, s);
-    if (!s->round_timer || s->nflushq == EV_MAX_FDS) {
+    if (!round_arm(s) || s->nflushq == EV_MAX_FDS) {
         client_flush(s, c);
         return;
     }

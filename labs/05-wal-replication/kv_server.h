@@ -79,6 +79,7 @@ struct kv_server {
     int *flushq;
     size_t nflushq;
     uint64_t round_timer;
+    uint64_t round_lsn; /* the last commit LSN of this round: one flush request for all */
 
     /* the clients blocked on a commit level or on WAIT */
     int *waiting;
