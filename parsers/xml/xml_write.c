@@ -21,8 +21,15 @@ static void xw_escape(struct jw *w, const char *s, size_t n, int attr)
     const unsigned char mask = attr ? XW_A : XW_T;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 64 || !(xw_special[c] & mask)) {
+        if (c >= 64 ? c != 0xEF : !(xw_special[c] & mask)) {
             *o++ = (char)c;
+            continue;
+        }
+        if (c == 0xEF) { /* U+FFFE and U+FFFF (EF BF BE/BF) are not XML characters */
+            if (i + 2 < n && (unsigned char)s[i + 1] == 0xBF && ((unsigned char)s[i + 2] & 0xFE) == 0xBE) {
+                if (!w->err) w->err = JW_EINVAL;
+                i += 2;
+            } else *o++ = (char)c;
             continue;
         }
         const char *r;

@@ -12,9 +12,9 @@
  *   through; the input must be UTF-8).
  * - xw_attr(name, s, n): ` name="value"` (name a string literal) with '&', '<', '"' escaped and TAB, LF, CR as
  *   &#9; &#10; &#13; (attribute-value normalization would turn raw ones into spaces).
- * - Any other byte below 0x20 is not an XML 1.0 character, not even as a character
- *   reference: the writer sets w->err = JW_EINVAL (and writes nothing for that byte)
- *   rather than produce a document no conforming parser accepts.
+ * - Any other byte below 0x20, and U+FFFE / U+FFFF, are not XML 1.0 characters, not
+ *   even as character references: the writer sets w->err = JW_EINVAL (and writes
+ *   nothing for them) rather than produce a document no conforming parser accepts.
  */
 #ifndef WIRELAB_PARSERS_XML_XML_WRITE_H
 #define WIRELAB_PARSERS_XML_XML_WRITE_H

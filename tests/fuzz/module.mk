@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC := clang
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=undefined -I. -I$(BUILD)/gen -I/usr/share/include/llhttp
-FUZZ_TARGETS := fuzz_json fuzz_json_diff fuzz_proto fuzz_proto_diff fuzz_http fuzz_http_diff fuzz_xml fuzz_xml_diff
+FUZZ_TARGETS := fuzz_json fuzz_json_diff fuzz_proto fuzz_proto_diff fuzz_http fuzz_http_diff fuzz_xml fuzz_xml_diff fuzz_write
 fuzz_json_FSRCS := tests/fuzz/fuzz_json.c parsers/json/json.c parsers/json/json_dump.c parsers/json/utf8.c
 fuzz_proto_FSRCS := tests/fuzz/fuzz_proto.c parsers/proto/proto_decode.c parsers/proto/proto_encode.c \
                     parsers/json/utf8.c
@@ -33,6 +33,9 @@ fuzz_xml_FSRCS := tests/fuzz/fuzz_xml.c parsers/xml/xml_lex.c parsers/xml/xml_dt
 # hand vs expat; expat's shared library is named as a source (this rule has no LIBS)
 fuzz_xml_diff_FSRCS := tests/fuzz/fuzz_xml_diff.c $(fuzz_xml_FSRCS:tests/fuzz/fuzz_xml.c=) \
                        parsers/xml/xml_expat.c $(shell pkg-config --variable=libdir expat)/libexpat.so
+# the JSON and XML writers: written text parses back to the input (hand parsers)
+fuzz_write_FSRCS := tests/fuzz/fuzz_write.c parsers/json/json_write.c parsers/xml/xml_write.c \
+                    parsers/json/json.c parsers/json/json_dump.c parsers/json/utf8.c $(fuzz_xml_FSRCS:tests/fuzz/fuzz_xml.c=)
 DEPS_APT += clang
 
 # Targets whose sources, build rule and `make fuzz` run live in another module (fuzz_ws:

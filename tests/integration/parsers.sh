@@ -16,7 +16,7 @@ need protoc timeout
 P=$BIN/parse
 RB=$BUILD/bin
 FUZZ=$BUILD/fuzz
-# 1 s per target (9 targets): keeps this script under its 50 s budget on a loaded 2-core
+# 1 s per target (10 targets): keeps this script under its 50 s budget on a loaded 2-core
 # machine; `make fuzz` is where fuzzing happens (FUZZ_SECONDS, default 60).
 FUZZ_RUN_SECONDS=${FUZZ_RUN_SECONDS:-1}
 for b in "$P" "$RB/parse-bench" "$RB/dataset"; do

@@ -158,5 +158,12 @@ Test(xml_write, numbers_and_control_chars)
     jw_reset(&w);
     xw_attr(&w, "a", "\x1f", 1);
     cr_assert_eq(w.err, JW_EINVAL);
+    jw_reset(&w);
+    xw_text(&w, "\xef\xbf\xbf", 3); /* U+FFFF: not an XML character */
+    cr_assert_eq(w.err, JW_EINVAL);
+    jw_reset(&w);
+    xw_text(&w, "\xef\xbc\x81\xef", 4); /* U+FF01 passes; a lone trailing 0xEF is copied */
+    cr_assert_eq(w.err, JW_OK);
+    cr_assert_eq(w.len, 4);
     jw_free(&w);
 }
