@@ -131,11 +131,14 @@ void xcmd_propagate_claim(struct broker *b, const char *key, size_t keyl,
     stream_id_fmt(g->last, last);
     snprintf(t, sizeof(t), "%llu", (unsigned long long)p->delivery_ms);
     snprintf(n, sizeof(n), "%llu", (unsigned long long)p->count);
-    for (int i = 0; i < 14; i++)
-        argl[i] = strlen(argv[i]);
+    /* key points into the client's input buffer, not NUL-terminated: strlen on it
+     * read past the buffer (ASan, tests/integration/hostile.sh); 1..3 have lengths */
+    argl[0] = strlen(argv[0]);
     argl[1] = keyl;
     argl[2] = g->namelen;
     argl[3] = p->owner->namelen;
+    for (int i = 4; i < 14; i++)
+        argl[i] = strlen(argv[i]);
     broker_propagate_delivery(b, 14, argv, argl);
 }
 

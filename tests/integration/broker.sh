@@ -95,6 +95,29 @@ check "XREADGROUP BLOCK wakes on XADD, times out with nil, serves waiters in ord
 
 # ---- 5. malformed RESP ------------------------------------------------------------------
 check "200 malformed inputs get errors, not a crash" python3 "$LAB/pubsub_check.py" garbage "$BP" 200
+# regression (hostile.sh found it): with a log, XREADGROUP strlen'd the key inside the
+# client's input buffer, which is not NUL-terminated: a heap-buffer-overflow under ASan
+# once the buffer held no NUL after the key.  An ECHO exactly the buffer's size sets it up.
+check "XREADGROUP after a buffer-sized command (logged claim reads no past the buffer)" \
+  python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+def cmd(*a):
+    return b"*%d\r\n" % len(a) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in a)
+n = 16384 - len(cmd(b"ECHO", b"")) - 4
+s.sendall(cmd(b"ECHO", b"x" * n))
+b = b""
+while len(b) < n:
+    b += s.recv(65536)
+s.sendall(cmd(b"XADD", b"rt-claim", b"*", b"f", b"v") + cmd(b"XGROUP", b"CREATE", b"rt-claim", b"g", b"0") +
+          cmd(b"XREADGROUP", b"GROUP", b"g", b"c", b"STREAMS", b"rt-claim", b">"))
+b = b""
+while b.count(b"rt-claim") < 1:
+    d = s.recv(65536)
+    if not d:
+        sys.exit("connection closed: " + repr(b[:200]))
+    b += d' "$BP"
+alive "broker alive after the buffer-sized command" "$BP_PID"
 printf '*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$x\r\n' >"$T_TMP/bad.bin"
 expect_eq "bad bulk length: the Redis error text" \
   "$(printf '+PONG\r\n-ERR Protocol error: invalid bulk length\r\n' | od -c)" \
