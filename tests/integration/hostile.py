@@ -663,6 +663,121 @@ def attack_jobs_push(name, budget):
         ok(name + ": RSS bounded (+%d MiB with 4 stream readers that never read)" % grown)
 
 
+def parked_request(i):
+    """A request the server holds (a timer, a waiter, a blocked reader) before answering."""
+    if KIND == "http":
+        return b"GET /delay?ms=%d HTTP/1.1\r\nHost: x\r\n\r\n" % RNG.choice([1, 20, 100, 300])
+    if KIND == "jobs":
+        return RNG.choice([
+            b"GET /jobs/%d?wait=2&since=%d HTTP/1.1\r\nHost: x\r\n\r\n" % (RNG.randint(1, 50), RNG.randint(0, 20)),
+            b"GET /jobs/%d/events HTTP/1.1\r\nHost: x\r\n\r\n" % RNG.randint(1, 50),
+            b"GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: %d\r\n\r\n" % RNG.randint(0, 99),
+            WS_UPGRADE])
+    if KIND == "resp":
+        return RNG.choice([
+            b"XGROUP CREATE ab%d g $ MKSTREAM\r\nXREADGROUP GROUP g c%d BLOCK 500 STREAMS ab%d >\r\n" % (i % 4, i, i % 4),
+            b"XREAD BLOCK 300 STREAMS ab%d $\r\n" % (i % 4),
+            b"SUBSCRIBE ab%d\r\n" % (i % 4),
+            b"PSUBSCRIBE ab*\r\n"])
+    # kv: WAIT for replicas that are not there, and writes before it
+    return b"SET ab%d x\r\nWAIT 1 %d\r\nGET ab%d\r\n" % (i, RNG.choice([50, 300, 1000]), i)
+
+
+def trigger():
+    """What completes parked requests: new jobs, stream entries, publishes."""
+    if KIND == "jobs":
+        return http_req(b"POST", b"/jobs", b'{"work_ms": 0}', b"Content-Type: application/json\r\n")
+    if KIND == "resp":
+        return b"XADD ab%d * f v\r\nPUBLISH ab%d m\r\n" % (RNG.randrange(4), RNG.randrange(4))
+    if KIND == "kv":
+        return b"SET t x\r\n"
+    return b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def attack_abandon(name, budget):
+    """Park requests, then reset or half-close them at random moments while another
+    client completes them: the server must drop its waiter, timer or subscription
+    exactly once (a use-after-free shows here under ASan)."""
+    end = time.time() + budget
+    n = 0
+    trig = connect()
+    trig.setblocking(False)
+    parked = []
+    i = 0
+    while time.time() < end:
+        for _ in range(16):
+            try:
+                s = connect(1.0)
+                s.sendall(parked_request(i))
+                parked.append(s)
+                i += 1
+            except OSError:
+                pass
+        try:
+            trig.send(trigger())
+            while trig.recv(65536):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+        time.sleep(RNG.choice([0, 0.01, 0.05]))
+        RNG.shuffle(parked)
+        for s in parked[:RNG.randint(8, 24)]:
+            how = RNG.randrange(3)
+            try:
+                if how == 0:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                elif how == 1:
+                    s.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            s.close()
+            parked.remove(s)
+            n += 1
+        if not alive():
+            break
+    time.sleep(0.3)  # let timers of closed requests fire
+    for s in parked:
+        s.close()
+        n += 1
+    trig.close()
+    COUNTS[name] = n
+
+
+def attack_ws(name, budget):
+    """jobs-server /ws: a good handshake, then bad frames (reserved opcodes, unmasked,
+    2^63 lengths, long or fragmented control frames, bad UTF-8, bad close codes) mixed
+    with good ones, split at random points."""
+    end = time.time() + budget
+    n = 0
+    while time.time() < end:
+        try:
+            s = connect(1.0)
+            s.sendall(WS_UPGRADE)
+            if not recv_until(s, lambda b: b"\r\n\r\n" in b, timeout=1.0).startswith(b"HTTP/1.1 101"):
+                fail(name + ": handshake", "no 101")
+                s.close()
+                return
+            data = b"".join(ws_garbage() if RNG.random() < 0.6 else
+                            ws_frame(RNG.choice([1, 2, 9, 10]), b"ok" * RNG.randint(0, 40))
+                            for _ in range(RNG.randint(1, 6)))
+            while data:
+                k = RNG.randint(1, len(data))
+                s.sendall(data[:k])
+                data = data[k:]
+            s.settimeout(0.05)
+            try:
+                s.recv(65536)
+            except OSError:
+                pass
+            if RNG.random() < 0.5:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+            n += 1
+        except OSError:
+            pass
+    COUNTS[name] = n
+
+
 def attack_repl_garbage(name, budget):
     """kv primary: a 'replica' that speaks garbage on the replication port."""
     end = time.time() + budget
@@ -753,29 +868,38 @@ def fake_primary(budget):
     proc.wait()
 
 
+def run(name, attack, *args):
+    """One attack and its three assertions; False once the server is gone (the
+    remaining attacks would only repeat that)."""
+    try:
+        attack(name, *args)
+    except OSError as e:
+        if alive():
+            fail(name, "the attack itself failed: %r" % e)
+    return after(name) or alive()
+
+
 def main():
     per = SECONDS
     if KIND == "fakeprimary":
         fake_primary(per)
         return
     if KIND == "repl":
-        attack_repl_garbage("garbage replica", per)
-        after("garbage replica")
+        run("garbage replica", attack_repl_garbage, per)
         return
-    attack_mutate("mutated requests", per)
-    after("mutated requests")
-    attack_disconnect("disconnect at every phase", per / 2)
-    after("disconnect at every phase")
+    plan = [("mutated requests", attack_mutate, per),
+            ("disconnect at every phase", attack_disconnect, per / 2),
+            ("abandon parked requests", attack_abandon, per)]
     if KIND == "jobs":
-        attack_jobs_push("hostile webhook receiver, stream readers that never read", per)
-        after("hostile webhook receiver, stream readers that never read")
+        plan += [("websocket frames", attack_ws, per),
+                 ("hostile webhook receiver, stream readers that never read", attack_jobs_push, per)]
     if KIND == "resp":
-        attack_subscriber_never_reads("subscriber never reads", per)
-        after("subscriber never reads")
-    attack_pipeline("pipeline, never read", per)
-    after("pipeline, never read")
-    attack_fds("connections to the fd limit", per)
-    after("connections to the fd limit")
+        plan.append(("subscriber never reads", attack_subscriber_never_reads, per))
+    plan += [("pipeline, never read", attack_pipeline, per),
+             ("connections to the fd limit", attack_fds, per)]
+    for name, attack, secs in plan:
+        if not run(name, attack, secs):
+            break
 
 
 if __name__ == "__main__":

@@ -8,70 +8,43 @@
 # alive, its ASan/UBSan log is clean and a fresh normal client is served.  Then every
 # program gets bad command lines (exit 2 and a message) and the file tools (parse,
 # wal-dump, diskbench) hostile files (an exit code and a message, never a crash).
-# Budget: 40 s.  HOSTILE_SECS (default 1.2) is the length of each attack.
+# Budget: 40 s.  HOSTILE_SECS (default 0.8) is the length of each attack.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 need python3 timeout
 # ASan keeps 256 MiB of freed memory in quarantine by default: RSS would measure that,
 # not the server's bounds.
 export ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=8"
 H="$(dirname "${BASH_SOURCE[0]}")/hostile.py"
-S=${HOSTILE_SECS:-1.2}
+S=${HOSTILE_SECS:-0.8}
 SEED=${HOSTILE_SEED:-$RANDOM}
 echo "  seed $SEED (HOSTILE_SEED=$SEED reproduces)"
 
-# hostile KIND PORT PID LOG: run the attacks, turn their lines into ok/bad.
-hostile() {
-  local kind=$1 port=$2 pid=$3 log=$4 prefix=$5 line
+# hostile_lines PREFIX: turn `ok NAME` / `FAIL NAME: WHY` lines on stdin into ok/bad.
+hostile_lines() {
+  local prefix=$1 line
   while IFS= read -r line; do
     case $line in
-      ok\ *) ok "$prefix: ${line#ok }" ;;
-      FAIL\ *) line=${line#FAIL }; bad "$prefix: ${line%%: *}" "${line#*: }" ;;
-      *) bad "$prefix: hostile.py" "$line" ;;
+      ok\ *) ok "$prefix${line#ok }" ;;
+      FAIL\ *) line=${line#FAIL }; bad "$prefix${line%%: *}" "${line#*: }" ;;
+      *) bad "${prefix}unexpected output" "$line" ;;
     esac
-  done < <(timeout 60 python3 "$H" "$kind" "$port" "$pid" "$log" "$S" "$SEED" 2>&1)
+  done
+}
+# hostile KIND PORT PID LOG NAME: run the attacks (hostile.py), count their lines.
+hostile() {
+  hostile_lines "$5: " < <(timeout 60 python3 "$H" "$1" "$2" "$3" "$4" "$S" "$SEED" 2>&1)
 }
 
-# ---- 1. the servers under attack ----------------------------------------------------
-for srv in server-blocking server-epoll server-uring; do
-  start_server P "$BIN/$srv" --port 0 --idle-timeout 2 || continue
-  hostile http "$P" "$P_PID" "$T_TMP/P.log" "$srv"
-done
-
-start_server J "$BIN/jobs-server" --port 0 --idle-timeout 5 --webhook-timeout 300 \
-    --webhook-retries 2 --webhook-backoff 50 --max-jobs 2000 && \
-  hostile jobs "$J" "$J_PID" "$T_TMP/J.log" jobs-server
-
-start_server B "$BIN/broker" --port 0 --data-dir "$T_TMP/broker" && \
-  hostile resp "$B" "$B_PID" "$T_TMP/B.log" broker
-
-if start_server K "$BIN/kv-server" --role primary --port 0 --repl-port 0 --data-dir "$T_TMP/kvp" \
-     --synchronous-commit local; then
-  KR=$(sed -nE 's/.*replication.* 127\.0\.0\.1:([0-9]+).*/\1/p' "$T_TMP/K.log" | head -1)
-  hostile kv "$K" "$K_PID" "$T_TMP/K.log" kv-server
-  if [ -n "$KR" ]; then
-    CLIENT_PORT=$K hostile repl "$KR" "$K_PID" "$T_TMP/K.log" "kv-server repl port"
-  else
-    bad "kv-server repl port" "no replication port in: $(head -c 300 "$T_TMP/K.log")"
-  fi
-fi
-
-# a fake primary that answers a replica with garbage (mutated real WAL records)
-if start_server W "$BIN/kv-server" --role primary --port 0 --data-dir "$T_TMP/kvw" --synchronous-commit local; then
-  printf '*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$3\r\n222\r\n' |
-    timeout 5 python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); s.sendall(sys.stdin.buffer.read()); s.recv(100); s.close()' "$W"
-  stop_all "$W_PID"
-  head -c 4096 "$T_TMP"/kvw/*.wal | python3 -c 'import sys; b=sys.stdin.buffer.read(); i=b.find(bytes(24)); sys.stdout.buffer.write(b[:i if i>0 else 80])' >"$T_TMP/recs"
-  KV_BIN="$BIN/kv-server" KV_DIR="$T_TMP/kvr" KV_RECORDS="$T_TMP/recs" \
-    hostile fakeprimary 0 0 "$T_TMP/kvr.log" "kv-server replica"
-fi
-
+# Sections 2 and 3 (no servers) run in the background while section 1 attacks, and
+# print ok/FAIL lines that are counted at the end: the budget is 40 s.
+offline_checks() {
 # ---- 2. bad command lines: exit 2 and a message -----------------------------------
 badcli() {
   local prog=$1; shift
   local out rc
   out=$(timeout 5 "$BIN/$prog" "$@" 2>&1 </dev/null); rc=$?
-  if [ "$rc" = 2 ] && [ -n "$out" ] && ! grep -q 'Sanitizer\|runtime error' <<<"$out"; then ok "$prog $* -> exit 2"
-  else bad "$prog $*" "exit $rc: $(head -c 200 <<<"$out")"; fi
+  if [ "$rc" = 2 ] && [ -n "$out" ] && ! grep -q 'Sanitizer\|runtime error' <<<"$out"; then echo "ok $prog $* -> exit 2"
+  else echo "FAIL $prog $*: exit $rc: $(head -c 200 <<<"$out" | tr "\n" " ")"; fi
 }
 for p in server-blocking server-epoll server-uring jobs-server broker; do
   badcli "$p" --port 99999
@@ -110,8 +83,8 @@ filetool() {
   local n=$1 want=$2; shift 2
   local out rc
   out=$(timeout 20 "$@" 2>&1 </dev/null); rc=$?
-  if [[ " $want " == *" $rc "* ]] && [ -n "$out" ] && ! grep -q 'Sanitizer\|runtime error' <<<"$out"; then ok "$n -> exit $rc"
-  else bad "$n" "exit $rc (want $want): $(head -c 300 <<<"$out")"; fi
+  if [[ " $want " == *" $rc "* ]] && [ -n "$out" ] && ! grep -q 'Sanitizer\|runtime error' <<<"$out"; then echo "ok $n -> exit $rc"
+  else echo "FAIL $n: exit $rc (want $want): $(head -c 300 <<<"$out" | tr "\n" " ")"; fi
 }
 python3 - "$T_TMP" <<'EOF'
 import os, random, sys
@@ -171,4 +144,89 @@ filetool "wal-dump on a file" "1 2" "$BIN/wal-dump" "$T_TMP/random.bin"
 printf 'x' >"$T_TMP/tiny"
 filetool "diskbench on a directory" "1 2" "$BIN/diskbench" --engine pread --rw randread --ios 10 "$T_TMP"
 filetool "diskbench --verify on a hostile file" "0 1 2" "$BIN/diskbench" --engine pread --rw randread --bs 4k --size 64k --ios 20 --verify --warm "$T_TMP/random.bin"
+}
+offline_checks >"$T_TMP/offline.out" 2>&1 &
+OFFLINE=$!
+
+# ---- 1. the servers under attack ----------------------------------------------------
+for srv in server-blocking server-epoll server-uring; do
+  start_server P "$BIN/$srv" --port 0 --idle-timeout 2 || continue
+  hostile http "$P" "$P_PID" "$T_TMP/P.log" "$srv"
+done
+
+start_server J "$BIN/jobs-server" --port 0 --idle-timeout 5 --webhook-timeout 300 \
+    --webhook-retries 2 --webhook-backoff 50 --max-jobs 2000 && \
+  hostile jobs "$J" "$J_PID" "$T_TMP/J.log" jobs-server
+
+# resp PORT N CMD...: send CMD N times, one at a time (@ in an argument becomes the
+# counter 1..N), print each reply on a line, its RESP lines joined by spaces.
+resp_n() {
+  timeout 10 python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=4)
+out = []
+for i in range(1, int(sys.argv[2]) + 1):
+    a = [x.replace("@", str(i)).encode() for x in sys.argv[3:]]
+    s.sendall(b"*%d\r\n" % len(a) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in a))
+    b = b""
+    while b.count(b"\r\n") < (2 if b.startswith(b"$") and not b.startswith(b"$-") else 1):
+        d = s.recv(4096)
+        if not d:
+            break
+        b += d
+    out.append(" ".join(b.decode("latin-1").split()))
+print("\n".join(out))' "$@" 2>/dev/null
+}
+resp() { local p=$1; shift; resp_n "$p" 1 "$@"; }
+# acked VAR PORT N CMD...: how many of the N commands were acknowledged (a reply that
+# is not an error), into VAR.
+acked() {
+  local var=$1 c; shift
+  c=$(resp_n "$@" | grep -c '^[^-]')
+  printf -v "$var" '%s' "$c"
+}
+
+# Nothing acknowledged is lost: writes acknowledged before and after the attacks are
+# all there after kill -9 and a restart on the same data directory.
+if start_server B "$BIN/broker" --port 0 --data-dir "$T_TMP/broker"; then
+  acked A1 "$B" 20 XADD acked '*' n @
+  hostile resp "$B" "$B_PID" "$T_TMP/B.log" broker
+  acked A2 "$B" 20 XADD acked '*' n @
+  kill -9 "$B_PID"; wait "$B_PID" 2>/dev/null
+  start_server B "$BIN/broker" --port 0 --data-dir "$T_TMP/broker" &&
+    expect_eq "broker: $A1 + $A2 acknowledged XADDs survive the attacks and kill -9" \
+      ":$((A1 + A2)) 40" "$(resp "$B" XLEN acked) $((A1 + A2))"
+fi
+
+if start_server K "$BIN/kv-server" --role primary --port 0 --repl-port 0 --data-dir "$T_TMP/kvp" \
+     --synchronous-commit local; then
+  KR=$(sed -nE 's/.*replication.* 127\.0\.0\.1:([0-9]+).*/\1/p' "$T_TMP/K.log" | head -1)
+  acked A1 "$K" 20 SET acked@ v@
+  hostile kv "$K" "$K_PID" "$T_TMP/K.log" kv-server
+  if [ -n "$KR" ]; then
+    CLIENT_PORT=$K hostile repl "$KR" "$K_PID" "$T_TMP/K.log" "kv-server repl port"
+  else
+    bad "kv-server repl port" "no replication port in: $(head -c 300 "$T_TMP/K.log")"
+  fi
+  acked A2 "$K" 20 SET acked@ w@
+  kill -9 "$K_PID"; wait "$K_PID" 2>/dev/null
+  if start_server K "$BIN/kv-server" --role primary --port 0 --data-dir "$T_TMP/kvp" \
+       --synchronous-commit local; then
+    expect_eq "kv-server: $A1 + $A2 acknowledged SETs survive the attacks and kill -9" \
+      '20 20 $2 w1 $3 w20' "$A1 $A2 $(resp "$K" GET acked1) $(resp "$K" GET acked20)"
+  fi
+fi
+
+# a fake primary that answers a replica with garbage (mutated real WAL records)
+if start_server W "$BIN/kv-server" --role primary --port 0 --data-dir "$T_TMP/kvw" --synchronous-commit local; then
+  printf '*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$3\r\n222\r\n' |
+    timeout 5 python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); s.sendall(sys.stdin.buffer.read()); s.recv(100); s.close()' "$W"
+  stop_all "$W_PID"
+  head -c 4096 "$T_TMP"/kvw/*.wal | python3 -c 'import sys; b=sys.stdin.buffer.read(); i=b.find(bytes(24)); sys.stdout.buffer.write(b[:i if i>0 else 80])' >"$T_TMP/recs"
+  KV_BIN="$BIN/kv-server" KV_DIR="$T_TMP/kvr" KV_RECORDS="$T_TMP/recs" \
+    hostile fakeprimary 0 0 "$T_TMP/kvr.log" "kv-server replica"
+fi
+
+wait "$OFFLINE"
+hostile_lines "" <"$T_TMP/offline.out"
 finish
