@@ -57,7 +57,9 @@ for level in off local; do
 done
 for mode in $MODES; do
   port=$(free_port); mkdir -p "$D/redis-$mode"
-  pin_server redis-server --port "$port" --bind 127.0.0.1 --dir "$D/redis-$mode" --save '' \
+  # taskset itself, not the pin_server function: a function run with & is a subshell
+  # whose pid is not redis-server's, and cleanup would leave Redis running
+  taskset -c "$CPU_SERVER" redis-server --port "$port" --bind 127.0.0.1 --dir "$D/redis-$mode" --save '' \
     --appendonly yes --appendfsync "$mode" --daemonize no >"$D/redis-$mode.log" 2>&1 &
   B_PIDS+=("$!")
   PORT["redis/$mode"]=$port
