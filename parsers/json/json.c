@@ -199,6 +199,42 @@ static int jp_string(struct jp *j, struct json_node *n)
 static const double jp_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+/* The value of 8 ASCII digits (first digit in the lowest byte, little-endian): pairs
+ * of digits into bytes, then pairs of pairs with two multiplies. */
+static inline uint64_t jp_parse8(uint64_t w)
+{
+    w -= 0x3030303030303030ull;
+    w = w * 10 + (w >> 8); /* bytes 0,2,4,6: d0d1, d2d3, d4d5, d6d7 (each <= 99) */
+    const uint64_t lo = 0x000000FF000000FFull;
+    return ((w & lo) * (100 + (1000000ull << 32)) + ((w >> 16) & lo) * (1 + (10000ull << 32))) >> 32;
+}
+
+/* Takes up to 8 digits per step into *m (which must be non-zero, so every digit is
+ * significant) while *nd stays <= 19; a partial word is right-aligned behind '0'
+ * padding and parsed the same way.  Returns the new position; the caller's byte loop
+ * takes what is left (the 19-digit cap, leading zeros).  Needs 8 readable bytes, which
+ * may extend past the number but not past e. */
+static inline const unsigned char *jp_digits(const unsigned char *p, const unsigned char *e, uint64_t *m, int *nd)
+{
+    static const uint64_t p10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+    const uint64_t hi = 0xF0F0F0F0F0F0F0F0ull, three = 0x3030303030303030ull;
+    while (e - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        /* Non-digit bytes flagged; a carry only leaves a non-digit byte, so the lowest
+         * flag is the first non-digit. */
+        uint64_t t = ((w & hi) ^ three) | (((w + 0x0606060606060606ull) & hi) ^ three);
+        unsigned k = t ? (unsigned)__builtin_ctzll(t) >> 3 : 8;
+        if (k == 0 || *nd + (int)k > 19) break;
+        if (k < 8) w = (w << (8 * (8 - k))) | (three >> (8 * k));
+        *m = *m * p10[k] + jp_parse8(w);
+        *nd += (int)k;
+        p += k;
+        if (k < 8) break;
+    }
+    return p;
+}
+
 static int jp_number(struct jp *j, struct json_node *n)
 {
     const unsigned char *p = j->p, *e = j->end, *start = p;
@@ -216,6 +252,9 @@ static int jp_number(struct jp *j, struct json_node *n)
         p++;
         if (p < e && *p >= '0' && *p <= '9') return jp_fail(j, p - 1, "leading zero in number");
     } else {
+        m = (uint64_t)(*p++ - '0');
+        nd = 1;
+        p = jp_digits(p, e, &m, &nd);
         while (p < e && *p >= '0' && *p <= '9') {
             if (nd < 19) {
                 m = m * 10 + (*p - '0');
@@ -231,6 +270,13 @@ static int jp_number(struct jp *j, struct json_node *n)
         is_int = false;
         p++;
         if (p == e || *p < '0' || *p > '9') return jp_fail(j, p, "invalid number (digit expected after '.')");
+        /* Coordinates and prices (canada.json) are long fractions: take 8 digits per
+         * step while m is non-zero (so all 8 are significant) and nd + 8 <= 19. */
+        if (m) {
+            const unsigned char *q = jp_digits(p, e, &m, &nd);
+            exp10 -= q - p;
+            p = q;
+        }
         while (p < e && *p >= '0' && *p <= '9') {
             if (nd < 19) {
                 m = m * 10 + (*p - '0');
