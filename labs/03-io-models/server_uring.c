@@ -66,6 +66,7 @@ static int nconns, maxfd, lfd;
 static struct iom_opts opts;
 static struct __kernel_timespec tick_ts;
 static volatile sig_atomic_t stopping;
+static int accept_paused; /* out of fds: the next tick re-arms the accept */
 
 static void on_stop(int sig)
 {
@@ -216,9 +217,14 @@ static void on_cqe(const struct io_uring_cqe *cqe)
             on_accept(res);
         else if (res == -EINVAL)
             need_kernel("multishot accept", "5.19", -res);
-        else if (res != -EINTR && res != -ECONNABORTED)
+        else if (res == -EMFILE || res == -ENFILE) {
+            /* re-arming at once fails at once: a busy loop that floods the log
+             * (hostile.sh); the tick re-arms it */
+            fprintf(stderr, "server-uring: accept: %s: pausing until the next tick\n", strerror(-res));
+            if (!(cqe->flags & IORING_CQE_F_MORE)) accept_paused = 1;
+        } else if (res != -EINTR && res != -ECONNABORTED)
             fprintf(stderr, "server-uring: accept: %s\n", strerror(-res));
-        if (!(cqe->flags & IORING_CQE_F_MORE) && !stopping) arm_accept();
+        if (!(cqe->flags & IORING_CQE_F_MORE) && !stopping && !accept_paused) arm_accept();
         break;
     case OP_RECV: {
         int more = cqe->flags & IORING_CQE_F_MORE;
@@ -281,6 +287,10 @@ static void on_cqe(const struct io_uring_cqe *cqe)
                 iom_cut_off(i);
                 conn_close(i, x);
             }
+        }
+        if (accept_paused && !stopping) {
+            accept_paused = 0;
+            arm_accept();
         }
         if (!stopping) arm_tick();
         break;

@@ -238,6 +238,16 @@ static void client_event(struct ev_loop *loop, int fd, unsigned mask, void *arg)
     broker_after_events(c->b);
 }
 
+static void accept_event(struct ev_loop *loop, int lfd, unsigned mask, void *arg);
+
+static void accept_resume(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct broker *b = arg;
+    (void)id;
+    if (ev_watch(loop, b->lfd, EV_READ, accept_event, b) < 0)
+        fprintf(stderr, "broker: cannot watch the listening socket again\n");
+}
+
 static void accept_event(struct ev_loop *loop, int lfd, unsigned mask, void *arg)
 {
     struct broker *b = arg;
@@ -245,6 +255,13 @@ static void accept_event(struct ev_loop *loop, int lfd, unsigned mask, void *arg
         struct sockaddr_in sa;
         socklen_t sl = sizeof(sa);
         int fd = accept4(lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+            /* Out of descriptors: the level-triggered listener would fire again at
+             * once, a busy loop (hostile.sh).  Stop accepting for 100 ms. */
+            fprintf(stderr, "broker: accept: %s: pausing 100 ms\n", strerror(errno));
+            ev_unwatch(loop, lfd);
+            ev_timer_add(loop, 100, accept_resume, b);
+        }
         if (fd < 0)
             break;
         if (b->nclients >= BROKER_MAX_CLIENTS || fd >= EV_MAX_FDS) {

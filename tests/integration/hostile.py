@@ -778,6 +778,39 @@ def attack_ws(name, budget):
     COUNTS[name] = n
 
 
+def cpu_ticks():
+    with open("/proc/%d/stat" % PID) as f:
+        st = f.read().split(")")[-1].split()
+    return int(st[11]) + int(st[12])
+
+
+def attack_fd_exhaust(name, budget):
+    """For a server started with a small fd limit (ulimit -n 64): hold more connections
+    than it has descriptors.  accept() then fails with EMFILE while the listener stays
+    readable; a server that retries at once spins a core (and floods its log)."""
+    socks = []
+    for _ in range(120):
+        try:
+            s = socket.socket()
+            s.settimeout(0.3)
+            s.connect((HOST, PORT))
+            socks.append(s)
+        except OSError:
+            break
+    time.sleep(0.2)
+    c0, t0 = cpu_ticks(), time.time()
+    time.sleep(0.5)
+    used = (cpu_ticks() - c0) / os.sysconf("SC_CLK_TCK") / (time.time() - t0)
+    COUNTS[name] = len(socks)
+    for s in socks:
+        s.close()
+    time.sleep(0.3)
+    if used > 0.15:  # a paused server uses ~0%; a spinning one a whole core
+        fail(name + ": no busy loop", "%.0f%% of a core while out of descriptors" % (used * 100))
+    else:
+        ok(name + ": no busy loop (%.0f%% of a core while out of descriptors)" % (used * 100))
+
+
 def attack_repl_garbage(name, budget):
     """kv primary: a 'replica' that speaks garbage on the replication port."""
     end = time.time() + budget
@@ -886,6 +919,9 @@ def main():
         return
     if KIND == "repl":
         run("garbage replica", attack_repl_garbage, per)
+        return
+    if os.environ.get("FD_EXHAUST"):
+        run("more connections than descriptors", attack_fd_exhaust, per)
         return
     plan = [("mutated requests", attack_mutate, per),
             ("disconnect at every phase", attack_disconnect, per / 2),

@@ -227,6 +227,18 @@ if start_server W "$BIN/kv-server" --role primary --port 0 --data-dir "$T_TMP/kv
     hostile fakeprimary 0 0 "$T_TMP/kvr.log" "kv-server replica"
 fi
 
+# Out of descriptors (ulimit -n 64): accept() fails with EMFILE while the listener stays
+# readable.  server-epoll, server-uring and the broker used to retry at once: a core at
+# 100% and a log line per try; server-blocking logged 100 lines a second.
+for srv in server-blocking server-epoll server-uring jobs-server broker; do
+  kind=http; [ "$srv" = jobs-server ] && kind=jobs; [ "$srv" = broker ] && kind=resp
+  start_server F bash -c 'ulimit -n 64 && exec "$@"' _ "$BIN/$srv" --port 0 || continue
+  FD_EXHAUST=1 hostile "$kind" "$F" "$F_PID" "$T_TMP/F.log" "$srv (ulimit -n 64)"
+  lines=$(wc -l <"$T_TMP/F.log")
+  if [ "$lines" -lt 100 ]; then ok "$srv (ulimit -n 64): log stays short ($lines lines)"
+  else bad "$srv (ulimit -n 64): log flood" "$lines lines"; fi
+  stop_all "$F_PID"
+done
 wait "$OFFLINE"
 hostile_lines "" <"$T_TMP/offline.out"
 finish
