@@ -171,6 +171,20 @@ static int jp_string(struct jp *j, struct json_node *n)
         if (c >= 0x80) {
             /* Stay here while the text stays non-ASCII (CJK text is runs of 3-byte sequences). */
             do {
+                /* Common case first: a 3-byte sequence whose lead is E1..EC or EE..EF
+                 * (no second-byte range to check, RFC 3629), copied as one word; the
+                 * 4-byte store stays inside strs as above (p + 4 <= e). */
+                if (e - p >= 4) {
+                    uint32_t w;
+                    memcpy(&w, p, 4);
+                    unsigned lead = w & 0x0F;
+                    if ((w & 0x00C0C0F0u) == 0x008080E0u && lead != 0 && lead != 0x0D) {
+                        memcpy(o, &w, 4);
+                        o += 3;
+                        p += 3;
+                        continue;
+                    }
+                }
                 size_t k = utf8_seq(p, (size_t)(e - p));
                 if (!k) return jp_fail(j, p, "invalid UTF-8 in string");
                 o[0] = (char)p[0];
