@@ -8,14 +8,14 @@
 # alive, its ASan/UBSan log is clean and a fresh normal client is served.  Then every
 # program gets bad command lines (exit 2 and a message) and the file tools (parse,
 # wal-dump, diskbench) hostile files (an exit code and a message, never a crash).
-# Budget: 40 s.  HOSTILE_SECS (default 0.8) is the length of each attack.
+# Budget: 40 s.  HOSTILE_SECS (default 0.7) is the length of each attack.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 need python3 timeout
 # ASan keeps 256 MiB of freed memory in quarantine by default: RSS would measure that,
 # not the server's bounds.
 export ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=8"
 H="$(dirname "${BASH_SOURCE[0]}")/hostile.py"
-S=${HOSTILE_SECS:-0.8}
+S=${HOSTILE_SECS:-0.7}
 SEED=${HOSTILE_SEED:-$RANDOM}
 echo "  seed $SEED (HOSTILE_SEED=$SEED reproduces)"
 
