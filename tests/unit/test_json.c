@@ -102,6 +102,77 @@ Test(json, fast_path_matches_strtod)
     json_doc_free(&d);
 }
 
+/* The 8-digits-per-step number path, the 16-byte string/whitespace scans and the
+ * one-word 3-byte UTF-8 check: hits at every offset inside a vector, and the input's
+ * end right after the token. */
+Test(json, vector_paths_edges)
+{
+    struct json_doc d = JSON_DOC_INIT;
+    struct json_error e;
+    char b[256];
+    for (int nd = 1; nd <= 21; nd++) {
+        char num[32];
+        for (int k = 0; k < nd; k++)
+            num[k] = (char)('1' + (k * 7) % 9);
+        num[nd] = 0;
+        for (int tail = 0; tail < 3; tail++) {
+            snprintf(b, sizeof b, tail == 0 ? "%s" : tail == 1 ? "[%s]" : "[%s ,0.5]", num);
+            cr_assert_eq(parse(&d, b, &e), 0, "%s", b);
+            const struct json_node *n = tail ? json_at(json_root(&d), 0) : json_root(&d);
+            if (nd <= 19) { /* the 19-digit one is below INT64_MAX */
+                cr_assert_eq(n->num_kind, JSON_NUM_INT, "%s", b);
+                cr_assert_eq(n->v.i, strtoll(num, NULL, 10), "%s", b);
+            } else {
+                cr_assert_eq(n->len, (uint32_t)nd, "%s", b);
+                cr_assert_eq(n->v.d, strtod(num, NULL), "%s", b);
+            }
+            snprintf(b, sizeof b, tail ? "[0.000%s]" : "-0.000%s", num);
+            cr_assert_eq(parse(&d, b, &e), 0, "%s", b);
+            n = tail ? json_at(json_root(&d), 0) : json_root(&d);
+            cr_assert_eq(n->v.d, strtod(b + (tail ? 1 : 0), NULL), "%s", b);
+            snprintf(b, sizeof b, "%s.%s%se-7", num, num, num);
+            cr_assert_eq(parse(&d, b, &e), 0, "%s", b);
+            cr_assert_eq(json_root(&d)->v.d, strtod(b, NULL), "%s", b);
+        }
+    }
+    cr_assert_eq(parse(&d, "[12345678a]", &e), -1);
+    cr_assert_eq(parse(&d, "[1.12345678.5]", &e), -1);
+    for (int at = 0; at < 40; at++) {
+        /* A control character inside a string or a whitespace run is an error at its offset. */
+        memset(b, 'x', sizeof b);
+        b[0] = '"';
+        b[1 + at] = 0x1f;
+        b[60] = '"';
+        b[61] = 0;
+        cr_assert_eq(parse(&d, b, &e), -1);
+        cr_assert_eq(e.offset, (size_t)(1 + at));
+        memset(b, ' ', 60);
+        b[0] = '[';
+        b[1 + at] = 0x01;
+        b[60] = ']';
+        b[61] = 0;
+        cr_assert_eq(parse(&d, b, &e), -1);
+        cr_assert_eq(e.offset, (size_t)(1 + at));
+        b[1 + at] = '\n';
+        cr_assert_eq(parse(&d, b, &e), 0); /* an empty array across a newline */
+        cr_assert_eq(json_root(&d)->len, 0);
+        memset(b, ' ', 60);
+        b[0] = '[';
+        b[1 + at] = '7';
+        b[60] = ']';
+        cr_assert_eq(parse(&d, b, &e), 0, "at %d", at);
+        cr_assert_eq(json_at(json_root(&d), 0)->v.i, 7);
+    }
+    /* 3-byte sequences: the one-word check must reject what RFC 3629 rejects. */
+    static const char *const bad[] = {"\"\xe0\x80\x80xx\"", "\"\xed\xa0\x80xx\"", "\"\xe3\x81xxx\"",
+                                      "\"\xe3\xc1\x82xx\"", "\"\xe3\x81\x02xx\""};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+        cr_assert_eq(parse(&d, bad[k], &e), -1, "bad[%zu]", k);
+    cr_assert_eq(parse(&d, "\"\xe3\x81\x82\xe3\x81\x84\xef\xbf\xbd\xe0\xa0\x80\xed\x9f\xbf" "a\"", &e), 0);
+    cr_assert_eq(json_root(&d)->len, 16);
+    json_doc_free(&d);
+}
+
 Test(json, strings_decoded)
 {
     struct json_doc d = JSON_DOC_INIT;
