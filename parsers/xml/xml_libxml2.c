@@ -164,6 +164,14 @@ static int xml_sax_parse(const uint8_t *buf, size_t len, const struct parse_opts
     h.externalSubset = NULL; /* never load the external subset */
     h.startElement = NULL;
     h.endElement = NULL;
+    if (len == 0) {
+        /* libxml2 refuses to make a context for zero bytes (NULL, as for out of
+         * memory); an empty input is simply not a document: no root element. */
+        snprintf(r->err, sizeof r->err, "no root element");
+        r->has_offset = 1;
+        r->err_offset = 0;
+        return 1;
+    }
     xmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt((const char *)buf, (int)len);
     if (!ctxt) {
         snprintf(r->err, sizeof r->err, "out of memory");
