@@ -181,6 +181,22 @@ static int rep_command(struct kv_server *s, struct kv_replica_conn *r)
     }
     if (p->argc == 5 && r->streaming && p->argl[0] == 8 && !strncasecmp(p->argv[0], "REPLCONF", 8) &&
         arg_u64(p, 2, &a) == 0 && arg_u64(p, 3, &b) == 0 && arg_u64(p, 4, &c) == 0) {
+        if (a > r->sent || b > r->sent || c > r->sent) {
+            /* A position past what this connection was sent: the peer has WAL the
+             * primary never gave it (a diverged history, a bug, or a fake replica).
+             * Clamping would still count its flush/apply claims toward synchronous
+             * commits, and those claims are already shown false: "nothing
+             * acknowledged is ever lost" must not rest on them.  So it is a protocol
+             * error and the connection goes (logged once, by rep_close); a real
+             * replica reconnects and is counted from what it is sent then.  Backwards
+             * positions are taken as they come: they only ever lower the count. */
+            resp_add_errorf(&r->out, "ERR REPLCONF ACK %" PRIu64 " %" PRIu64 " %" PRIu64
+                                     " is past the LSN %" PRIu64 " this connection was sent",
+                            a, b, c, r->sent);
+            kv_logf("replica %s: REPLCONF ACK %" PRIu64 " %" PRIu64 " %" PRIu64 " past the LSN %"
+                    PRIu64 " it was sent: dropped, not counted", r->addr, a, b, c, r->sent);
+            return -1;
+        }
         r->write = a;
         r->flush = b;
         r->apply = c;
@@ -233,6 +249,16 @@ static void rep_event(struct ev_loop *l, int fd, unsigned mask, void *arg)
         rep_pump(s, i);
 }
 
+static void rep_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg);
+
+static void rep_accept_resume(struct ev_loop *l, uint64_t id, void *arg)
+{
+    struct kv_server *s = arg;
+    (void)id;
+    if (ev_watch(l, s->repl_lfd, EV_READ, rep_accept, s) < 0)
+        kv_logf("cannot watch the replication listener again");
+}
+
 static void rep_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg)
 {
     struct kv_server *s = arg;
@@ -240,8 +266,11 @@ static void rep_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg)
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE)
+            kv_accept_pause(s, lfd, rep_accept_resume, "replication");
         return;
+    }
     int i = 0;
     while (i < KV_MAX_REPLICAS && s->rep[i])
         i++;

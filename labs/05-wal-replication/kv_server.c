@@ -159,14 +159,39 @@ static void client_event(struct ev_loop *l, int fd, unsigned mask, void *arg)
         client_flush(s, c);
 }
 
+static void on_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg);
+
+static void accept_resume(struct ev_loop *l, uint64_t id, void *arg)
+{
+    struct kv_server *s = arg;
+    (void)id;
+    if (ev_watch(l, s->lfd, EV_READ, on_accept, s) < 0)
+        kv_logf("cannot watch the listening socket again");
+}
+
+/* accept() failed with EMFILE/ENFILE: the level-triggered listener stays readable and
+ * would fire again at once, a busy loop on a core.  Stop accepting for 100 ms (the
+ * clients wait in the backlog), then watch it again.  Also used for the replication
+ * listener (kv_repl.c).  Logs once per pause, at most 10 lines a second. */
+void kv_accept_pause(struct kv_server *s, int lfd, ev_timer_cb resume, const char *what)
+{
+    kv_logf("%s accept: %s: pausing 100 ms", what, strerror(errno));
+    ev_unwatch(s->loop, lfd);
+    if (!ev_timer_add(s->loop, 100, resume, s))
+        kv_logf("no timer slot to resume accepting");
+}
+
 static void on_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg)
 {
     struct kv_server *s = arg;
     (void)mask;
     for (int i = 0; i < 64; i++) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE)
+                kv_accept_pause(s, lfd, accept_resume, "client");
             return;
+        }
         if (fd >= EV_MAX_FDS) {
             close(fd);
             continue;
@@ -451,7 +476,7 @@ int main(int argc, char **argv)
 {
     const char *role = "primary", *host = "127.0.0.1", *dir = NULL, *primary = NULL;
     int port = 0, repl_port = -1, rc = 1;
-    struct kv_server s = {.level = KV_ON, .sync_timeout_ms = 5000, .repl_lfd = -1, .up_fd = -1};
+    struct kv_server s = {.level = KV_ON, .sync_timeout_ms = 5000, .lfd = -1, .repl_lfd = -1, .up_fd = -1};
     struct wal_opts wo = {0};
     const char *sim = getenv("WIRELAB_SIM_POWER_LOSS");
     if (sim && *sim)
@@ -478,6 +503,10 @@ int main(int argc, char **argv)
             role = v;
         } else if (!strcmp(a, "--host")) {
             host = v;
+            if (net_parse_host(v) < 0) { /* a usage error, before the data dir is touched */
+                fprintf(stderr, "kv-server: --host: '%s' is not an IPv4 address or localhost\n", v);
+                return 2;
+            }
         } else if (!strcmp(a, "--port")) {
             port = net_parse_port(v);
         } else if (!strcmp(a, "--repl-port")) {
@@ -586,6 +615,7 @@ int main(int argc, char **argv)
         kv_logf("%s", err);
         goto out;
     }
+    s.lfd = lfd;
     ev_watch(s.loop, lfd, EV_READ, on_accept, &s);
     net_announce("listening", lfd);
     if (!s.is_replica && repl_port >= 0) {

@@ -47,6 +47,8 @@ struct kv_server {
     unsigned sync_timeout_ms;
     const char *data_dir;
 
+    int lfd; /* the client listener */
+
     /* primary */
     int repl_lfd;
     uint64_t repl_throttle; /* bytes/s each replica is sent at most (a slow link); 0: no limit */
@@ -120,6 +122,7 @@ int kv_defer_reply(struct kv_server *s, struct kv_client *c, int kind, uint64_t 
 int kv_apply_record(struct kv_server *s, uint16_t type, const void *p, size_t n);
 void kv_release_waiters(struct kv_server *s);
 void kv_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kv_accept_pause(struct kv_server *s, int lfd, ev_timer_cb resume, const char *what);
 
 /* kv_cmds.c */
 void kv_exec_command(struct kv_server *s, struct kv_client *c);

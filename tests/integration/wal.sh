@@ -3,7 +3,7 @@
 # bounded wait for an absent synchronous replica, recovery (torn tail, corruption), and
 # the crash harness (kill -9 at random moments; loss tables) at every level.
 source tests/lib.sh
-need redis-cli redis-benchmark timeout
+need redis-cli redis-benchmark timeout python3
 KV=$BIN/kv-server
 D=$T_TMP
 
@@ -16,6 +16,11 @@ expect_eq "replica without --primary exits 2" 2 $?
 expect_eq "remote level without --repl-port exits 2" 2 $?
 "$KV" --role primary --port 0 --repl-port 0 --data-dir "$D/x" --repl-throttle 10kb >/dev/null 2>&1
 expect_eq "bad --repl-throttle exits 2" 2 $?
+# A bad --host is a usage error found before the data directory is created or recovered.
+"$KV" --role primary --host 999.1.1.1 --port 0 --data-dir "$D/badhost" --synchronous-commit local >"$D/bh.log" 2>&1
+expect_eq "bad --host exits 2" 2 $?
+check "bad --host: a message, and no data directory made" \
+  bash -c "grep -q -- '--host' '$D/bh.log' && ! test -e '$D/badhost'"
 
 # ---- a primary (on) and a replica ----
 start_server P "$KV" --role primary --port 0 --repl-port 0 --data-dir "$D/p" \
@@ -78,10 +83,38 @@ reply=$(cli "$P" set lonely 1)
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "replica away: the commit answers an error, not OK" grep -q '^ERR synchronous_commit=on: no replica confirmed' <<<"$reply"
 check "replica away: waited about the timeout (${ms} ms)" test "$ms" -ge 900 -a "$ms" -lt 8000
+# A fake replica acknowledges LSNs it was never sent: the primary must not count it (the
+# commit still times out: never +OK for a write no replica has), and drops it.
+exec 4<>"/dev/tcp/127.0.0.1/$R"
+printf '*3\r\n$9\r\nREPLSTART\r\n$1\r\n0\r\n$8\r\n16777216\r\n' >&4
+IFS= read -r -t 2 hs <&4
+check "fake replica: handshake (${hs%$'\r'})" grep -q '^+STREAM' <<<"$hs"
+printf '*5\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$12\r\n999999999999\r\n$12\r\n999999999999\r\n$12\r\n999999999999\r\n' >&4
+sleep 0.2
+reply=$(cli "$P" set faked 1)
+check "fake replica ACKing unsent LSNs: the commit still errors, not OK ($reply)" \
+  grep -q '^ERR synchronous_commit=on: no replica confirmed' <<<"$reply"
+check "fake replica: dropped as a protocol error, logged" grep -q 'REPLCONF ACK 999999999999 .* past the LSN .* dropped' "$T_TMP/P.log"
+exec 4<&-
 start_server S "$KV" --role replica --port 0 --primary "127.0.0.1:$R" --data-dir "$D/r" || finish
 for i in $(seq 1 100); do [ "$(cli "$S" get lonely)" = 1 ] && break; sleep 0.05; done
 expect_eq "restarted replica resumes and catches up" 1 "$(cli "$S" get lonely)"
 expect_eq "commits are OK again" OK "$(cli "$P" set back 1)"
+
+expect_eq "the real replica has the write the fake one claimed" 1 "$(cli "$S" get faked)"
+
+# Out of descriptors (ulimit -n 64, more clients than that): accept() fails with EMFILE
+# while the listener stays readable; kv-server used to retry at once, a core at 100%.
+start_server F bash -c 'ulimit -n 64 && exec "$@"' _ "$KV" --role primary --port 0 \
+  --data-dir "$D/f" --synchronous-commit local || finish
+while IFS= read -r line; do
+  case $line in
+    ok\ *) ok "ulimit -n 64: ${line#ok }" ;;
+    *) bad "ulimit -n 64: ${line%%: *}" "${line#*: }" ;;
+  esac
+done < <(FD_EXHAUST=1 timeout 30 python3 tests/integration/hostile.py kv "$F" "$F_PID" "$T_TMP/F.log" 1 1 2>&1)
+check "ulimit -n 64: log stays short ($(wc -l <"$T_TMP/F.log") lines)" test "$(wc -l <"$T_TMP/F.log")" -lt 100
+kill "$F_PID"; wait "$F_PID" 2>/dev/null
 
 # wal-dump
 kill "$P_PID" "$S_PID"; wait "$P_PID" "$S_PID" 2>/dev/null
