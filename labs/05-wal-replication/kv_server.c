@@ -81,6 +81,7 @@ static void client_close(struct kv_server *s, struct kv_client *c)
             s->waiting[i] = s->waiting[--s->nwaiting];
             break;
         }
+    s->out_total -= c->out_acct;
     ev_unwatch(s->loop, c->fd);
     close(c->fd);
     s->clients[c->fd] = NULL;
@@ -107,6 +108,8 @@ static int client_flush(struct kv_server *s, struct kv_client *c)
         sent += (size_t)n;
     }
     resp_out_consume(&c->out, sent);
+    s->out_total = s->out_total - c->out_acct + c->out.len;
+    c->out_acct = c->out.len;
     for (unsigned k = 0; k < c->npend; k++)
         c->pend[(c->phead + k) % KV_MAX_PENDING].at -= sent;
     if (c->out.overflow || (c->close_after && c->out.len == 0)) {
@@ -369,6 +372,26 @@ static void wal_progress(void *arg)
     ev_wake(arg); /* on the WAL writer thread: only wake the loop */
 }
 
+/* Replies queued across all clients are over --max-output-memory: cut the client
+ * holding the most (a slow or stalled reader: the ones that read keep their queue near
+ * zero), log it, and repeat until under the cap.  Each client's own cap (KV_OUT_MAX)
+ * bounds one reader; this bounds many.  The scan runs only when over the cap. */
+static void out_cap_enforce(struct kv_server *s)
+{
+    while (s->out_total > s->out_total_max) {
+        struct kv_client *big = NULL;
+        for (int fd = 0; fd < EV_MAX_FDS; fd++)
+            if (s->clients[fd] && (!big || s->clients[fd]->out_acct > big->out_acct))
+                big = s->clients[fd];
+        if (!big || !big->out_acct)
+            break;
+        kv_logf("output memory %zu bytes over --max-output-memory %zu: closing the client on "
+                "fd %d with %zu bytes of replies unread", s->out_total, s->out_total_max, big->fd,
+                big->out_acct);
+        client_close(s, big);
+    }
+}
+
 /* The end of a loop round (a 0 ms timer runs after the round's file events): send
  * the replies of every client served in it. */
 static void on_round_end(struct ev_loop *l, uint64_t id, void *arg)
@@ -388,6 +411,7 @@ static void on_round_end(struct ev_loop *l, uint64_t id, void *arg)
             client_flush(s, c);
         }
     }
+    out_cap_enforce(s);
 }
 
 /* Makes sure on_round_end runs at the end of this round; 0 when no timer slot is left. */
@@ -457,6 +481,9 @@ static void usage(FILE *f)
             "  --sync-timeout MS        how long a remote_*/on commit waits for a replica\n"
             "                           before answering an error (default 5000)\n"
             "  --wal-segment-size BYTES segment size of a new WAL (default 16 MiB)\n"
+            "  --max-output-memory BYTES replies queued for all clients together; over it the\n"
+            "                           client with the most unread is closed (default 256 MiB;\n"
+            "                           one client: at most 64 MiB)\n"
             "  --wal-truncate-corrupt   recovery cuts the log at corruption instead of refusing\n"
             "  --repl-throttle BYTES/S  send each replica at most that many WAL bytes per second,\n"
             "                           as a slow link would: asynchronous replicas fall behind\n"
@@ -476,7 +503,8 @@ int main(int argc, char **argv)
 {
     const char *role = "primary", *host = "127.0.0.1", *dir = NULL, *primary = NULL;
     int port = 0, repl_port = -1, rc = 1;
-    struct kv_server s = {.level = KV_ON, .sync_timeout_ms = 5000, .lfd = -1, .repl_lfd = -1, .up_fd = -1};
+    struct kv_server s = {.level = KV_ON, .sync_timeout_ms = 5000, .lfd = -1, .repl_lfd = -1, .up_fd = -1,
+                         .out_total_max = KV_OUT_TOTAL_DEFAULT};
     struct wal_opts wo = {0};
     const char *sim = getenv("WIRELAB_SIM_POWER_LOSS");
     if (sim && *sim)
@@ -546,6 +574,14 @@ int main(int argc, char **argv)
                 return 2;
             }
             s.repl_throttle = bps;
+        } else if (!strcmp(a, "--max-output-memory")) {
+            char *e;
+            unsigned long long b = strtoull(v, &e, 10);
+            if (*e || v[0] == '-' || b < 65536 || b > ((unsigned long long)1 << 40)) {
+                fprintf(stderr, "kv-server: --max-output-memory: '%s' is not 65536..2^40 bytes\n", v);
+                return 2;
+            }
+            s.out_total_max = (size_t)b;
         } else if (!strcmp(a, "--wal-segment-size")) {
             wo.segment_size = strtoull(v, NULL, 10);
         } else {

@@ -48,6 +48,9 @@ struct kv_server {
     const char *data_dir;
 
     int lfd; /* the client listener */
+    /* replies queued across all clients (each client's out.len as of its last flush)
+     * and the cap: over it, the largest slow reader is cut at the end of the round */
+    size_t out_total, out_total_max;
 
     /* primary */
     int repl_lfd;
@@ -89,6 +92,7 @@ struct kv_server {
 };
 
 #define KV_OUT_MAX ((size_t)64 << 20) /* replies queued for one client */
+#define KV_OUT_TOTAL_DEFAULT ((size_t)256 << 20) /* --max-output-memory: all clients */
 
 /* A reply that waits for a commit level or WAIT.  Replies behind it are already in the
  * output buffer but held: only bytes before the first pending reply's `at` are sent. */
@@ -113,6 +117,7 @@ struct kv_client {
     int in_flushq;  /* listed in kv_server.flushq */
     uint64_t last_write_lsn;
     int close_after;
+    size_t out_acct; /* its share of kv_server.out_total */
 };
 
 /* kv_server.c */

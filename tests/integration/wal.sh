@@ -16,6 +16,8 @@ expect_eq "replica without --primary exits 2" 2 $?
 expect_eq "remote level without --repl-port exits 2" 2 $?
 "$KV" --role primary --port 0 --repl-port 0 --data-dir "$D/x" --repl-throttle 10kb >/dev/null 2>&1
 expect_eq "bad --repl-throttle exits 2" 2 $?
+"$KV" --role primary --port 0 --data-dir "$D/x" --max-output-memory 1k >/dev/null 2>&1
+expect_eq "bad --max-output-memory exits 2" 2 $?
 # A bad --host is a usage error found before the data directory is created or recovered.
 "$KV" --role primary --host 999.1.1.1 --port 0 --data-dir "$D/badhost" --synchronous-commit local >"$D/bh.log" 2>&1
 expect_eq "bad --host exits 2" 2 $?
@@ -115,6 +117,21 @@ while IFS= read -r line; do
 done < <(FD_EXHAUST=1 timeout 30 python3 tests/integration/hostile.py kv "$F" "$F_PID" "$T_TMP/F.log" 1 1 2>&1)
 check "ulimit -n 64: log stays short ($(wc -l <"$T_TMP/F.log") lines)" test "$(wc -l <"$T_TMP/F.log")" -lt 100
 kill "$F_PID"; wait "$F_PID" 2>/dev/null
+
+# Output memory across clients (--max-output-memory): a reader that pipelines GETs of a
+# 1 MB value and never reads is cut, logged; the others go on.
+start_server O "$KV" --role primary --port 0 --data-dir "$D/o" --synchronous-commit local \
+  --max-output-memory 4000000 || finish
+head -c 1000000 /dev/zero | tr '\0' a | cli "$O" -x set big >/dev/null
+exec 5<>"/dev/tcp/127.0.0.1/$O"
+for i in $(seq 1 40); do printf 'GET big\r\n'; done >&5
+for i in $(seq 1 40); do grep -q 'over --max-output-memory' "$T_TMP/O.log" && break; sleep 0.05; done
+check "a reader that never reads 40 MB of replies is cut over --max-output-memory, logged" \
+  grep -q 'output memory [0-9]* bytes over --max-output-memory 4000000: closing the client' "$T_TMP/O.log"
+expect_eq "... and the server goes on serving others" 1000001 "$(cli "$O" get big | wc -c)"
+exec 5<&-
+alive "kv-server survives the output cap" "$O_PID"
+kill "$O_PID"; wait "$O_PID" 2>/dev/null
 
 # wal-dump
 kill "$P_PID" "$S_PID"; wait "$P_PID" "$S_PID" 2>/dev/null
