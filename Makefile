@@ -155,5 +155,5 @@ clean:                       ## remove build/ (bench/results stays)
 help:                        ## list the targets
 	@echo "wirelab targets:"
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | \
-	  sed -E 's/^([^:]+):.*## (.*)/  \1|\2/' | column -t -s '|'
+	  sed -E 's/^([^:]+):.*## (.*)/\1|\2/' | awk -F'|' '{printf "  %-17s %s\n", $$1, $$2}'
 	@echo "Variables: FULL=1 (long bench), BUILD=dir (default build), V=1 (show commands)"
