@@ -764,19 +764,25 @@ def attack_ws(name, budget):
                 k = RNG.randint(1, len(data))
                 s.sendall(data[:k])
                 data = data[k:]
-            s.settimeout(0.05)
-            try:
-                s.recv(65536)
-            except OSError:
-                pass
-            if RNG.random() < 0.5:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            s.close()
+            read_then_drop(s, 65536)
             n += 1
         except OSError:
             pass
     COUNTS[name] = n
 
+
+
+def read_then_drop(s, n):
+    """Read what the server answered (briefly), then close: half the time with an
+    RST (SO_LINGER 0) instead of a FIN, so both ways a peer vanishes are tried."""
+    s.settimeout(0.05)
+    try:
+        s.recv(n)
+    except OSError:
+        pass
+    if RNG.random() < 0.5:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
 
 def cpu_ticks():
     with open("/proc/%d/stat" % PID) as f:
@@ -822,14 +828,7 @@ def attack_repl_garbage(name, budget):
             s = connect(1.0)
             s.sendall(mutate(RNG.choice(seeds)) if RNG.random() < 0.7 else
                       bytes(RNG.randrange(256) for _ in range(RNG.randint(1, 5000))))
-            s.settimeout(0.05)
-            try:
-                s.recv(4096)
-            except OSError:
-                pass
-            if RNG.random() < 0.5:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            s.close()
+            read_then_drop(s, 4096)
             n += 1
         except OSError:
             pass
