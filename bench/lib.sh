@@ -49,7 +49,10 @@ start_bg() {
     pin_client) shift; set -- taskset -c "$CPU_CLIENT" "$@" ;;
   esac
   local log="$B_TMP/$var.log" port
-  "$@" >"$log" 2>&1 &
+  # Empty the log here, not in the child: the child's `>` runs after fork, and a
+  # reused log could still show the previous server's port to wait_listening.
+  : >"$log"
+  "$@" >>"$log" 2>&1 &
   B_PIDS+=("$!")
   port=$(wait_listening "$log" "$!") || { echo "bench: $* did not start: $(head -c 400 "$log")" >&2; return 1; }
   printf -v "$var" '%s' "$port"

@@ -39,7 +39,10 @@ need() {
 start_server() {
   local var=$1; shift
   local log="$T_TMP/$var.log" port
-  "$@" >"$log" 2>&1 &
+  # Empty the log here, not in the child: the child's `>` runs after fork, and a
+  # reused log could still show the previous server's port to wait_listening.
+  : >"$log"
+  "$@" >>"$log" 2>&1 &
   local pid=$!
   T_PIDS+=("$pid")
   if ! port=$(wait_listening "$log" "$pid"); then
