@@ -29,8 +29,9 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 start_jobs() {
   local log=$B_TMP/jobs.log i
   PORT=""
+  : >"$log" # here, not in the child: the old server's port must not be read back
   taskset -c "$CPU_SERVER" "$BIN/jobs-server" --port 0 --webhook-backoff 250 \
-    --max-streams 8192 --max-waiters 20000 >"$log" 2>&1 &
+    --max-streams 8192 --max-waiters 20000 >>"$log" 2>&1 &
   SPID=$!
   B_PIDS+=("$SPID")
   for i in $(seq 1 200); do
