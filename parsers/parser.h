@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 struct parse_result {
@@ -44,5 +45,20 @@ struct parser_impl {
     int (*parse)(const uint8_t *buf, size_t len, const struct parse_opts *opts,
                  struct parse_result *r, FILE *dump);
 };
+
+/* Fills r for an input that is invalid at byte offset off, with a printf-style
+ * message, and returns 1: what parse() returns for invalid input.  Every
+ * implementation that knows the offset reports its errors through this. */
+__attribute__((format(printf, 3, 4))) static inline int parse_invalid(struct parse_result *r, size_t off,
+                                                                     const char *fmt, ...)
+{
+    va_list ap;
+    r->has_offset = 1;
+    r->err_offset = off;
+    va_start(ap, fmt);
+    vsnprintf(r->err, sizeof r->err, fmt, ap);
+    va_end(ap);
+    return 1;
+}
 
 #endif

@@ -47,11 +47,8 @@ static int json_cjson_parse(const uint8_t *buf, size_t len, const struct parse_o
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts((const char *)buf, len, &end, 0);
     if (!root) {
-        r->has_offset = 1;
-        r->err_offset = end ? (size_t)(end - (const char *)buf) : 0;
-        if (r->err_offset > len) r->err_offset = len;
-        snprintf(r->err, sizeof r->err, "cJSON: parse error");
-        return 1;
+        size_t at = end ? (size_t)(end - (const char *)buf) : 0;
+        return parse_invalid(r, at > len ? len : at, "cJSON: parse error");
     }
     /* cJSON stops after the first value; RFC 8259 allows only whitespace after it. */
     size_t off = (size_t)(end - (const char *)buf);
@@ -59,10 +56,7 @@ static int json_cjson_parse(const uint8_t *buf, size_t len, const struct parse_o
         off++;
     if (off < len) {
         cJSON_Delete(root);
-        r->has_offset = 1;
-        r->err_offset = off;
-        snprintf(r->err, sizeof r->err, "cJSON: unexpected data after the top-level value");
-        return 1;
+        return parse_invalid(r, off, "cJSON: unexpected data after the top-level value");
     }
     struct jc_stats st = {0, 0};
     jc_walk(root, 0, dump, &st);

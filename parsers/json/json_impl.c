@@ -9,10 +9,7 @@ static int json_hand_parse(const uint8_t *buf, size_t len, const struct parse_op
     struct json_error err;
     int rc = json_parse(&doc, (const char *)buf, len, NULL, &err);
     if (rc == -1) {
-        r->has_offset = 1;
-        r->err_offset = err.offset;
-        snprintf(r->err, sizeof r->err, "%s", err.msg);
-        rc = 1;
+        rc = parse_invalid(r, err.offset, "%s", err.msg);
     } else if (rc == -2) {
         snprintf(r->err, sizeof r->err, "out of memory");
         rc = 2;

@@ -66,12 +66,9 @@ static int json_jansson_parse(const uint8_t *buf, size_t len, const struct parse
             snprintf(r->err, sizeof r->err, "jansson: out of memory");
             return 2;
         }
-        r->has_offset = 1;
         /* jansson's position is the number of bytes it had read: one past the culprit. */
-        r->err_offset = e.position > 0 ? (size_t)e.position - 1 : 0;
-        if (r->err_offset > len) r->err_offset = len;
-        snprintf(r->err, sizeof r->err, "jansson: %s", e.text);
-        return 1;
+        size_t at = e.position > 0 ? (size_t)e.position - 1 : 0;
+        return parse_invalid(r, at > len ? len : at, "jansson: %s", e.text);
     }
     struct jj_stats st = {0, 0};
     jj_walk(root, 0, dump, &st);

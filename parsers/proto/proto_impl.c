@@ -17,10 +17,7 @@ static int proto_hand_parse(const uint8_t *buf, size_t len, const struct parse_o
     void *msg;
     int rc = proto_decode(type, buf, len, &arena, &msg, &err);
     if (rc == -1) {
-        r->has_offset = 1;
-        r->err_offset = err.offset;
-        snprintf(r->err, sizeof r->err, "%s", err.msg);
-        rc = 1;
+        rc = parse_invalid(r, err.offset, "%s", err.msg);
     } else if (rc == -2) {
         snprintf(r->err, sizeof r->err, "%s", err.msg);
         rc = 2;

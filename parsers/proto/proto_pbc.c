@@ -186,18 +186,12 @@ static int proto_pbc_parse(const uint8_t *buf, size_t len, const struct parse_op
         return 2;
     }
     if (kind && pbc_depth(buf, buf + len, kind, kind == 'c' ? 1 : kind == 'o' ? 2 : 1) > PROTO_MAX_DEPTH) {
-        r->has_offset = 1;
-        r->err_offset = 0;
-        snprintf(r->err, sizeof r->err, "messages nested deeper than 100 (checked before protobuf-c)");
-        return 1;
+        return parse_invalid(r, 0, "messages nested deeper than 100 (checked before protobuf-c)");
     }
     ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, len, buf);
     if (!m) {
         /* protobuf-c reports only failure (details go to stderr): no offset. */
-        r->has_offset = 1;
-        r->err_offset = 0;
-        snprintf(r->err, sizeof r->err, "protobuf-c: unpack failed");
-        return 1;
+        return parse_invalid(r, 0, "protobuf-c: unpack failed");
     }
     if (dump) {
         struct proto_stats st = {0, 0};

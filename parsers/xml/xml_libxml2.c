@@ -167,10 +167,7 @@ static int xml_sax_parse(const uint8_t *buf, size_t len, const struct parse_opts
     if (len == 0) {
         /* libxml2 refuses to make a context for zero bytes (NULL, as for out of
          * memory); an empty input is simply not a document: no root element. */
-        snprintf(r->err, sizeof r->err, "no root element");
-        r->has_offset = 1;
-        r->err_offset = 0;
-        return 1;
+        return parse_invalid(r, 0, "no root element");
     }
     xmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt((const char *)buf, (int)len);
     if (!ctxt) {
