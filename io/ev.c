@@ -40,7 +40,7 @@ struct ev_loop {
     int epfd;
     int wakefd;
     volatile sig_atomic_t stop;
-    struct ev_file *files; /* indexed by fd, EV_MAX_FDS entries */
+    struct ev_file *files;  /* indexed by fd, EV_MAX_FDS entries */
     struct ev_timer *slots; /* capslots entries; a pending timer's slot is stable */
     uint32_t *heap;         /* min-heap of slot indices on (when_ms, seq) */
     uint32_t *free;         /* free slot indices */
@@ -65,16 +65,13 @@ uint64_t ev_now_ms(void)
 struct ev_loop *ev_create(void)
 {
     struct ev_loop *l = calloc(1, sizeof(*l));
-    if (!l)
-        return NULL;
+    if (!l) return NULL;
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
     l->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     l->files = calloc(EV_MAX_FDS, sizeof(*l->files));
-    if (l->epfd < 0 || l->wakefd < 0 || !l->files)
-        goto fail;
+    if (l->epfd < 0 || l->wakefd < 0 || !l->files) goto fail;
     struct epoll_event ee = {.events = EPOLLIN, .data.fd = l->wakefd};
-    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wakefd, &ee) < 0)
-        goto fail;
+    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wakefd, &ee) < 0) goto fail;
     return l;
 fail:
     ev_destroy(l);
@@ -83,12 +80,9 @@ fail:
 
 void ev_destroy(struct ev_loop *l)
 {
-    if (!l)
-        return;
-    if (l->epfd >= 0)
-        close(l->epfd);
-    if (l->wakefd >= 0)
-        close(l->wakefd);
+    if (!l) return;
+    if (l->epfd >= 0) close(l->epfd);
+    if (l->wakefd >= 0) close(l->wakefd);
     free(l->files);
     free(l->slots);
     free(l->heap);
@@ -108,13 +102,10 @@ int ev_watch(struct ev_loop *l, int fd, unsigned mask, ev_file_cb cb, void *arg)
     }
     struct ev_file *f = &l->files[fd];
     struct epoll_event ee = {.data.fd = fd};
-    if (mask & EV_READ)
-        ee.events |= EPOLLIN | EPOLLRDHUP;
-    if (mask & EV_WRITE)
-        ee.events |= EPOLLOUT;
+    if (mask & EV_READ) ee.events |= EPOLLIN | EPOLLRDHUP;
+    if (mask & EV_WRITE) ee.events |= EPOLLOUT;
     int op = f->mask ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    if (f->mask != mask && epoll_ctl(l->epfd, op, fd, &ee) < 0)
-        return -1;
+    if (f->mask != mask && epoll_ctl(l->epfd, op, fd, &ee) < 0) return -1;
     f->mask = mask;
     f->cb = cb;
     f->arg = arg;
@@ -123,8 +114,7 @@ int ev_watch(struct ev_loop *l, int fd, unsigned mask, ev_file_cb cb, void *arg)
 
 void ev_unwatch(struct ev_loop *l, int fd)
 {
-    if (fd < 0 || fd >= EV_MAX_FDS || l->files[fd].mask == 0)
-        return;
+    if (fd < 0 || fd >= EV_MAX_FDS || l->files[fd].mask == 0) return;
     /* The fd may already be closed (and so gone from epoll): ignore the error. */
     epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
     l->files[fd].mask = 0;
@@ -161,12 +151,9 @@ static void heap_down(struct ev_loop *l, size_t i)
     uint32_t slot = l->heap[i];
     for (;;) {
         size_t c = 2 * i + 1;
-        if (c >= l->nheap)
-            break;
-        if (c + 1 < l->nheap && timer_less(l, l->heap[c + 1], l->heap[c]))
-            c++;
-        if (!timer_less(l, l->heap[c], slot))
-            break;
+        if (c >= l->nheap) break;
+        if (c + 1 < l->nheap && timer_less(l, l->heap[c + 1], l->heap[c])) c++;
+        if (!timer_less(l, l->heap[c], slot)) break;
         heap_set(l, i, l->heap[c]);
         i = c;
     }
@@ -194,22 +181,17 @@ static void timer_remove(struct ev_loop *l, uint32_t slot)
 
 static int timer_grow(struct ev_loop *l)
 {
-    if (l->capslots >= EV_MAX_TIMERS)
-        return -1;
+    if (l->capslots >= EV_MAX_TIMERS) return -1;
     size_t cap = l->capslots ? l->capslots * 2 : 64;
-    if (cap > EV_MAX_TIMERS)
-        cap = EV_MAX_TIMERS;
+    if (cap > EV_MAX_TIMERS) cap = EV_MAX_TIMERS;
     struct ev_timer *slots = realloc(l->slots, cap * sizeof(*slots));
-    if (!slots)
-        return -1;
+    if (!slots) return -1;
     l->slots = slots;
     uint32_t *heap = realloc(l->heap, cap * sizeof(*heap));
-    if (!heap)
-        return -1;
+    if (!heap) return -1;
     l->heap = heap;
     uint32_t *fr = realloc(l->free, cap * sizeof(*fr));
-    if (!fr)
-        return -1;
+    if (!fr) return -1;
     l->free = fr;
     for (size_t i = cap; i > l->capslots; i--) {
         memset(&l->slots[i - 1], 0, sizeof(l->slots[i - 1]));
@@ -222,8 +204,7 @@ static int timer_grow(struct ev_loop *l)
 
 uint64_t ev_timer_add(struct ev_loop *l, uint64_t ms, ev_timer_cb cb, void *arg)
 {
-    if (l->nfree == 0 && timer_grow(l) < 0)
-        return 0;
+    if (l->nfree == 0 && timer_grow(l) < 0) return 0;
     uint32_t slot = l->free[--l->nfree];
     struct ev_timer *t = &l->slots[slot];
     t->when_ms = ev_now_ms() + ms;
@@ -240,8 +221,7 @@ uint64_t ev_timer_add(struct ev_loop *l, uint64_t ms, ev_timer_cb cb, void *arg)
 void ev_timer_cancel(struct ev_loop *l, uint64_t id)
 {
     uint32_t slot = (uint32_t)(id & ((1u << EV_SLOT_BITS) - 1));
-    if (id == 0 || slot >= l->capslots)
-        return;
+    if (id == 0 || slot >= l->capslots) return;
     struct ev_timer *t = &l->slots[slot];
     if (!t->pending || t->gen != id >> EV_SLOT_BITS)
         return; /* fired, cancelled, or the slot holds a newer timer */
@@ -262,12 +242,10 @@ static void run_timers(struct ev_loop *l)
 
 static int next_timeout(struct ev_loop *l)
 {
-    if (l->nheap == 0)
-        return -1;
+    if (l->nheap == 0) return -1;
     uint64_t now = ev_now_ms();
     uint64_t when = l->slots[l->heap[0]].when_ms;
-    if (when <= now)
-        return 0;
+    if (when <= now) return 0;
     uint64_t d = when - now;
     return d > 60000 ? 60000 : (int)d;
 }
@@ -282,8 +260,7 @@ int ev_run(struct ev_loop *l)
         int n = epoll_wait(l->epfd, evs, BATCH, next_timeout(l));
         if (n < 0) {
             if (errno == EINTR) {
-                if (l->wake_cb)
-                    l->wake_cb(l, l->wake_arg);
+                if (l->wake_cb) l->wake_cb(l, l->wake_arg);
                 continue;
             }
             return -1;
@@ -296,20 +273,16 @@ int ev_run(struct ev_loop *l)
                 uint64_t v;
                 while (read(l->wakefd, &v, sizeof(v)) > 0)
                     ;
-                if (l->wake_cb)
-                    l->wake_cb(l, l->wake_arg);
+                if (l->wake_cb) l->wake_cb(l, l->wake_arg);
                 continue;
             }
             struct ev_file *f = &l->files[fd];
             if (f->gen != gens[i] || f->mask == 0 || !f->cb)
                 continue; /* unwatched (and maybe reused) during this round */
             unsigned m = 0;
-            if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
-                m |= EV_READ;
-            if (evs[i].events & EPOLLOUT)
-                m |= EV_WRITE;
-            if (evs[i].events & (EPOLLERR | EPOLLHUP))
-                m |= EV_ERROR;
+            if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) m |= EV_READ;
+            if (evs[i].events & EPOLLOUT) m |= EV_WRITE;
+            if (evs[i].events & (EPOLLERR | EPOLLHUP)) m |= EV_ERROR;
             f->cb(l, fd, m & (f->mask | EV_ERROR), f->arg);
         }
         run_timers(l);

@@ -14,8 +14,7 @@
 
 static int resolve(const char *host, struct in_addr *a, char *err, size_t errlen)
 {
-    if (strcmp(host, "localhost") == 0)
-        host = "127.0.0.1";
+    if (strcmp(host, "localhost") == 0) host = "127.0.0.1";
     if (inet_pton(AF_INET, host, a) != 1) {
         snprintf(err, errlen, "bad IPv4 address '%s'", host);
         return -1;
@@ -33,8 +32,7 @@ int net_parse_host(const char *s)
 int net_listen(const char *host, int port, int backlog, int nonblock, char *err, size_t errlen)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (resolve(host, &sa.sin_addr, err, errlen) < 0)
-        return -1;
+    if (resolve(host, &sa.sin_addr, err, errlen) < 0) return -1;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
     if (fd < 0) {
         snprintf(err, errlen, "socket: %s", strerror(errno));
@@ -59,8 +57,7 @@ int net_bound_port(int fd)
 {
     struct sockaddr_in sa;
     socklen_t len = sizeof(sa);
-    if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
-        return -1;
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0) return -1;
     return ntohs(sa.sin_port);
 }
 
@@ -78,8 +75,7 @@ void net_announce(const char *what, int fd)
 int net_connect(const char *host, int port, char *err, size_t errlen)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (resolve(host, &sa.sin_addr, err, errlen) < 0)
-        return -1;
+    if (resolve(host, &sa.sin_addr, err, errlen) < 0) return -1;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(err, errlen, "socket: %s", strerror(errno));
@@ -97,8 +93,7 @@ int net_connect(const char *host, int port, char *err, size_t errlen)
 int net_set_nonblock(int fd, int on)
 {
     int fl = fcntl(fd, F_GETFL);
-    if (fl < 0)
-        return -1;
+    if (fl < 0) return -1;
     fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
     return fcntl(fd, F_SETFL, fl);
 }
@@ -114,16 +109,14 @@ int net_parse_port(const char *s)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 0 || v > 65535)
-        return -1;
+    if (errno || end == s || *end || v < 0 || v > 65535) return -1;
     return (int)v;
 }
 
 int net_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
 {
     const char *colon = strrchr(s, ':');
-    if (!colon || (size_t)(colon - s) >= hostlen || colon == s)
-        return -1;
+    if (!colon || (size_t)(colon - s) >= hostlen || colon == s) return -1;
     memcpy(host, s, (size_t)(colon - s));
     host[colon - s] = '\0';
     *port = net_parse_port(colon + 1);

@@ -49,8 +49,8 @@ struct parser_impl {
 /* Fills r for an input that is invalid at byte offset off, with a printf-style
  * message, and returns 1: what parse() returns for invalid input.  Every
  * implementation that knows the offset reports its errors through this. */
-__attribute__((format(printf, 3, 4))) static inline int parse_invalid(struct parse_result *r, size_t off,
-                                                                     const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static inline int
+parse_invalid(struct parse_result *r, size_t off, const char *fmt, ...)
 {
     va_list ap;
     r->has_offset = 1;

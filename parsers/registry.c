@@ -10,23 +10,20 @@
 #include <string.h>
 
 static const struct parser_impl *const registry_table[] = {
-    &http1_hand_impl,
-    &http_parser_impl,
-    &http_llhttp_impl,
-    &json_hand_impl,
-    &json_cjson_impl,
-    &json_jansson_impl,
-    &proto_hand_impl,
-    &proto_pbc_impl,
-    &xml_hand_impl,
-    &xml_libxml2_sax_impl,
-    &xml_libxml2_dom_impl,
-    &xml_expat_impl,
+    &http1_hand_impl, &http_parser_impl,     &http_llhttp_impl,     &json_hand_impl,
+    &json_cjson_impl, &json_jansson_impl,    &proto_hand_impl,      &proto_pbc_impl,
+    &xml_hand_impl,   &xml_libxml2_sax_impl, &xml_libxml2_dom_impl, &xml_expat_impl,
 };
 
-size_t registry_count(void) { return sizeof registry_table / sizeof registry_table[0]; }
+size_t registry_count(void)
+{
+    return sizeof registry_table / sizeof registry_table[0];
+}
 
-const struct parser_impl *registry_at(size_t i) { return i < registry_count() ? registry_table[i] : NULL; }
+const struct parser_impl *registry_at(size_t i)
+{
+    return i < registry_count() ? registry_table[i] : NULL;
+}
 
 const struct parser_impl *registry_find(const char *format, const char *name)
 {

@@ -6,11 +6,11 @@
 /* Reflected Castagnoli polynomial.  The table is built by the preprocessor so that it
  * is const data: no initialisation race, no mutable global. */
 #define CRC32C_POLY 0x82F63B78u
-#define C1(c) (((c) & 1u) ? (((c) >> 1) ^ CRC32C_POLY) : ((c) >> 1))
-#define C8(c) C1(C1(C1(C1(C1(C1(C1(C1((uint32_t)(c)))))))))
-#define T4(n) C8(n), C8((n) + 1), C8((n) + 2), C8((n) + 3)
-#define T16(n) T4(n), T4((n) + 4), T4((n) + 8), T4((n) + 12)
-#define T64(n) T16(n), T16((n) + 16), T16((n) + 32), T16((n) + 48)
+#define C1(c)       (((c)&1u) ? (((c) >> 1) ^ CRC32C_POLY) : ((c) >> 1))
+#define C8(c)       C1(C1(C1(C1(C1(C1(C1(C1((uint32_t)(c)))))))))
+#define T4(n)       C8(n), C8((n) + 1), C8((n) + 2), C8((n) + 3)
+#define T16(n)      T4(n), T4((n) + 4), T4((n) + 8), T4((n) + 12)
+#define T64(n)      T16(n), T16((n) + 16), T16((n) + 32), T16((n) + 48)
 static const uint32_t crc32c_table[256] = {T64(0), T64(64), T64(128), T64(192)};
 
 uint32_t crc32c_sw(uint32_t crc, const void *p, size_t n)
@@ -47,8 +47,7 @@ int crc32c_hw_available(void)
 
 uint32_t crc32c(uint32_t crc, const void *p, size_t n)
 {
-    if (__builtin_cpu_supports("sse4.2"))
-        return crc32c_hw(crc, p, n);
+    if (__builtin_cpu_supports("sse4.2")) return crc32c_hw(crc, p, n);
     return crc32c_sw(crc, p, n);
 }
 #else

@@ -69,28 +69,22 @@ static int seg_open(struct wal *w, uint64_t s)
     char path[4096];
     wal_seg_name(path, sizeof(path), w->dir, s);
     int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0)
-        goto opened;
-    if (errno != ENOENT)
-        goto fail;
+    if (fd >= 0) goto opened;
+    if (errno != ENOENT) goto fail;
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0)
-        goto fail;
+    if (fd < 0) goto fail;
     /* Fixed size from the start: later fdatasyncs then have no file size to update. */
     if (posix_fallocate(fd, 0, (off_t)w->segsize) != 0 && ftruncate(fd, (off_t)w->segsize) < 0)
         goto fail;
-    if (fsync(fd) < 0 || fsync_dir(w) < 0)
-        goto fail;
+    if (fsync(fd) < 0 || fsync_dir(w) < 0) goto fail;
 opened:
-    if (w->seg_fd >= 0)
-        close(w->seg_fd);
+    if (w->seg_fd >= 0) close(w->seg_fd);
     w->seg_fd = fd;
     w->seg_start = s;
     return 0;
 fail:
     wal_fail(w, "cannot create segment", path);
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     return -1;
 }
 
@@ -120,23 +114,19 @@ static int write_records(struct wal *w, size_t n)
         while (at + run < n) { /* extend the run while records stay in this segment */
             struct wal_rec q;
             wal_rec_decode(w->wbuf + at + run, n - at - run, &q);
-            if (q.lsn - q.lsn % w->segsize != seg || q.lsn != r.lsn + run)
-                break;
+            if (q.lsn - q.lsn % w->segsize != seg || q.lsn != r.lsn + run) break;
             run += q.size;
         }
         if (seg != w->seg_start || w->seg_fd < 0) {
             /* the old segment must be durable before the new one holds anything */
-            if (w->seg_fd >= 0 && seg_sync(w) < 0)
-                return -1;
-            if (seg_open(w, seg) < 0)
-                return -1;
+            if (w->seg_fd >= 0 && seg_sync(w) < 0) return -1;
+            if (seg_open(w, seg) < 0) return -1;
         }
         size_t done = 0;
         while (done < run) {
             ssize_t k = pwrite(w->seg_fd, w->wbuf + at + done, run - done,
                                (off_t)(r.lsn % w->segsize + done));
-            if (k < 0 && errno == EINTR)
-                continue;
+            if (k < 0 && errno == EINTR) continue;
             if (k <= 0) {
                 char path[4096];
                 wal_seg_name(path, sizeof(path), w->dir, seg);
@@ -155,11 +145,9 @@ static void sim_mark(struct wal *w, uint64_t lsn)
     char path[4096], tmp[64];
     snprintf(path, sizeof(path), "%s/durable.lsn", w->dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return;
+    if (fd < 0) return;
     int n = snprintf(tmp, sizeof(tmp), "%-20" PRIu64 "\n", lsn);
-    if (pwrite(fd, tmp, (size_t)n, 0) != n)
-        wal_logf(&w->o, "wal: cannot update %s", path);
+    if (pwrite(fd, tmp, (size_t)n, 0) != n) wal_logf(&w->o, "wal: cannot update %s", path);
     close(fd);
 }
 
@@ -168,10 +156,9 @@ static void *writer_main(void *arg)
     struct wal *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        if (w->len == 0 && w->stop)
-            break;
+        if (w->len == 0 && w->stop) break;
         int urgent = w->len > 0 && (w->flush_req > atomic_load(&w->write_lsn) ||
-                                     w->len >= w->o.buffer_limit / 2 || w->stop);
+                                    w->len >= w->o.buffer_limit / 2 || w->stop);
         if (!urgent || atomic_load(&w->failed)) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
@@ -200,17 +187,14 @@ static void *writer_main(void *arg)
         int ok = write_records(w, n) == 0;
         if (ok) {
             atomic_store(&w->write_lsn, end);
-            if (w->o.on_progress && w->o.notify_write)
-                w->o.on_progress(w->o.progress_arg);
+            if (w->o.on_progress && w->o.notify_write) w->o.on_progress(w->o.progress_arg);
             ok = seg_sync(w) == 0;
         }
         if (ok) {
             atomic_store(&w->flush_lsn, end);
-            if (w->o.sim_power_loss)
-                sim_mark(w, end);
+            if (w->o.sim_power_loss) sim_mark(w, end);
         }
-        if (w->o.on_progress)
-            w->o.on_progress(w->o.progress_arg);
+        if (w->o.on_progress) w->o.on_progress(w->o.progress_arg);
         pthread_mutex_lock(&w->mu);
     }
     pthread_mutex_unlock(&w->mu);
@@ -226,14 +210,11 @@ struct wal *wal_open(const char *dir, const struct wal_opts *o, wal_replay_cb re
         return NULL;
     }
     w->o = *o;
-    if (!w->o.segment_size)
-        w->o.segment_size = WAL_SEGMENT_DEFAULT;
-    if (!w->o.buffer_limit)
-        w->o.buffer_limit = (size_t)64 << 20;
+    if (!w->o.segment_size) w->o.segment_size = WAL_SEGMENT_DEFAULT;
+    if (!w->o.buffer_limit) w->o.buffer_limit = (size_t)64 << 20;
     if (w->o.buffer_limit < 4 * wal_rec_size(WAL_MAX_PAYLOAD))
         w->o.buffer_limit = 4 * wal_rec_size(WAL_MAX_PAYLOAD);
-    if (!w->o.writer_delay_ms)
-        w->o.writer_delay_ms = 200;
+    if (!w->o.writer_delay_ms) w->o.writer_delay_ms = 200;
     w->seg_fd = w->rd_fd = w->dirfd = -1;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
@@ -258,18 +239,16 @@ struct wal *wal_open(const char *dir, const struct wal_opts *o, wal_replay_cb re
         goto fail;
     }
     struct wal_seglist sl;
-    if (wal_list_segments(dir, &sl, err, errlen) < 0)
-        goto fail;
+    if (wal_list_segments(dir, &sl, err, errlen) < 0) goto fail;
     w->segsize = sl.n ? sl.segsize : w->o.segment_size;
-    if (!sl.n && wal_write_meta(dir, w->segsize, err, errlen) < 0)
-        goto fail;
+    if (!sl.n && wal_write_meta(dir, w->segsize, err, errlen) < 0) goto fail;
     w->oldest = sl.n ? sl.start[0] : 0;
     free(sl.start);
-    if (w->o.sim_power_loss && wal_sim_cut(dir, w->segsize, w->o.sim_power_loss, err, errlen, &w->o) < 0)
+    if (w->o.sim_power_loss &&
+        wal_sim_cut(dir, w->segsize, w->o.sim_power_loss, err, errlen, &w->o) < 0)
         goto fail;
     struct wal_recovered rec;
-    if (wal_recover(dir, w->segsize, &w->o, replay, arg, &rec, err, errlen) < 0)
-        goto fail;
+    if (wal_recover(dir, w->segsize, &w->o, replay, arg, &rec, err, errlen) < 0) goto fail;
     if (rec.end > 0) {
         /* What recovery found may sit only in the page cache (a kill -9 before the
          * writer's fdatasync): make it durable before anyone is told it is flushed. */
@@ -278,8 +257,7 @@ struct wal *wal_open(const char *dir, const struct wal_opts *o, wal_replay_cb re
         int fd = open(path, O_WRONLY | O_CLOEXEC);
         if (fd < 0 || fdatasync(fd) < 0) {
             snprintf(err, errlen, "fdatasync %s after recovery: %s", path, strerror(errno));
-            if (fd >= 0)
-                close(fd);
+            if (fd >= 0) close(fd);
             goto fail;
         }
         close(fd);
@@ -288,16 +266,14 @@ struct wal *wal_open(const char *dir, const struct wal_opts *o, wal_replay_cb re
     w->prev_lsn = rec.prev;
     atomic_store(&w->write_lsn, rec.end);
     atomic_store(&w->flush_lsn, rec.end);
-    if (w->o.sim_power_loss)
-        sim_mark(w, rec.end);
+    if (w->o.sim_power_loss) sim_mark(w, rec.end);
     if (pthread_create(&w->th, NULL, writer_main, w) != 0) {
         snprintf(err, errlen, "cannot start the WAL writer thread");
         goto fail;
     }
     return w;
 fail:
-    if (w->dirfd >= 0)
-        close(w->dirfd);
+    if (w->dirfd >= 0) close(w->dirfd);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     free(w);
@@ -306,17 +282,14 @@ fail:
 
 void wal_close(struct wal *w)
 {
-    if (!w)
-        return;
+    if (!w) return;
     pthread_mutex_lock(&w->mu);
     w->stop = 1;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->th, NULL);
-    if (w->seg_fd >= 0)
-        close(w->seg_fd);
-    if (w->rd_fd >= 0)
-        close(w->rd_fd);
+    if (w->seg_fd >= 0) close(w->seg_fd);
+    if (w->rd_fd >= 0) close(w->rd_fd);
     close(w->dirfd);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
@@ -354,7 +327,8 @@ static int reserve(struct wal *w, size_t size, int may_switch)
     size_t off = (size_t)(w->insert_lsn % w->segsize);
     if (may_switch && off + size > w->segsize) {
         if (w->segsize - off >= WAL_HDR) {
-            w->len += wal_rec_encode(w->buf + w->len, w->insert_lsn, w->prev_lsn, WAL_T_SWITCH, NULL, 0);
+            w->len +=
+                wal_rec_encode(w->buf + w->len, w->insert_lsn, w->prev_lsn, WAL_T_SWITCH, NULL, 0);
             w->prev_lsn = w->insert_lsn;
         }
         w->insert_lsn += w->segsize - off;
@@ -378,8 +352,7 @@ uint64_t wal_append(struct wal *w, uint16_t type, const void *p, size_t n)
     w->prev_lsn = w->insert_lsn;
     w->insert_lsn += size;
     uint64_t end = w->insert_lsn;
-    if (w->len >= w->o.buffer_limit / 2)
-        pthread_cond_signal(&w->cv);
+    if (w->len >= w->o.buffer_limit / 2) pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     return end;
 }
@@ -432,24 +405,38 @@ uint64_t wal_insert_lsn(struct wal *w)
     return v;
 }
 
-uint64_t wal_write_lsn(struct wal *w) { return atomic_load(&w->write_lsn); }
-uint64_t wal_flush_lsn(struct wal *w) { return atomic_load(&w->flush_lsn); }
-uint64_t wal_oldest_lsn(struct wal *w) { return w->oldest; }
-size_t wal_segment_size(struct wal *w) { return w->segsize; }
-uint64_t wal_flush_count(struct wal *w) { return atomic_load(&w->nflush); }
+uint64_t wal_write_lsn(struct wal *w)
+{
+    return atomic_load(&w->write_lsn);
+}
+uint64_t wal_flush_lsn(struct wal *w)
+{
+    return atomic_load(&w->flush_lsn);
+}
+uint64_t wal_oldest_lsn(struct wal *w)
+{
+    return w->oldest;
+}
+size_t wal_segment_size(struct wal *w)
+{
+    return w->segsize;
+}
+uint64_t wal_flush_count(struct wal *w)
+{
+    return atomic_load(&w->nflush);
+}
 
 int wal_failed(struct wal *w, char *err, size_t errlen)
 {
-    if (!atomic_load(&w->failed))
-        return 0;
+    if (!atomic_load(&w->failed)) return 0;
     pthread_mutex_lock(&w->mu);
     snprintf(err, errlen, "%s", w->fail_msg);
     pthread_mutex_unlock(&w->mu);
     return 1;
 }
 
-ssize_t wal_read(struct wal *w, uint64_t from, uint64_t upto, void *buf, size_t cap,
-                 uint64_t *next, char *err, size_t errlen)
+ssize_t wal_read(struct wal *w, uint64_t from, uint64_t upto, void *buf, size_t cap, uint64_t *next,
+                 char *err, size_t errlen)
 {
     *next = from;
     if (from < w->oldest) {
@@ -464,14 +451,12 @@ ssize_t wal_read(struct wal *w, uint64_t from, uint64_t upto, void *buf, size_t 
         off = 0;
         *next = from;
     }
-    if (from >= upto)
-        return 0;
+    if (from >= upto) return 0;
     uint64_t seg = from - off;
     if (w->rd_fd < 0 || w->rd_seg != seg) {
         char path[4096];
         wal_seg_name(path, sizeof(path), w->dir, seg);
-        if (w->rd_fd >= 0)
-            close(w->rd_fd);
+        if (w->rd_fd >= 0) close(w->rd_fd);
         w->rd_fd = open(path, O_RDONLY | O_CLOEXEC);
         if (w->rd_fd < 0) {
             snprintf(err, errlen, "open %s: %s", path, strerror(errno));
@@ -480,10 +465,8 @@ ssize_t wal_read(struct wal *w, uint64_t from, uint64_t upto, void *buf, size_t 
         w->rd_seg = seg;
     }
     size_t want = w->segsize - off;
-    if (want > upto - from)
-        want = (size_t)(upto - from);
-    if (want > cap)
-        want = cap;
+    if (want > upto - from) want = (size_t)(upto - from);
+    if (want > cap) want = cap;
     ssize_t got = pread(w->rd_fd, buf, want, (off_t)off);
     if (got < 0) {
         snprintf(err, errlen, "read WAL: %s", strerror(errno));
@@ -493,8 +476,7 @@ ssize_t wal_read(struct wal *w, uint64_t from, uint64_t upto, void *buf, size_t 
     while (at < (size_t)got) { /* whole records only; stop after a SWITCH */
         struct wal_rec r;
         int st = wal_rec_decode((unsigned char *)buf + at, (size_t)got - at, &r);
-        if (st == WAL_REC_SHORT)
-            break;
+        if (st == WAL_REC_SHORT) break;
         if (st != WAL_REC_OK || r.lsn != from + at) {
             snprintf(err, errlen, "WAL at LSN %" PRIu64 " unreadable: %s", from + at,
                      wal_rec_status_name(st == WAL_REC_OK ? WAL_REC_BADLSN : st));

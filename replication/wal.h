@@ -16,7 +16,8 @@
  *   to open, naming segment and offset, when a bad record is followed by valid ones
  *   (corruption before the tail), unless opts.truncate_corrupt is set.  What it
  *   recovered is fdatasynced (it may have been only in the page cache after a kill -9)
- *   before the flush LSN is set to its end.  It then starts the writer thread.  Returns NULL with a message in err on failure.
+ *   before the flush LSN is set to its end.  It then starts the writer thread.  Returns NULL with a
+ * message in err on failure.
  * - wal_append() (any thread) puts one record in the in-memory WAL buffer and returns
  *   the LSN just past it (its "commit LSN", > 0).  The record is durable once
  *   wal_flush_lsn() >= that LSN.  Returns 0 with errno: E2BIG (payload too big),
@@ -56,21 +57,21 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define WAL_HDR 32u
-#define WAL_MAX_PAYLOAD (1u << 20)
-#define WAL_T_SWITCH 0xFFFFu
+#define WAL_HDR             32u
+#define WAL_MAX_PAYLOAD     (1u << 20)
+#define WAL_T_SWITCH        0xFFFFu
 #define WAL_SEGMENT_DEFAULT ((size_t)16 << 20)
-#define WAL_SEGMENT_MIN ((size_t)64 << 10)
+#define WAL_SEGMENT_MIN     ((size_t)64 << 10)
 
 enum { WAL_SIM_OFF = 0, WAL_SIM_CUT = 1, WAL_SIM_TEAR = 2 };
 
 struct wal_opts {
-    size_t segment_size;          /* new logs only (an existing log keeps its own); multiple of 4096 */
-    size_t buffer_limit;          /* bytes appended but not yet written; default 64 MiB */
-    unsigned writer_delay_ms;     /* default 200 */
-    int truncate_corrupt;         /* recovery: cut at corruption instead of refusing */
-    int sim_power_loss;           /* WAL_SIM_* */
-    int notify_write;             /* also call on_progress after the write, before fdatasync */
+    size_t segment_size;      /* new logs only (an existing log keeps its own); multiple of 4096 */
+    size_t buffer_limit;      /* bytes appended but not yet written; default 64 MiB */
+    unsigned writer_delay_ms; /* default 200 */
+    int truncate_corrupt;     /* recovery: cut at corruption instead of refusing */
+    int sim_power_loss;       /* WAL_SIM_* */
+    int notify_write;         /* also call on_progress after the write, before fdatasync */
     void (*on_progress)(void *arg);
     void *progress_arg;
     void (*log)(void *arg, const char *msg); /* recovery messages; NULL: stderr */
@@ -96,17 +97,17 @@ size_t wal_segment_size(struct wal *w);
 uint64_t wal_flush_count(struct wal *w); /* fdatasync calls made by the writer */
 int wal_failed(struct wal *w, char *err, size_t errlen);
 
-ssize_t wal_read(struct wal *w, uint64_t from, uint64_t upto, void *buf, size_t cap,
-                 uint64_t *next, char *err, size_t errlen);
+ssize_t wal_read(struct wal *w, uint64_t from, uint64_t upto, void *buf, size_t cap, uint64_t *next,
+                 char *err, size_t errlen);
 
 /* ---- the record format, for wal-dump and the replication stream ---- */
 enum { WAL_REC_OK, WAL_REC_ZERO, WAL_REC_SHORT, WAL_REC_BADLEN, WAL_REC_BADCRC, WAL_REC_BADLSN };
 struct wal_rec {
     uint64_t lsn, prev;
     uint16_t type;
-    uint32_t len;        /* payload bytes */
+    uint32_t len; /* payload bytes */
     const void *payload;
-    size_t size;         /* header + payload + padding */
+    size_t size; /* header + payload + padding */
     uint32_t crc_stored, crc_computed;
 };
 /* Decodes the record at p (avail bytes): WAL_REC_OK, ZERO (an all-zero header: end of

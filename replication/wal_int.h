@@ -12,7 +12,7 @@
 struct wal_seglist {
     uint64_t *start; /* sorted start LSNs */
     size_t n;
-    size_t segsize;  /* from the files' size; 0 when there are none */
+    size_t segsize; /* from the files' size; 0 when there are none */
 };
 
 size_t wal_rec_encode(void *dst, uint64_t lsn, uint64_t prev, uint16_t type, const void *p,

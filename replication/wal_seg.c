@@ -33,12 +33,29 @@ size_t wal_rec_size(size_t payload)
     return (WAL_HDR + payload + 7u) & ~(size_t)7u;
 }
 
-static void put32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
-static uint32_t get32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t get64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static void put32(unsigned char *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+static void put64(unsigned char *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+static uint32_t get32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+static uint64_t get64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
 
-size_t wal_rec_encode(void *dst, uint64_t lsn, uint64_t prev, uint16_t type, const void *p, size_t n)
+size_t wal_rec_encode(void *dst, uint64_t lsn, uint64_t prev, uint16_t type, const void *p,
+                      size_t n)
 {
     unsigned char *d = dst;
     size_t size = wal_rec_size(n);
@@ -47,8 +64,7 @@ size_t wal_rec_encode(void *dst, uint64_t lsn, uint64_t prev, uint16_t type, con
     put64(d + 8, lsn);
     put64(d + 16, prev);
     memcpy(d + 24, &type, 2);
-    if (n)
-        memcpy(d + WAL_HDR, p, n);
+    if (n) memcpy(d + WAL_HDR, p, n);
     memset(d + WAL_HDR + n, 0, size - WAL_HDR - n);
     put32(d, crc32c(0, d + 4, WAL_HDR - 4 + n));
     return size;
@@ -58,21 +74,17 @@ int wal_rec_decode(const void *p, size_t avail, struct wal_rec *r)
 {
     const unsigned char *d = p;
     memset(r, 0, sizeof(*r));
-    if (avail < WAL_HDR)
-        return WAL_REC_SHORT;
+    if (avail < WAL_HDR) return WAL_REC_SHORT;
     static const unsigned char zero[WAL_HDR];
-    if (memcmp(d, zero, WAL_HDR) == 0)
-        return WAL_REC_ZERO;
+    if (memcmp(d, zero, WAL_HDR) == 0) return WAL_REC_ZERO;
     r->crc_stored = get32(d);
     r->len = get32(d + 4);
     r->lsn = get64(d + 8);
     r->prev = get64(d + 16);
     memcpy(&r->type, d + 24, 2);
-    if (r->len > WAL_MAX_PAYLOAD || get32(d + 28) != 0)
-        return WAL_REC_BADLEN;
+    if (r->len > WAL_MAX_PAYLOAD || get32(d + 28) != 0) return WAL_REC_BADLEN;
     r->size = wal_rec_size(r->len);
-    if (avail < r->size)
-        return WAL_REC_SHORT;
+    if (avail < r->size) return WAL_REC_SHORT;
     r->payload = d + WAL_HDR;
     r->crc_computed = crc32c(0, d + 4, WAL_HDR - 4 + r->len);
     return r->crc_computed == r->crc_stored ? WAL_REC_OK : WAL_REC_BADCRC;
@@ -81,12 +93,18 @@ int wal_rec_decode(const void *p, size_t avail, struct wal_rec *r)
 const char *wal_rec_status_name(int st)
 {
     switch (st) {
-    case WAL_REC_OK: return "ok";
-    case WAL_REC_ZERO: return "zeroed header";
-    case WAL_REC_SHORT: return "record runs past the segment end";
-    case WAL_REC_BADLEN: return "impossible length";
-    case WAL_REC_BADCRC: return "CRC mismatch";
-    case WAL_REC_BADLSN: return "LSN does not chain";
+    case WAL_REC_OK:
+        return "ok";
+    case WAL_REC_ZERO:
+        return "zeroed header";
+    case WAL_REC_SHORT:
+        return "record runs past the segment end";
+    case WAL_REC_BADLEN:
+        return "impossible length";
+    case WAL_REC_BADCRC:
+        return "CRC mismatch";
+    case WAL_REC_BADLSN:
+        return "LSN does not chain";
     }
     return "?";
 }
@@ -111,8 +129,7 @@ int wal_write_meta(const char *dir, size_t segsize, char *err, size_t errlen)
     int n = snprintf(line, sizeof(line), "segment_size %zu\n", segsize);
     if (fd < 0 || write(fd, line, (size_t)n) != n || fsync(fd) < 0) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+        if (fd >= 0) close(fd);
         return -1;
     }
     close(fd);
@@ -132,11 +149,9 @@ int wal_list_segments(const char *dir, struct wal_seglist *l, char *err, size_t 
     int rc = 0;
     while ((e = readdir(d))) {
         char *end;
-        if (strlen(e->d_name) != 20 || strcmp(e->d_name + 16, ".wal") != 0)
-            continue;
+        if (strlen(e->d_name) != 20 || strcmp(e->d_name + 16, ".wal") != 0) continue;
         uint64_t s = strtoull(e->d_name, &end, 16);
-        if (end != e->d_name + 16)
-            continue;
+        if (end != e->d_name + 16) continue;
         if (l->n == WAL_MAX_SEGMENTS) {
             snprintf(err, errlen, "more than %d WAL segments in %s", WAL_MAX_SEGMENTS, dir);
             rc = -1;
@@ -169,8 +184,7 @@ int wal_list_segments(const char *dir, struct wal_seglist *l, char *err, size_t 
         } else {
             l->segsize = (size_t)sz;
         }
-        if (f)
-            fclose(f);
+        if (f) fclose(f);
     }
     if (rc < 0) {
         free(l->start);
@@ -202,15 +216,13 @@ static int cursor_load(struct wal_cursor *c, size_t i, unsigned char *buf, char 
     size_t got = 0;
     while (got < c->sl.segsize) {
         ssize_t r = pread(fd, buf + got, c->sl.segsize - got, (off_t)got);
-        if (r < 0 && errno == EINTR)
-            continue;
+        if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
             snprintf(err, errlen, "read %s: %s", path, strerror(errno));
             close(fd);
             return -1;
         }
-        if (r == 0)
-            break;
+        if (r == 0) break;
         got += (size_t)r;
     }
     memset(buf + got, 0, c->sl.segsize - got); /* a short file reads as zeroes */
@@ -225,16 +237,14 @@ static int cursor_next(struct wal_cursor *c, struct wal_rec *r, int *st, char *e
 {
     size_t seg = c->sl.segsize;
     for (;;) {
-        if (c->i >= c->sl.n)
-            return 0;
+        if (c->i >= c->sl.n) return 0;
         if (!c->loaded) {
             if (c->i > 0 && c->sl.start[c->i] != c->sl.start[c->i - 1] + seg) {
                 *st = WAL_REC_BADLSN; /* a missing segment */
                 c->off = 0;
                 return -1;
             }
-            if (cursor_load(c, c->i, c->buf, err, errlen) < 0)
-                return -2;
+            if (cursor_load(c, c->i, c->buf, err, errlen) < 0) return -2;
             c->loaded = 1;
         }
         if (seg - c->off < WAL_HDR) {
@@ -247,8 +257,7 @@ static int cursor_next(struct wal_cursor *c, struct wal_rec *r, int *st, char *e
         if (*st == WAL_REC_OK &&
             (r->lsn != c->sl.start[c->i] + c->off || (c->prev_known && r->prev != c->prev)))
             *st = WAL_REC_BADLSN;
-        if (*st != WAL_REC_OK)
-            return -1;
+        if (*st != WAL_REC_OK) return -1;
         c->prev = r->lsn;
         c->prev_known = 1;
         if (r->type == WAL_T_SWITCH) {
@@ -266,8 +275,7 @@ static int cursor_init(struct wal_cursor *c, const char *dir, char *err, size_t 
 {
     memset(c, 0, sizeof(*c));
     c->dir = dir;
-    if (wal_list_segments(dir, &c->sl, err, errlen) < 0)
-        return -1;
+    if (wal_list_segments(dir, &c->sl, err, errlen) < 0) return -1;
     if (c->sl.n && !(c->buf = malloc(c->sl.segsize))) {
         snprintf(err, errlen, "out of memory");
         free(c->sl.start);
@@ -285,8 +293,7 @@ static void cursor_free(struct wal_cursor *c)
 int wal_walk(const char *dir, wal_walk_cb cb, void *arg, char *err, size_t errlen)
 {
     struct wal_cursor c;
-    if (cursor_init(&c, dir, err, errlen) < 0)
-        return -1;
+    if (cursor_init(&c, dir, err, errlen) < 0) return -1;
     int rc = 0;
     for (;;) {
         struct wal_rec r;
@@ -298,16 +305,14 @@ int wal_walk(const char *dir, wal_walk_cb cb, void *arg, char *err, size_t errle
             rc = -1;
             break;
         }
-        if (k == 0)
-            break;
+        if (k == 0) break;
         if (k == -1) {
             i = c.i;
             off = c.off;
         }
         snprintf(name, sizeof(name), "%016" PRIx64 ".wal", c.sl.start[i]);
         cb(arg, name, off, st, &r);
-        if (k == -1)
-            break;
+        if (k == -1) break;
     }
     cursor_free(&c);
     return rc;
@@ -321,8 +326,7 @@ static int valid_after(struct wal_cursor *c, size_t *fi, size_t *foff, char *err
     for (size_t i = c->i; i < c->sl.n; i++) {
         unsigned char *b = c->buf;
         if (i != c->i) {
-            if (!tmp && !(tmp = malloc(seg)))
-                return -1;
+            if (!tmp && !(tmp = malloc(seg))) return -1;
             if (cursor_load(c, i, tmp, err, errlen) < 0) {
                 free(tmp);
                 return -1;
@@ -378,8 +382,7 @@ int wal_recover(const char *dir, size_t segsize, const struct wal_opts *o, wal_r
 {
     struct wal_cursor c;
     memset(out, 0, sizeof(*out));
-    if (cursor_init(&c, dir, err, errlen) < 0)
-        return -1;
+    if (cursor_init(&c, dir, err, errlen) < 0) return -1;
     int rc = -1;
     if (c.sl.n == 0) {
         rc = 0;
@@ -389,8 +392,7 @@ int wal_recover(const char *dir, size_t segsize, const struct wal_opts *o, wal_r
         struct wal_rec r;
         int st = 0;
         int k = cursor_next(&c, &r, &st, err, errlen);
-        if (k == -2)
-            goto done;
+        if (k == -2) goto done;
         if (k == 0) { /* the log ends exactly at a segment boundary */
             out->end = c.sl.start[c.sl.n - 1] + c.sl.segsize;
             out->prev = c.prev;
@@ -409,8 +411,7 @@ int wal_recover(const char *dir, size_t segsize, const struct wal_opts *o, wal_r
         wal_seg_name(path, sizeof(path), dir, c.sl.start[c.i]);
         size_t fi = 0, foff = 0;
         int after = valid_after(&c, &fi, &foff, err, errlen);
-        if (after < 0)
-            goto done;
+        if (after < 0) goto done;
         if (after && !o->truncate_corrupt) {
             snprintf(err, errlen,
                      "WAL corruption in segment %s at offset %zu (LSN %" PRIu64 "): %s, and a "
@@ -425,22 +426,21 @@ int wal_recover(const char *dir, size_t segsize, const struct wal_opts *o, wal_r
         for (size_t b = c.off; b < c.sl.segsize && !dirty; b++)
             dirty = c.buf[b] != 0;
         if (dirty) {
-            if (zero_range(path, c.off, c.sl.segsize, 1, err, errlen) < 0)
-                goto done;
+            if (zero_range(path, c.off, c.sl.segsize, 1, err, errlen) < 0) goto done;
             size_t removed = 0;
             for (size_t j = c.i + 1; j < c.sl.n; j++) {
                 char p2[4096];
                 wal_seg_name(p2, sizeof(p2), dir, c.sl.start[j]);
-                if (unlink(p2) == 0)
-                    removed++;
+                if (unlink(p2) == 0) removed++;
             }
             int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
             if (dfd >= 0) {
                 fsync(dfd);
                 close(dfd);
             }
-            wal_logf(o, "wal: %s at segment %s offset %zu (LSN %" PRIu64 "): %s; truncated "
-                        "there (%zu bytes zeroed, %zu later segment(s) removed)",
+            wal_logf(o,
+                     "wal: %s at segment %s offset %zu (LSN %" PRIu64 "): %s; truncated "
+                     "there (%zu bytes zeroed, %zu later segment(s) removed)",
                      after ? "corruption (cut on request)" : "torn tail", path, c.off,
                      c.sl.start[c.i] + c.off, wal_rec_status_name(st), c.sl.segsize - c.off,
                      removed);
@@ -469,16 +469,13 @@ int wal_sim_cut(const char *dir, size_t segsize, int mode, char *err, size_t err
     }
     int ok = fscanf(f, "%llu", &durable) == 1;
     fclose(f);
-    if (!ok)
-        return 0;
+    if (!ok) return 0;
     struct wal_seglist sl;
-    if (wal_list_segments(dir, &sl, err, errlen) < 0)
-        return -1;
+    if (wal_list_segments(dir, &sl, err, errlen) < 0) return -1;
     int rc = 0;
     for (size_t i = 0; i < sl.n && rc == 0; i++) {
         uint64_t s = sl.start[i];
-        if (s + sl.segsize <= durable)
-            continue;
+        if (s + sl.segsize <= durable) continue;
         size_t from = durable > s ? (size_t)(durable - s) : 0;
         wal_seg_name(path, sizeof(path), dir, s);
         if (mode == WAL_SIM_TEAR && durable >= s && from + WAL_HDR <= sl.segsize) {
@@ -489,15 +486,16 @@ int wal_sim_cut(const char *dir, size_t segsize, int mode, char *err, size_t err
                 memcpy(&len, hdr + 4, 4);
                 if (len <= WAL_MAX_PAYLOAD && from + wal_rec_size(len) <= sl.segsize) {
                     from += wal_rec_size(len) / 2; /* half of the record made it */
-                    wal_logf(o, "wal: power-loss simulation: tearing the record at LSN %llu", durable);
+                    wal_logf(o, "wal: power-loss simulation: tearing the record at LSN %llu",
+                             durable);
                 }
             }
-            if (fd >= 0)
-                close(fd);
+            if (fd >= 0) close(fd);
         }
         rc = zero_range(path, from, sl.segsize, 0, err, errlen);
         if (rc == 0)
-            wal_logf(o, "wal: power-loss simulation: segment %016" PRIx64 ".wal cut back to %zu bytes",
+            wal_logf(o,
+                     "wal: power-loss simulation: segment %016" PRIx64 ".wal cut back to %zu bytes",
                      s, from);
     }
     (void)segsize;

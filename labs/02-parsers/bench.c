@@ -58,19 +58,26 @@ static int enc_prepare(struct enc *e)
 {
     if (!strcmp(e->format, "json")) {
         struct json_error err;
-        if (!strcmp(e->impl, "hand")) return json_parse(&e->doc, (const char *)e->in, e->len, NULL, &err) ? -1 : 0;
-        if (!strcmp(e->impl, "cjson")) return (e->cj = cJSON_ParseWithLength((const char *)e->in, e->len)) ? 0 : -1;
+        if (!strcmp(e->impl, "hand"))
+            return json_parse(&e->doc, (const char *)e->in, e->len, NULL, &err) ? -1 : 0;
+        if (!strcmp(e->impl, "cjson"))
+            return (e->cj = cJSON_ParseWithLength((const char *)e->in, e->len)) ? 0 : -1;
         if (!strcmp(e->impl, "jansson")) {
             json_error_t je;
-            return (e->jj = json_loadb((const char *)e->in, e->len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je)) ? 0 : -1;
+            return (e->jj = json_loadb((const char *)e->in, e->len,
+                                       JSON_DECODE_ANY | JSON_ALLOW_NUL, &je))
+                       ? 0
+                       : -1;
         }
     } else if (!strcmp(e->format, "proto")) {
         struct proto_error err;
-        if (!strcmp(e->impl, "hand")) return proto_decode(e->type, e->in, e->len, &e->arena, &e->pmsg, &err) ? -1 : 0;
+        if (!strcmp(e->impl, "hand"))
+            return proto_decode(e->type, e->in, e->len, &e->arena, &e->pmsg, &err) ? -1 : 0;
         if (!strcmp(e->impl, "protobuf-c")) {
             static const ProtobufCMessageDescriptor *const d[] = {
-                &wirelab__order_batch__descriptor, &wirelab__order__descriptor, &wirelab__customer__descriptor,
-                &wirelab__line_item__descriptor, &wirelab__category__descriptor};
+                &wirelab__order_batch__descriptor, &wirelab__order__descriptor,
+                &wirelab__customer__descriptor, &wirelab__line_item__descriptor,
+                &wirelab__category__descriptor};
             return (e->pbc = protobuf_c_message_unpack(d[e->type], NULL, e->len, e->in)) ? 0 : -1;
         }
     }
@@ -83,7 +90,8 @@ static long enc_once(struct enc *e, uint8_t **keep)
     uint8_t *out = NULL;
     size_t n = 0;
     if (e->cj || e->jj) {
-        char *s = e->cj ? cJSON_PrintUnformatted(e->cj) : json_dumps(e->jj, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *s = e->cj ? cJSON_PrintUnformatted(e->cj)
+                        : json_dumps(e->jj, JSON_COMPACT | JSON_ENCODE_ANY);
         if (!s) return -1;
         n = strlen(s);
         out = (uint8_t *)s;
@@ -106,8 +114,10 @@ static long enc_once(struct enc *e, uint8_t **keep)
         if (keep && (*keep = malloc(n + 1))) memcpy(*keep, e->obuf, n);
         return (long)n;
     }
-    if (keep) *keep = out;
-    else free(out);
+    if (keep)
+        *keep = out;
+    else
+        free(out);
     return (long)n;
 }
 
@@ -152,8 +162,8 @@ static int write_op(void *arg)
 }
 
 /* --op write: times orders_write(); prints the result line.  0, or 1 when it fails. */
-static int bench_write(const char *format, const char *impl, long records, uint64_t seed, int ms, int runs,
-                       long fixed_iters, const char *outf)
+static int bench_write(const char *format, const char *impl, long records, uint64_t seed, int ms,
+                       int runs, long fixed_iters, const char *outf)
 {
     struct proto_arena a = {0};
     struct proto_order_batch batch;
@@ -163,8 +173,10 @@ static int bench_write(const char *format, const char *impl, long records, uint6
     if (orders_gen(&a, seed, (size_t)records, &batch)) goto out;
     int wrc = orders_write(format, impl, &batch, &w, &o);
     if (wrc == -3) {
-        fprintf(stderr, "parse-bench: no %s writer named %s (json: hand cjson jansson; xml: hand libxml2-writer)\n", format,
-                impl);
+        fprintf(stderr,
+                "parse-bench: no %s writer named %s (json: hand cjson jansson; xml: hand "
+                "libxml2-writer)\n",
+                format, impl);
         rc = 3;
         goto out;
     }
@@ -186,7 +198,9 @@ static int bench_write(const char *format, const char *impl, long records, uint6
     rc = 0;
     goto out;
 fail:
-    fprintf(stderr, "parse-bench: the %s %s writer failed (out of memory or an unrepresentable value)\n", format, impl);
+    fprintf(stderr,
+            "parse-bench: the %s %s writer failed (out of memory or an unrepresentable value)\n",
+            format, impl);
 out:
     jw_free(&w);
     proto_arena_free(&a);
@@ -221,30 +235,45 @@ int main(int argc, char **argv)
     uint64_t seed = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help")) {
-            printf("usage: parse-bench --format F --impl NAME [--message T] [--op decode|encode] [--ms N] "
+            printf("usage: parse-bench --format F --impl NAME [--message T] [--op decode|encode] "
+                   "[--ms N] "
                    "[--runs N] [--iters N] [--out FILE] FILE\n"
-                   "       parse-bench --format json|xml --impl NAME --op write --records N [--seed S] [--ms N] "
+                   "       parse-bench --format json|xml --impl NAME --op write --records N "
+                   "[--seed S] [--ms N] "
                    "[--runs N] [--iters N] [--out FILE]\n");
             return 0;
-        } else if (i + 1 < argc && !strcmp(argv[i], "--format")) format = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--impl")) impl = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--message")) opts.message = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--op")) op = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--out")) outf = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--ms")) ms = atoi(argv[++i]);
-        else if (i + 1 < argc && !strcmp(argv[i], "--runs")) runs = atoi(argv[++i]);
-        else if (i + 1 < argc && !strcmp(argv[i], "--iters")) fixed_iters = atol(argv[++i]);
-        else if (i + 1 < argc && !strcmp(argv[i], "--records")) records = atol(argv[++i]);
-        else if (i + 1 < argc && !strcmp(argv[i], "--seed")) seed = strtoull(argv[++i], NULL, 10);
-        else if (argv[i][0] != '-' && !file) file = argv[i];
+        } else if (i + 1 < argc && !strcmp(argv[i], "--format"))
+            format = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--impl"))
+            impl = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--message"))
+            opts.message = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--op"))
+            op = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--out"))
+            outf = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--ms"))
+            ms = atoi(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--runs"))
+            runs = atoi(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--iters"))
+            fixed_iters = atol(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--records"))
+            records = atol(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--seed"))
+            seed = strtoull(argv[++i], NULL, 10);
+        else if (argv[i][0] != '-' && !file)
+            file = argv[i];
         else {
             fprintf(stderr, "parse-bench: bad argument '%s' (see --help)\n", argv[i]);
             return 2;
         }
     }
     if (!strcmp(op, "write")) {
-        if (!format || !impl || records < 1 || records > 10000000 || ms < 1 || runs < 1 || runs > 101) {
-            fprintf(stderr, "parse-bench: --op write needs --format, --impl and --records 1..10000000\n");
+        if (!format || !impl || records < 1 || records > 10000000 || ms < 1 || runs < 1 ||
+            runs > 101) {
+            fprintf(stderr,
+                    "parse-bench: --op write needs --format, --impl and --records 1..10000000\n");
             return 2;
         }
         mallopt(M_MMAP_THRESHOLD, 256 << 20);
@@ -252,8 +281,11 @@ int main(int argc, char **argv)
         return bench_write(format, impl, records, seed, ms, runs, fixed_iters, outf);
     }
     const struct parser_impl *p = format && impl ? registry_find(format, impl) : NULL;
-    if (!p || !file || ms < 1 || runs < 1 || runs > 101 || (strcmp(op, "decode") && strcmp(op, "encode"))) {
-        fprintf(stderr, "parse-bench: need --format, a registered --impl (parse --list), FILE, a valid --op\n");
+    if (!p || !file || ms < 1 || runs < 1 || runs > 101 ||
+        (strcmp(op, "decode") && strcmp(op, "encode"))) {
+        fprintf(
+            stderr,
+            "parse-bench: need --format, a registered --impl (parse --list), FILE, a valid --op\n");
         return 2;
     }
     /* Keep freed memory in the heap for every implementation alike: otherwise glibc

@@ -33,11 +33,15 @@ int main(int argc, char **argv)
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help")) {
-            printf("usage: dataset [--records N] [--seed S] --out DIR   (writes DIR/orders.{pb,json,xml})\n");
+            printf("usage: dataset [--records N] [--seed S] --out DIR   (writes "
+                   "DIR/orders.{pb,json,xml})\n");
             return 0;
-        } else if (i + 1 < argc && !strcmp(argv[i], "--records")) records = atol(argv[++i]);
-        else if (i + 1 < argc && !strcmp(argv[i], "--seed")) seed = strtoull(argv[++i], NULL, 10);
-        else if (i + 1 < argc && !strcmp(argv[i], "--out")) dir = argv[++i];
+        } else if (i + 1 < argc && !strcmp(argv[i], "--records"))
+            records = atol(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--seed"))
+            seed = strtoull(argv[++i], NULL, 10);
+        else if (i + 1 < argc && !strcmp(argv[i], "--out"))
+            dir = argv[++i];
         else {
             fprintf(stderr, "dataset: bad argument '%s' (see --help)\n", argv[i]);
             return 2;
@@ -54,13 +58,17 @@ int main(int argc, char **argv)
     struct orders_out o;
     uint8_t *pb = NULL;
     size_t pblen;
-    if (orders_gen(&a, seed, (size_t)records, &batch) || proto_encode(PROTO_ORDER_BATCH, &batch, &pb, &pblen)) {
+    if (orders_gen(&a, seed, (size_t)records, &batch) ||
+        proto_encode(PROTO_ORDER_BATCH, &batch, &pb, &pblen)) {
         fprintf(stderr, "dataset: out of memory\n");
         goto out;
     }
     if (dataset_save(dir, "orders.pb", pb, pblen)) goto out;
-    if (orders_write("json", "hand", &batch, &w, &o) || dataset_save(dir, "orders.json", o.p, o.len)) goto out;
-    if (orders_write("xml", "hand", &batch, &w, &o) || dataset_save(dir, "orders.xml", o.p, o.len)) goto out;
+    if (orders_write("json", "hand", &batch, &w, &o) ||
+        dataset_save(dir, "orders.json", o.p, o.len))
+        goto out;
+    if (orders_write("xml", "hand", &batch, &w, &o) || dataset_save(dir, "orders.xml", o.p, o.len))
+        goto out;
     printf("%ld records -> %s/orders.{pb,json,xml}\n", records, dir);
     rc = 0;
 out:

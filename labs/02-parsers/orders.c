@@ -20,13 +20,17 @@ static uint64_t orders_rnd(uint64_t *s)
 
 /* Some strings need escaping in both formats (quotes, '&', '<', '>', TAB, LF, CR) and
  * some are non-ASCII UTF-8, so every writer's escaping is exercised by the dataset. */
-static const char *const first[] = {"Ada", "Alan", "Grace", "Linus", "Barbara", "Ken", "Dennis", "Margaret", "Zoë", "Frances"};
-static const char *const last[] = {"Lovelace", "Turing", "Hopper", "Torvalds", "Liskov", "Thompson", "Ritchie", "O'Hara", "Dijkstra", "Łukasiewicz"};
-static const char *const notes[] = {"leave at the door", "call before delivery", "gift: no prices & no invoice", "fragile <glass>",
-                                    "say \"hi\"\tthen\r\nleave", "café → Zürich ✓ > 2 kg"};
+static const char *const first[] = {"Ada", "Alan",   "Grace",    "Linus", "Barbara",
+                                    "Ken", "Dennis", "Margaret", "Zoë",   "Frances"};
+static const char *const last[] = {"Lovelace", "Turing",  "Hopper", "Torvalds", "Liskov",
+                                   "Thompson", "Ritchie", "O'Hara", "Dijkstra", "Łukasiewicz"};
+static const char *const notes[] = {
+    "leave at the door", "call before delivery",      "gift: no prices & no invoice",
+    "fragile <glass>",   "say \"hi\"\tthen\r\nleave", "café → Zürich ✓ > 2 kg"};
 static const char *const cats[] = {"electronics", "books", "home & garden", "kitchen"};
 static const char *const subs[] = {"phones", "cables", "12\" pans", "<tools>", "novels"};
-static const char *const status_names[] = {"STATUS_UNKNOWN", "PENDING", "PAID", "SHIPPED", "CANCELLED"};
+static const char *const status_names[] = {"STATUS_UNKNOWN", "PENDING", "PAID", "SHIPPED",
+                                           "CANCELLED"};
 
 const char *orders_status_name(int32_t status)
 {
@@ -140,8 +144,10 @@ static void orders_json_one(struct jw *w, const struct proto_order *o)
     JSTR(w, c->email);
     jw_lit(w, ",\"tz_offset_min\":");
     jw_i64(w, c->tz_offset_min);
-    if (c->vip) jw_lit(w, ",\"vip\":true},\"items\":[");
-    else jw_lit(w, ",\"vip\":false},\"items\":[");
+    if (c->vip)
+        jw_lit(w, ",\"vip\":true},\"items\":[");
+    else
+        jw_lit(w, ",\"vip\":false},\"items\":[");
     for (size_t k = 0; k < o->n_items; k++) {
         const struct proto_line_item *it = &o->items[k];
         if (k) jw_ch(w, ',');
@@ -216,7 +222,7 @@ static void orders_json(struct jw *w, const struct proto_order_batch *b)
 
 /* ---- hand XML ----------------------------------------------------------------- */
 
-#define XTEXT(w, s) xw_text((w), (const char *)(s).p, (s).len)
+#define XTEXT(w, s)    xw_text((w), (const char *)(s).p, (s).len)
 #define XATTR(w, n, s) xw_attr((w), n, (const char *)(s).p, (s).len) /* n: a literal */
 
 static void orders_xml_one(struct jw *w, const struct proto_order *o)
@@ -235,8 +241,10 @@ static void orders_xml_one(struct jw *w, const struct proto_order *o)
     jw_lit(w, "><customer");
     xw_attr_u64(w, "id", c->id);
     xw_attr_i64(w, "tz_offset_min", c->tz_offset_min);
-    if (c->vip) jw_lit(w, " vip=\"true\"><name>");
-    else jw_lit(w, " vip=\"false\"><name>");
+    if (c->vip)
+        jw_lit(w, " vip=\"true\"><name>");
+    else
+        jw_lit(w, " vip=\"false\"><name>");
     XTEXT(w, c->name);
     jw_lit(w, "</name><email>");
     XTEXT(w, c->email);
@@ -296,15 +304,17 @@ static void orders_xml(struct jw *w, const struct proto_order_batch *b)
 
 enum { ORD_HAND, ORD_CJSON, ORD_JANSSON, ORD_LIBXML2 };
 
-int orders_write(const char *format, const char *impl, const struct proto_order_batch *b, struct jw *w,
-                 struct orders_out *out)
+int orders_write(const char *format, const char *impl, const struct proto_order_batch *b,
+                 struct jw *w, struct orders_out *out)
 {
     int json = !strcmp(format, "json"), xml = !strcmp(format, "xml");
     memset(out, 0, sizeof *out);
     if ((json || xml) && !strcmp(impl, "hand")) {
         jw_reset(w);
-        if (json) orders_json(w, b);
-        else orders_xml(w, b);
+        if (json)
+            orders_json(w, b);
+        else
+            orders_xml(w, b);
         if (w->err) return -1;
         out->p = w->p;
         out->len = w->len;
@@ -334,8 +344,11 @@ int orders_write(const char *format, const char *impl, const struct proto_order_
 
 void orders_out_free(struct orders_out *out)
 {
-    if (out->kind == ORD_CJSON) cJSON_free(out->owner);
-    else if (out->kind == ORD_JANSSON) free(out->owner); /* jansson's default allocator */
-    else if (out->kind == ORD_LIBXML2) xmlBufferFree(out->owner);
+    if (out->kind == ORD_CJSON)
+        cJSON_free(out->owner);
+    else if (out->kind == ORD_JANSSON)
+        free(out->owner); /* jansson's default allocator */
+    else if (out->kind == ORD_LIBXML2)
+        xmlBufferFree(out->owner);
     memset(out, 0, sizeof *out);
 }

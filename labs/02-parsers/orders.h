@@ -36,8 +36,8 @@ struct orders_out {
 };
 
 int orders_gen(struct proto_arena *a, uint64_t seed, size_t n, struct proto_order_batch *batch);
-int orders_write(const char *format, const char *impl, const struct proto_order_batch *batch, struct jw *w,
-                 struct orders_out *out);
+int orders_write(const char *format, const char *impl, const struct proto_order_batch *batch,
+                 struct jw *w, struct orders_out *out);
 void orders_out_free(struct orders_out *out);
 /* The enum value's name ("PAID"); "STATUS_UNKNOWN" for values out of range. */
 const char *orders_status_name(int32_t status);

@@ -97,7 +97,10 @@ char *orders_cjson(const struct proto_order_batch *b)
 
 /* ---- jansson: a tree built from the records, then json_dumps ------------------ */
 
-static json_t *orders_jj_str(struct proto_str s) { return json_stringn((const char *)s.p, s.len); }
+static json_t *orders_jj_str(struct proto_str s)
+{
+    return json_stringn((const char *)s.p, s.len);
+}
 
 static json_t *orders_jj_one(const struct proto_order *o)
 {
@@ -181,7 +184,8 @@ static int orders_lx_str(xmlTextWriterPtr x, const char *name, struct proto_str 
     return orders_lx_num(x, name, nb);
 }
 
-static int orders_lx_text(xmlTextWriterPtr x, const char *elem, const char *s, size_t n, struct jw *nb)
+static int orders_lx_text(xmlTextWriterPtr x, const char *elem, const char *s, size_t n,
+                          struct jw *nb)
 {
     if (n) jw_raw(nb, s, n);
     jw_ch(nb, 0);
@@ -190,9 +194,9 @@ static int orders_lx_text(xmlTextWriterPtr x, const char *elem, const char *s, s
     return rc < 0 ? -1 : 0;
 }
 
-#define LX(call)                                                                                                       \
-    do {                                                                                                               \
-        if ((call) < 0) goto fail;                                                                                     \
+#define LX(call)                                                                                   \
+    do {                                                                                           \
+        if ((call) < 0) goto fail;                                                                 \
     } while (0)
 #define LXN(name, fn, v) (fn(nb, (v)), orders_lx_num(x, (name), nb))
 

@@ -73,12 +73,17 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--dump")) {
             dump = 1;
         } else if ((!strcmp(a, "--format") || !strcmp(a, "--impl") || !strcmp(a, "--lib") ||
-                    !strcmp(a, "--message")) && i + 1 < argc) {
+                    !strcmp(a, "--message")) &&
+                   i + 1 < argc) {
             const char *v = argv[++i];
-            if (a[2] == 'f') format = v;
-            else if (a[2] == 'i') impl = v;
-            else if (a[2] == 'l') lib = v;
-            else opts.message = v;
+            if (a[2] == 'f')
+                format = v;
+            else if (a[2] == 'i')
+                impl = v;
+            else if (a[2] == 'l')
+                lib = v;
+            else
+                opts.message = v;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "parse: unknown or incomplete option '%s'\n", a);
             usage(stderr);
@@ -95,8 +100,10 @@ int main(int argc, char **argv)
     }
     if (!impl) impl = lib ? "lib" : "hand";
     const struct parser_impl *p = NULL;
-    if (!strcmp(impl, "hand") && !lib) p = registry_find(format, "hand");
-    else if (!strcmp(impl, "lib")) p = lib ? registry_find(format, lib) : registry_lib(format);
+    if (!strcmp(impl, "hand") && !lib)
+        p = registry_find(format, "hand");
+    else if (!strcmp(impl, "lib"))
+        p = lib ? registry_find(format, lib) : registry_lib(format);
     else {
         fprintf(stderr, "parse: --impl must be hand or lib (--lib NAME picks the library)\n");
         return 2;
@@ -119,7 +126,8 @@ int main(int argc, char **argv)
     int rerr = errno;
     if (in != stdin) fclose(in);
     if (rrc != 0) {
-        fprintf(stderr, "parse: %s: %s\n", file, rerr == EFBIG ? "input larger than 1 GiB" : strerror(rerr));
+        fprintf(stderr, "parse: %s: %s\n", file,
+                rerr == EFBIG ? "input larger than 1 GiB" : strerror(rerr));
         return 2;
     }
     const char *name = strcmp(file, "-") ? file : "<stdin>";
@@ -138,10 +146,14 @@ int main(int argc, char **argv)
     int rc = p->parse(buf, len, &opts, &r, d);
     if (d) fclose(d);
     if (rc == 0) {
-        if (dump) fwrite(dbuf, 1, dlen, stdout);
+        if (dump)
+            fwrite(dbuf, 1, dlen, stdout);
         else
-            printf("%s: valid %s (%s), %zu bytes, %zu %s, depth %zu\n", name, format, p->name, len, r.items,
-                   !strcmp(format, "proto") ? "fields" : !strcmp(format, "http") ? "headers" : "items",
+            printf("%s: valid %s (%s), %zu bytes, %zu %s, depth %zu\n", name, format, p->name, len,
+                   r.items,
+                   !strcmp(format, "proto")  ? "fields"
+                   : !strcmp(format, "http") ? "headers"
+                                             : "items",
                    r.depth);
     } else if (rc == 1) {
         int binary = !strcmp(format, "proto");

@@ -55,7 +55,8 @@ void iom_parse_args(int argc, char **argv, const char *prog, const char *what, i
         switch (ch) {
         case 'H':
             if (net_parse_host(optarg) < 0) {
-                fprintf(stderr, "%s: bad --host '%s' (an IPv4 address or localhost)\n", prog, optarg);
+                fprintf(stderr, "%s: bad --host '%s' (an IPv4 address or localhost)\n", prog,
+                        optarg);
                 exit(2);
             }
             o->host = optarg;

@@ -143,7 +143,8 @@ int main(int argc, char **argv)
             if (errno != EINTR && errno != ECONNABORTED) {
                 perror("server-blocking: accept");
                 if (errno == EMFILE || errno == ENFILE)
-                    usleep(100000); /* out of fds: let connections finish (10 log lines/s at most) */
+                    usleep(
+                        100000); /* out of fds: let connections finish (10 log lines/s at most) */
             }
             continue;
         }

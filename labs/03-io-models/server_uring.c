@@ -224,7 +224,8 @@ static void on_cqe(const struct io_uring_cqe *cqe)
         else if (res == -EMFILE || res == -ENFILE) {
             /* re-arming at once fails at once: a busy loop that floods the log
              * (hostile.sh); the tick re-arms it */
-            fprintf(stderr, "server-uring: accept: %s: pausing until the next tick\n", strerror(-res));
+            fprintf(stderr, "server-uring: accept: %s: pausing until the next tick\n",
+                    strerror(-res));
             if (!(cqe->flags & IORING_CQE_F_MORE)) accept_paused = 1;
         } else if (res != -EINTR && res != -ECONNABORTED)
             fprintf(stderr, "server-uring: accept: %s\n", strerror(-res));

@@ -32,7 +32,7 @@
 #include "replication/wal.h"
 
 #define H_MAX_CLIENTS 16
-#define H_MAX_WRITES 200000 /* per client and trial */
+#define H_MAX_WRITES  200000 /* per client and trial */
 
 enum { HW_SENT, HW_OK, HW_ERR };
 
@@ -61,8 +61,7 @@ static void *client_main(void *arg)
 {
     struct h_client *c = arg;
     struct hc h;
-    if (hc_connect(&h, c->port, 8000) < 0)
-        return NULL;
+    if (hc_connect(&h, c->port, 8000) < 0) return NULL;
     char key[64];
     while (c->n < H_MAX_WRITES && !atomic_load(c->stop)) {
         snprintf(key, sizeof(key), "t%d:c%d:%d", c->trial, c->id, c->n);
@@ -71,8 +70,7 @@ static void *client_main(void *arg)
         int i = c->n++;
         struct hc_reply r;
         uint64_t t0 = ev_now_ns();
-        if (hc_send(&h, 3, argv) < 0 || hc_read(&h, &r) < 0)
-            break;
+        if (hc_send(&h, 3, argv) < 0 || hc_read(&h, &r) < 0) break;
         c->state[i] = r.type == '+' ? HW_OK : HW_ERR;
         c->ack_ms[i] = ev_now_ms();
         c->lat_us[i] = (uint32_t)((ev_now_ns() - t0) / 1000);
@@ -85,15 +83,12 @@ static void *client_main(void *arg)
 static int spawn(struct h_proc *p, char *const argv[], const char *log, int want_repl)
 {
     int fds[2];
-    if (pipe(fds) < 0)
-        return -1;
+    if (pipe(fds) < 0) return -1;
     p->pid = fork();
-    if (p->pid < 0)
-        return -1;
+    if (p->pid < 0) return -1;
     if (p->pid == 0) {
         dup2(fds[1], 1);
-        if (!freopen(log, "a", stderr))
-            _exit(126);
+        if (!freopen(log, "a", stderr)) _exit(126);
         close(fds[0]);
         execv(argv[0], argv);
         _exit(127);
@@ -105,20 +100,15 @@ static int spawn(struct h_proc *p, char *const argv[], const char *log, int want
     uint64_t deadline = ev_now_ms() + 15000;
     while ((!p->port || (want_repl && !p->repl_port)) && ev_now_ms() < deadline) {
         struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-        if (poll(&pfd, 1, 200) <= 0)
-            continue;
+        if (poll(&pfd, 1, 200) <= 0) continue;
         ssize_t r = read(fds[0], buf + len, sizeof(buf) - 1 - len);
-        if (r <= 0)
-            break;
+        if (r <= 0) break;
         len += (size_t)r;
         buf[len] = 0;
         char *q;
-        if (!p->port && (q = strstr(buf, "\nlistening on 127.0.0.1:")))
-            p->port = atoi(q + 24);
-        if (!p->port && !strncmp(buf, "listening on 127.0.0.1:", 23))
-            p->port = atoi(buf + 23);
-        if ((q = strstr(buf, "replication listening on 127.0.0.1:")))
-            p->repl_port = atoi(q + 35);
+        if (!p->port && (q = strstr(buf, "\nlistening on 127.0.0.1:"))) p->port = atoi(q + 24);
+        if (!p->port && !strncmp(buf, "listening on 127.0.0.1:", 23)) p->port = atoi(buf + 23);
+        if ((q = strstr(buf, "replication listening on 127.0.0.1:"))) p->repl_port = atoi(q + 35);
     }
     close(fds[0]);
     if (!p->port || (want_repl && !p->repl_port)) {
@@ -167,8 +157,8 @@ static void lag_sample(int port, struct h_lag *g)
     g->at_ms = ev_now_ms();
     if (hc_connect(&h, port, 1000) == 0 && hc_send(&h, 2, argv) == 0 && hc_read(&h, &r) == 0 &&
         r.type == '$' && hc_info_field(r.str, "wal_flush_lsn", pf, sizeof(pf)) == 0 &&
-        hc_info_field(r.str, "slave0", v, sizeof(v)) == 0 &&
-        (f = strstr(v, "flush_lsn=")) && (b = strstr(v, "lag_bytes=")) && (m = strstr(v, "lag_ms="))) {
+        hc_info_field(r.str, "slave0", v, sizeof(v)) == 0 && (f = strstr(v, "flush_lsn=")) &&
+        (b = strstr(v, "lag_bytes=")) && (m = strstr(v, "lag_ms="))) {
         g->r_flush = strtoull(f + 10, NULL, 10);
         g->lag_bytes = strtoull(b + 10, NULL, 10);
         g->lag_ms = strtoull(m + 7, NULL, 10);
@@ -186,12 +176,11 @@ static int wait_replica(int port, int catch_up, int ms)
     char v[256], f[64];
     while (ev_now_ms() < end) {
         if (info(port, "connected_slaves", v, sizeof(v)) == 0 && atoi(v) >= 1) {
-            if (!catch_up)
-                return 0;
-            if (info(port, "slave0", v, sizeof(v)) == 0 && info(port, "wal_flush_lsn", f, sizeof(f)) == 0) {
+            if (!catch_up) return 0;
+            if (info(port, "slave0", v, sizeof(v)) == 0 &&
+                info(port, "wal_flush_lsn", f, sizeof(f)) == 0) {
                 char *a = strstr(v, "apply_lsn=");
-                if (a && strtoull(a + 10, NULL, 10) == strtoull(f, NULL, 10))
-                    return 0;
+                if (a && strtoull(a + 10, NULL, 10) == strtoull(f, NULL, 10)) return 0;
             }
         }
         usleep(20000);
@@ -272,14 +261,13 @@ static int run_trial(const struct h_opts *o, int t, struct h_totals *tot)
     snprintf(rlog, sizeof(rlog), "%s/t%d-replica.log", o->tmp, t);
     snprintf(delay, sizeof(delay), "%d", o->writer_delay);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s/t%d' && mkdir -p '%s/t%d'", o->tmp, t, o->tmp, t);
-    if (system(cmd) != 0)
-        return -1;
-    int need_replica = strcmp(o->scenario, "restart") != 0 || (strcmp(o->level, "off") && strcmp(o->level, "local"));
+    if (system(cmd) != 0) return -1;
+    int need_replica = strcmp(o->scenario, "restart") != 0 ||
+                       (strcmp(o->level, "off") && strcmp(o->level, "local"));
     struct h_proc P = {0}, R = {0}, N = {0};
     char *av[32];
     server_argv(o, av, "primary", pdir, 0, 0, pbuf, delay);
-    if (spawn(&P, av, plog, 1) < 0)
-        return -1;
+    if (spawn(&P, av, plog, 1) < 0) return -1;
     if (need_replica) {
         server_argv(o, av, "replica", rdir, P.repl_port, 0, pbuf, delay);
         if (spawn(&R, av, rlog, 0) < 0 || wait_replica(P.port, 0, 10000) < 0) {
@@ -307,8 +295,7 @@ static int run_trial(const struct h_opts *o, int t, struct h_totals *tot)
     struct h_lag g = {0};
     uint64_t wal_end = 0; /* of the killed primary's WAL */
     int promote = !strcmp(o->scenario, "promote");
-    if (promote)
-        lag_sample(P.port, &g);
+    if (promote) lag_sample(P.port, &g);
     uint64_t kill_ms = ev_now_ms();
     tot->write_ms += kill_ms - start_ms;
     char prefix_msg[256] = "";
@@ -332,8 +319,7 @@ static int run_trial(const struct h_opts *o, int t, struct h_totals *tot)
         }
         stop_proc(&R, SIGTERM);
         stop_proc(&P, SIGTERM); /* both flushed: compare the files */
-        if (!prefix_bad)
-            prefix_bad = hw_prefix(pdir, rdir, prefix_msg, sizeof(prefix_msg)) < 0;
+        if (!prefix_bad) prefix_bad = hw_prefix(pdir, rdir, prefix_msg, sizeof(prefix_msg)) < 0;
         /* read back from the restarted replica's data: promote it */
         server_argv(o, av, "primary", rdir, 0, 0, pbuf, delay);
     } else {
@@ -389,12 +375,11 @@ static int run_trial(const struct h_opts *o, int t, struct h_totals *tot)
                     } else {
                         lost++;
                         uint64_t age = kill_ms > cl[i].ack_ms[k] ? kill_ms - cl[i].ack_ms[k] : 0;
-                        if (age > max_age)
-                            max_age = age;
-                        if (promote && cl[i].lsn[k] == UINT64_MAX) { /* died in the primary's buffer */
+                        if (age > max_age) max_age = age;
+                        if (promote &&
+                            cl[i].lsn[k] == UINT64_MAX) { /* died in the primary's buffer */
                             lost_buf++;
-                            if (age > tot->max_buf_age)
-                                tot->max_buf_age = age;
+                            if (age > tot->max_buf_age) tot->max_buf_age = age;
                         } else if (promote && g.ok && cl[i].lsn[k] >= g.r_flush) {
                             /* in WAL the replica had not confirmed: the lag window.  It was
                              * flushed no earlier than lag_ms before the sample (+2 ms: the
@@ -403,9 +388,11 @@ static int run_trial(const struct h_opts *o, int t, struct h_totals *tot)
                             lost_lag++;
                             int kl = snprintf(key, sizeof(key), "t%d:c%d:%d", t, i, k);
                             lost_bytes += (long)wal_rec_size(4 + 2 * (size_t)kl); /* SET k k */
-                            tot->late += age > g.lag_ms + (kill_ms - g.at_ms) + 2 +
-                                                   (uint64_t)(!strcmp(o->level, "off") && o->max_loss_age > 0
-                                                                  ? o->max_loss_age : 0);
+                            tot->late +=
+                                age > g.lag_ms + (kill_ms - g.at_ms) + 2 +
+                                          (uint64_t)(!strcmp(o->level, "off") && o->max_loss_age > 0
+                                                         ? o->max_loss_age
+                                                         : 0);
                         } else if (promote) {
                             tot->lost_out++; /* on the replica's confirmed WAL: a bug */
                         }
@@ -419,8 +406,7 @@ static int run_trial(const struct h_opts *o, int t, struct h_totals *tot)
             }
         }
     }
-    if (started)
-        hc_close(&h);
+    if (started) hc_close(&h);
     stop_proc(&N, SIGTERM);
     for (int i = 0; i < o->clients; i++) {
         free(cl[i].state);
@@ -432,12 +418,13 @@ static int run_trial(const struct h_opts *o, int t, struct h_totals *tot)
     uint64_t after = wal_end > g.p_flush ? wal_end - g.p_flush : 0;
     tot->over_bytes += (uint64_t)lost_bytes > g.lag_bytes + after; /* implied by the LSN check */
     if (g.ok)
-        snprintf(lagmsg, sizeof(lagmsg), "lag@kill %" PRIu64 " B %" PRIu64 " ms (+%" PRIu64 " B WAL after); "
-                 "lost %ld B in lag + %ld in buffer ", g.lag_bytes, g.lag_ms,
-                 after, lost_bytes, lost_buf);
-    printf("%5d %7ld %7ld %7ld %5ld %6ld %6ld (%ld/%ld) %8" PRIu64 " %s%s%s\n", t, w, acked, found, lost,
-           errs, indet, indet_found, indet - indet_found, lost ? max_age : 0, lagmsg, prefix_msg,
-           rb_fail ? " READ-BACK FAILED" : "");
+        snprintf(lagmsg, sizeof(lagmsg),
+                 "lag@kill %" PRIu64 " B %" PRIu64 " ms (+%" PRIu64 " B WAL after); "
+                 "lost %ld B in lag + %ld in buffer ",
+                 g.lag_bytes, g.lag_ms, after, lost_bytes, lost_buf);
+    printf("%5d %7ld %7ld %7ld %5ld %6ld %6ld (%ld/%ld) %8" PRIu64 " %s%s%s\n", t, w, acked, found,
+           lost, errs, indet, indet_found, indet - indet_found, lost ? max_age : 0, lagmsg,
+           prefix_msg, rb_fail ? " READ-BACK FAILED" : "");
     fflush(stdout);
     tot->writes += w;
     tot->acked += acked;
@@ -450,10 +437,8 @@ static int run_trial(const struct h_opts *o, int t, struct h_totals *tot)
     tot->lost_buf += lost_buf;
     tot->lost_bytes += lost_bytes;
     tot->lag_bytes += (long)g.lag_bytes;
-    if (g.lag_ms > tot->max_lag_ms)
-        tot->max_lag_ms = g.lag_ms;
-    if (lost && max_age > tot->max_lost_age)
-        tot->max_lost_age = max_age;
+    if (g.lag_ms > tot->max_lag_ms) tot->max_lag_ms = g.lag_ms;
+    if (lost && max_age > tot->max_lost_age) tot->max_lost_age = max_age;
     tot->prefix_fail += prefix_bad;
     tot->failed_trials += rb_fail;
     if (!rb_fail && !lost && !prefix_bad) {
@@ -465,27 +450,36 @@ static int run_trial(const struct h_opts *o, int t, struct h_totals *tot)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: crash-harness --server PATH/kv-server --level LEVEL --scenario restart|promote|replica\n"
-               "         [--trials N] [--clients N] [--kill-after MIN:MAX ms] [--writer-delay MS]\n"
-               "         [--power-loss cut|tear] [--max-loss-age-ms MS] [--tmp DIR] [--seed N]\n"
-               "         [--repl-throttle BYTES_PER_S] [--allow-async-loss]\n"
-               "  restart: kill -9 the primary, restart it;  promote: kill -9 the primary, promote\n"
-               "  the replica;  replica: kill -9 the replica, restart it, check its WAL is a prefix\n"
-               "  of the primary's.  --power-loss: servers run with --sim-power-loss and restart\n"
-               "  with it, so each WAL is cut back to its last fdatasync (tear: half a record more)\n"
-               "  --repl-throttle: the primary sends its replica at most that rate (a slow link), so\n"
-               "  an asynchronous replica lags.  promote samples the primary's INFO replication just\n"
-               "  before the kill and finds each lost write in the killed primary's WAL.\n"
-               "  --allow-async-loss (promote at off/local): pass when every lost write lies in WAL\n"
-               "  the replica had not confirmed at that sample (the lag), or, at off, died in the\n"
-               "  primary's buffer within --max-loss-age-ms; any other loss fails.\n");
+    fprintf(f,
+            "usage: crash-harness --server PATH/kv-server --level LEVEL --scenario "
+            "restart|promote|replica\n"
+            "         [--trials N] [--clients N] [--kill-after MIN:MAX ms] [--writer-delay MS]\n"
+            "         [--power-loss cut|tear] [--max-loss-age-ms MS] [--tmp DIR] [--seed N]\n"
+            "         [--repl-throttle BYTES_PER_S] [--allow-async-loss]\n"
+            "  restart: kill -9 the primary, restart it;  promote: kill -9 the primary, promote\n"
+            "  the replica;  replica: kill -9 the replica, restart it, check its WAL is a prefix\n"
+            "  of the primary's.  --power-loss: servers run with --sim-power-loss and restart\n"
+            "  with it, so each WAL is cut back to its last fdatasync (tear: half a record more)\n"
+            "  --repl-throttle: the primary sends its replica at most that rate (a slow link), so\n"
+            "  an asynchronous replica lags.  promote samples the primary's INFO replication just\n"
+            "  before the kill and finds each lost write in the killed primary's WAL.\n"
+            "  --allow-async-loss (promote at off/local): pass when every lost write lies in WAL\n"
+            "  the replica had not confirmed at that sample (the lag), or, at off, died in the\n"
+            "  primary's buffer within --max-loss-age-ms; any other loss fails.\n");
 }
 
 int main(int argc, char **argv)
 {
-    struct h_opts o = {.level = "on", .scenario = "promote", .tmp = "/tmp/crash-harness",
-                       .trials = 5, .clients = 4, .kill_min = 80, .kill_max = 300,
-                       .writer_delay = 200, .max_loss_age = -1, .seed = (unsigned)time(NULL)};
+    struct h_opts o = {.level = "on",
+                       .scenario = "promote",
+                       .tmp = "/tmp/crash-harness",
+                       .trials = 5,
+                       .clients = 4,
+                       .kill_min = 80,
+                       .kill_max = 300,
+                       .writer_delay = 200,
+                       .max_loss_age = -1,
+                       .seed = (unsigned)time(NULL)};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help")) {
@@ -501,19 +495,31 @@ int main(int argc, char **argv)
             return 2;
         }
         i++;
-        if (!strcmp(a, "--server")) o.server = v;
-        else if (!strcmp(a, "--level")) o.level = v;
-        else if (!strcmp(a, "--scenario")) o.scenario = v;
-        else if (!strcmp(a, "--tmp")) o.tmp = v;
-        else if (!strcmp(a, "--power-loss")) o.power_loss = v;
-        else if (!strcmp(a, "--repl-throttle")) o.throttle = v;
-        else if (!strcmp(a, "--trials")) o.trials = atoi(v);
-        else if (!strcmp(a, "--clients")) o.clients = atoi(v);
-        else if (!strcmp(a, "--writer-delay")) o.writer_delay = atoi(v);
-        else if (!strcmp(a, "--max-loss-age-ms")) o.max_loss_age = atoi(v);
-        else if (!strcmp(a, "--seed")) o.seed = (unsigned)strtoul(v, NULL, 10);
+        if (!strcmp(a, "--server"))
+            o.server = v;
+        else if (!strcmp(a, "--level"))
+            o.level = v;
+        else if (!strcmp(a, "--scenario"))
+            o.scenario = v;
+        else if (!strcmp(a, "--tmp"))
+            o.tmp = v;
+        else if (!strcmp(a, "--power-loss"))
+            o.power_loss = v;
+        else if (!strcmp(a, "--repl-throttle"))
+            o.throttle = v;
+        else if (!strcmp(a, "--trials"))
+            o.trials = atoi(v);
+        else if (!strcmp(a, "--clients"))
+            o.clients = atoi(v);
+        else if (!strcmp(a, "--writer-delay"))
+            o.writer_delay = atoi(v);
+        else if (!strcmp(a, "--max-loss-age-ms"))
+            o.max_loss_age = atoi(v);
+        else if (!strcmp(a, "--seed"))
+            o.seed = (unsigned)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--kill-after")) {
-            if (sscanf(v, "%d:%d", &o.kill_min, &o.kill_max) != 2 || o.kill_min < 0 || o.kill_max < o.kill_min) {
+            if (sscanf(v, "%d:%d", &o.kill_min, &o.kill_max) != 2 || o.kill_min < 0 ||
+                o.kill_max < o.kill_min) {
                 fprintf(stderr, "crash-harness: --kill-after MIN:MAX\n");
                 return 2;
             }
@@ -522,27 +528,32 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!o.server || o.trials < 1 || o.clients < 1 || o.clients > H_MAX_CLIENTS || o.writer_delay < 1 ||
-        (strcmp(o.scenario, "restart") && strcmp(o.scenario, "promote") && strcmp(o.scenario, "replica")) ||
+    if (!o.server || o.trials < 1 || o.clients < 1 || o.clients > H_MAX_CLIENTS ||
+        o.writer_delay < 1 ||
+        (strcmp(o.scenario, "restart") && strcmp(o.scenario, "promote") &&
+         strcmp(o.scenario, "replica")) ||
         (o.power_loss && strcmp(o.power_loss, "cut") && strcmp(o.power_loss, "tear"))) {
         usage(stderr);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
     srand(o.seed);
-    printf("# crash-harness level=%s scenario=%s trials=%d clients=%d power-loss=%s writer-delay=%d "
-           "repl-throttle=%s seed=%u\n", o.level, o.scenario, o.trials, o.clients,
-           o.power_loss ? o.power_loss : "no", o.writer_delay, o.throttle ? o.throttle : "none", o.seed);
-    printf("%5s %7s %7s %7s %5s %6s %s %8s\n", "trial", "writes", "acked", "found", "LOST", "errors",
-           "no-answer (found/missing)", "lost-age-ms");
+    printf(
+        "# crash-harness level=%s scenario=%s trials=%d clients=%d power-loss=%s writer-delay=%d "
+        "repl-throttle=%s seed=%u\n",
+        o.level, o.scenario, o.trials, o.clients, o.power_loss ? o.power_loss : "no",
+        o.writer_delay, o.throttle ? o.throttle : "none", o.seed);
+    printf("%5s %7s %7s %7s %5s %6s %s %8s\n", "trial", "writes", "acked", "found", "LOST",
+           "errors", "no-answer (found/missing)", "lost-age-ms");
     struct h_totals tot = {0};
     for (int t = 1; t <= o.trials; t++)
-        if (run_trial(&o, t, &tot) < 0)
-            tot.failed_trials++;
+        if (run_trial(&o, t, &tot) < 0) tot.failed_trials++;
     int age_ok = o.max_loss_age >= 0 ? tot.max_lost_age <= (uint64_t)o.max_loss_age : tot.lost == 0;
-    if (o.async_loss) /* the lag bounds what async replication loses; the buffer, the writer delay */
-        age_ok = !tot.lost_out && !tot.late && !tot.over_bytes &&
-                 (!tot.lost_buf || (o.max_loss_age >= 0 && tot.max_buf_age <= (uint64_t)o.max_loss_age));
+    if (o.async_loss) /* the lag bounds what async replication loses; the buffer, the writer delay
+                       */
+        age_ok =
+            !tot.lost_out && !tot.late && !tot.over_bytes &&
+            (!tot.lost_buf || (o.max_loss_age >= 0 && tot.max_buf_age <= (uint64_t)o.max_loss_age));
     uint32_t p50 = 0, p99 = 0;
     if (tot.nlat) {
         qsort(tot.lat, tot.nlat, sizeof(*tot.lat), cmp_u32);
@@ -550,19 +561,24 @@ int main(int argc, char **argv)
         p99 = tot.lat[tot.nlat * 99 / 100];
     }
     free(tot.lat);
-    printf("TOTAL level=%s scenario=%s power-loss=%s trials=%d writes=%ld acked=%ld found=%ld lost=%ld "
-           "errors=%ld indeterminate=%ld (found %ld) max_lost_age_ms=%" PRIu64 " prefix_failures=%d "
+    printf("TOTAL level=%s scenario=%s power-loss=%s trials=%d writes=%ld acked=%ld found=%ld "
+           "lost=%ld "
+           "errors=%ld indeterminate=%ld (found %ld) max_lost_age_ms=%" PRIu64
+           " prefix_failures=%d "
            "failed_trials=%d\n",
            o.level, o.scenario, o.power_loss ? o.power_loss : "no", o.trials, tot.writes, tot.acked,
-           tot.found, tot.lost, tot.errors, tot.indet, tot.indet_found, tot.max_lost_age, tot.prefix_fail,
-           tot.failed_trials);
-    printf("ACK latency_ms p50=%.2f p99=%.2f over %zu acknowledged writes, %.0f acknowledged/s\n", p50 / 1000.0,
-           p99 / 1000.0, tot.nlat, tot.write_ms ? (double)tot.acked * 1000 / (double)tot.write_ms : 0.0);
+           tot.found, tot.lost, tot.errors, tot.indet, tot.indet_found, tot.max_lost_age,
+           tot.prefix_fail, tot.failed_trials);
+    printf("ACK latency_ms p50=%.2f p99=%.2f over %zu acknowledged writes, %.0f acknowledged/s\n",
+           p50 / 1000.0, p99 / 1000.0, tot.nlat,
+           tot.write_ms ? (double)tot.acked * 1000 / (double)tot.write_ms : 0.0);
     if (!strcmp(o.scenario, "promote"))
-        printf("LAG lag_bytes_at_kill=%ld (sum over trials) max_lag_ms_at_kill=%" PRIu64 " lost_in_lag=%ld "
-               "(%ld bytes) lost_in_primary_buffer=%ld (max age %" PRIu64 " ms) lost_outside_bound=%ld "
+        printf("LAG lag_bytes_at_kill=%ld (sum over trials) max_lag_ms_at_kill=%" PRIu64
+               " lost_in_lag=%ld "
+               "(%ld bytes) lost_in_primary_buffer=%ld (max age %" PRIu64
+               " ms) lost_outside_bound=%ld "
                "lost_older_than_lag=%ld trials_lost_bytes_over_lag=%ld\n",
-               tot.lag_bytes, tot.max_lag_ms, tot.lost_lag, tot.lost_bytes, tot.lost_buf, tot.max_buf_age,
-               tot.lost_out, tot.late, tot.over_bytes);
+               tot.lag_bytes, tot.max_lag_ms, tot.lost_lag, tot.lost_bytes, tot.lost_buf,
+               tot.max_buf_age, tot.lost_out, tot.late, tot.over_bytes);
     return (age_ok && !tot.prefix_fail && !tot.failed_trials) ? 0 : 1;
 }

@@ -19,8 +19,7 @@ int hc_connect(struct hc *c, int port, int timeout_ms)
     c->str = NULL;
     c->strcap = 0;
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (c->fd < 0)
-        return -1;
+    if (c->fd < 0) return -1;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
@@ -38,8 +37,7 @@ int hc_connect(struct hc *c, int port, int timeout_ms)
 
 void hc_close(struct hc *c)
 {
-    if (c->fd >= 0)
-        close(c->fd);
+    if (c->fd >= 0) close(c->fd);
     c->fd = -1;
     free(c->str);
     c->str = NULL;
@@ -52,15 +50,13 @@ int hc_send(struct hc *c, int argc, const char *const *argv)
     size_t n = (size_t)snprintf(out, sizeof(out), "*%d\r\n", argc);
     for (int i = 0; i < argc; i++) {
         size_t l = strlen(argv[i]);
-        if (n + l + 32 > sizeof(out))
-            return -1;
+        if (n + l + 32 > sizeof(out)) return -1;
         n += (size_t)snprintf(out + n, sizeof(out) - n, "$%zu\r\n%s\r\n", l, argv[i]);
     }
     size_t off = 0;
     while (off < n) {
         ssize_t w = send(c->fd, out + off, n - off, MSG_NOSIGNAL);
-        if (w <= 0)
-            return -1;
+        if (w <= 0) return -1;
         off += (size_t)w;
     }
     return 0;
@@ -73,11 +69,9 @@ static int fill(struct hc *c)
         c->len -= c->pos;
         c->pos = 0;
     }
-    if (c->len == sizeof(c->buf))
-        return -1;
+    if (c->len == sizeof(c->buf)) return -1;
     ssize_t r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
-    if (r <= 0)
-        return -1;
+    if (r <= 0) return -1;
     c->len += (size_t)r;
     return 0;
 }
@@ -86,8 +80,7 @@ static int keep(struct hc *c, const char *p, size_t n)
 {
     if (n + 1 > c->strcap) {
         char *s = realloc(c->str, n + 1);
-        if (!s)
-            return -1;
+        if (!s) return -1;
         c->str = s;
         c->strcap = n + 1;
     }
@@ -107,23 +100,20 @@ static int line(struct hc *c)
             c->pos += n + 1;
             return rc;
         }
-        if (fill(c) < 0)
-            return -1;
+        if (fill(c) < 0) return -1;
     }
 }
 
 int hc_read(struct hc *c, struct hc_reply *r)
 {
-    if (line(c) < 0)
-        return -1;
+    if (line(c) < 0) return -1;
     r->type = c->str[0];
     r->len = strtoll(c->str + 1, NULL, 10);
     r->str = c->str + 1;
     if (r->type == '$' && r->len >= 0) {
         size_t n = (size_t)r->len;
         char *tmp = malloc(n + 1);
-        if (!tmp)
-            return -1;
+        if (!tmp) return -1;
         size_t got = 0;
         while (got < n + 2) {
             if (c->pos == c->len && fill(c) < 0) {
@@ -131,10 +121,8 @@ int hc_read(struct hc *c, struct hc_reply *r)
                 return -1;
             }
             size_t take = c->len - c->pos;
-            if (take > n + 2 - got)
-                take = n + 2 - got;
-            if (got < n)
-                memcpy(tmp + got, c->buf + c->pos, take > n - got ? n - got : take);
+            if (take > n + 2 - got) take = n + 2 - got;
+            if (got < n) memcpy(tmp + got, c->buf + c->pos, take > n - got ? n - got : take);
             got += take;
             c->pos += take;
         }
@@ -146,8 +134,7 @@ int hc_read(struct hc *c, struct hc_reply *r)
     if (r->type == '*')
         for (long long i = 0; i < r->len; i++) {
             struct hc_reply e;
-            if (hc_read(c, &e) < 0)
-                return -1;
+            if (hc_read(c, &e) < 0) return -1;
         }
     return 0;
 }
@@ -158,8 +145,7 @@ int hc_info_field(const char *info, const char *name, char *out, size_t cap)
     for (const char *p = info; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
         if (!strncmp(p, name, nl) && p[nl] == ':') {
             size_t n = strcspn(p + nl + 1, "\r\n");
-            if (n >= cap)
-                n = cap - 1;
+            if (n >= cap) n = cap - 1;
             memcpy(out, p + nl + 1, n);
             out[n] = 0;
             return 0;

@@ -14,7 +14,8 @@
 
 /* ---- commands --------------------------------------------------------------- */
 
-#define ARG_IS(c, i, lit) ((c)->p.argl[i] == sizeof(lit) - 1 && !strncasecmp((c)->p.argv[i], lit, sizeof(lit) - 1))
+#define ARG_IS(c, i, lit)                                                                          \
+    ((c)->p.argl[i] == sizeof(lit) - 1 && !strncasecmp((c)->p.argv[i], lit, sizeof(lit) - 1))
 
 static uint64_t log_write(struct kv_server *s, struct kv_client *c, uint16_t type, const char *k,
                           size_t kl, const char *v, size_t vl)
@@ -32,8 +33,7 @@ static uint64_t log_write(struct kv_server *s, struct kv_client *c, uint16_t typ
     uint32_t k32 = (uint32_t)kl;
     memcpy(rec, &k32, 4);
     memcpy(rec + 4, k, kl);
-    if (vl)
-        memcpy(rec + 4 + kl, v, vl);
+    if (vl) memcpy(rec + 4 + kl, v, vl);
     uint64_t lsn = wal_append(s->wal, type, rec, n);
     if (lsn)
         kv_apply_record(s, type, rec, n);
@@ -55,12 +55,10 @@ static void add_key_if_match(void *arg, const char *k, size_t kl)
     struct kv_keys *kk = arg;
     char key[512];
     if (kk->pat && strcmp(kk->pat, "*") != 0) {
-        if (kl >= sizeof(key))
-            return;
+        if (kl >= sizeof(key)) return;
         memcpy(key, k, kl);
         key[kl] = 0;
-        if (fnmatch(kk->pat, key, 0) != 0)
-            return;
+        if (fnmatch(kk->pat, key, 0) != 0) return;
     }
     resp_add_bulk(kk->o, k, kl);
     kk->n++;
@@ -129,14 +127,15 @@ static void cmd_info(struct kv_server *s, struct kv_client *c)
         char line[256];
         int n = snprintf(line, sizeof(line),
                          "# Server\r\nredis_version:7.0.0\r\nwirelab_server:kv-server\r\n"
-                         "process_id:%d\r\n\r\n", (int)getpid());
+                         "process_id:%d\r\n\r\n",
+                         (int)getpid());
         resp_add_raw(&o, line, (size_t)n);
     }
-    if (all || ARG_IS(c, 1, "replication"))
-        kv_repl_info(s, &o);
+    if (all || ARG_IS(c, 1, "replication")) kv_repl_info(s, &o);
     if (all || ARG_IS(c, 1, "keyspace")) {
         char line[128];
-        int n = snprintf(line, sizeof(line), "# Keyspace\r\ndb0:keys=%zu,expires=0\r\n", kvs_count(s->kv));
+        int n = snprintf(line, sizeof(line), "# Keyspace\r\ndb0:keys=%zu,expires=0\r\n",
+                         kvs_count(s->kv));
         resp_add_raw(&o, line, (size_t)n);
     }
     resp_add_bulk(&c->out, o.data, o.len);
@@ -172,18 +171,23 @@ void kv_exec_command(struct kv_server *s, struct kv_client *c)
 {
     struct resp_parser *p = &c->p;
     int argc = p->argc;
-    static const struct { const char *name; int arity; int write; } cmds[] = {
-        {"PING", -1, 0}, {"ECHO", 2, 0},   {"SET", 3, 1},    {"GET", 2, 0},     {"DEL", -2, 1},
-        {"EXISTS", -2, 0}, {"DBSIZE", 1, 0}, {"KEYS", 2, 0}, {"SCAN", -2, 0},   {"INFO", -1, 0},
-        {"WAIT", 3, 0},  {"CONFIG", -2, 0}, {"COMMAND", -1, 0}, {"SELECT", 2, 0}, {"QUIT", 1, 0},
+    static const struct {
+        const char *name;
+        int arity;
+        int write;
+    } cmds[] = {
+        {"PING", -1, 0},   {"ECHO", 2, 0},    {"SET", 3, 1},      {"GET", 2, 0},    {"DEL", -2, 1},
+        {"EXISTS", -2, 0}, {"DBSIZE", 1, 0},  {"KEYS", 2, 0},     {"SCAN", -2, 0},  {"INFO", -1, 0},
+        {"WAIT", 3, 0},    {"CONFIG", -2, 0}, {"COMMAND", -1, 0}, {"SELECT", 2, 0}, {"QUIT", 1, 0},
     };
     size_t ci = 0, ncmds = sizeof(cmds) / sizeof(cmds[0]);
     for (; ci < ncmds; ci++)
-        if (p->argl[0] == strlen(cmds[ci].name) && !strncasecmp(p->argv[0], cmds[ci].name, p->argl[0]))
+        if (p->argl[0] == strlen(cmds[ci].name) &&
+            !strncasecmp(p->argv[0], cmds[ci].name, p->argl[0]))
             break;
     if (ci == ncmds) {
-        resp_add_errorf(&c->out, "ERR unknown command '%.*s'", (int)(p->argl[0] > 64 ? 64 : p->argl[0]),
-                        p->argv[0]);
+        resp_add_errorf(&c->out, "ERR unknown command '%.*s'",
+                        (int)(p->argl[0] > 64 ? 64 : p->argl[0]), p->argv[0]);
         return;
     }
     const char *name = cmds[ci].name;
@@ -205,8 +209,7 @@ void kv_exec_command(struct kv_server *s, struct kv_client *c)
         resp_add_bulk(&c->out, p->argv[1], p->argl[1]);
     } else if (!strcmp(name, "SET")) {
         uint64_t lsn = log_write(s, c, KV_REC_SET, p->argv[1], p->argl[1], p->argv[2], p->argl[2]);
-        if (lsn)
-            kv_commit(s, c, lsn, 0, 0);
+        if (lsn) kv_commit(s, c, lsn, 0, 0);
     } else if (!strcmp(name, "GET")) {
         size_t vl;
         const char *v = kvs_get(s->kv, p->argv[1], p->argl[1], &vl);
@@ -219,11 +222,9 @@ void kv_exec_command(struct kv_server *s, struct kv_client *c)
         uint64_t lsn = 0;
         for (int i = 1; i < argc; i++) {
             size_t vl;
-            if (!kvs_get(s->kv, p->argv[i], p->argl[i], &vl))
-                continue;
+            if (!kvs_get(s->kv, p->argv[i], p->argl[i], &vl)) continue;
             uint64_t l = log_write(s, c, KV_REC_DEL, p->argv[i], p->argl[i], NULL, 0);
-            if (!l)
-                return;
+            if (!l) return;
             lsn = l;
             n++;
         }
@@ -267,4 +268,3 @@ void kv_exec_command(struct kv_server *s, struct kv_client *c)
         c->close_after = 1;
     }
 }
-

@@ -24,22 +24,19 @@
 
 #include "io/net.h"
 
-#define REPL_IN_MAX ((size_t)4 << 20)
+#define REPL_IN_MAX    ((size_t)4 << 20)
 #define REPL_APPLY_MAX ((size_t)64 << 20)
-#define REPL_OUT_HIGH ((size_t)1 << 20)
+#define REPL_OUT_HIGH  ((size_t)1 << 20)
 
 /* Writes what the non-blocking socket takes; -1 (errno) when the peer is gone. */
 static int repl_write_out(int fd, struct resp_out *o)
 {
     while (o->len) {
         ssize_t n = write(fd, o->data, o->len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return 0;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return 0;
         if (n <= 0) {
-            if (n == 0)
-                errno = EPIPE;
+            if (n == 0) errno = EPIPE;
             return -1;
         }
         resp_out_consume(o, (size_t)n);
@@ -66,8 +63,7 @@ static void rep_close(struct kv_server *s, int i, const char *why)
 static int rep_index(struct kv_server *s, int fd)
 {
     for (int i = 0; i < KV_MAX_REPLICAS; i++)
-        if (s->rep[i] && s->rep[i]->fd == fd)
-            return i;
+        if (s->rep[i] && s->rep[i]->fd == fd) return i;
     return -1;
 }
 
@@ -83,12 +79,10 @@ static double rep_burst(const struct kv_server *s)
 
 static size_t rep_budget(struct kv_server *s, struct kv_replica_conn *r)
 {
-    if (!s->repl_throttle)
-        return KV_SCRATCH;
+    if (!s->repl_throttle) return KV_SCRATCH;
     uint64_t now = ev_now_ns();
     r->tokens += (double)(now - r->tok_ns) * 1e-9 * (double)s->repl_throttle;
-    if (r->tokens > rep_burst(s))
-        r->tokens = rep_burst(s);
+    if (r->tokens > rep_burst(s)) r->tokens = rep_burst(s);
     r->tok_ns = now;
     return r->tokens < 1 ? 0 : r->tokens > (double)KV_SCRATCH ? KV_SCRATCH : (size_t)r->tokens;
 }
@@ -100,26 +94,23 @@ static void rep_pump(struct kv_server *s, int i)
     char err[256];
     uint64_t flush = wal_flush_lsn(s->wal);
     size_t cap;
-    while (r->streaming && r->out.len < REPL_OUT_HIGH && r->sent < flush && (cap = rep_budget(s, r))) {
+    while (r->streaming && r->out.len < REPL_OUT_HIGH && r->sent < flush &&
+           (cap = rep_budget(s, r))) {
         uint64_t next;
         ssize_t n = wal_read(s->wal, r->sent, flush, s->scratch, cap, &next, err, sizeof(err));
         if (n < 0 && errno == E2BIG && s->repl_throttle) {
             /* The next record is bigger than the budget: wait for a full bucket, then send
              * it anyway and go into debt, so the long-run rate still holds. */
-            if (r->tokens < rep_burst(s))
-                break;
+            if (r->tokens < rep_burst(s)) break;
             n = wal_read(s->wal, r->sent, flush, s->scratch, KV_SCRATCH, &next, err, sizeof(err));
         }
         if (n < 0) {
             rep_close(s, i, err);
             return;
         }
-        if (s->repl_throttle)
-            r->tokens -= (double)n;
-        if (n > 0 && resp_add_raw(&r->out, s->scratch, (size_t)n) < 0)
-            break;
-        if (n == 0 && next == r->sent)
-            break;
+        if (s->repl_throttle) r->tokens -= (double)n;
+        if (n > 0 && resp_add_raw(&r->out, s->scratch, (size_t)n) < 0) break;
+        if (n == 0 && next == r->sent) break;
         r->sent = next;
     }
     if (repl_write_out(r->fd, &r->out) < 0) {
@@ -132,8 +123,7 @@ static void rep_pump(struct kv_server *s, int i)
 static int arg_u64(const struct resp_parser *p, int i, uint64_t *v)
 {
     char num[32], *e;
-    if (p->argl[i] == 0 || p->argl[i] >= sizeof(num))
-        return -1;
+    if (p->argl[i] == 0 || p->argl[i] >= sizeof(num)) return -1;
     memcpy(num, p->argv[i], p->argl[i]);
     num[p->argl[i]] = 0;
     *v = strtoull(num, &e, 10);
@@ -144,27 +134,31 @@ static int rep_command(struct kv_server *s, struct kv_replica_conn *r)
 {
     struct resp_parser *p = &r->p;
     uint64_t a, b, c;
-    if (p->argc == 3 && p->argl[0] == 9 && !strncasecmp(p->argv[0], "REPLSTART", 9) && !r->streaming) {
+    if (p->argc == 3 && p->argl[0] == 9 && !strncasecmp(p->argv[0], "REPLSTART", 9) &&
+        !r->streaming) {
         uint64_t flush = wal_flush_lsn(s->wal);
         if (arg_u64(p, 1, &a) < 0 || arg_u64(p, 2, &b) < 0) {
             resp_add_error(&r->out, "ERR REPLSTART <lsn> <segment-size>");
             return -1;
         }
         if (b != wal_segment_size(s->wal)) {
-            resp_add_errorf(&r->out, "ERR segment size %" PRIu64 " differs from the primary's %zu: "
-                                     "start the replica with --wal-segment-size %zu",
+            resp_add_errorf(&r->out,
+                            "ERR segment size %" PRIu64 " differs from the primary's %zu: "
+                            "start the replica with --wal-segment-size %zu",
                             b, wal_segment_size(s->wal), wal_segment_size(s->wal));
             return -1;
         }
         if (a > flush) {
-            resp_add_errorf(&r->out, "ERR replica is at LSN %" PRIu64 ", past the primary's flush "
-                                     "LSN %" PRIu64 ": its WAL has diverged; rebuild the replica",
+            resp_add_errorf(&r->out,
+                            "ERR replica is at LSN %" PRIu64 ", past the primary's flush "
+                            "LSN %" PRIu64 ": its WAL has diverged; rebuild the replica",
                             a, flush);
             return -1;
         }
         if (a < wal_oldest_lsn(s->wal)) {
-            resp_add_errorf(&r->out, "ERR WAL from LSN %" PRIu64 " is gone (oldest kept %" PRIu64
-                                     "); rebuild the replica",
+            resp_add_errorf(&r->out,
+                            "ERR WAL from LSN %" PRIu64 " is gone (oldest kept %" PRIu64
+                            "); rebuild the replica",
                             a, wal_oldest_lsn(s->wal));
             return -1;
         }
@@ -179,8 +173,9 @@ static int rep_command(struct kv_server *s, struct kv_replica_conn *r)
         kv_logf("replica %s streaming from LSN %" PRIu64, r->addr, a);
         return 0;
     }
-    if (p->argc == 5 && r->streaming && p->argl[0] == 8 && !strncasecmp(p->argv[0], "REPLCONF", 8) &&
-        arg_u64(p, 2, &a) == 0 && arg_u64(p, 3, &b) == 0 && arg_u64(p, 4, &c) == 0) {
+    if (p->argc == 5 && r->streaming && p->argl[0] == 8 &&
+        !strncasecmp(p->argv[0], "REPLCONF", 8) && arg_u64(p, 2, &a) == 0 &&
+        arg_u64(p, 3, &b) == 0 && arg_u64(p, 4, &c) == 0) {
         if (a > r->sent || b > r->sent || c > r->sent) {
             /* A position past what this connection was sent: the peer has WAL the
              * primary never gave it (a diverged history, a bug, or a fake replica).
@@ -190,11 +185,13 @@ static int rep_command(struct kv_server *s, struct kv_replica_conn *r)
              * error and the connection goes (logged once, by rep_close); a real
              * replica reconnects and is counted from what it is sent then.  Backwards
              * positions are taken as they come: they only ever lower the count. */
-            resp_add_errorf(&r->out, "ERR REPLCONF ACK %" PRIu64 " %" PRIu64 " %" PRIu64
-                                     " is past the LSN %" PRIu64 " this connection was sent",
+            resp_add_errorf(&r->out,
+                            "ERR REPLCONF ACK %" PRIu64 " %" PRIu64 " %" PRIu64
+                            " is past the LSN %" PRIu64 " this connection was sent",
                             a, b, c, r->sent);
-            kv_logf("replica %s: REPLCONF ACK %" PRIu64 " %" PRIu64 " %" PRIu64 " past the LSN %"
-                    PRIu64 " it was sent: dropped, not counted", r->addr, a, b, c, r->sent);
+            kv_logf("replica %s: REPLCONF ACK %" PRIu64 " %" PRIu64 " %" PRIu64
+                    " past the LSN %" PRIu64 " it was sent: dropped, not counted",
+                    r->addr, a, b, c, r->sent);
             return -1;
         }
         r->write = a;
@@ -213,8 +210,7 @@ static void rep_event(struct ev_loop *l, int fd, unsigned mask, void *arg)
     struct kv_server *s = arg;
     int i = rep_index(s, fd);
     (void)l;
-    if (i < 0)
-        return;
+    if (i < 0) return;
     struct kv_replica_conn *r = s->rep[i];
     if (mask & (EV_READ | EV_ERROR)) {
         if (r->inlen == REPL_IN_MAX) {
@@ -226,16 +222,13 @@ static void rep_event(struct ev_loop *l, int fd, unsigned mask, void *arg)
             rep_close(s, i, n == 0 ? "connection closed" : strerror(errno));
             return;
         }
-        if (n > 0)
-            r->inlen += (size_t)n;
+        if (n > 0) r->inlen += (size_t)n;
         size_t pos = 0;
         for (;;) {
             ssize_t k = resp_parse(&r->p, r->in + pos, r->inlen - pos);
-            if (k == 0)
-                break;
+            if (k == 0) break;
             if (k < 0 || r->p.err[0] || (r->p.argc && rep_command(s, r) < 0)) {
-                if (k < 0 || r->p.err[0])
-                    resp_add_error(&r->out, r->p.err);
+                if (k < 0 || r->p.err[0]) resp_add_error(&r->out, r->p.err);
                 (void)!write(fd, r->out.data, r->out.len);
                 rep_close(s, i, "bad request on the replication port");
                 return;
@@ -245,8 +238,7 @@ static void rep_event(struct ev_loop *l, int fd, unsigned mask, void *arg)
         memmove(r->in, r->in + pos, r->inlen - pos);
         r->inlen -= pos;
     }
-    if (s->rep[i] == r)
-        rep_pump(s, i);
+    if (s->rep[i] == r) rep_pump(s, i);
 }
 
 static void rep_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg);
@@ -275,8 +267,7 @@ static void rep_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg)
     while (i < KV_MAX_REPLICAS && s->rep[i])
         i++;
     struct kv_replica_conn *r = i < KV_MAX_REPLICAS ? calloc(1, sizeof(*r)) : NULL;
-    if (r)
-        r->in = malloc(REPL_IN_MAX);
+    if (r) r->in = malloc(REPL_IN_MAX);
     if (!r || !r->in) {
         static const char msg[] = "-ERR too many replicas\r\n";
         (void)!write(fd, msg, sizeof(msg) - 1);
@@ -301,8 +292,7 @@ static void rep_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg)
 int kv_repl_listen(struct kv_server *s, const char *host, int port, char *err, size_t errlen)
 {
     s->repl_lfd = net_listen(host, port, 16, 1, err, errlen);
-    if (s->repl_lfd < 0)
-        return -1;
+    if (s->repl_lfd < 0) return -1;
     return ev_watch(s->loop, s->repl_lfd, EV_READ, rep_accept, s);
 }
 
@@ -328,8 +318,7 @@ void kv_repl_primary_progress(struct kv_server *s)
         s->last_flush_seen = f;
     }
     for (int i = 0; i < KV_MAX_REPLICAS; i++)
-        if (s->rep[i])
-            rep_pump(s, i);
+        if (s->rep[i]) rep_pump(s, i);
 }
 
 int kv_repl_count_reached(struct kv_server *s, enum kv_level what, uint64_t lsn)
@@ -337,8 +326,7 @@ int kv_repl_count_reached(struct kv_server *s, enum kv_level what, uint64_t lsn)
     int n = 0;
     for (int i = 0; i < KV_MAX_REPLICAS; i++) {
         struct kv_replica_conn *r = s->rep[i];
-        if (!r || !r->streaming)
-            continue;
+        if (!r || !r->streaming) continue;
         uint64_t v = what == KV_REMOTE_WRITE ? r->write : what == KV_ON ? r->flush : r->apply;
         n += v >= lsn;
     }
@@ -350,13 +338,13 @@ static uint64_t lag_ms(struct kv_server *s, uint64_t applied)
 {
     for (size_t k = 0; k < s->lag_n; k++) {
         size_t at = (s->lag_head + k) % KV_LAG_SAMPLES;
-        if (s->lag[at].lsn > applied)
-            return (ev_now_ns() - s->lag[at].ns) / 1000000u;
+        if (s->lag[at].lsn > applied) return (ev_now_ns() - s->lag[at].ns) / 1000000u;
     }
     return 0;
 }
 
-static void info_line(struct resp_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void info_line(struct resp_out *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void info_line(struct resp_out *o, const char *fmt, ...)
 {
     char line[512];
@@ -364,8 +352,7 @@ static void info_line(struct resp_out *o, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
     va_end(ap);
-    if (n > (int)sizeof(line) - 3)
-        n = (int)sizeof(line) - 3;
+    if (n > (int)sizeof(line) - 3) n = (int)sizeof(line) - 3;
     memcpy(line + n, "\r\n", 2);
     resp_add_raw(o, line, (size_t)n + 2);
 }
@@ -382,15 +369,14 @@ void kv_repl_info(struct kv_server *s, struct resp_out *o)
         info_line(o, "role:master");
         info_line(o, "synchronous_commit:%s", lv[s->level]);
         info_line(o, "connected_slaves:%d", n);
-        if (s->repl_throttle)
-            info_line(o, "repl_throttle_bytes_per_s:%" PRIu64, s->repl_throttle);
+        if (s->repl_throttle) info_line(o, "repl_throttle_bytes_per_s:%" PRIu64, s->repl_throttle);
         for (int i = 0, k = 0; i < KV_MAX_REPLICAS; i++) {
             struct kv_replica_conn *r = s->rep[i];
-            if (!r || !r->streaming)
-                continue;
-            info_line(o, "slave%d:state=streaming,sent_lsn=%" PRIu64 ",write_lsn=%" PRIu64
-                         ",flush_lsn=%" PRIu64 ",apply_lsn=%" PRIu64 ",lag_bytes=%" PRIu64
-                         ",lag_ms=%" PRIu64 ",last_ack_ms_ago=%" PRIu64,
+            if (!r || !r->streaming) continue;
+            info_line(o,
+                      "slave%d:state=streaming,sent_lsn=%" PRIu64 ",write_lsn=%" PRIu64
+                      ",flush_lsn=%" PRIu64 ",apply_lsn=%" PRIu64 ",lag_bytes=%" PRIu64
+                      ",lag_ms=%" PRIu64 ",last_ack_ms_ago=%" PRIu64,
                       k++, r->sent, r->write, r->flush, r->apply, fl > r->apply ? fl - r->apply : 0,
                       lag_ms(s, r->apply), ev_now_ms() - r->last_ack_ms);
         }
@@ -427,8 +413,7 @@ static void up_drop(struct kv_server *s, const char *why, unsigned retry_ms)
 {
     if (why && strcmp(why, s->up_error) != 0)
         kv_logf("replica: %s (retrying every %u ms)", why, retry_ms);
-    if (why)
-        snprintf(s->up_error, sizeof(s->up_error), "%s", why);
+    if (why) snprintf(s->up_error, sizeof(s->up_error), "%s", why);
     if (s->up_fd >= 0) {
         ev_unwatch(s->loop, s->up_fd);
         close(s->up_fd);
@@ -436,8 +421,7 @@ static void up_drop(struct kv_server *s, const char *why, unsigned retry_ms)
     s->up_fd = -1;
     s->up_handshake_done = 0;
     s->up_inlen = 0;
-    if (!s->up_retry_timer)
-        s->up_retry_timer = ev_timer_add(s->loop, retry_ms, up_retry, s);
+    if (!s->up_retry_timer) s->up_retry_timer = ev_timer_add(s->loop, retry_ms, up_retry, s);
 }
 
 static void up_write(struct kv_server *s)
@@ -453,10 +437,8 @@ static void up_write(struct kv_server *s)
 static void up_send_ack(struct kv_server *s, int force)
 {
     uint64_t w = wal_write_lsn(s->wal), f = wal_flush_lsn(s->wal), a = s->r_apply;
-    if (s->up_fd < 0 || !s->up_handshake_done)
-        return;
-    if (!force && w == s->r_acked_w && f == s->r_acked_f && a == s->r_acked_a)
-        return;
+    if (s->up_fd < 0 || !s->up_handshake_done) return;
+    if (!force && w == s->r_acked_w && f == s->r_acked_f && a == s->r_acked_a) return;
     char n1[24], n2[24], n3[24];
     snprintf(n1, sizeof(n1), "%" PRIu64, w);
     snprintf(n2, sizeof(n2), "%" PRIu64, f);
@@ -482,8 +464,7 @@ static int up_records(struct kv_server *s)
     while (pos < s->up_inlen && s->apply_len < REPL_APPLY_MAX) {
         struct wal_rec r;
         int st = wal_rec_decode(s->up_in + pos, s->up_inlen - pos, &r);
-        if (st == WAL_REC_SHORT)
-            break;
+        if (st == WAL_REC_SHORT) break;
         char why[256];
         if (st != WAL_REC_OK) {
             snprintf(why, sizeof(why), "bad record from the primary: %s", wal_rec_status_name(st));
@@ -491,8 +472,10 @@ static int up_records(struct kv_server *s)
             return -1;
         }
         if (wal_append_raw(s->wal, s->up_in + pos, r.size) < 0) {
-            snprintf(why, sizeof(why), "record at LSN %" PRIu64 " does not follow this replica's WAL "
-                                       "(at %" PRIu64 "): %s", r.lsn, wal_insert_lsn(s->wal),
+            snprintf(why, sizeof(why),
+                     "record at LSN %" PRIu64 " does not follow this replica's WAL "
+                     "(at %" PRIu64 "): %s",
+                     r.lsn, wal_insert_lsn(s->wal),
                      errno == EINVAL ? "the WALs diverged; rebuild the replica" : strerror(errno));
             up_drop(s, why, 1000);
             return -1;
@@ -516,8 +499,7 @@ static int up_records(struct kv_server *s)
     }
     memmove(s->up_in, s->up_in + pos, s->up_inlen - pos);
     s->up_inlen -= pos;
-    if (appended)
-        wal_flush_request(s->wal, wal_insert_lsn(s->wal));
+    if (appended) wal_flush_request(s->wal, wal_insert_lsn(s->wal));
     return 0;
 }
 
@@ -531,8 +513,7 @@ static void up_event(struct ev_loop *l, int fd, unsigned mask, void *arg)
             up_drop(s, "connection to the primary lost", 200);
             return;
         }
-        if (n > 0)
-            s->up_inlen += (size_t)n;
+        if (n > 0) s->up_inlen += (size_t)n;
         if (!s->up_handshake_done) {
             char *nl = memchr(s->up_in, '\n', s->up_inlen);
             if (!nl) {
@@ -555,11 +536,9 @@ static void up_event(struct ev_loop *l, int fd, unsigned mask, void *arg)
             kv_logf("replica: streaming from %s:%d at LSN %" PRIu64, s->primary_host,
                     s->primary_port, wal_insert_lsn(s->wal));
             up_send_ack(s, 1);
-            if (s->up_fd < 0)
-                return;
+            if (s->up_fd < 0) return;
         }
-        if (up_records(s) < 0)
-            return;
+        if (up_records(s) < 0) return;
     }
     up_write(s);
 }
@@ -608,8 +587,7 @@ void kv_repl_replica_progress(struct kv_server *s)
         struct wal_rec r;
         wal_rec_decode(s->apply_q + pos, s->apply_len - pos, &r);
         uint64_t end = r.type == WAL_T_SWITCH ? r.lsn - r.lsn % seg + seg : r.lsn + r.size;
-        if (end > flush)
-            break;
+        if (end > flush) break;
         if (r.type != WAL_T_SWITCH && kv_apply_record(s, r.type, r.payload, r.len) < 0)
             kv_logf("replica: record at LSN %" PRIu64 " has an unknown type %u", r.lsn, r.type);
         s->r_apply = end;
@@ -627,12 +605,9 @@ void kv_repl_replica_progress(struct kv_server *s)
 void kv_repl_close_all(struct kv_server *s)
 {
     for (int i = 0; i < KV_MAX_REPLICAS; i++)
-        if (s->rep[i])
-            rep_close(s, i, "shutting down");
-    if (s->up_fd >= 0)
-        close(s->up_fd);
-    if (s->repl_lfd >= 0)
-        close(s->repl_lfd);
+        if (s->rep[i]) rep_close(s, i, "shutting down");
+    if (s->up_fd >= 0) close(s->up_fd);
+    if (s->repl_lfd >= 0) close(s->repl_lfd);
     free(s->up_in);
     free(s->apply_q);
     resp_out_free(&s->up_out);

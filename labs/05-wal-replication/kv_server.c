@@ -20,10 +20,9 @@
 
 #include "io/net.h"
 
-#define KV_IN_MAX ((size_t)4 << 20)   /* one request frame, at most */
+#define KV_IN_MAX ((size_t)4 << 20) /* one request frame, at most */
 
 #define KV_MAX_WAITING 65536
-
 
 static volatile sig_atomic_t kv_stop_flag;
 
@@ -42,14 +41,11 @@ void kv_logf(const char *fmt, ...)
 int kv_apply_record(struct kv_server *s, uint16_t type, const void *p, size_t n)
 {
     uint32_t kl;
-    if (n < 4)
-        return -1;
+    if (n < 4) return -1;
     memcpy(&kl, p, 4);
-    if (kl > n - 4)
-        return -1;
+    if (kl > n - 4) return -1;
     const char *k = (const char *)p + 4;
-    if (type == KV_REC_SET)
-        return kvs_set(s->kv, k, kl, k + kl, n - 4 - kl);
+    if (type == KV_REC_SET) return kvs_set(s->kv, k, kl, k + kl, n - 4 - kl);
     if (type == KV_REC_DEL) {
         kvs_del(s->kv, k, kl);
         return 0;
@@ -97,10 +93,8 @@ static int client_flush(struct kv_server *s, struct kv_client *c)
     size_t sent = 0;
     while (sent < sendable) {
         ssize_t n = write(c->fd, c->out.data + sent, sendable - sent);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
         if (n <= 0) {
             client_close(s, c);
             return -1;
@@ -126,8 +120,7 @@ static void client_event(struct ev_loop *l, int fd, unsigned mask, void *arg)
     struct kv_server *s = arg;
     struct kv_client *c = s->clients[fd];
     (void)l;
-    if (!c)
-        return;
+    if (!c) return;
     if (mask & (EV_READ | EV_ERROR)) {
         if (c->inlen == c->incap) {
             if (c->incap >= KV_IN_MAX) {
@@ -153,13 +146,11 @@ static void client_event(struct ev_loop *l, int fd, unsigned mask, void *arg)
         }
         if (n > 0) {
             c->inlen += (size_t)n;
-            if (c->npend < KV_MAX_PENDING)
-                process_input(s, c);
+            if (c->npend < KV_MAX_PENDING) process_input(s, c);
             return;
         }
     }
-    if (mask & EV_WRITE)
-        client_flush(s, c);
+    if (mask & EV_WRITE) client_flush(s, c);
 }
 
 static void on_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg);
@@ -180,8 +171,7 @@ void kv_accept_pause(struct kv_server *s, int lfd, ev_timer_cb resume, const cha
 {
     kv_logf("%s accept: %s: pausing 100 ms", what, strerror(errno));
     ev_unwatch(s->loop, lfd);
-    if (!ev_timer_add(s->loop, 100, resume, s))
-        kv_logf("no timer slot to resume accepting");
+    if (!ev_timer_add(s->loop, 100, resume, s)) kv_logf("no timer slot to resume accepting");
 }
 
 static void on_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg)
@@ -210,8 +200,7 @@ static void on_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg)
         resp_init(&c->p, &lim);
         resp_out_init(&c->out, KV_OUT_MAX);
         s->clients[fd] = c;
-        if (ev_watch(l, fd, EV_READ, client_event, s) < 0)
-            client_close(s, c);
+        if (ev_watch(l, fd, EV_READ, client_event, s) < 0) client_close(s, c);
     }
 }
 
@@ -231,8 +220,12 @@ int kv_defer_reply(struct kv_server *s, struct kv_client *c, int kind, uint64_t 
         c->in_waiting = 1;
     }
     struct kv_pending *e = &c->pend[(c->phead + c->npend++) % KV_MAX_PENDING];
-    *e = (struct kv_pending){.at = c->out.len, .lsn = lsn, .deadline_ms = deadline_ms, .v = v,
-                             .kind = kind, .level = s->level};
+    *e = (struct kv_pending){.at = c->out.len,
+                             .lsn = lsn,
+                             .deadline_ms = deadline_ms,
+                             .v = v,
+                             .kind = kind,
+                             .level = s->level};
     return 0;
 }
 
@@ -266,8 +259,7 @@ static int pending_reply(struct kv_server *s, const struct kv_pending *e, uint64
     int late = e->deadline_ms && now >= e->deadline_ms;
     if (e->kind == KV_PEND_WAIT) {
         int n = kv_repl_count_reached(s, KV_ON, e->lsn);
-        if (n < e->v && !late)
-            return 0;
+        if (n < e->v && !late) return 0;
         resp_add_int(r, n);
         return 1;
     }
@@ -276,7 +268,8 @@ static int pending_reply(struct kv_server *s, const struct kv_pending *e, uint64
         return 1;
     }
     int local = wal_flush_lsn(s->wal) >= e->lsn;
-    int remote = e->level <= KV_LOCAL || kv_repl_count_reached(s, (enum kv_level)e->level, e->lsn) > 0;
+    int remote =
+        e->level <= KV_LOCAL || kv_repl_count_reached(s, (enum kv_level)e->level, e->lsn) > 0;
     if (local && remote) {
         if (e->kind == KV_PEND_INT)
             resp_add_int(r, e->v);
@@ -284,10 +277,10 @@ static int pending_reply(struct kv_server *s, const struct kv_pending *e, uint64
             resp_add_simple(r, "OK");
         return 1;
     }
-    if (!late)
-        return 0;
-    resp_add_errorf(r, "ERR synchronous_commit=%s: no replica confirmed LSN %" PRIu64 " within %u "
-                       "ms; the write is %s on the primary but may be lost on failover",
+    if (!late) return 0;
+    resp_add_errorf(r,
+                    "ERR synchronous_commit=%s: no replica confirmed LSN %" PRIu64 " within %u "
+                    "ms; the write is %s on the primary but may be lost on failover",
                     kv_level_names[e->level], e->lsn, s->sync_timeout_ms,
                     local ? "flushed" : "not yet flushed");
     return 1;
@@ -331,11 +324,9 @@ void kv_release_waiters(struct kv_server *s)
             i++;
         } else {
             s->waiting[i] = s->waiting[--s->nwaiting];
-            if (c)
-                c->in_waiting = 0;
+            if (c) c->in_waiting = 0;
         }
-        if (c && done)
-            process_input(s, c); /* sends what is due, reads on where there is room */
+        if (c && done) process_input(s, c); /* sends what is due, reads on where there is room */
     }
 }
 
@@ -383,11 +374,10 @@ static void out_cap_enforce(struct kv_server *s)
         for (int fd = 0; fd < EV_MAX_FDS; fd++)
             if (s->clients[fd] && (!big || s->clients[fd]->out_acct > big->out_acct))
                 big = s->clients[fd];
-        if (!big || !big->out_acct)
-            break;
+        if (!big || !big->out_acct) break;
         kv_logf("output memory %zu bytes over --max-output-memory %zu: closing the client on "
-                "fd %d with %zu bytes of replies unread", s->out_total, s->out_total_max, big->fd,
-                big->out_acct);
+                "fd %d with %zu bytes of replies unread",
+                s->out_total, s->out_total_max, big->fd, big->out_acct);
         client_close(s, big);
     }
 }
@@ -417,16 +407,14 @@ static void on_round_end(struct ev_loop *l, uint64_t id, void *arg)
 /* Makes sure on_round_end runs at the end of this round; 0 when no timer slot is left. */
 static int round_arm(struct kv_server *s)
 {
-    if (!s->round_timer)
-        s->round_timer = ev_timer_add(s->loop, 0, on_round_end, s);
+    if (!s->round_timer) s->round_timer = ev_timer_add(s->loop, 0, on_round_end, s);
     return s->round_timer != 0;
 }
 
 /* Sends c's replies at the end of this loop round, or now when that cannot be arranged. */
 static void client_flush_later(struct kv_server *s, struct kv_client *c)
 {
-    if (c->in_flushq)
-        return;
+    if (c->in_flushq) return;
     if (!round_arm(s) || s->nflushq == EV_MAX_FDS) {
         client_flush(s, c);
         return;
@@ -440,8 +428,7 @@ static void process_input(struct kv_server *s, struct kv_client *c)
     int fd = c->fd;
     while (c->npend < KV_MAX_PENDING && !c->close_after && c->inpos < c->inlen) {
         ssize_t r = resp_parse(&c->p, c->in + c->inpos, c->inlen - c->inpos);
-        if (r == 0)
-            break;
+        if (r == 0) break;
         if (r < 0) {
             resp_add_error(&c->out, c->p.err);
             c->close_after = 1;
@@ -461,10 +448,8 @@ static void process_input(struct kv_server *s, struct kv_client *c)
         c->inlen -= c->inpos;
         c->inpos = 0;
     }
-    if (c->npend)
-        client_resolve(s, c, ev_now_ms()); /* e.g. WAIT with enough replicas already */
-    if (s->clients[fd] == c)
-        client_flush_later(s, c);
+    if (c->npend) client_resolve(s, c, ev_now_ms()); /* e.g. WAIT with enough replicas already */
+    if (s->clients[fd] == c) client_flush_later(s, c);
 }
 
 /* ---- main -------------------------------------------------------------------- */
@@ -503,12 +488,15 @@ int main(int argc, char **argv)
 {
     const char *role = "primary", *host = "127.0.0.1", *dir = NULL, *primary = NULL;
     int port = 0, repl_port = -1, rc = 1;
-    struct kv_server s = {.level = KV_ON, .sync_timeout_ms = 5000, .lfd = -1, .repl_lfd = -1, .up_fd = -1,
-                         .out_total_max = KV_OUT_TOTAL_DEFAULT};
+    struct kv_server s = {.level = KV_ON,
+                          .sync_timeout_ms = 5000,
+                          .lfd = -1,
+                          .repl_lfd = -1,
+                          .up_fd = -1,
+                          .out_total_max = KV_OUT_TOTAL_DEFAULT};
     struct wal_opts wo = {0};
     const char *sim = getenv("WIRELAB_SIM_POWER_LOSS");
-    if (sim && *sim)
-        wo.sim_power_loss = strcmp(sim, "tear") == 0 ? WAL_SIM_TEAR : WAL_SIM_CUT;
+    if (sim && *sim) wo.sim_power_loss = strcmp(sim, "tear") == 0 ? WAL_SIM_TEAR : WAL_SIM_CUT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = 1;
@@ -539,8 +527,7 @@ int main(int argc, char **argv)
             port = net_parse_port(v);
         } else if (!strcmp(a, "--repl-port")) {
             repl_port = net_parse_port(v);
-            if (repl_port < 0)
-                port = -1;
+            if (repl_port < 0) port = -1;
         } else if (!strcmp(a, "--primary")) {
             primary = v;
         } else if (!strcmp(a, "--data-dir")) {
@@ -550,8 +537,10 @@ int main(int argc, char **argv)
             while (k < 5 && strcmp(v, kv_level_names[k]))
                 k++;
             if (k == 5) {
-                fprintf(stderr, "kv-server: --synchronous-commit: '%s' is not off|local|"
-                                "remote_write|on|remote_apply\n", v);
+                fprintf(stderr,
+                        "kv-server: --synchronous-commit: '%s' is not off|local|"
+                        "remote_write|on|remote_apply\n",
+                        v);
                 return 2;
             }
             s.level = (enum kv_level)k;
@@ -570,7 +559,9 @@ int main(int argc, char **argv)
             char *e;
             unsigned long long bps = strtoull(v, &e, 10);
             if (*e || v[0] == '-' || bps > ((unsigned long long)1 << 40)) {
-                fprintf(stderr, "kv-server: --repl-throttle: '%s' is not a byte rate (0..2^40 bytes/s)\n", v);
+                fprintf(stderr,
+                        "kv-server: --repl-throttle: '%s' is not a byte rate (0..2^40 bytes/s)\n",
+                        v);
                 return 2;
             }
             s.repl_throttle = bps;
@@ -578,7 +569,8 @@ int main(int argc, char **argv)
             char *e;
             unsigned long long b = strtoull(v, &e, 10);
             if (*e || v[0] == '-' || b < 65536 || b > ((unsigned long long)1 << 40)) {
-                fprintf(stderr, "kv-server: --max-output-memory: '%s' is not 65536..2^40 bytes\n", v);
+                fprintf(stderr, "kv-server: --max-output-memory: '%s' is not 65536..2^40 bytes\n",
+                        v);
                 return 2;
             }
             s.out_total_max = (size_t)b;
@@ -604,13 +596,16 @@ int main(int argc, char **argv)
     }
     s.is_replica = role[0] == 'r';
     if (s.is_replica) {
-        if (!primary || net_parse_hostport(primary, s.primary_host, sizeof(s.primary_host),
-                                           &s.primary_port) < 0 || s.primary_port <= 0) {
+        if (!primary ||
+            net_parse_hostport(primary, s.primary_host, sizeof(s.primary_host), &s.primary_port) <
+                0 ||
+            s.primary_port <= 0) {
             fprintf(stderr, "kv-server: a replica needs --primary HOST:PORT\n");
             return 2;
         }
     } else if (s.level > KV_LOCAL && repl_port < 0) {
-        fprintf(stderr, "kv-server: --synchronous-commit %s waits for a replica: give --repl-port\n",
+        fprintf(stderr,
+                "kv-server: --synchronous-commit %s waits for a replica: give --repl-port\n",
                 kv_level_names[s.level]);
         return 2;
     }
@@ -661,15 +656,13 @@ int main(int argc, char **argv)
         }
         net_announce("replication listening", s.repl_lfd);
     }
-    if (s.is_replica)
-        kv_repl_replica_start(&s);
+    if (s.is_replica) kv_repl_replica_start(&s);
     ev_timer_add(s.loop, 20, on_tick, &s);
     ev_run(s.loop);
     rc = 0;
 out:
     for (int fd = 0; s.clients && fd < EV_MAX_FDS; fd++)
-        if (s.clients[fd])
-            client_close(&s, s.clients[fd]);
+        if (s.clients[fd]) client_close(&s, s.clients[fd]);
     kv_repl_close_all(&s);
     wal_close(s.wal); /* writes and flushes what is buffered */
     kvs_destroy(s.kv);

@@ -19,8 +19,8 @@
 enum kv_level { KV_OFF, KV_LOCAL, KV_REMOTE_WRITE, KV_ON, KV_REMOTE_APPLY };
 
 #define KV_MAX_REPLICAS 8
-#define KV_LAG_SAMPLES 4096
-#define KV_SCRATCH ((size_t)2 << 20)
+#define KV_LAG_SAMPLES  4096
+#define KV_SCRATCH      ((size_t)2 << 20)
 
 struct kv_client;
 
@@ -29,8 +29,8 @@ struct kv_replica_conn { /* on the primary: one connected replica */
     int streaming;
     uint64_t sent, write, flush, apply;
     uint64_t connected_ms, last_ack_ms;
-    double tokens;    /* --repl-throttle: bytes it may be sent now (a token bucket) */
-    uint64_t tok_ns;  /* when tokens were last refilled */
+    double tokens;   /* --repl-throttle: bytes it may be sent now (a token bucket) */
+    uint64_t tok_ns; /* when tokens were last refilled */
     char addr[64];
     char *in;
     size_t inlen;
@@ -56,7 +56,9 @@ struct kv_server {
     int repl_lfd;
     uint64_t repl_throttle; /* bytes/s each replica is sent at most (a slow link); 0: no limit */
     struct kv_replica_conn *rep[KV_MAX_REPLICAS];
-    struct { uint64_t lsn, ns; } lag[KV_LAG_SAMPLES]; /* flush LSN -> when it was flushed */
+    struct {
+        uint64_t lsn, ns;
+    } lag[KV_LAG_SAMPLES]; /* flush LSN -> when it was flushed */
     size_t lag_head, lag_n;
     uint64_t last_flush_seen;
 
@@ -75,7 +77,7 @@ struct kv_server {
     uint64_t up_retry_timer;
     char up_error[256];
 
-    unsigned char *scratch; /* KV_SCRATCH bytes for reading WAL to stream */
+    unsigned char *scratch;     /* KV_SCRATCH bytes for reading WAL to stream */
     struct kv_client **clients; /* indexed by fd */
 
     /* clients whose replies go out at the end of this loop round (Redis's
@@ -91,7 +93,7 @@ struct kv_server {
     size_t nwaiting, maxwaiting;
 };
 
-#define KV_OUT_MAX ((size_t)64 << 20) /* replies queued for one client */
+#define KV_OUT_MAX           ((size_t)64 << 20)  /* replies queued for one client */
 #define KV_OUT_TOTAL_DEFAULT ((size_t)256 << 20) /* --max-output-memory: all clients */
 
 /* A reply that waits for a commit level or WAIT.  Replies behind it are already in the

@@ -28,8 +28,7 @@ static uint64_t kvs_hash(const char *k, size_t n)
 struct kvs *kvs_create(void)
 {
     struct kvs *s = calloc(1, sizeof(*s));
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     s->nb = 1024;
     s->b = calloc(s->nb, sizeof(*s->b));
     if (!s->b) {
@@ -41,8 +40,7 @@ struct kvs *kvs_create(void)
 
 void kvs_destroy(struct kvs *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     for (size_t i = 0; i < s->nb; i++)
         for (struct kvs_ent *e = s->b[i], *nx; e; e = nx) {
             nx = e->next;
@@ -57,8 +55,7 @@ static struct kvs_ent **kvs_find(struct kvs *s, const char *k, size_t kl, uint64
 {
     struct kvs_ent **p = &s->b[h & (s->nb - 1)];
     for (; *p; p = &(*p)->next)
-        if ((*p)->hash == h && (*p)->kl == kl && memcmp((*p)->k, k, kl) == 0)
-            return p;
+        if ((*p)->hash == h && (*p)->kl == kl && memcmp((*p)->k, k, kl) == 0) return p;
     return p;
 }
 
@@ -66,8 +63,7 @@ static void kvs_grow(struct kvs *s)
 {
     size_t nb = s->nb * 2;
     struct kvs_ent **b = calloc(nb, sizeof(*b));
-    if (!b)
-        return; /* keep the old table: longer chains, still correct */
+    if (!b) return; /* keep the old table: longer chains, still correct */
     for (size_t i = 0; i < s->nb; i++)
         for (struct kvs_ent *e = s->b[i], *nx; e; e = nx) {
             nx = e->next;
@@ -84,8 +80,7 @@ int kvs_set(struct kvs *s, const char *k, size_t kl, const char *v, size_t vl)
     uint64_t h = kvs_hash(k, kl);
     struct kvs_ent **p = kvs_find(s, k, kl, h);
     char *nv = malloc(vl ? vl : 1);
-    if (!nv)
-        return -1;
+    if (!nv) return -1;
     memcpy(nv, v, vl);
     if (*p) {
         free((*p)->v);
@@ -105,16 +100,14 @@ int kvs_set(struct kvs *s, const char *k, size_t kl, const char *v, size_t vl)
     e->v = nv;
     memcpy(e->k, k, kl);
     *p = e;
-    if (++s->n > s->nb)
-        kvs_grow(s);
+    if (++s->n > s->nb) kvs_grow(s);
     return 0;
 }
 
 const char *kvs_get(struct kvs *s, const char *k, size_t kl, size_t *vlen)
 {
     struct kvs_ent *e = *kvs_find(s, k, kl, kvs_hash(k, kl));
-    if (!e)
-        return NULL;
+    if (!e) return NULL;
     *vlen = e->vl;
     return e->v;
 }
@@ -123,8 +116,7 @@ int kvs_del(struct kvs *s, const char *k, size_t kl)
 {
     struct kvs_ent **p = kvs_find(s, k, kl, kvs_hash(k, kl));
     struct kvs_ent *e = *p;
-    if (!e)
-        return 0;
+    if (!e) return 0;
     *p = e->next;
     free(e->v);
     free(e);

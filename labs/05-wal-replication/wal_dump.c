@@ -17,8 +17,7 @@ struct dump {
 static void print_key(const struct wal_rec *r)
 {
     uint32_t kl = 0;
-    if (r->len >= 4)
-        memcpy(&kl, r->payload, 4);
+    if (r->len >= 4) memcpy(&kl, r->payload, 4);
     if (r->len < 4 || kl > r->len - 4) {
         printf("-");
         return;
@@ -26,11 +25,11 @@ static void print_key(const struct wal_rec *r)
     const unsigned char *k = (const unsigned char *)r->payload + 4;
     for (uint32_t i = 0; i < kl && i < 64; i++)
         printf(isprint(k[i]) && k[i] != ' ' ? "%c" : "\\x%02x", k[i]);
-    if (kl > 64)
-        printf("...");
+    if (kl > 64) printf("...");
 }
 
-static void on_rec(void *arg, const char *segment, size_t offset, int status, const struct wal_rec *r)
+static void on_rec(void *arg, const char *segment, size_t offset, int status,
+                   const struct wal_rec *r)
 {
     struct dump *d = arg;
     if (status != WAL_REC_OK) {
@@ -42,18 +41,18 @@ static void on_rec(void *arg, const char *segment, size_t offset, int status, co
         return;
     }
     if (d->seg != segment && (!d->seg || strcmp(d->seg, segment))) {
-        if (!d->quiet)
-            printf("# segment %s\n", segment);
+        if (!d->quiet) printf("# segment %s\n", segment);
         d->seg = segment;
     }
     d->n++;
     d->bytes += r->size;
     d->last_lsn = r->lsn;
     d->end_lsn = r->lsn + r->size;
-    if (d->quiet)
-        return;
-    const char *t = r->type == KV_REC_SET ? "SET" : r->type == KV_REC_DEL ? "DEL"
-                  : r->type == WAL_T_SWITCH ? "SWITCH" : "?";
+    if (d->quiet) return;
+    const char *t = r->type == KV_REC_SET     ? "SET"
+                    : r->type == KV_REC_DEL   ? "DEL"
+                    : r->type == WAL_T_SWITCH ? "SWITCH"
+                                              : "?";
     printf("lsn=%" PRIu64 " prev=%" PRIu64 " type=%s key=", r->lsn, r->prev, t);
     print_key(r);
     printf(" size=%zu crc=%08x ok\n", r->size, r->crc_stored);
@@ -63,7 +62,8 @@ int main(int argc, char **argv)
 {
     int quiet = 0, ai = 1;
     if (argc > 1 && !strcmp(argv[1], "--help")) {
-        printf("usage: wal-dump [--summary] DIR\n  prints each WAL record: LSN, type, key, size, CRC status\n");
+        printf("usage: wal-dump [--summary] DIR\n  prints each WAL record: LSN, type, key, size, "
+               "CRC status\n");
         return 0;
     }
     if (argc > 1 && !strcmp(argv[1], "--summary")) {

@@ -18,8 +18,7 @@ struct rc {
 struct rc *rc_connect(const char *host, int port, char *err, size_t errlen)
 {
     int fd = net_connect(host, port, err, errlen);
-    if (fd < 0)
-        return NULL;
+    if (fd < 0) return NULL;
     struct rc *c = calloc(1, sizeof(*c));
     if (!c) {
         close(fd);
@@ -51,10 +50,10 @@ static int rc_fill(struct rc *c, char *err, size_t errlen)
     }
     for (;;) {
         ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
-        if (n < 0 && errno == EINTR)
-            continue;
+        if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
-            snprintf(err, errlen, "%s", n == 0 ? "connection closed by the server" : strerror(errno));
+            snprintf(err, errlen, "%s",
+                     n == 0 ? "connection closed by the server" : strerror(errno));
             return -1;
         }
         c->len += (size_t)n;
@@ -73,16 +72,14 @@ static char *rc_line(struct rc *c, char *err, size_t errlen)
             c->off = (size_t)(e - c->buf) + 1;
             return s;
         }
-        if (rc_fill(c, err, errlen) < 0)
-            return NULL;
+        if (rc_fill(c, err, errlen) < 0) return NULL;
     }
 }
 
 static int rc_read_exact(struct rc *c, char *dst, size_t n, char *err, size_t errlen)
 {
     while (n > 0) {
-        if (c->off == c->len && rc_fill(c, err, errlen) < 0)
-            return -1;
+        if (c->off == c->len && rc_fill(c, err, errlen) < 0) return -1;
         size_t k = c->len - c->off < n ? c->len - c->off : n;
         memcpy(dst, c->buf + c->off, k);
         c->off += k;
@@ -99,8 +96,7 @@ static struct rc_reply *rc_parse(struct rc *c, int depth, char *err, size_t errl
         return NULL;
     }
     char *line = rc_line(c, err, errlen);
-    if (!line)
-        return NULL;
+    if (!line) return NULL;
     struct rc_reply *r = calloc(1, sizeof(*r));
     if (!r) {
         snprintf(err, errlen, "out of memory");
@@ -112,8 +108,7 @@ static struct rc_reply *rc_parse(struct rc *c, int depth, char *err, size_t errl
     case '+':
     case '-':
         r->len = strlen(line + 1);
-        if (!(r->str = strdup(line + 1)))
-            goto oom;
+        if (!(r->str = strdup(line + 1))) goto oom;
         return r;
     case ':':
         r->integer = strtoll(line + 1, &end, 10);
@@ -128,10 +123,8 @@ static struct rc_reply *rc_parse(struct rc *c, int depth, char *err, size_t errl
             snprintf(err, errlen, "bulk reply of %lld bytes is over the limit", n);
             goto fail;
         }
-        if (!(r->str = malloc((size_t)n + 2)))
-            goto oom;
-        if (rc_read_exact(c, r->str, (size_t)n + 2, err, errlen) < 0)
-            goto fail;
+        if (!(r->str = malloc((size_t)n + 2))) goto oom;
+        if (rc_read_exact(c, r->str, (size_t)n + 2, err, errlen) < 0) goto fail;
         r->str[n] = 0;
         r->len = (size_t)n;
         return r;
@@ -146,11 +139,9 @@ static struct rc_reply *rc_parse(struct rc *c, int depth, char *err, size_t errl
             snprintf(err, errlen, "array reply of %lld elements is over the limit", n);
             goto fail;
         }
-        if (n && !(r->elem = calloc((size_t)n, sizeof(*r->elem))))
-            goto oom;
+        if (n && !(r->elem = calloc((size_t)n, sizeof(*r->elem)))) goto oom;
         for (long long i = 0; i < n; i++) {
-            if (!(r->elem[i] = rc_parse(c, depth + 1, err, errlen)))
-                goto fail;
+            if (!(r->elem[i] = rc_parse(c, depth + 1, err, errlen))) goto fail;
             r->n++;
         }
         return r;
@@ -188,8 +179,7 @@ struct rc_reply *rc_command(struct rc *c, int argc, const char **argv, char *err
     size_t len = (size_t)(w - out), off = 0;
     while (off < len) {
         ssize_t n = write(c->fd, out + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
+        if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             snprintf(err, errlen, "write: %s", strerror(errno));
             free(out);
@@ -203,8 +193,7 @@ struct rc_reply *rc_command(struct rc *c, int argc, const char **argv, char *err
 
 void rc_reply_free(struct rc_reply *r)
 {
-    if (!r)
-        return;
+    if (!r) return;
     for (size_t i = 0; i < r->n; i++)
         rc_reply_free(r->elem[i]);
     free(r->elem);

@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 #define RC_MAX_DEPTH 8
-#define RC_MAX_BULK (64u << 20)
+#define RC_MAX_BULK  (64u << 20)
 #define RC_MAX_ELEMS (1u << 20)
 
 struct rc_reply {

@@ -13,22 +13,22 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: upload [--redis HOST:PORT] [--stream NAME] [--count N] [--first N]\n"
-               "              [--rate PER_SEC] [--quiet]\n"
-               "  Publishes N 'video uploaded' jobs (XADD NAME * video I title ... size_mb ...).\n"
-               "  --redis      the broker or a real Redis (default 127.0.0.1:6380)\n"
-               "  --stream     stream name (default videos)\n"
-               "  --count      jobs to publish (default 10); --first: number of the first video (1)\n"
-               "  --rate       jobs per second (default 0: as fast as acknowledged)\n"
-               "  --quiet      only the summary line\n");
+    fprintf(f,
+            "usage: upload [--redis HOST:PORT] [--stream NAME] [--count N] [--first N]\n"
+            "              [--rate PER_SEC] [--quiet]\n"
+            "  Publishes N 'video uploaded' jobs (XADD NAME * video I title ... size_mb ...).\n"
+            "  --redis      the broker or a real Redis (default 127.0.0.1:6380)\n"
+            "  --stream     stream name (default videos)\n"
+            "  --count      jobs to publish (default 10); --first: number of the first video (1)\n"
+            "  --rate       jobs per second (default 0: as fast as acknowledged)\n"
+            "  --quiet      only the summary line\n");
 }
 
 static int parse_num(const char *s, long *out)
 {
     char *e;
     long v = strtol(s, &e, 10);
-    if (*s == 0 || *e || v < 0)
-        return -1;
+    if (*s == 0 || *e || v < 0) return -1;
     *out = v;
     return 0;
 }
@@ -91,13 +91,11 @@ int main(int argc, char **argv)
             rc_close(c);
             return 1;
         }
-        if (!quiet)
-            printf("uploaded video=%ld id=%s\n", v, r->str);
+        if (!quiet) printf("uploaded video=%ld id=%s\n", v, r->str);
         fflush(stdout);
         rc_reply_free(r);
         done++;
-        if (rate > 0)
-            usleep((useconds_t)(1000000 / rate));
+        if (rate > 0) usleep((useconds_t)(1000000 / rate));
     }
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -31,15 +31,14 @@ struct opts {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: worker --role transcode|thumbnail|notify --ack early|late\n"
-            "              --visibility-timeout MS [--redis HOST:PORT] [--stream NAME]\n"
-            "              [--consumer NAME] [--work-ms MS] [--exit-idle-ms MS]\n"
-            "  --redis        the broker or a real Redis (default 127.0.0.1:6380)\n"
-            "  --visibility-timeout  a pending task idle this long is taken over (XAUTOCLAIM)\n"
-            "  --work-ms      simulated work per task (default: transcode 300, thumbnail 100,\n"
-            "                 notify 20)\n"
-            "  --exit-idle-ms exit after this long without a task (default 0: never)\n");
+    fprintf(f, "usage: worker --role transcode|thumbnail|notify --ack early|late\n"
+               "              --visibility-timeout MS [--redis HOST:PORT] [--stream NAME]\n"
+               "              [--consumer NAME] [--work-ms MS] [--exit-idle-ms MS]\n"
+               "  --redis        the broker or a real Redis (default 127.0.0.1:6380)\n"
+               "  --visibility-timeout  a pending task idle this long is taken over (XAUTOCLAIM)\n"
+               "  --work-ms      simulated work per task (default: transcode 300, thumbnail 100,\n"
+               "                 notify 20)\n"
+               "  --exit-idle-ms exit after this long without a task (default 0: never)\n");
 }
 
 static long now_ms(void)
@@ -63,8 +62,7 @@ static struct rc_reply *cmd(struct rc *c, int argc, const char **argv)
 /* The value of field "video" in an entry [id, [f, v, ...]]. */
 static const char *video_of(const struct rc_reply *e)
 {
-    if (e->type != '*' || e->n != 2 || e->elem[1]->type != '*')
-        return "?";
+    if (e->type != '*' || e->n != 2 || e->elem[1]->type != '*') return "?";
     const struct rc_reply *f = e->elem[1];
     for (size_t i = 0; i + 1 < f->n; i += 2)
         if (f->elem[i]->str && !strcmp(f->elem[i]->str, "video") && f->elem[i + 1]->str)
@@ -80,25 +78,22 @@ static void ack(struct rc *c, const struct opts *o, const char *id)
 
 static void handle(struct rc *c, const struct opts *o, const struct rc_reply *e, int reclaimed)
 {
-    if (e->type != '*' || e->n != 2 || !e->elem[0]->str)
-        return;
+    if (e->type != '*' || e->n != 2 || !e->elem[0]->str) return;
     const char *id = e->elem[0]->str, *video = video_of(e);
-    if (!o->late)
-        ack(c, o, id); /* at-most-once: from here a crash loses the task */
+    if (!o->late) ack(c, o, id); /* at-most-once: from here a crash loses the task */
     printf("%s %s start video=%s id=%s%s\n", o->role, o->consumer, video, id,
            reclaimed ? " reclaimed" : "");
     fflush(stdout);
     usleep((useconds_t)o->work_ms * 1000);
     printf("%s %s done video=%s id=%s\n", o->role, o->consumer, video, id);
     fflush(stdout);
-    if (o->late)
-        ack(c, o, id); /* at-least-once: a crash before this line means a redo */
+    if (o->late) ack(c, o, id); /* at-least-once: a crash before this line means a redo */
 }
 
 int main(int argc, char **argv)
 {
-    struct opts o = {.host = "127.0.0.1", .port = 6380, .stream = "videos", .vt_ms = -1,
-                     .work_ms = -1};
+    struct opts o = {
+        .host = "127.0.0.1", .port = 6380, .stream = "videos", .vt_ms = -1, .work_ms = -1};
     const char *ackmode = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -155,10 +150,8 @@ int main(int argc, char **argv)
         return 2;
     }
     o.late = !strcmp(ackmode, "late");
-    if (o.work_ms < 0)
-        o.work_ms = defwork;
-    if (!o.consumer[0])
-        snprintf(o.consumer, sizeof(o.consumer), "%s-%d", o.role, (int)getpid());
+    if (o.work_ms < 0) o.work_ms = defwork;
+    if (!o.consumer[0]) snprintf(o.consumer, sizeof(o.consumer), "%s-%d", o.role, (int)getpid());
     char err[256], vt[24];
     snprintf(vt, sizeof(vt), "%ld", o.vt_ms);
     struct rc *c = rc_connect(o.host, o.port, err, sizeof(err));
@@ -188,8 +181,8 @@ int main(int argc, char **argv)
         }
         rc_reply_free(r);
         if (!got) {
-            const char *rd[] = {"XREADGROUP", "GROUP", o.role, o.consumer, "COUNT", "1",
-                                "BLOCK", "500", "STREAMS", o.stream, ">"};
+            const char *rd[] = {"XREADGROUP", "GROUP", o.role,    o.consumer, "COUNT", "1",
+                                "BLOCK",      "500",   "STREAMS", o.stream,   ">"};
             r = cmd(c, 11, rd);
             if (r->type == '-') {
                 fprintf(stderr, "worker: XREADGROUP: %s\n", r->str);

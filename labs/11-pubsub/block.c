@@ -14,8 +14,7 @@ void block_release(struct client *c)
         const char *key = c->bargv[c->bkey0 + k];
         size_t kl = c->bargl[c->bkey0 + k];
         struct waitq *q = dict_get(&b->waiters, key, kl);
-        if (!q)
-            continue;
+        if (!q) continue;
         for (size_t i = 0; i < q->n; i++) {
             if (q->v[i] == c) {
                 memmove(&q->v[i], &q->v[i + 1], (q->n - i - 1) * sizeof(*q->v));
@@ -29,8 +28,7 @@ void block_release(struct client *c)
             free(q);
         }
     }
-    if (c->btimer)
-        ev_timer_cancel(b->loop, c->btimer);
+    if (c->btimer) ev_timer_cancel(b->loop, c->btimer);
     for (int i = 0; i < c->bargc; i++)
         free(c->bargv[i]);
     free(c->bargv);
@@ -57,16 +55,13 @@ int broker_block(struct client *c, int argc, const char **argv, const size_t *ar
                  const char **keys, const size_t *keyl, int nkeys, uint64_t timeout_ms)
 {
     struct broker *b = c->b;
-    if (c->flags & CF_FAKE)
-        return 0;
+    if (c->flags & CF_FAKE) return 0;
     c->bargv = calloc((size_t)argc, sizeof(*c->bargv));
     c->bargl = calloc((size_t)argc, sizeof(*c->bargl));
-    if (!c->bargv || !c->bargl)
-        goto fail;
+    if (!c->bargv || !c->bargl) goto fail;
     c->bargc = argc;
     for (int i = 0; i < argc; i++) {
-        if (!(c->bargv[i] = malloc(argl[i] + 1)))
-            goto fail;
+        if (!(c->bargv[i] = malloc(argl[i] + 1))) goto fail;
         memcpy(c->bargv[i], argv[i], argl[i]);
         c->bargv[i][argl[i]] = 0;
         c->bargl[i] = argl[i];
@@ -83,8 +78,7 @@ int broker_block(struct client *c, int argc, const char **argv, const size_t *ar
         if (q->n == q->cap) {
             size_t cap = q->cap ? q->cap * 2 : 4;
             void *v = realloc(q->v, cap * sizeof(*q->v));
-            if (!v)
-                goto fail;
+            if (!v) goto fail;
             q->v = v;
             q->cap = cap;
         }
@@ -103,19 +97,16 @@ fail:
 void broker_signal_key(struct broker *b, const char *key, size_t n)
 {
     struct waitq *q = dict_get(&b->waiters, key, n);
-    if (!q || q->ready || b->loading)
-        return;
+    if (!q || q->ready || b->loading) return;
     if (b->nready == b->capready) {
         size_t cap = b->capready ? b->capready * 2 : 8;
         void *v = realloc(b->ready, cap * sizeof(*b->ready));
-        if (!v)
-            return; /* the waiters still time out */
+        if (!v) return; /* the waiters still time out */
         b->ready = v;
         b->capready = cap;
     }
     char *k = malloc(n + 1);
-    if (!k)
-        return;
+    if (!k) return;
     memcpy(k, key, n);
     b->ready[b->nready].p = k;
     b->ready[b->nready].n = n;
@@ -142,8 +133,7 @@ void block_serve_ready(struct broker *b)
                 struct client *c = snap[i];
                 /* Clients are freed only after this round, so c is valid; one that was
                  * served meanwhile and blocked again is just retried, harmlessly. */
-                if (!(c->flags & CF_BLOCKED) || (c->flags & CF_CLOSE))
-                    continue;
+                if (!(c->flags & CF_BLOCKED) || (c->flags & CF_CLOSE)) continue;
                 size_t before = c->out.len;
                 c->flags |= CF_REEXEC;
                 cmd_dispatch(c, c->bargc, (const char **)c->bargv, c->bargl);
@@ -164,4 +154,3 @@ void block_serve_ready(struct broker *b)
         free(key.p);
     }
 }
-

@@ -26,9 +26,9 @@ static void blog_mkparents(const char *dir)
 struct blog {
     struct wal *w;
     enum blog_fsync policy;
-    struct resp_out rec;    /* scratch: one record being encoded */
-    uint64_t last;          /* commit LSN of the last append */
-    uint64_t requested;     /* highest LSN a flush was asked for */
+    struct resp_out rec; /* scratch: one record being encoded */
+    uint64_t last;       /* commit LSN of the last append */
+    uint64_t requested;  /* highest LSN a flush was asked for */
     uint64_t records;
 };
 
@@ -80,16 +80,14 @@ struct blog *blog_open(const char *dir, enum blog_fsync policy, blog_replay_fn r
     };
     blog_mkparents(dir);
     l->w = wal_open(dir, &o, blog_replay_one, &x, err, errlen);
-    if (!l->w)
-        goto fail;
+    if (!l->w) goto fail;
     free(x.p);
     free(x.buf);
     return l;
 fail:
     free(x.p);
     free(x.buf);
-    if (l)
-        resp_out_free(&l->rec);
+    if (l) resp_out_free(&l->rec);
     free(l);
     return NULL;
 }
@@ -139,8 +137,7 @@ uint64_t blog_records(const struct blog *l)
 
 void blog_close(struct blog *l)
 {
-    if (!l)
-        return;
+    if (!l) return;
     wal_close(l->w);
     resp_out_free(&l->rec);
     free(l);

@@ -33,7 +33,7 @@
 
 #include "replication/wal.h"
 
-#define BLOG_T_COMMAND 1
+#define BLOG_T_COMMAND  1
 #define BLOG_MAX_RECORD WAL_MAX_PAYLOAD
 
 enum blog_fsync { BLOG_EVERYSEC, BLOG_ALWAYS };

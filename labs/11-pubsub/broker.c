@@ -27,8 +27,8 @@
 #include "labs/11-pubsub/stream.h"
 
 static volatile sig_atomic_t g_stop; /* set by SIGINT/SIGTERM, read on the loop */
-static struct ev_loop *g_loop;        /* for the handler: the signal may land on the WAL
-                                       * writer thread, so it wakes the loop explicitly */
+static struct ev_loop *g_loop;       /* for the handler: the signal may land on the WAL
+                                      * writer thread, so it wakes the loop explicitly */
 
 uint64_t broker_wall_ms(void)
 {
@@ -53,8 +53,7 @@ void broker_touch(struct client *c)
 
 void broker_close_async(struct client *c, const char *why)
 {
-    if (c->flags & (CF_CLOSE | CF_FAKE))
-        return;
+    if (c->flags & (CF_CLOSE | CF_FAKE)) return;
     c->flags |= CF_CLOSE;
     c->cnext = c->b->closing;
     c->b->closing = c;
@@ -66,22 +65,18 @@ void broker_close_async(struct client *c, const char *why)
 static void propagate(struct broker *b, int argc, const char *const *argv, const size_t *argl,
                       int gate)
 {
-    if (!b->log || b->loading)
-        return;
+    if (!b->log || b->loading) return;
     uint64_t lsn = blog_append(b->log, argc, argv, argl);
     if (lsn == 0) {
         /* Applied in memory but not logged: never acknowledge it, drop the client. */
         fprintf(stderr, "broker: log append failed (%s)\n", strerror(errno));
-        if (b->cur)
-            broker_close_async(b->cur, "its command could not be logged: not acknowledged");
+        if (b->cur) broker_close_async(b->cur, "its command could not be logged: not acknowledged");
         return;
     }
-    if (gate)
-        b->last_gate = lsn;
+    if (gate) b->last_gate = lsn;
     /* A delivery never leaves before the entry it carries is in the log. */
     uint64_t wait = gate ? lsn : b->last_gate;
-    if (b->cur && b->cur->wait_lsn < wait)
-        b->cur->wait_lsn = wait;
+    if (b->cur && b->cur->wait_lsn < wait) b->cur->wait_lsn = wait;
 }
 
 void broker_propagate(struct broker *b, int argc, const char *const *argv, const size_t *argl)
@@ -100,8 +95,7 @@ void broker_propagate_delivery(struct broker *b, int argc, const char *const *ar
 static void client_free(struct client *c)
 {
     struct broker *b = c->b;
-    if (c->flags & CF_BLOCKED)
-        block_release(c);
+    if (c->flags & CF_BLOCKED) block_release(c);
     pubsub_sub_release(&b->ps, &c->sub);
     if (c->fd >= 0) {
         ev_unwatch(b->loop, c->fd);
@@ -119,8 +113,7 @@ static void client_event(struct ev_loop *loop, int fd, unsigned mask, void *arg)
 static void client_set_watch(struct client *c)
 {
     unsigned m = EV_READ;
-    if (c->sent < c->out.len)
-        m |= EV_WRITE;
+    if (c->sent < c->out.len) m |= EV_WRITE;
     if (ev_watch(c->b->loop, c->fd, m, client_event, c) == 0) {
         if (m & EV_WRITE)
             c->flags |= CF_WATCHW;
@@ -133,10 +126,8 @@ static void client_write(struct client *c)
 {
     while (c->sent < c->out.len) {
         ssize_t n = write(c->fd, c->out.data + c->sent, c->out.len - c->sent);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
         if (n <= 0) {
             broker_close_async(c, NULL);
             return;
@@ -155,8 +146,7 @@ static void client_write(struct client *c)
         c->sent = 0;
     }
     int want = c->sent < c->out.len;
-    if (want != !!(c->flags & CF_WATCHW))
-        client_set_watch(c);
+    if (want != !!(c->flags & CF_WATCHW)) client_set_watch(c);
 }
 
 /* Runs every complete command in the input buffer (until the client blocks). */
@@ -165,8 +155,7 @@ void broker_client_process(struct client *c)
     size_t off = 0;
     while (!(c->flags & (CF_BLOCKED | CF_CLOSE | CF_QUIT)) && off < c->inlen) {
         ssize_t r = resp_parse(&c->rp, c->in + off, c->inlen - off);
-        if (r == 0)
-            break;
+        if (r == 0) break;
         if (r < 0) {
             resp_add_error(RB(c), c->rp.err); /* Redis replies, then closes */
             c->flags |= CF_QUIT;
@@ -197,8 +186,7 @@ static void client_read(struct client *c)
          * level-triggered readable socket does not spin the loop. */
         char junk[4096];
         ssize_t n = read(c->fd, junk, sizeof(junk));
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-            broker_close_async(c, NULL);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) broker_close_async(c, NULL);
         return;
     }
     if (c->incap - c->inlen < 16384) {
@@ -222,8 +210,7 @@ static void client_read(struct client *c)
         broker_close_async(c, NULL);
         return;
     }
-    if (n < 0)
-        return;
+    if (n < 0) return;
     c->inlen += (size_t)n;
     broker_client_process(c);
 }
@@ -231,10 +218,8 @@ static void client_read(struct client *c)
 static void client_event(struct ev_loop *loop, int fd, unsigned mask, void *arg)
 {
     struct client *c = arg;
-    if (mask & EV_WRITE)
-        client_write(c);
-    if ((mask & (EV_READ | EV_ERROR)) && !(c->flags & CF_CLOSE))
-        client_read(c);
+    if (mask & EV_WRITE) client_write(c);
+    if ((mask & (EV_READ | EV_ERROR)) && !(c->flags & CF_CLOSE)) client_read(c);
     broker_after_events(c->b);
 }
 
@@ -262,8 +247,7 @@ static void accept_event(struct ev_loop *loop, int lfd, unsigned mask, void *arg
             ev_unwatch(loop, lfd);
             ev_timer_add(loop, 100, accept_resume, b);
         }
-        if (fd < 0)
-            break;
+        if (fd < 0) break;
         if (b->nclients >= BROKER_MAX_CLIENTS || fd >= EV_MAX_FDS) {
             static const char full[] = "-ERR max number of clients reached\r\n";
             if (write(fd, full, sizeof(full) - 1) < 0) {
@@ -366,8 +350,7 @@ static void log_progress(void *loop)
 static void on_signal(int sig)
 {
     g_stop = 1;
-    if (g_loop)
-        ev_wake(g_loop); /* async-signal-safe: an eventfd write */
+    if (g_loop) ev_wake(g_loop); /* async-signal-safe: an eventfd write */
 }
 
 /* The log loader: each record is a command run by a client with no socket. */
@@ -380,22 +363,22 @@ static int replay_record(void *arg, int argc, const char **argv, const size_t *a
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: broker [options]\n"
-            "  A Redis-protocol (RESP2) pub/sub broker with durable streams and consumer groups.\n"
-            "  --host ADDR                      listen address (default 127.0.0.1)\n"
-            "  --port N                         port, 0 picks one and prints it (default 6380)\n"
-            "  --data-dir DIR                   log streams in a write-ahead log in DIR and replay\n"
-            "                                   it at start (default: none, streams in memory)\n"
-            "  --appendfsync always|everysec    reply to a write once its log record is\n"
-            "                                   fdatasync'd (always) or written (everysec, the\n"
-            "                                   default: survives kill -9, as Redis's)\n"
-            "  --pubsub-buffer-limit HARD SOFT SECS  cut a subscriber whose pending output\n"
-            "                                   reaches HARD, or stays above SOFT for SECS\n"
-            "                                   (default 32mb 8mb 60, Redis's pubsub class)\n"
-            "  --max-stream-memory SIZE         bytes of stream entries before XADD is refused\n"
-            "                                   (default 1gb)\n"
-            "  --help                           this text\n");
+    fprintf(
+        f, "usage: broker [options]\n"
+           "  A Redis-protocol (RESP2) pub/sub broker with durable streams and consumer groups.\n"
+           "  --host ADDR                      listen address (default 127.0.0.1)\n"
+           "  --port N                         port, 0 picks one and prints it (default 6380)\n"
+           "  --data-dir DIR                   log streams in a write-ahead log in DIR and replay\n"
+           "                                   it at start (default: none, streams in memory)\n"
+           "  --appendfsync always|everysec    reply to a write once its log record is\n"
+           "                                   fdatasync'd (always) or written (everysec, the\n"
+           "                                   default: survives kill -9, as Redis's)\n"
+           "  --pubsub-buffer-limit HARD SOFT SECS  cut a subscriber whose pending output\n"
+           "                                   reaches HARD, or stays above SOFT for SECS\n"
+           "                                   (default 32mb 8mb 60, Redis's pubsub class)\n"
+           "  --max-stream-memory SIZE         bytes of stream entries before XADD is refused\n"
+           "                                   (default 1gb)\n"
+           "  --help                           this text\n");
 }
 
 int main(int argc, char **argv)
@@ -474,8 +457,7 @@ int main(int argc, char **argv)
     if (dir) {
         uint64_t t0 = ev_now_ms();
         b.loading = 1;
-        b.log = blog_open(dir, policy, replay_record, fake, log_progress, b.loop, err,
-                          sizeof(err));
+        b.log = blog_open(dir, policy, replay_record, fake, log_progress, b.loop, err, sizeof(err));
         b.loading = 0;
         if (!b.log) {
             fprintf(stderr, "broker: cannot open the log in %s: %s\n", dir, err);
@@ -506,11 +488,9 @@ int main(int argc, char **argv)
 out:
     if (b.byfd) {
         for (int fd = 0; fd < EV_MAX_FDS; fd++)
-            if (b.byfd[fd])
-                client_free(b.byfd[fd]);
+            if (b.byfd[fd]) client_free(b.byfd[fd]);
     }
-    if (b.lfd >= 0)
-        close(b.lfd);
+    if (b.lfd >= 0) close(b.lfd);
     blog_close(b.log);
     if (fake) {
         resp_out_free(&fake->out);

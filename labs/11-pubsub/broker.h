@@ -21,18 +21,18 @@
 #include "parsers/resp/resp.h"
 
 #define BROKER_MAX_CLIENTS 10000
-#define BROKER_MAX_KEYS 1000000          /* streams; XADD/XGROUP MKSTREAM refuse more */
-#define BROKER_IN_LIMIT (32u << 20)   /* bytes of unparsed input per client */
-#define BROKER_OUT_LIMIT (1024u << 20) /* output of a normal (non-pubsub) client */
+#define BROKER_MAX_KEYS    1000000       /* streams; XADD/XGROUP MKSTREAM refuse more */
+#define BROKER_IN_LIMIT    (32u << 20)   /* bytes of unparsed input per client */
+#define BROKER_OUT_LIMIT   (1024u << 20) /* output of a normal (non-pubsub) client */
 
 enum {
-    CF_PENDING = 1,  /* in the pending-write list */
-    CF_CLOSE = 2,    /* close after the current event */
-    CF_BLOCKED = 4,  /* waiting in XREADGROUP BLOCK */
-    CF_WATCHW = 8,   /* EV_WRITE is watched */
-    CF_FAKE = 16,    /* the log loader: no socket, replies dropped */
-    CF_REEXEC = 32,  /* a blocked command being retried: do not block again */
-    CF_QUIT = 64,    /* close once the output is written */
+    CF_PENDING = 1, /* in the pending-write list */
+    CF_CLOSE = 2,   /* close after the current event */
+    CF_BLOCKED = 4, /* waiting in XREADGROUP BLOCK */
+    CF_WATCHW = 8,  /* EV_WRITE is watched */
+    CF_FAKE = 16,   /* the log loader: no socket, replies dropped */
+    CF_REEXEC = 32, /* a blocked command being retried: do not block again */
+    CF_QUIT = 64,   /* close once the output is written */
 };
 
 struct broker;
@@ -72,9 +72,9 @@ struct waitq {
 struct broker {
     struct ev_loop *loop;
     int lfd;
-    struct dict keys;    /* stream name -> struct stream */
+    struct dict keys; /* stream name -> struct stream */
     struct pubsub ps;
-    struct dict waiters; /* stream name -> struct waitq */
+    struct dict waiters;      /* stream name -> struct waitq */
     struct pubsub_str *ready; /* keys whose waiters to retry after this command */
     size_t nready, capready;
     struct oblimit pslimit;
@@ -112,13 +112,14 @@ int broker_block(struct client *c, int argc, const char **argv, const size_t *ar
                  const char **keys, const size_t *keyl, int nkeys, uint64_t timeout_ms);
 /* An entry was added to key: blocked readers are retried after the command. */
 void broker_signal_key(struct broker *b, const char *key, size_t n);
-void block_release(struct client *c);     /* leave every wait list, cancel the timer */
-void block_serve_ready(struct broker *b); /* retry readers blocked on ready keys */
+void block_release(struct client *c);         /* leave every wait list, cancel the timer */
+void block_serve_ready(struct broker *b);     /* retry readers blocked on ready keys */
 void broker_client_process(struct client *c); /* run the complete commands buffered */
 void broker_after_events(struct broker *b);
 uint64_t broker_wall_ms(void);
 
-/* Command handlers (xcmd.c, xgroup.c, xclaim.c); each replies exactly once, or blocks the client. */
+/* Command handlers (xcmd.c, xgroup.c, xclaim.c); each replies exactly once, or blocks the client.
+ */
 typedef void (*cmd_fn)(struct client *c, int argc, const char **argv, const size_t *argl);
 void xcmd_xadd(struct client *c, int argc, const char **argv, const size_t *argl);
 void xcmd_xlen(struct client *c, int argc, const char **argv, const size_t *argl);

@@ -48,10 +48,8 @@ static void send_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
         ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            die("write");
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) die("write");
         p += w;
         n -= (size_t)w;
     }
@@ -62,8 +60,7 @@ static void send_all(int fd, const char *p, size_t n)
 static size_t reply_len(const char *p, size_t n, const char **bulks, size_t *bl, int *nb)
 {
     const char *e = memchr(p, '\n', n);
-    if (!e)
-        return 0;
+    if (!e) return 0;
     size_t hl = (size_t)(e - p) + 1;
     long v = strtol(p + 1, NULL, 10);
     switch (p[0]) {
@@ -72,10 +69,8 @@ static size_t reply_len(const char *p, size_t n, const char **bulks, size_t *bl,
     case ':':
         return hl;
     case '$':
-        if (v < 0)
-            return hl;
-        if (n < hl + (size_t)v + 2)
-            return 0;
+        if (v < 0) return hl;
+        if (n < hl + (size_t)v + 2) return 0;
         if (bulks && *nb < 8) {
             bulks[*nb] = p + hl;
             bl[*nb] = (size_t)v;
@@ -86,8 +81,7 @@ static size_t reply_len(const char *p, size_t n, const char **bulks, size_t *bl,
         size_t off = hl;
         for (long i = 0; i < v; i++) {
             size_t r = reply_len(p + off, n - off, bulks, bl, nb);
-            if (!r)
-                return 0;
+            if (!r) return 0;
             off += r;
         }
         return off;
@@ -102,8 +96,7 @@ static void fill(struct conn *c)
 {
     if (c->cap - c->len < 65536) {
         c->cap = c->cap ? c->cap * 2 : 1 << 20;
-        if (!(c->buf = realloc(c->buf, c->cap)))
-            die("realloc");
+        if (!(c->buf = realloc(c->buf, c->cap))) die("realloc");
     }
     ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
     if (r == 0) {
@@ -111,8 +104,7 @@ static void fill(struct conn *c)
         exit(1);
     }
     if (r < 0) {
-        if (errno == EAGAIN || errno == EINTR)
-            return;
+        if (errno == EAGAIN || errno == EINTR) return;
         die("read");
     }
     c->len += (size_t)r;
@@ -186,8 +178,10 @@ static void run_pubsub(int port, int nsubs, long msgs, int size, int window)
     const char *a[] = {"PUBLISH", "bench", payload};
     size_t cmdlen = fmt_cmd(cmd, 3, a);
     /* what one subscriber receives per message */
-    unsigned long long frame = (unsigned long long)snprintf(line, sizeof(line),
-        "*3\r\n$7\r\nmessage\r\n$5\r\nbench\r\n$%d\r\n", size) + (unsigned long long)size + 2;
+    unsigned long long frame =
+        (unsigned long long)snprintf(line, sizeof(line),
+                                     "*3\r\n$7\r\nmessage\r\n$5\r\nbench\r\n$%d\r\n", size) +
+        (unsigned long long)size + 2;
     unsigned long long want = frame * (unsigned long long)msgs;
     struct conn pub = {.fd = dial(port)};
     net_set_nonblock(pub.fd, 1);
@@ -221,21 +215,20 @@ static void run_pubsub(int port, int nsubs, long msgs, int size, int window)
             if (who == (uint32_t)nsubs) {
                 fill(&pub);
                 size_t off = 0, r;
-                while (pub.len > off && (r = reply_len(pub.buf + off, pub.len - off, NULL, NULL, NULL))) {
+                while (pub.len > off &&
+                       (r = reply_len(pub.buf + off, pub.len - off, NULL, NULL, NULL))) {
                     off += r;
                     acked++;
                 }
                 memmove(pub.buf, pub.buf + off, pub.len - off);
                 pub.len -= off;
-                if (acked == msgs && !tpub)
-                    tpub = ev_now_ns();
+                if (acked == msgs && !tpub) tpub = ev_now_ns();
             } else {
                 struct conn *s = &subs[who];
                 unsigned long long before = s->got;
                 s->len = 0; /* content is not checked: the integration test does that */
                 fill(s);
-                if (before < want && s->got >= want)
-                    done_subs++;
+                if (before < want && s->got >= want) done_subs++;
             }
         }
     }
@@ -250,7 +243,7 @@ static void run_queue(int port, long msgs, int batch)
 {
     struct conn c = {.fd = dial(port)};
     char *out = malloc((size_t)batch * 256);
-    char (*ids)[48] = calloc((size_t)batch, 48);
+    char(*ids)[48] = calloc((size_t)batch, 48);
     const char *del[] = {"DEL", "benchq"};
     const char *mk[] = {"XGROUP", "CREATE", "benchq", "g", "$", "MKSTREAM"};
     size_t n = fmt_cmd(out, 2, del);
@@ -264,7 +257,8 @@ static void run_queue(int port, long msgs, int batch)
     for (long done = 0; done < msgs; done += batch) {
         int k = (int)(msgs - done < batch ? msgs - done : batch);
         const char *add[] = {"XADD", "benchq", "*", "job", payload};
-        const char *rd[] = {"XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "benchq", ">"};
+        const char *rd[] = {"XREADGROUP", "GROUP",   "g",      "c", "COUNT",
+                            "1",          "STREAMS", "benchq", ">"};
         n = 0;
         for (int i = 0; i < k; i++)
             n += fmt_cmd(out + n, 5, add);

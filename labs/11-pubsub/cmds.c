@@ -20,8 +20,8 @@ struct cmd {
     unsigned flags;
 };
 
-static void reply_sub(struct client *c, const char *kind, size_t kl, const char *name,
-                      size_t nl, int null)
+static void reply_sub(struct client *c, const char *kind, size_t kl, const char *name, size_t nl,
+                      int null)
 {
     resp_add_array(RB(c), 3);
     resp_add_bulk(RB(c), kind, kl);
@@ -59,20 +59,18 @@ static void unsubscribe_all(struct client *c, int reply)
     struct broker *b = c->b;
     struct dict_iter it;
     int any = 0;
-    for (struct dict_entry *e = dict_first(&c->sub.chans, &it); e; e = dict_next(&c->sub.chans, &it)) {
+    for (struct dict_entry *e = dict_first(&c->sub.chans, &it); e;
+         e = dict_next(&c->sub.chans, &it)) {
         char *name = malloc(e->klen + 1);
         size_t n = e->klen;
-        if (!name)
-            break;
+        if (!name) break;
         memcpy(name, e->key, n);
         pubsub_unsubscribe(&b->ps, &c->sub, name, n);
-        if (reply)
-            reply_sub(c, "unsubscribe", 11, name, n, 0);
+        if (reply) reply_sub(c, "unsubscribe", 11, name, n, 0);
         free(name);
         any = 1;
     }
-    if (reply && !any)
-        reply_sub(c, "unsubscribe", 11, NULL, 0, 1);
+    if (reply && !any) reply_sub(c, "unsubscribe", 11, NULL, 0, 1);
 }
 
 static void punsubscribe_all(struct client *c, int reply)
@@ -81,17 +79,14 @@ static void punsubscribe_all(struct client *c, int reply)
     while (c->sub.npats > 0) {
         struct pubsub_str p = c->sub.pats[0];
         char *name = malloc(p.n + 1);
-        if (!name)
-            break;
+        if (!name) break;
         memcpy(name, p.p, p.n);
         pubsub_punsubscribe(&c->b->ps, &c->sub, name, p.n);
-        if (reply)
-            reply_sub(c, "punsubscribe", 12, name, p.n, 0);
+        if (reply) reply_sub(c, "punsubscribe", 12, name, p.n, 0);
         free(name);
         any = 1;
     }
-    if (reply && !any)
-        reply_sub(c, "punsubscribe", 12, NULL, 0, 1);
+    if (reply && !any) reply_sub(c, "punsubscribe", 12, NULL, 0, 1);
 }
 
 static void cmd_unsubscribe(struct client *c, int argc, const char **argv, const size_t *argl)
@@ -130,8 +125,7 @@ static void deliver(void *arg, struct pubsub_sub *s, const char *pat, size_t pat
 {
     struct pub *p = arg;
     struct client *c = (struct client *)((char *)s - offsetof(struct client, sub));
-    if (c->flags & CF_CLOSE)
-        return;
+    if (c->flags & CF_CLOSE) return;
     if (!pat) {
         resp_add_raw(RB(c), p->msg, p->msglen);
     } else {
@@ -254,8 +248,7 @@ static void cmd_del(struct client *c, int argc, const char **argv, const size_t 
         }
     }
     resp_add_int(RB(c), n);
-    if (n)
-        broker_propagate(c->b, argc, argv, argl);
+    if (n) broker_propagate(c->b, argc, argv, argl);
 }
 
 static void cmd_exists(struct client *c, int argc, const char **argv, const size_t *argl)
@@ -322,8 +315,7 @@ static const struct cmd cmd_table[] = {
 static const struct cmd *cmd_lookup(const char *name, size_t n)
 {
     for (size_t i = 0; i < sizeof(cmd_table) / sizeof(cmd_table[0]); i++)
-        if (xcmd_is(name, n, cmd_table[i].name))
-            return &cmd_table[i];
+        if (xcmd_is(name, n, cmd_table[i].name)) return &cmd_table[i];
     return NULL;
 }
 
@@ -336,14 +328,12 @@ static void unknown_command(struct client *c, int argc, const char **argv, const
     for (int i = 1; i < argc && al < 128; i++) {
         int w = snprintf(args + al, sizeof(args) - al, "'%.*s' ",
                          (int)(argl[i] < 128 - al ? argl[i] : 128 - al), argv[i]);
-        if (w > 0)
-            al += (size_t)w;
+        if (w > 0) al += (size_t)w;
     }
     snprintf(msg, sizeof(msg), "ERR unknown command '%.*s', with args beginning with: %s",
              (int)(argl[0] < 128 ? argl[0] : 128), argv[0], args);
     for (char *p = msg; *p; p++)
-        if (*p == '\r' || *p == '\n')
-            *p = ' ';
+        if (*p == '\r' || *p == '\n') *p = ' ';
     resp_add_error(RB(c), msg);
 }
 

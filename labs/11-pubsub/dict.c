@@ -31,8 +31,7 @@ void dict_free(struct dict *d, void (*free_val)(void *))
             struct dict_entry *e = d->tab[i];
             while (e) {
                 struct dict_entry *nx = e->next;
-                if (free_val)
-                    free_val(e->val);
+                if (free_val) free_val(e->val);
                 free(e);
                 e = nx;
             }
@@ -44,12 +43,10 @@ void dict_free(struct dict *d, void (*free_val)(void *))
 
 struct dict_entry *dict_find(const struct dict *d, const char *k, size_t klen)
 {
-    if (!d->tab)
-        return NULL;
+    if (!d->tab) return NULL;
     uint64_t h = dict_hash(k, klen);
     for (struct dict_entry *e = d->tab[h & d->mask]; e; e = e->next)
-        if (e->hash == h && e->klen == klen && memcmp(e->key, k, klen) == 0)
-            return e;
+        if (e->hash == h && e->klen == klen && memcmp(e->key, k, klen) == 0) return e;
     return NULL;
 }
 
@@ -63,8 +60,7 @@ static int dict_grow(struct dict *d)
 {
     size_t nb = d->tab ? (d->mask + 1) * 2 : 16;
     struct dict_entry **t = calloc(nb, sizeof(*t));
-    if (!t)
-        return -1;
+    if (!t) return -1;
     if (d->tab) {
         for (size_t i = 0; i <= d->mask; i++) {
             struct dict_entry *e = d->tab[i];
@@ -89,11 +85,9 @@ int dict_put(struct dict *d, const char *k, size_t klen, void *val)
         e->val = val;
         return 0;
     }
-    if ((!d->tab || d->n >= d->mask + 1) && dict_grow(d) < 0)
-        return -1;
+    if ((!d->tab || d->n >= d->mask + 1) && dict_grow(d) < 0) return -1;
     e = malloc(sizeof(*e) + klen + 1);
-    if (!e)
-        return -1;
+    if (!e) return -1;
     e->hash = dict_hash(k, klen);
     e->val = val;
     e->klen = klen;
@@ -107,8 +101,7 @@ int dict_put(struct dict *d, const char *k, size_t klen, void *val)
 
 void *dict_del(struct dict *d, const char *k, size_t klen)
 {
-    if (!d->tab)
-        return NULL;
+    if (!d->tab) return NULL;
     uint64_t h = dict_hash(k, klen);
     for (struct dict_entry **pp = &d->tab[h & d->mask]; *pp; pp = &(*pp)->next) {
         struct dict_entry *e = *pp;

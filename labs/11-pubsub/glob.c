@@ -14,8 +14,7 @@ static int glob_set(const char *p, size_t plen, size_t *pi, unsigned char c)
     while (i < plen && p[i] != ']') {
         if (p[i] == '\\' && i + 1 < plen) {
             i++;
-            if ((unsigned char)p[i] == c)
-                hit = 1;
+            if ((unsigned char)p[i] == c) hit = 1;
             i++;
         } else if (i + 2 < plen && p[i + 1] == '-') { /* as Redis: even [a-] */
             unsigned char lo = (unsigned char)p[i], hi = (unsigned char)p[i + 2];
@@ -24,17 +23,14 @@ static int glob_set(const char *p, size_t plen, size_t *pi, unsigned char c)
                 lo = hi;
                 hi = t;
             }
-            if (c >= lo && c <= hi)
-                hit = 1;
+            if (c >= lo && c <= hi) hit = 1;
             i += 3;
         } else {
-            if ((unsigned char)p[i] == c)
-                hit = 1;
+            if ((unsigned char)p[i] == c) hit = 1;
             i++;
         }
     }
-    if (i < plen)
-        i++; /* the ']' */
+    if (i < plen) i++; /* the ']' */
     *pi = i;
     return neg ? !hit : hit;
 }
@@ -49,8 +45,7 @@ int glob_match(const char *p, size_t plen, const char *s, size_t slen)
             if (pc == '*') {
                 while (pi < plen && p[pi] == '*')
                     pi++;
-                if (pi == plen)
-                    return 1; /* a trailing star eats the rest */
+                if (pi == plen) return 1; /* a trailing star eats the rest */
                 star_p = pi;
                 star_s = si;
                 continue;
@@ -80,8 +75,7 @@ int glob_match(const char *p, size_t plen, const char *s, size_t slen)
             }
         }
         /* Mismatch: let the last star swallow one more byte, or fail. */
-        if (star_p == (size_t)-1)
-            return 0;
+        if (star_p == (size_t)-1) return 0;
         pi = star_p;
         si = ++star_s;
     }

@@ -7,8 +7,7 @@
 
 int oblimit_over(const struct oblimit *l, size_t used, uint64_t *since_ms, uint64_t now_ms)
 {
-    if (l->hard && used >= l->hard)
-        return 1;
+    if (l->hard && used >= l->hard) return 1;
     if (!l->soft || used < l->soft) {
         *since_ms = 0;
         return 0;
@@ -24,11 +23,9 @@ int oblimit_parse_size(const char *s, size_t *out)
 {
     char *end;
     errno = 0;
-    if (*s < '0' || *s > '9')
-        return -1;
+    if (*s < '0' || *s > '9') return -1;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno)
-        return -1;
+    if (errno) return -1;
     unsigned long long mul = 1;
     if (*end == 0)
         mul = 1;
@@ -46,8 +43,7 @@ int oblimit_parse_size(const char *s, size_t *out)
         mul = 1024ull * 1024 * 1024;
     else
         return -1;
-    if (v > (unsigned long long)SIZE_MAX / mul)
-        return -1;
+    if (v > (unsigned long long)SIZE_MAX / mul) return -1;
     *out = (size_t)(v * mul);
     return 0;
 }
@@ -55,15 +51,12 @@ int oblimit_parse_size(const char *s, size_t *out)
 int oblimit_parse(const char *hard, const char *soft, const char *secs, struct oblimit *l)
 {
     size_t h, s, t;
-    if (oblimit_parse_size(hard, &h) < 0 || oblimit_parse_size(soft, &s) < 0)
-        return -1;
+    if (oblimit_parse_size(hard, &h) < 0 || oblimit_parse_size(soft, &s) < 0) return -1;
     char *end;
     errno = 0;
-    if (*secs < '0' || *secs > '9')
-        return -1;
+    if (*secs < '0' || *secs > '9') return -1;
     t = strtoul(secs, &end, 10);
-    if (errno || *end)
-        return -1;
+    if (errno || *end) return -1;
     l->hard = h;
     l->soft = s;
     l->soft_secs = t;

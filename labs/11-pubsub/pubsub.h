@@ -44,13 +44,12 @@ struct pubsub_list {
 };
 
 struct pubsub {
-    struct dict chans;          /* channel -> struct pubsub_list */
-    struct pubsub_list **pats;  /* creation order */
+    struct dict chans;         /* channel -> struct pubsub_list */
+    struct pubsub_list **pats; /* creation order */
     size_t npats, cappats;
 };
 
-typedef void (*pubsub_deliver_fn)(void *arg, struct pubsub_sub *s, const char *pat,
-                                  size_t patlen);
+typedef void (*pubsub_deliver_fn)(void *arg, struct pubsub_sub *s, const char *pat, size_t patlen);
 
 void pubsub_init(struct pubsub *ps);
 void pubsub_free(struct pubsub *ps);

@@ -8,24 +8,19 @@
 
 int stream_id_cmp(struct stream_id a, struct stream_id b)
 {
-    if (a.ms != b.ms)
-        return a.ms < b.ms ? -1 : 1;
-    if (a.seq != b.seq)
-        return a.seq < b.seq ? -1 : 1;
+    if (a.ms != b.ms) return a.ms < b.ms ? -1 : 1;
+    if (a.seq != b.seq) return a.seq < b.seq ? -1 : 1;
     return 0;
 }
 
 static int parse_u64(const char *s, size_t n, uint64_t *out)
 {
-    if (n == 0 || n > 20)
-        return -1;
+    if (n == 0 || n > 20) return -1;
     uint64_t v = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
+        if (s[i] < '0' || s[i] > '9') return -1;
         uint64_t d = (uint64_t)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return -1;
+        if (v > (UINT64_MAX - d) / 10) return -1;
         v = v * 10 + d;
     }
     *out = v;
@@ -38,15 +33,13 @@ int stream_id_parse(const char *s, size_t n, uint64_t missing_seq, struct stream
     const char *dash = memchr(s, '-', n);
     struct stream_id r;
     if (!dash) {
-        if (parse_u64(s, n, &r.ms) < 0)
-            return -1;
+        if (parse_u64(s, n, &r.ms) < 0) return -1;
         r.seq = missing_seq;
     } else if (parse_u64(s, (size_t)(dash - s), &r.ms) < 0 ||
                parse_u64(dash + 1, n - (size_t)(dash - s) - 1, &r.seq) < 0) {
         return -1;
     }
-    if (had_seq)
-        *had_seq = dash != NULL;
+    if (had_seq) *had_seq = dash != NULL;
     *id = r;
     return 0;
 }
@@ -60,8 +53,7 @@ int stream_id_fmt(struct stream_id id, char *buf)
 int stream_id_incr(struct stream_id *id)
 {
     if (id->seq == UINT64_MAX) {
-        if (id->ms == UINT64_MAX)
-            return -1;
+        if (id->ms == UINT64_MAX) return -1;
         id->ms++;
         id->seq = 0;
     } else {
@@ -73,8 +65,7 @@ int stream_id_incr(struct stream_id *id)
 int stream_id_decr(struct stream_id *id)
 {
     if (id->seq == 0) {
-        if (id->ms == 0)
-            return -1;
+        if (id->ms == 0) return -1;
         id->ms--;
         id->seq = UINT64_MAX;
     } else {
@@ -102,8 +93,7 @@ static void group_free(struct stream_group *g)
 
 void stream_free(struct stream *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     for (size_t i = 0; i < s->n; i++)
         free(s->e[i].enc);
     free(s->e);
@@ -131,8 +121,7 @@ int stream_auto_seq(const struct stream *s, uint64_t ms, struct stream_id *id)
         id->seq = 0;
         return 0;
     }
-    if (ms < s->last.ms || s->last.seq == UINT64_MAX)
-        return -1;
+    if (ms < s->last.ms || s->last.seq == UINT64_MAX) return -1;
     id->ms = ms;
     id->seq = s->last.seq + 1;
     return 0;
@@ -140,14 +129,12 @@ int stream_auto_seq(const struct stream *s, uint64_t ms, struct stream_id *id)
 
 static int grow(void **v, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap)
-        return 0;
+    if (need <= *cap) return 0;
     size_t c = *cap ? *cap * 2 : 8;
     while (c < need)
         c *= 2;
     void *p = realloc(*v, c * elem);
-    if (!p)
-        return -1;
+    if (!p) return -1;
     *v = p;
     *cap = c;
     return 0;
@@ -156,8 +143,7 @@ static int grow(void **v, size_t *cap, size_t need, size_t elem)
 int stream_append(struct stream *s, struct stream_id id, char *enc, size_t enclen)
 {
     assert(stream_id_cmp(id, s->last) > 0);
-    if (grow((void **)&s->e, &s->cap, s->n + 1, sizeof(*s->e)) < 0)
-        return -1;
+    if (grow((void **)&s->e, &s->cap, s->n + 1, sizeof(*s->e)) < 0) return -1;
     s->e[s->n].id = id;
     s->e[s->n].enc = enc;
     s->e[s->n].enclen = enclen;
@@ -220,8 +206,7 @@ long stream_find(const struct stream *s, struct stream_id id)
 static int name_cmp(const char *a, size_t an, const char *b, size_t bn)
 {
     int c = memcmp(a, b, an < bn ? an : bn);
-    if (c)
-        return c;
+    if (c) return c;
     return an < bn ? -1 : an > bn;
 }
 
@@ -267,8 +252,7 @@ static char *dupmem(const char *p, size_t n)
 struct stream_group *stream_group_create(struct stream *s, const char *name, size_t n,
                                          struct stream_id last)
 {
-    if (stream_group_find(s, name, n) || s->ngroups >= STREAM_MAX_GROUPS)
-        return NULL;
+    if (stream_group_find(s, name, n) || s->ngroups >= STREAM_MAX_GROUPS) return NULL;
     if (grow((void **)&s->groups, &s->capgroups, s->ngroups + 1, sizeof(*s->groups)) < 0)
         return NULL;
     struct stream_group *g = calloc(1, sizeof(*g));
@@ -315,10 +299,8 @@ struct stream_consumer *stream_consumer_get(struct stream_group *g, const char *
                                             uint64_t now_ms, int *created)
 {
     struct stream_consumer *c = stream_consumer_find(g, name, n);
-    if (created)
-        *created = 0;
-    if (c)
-        return c;
+    if (created) *created = 0;
+    if (c) return c;
     if (g->ncons >= STREAM_MAX_CONSUMERS ||
         grow((void **)&g->cons, &g->capcons, g->ncons + 1, sizeof(*g->cons)) < 0)
         return NULL;
@@ -333,22 +315,19 @@ struct stream_consumer *stream_consumer_get(struct stream_group *g, const char *
     memmove(&g->cons[i + 1], &g->cons[i], (g->ncons - i) * sizeof(*g->cons));
     g->cons[i] = c;
     g->ncons++;
-    if (created)
-        *created = 1;
+    if (created) *created = 1;
     return c;
 }
 
 long stream_consumer_delete(struct stream_group *g, const char *name, size_t n)
 {
     size_t i = cons_seek(g, name, n);
-    if (i >= g->ncons || name_cmp(g->cons[i]->name, g->cons[i]->namelen, name, n) != 0)
-        return -1;
+    if (i >= g->ncons || name_cmp(g->cons[i]->name, g->cons[i]->namelen, name, n) != 0) return -1;
     struct stream_consumer *c = g->cons[i];
     long pending = (long)c->pending;
     size_t w = 0;
     for (size_t r = 0; r < g->npel; r++)
-        if (g->pel[r].owner != c)
-            g->pel[w++] = g->pel[r];
+        if (g->pel[r].owner != c) g->pel[w++] = g->pel[r];
     g->npel = w;
     free(c->name);
     free(c);
@@ -389,8 +368,7 @@ struct stream_pel *stream_pel_deliver(struct stream_group *g, struct stream_id i
         g->pel[i].count = 1;
         return &g->pel[i];
     }
-    if (grow((void **)&g->pel, &g->cappel, g->npel + 1, sizeof(*g->pel)) < 0)
-        return NULL;
+    if (grow((void **)&g->pel, &g->cappel, g->npel + 1, sizeof(*g->pel)) < 0) return NULL;
     memmove(&g->pel[i + 1], &g->pel[i], (g->npel - i) * sizeof(*g->pel));
     g->pel[i] = (struct stream_pel){.id = id, .owner = c, .delivery_ms = now_ms, .count = 1};
     g->npel++;

@@ -26,8 +26,8 @@
 #include <stdint.h>
 
 /* Bounds: past them creation fails (NULL) as if memory ran out, and the broker says so. */
-#define STREAM_MAX_GROUPS 10000     /* per stream */
-#define STREAM_MAX_CONSUMERS 10000  /* per group (sorted array: inserts are O(n)) */
+#define STREAM_MAX_GROUPS    10000 /* per stream */
+#define STREAM_MAX_CONSUMERS 10000 /* per group (sorted array: inserts are O(n)) */
 
 struct stream_id {
     uint64_t ms, seq;
@@ -112,8 +112,7 @@ size_t stream_pel_seek(const struct stream_group *g, struct stream_id id);
  * Returns the entry or NULL when out of memory. */
 struct stream_pel *stream_pel_deliver(struct stream_group *g, struct stream_id id,
                                       struct stream_consumer *c, uint64_t now_ms);
-void stream_pel_set_owner(struct stream_group *g, struct stream_pel *p,
-                          struct stream_consumer *c);
+void stream_pel_set_owner(struct stream_group *g, struct stream_pel *p, struct stream_consumer *c);
 void stream_pel_remove(struct stream_group *g, size_t idx);
 
 #endif

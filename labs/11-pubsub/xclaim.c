@@ -8,24 +8,21 @@
 #include "labs/11-pubsub/xcmd.h"
 
 /* One claimed entry into the XCLAIM/XAUTOCLAIM reply body: its ID, or ID and fields. */
-static void add_claimed(struct resp_out *body, const struct stream *s, struct stream_id id,
-                        long e, int justid)
+static void add_claimed(struct resp_out *body, const struct stream *s, struct stream_id id, long e,
+                        int justid)
 {
     char buf[STREAM_ID_MAX];
-    if (!justid && e >= 0)
-        resp_add_array(body, 2);
+    if (!justid && e >= 0) resp_add_array(body, 2);
     resp_add_bulk(body, buf, (size_t)stream_id_fmt(id, buf));
-    if (!justid && e >= 0)
-        resp_add_raw(body, s->e[e].enc, s->e[e].enclen);
+    if (!justid && e >= 0) resp_add_raw(body, s->e[e].enc, s->e[e].enclen);
 }
 
 /* The consumer that takes entries over, created if new; NULL after replying the error. */
-static struct stream_consumer *claimer(struct client *c, struct stream_group *g,
-                                       const char *name, size_t n, uint64_t now)
+static struct stream_consumer *claimer(struct client *c, struct stream_group *g, const char *name,
+                                       size_t n, uint64_t now)
 {
     struct stream_consumer *cons = stream_consumer_get(g, name, n, now, NULL);
-    if (!cons)
-        resp_add_error(RB(c), "OOM out of memory or over the broker's consumer limit");
+    if (!cons) resp_add_error(RB(c), "OOM out of memory or over the broker's consumer limit");
     return cons;
 }
 
@@ -59,18 +56,15 @@ void xcmd_xpending(struct client *c, int argc, const char **argv, const size_t *
             }
             i = 5;
         }
-        if (xcmd_count(c, argv[i + 2], argl[i + 2], &count) < 0)
-            return;
+        if (xcmd_count(c, argv[i + 2], argl[i + 2], &count) < 0) return;
         if (xcmd_range_id(c, argv[i], argl[i], 0, 1, &lo) < 0 ||
             xcmd_range_id(c, argv[i + 1], argl[i + 1], 1, 1, &hi) < 0)
             return;
-        if (argc - i >= 4)
-            cname = argv[i + 3], cl = argl[i + 3];
+        if (argc - i >= 4) cname = argv[i + 3], cl = argl[i + 3];
     }
     struct stream *s;
     struct stream_group *g = xcmd_group(c, argv[1], argl[1], argv[2], argl[2], "", &s);
-    if (!g)
-        return;
+    if (!g) return;
     if (!ext) {
         resp_add_array(RB(c), 4);
         resp_add_int(RB(c), (long long)g->npel);
@@ -87,8 +81,7 @@ void xcmd_xpending(struct client *c, int argc, const char **argv, const size_t *
             nc += g->cons[i]->pending > 0;
         resp_add_array(RB(c), (long long)nc);
         for (size_t i = 0; i < g->ncons; i++) {
-            if (!g->cons[i]->pending)
-                continue;
+            if (!g->cons[i]->pending) continue;
             char n[24];
             int nl = snprintf(n, sizeof(n), "%zu", g->cons[i]->pending);
             resp_add_array(RB(c), 2);
@@ -112,8 +105,7 @@ void xcmd_xpending(struct client *c, int argc, const char **argv, const size_t *
     size_t done = 0;
     for (size_t j = first; j < g->npel && done < n; j++) {
         const struct stream_pel *p = &g->pel[j];
-        if ((only && p->owner != only) || idle_of(p, now) < (uint64_t)minidle)
-            continue;
+        if ((only && p->owner != only) || idle_of(p, now) < (uint64_t)minidle) continue;
         resp_add_array(RB(c), 4);
         xcmd_reply_id(c, p->id);
         resp_add_bulk(RB(c), p->owner->name, p->owner->namelen);
@@ -130,20 +122,17 @@ void xcmd_xclaim(struct client *c, int argc, const char **argv, const size_t *ar
     struct broker *b = c->b;
     struct stream *s; /* XCLAIM looks the group up first (XAUTOCLAIM last), as Redis */
     struct stream_group *g = xcmd_group(c, argv[1], argl[1], argv[2], argl[2], "", &s);
-    if (!g)
-        return;
+    if (!g) return;
     long long minidle;
     if (xcmd_ll(argv[4], argl[4], &minidle) < 0) {
         resp_add_error(RB(c), "ERR Invalid min-idle-time argument for XCLAIM");
         return;
     }
-    if (minidle < 0)
-        minidle = 0;
+    if (minidle < 0) minidle = 0;
     struct stream_id ids[RESP_ARGV_MAX];
     int nids = 0, j = 5;
     for (; j < argc; j++, nids++)
-        if (stream_id_parse(argv[j], argl[j], 0, &ids[nids], NULL) < 0)
-            break;
+        if (stream_id_parse(argv[j], argl[j], 0, &ids[nids], NULL) < 0) break;
     uint64_t now = broker_wall_ms();
     long long deliverytime = -1, retry = -1;
     int force = 0, justid = 0, havelast = 0;
@@ -186,11 +175,9 @@ void xcmd_xclaim(struct client *c, int argc, const char **argv, const size_t *ar
     }
     if (deliverytime < 0 || (uint64_t)deliverytime > now)
         deliverytime = (long long)now; /* no or bogus IDLE/TIME: now, as Redis */
-    if (havelast && stream_id_cmp(lastid, g->last) > 0)
-        g->last = lastid;
+    if (havelast && stream_id_cmp(lastid, g->last) > 0) g->last = lastid;
     struct stream_consumer *cons = claimer(c, g, argv[3], argl[3], now);
-    if (!cons)
-        return;
+    if (!cons) return;
     /* The reply length is known only at the end: build it aside, then copy. */
     struct resp_out body;
     resp_out_init(&body, BROKER_OUT_LIMIT);
@@ -199,22 +186,18 @@ void xcmd_xclaim(struct client *c, int argc, const char **argv, const size_t *ar
         long e = stream_find(s, ids[k]);
         long pi = stream_pel_find(g, ids[k]);
         if (pi < 0) {
-            if (!force || e < 0)
-                continue;
-            if (!stream_pel_deliver(g, ids[k], cons, now))
-                continue;
+            if (!force || e < 0) continue;
+            if (!stream_pel_deliver(g, ids[k], cons, now)) continue;
             pi = stream_pel_find(g, ids[k]);
         }
         struct stream_pel *p = &g->pel[pi];
-        if (minidle && idle_of(p, now) < (uint64_t)minidle)
-            continue;
+        if (minidle && idle_of(p, now) < (uint64_t)minidle) continue;
         p->delivery_ms = (uint64_t)deliverytime;
         if (retry >= 0)
             p->count = (uint64_t)retry;
         else if (!justid)
             p->count++;
-        if (p->owner != cons)
-            stream_pel_set_owner(g, p, cons);
+        if (p->owner != cons) stream_pel_set_owner(g, p, cons);
         add_claimed(&body, s, p->id, e, justid);
         claimed++;
         xcmd_propagate_claim(b, argv[1], argl[1], g, p);
@@ -233,11 +216,9 @@ void xcmd_xautoclaim(struct client *c, int argc, const char **argv, const size_t
         resp_add_error(RB(c), "ERR Invalid min-idle-time argument for XAUTOCLAIM");
         return;
     }
-    if (minidle < 0)
-        minidle = 0;
+    if (minidle < 0) minidle = 0;
     struct stream_id start;
-    if (xcmd_range_id(c, argv[5], argl[5], 0, 1, &start) < 0)
-        return;
+    if (xcmd_range_id(c, argv[5], argl[5], 0, 1, &start) < 0) return;
     int justid = 0;
     for (int j = 6; j < argc; j++) {
         if (xcmd_is(argv[j], argl[j], "COUNT") && j + 1 < argc) {
@@ -256,12 +237,10 @@ void xcmd_xautoclaim(struct client *c, int argc, const char **argv, const size_t
     }
     struct stream *s; /* the arguments are checked first, then the group, as Redis */
     struct stream_group *g = xcmd_group(c, argv[1], argl[1], argv[2], argl[2], "", &s);
-    if (!g)
-        return;
+    if (!g) return;
     uint64_t now = broker_wall_ms();
     struct stream_consumer *cons = claimer(c, g, argv[3], argl[3], now);
-    if (!cons)
-        return;
+    if (!cons) return;
     struct resp_out body;
     resp_out_init(&body, BROKER_OUT_LIMIT);
     long long attempts = count * 10, claimed = 0;
@@ -274,10 +253,8 @@ void xcmd_xautoclaim(struct client *c, int argc, const char **argv, const size_t
         }
         long e = stream_find(s, p->id);
         p->delivery_ms = now;
-        if (!justid)
-            p->count++;
-        if (p->owner != cons)
-            stream_pel_set_owner(g, p, cons);
+        if (!justid) p->count++;
+        if (p->owner != cons) stream_pel_set_owner(g, p, cons);
         add_claimed(&body, s, p->id, e, justid);
         claimed++;
         count--;

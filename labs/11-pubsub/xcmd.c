@@ -18,34 +18,27 @@ int xcmd_is(const char *a, size_t n, const char *word)
 
 int xcmd_ll(const char *a, size_t n, long long *v)
 {
-    if (n == 0 || n > 20)
-        return -1;
+    if (n == 0 || n > 20) return -1;
     size_t i = 0;
     int neg = 0;
     if (a[0] == '-') {
         neg = 1;
         i = 1;
-        if (n == 1)
-            return -1;
+        if (n == 1) return -1;
     }
-    if (a[i] == '0' && n > i + 1)
-        return -1; /* no leading zeros, as Redis's string2ll */
+    if (a[i] == '0' && n > i + 1) return -1; /* no leading zeros, as Redis's string2ll */
     unsigned long long r = 0;
     for (; i < n; i++) {
-        if (a[i] < '0' || a[i] > '9')
-            return -1;
+        if (a[i] < '0' || a[i] > '9') return -1;
         unsigned d = (unsigned)(a[i] - '0');
-        if (r > (ULLONG_MAX - d) / 10)
-            return -1;
+        if (r > (ULLONG_MAX - d) / 10) return -1;
         r = r * 10 + d;
     }
     if (neg) {
-        if (r > (unsigned long long)LLONG_MAX + 1)
-            return -1;
+        if (r > (unsigned long long)LLONG_MAX + 1) return -1;
         *v = r == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)r;
     } else {
-        if (r > (unsigned long long)LLONG_MAX)
-            return -1;
+        if (r > (unsigned long long)LLONG_MAX) return -1;
         *v = (long long)r;
     }
     return 0;
@@ -62,8 +55,7 @@ int xcmd_count(struct client *c, const char *a, size_t n, long long *count)
         resp_add_error(RB(c), XERR_INT);
         return -1;
     }
-    if (*count < 0)
-        *count = 0;
+    if (*count < 0) *count = 0;
     return 0;
 }
 
@@ -121,11 +113,10 @@ void xcmd_reply_entry(struct client *c, const struct stream_entry *e)
 void xcmd_propagate_claim(struct broker *b, const char *key, size_t keyl,
                           const struct stream_group *g, const struct stream_pel *p)
 {
-    if (!b->log || b->loading)
-        return;
+    if (!b->log || b->loading) return;
     char id[STREAM_ID_MAX], last[STREAM_ID_MAX], t[24], n[24];
-    const char *argv[15] = {"XCLAIM", key, g->name, p->owner->name, "0", id, "TIME", t,
-                            "RETRYCOUNT", n, "FORCE", "JUSTID", "LASTID", last};
+    const char *argv[15] = {"XCLAIM",     key, g->name, p->owner->name, "0",      id,  "TIME", t,
+                            "RETRYCOUNT", n,   "FORCE", "JUSTID",       "LASTID", last};
     size_t argl[15];
     stream_id_fmt(p->id, id);
     stream_id_fmt(g->last, last);
@@ -149,8 +140,7 @@ static char *encode_fields(int n, const char **argv, const size_t *argl, size_t 
     for (int i = 0; i < n; i++)
         need += argl[i] + 32;
     char *p = malloc(need), *w = p;
-    if (!p)
-        return NULL;
+    if (!p) return NULL;
     w += sprintf(w, "*%d\r\n", n);
     for (int i = 0; i < n; i++) {
         w += sprintf(w, "$%zu\r\n", argl[i]);
@@ -256,8 +246,7 @@ void xcmd_xadd(struct client *c, int argc, const char **argv, const size_t *argl
     }
     if (stream_append(s, id, enc, enclen) < 0) {
         free(enc);
-        if (fresh)
-            stream_free(dict_del(&b->keys, argv[1], argl[1]));
+        if (fresh) stream_free(dict_del(&b->keys, argv[1], argl[1]));
         resp_add_error(RB(c), "OOM out of memory");
         return;
     }
@@ -296,8 +285,7 @@ static void xrange_generic(struct client *c, int argc, const char **argv, const 
     long long count = -1;
     for (int i = 4; i < argc; i++) {
         if (xcmd_is(argv[i], argl[i], "COUNT") && i + 1 < argc) {
-            if (xcmd_count(c, argv[i + 1], argl[i + 1], &count) < 0)
-                return;
+            if (xcmd_count(c, argv[i + 1], argl[i + 1], &count) < 0) return;
             i++;
         } else {
             resp_add_error(RB(c), XERR_SYNTAX);
@@ -317,8 +305,7 @@ static void xrange_generic(struct client *c, int argc, const char **argv, const 
     while (to < s->n && stream_id_cmp(s->e[to].id, hi) <= 0)
         to++;
     size_t n = to - from;
-    if (count > 0 && (size_t)count < n)
-        n = (size_t)count;
+    if (count > 0 && (size_t)count < n) n = (size_t)count;
     resp_add_array(RB(c), (long long)n);
     for (size_t k = 0; k < n; k++)
         xcmd_reply_entry(c, &s->e[rev ? to - 1 - k : from + k]);
@@ -358,6 +345,5 @@ void xcmd_xack(struct client *c, int argc, const char **argv, const size_t *argl
         }
     }
     resp_add_int(RB(c), acked);
-    if (acked)
-        broker_propagate_delivery(c->b, argc, argv, argl);
+    if (acked) broker_propagate_delivery(c->b, argc, argv, argl);
 }

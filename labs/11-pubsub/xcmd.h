@@ -7,12 +7,12 @@
 #include "labs/11-pubsub/broker.h"
 #include "labs/11-pubsub/stream.h"
 
-#define XERR_ID "ERR Invalid stream ID specified as stream command argument"
-#define XERR_INT "ERR value is not an integer or out of range"
+#define XERR_ID     "ERR Invalid stream ID specified as stream command argument"
+#define XERR_INT    "ERR value is not an integer or out of range"
 #define XERR_SYNTAX "ERR syntax error"
 
 int xcmd_is(const char *a, size_t n, const char *word); /* case-insensitive equality */
-int xcmd_ll(const char *a, size_t n, long long *v);    /* strict decimal, as Redis */
+int xcmd_ll(const char *a, size_t n, long long *v);     /* strict decimal, as Redis */
 struct stream *xcmd_lookup(struct broker *b, const char *key, size_t n);
 /* A COUNT argument: negative counts become 0 (as Redis); replies the error, returns -1. */
 int xcmd_count(struct client *c, const char *a, size_t n, long long *count);

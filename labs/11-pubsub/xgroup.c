@@ -8,15 +8,15 @@
 
 #include "labs/11-pubsub/xcmd.h"
 
-#define XERR_NOKEY                                                                          \
-    "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may "    \
+#define XERR_NOKEY                                                                                 \
+    "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may "           \
     "want to use the MKSTREAM option to create an empty stream automatically."
 
 static void subcommand_syntax(struct client *c, const char *sub, size_t subl)
 {
-    resp_add_errorf(RB(c),
-                    "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try XGROUP HELP.",
-                    (int)subl, sub);
+    resp_add_errorf(
+        RB(c), "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try XGROUP HELP.",
+        (int)subl, sub);
 }
 
 static void xgroup_arity(struct client *c, const char *sub)
@@ -29,13 +29,15 @@ void xcmd_xgroup(struct client *c, int argc, const char **argv, const size_t *ar
     struct broker *b = c->b;
     const char *sub = argv[1];
     size_t subl = argl[1];
-    static const struct { const char *name; int arity; } subs[] = {
+    static const struct {
+        const char *name;
+        int arity;
+    } subs[] = {
         {"create", -5}, {"setid", -5}, {"destroy", 4}, {"createconsumer", 5}, {"delconsumer", 5},
     };
     int which = -1;
     for (int i = 0; i < 5; i++)
-        if (xcmd_is(sub, subl, subs[i].name))
-            which = i;
+        if (xcmd_is(sub, subl, subs[i].name)) which = i;
     if (which < 0) {
         resp_add_errorf(RB(c), "ERR unknown subcommand '%.*s'. Try XGROUP HELP.", (int)subl, sub);
         return;
@@ -81,8 +83,8 @@ void xcmd_xgroup(struct client *c, int argc, const char **argv, const size_t *ar
             resp_add_int(RB(c), 0);
             return;
         }
-        resp_add_errorf(RB(c), "NOGROUP No such consumer group '%.*s' for key name '%.*s'",
-                        (int)gl, gname, (int)kl, key);
+        resp_add_errorf(RB(c), "NOGROUP No such consumer group '%.*s' for key name '%.*s'", (int)gl,
+                        gname, (int)kl, key);
         return;
     }
     if (which <= 1) {
@@ -106,8 +108,7 @@ void xcmd_xgroup(struct client *c, int argc, const char **argv, const size_t *ar
                 return;
             }
         }
-        if (dollar)
-            id = s->last;
+        if (dollar) id = s->last;
         if (!stream_group_create(s, gname, gl, id)) {
             resp_add_error(RB(c), "OOM out of memory or over the broker's group limit");
             return;
@@ -161,8 +162,7 @@ void xcmd_xreadgroup(struct client *c, int argc, const char **argv, const size_t
             }
             i++;
         } else if (xcmd_is(argv[i], argl[i], "COUNT") && more >= 1) {
-            if (xcmd_count(c, argv[i + 1], argl[i + 1], &count) < 0)
-                return;
+            if (xcmd_count(c, argv[i + 1], argl[i + 1], &count) < 0) return;
             i++;
         } else if (xcmd_is(argv[i], argl[i], "STREAMS") && more >= 1) {
             streams = i + 1;
@@ -201,8 +201,8 @@ void xcmd_xreadgroup(struct client *c, int argc, const char **argv, const size_t
     for (int k = 0; k < nkeys; k++) {
         const char *ia = argv[streams + nkeys + k];
         size_t il = argl[streams + nkeys + k];
-        if (!(gs[k] = xcmd_group(c, keys[k], keyl[k], gname, gl,
-                                 " in XREADGROUP with GROUP option", &ss[k])))
+        if (!(gs[k] = xcmd_group(c, keys[k], keyl[k], gname, gl, " in XREADGROUP with GROUP option",
+                                 &ss[k])))
             return;
         newonly[k] = il == 1 && ia[0] == '>';
         if (!newonly[k] && stream_id_parse(ia, il, 0, &from[k], NULL) < 0) {
@@ -213,8 +213,7 @@ void xcmd_xreadgroup(struct client *c, int argc, const char **argv, const size_t
     /* Which streams have something to reply: new entries, or any history read. */
     int nreply = 0;
     for (int k = 0; k < nkeys; k++)
-        if (!newonly[k] || stream_id_cmp(ss[k]->last, gs[k]->last) > 0)
-            nreply++;
+        if (!newonly[k] || stream_id_cmp(ss[k]->last, gs[k]->last) > 0) nreply++;
     if (nreply == 0) {
         if (block >= 0 && !(c->flags & CF_REEXEC)) {
             if (broker_block(c, argc, argv, argl, keys, keyl, nkeys, (uint64_t)block) < 0)
@@ -229,8 +228,7 @@ void xcmd_xreadgroup(struct client *c, int argc, const char **argv, const size_t
     for (int k = 0; k < nkeys; k++) {
         struct stream *s = ss[k];
         struct stream_group *g = gs[k];
-        if (newonly[k] && stream_id_cmp(s->last, g->last) <= 0)
-            continue;
+        if (newonly[k] && stream_id_cmp(s->last, g->last) <= 0) continue;
         struct stream_consumer *cons = stream_consumer_get(g, cname, cl, now, NULL);
         if (!cons) {
             /* an error element keeps the reply well-formed */
@@ -244,17 +242,14 @@ void xcmd_xreadgroup(struct client *c, int argc, const char **argv, const size_t
             struct stream_id after = g->last;
             size_t i = stream_id_incr(&after) < 0 ? s->n : stream_seek(s, after);
             size_t n = s->n - i;
-            if (count > 0 && (size_t)count < n)
-                n = (size_t)count;
+            if (count > 0 && (size_t)count < n) n = (size_t)count;
             resp_add_array(RB(c), (long long)n);
             for (size_t j = i; j < i + n; j++) {
                 xcmd_reply_entry(c, &s->e[j]);
                 g->last = s->e[j].id;
-                if (noack)
-                    continue;
+                if (noack) continue;
                 struct stream_pel *p = stream_pel_deliver(g, s->e[j].id, cons, now);
-                if (p)
-                    xcmd_propagate_claim(b, keys[k], keyl[k], g, p);
+                if (p) xcmd_propagate_claim(b, keys[k], keyl[k], g, p);
             }
             if (noack && n) {
                 char last[STREAM_ID_MAX];
@@ -270,14 +265,12 @@ void xcmd_xreadgroup(struct client *c, int argc, const char **argv, const size_t
             size_t i = stream_id_incr(&after) < 0 ? g->npel : stream_pel_seek(g, after);
             size_t n = 0;
             for (size_t j = i; j < g->npel; j++)
-                if (g->pel[j].owner == cons && (count == 0 || n < (size_t)count))
-                    n++;
+                if (g->pel[j].owner == cons && (count == 0 || n < (size_t)count)) n++;
             resp_add_array(RB(c), (long long)n);
             size_t done = 0;
             for (size_t j = i; j < g->npel && done < n; j++) {
                 struct stream_pel *p = &g->pel[j];
-                if (p->owner != cons)
-                    continue;
+                if (p->owner != cons) continue;
                 long e = stream_find(s, p->id);
                 if (e < 0) {
                     resp_add_array(RB(c), 2);

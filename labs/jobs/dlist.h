@@ -22,8 +22,7 @@
     do {                                                                                           \
         (e)->prev = NULL;                                                                          \
         (e)->next = (head);                                                                        \
-        if (head)                                                                                  \
-            (head)->prev = (e);                                                                    \
+        if (head) (head)->prev = (e);                                                              \
         (head) = (e);                                                                              \
     } while (0)
 
@@ -33,8 +32,7 @@
             (e)->prev->next = (e)->next;                                                           \
         else                                                                                       \
             (head) = (e)->next;                                                                    \
-        if ((e)->next)                                                                             \
-            (e)->next->prev = (e)->prev;                                                           \
+        if ((e)->next) (e)->next->prev = (e)->prev;                                                \
         (e)->prev = (e)->next = NULL;                                                              \
     } while (0)
 

@@ -10,8 +10,7 @@ int evlog_init(struct evlog *log, size_t cap)
 {
     assert(cap >= 1);
     log->ring = calloc(cap, sizeof(*log->ring));
-    if (!log->ring)
-        return -1;
+    if (!log->ring) return -1;
     log->cap = cap;
     log->len = log->head = 0;
     log->last = 0;
@@ -41,13 +40,11 @@ size_t evlog_after(const struct evlog *log, uint64_t last, struct job_event *out
                    int *gap)
 {
     *gap = 0;
-    if (log->len == 0 || last >= log->last)
-        return 0;
+    if (log->len == 0 || last >= log->last) return 0;
     const struct job_event *oldest = &log->ring[log->head];
     /* Ids are dense (every event goes through the log), so anything between
      * `last` and the oldest we hold was dropped. */
-    if (last + 1 < oldest->id)
-        *gap = 1;
+    if (last + 1 < oldest->id) *gap = 1;
     /* Binary search for the first id > last: the ring is sorted by id. */
     size_t lo = 0, hi = log->len;
     while (lo < hi) {
@@ -66,9 +63,12 @@ size_t evlog_after(const struct evlog *log, uint64_t last, struct job_event *out
 const char *job_state_name(int state)
 {
     switch (state) {
-    case JOB_QUEUED: return "queued";
-    case JOB_RUNNING: return "running";
-    case JOB_DONE: return "done";
+    case JOB_QUEUED:
+        return "queued";
+    case JOB_RUNNING:
+        return "running";
+    case JOB_DONE:
+        return "done";
     }
     return "unknown";
 }
@@ -82,7 +82,7 @@ int job_event_json(const struct job_event *ev, char *buf, size_t len)
                         "\"done_us\":%" PRIu64 "}",
                         ev->job, job_state_name(ev->state), (unsigned)ev->progress,
                         (unsigned)ev->version, ev->done_us);
-    return snprintf(buf, len, "{\"id\":\"%" PRIu64 "\",\"status\":\"%s\",\"progress\":%u,\"version\":%u}",
-                    ev->job, job_state_name(ev->state), (unsigned)ev->progress,
-                    (unsigned)ev->version);
+    return snprintf(
+        buf, len, "{\"id\":\"%" PRIu64 "\",\"status\":\"%s\",\"progress\":%u,\"version\":%u}",
+        ev->job, job_state_name(ev->state), (unsigned)ev->progress, (unsigned)ev->version);
 }

@@ -14,8 +14,7 @@ int job_table_init(struct job_table *t, size_t cap, size_t max_running, size_t l
     memset(t, 0, sizeof(*t));
     assert(cap >= 1 && max_running >= 1);
     t->slots = calloc(cap, sizeof(*t->slots));
-    if (!t->slots)
-        return -1;
+    if (!t->slots) return -1;
     if (evlog_init(&t->log, log_cap) < 0) {
         free(t->slots);
         return -1;
@@ -53,12 +52,10 @@ static void job_emit(struct job_table *t, struct job *job)
     assert(job->nevents < JOB_MAX_EVENTS);
     job->events[job->nevents++] = ev;
     evlog_append(&t->log, &ev);
-    if (t->on_event)
-        t->on_event(t->arg, job, &ev);
+    if (t->on_event) t->on_event(t->arg, job, &ev);
 }
 
-struct job *job_submit(struct job_table *t, uint32_t work_ms, const char *callback,
-                       uint64_t now_ms)
+struct job *job_submit(struct job_table *t, uint32_t work_ms, const char *callback, uint64_t now_ms)
 {
     if (work_ms < JOB_WORK_MS_MIN || work_ms > JOB_WORK_MS_MAX) {
         errno = EINVAL;
@@ -75,8 +72,7 @@ struct job *job_submit(struct job_table *t, uint32_t work_ms, const char *callba
         return NULL;
     }
     if (job->id != 0) {
-        if (t->on_evict)
-            t->on_evict(t->arg, job);
+        if (t->on_evict) t->on_evict(t->arg, job);
         free(job->callback);
     }
     memset(job, 0, sizeof(*job));
@@ -98,12 +94,10 @@ struct job *job_submit(struct job_table *t, uint32_t work_ms, const char *callba
 
 struct job *job_start_next(struct job_table *t, uint64_t now_ms)
 {
-    if (!t->qhead || t->running >= t->max_running)
-        return NULL;
+    if (!t->qhead || t->running >= t->max_running) return NULL;
     struct job *job = t->qhead;
     t->qhead = job->qnext;
-    if (!t->qhead)
-        t->qtail = NULL;
+    if (!t->qhead) t->qtail = NULL;
     job->qnext = NULL;
     t->queued--;
     t->running++;
@@ -133,8 +127,7 @@ int job_step(struct job_table *t, struct job *job, uint64_t now_ms)
     if (job->step == JOB_STEPS) {
         job->state = JOB_DONE;
         job->done_ms = now_ms;
-        if (!job->done_us)
-            job->done_us = now_ms * 1000;
+        if (!job->done_us) job->done_us = now_ms * 1000;
         assert(t->running > 0);
         t->running--;
         job_emit(t, job);
@@ -146,8 +139,7 @@ int job_step(struct job_table *t, struct job *job, uint64_t now_ms)
 
 struct job *job_find(struct job_table *t, uint64_t id)
 {
-    if (id == 0 || id >= t->next_id)
-        return NULL;
+    if (id == 0 || id >= t->next_id) return NULL;
     struct job *job = &t->slots[id % t->cap];
     return job->id == id ? job : NULL;
 }
@@ -158,8 +150,7 @@ int job_json(const struct job *job, char *buf, size_t len)
      * work_ms: one JSON writer for both. */
     assert(job->nevents > 0 && job->events[job->nevents - 1].version == job->version);
     int n = job_event_json(&job->events[job->nevents - 1], buf, len);
-    if (n < 1 || (size_t)n >= len)
-        return n;
+    if (n < 1 || (size_t)n >= len) return n;
     n--; /* drop the closing brace */
     return n + snprintf(buf + n, len - (size_t)n, ",\"work_ms\":%u}", (unsigned)job->work_ms);
 }

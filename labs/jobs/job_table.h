@@ -27,8 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JOB_STEPS 10
-#define JOB_MAX_EVENTS (JOB_STEPS + 2)
+#define JOB_STEPS       10
+#define JOB_MAX_EVENTS  (JOB_STEPS + 2)
 #define JOB_WORK_MS_MIN 1
 #define JOB_WORK_MS_MAX 600000 /* ten minutes of simulated work at most */
 
@@ -40,14 +40,14 @@ struct job {
     uint64_t created_ms, started_ms, done_ms;
     uint64_t done_us; /* CLOCK_MONOTONIC us of completion: the server sets it before the
                          last step (the clock is its business); else done_ms * 1000 */
-    char *callback; /* webhook URL or NULL (owned) */
+    char *callback;   /* webhook URL or NULL (owned) */
     struct job_event events[JOB_MAX_EVENTS];
     size_t nevents;
-    struct job *qnext; /* FIFO of queued jobs */
-    struct waiter *waiters; /* the server's long-poll waiters on this job */
+    struct job *qnext;           /* FIFO of queued jobs */
+    struct waiter *waiters;      /* the server's long-poll waiters on this job */
     struct jobs_conn *followers; /* the server's streams following only this job */
     struct job_table *table;
-    uint64_t timer;    /* the server's step timer id */
+    uint64_t timer; /* the server's step timer id */
 };
 
 struct job_table;

@@ -11,16 +11,13 @@
 
 int jobs_parse_num(const char *s, size_t len, uint64_t max, uint64_t *v)
 {
-    if (len == 0 || len > 19)
-        return -1;
+    if (len == 0 || len > 19) return -1;
     uint64_t x = 0;
     for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
+        if (s[i] < '0' || s[i] > '9') return -1;
         x = x * 10 + (uint64_t)(s[i] - '0');
     }
-    if (x > max)
-        return -1;
+    if (x > max) return -1;
     *v = x;
     return 0;
 }
@@ -55,13 +52,13 @@ void jobs_route(const char *target, size_t len, struct jobs_route *r)
         size_t idlen = plen - 6;
         static const char ev[] = "/events";
         r->ep = EP_JOB;
-        if (idlen > sizeof(ev) - 1 && memcmp(id + idlen - (sizeof(ev) - 1), ev, sizeof(ev) - 1) == 0) {
+        if (idlen > sizeof(ev) - 1 &&
+            memcmp(id + idlen - (sizeof(ev) - 1), ev, sizeof(ev) - 1) == 0) {
             idlen -= sizeof(ev) - 1;
             r->ep = EP_JOB_EVENTS;
         }
         uint64_t v;
-        if (jobs_parse_num(id, idlen, INT64_MAX, &v) == 0)
-            r->job = v;
+        if (jobs_parse_num(id, idlen, INT64_MAX, &v) == 0) r->job = v;
     }
 }
 
@@ -74,8 +71,7 @@ int jobs_query(const struct jobs_route *r, const char *name, char *out, size_t c
         const char *pe = amp ? amp : end;
         if ((size_t)(pe - p) > nl && memcmp(p, name, nl) == 0 && p[nl] == '=') {
             size_t vl = (size_t)(pe - p) - nl - 1;
-            if (vl >= cap)
-                return -2;
+            if (vl >= cap) return -2;
             memcpy(out, p + nl + 1, vl);
             out[vl] = '\0';
             return (int)vl;
@@ -131,8 +127,9 @@ int jobs_parse_post(const char *body, size_t len, struct jobs_post *p, char *err
         char path[256];
         if (!url || cl >= sizeof(p->callback) || strlen(url) != cl ||
             hook_parse_url(url, &addr, &port, path, sizeof(path)) < 0) {
-            snprintf(err, errlen,
-                     "callback must be a string http://IPV4-OR-localhost:PORT/path (at most 255 bytes)");
+            snprintf(
+                err, errlen,
+                "callback must be a string http://IPV4-OR-localhost:PORT/path (at most 255 bytes)");
             goto out;
         }
         memcpy(p->callback, url, cl + 1);
@@ -146,11 +143,9 @@ out:
 int sse_event(char *buf, size_t cap, const struct job_event *ev)
 {
     int n = snprintf(buf, cap, "id: %" PRIu64 "\ndata: ", ev->id);
-    if (n < 0 || (size_t)n >= cap)
-        return n;
+    if (n < 0 || (size_t)n >= cap) return n;
     int m = job_event_json(ev, buf + n, cap - (size_t)n);
-    if (m < 0 || (size_t)(n + m) + 2 >= cap)
-        return n + m + 2;
+    if (m < 0 || (size_t)(n + m) + 2 >= cap) return n + m + 2;
     buf[n + m] = '\n';
     buf[n + m + 1] = '\n';
     buf[n + m + 2] = '\0';

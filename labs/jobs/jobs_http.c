@@ -9,7 +9,8 @@
 #include <string.h>
 
 #define JSON_HDR "Content-Type: application/json\r\nCache-Control: no-store\r\n"
-#define SSE_HDR "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
+#define SSE_HDR                                                                                    \
+    "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
 
 /* The four phases of the notes' request-response travel, in ms (Server-Timing:
  * `name;dur=ms`): recv = first byte to last byte of the request, parse = the
@@ -35,8 +36,7 @@ static void jobs_ready(struct jobs_conn *c)
     c->t_ready = ev_now_ns();
 }
 
-int jobs_respond(struct jobs_conn *c, int status, const char *headers, const char *body,
-                 size_t len)
+int jobs_respond(struct jobs_conn *c, int status, const char *headers, const char *body, size_t len)
 {
     char h[1024];
     int n = snprintf(h, sizeof(h), "%s", headers ? headers : "");
@@ -84,8 +84,8 @@ static void jobs_post(struct jobs_conn *c, const struct hconn_req *req)
         jobs_error(c, status, NULL, err);
         return;
     }
-    struct job *job = job_submit(&s->jobs, p.work_ms, p.callback[0] ? p.callback : NULL,
-                                 ev_now_ms());
+    struct job *job =
+        job_submit(&s->jobs, p.work_ms, p.callback[0] ? p.callback : NULL, ev_now_ms());
     if (!job) {
         jobs_busy(c, "job table full of unfinished jobs: try again later");
         return;
@@ -105,8 +105,9 @@ void jobs_answer_waiter(struct jobs_conn *c, struct job *job, int changed)
     char body[256];
     int n = job_json(job, body, sizeof(body) - 1);
     body[n++] = '\n';
-    jobs_respond(c, 200, changed ? JSON_HDR "X-Long-Poll: changed\r\n" : JSON_HDR "X-Long-Poll: timeout\r\n",
-                 body, (size_t)n);
+    jobs_respond(
+        c, 200, changed ? JSON_HDR "X-Long-Poll: changed\r\n" : JSON_HDR "X-Long-Poll: timeout\r\n",
+        body, (size_t)n);
 }
 
 static void jobs_wait_timeout(struct ev_loop *loop, uint64_t id, void *arg)
@@ -179,8 +180,7 @@ static uint64_t jobs_last_event_id(const struct hconn_req *req, const struct job
     char q[32];
     int ql;
     uint64_t id = 0;
-    if (v && jobs_parse_num(v, len, INT64_MAX, &id) == 0)
-        return id;
+    if (v && jobs_parse_num(v, len, INT64_MAX, &id) == 0) return id;
     /* ?lastEventId=N: for clients that cannot set headers (a fresh EventSource) */
     if ((ql = jobs_query(r, "lastEventId", q, sizeof(q))) > 0 &&
         jobs_parse_num(q, (size_t)ql, INT64_MAX, &id) == 0)
@@ -225,8 +225,7 @@ static void jobs_sse(struct jobs_conn *c, const struct hconn_req *req, const str
 
 static int jobs_room_ok(const char *room)
 {
-    if (!room[0])
-        return 0;
+    if (!room[0]) return 0;
     for (const char *p = room; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '-' || *p == '_' || *p == '.'))
@@ -258,8 +257,7 @@ static void jobs_ws(struct jobs_conn *c, const struct hconn_req *req, const stru
         jobs_error(c, 400, NULL, "room must be 1..32 of [A-Za-z0-9._-]");
         return;
     }
-    if (rl < 0)
-        c->room[0] = '\0';
+    if (rl < 0) c->room[0] = '\0';
     char sub[24];
     int sl = jobs_query(r, "subscribe", sub, sizeof(sub));
     c->filter_job = 0;
@@ -273,8 +271,10 @@ static void jobs_ws(struct jobs_conn *c, const struct hconn_req *req, const stru
     }
     jobs_ready(c);
     char h[512];
-    int n = snprintf(h, sizeof(h), "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                                   "Sec-WebSocket-Accept: %s\r\n", accept);
+    int n = snprintf(h, sizeof(h),
+                     "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Accept: %s\r\n",
+                     accept);
     jobs_server_timing(c, h + n, sizeof(h) - (size_t)n);
     c->t_ready = 0;
     hconn_upgrade(c->h, h); /* jobs_conn_flush takes the connection over once it is sent */
@@ -286,20 +286,20 @@ static void jobs_stats_json(struct jobs_conn *c)
     const struct hook_stats *hs = hook_stats(s->hooks);
     char body[1024];
     jobs_ready(c);
-    int n = snprintf(
-        body, sizeof(body),
-        "{\"requests\":%" PRIu64 ",\"jobs\":%" PRIu64 ",\"running\":%zu,\"queued\":%zu,"
-        "\"last_event_id\":%" PRIu64 ",\"waiters\":%zu,\"long_polls\":%" PRIu64
-        ",\"long_poll_timeouts\":%" PRIu64 ",\"streams\":%zu,\"streams_opened\":%" PRIu64
-        ",\"streams_cut\":%" PRIu64 ",\"refused_503\":%" PRIu64 ",\"sse_events\":%" PRIu64
-        ",\"ws_frames\":%" PRIu64 ",\"chat_messages\":%" PRIu64 ",\"webhook_pending\":%zu,"
-        "\"webhook_attempts\":%" PRIu64 ",\"webhook_delivered\":%" PRIu64
-        ",\"webhook_given_up\":%" PRIu64 "}\n",
-        s->st.requests, s->st.jobs, s->jobs.running, s->jobs.queued, s->jobs.log.last,
-        s->waiters.count, s->st.long_polls, s->st.long_poll_timeouts, s->nstreams,
-        s->st.streams_opened, s->st.streams_cut, s->st.refused_503, s->st.sse_events,
-        s->st.ws_frames, s->st.chat_messages, hook_pending(s->hooks), hs->attempts,
-        hs->delivered, hs->given_up);
+    int n =
+        snprintf(body, sizeof(body),
+                 "{\"requests\":%" PRIu64 ",\"jobs\":%" PRIu64 ",\"running\":%zu,\"queued\":%zu,"
+                 "\"last_event_id\":%" PRIu64 ",\"waiters\":%zu,\"long_polls\":%" PRIu64
+                 ",\"long_poll_timeouts\":%" PRIu64 ",\"streams\":%zu,\"streams_opened\":%" PRIu64
+                 ",\"streams_cut\":%" PRIu64 ",\"refused_503\":%" PRIu64 ",\"sse_events\":%" PRIu64
+                 ",\"ws_frames\":%" PRIu64 ",\"chat_messages\":%" PRIu64 ",\"webhook_pending\":%zu,"
+                 "\"webhook_attempts\":%" PRIu64 ",\"webhook_delivered\":%" PRIu64
+                 ",\"webhook_given_up\":%" PRIu64 "}\n",
+                 s->st.requests, s->st.jobs, s->jobs.running, s->jobs.queued, s->jobs.log.last,
+                 s->waiters.count, s->st.long_polls, s->st.long_poll_timeouts, s->nstreams,
+                 s->st.streams_opened, s->st.streams_cut, s->st.refused_503, s->st.sse_events,
+                 s->st.ws_frames, s->st.chat_messages, hook_pending(s->hooks), hs->attempts,
+                 hs->delivered, hs->given_up);
     jobs_respond(c, 200, JSON_HDR, body, (size_t)n);
 }
 
@@ -323,7 +323,8 @@ void jobs_on_request(struct hconn *h, const struct hconn_req *req, void *app)
         else
             jobs_error(c, 405, "Allow: POST\r\n", "use POST /jobs to start a job");
         return;
-    case EP_NOT_FOUND: break;
+    case EP_NOT_FOUND:
+        break;
     default:
         if (!get) {
             jobs_error(c, 405, "Allow: GET, HEAD\r\n", "method not allowed here");
@@ -333,14 +334,24 @@ void jobs_on_request(struct hconn *h, const struct hconn_req *req, void *app)
     switch (r.ep) {
     case EP_INDEX:
         jobs_ready(c);
-        jobs_respond(c, 200, "Content-Type: text/html; charset=utf-8\r\nCache-Control: no-cache\r\n",
+        jobs_respond(c, 200,
+                     "Content-Type: text/html; charset=utf-8\r\nCache-Control: no-cache\r\n",
                      (const char *)c->srv->index_html, c->srv->index_len);
         return;
-    case EP_JOB: jobs_get(c, &r); return;
+    case EP_JOB:
+        jobs_get(c, &r);
+        return;
     case EP_JOB_EVENTS:
-    case EP_EVENTS: jobs_sse(c, req, &r); return;
-    case EP_WS: jobs_ws(c, req, &r); return;
-    case EP_STATS: jobs_stats_json(c); return;
-    default: jobs_error(c, 404, NULL, "no such endpoint: see GET / and labs/jobs/NOTES.md");
+    case EP_EVENTS:
+        jobs_sse(c, req, &r);
+        return;
+    case EP_WS:
+        jobs_ws(c, req, &r);
+        return;
+    case EP_STATS:
+        jobs_stats_json(c);
+        return;
+    default:
+        jobs_error(c, 404, NULL, "no such endpoint: see GET / and labs/jobs/NOTES.md");
     }
 }

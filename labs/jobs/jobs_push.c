@@ -43,8 +43,7 @@ void jobs_start_ready(struct jobs_srv *s)
 int jobs_stream_add(struct jobs_conn *c, enum jobs_conn_kind kind)
 {
     struct jobs_srv *s = c->srv;
-    if (s->nstreams >= s->o.max_streams)
-        return -1;
+    if (s->nstreams >= s->o.max_streams) return -1;
     c->kind = kind;
     /* Bound the kernel's share too: a slow reader then fills our buffer (and is
      * cut off) after stream_buffer + ~2 * stream_buffer bytes, not after the
@@ -59,8 +58,7 @@ int jobs_stream_add(struct jobs_conn *c, enum jobs_conn_kind kind)
 
 static void jobs_unfollow(struct jobs_conn *c)
 {
-    if (!c->lhead)
-        return;
+    if (!c->lhead) return;
     DLIST_UNLINK(*c->lhead, c, lprev, lnext);
     c->lhead = NULL;
 }
@@ -73,11 +71,9 @@ void jobs_follow(struct jobs_conn *c)
         head = &c->srv->firehose;
     } else if (c->filter_job != UINT64_MAX) {
         struct job *job = job_find(&c->srv->jobs, c->filter_job);
-        if (job)
-            head = &job->followers;
+        if (job) head = &job->followers;
     }
-    if (!head)
-        return;
+    if (!head) return;
     DLIST_PUSH(*head, c, lprev, lnext);
     c->lhead = head;
 }
@@ -85,8 +81,7 @@ void jobs_follow(struct jobs_conn *c)
 void jobs_stream_remove(struct jobs_conn *c)
 {
     struct jobs_srv *s = c->srv;
-    if (c->kind == CK_HTTP)
-        return;
+    if (c->kind == CK_HTTP) return;
     jobs_unfollow(c);
     DLIST_UNLINK(s->streams, c, sprev, snext);
     c->kind = CK_HTTP;
@@ -111,7 +106,8 @@ static int jobs_ws_put(struct jobs_conn *c, unsigned opcode, const void *data, s
     size_t need = ws_header_len(len, 0) + len;
     if (c->wout_len + need > c->srv->o.stream_buffer) {
         c->srv->st.streams_cut++;
-        fprintf(stderr, "jobs-server: WebSocket fd %d cut off: output over %zu bytes (slow reader)\n",
+        fprintf(stderr,
+                "jobs-server: WebSocket fd %d cut off: output over %zu bytes (slow reader)\n",
                 c->fd, c->srv->o.stream_buffer);
         return -1;
     }
@@ -120,14 +116,12 @@ static int jobs_ws_put(struct jobs_conn *c, unsigned opcode, const void *data, s
         while (cap < c->wout_len + need)
             cap *= 2;
         uint8_t *p = realloc(c->wout, cap);
-        if (!p)
-            return -1;
+        if (!p) return -1;
         c->wout = p;
         c->wout_cap = cap;
     }
     int n = ws_encode(c->wout + c->wout_len, c->wout_cap - c->wout_len, opcode, 1, data, len, NULL);
-    if (n < 0)
-        return -1;
+    if (n < 0) return -1;
     c->wout_len += (size_t)n;
     c->srv->st.ws_frames++;
     return 0;
@@ -137,22 +131,18 @@ int jobs_sse_start(struct jobs_conn *c, struct job *job, uint64_t last)
 {
     char buf[256];
     int n = snprintf(buf, sizeof(buf), "retry: %d\n\n", JOBS_SSE_RETRY_MS);
-    if (jobs_sse_put(c, buf, (size_t)n) < 0)
-        return -1;
+    if (jobs_sse_put(c, buf, (size_t)n) < 0) return -1;
     jobs_follow(c);
     if (job) { /* the job keeps its whole history (12 events at most) */
         for (size_t i = 0; i < job->nevents; i++) {
-            if (job->events[i].id <= last)
-                continue;
+            if (job->events[i].id <= last) continue;
             n = sse_event(buf, sizeof(buf), &job->events[i]);
-            if (jobs_sse_put(c, buf, (size_t)n) < 0)
-                return -1;
+            if (jobs_sse_put(c, buf, (size_t)n) < 0) return -1;
             c->srv->st.sse_events++;
         }
         return 0;
     }
-    if (last == 0)
-        return 0; /* GET /events from now on */
+    if (last == 0) return 0; /* GET /events from now on */
     /* Resume the global stream from the bounded log, in batches as the client
      * reads (jobs_sse_catch_up): a long way behind costs the log's memory, not
      * the connection's. */
@@ -179,13 +169,11 @@ int jobs_sse_catch_up(struct jobs_conn *c)
         if (gap) { /* the log no longer has what came after the cursor */
             n = snprintf(buf, sizeof(buf), "event: gap\ndata: {\"after\":%" PRIu64 "}\n\n",
                          c->sse_cursor);
-            if (jobs_sse_put(c, buf, (size_t)n) < 0)
-                return -1;
+            if (jobs_sse_put(c, buf, (size_t)n) < 0) return -1;
         }
         for (size_t i = 0; i < k; i++) {
             n = sse_event(buf, sizeof(buf), &evs[i]);
-            if (jobs_sse_put(c, buf, (size_t)n) < 0)
-                return -1;
+            if (jobs_sse_put(c, buf, (size_t)n) < 0) return -1;
             c->srv->st.sse_events++;
             c->sse_cursor = evs[i].id;
         }
@@ -227,8 +215,7 @@ void jobs_on_job_event(void *arg, struct job *job, const struct job_event *ev)
         for (struct jobs_conn *c = lists[l]; c; c = next) {
             next = c->lnext;
             if (c->kind == CK_SSE) {
-                if (c->sse_behind)
-                    continue; /* it reads this one from the log later */
+                if (c->sse_behind) continue; /* it reads this one from the log later */
                 c->sse_cursor = ev->id;
                 s->st.sse_events++;
                 jobs_sse_put(c, sse, (size_t)sn); /* on failure the flush closes it */
@@ -243,8 +230,7 @@ void jobs_on_job_event(void *arg, struct job *job, const struct job_event *ev)
         if (l == 0) /* closing followers cannot touch the firehose's head: re-read it */
             lists[1] = s->firehose;
     }
-    if (job->state == JOB_DONE && job->callback)
-        jobs_send_hook(s, job);
+    if (job->state == JOB_DONE && job->callback) jobs_send_hook(s, job);
 }
 
 void jobs_on_job_evict(void *arg, struct job *job)
@@ -282,8 +268,7 @@ void jobs_heartbeat(struct ev_loop *loop, uint64_t id, void *arg)
     struct jobs_conn *next;
     for (struct jobs_conn *c = s->streams; c; c = next) {
         next = c->snext;
-        if (c->kind != CK_SSE)
-            continue;
+        if (c->kind != CK_SSE) continue;
         jobs_sse_put(c, beat, sizeof(beat) - 1);
         jobs_conn_flush(c);
     }
@@ -307,8 +292,7 @@ int jobs_ws_start(struct jobs_conn *c, const uint8_t *leftover, size_t n)
         jobs_conn_close(c);
         return -1;
     }
-    if (n)
-        memcpy(copy, leftover, n);
+    if (n) memcpy(copy, leftover, n);
     hconn_free(c->h);
     c->h = NULL;
     c->watched = ~0u; /* force jobs_watch to set the mask again */
@@ -352,8 +336,7 @@ static void jobs_chat(struct jobs_conn *from, const uint8_t *msg, size_t len)
 int jobs_ws_subscribe(struct jobs_conn *c, const char *v, size_t len, int snapshot)
 {
     uint64_t id;
-    if (len > 10 && memcmp(v, "subscribe ", 10) == 0)
-        v += 10, len -= 10;
+    if (len > 10 && memcmp(v, "subscribe ", 10) == 0) v += 10, len -= 10;
     if (len == 3 && memcmp(v, "all", 3) == 0)
         c->filter_job = 0;
     else if (len == 4 && memcmp(v, "none", 4) == 0)
@@ -366,12 +349,12 @@ int jobs_ws_subscribe(struct jobs_conn *c, const char *v, size_t len, int snapsh
         jobs_follow(c);
     /* snapshot then stream: the job's latest event first, so a job that finished
      * before the subscription arrived is not missed */
-    struct job *job = c->filter_job && c->filter_job != UINT64_MAX ? job_find(&c->srv->jobs, id) : NULL;
+    struct job *job =
+        c->filter_job && c->filter_job != UINT64_MAX ? job_find(&c->srv->jobs, id) : NULL;
     if (snapshot && job && job->nevents) {
         char js[200];
         int jn = job_event_json(&job->events[job->nevents - 1], js, sizeof(js));
-        if (jobs_ws_put(c, WS_OP_TEXT, js, (size_t)jn) < 0)
-            return -2;
+        if (jobs_ws_put(c, WS_OP_TEXT, js, (size_t)jn) < 0) return -2;
     }
     return 0;
 }
@@ -384,7 +367,8 @@ int jobs_ws_input(struct jobs_conn *c, const uint8_t *data, size_t n)
         data += used;
         n -= used;
         switch (ev.type) {
-        case WS_EV_NONE: break;
+        case WS_EV_NONE:
+            break;
         case WS_EV_TEXT:
         case WS_EV_BINARY:
             if (c->room[0])
@@ -400,7 +384,8 @@ int jobs_ws_input(struct jobs_conn *c, const uint8_t *data, size_t n)
                 return -1;
             }
             break;
-        case WS_EV_PONG: break;
+        case WS_EV_PONG:
+            break;
         case WS_EV_CLOSE:
             jobs_ws_close_with(c, ev.code == WS_CLOSE_NO_STATUS ? WS_CLOSE_NORMAL : ev.code, NULL);
             break;

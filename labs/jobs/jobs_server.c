@@ -52,8 +52,7 @@ void jobs_conn_close(struct jobs_conn *c)
 
 static int jobs_watch(struct jobs_conn *c, unsigned mask)
 {
-    if (mask == c->watched)
-        return 0;
+    if (mask == c->watched) return 0;
     if (ev_watch(c->srv->loop, c->fd, mask, jobs_conn_io, c) < 0) {
         jobs_conn_close(c);
         return -1;
@@ -67,10 +66,8 @@ static int jobs_ws_flush(struct jobs_conn *c)
 {
     while (c->wout_off < c->wout_len) {
         ssize_t n = send(c->fd, c->wout + c->wout_off, c->wout_len - c->wout_off, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return jobs_watch(c, EV_READ | EV_WRITE);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return jobs_watch(c, EV_READ | EV_WRITE);
         if (n <= 0) {
             jobs_conn_close(c);
             return -1;
@@ -87,8 +84,7 @@ static int jobs_ws_flush(struct jobs_conn *c)
 
 int jobs_conn_flush(struct jobs_conn *c)
 {
-    if (!c->h)
-        return jobs_ws_flush(c);
+    if (!c->h) return jobs_ws_flush(c);
     for (;;) {
         const uint8_t *p;
         ssize_t len = hconn_io_send(c->h, c->fd);
@@ -102,8 +98,7 @@ int jobs_conn_flush(struct jobs_conn *c)
             continue;
         if (len == 0 && c->kind == CK_SSE && c->sse_behind) {
             jobs_sse_catch_up(c);
-            if (hconn_out(c->h, &p) > 0)
-                continue;
+            if (hconn_out(c->h, &p) > 0) continue;
         }
         if (hconn_should_close(c->h)) {
             jobs_conn_close(c);
@@ -112,8 +107,7 @@ int jobs_conn_flush(struct jobs_conn *c)
         if (hconn_taken(c->h)) {
             size_t n;
             const uint8_t *left = hconn_leftover(c->h, &n);
-            if (jobs_ws_start(c, left, n) < 0)
-                return -1; /* closed */
+            if (jobs_ws_start(c, left, n) < 0) return -1; /* closed */
             return jobs_ws_flush(c);
         }
         unsigned mask = (hconn_want_read(c->h) ? EV_READ : 0) | (len > 0 ? EV_WRITE : 0);
@@ -130,10 +124,8 @@ static void jobs_flush_timer(struct ev_loop *loop, uint64_t id, void *arg)
 
 void jobs_conn_flush_later(struct jobs_conn *c)
 {
-    if (!c->flush_timer)
-        c->flush_timer = ev_timer_add(c->srv->loop, 0, jobs_flush_timer, c);
-    if (!c->flush_timer)
-        jobs_conn_flush(c); /* timer heap full: now, then */
+    if (!c->flush_timer) c->flush_timer = ev_timer_add(c->srv->loop, 0, jobs_flush_timer, c);
+    if (!c->flush_timer) jobs_conn_flush(c); /* timer heap full: now, then */
 }
 
 static void jobs_conn_io(struct ev_loop *loop, int fd, unsigned mask, void *arg)
@@ -148,8 +140,7 @@ static void jobs_conn_io(struct ev_loop *loop, int fd, unsigned mask, void *arg)
                 jobs_conn_close(c);
                 return;
             }
-            if (n > 0 && jobs_ws_input(c, buf, (size_t)n) < 0)
-                return;
+            if (n > 0 && jobs_ws_input(c, buf, (size_t)n) < 0) return;
         }
         jobs_conn_flush(c);
         return;
@@ -159,28 +150,22 @@ static void jobs_conn_io(struct ev_loop *loop, int fd, unsigned mask, void *arg)
         for (;;) {
             size_t room;
             uint8_t *p = hconn_in_space(c->h, &room);
-            if (room == 0)
-                break;
+            if (room == 0) break;
             ssize_t n = recv(fd, p, room, 0);
             if (n > 0) {
                 hconn_in_commit(c->h, (size_t)n);
-                if ((size_t)n < room)
-                    break;
+                if ((size_t)n < room) break;
                 continue;
             }
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0 && errno == EAGAIN)
-                break;
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && errno == EAGAIN) break;
             eof = 1; /* closed or reset: answer what is complete, then go */
             break;
         }
         hconn_process(c->h);
     }
-    if (jobs_conn_flush(c) < 0)
-        return;
-    if (eof)
-        jobs_conn_close(c); /* a long-poll waiter or stream whose client left, too */
+    if (jobs_conn_flush(c) < 0) return;
+    if (eof) jobs_conn_close(c); /* a long-poll waiter or stream whose client left, too */
 }
 
 static void jobs_accept(struct ev_loop *loop, int lfd, unsigned mask, void *arg);
@@ -247,25 +232,26 @@ static void jobs_accept(struct ev_loop *loop, int lfd, unsigned mask, void *arg)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: jobs-server [options]\n"
-            "  --host ADDR            bind address (default 127.0.0.1)\n"
-            "  --port N               port, 0 picks one and prints it (default 8080)\n"
-            "  --heartbeat S          SSE comment heartbeat every S seconds (default 15)\n"
-            "  --webhook-secret KEY   sign webhook bodies: X-Wirelab-Signature: sha256=HMAC\n"
-            "  --webhook-timeout MS   per-attempt timeout (default 5000)\n"
-            "  --webhook-retries N    attempts in all (default 6)\n"
-            "  --webhook-backoff MS   wait before the 2nd attempt, doubling, max 30 s (default 500)\n"
-            "  --max-waiters N        long-poll waiters per server (default 10000)\n"
-            "  --max-streams N        SSE + WebSocket connections per server (default 4096)\n"
-            "  --stream-buffer BYTES  per-connection output bound: slower readers are cut off\n"
-            "                         (default 262144)\n"
-            "  --max-wait S           longest long-poll wait (default 300)\n"
-            "  --idle-timeout S       close connections idle this long (default 60)\n"
-            "  --max-jobs N           jobs remembered (default 16384)\n"
-            "  --workers N            jobs running at once (default 1024)\n"
-            "  --event-log N          events kept for Last-Event-ID resume (default 65536)\n"
-            "  --help\n");
+    fprintf(
+        f,
+        "usage: jobs-server [options]\n"
+        "  --host ADDR            bind address (default 127.0.0.1)\n"
+        "  --port N               port, 0 picks one and prints it (default 8080)\n"
+        "  --heartbeat S          SSE comment heartbeat every S seconds (default 15)\n"
+        "  --webhook-secret KEY   sign webhook bodies: X-Wirelab-Signature: sha256=HMAC\n"
+        "  --webhook-timeout MS   per-attempt timeout (default 5000)\n"
+        "  --webhook-retries N    attempts in all (default 6)\n"
+        "  --webhook-backoff MS   wait before the 2nd attempt, doubling, max 30 s (default 500)\n"
+        "  --max-waiters N        long-poll waiters per server (default 10000)\n"
+        "  --max-streams N        SSE + WebSocket connections per server (default 4096)\n"
+        "  --stream-buffer BYTES  per-connection output bound: slower readers are cut off\n"
+        "                         (default 262144)\n"
+        "  --max-wait S           longest long-poll wait (default 300)\n"
+        "  --idle-timeout S       close connections idle this long (default 60)\n"
+        "  --max-jobs N           jobs remembered (default 16384)\n"
+        "  --workers N            jobs running at once (default 1024)\n"
+        "  --event-log N          events kept for Last-Event-ID resume (default 65536)\n"
+        "  --help\n");
 }
 
 static uint64_t opt_num(const char *name, const char *v, uint64_t min, uint64_t max)
@@ -283,19 +269,39 @@ static uint64_t opt_num(const char *name, const char *v, uint64_t min, uint64_t 
 
 static void jobs_parse_args(int argc, char **argv, struct jobs_opts *o)
 {
-    static const struct option longopts[] = {
-        {"host", 1, 0, 'H'},           {"port", 1, 0, 'p'},           {"heartbeat", 1, 0, 'b'},
-        {"webhook-secret", 1, 0, 's'}, {"webhook-timeout", 1, 0, 't'}, {"webhook-retries", 1, 0, 'r'},
-        {"webhook-backoff", 1, 0, 'k'}, {"max-waiters", 1, 0, 'w'},   {"max-streams", 1, 0, 'S'},
-        {"stream-buffer", 1, 0, 'B'},  {"max-wait", 1, 0, 'W'},       {"max-jobs", 1, 0, 'J'},
-        {"workers", 1, 0, 'K'},        {"event-log", 1, 0, 'L'},      {"idle-timeout", 1, 0, 'I'},
-        {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"host", 1, 0, 'H'},
+                                             {"port", 1, 0, 'p'},
+                                             {"heartbeat", 1, 0, 'b'},
+                                             {"webhook-secret", 1, 0, 's'},
+                                             {"webhook-timeout", 1, 0, 't'},
+                                             {"webhook-retries", 1, 0, 'r'},
+                                             {"webhook-backoff", 1, 0, 'k'},
+                                             {"max-waiters", 1, 0, 'w'},
+                                             {"max-streams", 1, 0, 'S'},
+                                             {"stream-buffer", 1, 0, 'B'},
+                                             {"max-wait", 1, 0, 'W'},
+                                             {"max-jobs", 1, 0, 'J'},
+                                             {"workers", 1, 0, 'K'},
+                                             {"event-log", 1, 0, 'L'},
+                                             {"idle-timeout", 1, 0, 'I'},
+                                             {"help", 0, 0, 'h'},
+                                             {0, 0, 0, 0}};
     *o = (struct jobs_opts){
-        .host = "127.0.0.1", .port = 8080, .heartbeat_s = 15, .max_wait_s = 300, .idle_timeout_s = 60,
-        .max_waiters = 10000, .max_streams = 4096, .stream_buffer = 256 * 1024,
-        .max_jobs = 16384, .workers = 1024, .event_log = 65536,
-        .hook = {.timeout_ms = 5000, .base_ms = 500, .max_ms = 30000, .max_attempts = 6,
+        .host = "127.0.0.1",
+        .port = 8080,
+        .heartbeat_s = 15,
+        .max_wait_s = 300,
+        .idle_timeout_s = 60,
+        .max_waiters = 10000,
+        .max_streams = 4096,
+        .stream_buffer = 256 * 1024,
+        .max_jobs = 16384,
+        .workers = 1024,
+        .event_log = 65536,
+        .hook = {.timeout_ms = 5000,
+                 .base_ms = 500,
+                 .max_ms = 30000,
+                 .max_attempts = 6,
                  .max_pending = 4096},
     };
     int ch;
@@ -303,7 +309,8 @@ static void jobs_parse_args(int argc, char **argv, struct jobs_opts *o)
         switch (ch) {
         case 'H':
             if (net_parse_host(optarg) < 0) {
-                fprintf(stderr, "jobs-server: bad --host '%s' (an IPv4 address or localhost)\n", optarg);
+                fprintf(stderr, "jobs-server: bad --host '%s' (an IPv4 address or localhost)\n",
+                        optarg);
                 exit(2);
             }
             o->host = optarg;
@@ -314,21 +321,51 @@ static void jobs_parse_args(int argc, char **argv, struct jobs_opts *o)
                 exit(2);
             }
             break;
-        case 'b': o->heartbeat_s = (unsigned)opt_num("heartbeat", optarg, 1, 3600); break;
-        case 's': o->hook.secret = optarg; break;
-        case 't': o->hook.timeout_ms = (uint32_t)opt_num("webhook-timeout", optarg, 10, 600000); break;
-        case 'r': o->hook.max_attempts = (unsigned)opt_num("webhook-retries", optarg, 1, 30); break;
-        case 'k': o->hook.base_ms = (uint32_t)opt_num("webhook-backoff", optarg, 1, 30000); break;
-        case 'w': o->max_waiters = opt_num("max-waiters", optarg, 1, 1000000); break;
-        case 'S': o->max_streams = opt_num("max-streams", optarg, 1, 100000); break;
-        case 'B': o->stream_buffer = opt_num("stream-buffer", optarg, 4096, 1u << 30); break;
-        case 'W': o->max_wait_s = (unsigned)opt_num("max-wait", optarg, 1, 86400); break;
-        case 'J': o->max_jobs = opt_num("max-jobs", optarg, 1, 1u << 22); break;
-        case 'K': o->workers = opt_num("workers", optarg, 1, 1u << 20); break;
-        case 'L': o->event_log = opt_num("event-log", optarg, 16, 1u << 24); break;
-        case 'I': o->idle_timeout_s = (unsigned)opt_num("idle-timeout", optarg, 1, 86400); break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); exit(2);
+        case 'b':
+            o->heartbeat_s = (unsigned)opt_num("heartbeat", optarg, 1, 3600);
+            break;
+        case 's':
+            o->hook.secret = optarg;
+            break;
+        case 't':
+            o->hook.timeout_ms = (uint32_t)opt_num("webhook-timeout", optarg, 10, 600000);
+            break;
+        case 'r':
+            o->hook.max_attempts = (unsigned)opt_num("webhook-retries", optarg, 1, 30);
+            break;
+        case 'k':
+            o->hook.base_ms = (uint32_t)opt_num("webhook-backoff", optarg, 1, 30000);
+            break;
+        case 'w':
+            o->max_waiters = opt_num("max-waiters", optarg, 1, 1000000);
+            break;
+        case 'S':
+            o->max_streams = opt_num("max-streams", optarg, 1, 100000);
+            break;
+        case 'B':
+            o->stream_buffer = opt_num("stream-buffer", optarg, 4096, 1u << 30);
+            break;
+        case 'W':
+            o->max_wait_s = (unsigned)opt_num("max-wait", optarg, 1, 86400);
+            break;
+        case 'J':
+            o->max_jobs = opt_num("max-jobs", optarg, 1, 1u << 22);
+            break;
+        case 'K':
+            o->workers = opt_num("workers", optarg, 1, 1u << 20);
+            break;
+        case 'L':
+            o->event_log = opt_num("event-log", optarg, 16, 1u << 24);
+            break;
+        case 'I':
+            o->idle_timeout_s = (unsigned)opt_num("idle-timeout", optarg, 1, 86400);
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            exit(2);
         }
     }
     if (optind < argc) {

@@ -16,8 +16,8 @@
 #include <stdint.h>
 
 #define JOBS_WS_MAX_MESSAGE 16384 /* a chat line, not a file transfer */
-#define JOBS_ROOM_MAX 32
-#define JOBS_SSE_RETRY_MS 2000
+#define JOBS_ROOM_MAX       32
+#define JOBS_SSE_RETRY_MS   2000
 
 struct jobs_opts {
     const char *host;
@@ -37,12 +37,12 @@ struct jobs_conn {
     int fd;
     unsigned watched; /* the ev mask in force */
     enum jobs_conn_kind kind;
-    struct hconn *h;  /* NULL once a WebSocket took the connection over */
+    struct hconn *h;               /* NULL once a WebSocket took the connection over */
     struct jobs_conn *prev, *next; /* every connection, for the idle sweep */
     uint64_t active_ms;            /* last read */
     /* long poll: the open request is waiting (wait.head != NULL) */
     struct waiter wait;
-    uint64_t t_ready; /* ns: the answer became known (Server-Timing "process" ends) */
+    uint64_t t_ready;     /* ns: the answer became known (Server-Timing "process" ends) */
     uint64_t flush_timer; /* a jobs_conn_flush_later is pending */
     /* streams (SSE and WebSocket): on srv->streams */
     struct jobs_conn *sprev, *snext;
@@ -71,8 +71,8 @@ struct jobs_srv {
     int lfd;
     struct job_table jobs;
     struct wait_limit waiters;
-    struct jobs_conn *conns;   /* every connection */
-    struct jobs_conn *streams; /* SSE and WebSocket connections */
+    struct jobs_conn *conns;    /* every connection */
+    struct jobs_conn *streams;  /* SSE and WebSocket connections */
     struct jobs_conn *firehose; /* streams following every job */
     size_t nstreams;
     struct hook_client *hooks;

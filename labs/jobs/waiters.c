@@ -21,8 +21,7 @@ int waiter_add(struct wait_limit *lim, struct waiter **head, struct waiter *w)
 
 void waiter_remove(struct wait_limit *lim, struct waiter *w)
 {
-    if (!w->head)
-        return;
+    if (!w->head) return;
     DLIST_UNLINK(*w->head, w, prev, next);
     w->head = NULL;
     assert(lim->count > 0);

@@ -56,12 +56,10 @@ struct hook_client *hook_create(struct ev_loop *loop, const struct hook_opts *op
                                 hook_done_cb done, void *arg)
 {
     struct hook_client *hc = calloc(1, sizeof(*hc));
-    if (!hc)
-        return NULL;
+    if (!hc) return NULL;
     hc->loop = loop;
     hc->opts = *opts;
-    if (hc->opts.max_attempts < 1)
-        hc->opts.max_attempts = 1;
+    if (hc->opts.max_attempts < 1) hc->opts.max_attempts = 1;
     if (opts->secret && opts->secret[0] && !(hc->secret = strdup(opts->secret))) {
         free(hc);
         return NULL;
@@ -96,8 +94,7 @@ static void hook_free(struct hook_delivery *d)
 
 void hook_destroy(struct hook_client *hc)
 {
-    if (!hc)
-        return;
+    if (!hc) return;
     while (hc->all)
         hook_free(hc->all);
     free(hc->secret);
@@ -117,38 +114,30 @@ size_t hook_pending(const struct hook_client *hc)
 int hook_parse_url(const char *url, uint32_t *addr, int *port, char *path, size_t pathlen)
 {
     static const char scheme[] = "http://";
-    if (strncmp(url, scheme, sizeof(scheme) - 1) != 0)
-        return -1;
+    if (strncmp(url, scheme, sizeof(scheme) - 1) != 0) return -1;
     const char *h = url + sizeof(scheme) - 1;
     const char *colon = strchr(h, ':');
     const char *slash = strchr(h, '/');
-    if (!colon || (slash && slash < colon) || colon == h || (size_t)(colon - h) >= 32)
-        return -1;
+    if (!colon || (slash && slash < colon) || colon == h || (size_t)(colon - h) >= 32) return -1;
     char host[32];
     memcpy(host, h, (size_t)(colon - h));
     host[colon - h] = '\0';
-    if (strcmp(host, "localhost") == 0)
-        strcpy(host, "127.0.0.1");
+    if (strcmp(host, "localhost") == 0) strcpy(host, "127.0.0.1");
     struct in_addr in;
-    if (inet_pton(AF_INET, host, &in) != 1)
-        return -1;
+    if (inet_pton(AF_INET, host, &in) != 1) return -1;
     const char *p = colon + 1;
     long v = 0;
     int digits = 0;
     for (; *p >= '0' && *p <= '9'; p++, digits++) {
         v = v * 10 + (*p - '0');
-        if (v > 65535)
-            return -1;
+        if (v > 65535) return -1;
     }
-    if (digits == 0 || v == 0 || (*p != '\0' && *p != '/'))
-        return -1;
+    if (digits == 0 || v == 0 || (*p != '\0' && *p != '/')) return -1;
     const char *pa = *p ? p : "/";
     size_t pl = strlen(pa);
-    if (pl >= pathlen)
-        return -1;
+    if (pl >= pathlen) return -1;
     for (size_t i = 0; i < pl; i++) /* the path goes on the request line verbatim */
-        if ((unsigned char)pa[i] <= ' ' || pa[i] == 0x7f)
-            return -1;
+        if ((unsigned char)pa[i] <= ' ' || pa[i] == 0x7f) return -1;
     memcpy(path, pa, pl + 1);
     *addr = in.s_addr;
     *port = (int)v;
@@ -191,25 +180,22 @@ static void hook_finish_attempt(struct hook_delivery *d)
     d->timer = 0;
     if (d->status >= 200 && d->status <= 299) {
         hc->stats.delivered++;
-        if (hc->done)
-            hc->done(hc->arg, d->id, 1, d->attempt, d->status);
+        if (hc->done) hc->done(hc->arg, d->id, 1, d->attempt, d->status);
         hook_free(d);
         return;
     }
     hc->stats.failed_attempts++;
     if (d->attempt >= hc->opts.max_attempts) {
         hc->stats.given_up++;
-        if (hc->done)
-            hc->done(hc->arg, d->id, 0, d->attempt, d->status);
+        if (hc->done) hc->done(hc->arg, d->id, 0, d->attempt, d->status);
         hook_free(d);
         return;
     }
-    d->timer = ev_timer_add(hc->loop, hook_backoff_ms(&hc->opts, d->attempt + 1),
-                            hook_retry_timer, d);
+    d->timer =
+        ev_timer_add(hc->loop, hook_backoff_ms(&hc->opts, d->attempt + 1), hook_retry_timer, d);
     if (d->timer == 0) { /* timer heap full: give up rather than leak */
         hc->stats.given_up++;
-        if (hc->done)
-            hc->done(hc->arg, d->id, 0, d->attempt, d->status);
+        if (hc->done) hc->done(hc->arg, d->id, 0, d->attempt, d->status);
         hook_free(d);
     }
 }
@@ -225,12 +211,10 @@ static void hook_timeout(struct ev_loop *loop, uint64_t id, void *arg)
 /* "HTTP/1.x NNN": the status, or 0 when the line is not that. */
 static int hook_status(const char *in, size_t len)
 {
-    if (len < 12 || memcmp(in, "HTTP/1.", 7) != 0 || in[8] != ' ')
-        return 0;
+    if (len < 12 || memcmp(in, "HTTP/1.", 7) != 0 || in[8] != ' ') return 0;
     int s = 0;
     for (int i = 9; i < 12; i++) {
-        if (in[i] < '0' || in[i] > '9')
-            return 0;
+        if (in[i] < '0' || in[i] > '9') return 0;
         s = s * 10 + (in[i] - '0');
     }
     return s;
@@ -248,23 +232,17 @@ static void hook_io(struct ev_loop *loop, int fd, unsigned mask, void *arg)
     }
     if (d->off < d->reqlen) {
         ssize_t n = send(fd, d->req + d->off, d->reqlen - d->off, MSG_NOSIGNAL);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            return;
-        if (n <= 0)
-            goto fail;
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+        if (n <= 0) goto fail;
         d->off += (size_t)n;
-        if (d->off == d->reqlen && ev_watch(loop, fd, EV_READ, hook_io, d) < 0)
-            goto fail;
+        if (d->off == d->reqlen && ev_watch(loop, fd, EV_READ, hook_io, d) < 0) goto fail;
         return;
     }
     ssize_t n = recv(fd, d->in + d->inlen, sizeof(d->in) - d->inlen, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n <= 0)
-        goto fail; /* closed before a status line */
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) goto fail; /* closed before a status line */
     d->inlen += (size_t)n;
-    if (d->inlen < 12)
-        return;
+    if (d->inlen < 12) return;
     d->status = hook_status(d->in, d->inlen);
     hook_finish_attempt(d);
     return;
@@ -285,31 +263,27 @@ static void hook_start_attempt(struct hook_delivery *d)
     free(d->req);
     d->req = NULL;
     char head[1024];
-    int hl = snprintf(head, sizeof(head),
-                      "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
-                      "Content-Length: %zu\r\nUser-Agent: wirelab-jobs\r\n"
-                      "X-Wirelab-Event: %s\r\nX-Wirelab-Delivery: %s\r\nX-Wirelab-Attempt: %u\r\n"
-                      "%s%s%sConnection: close\r\n\r\n",
-                      d->path, d->host, d->port, d->bodylen, d->event, d->id, d->attempt,
-                      d->sig[0] ? "X-Wirelab-Signature: sha256=" : "", d->sig,
-                      d->sig[0] ? "\r\n" : "");
+    int hl =
+        snprintf(head, sizeof(head),
+                 "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
+                 "Content-Length: %zu\r\nUser-Agent: wirelab-jobs\r\n"
+                 "X-Wirelab-Event: %s\r\nX-Wirelab-Delivery: %s\r\nX-Wirelab-Attempt: %u\r\n"
+                 "%s%s%sConnection: close\r\n\r\n",
+                 d->path, d->host, d->port, d->bodylen, d->event, d->id, d->attempt,
+                 d->sig[0] ? "X-Wirelab-Signature: sha256=" : "", d->sig, d->sig[0] ? "\r\n" : "");
     assert(hl > 0 && (size_t)hl < sizeof(head)); /* path <= 255, the rest is fixed */
     d->reqlen = (size_t)hl + d->bodylen;
     d->req = malloc(d->reqlen);
-    if (!d->req)
-        goto fail;
+    if (!d->req) goto fail;
     memcpy(d->req, head, (size_t)hl);
     memcpy(d->req + hl, d->body, d->bodylen);
     d->timer = ev_timer_add(hc->loop, hc->opts.timeout_ms, hook_timeout, d);
     d->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (d->fd < 0 || d->timer == 0)
-        goto fail;
+    if (d->fd < 0 || d->timer == 0) goto fail;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port)};
     sa.sin_addr.s_addr = d->addr;
-    if (connect(d->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)
-        goto fail;
-    if (ev_watch(hc->loop, d->fd, EV_WRITE, hook_io, d) < 0)
-        goto fail;
+    if (connect(d->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) goto fail;
+    if (ev_watch(hc->loop, d->fd, EV_WRITE, hook_io, d) < 0) goto fail;
     return;
 fail:
     d->status = 0;
@@ -354,13 +328,11 @@ int hook_send(struct hook_client *hc, const char *url, const char *event, const 
     }
     for (size_t i = 0; i < sizeof(rnd); i++)
         sprintf(d->id + 2 * i, "%02x", rnd[i]);
-    if (hc->secret)
-        hook_sign(hc->secret, d->body, d->bodylen, d->sig);
+    if (hc->secret) hook_sign(hc->secret, d->body, d->bodylen, d->sig);
     d->hc = hc;
     DLIST_PUSH(hc->all, d, prev, next);
     hc->pending++;
-    if (id_out)
-        memcpy(id_out, d->id, HOOK_ID_LEN + 1);
+    if (id_out) memcpy(id_out, d->id, HOOK_ID_LEN + 1);
     hook_start_attempt(d);
     return 0;
 }

@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HOOK_ID_LEN 32  /* hex digits of a delivery id */
+#define HOOK_ID_LEN  32 /* hex digits of a delivery id */
 #define HOOK_SIG_LEN 64 /* hex digits of an HMAC-SHA256 */
 
 struct hook_opts {

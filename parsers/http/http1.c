@@ -70,9 +70,9 @@ static int is_tchar(uint8_t c)
  * SSE2 ones compute the same classes 16 bytes at a time. */
 #define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
 static const uint8_t value_ok[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, R16(0),
-    R16(1), R16(1), R16(1), R16(1), R16(1),
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x7f DEL */
+    0,      0,      0,      0,      0,      0,      0,      0,      0,      1, 0, 0, 0,
+    0,      0,      0,      R16(0), R16(1), R16(1), R16(1), R16(1), R16(1), 1, 1, 1, 1,
+    1,      1,      1,      1,      1,      1,      1,      1,      1,      1, 1, 0, /* 0x7f DEL */
     R16(1), R16(1), R16(1), R16(1), R16(1), R16(1), R16(1), R16(1),
 };
 #undef R16
@@ -82,13 +82,12 @@ static const uint8_t value_ok[256] = {
 static size_t scan_value(const uint8_t *buf, size_t i, size_t end)
 {
 #ifdef __SSE2__
-    const __m128i c1f = _mm_set1_epi8(0x1f), tab = _mm_set1_epi8('\t'),
-                  del = _mm_set1_epi8(0x7f);
+    const __m128i c1f = _mm_set1_epi8(0x1f), tab = _mm_set1_epi8('\t'), del = _mm_set1_epi8(0x7f);
     while (end - i >= 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(buf + i));
         __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, c1f), x); /* x <= 0x1f */
-        __m128i bad = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(x, tab), ctl),
-                                   _mm_cmpeq_epi8(x, del));
+        __m128i bad =
+            _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(x, tab), ctl), _mm_cmpeq_epi8(x, del));
         unsigned m = (unsigned)_mm_movemask_epi8(bad);
         if (m) return i + (size_t)__builtin_ctz(m);
         i += 16;
@@ -348,7 +347,7 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
     struct http1_request *r = &p->req;
     size_t i = p->pos;
     int st;
-    size_t hlim = head_limit(p); /* changes only when the trailer section starts */
+    size_t hlim = head_limit(p);           /* changes only when the trailer section starts */
     size_t hend = len < hlim ? len : hlim; /* where the head scanners must stop */
     assert(len < UINT32_MAX);
     if (p->state == S_ERROR) return HTTP1_ERROR;
@@ -358,10 +357,10 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             FAIL(431,
                  p->in_trailer ? "trailer section too large" : "request header section too large");
         switch (p->state) {
-        /* The head states chain into each other with GO() while bytes remain
-         * before hend, instead of going round the loop and the switch once per
-         * transition; p->state is stored at each transition, so stopping at any
-         * byte (hend reached) resumes exactly there. */
+            /* The head states chain into each other with GO() while bytes remain
+             * before hend, instead of going round the loop and the switch once per
+             * transition; p->state is stored at each transition, so stopping at any
+             * byte (hend reached) resumes exactly there. */
 #define GO(st, label)                                                                              \
     do {                                                                                           \
         p->state = (st);                                                                           \
@@ -468,7 +467,7 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             p->state = S_H_VALUE;
             goto l_h_value;
         case S_H_VALUE:
-        l_h_value: {
+        l_h_value : {
             /* the hot loop: most bytes of a request are field values.  It resumes
              * at pos, so bytes already seen are not scanned again. */
             i = scan_value(buf, i, hend);
@@ -484,7 +483,7 @@ ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len)
             GO(S_H_LF, l_h_lf);
         }
         case S_H_LF:
-        l_h_lf: {
+        l_h_lf : {
             if (c != '\n') FAIL(400, "bare CR");
             struct http1_header *h = &r->headers[r->nheaders];
             h->value = (struct http1_span){(uint32_t)p->mark, (uint32_t)(p->vend - p->mark)};

@@ -23,9 +23,9 @@ struct http_lib_span {
 struct http_lib_req {
     const uint8_t *base;
     FILE *dump;
-    size_t nreq, items;  /* requests completed, header lines over all of them */
-    int in_message;      /* a request has begun and not completed */
-    int too_many;        /* HTTP_LIB_MAX_HEADERS exceeded */
+    size_t nreq, items; /* requests completed, header lines over all of them */
+    int in_message;     /* a request has begun and not completed */
+    int too_many;       /* HTTP_LIB_MAX_HEADERS exceeded */
     int last_was_value;
     const char *method;
     int major, minor;

@@ -13,9 +13,18 @@ static int hp_begin(http_parser *p)
     http_lib_begin(p->data);
     return 0;
 }
-static int hp_url(http_parser *p, const char *at, size_t len) { return http_lib_url(p->data, at, len); }
-static int hp_field(http_parser *p, const char *at, size_t len) { return http_lib_field(p->data, at, len); }
-static int hp_value(http_parser *p, const char *at, size_t len) { return http_lib_value(p->data, at, len); }
+static int hp_url(http_parser *p, const char *at, size_t len)
+{
+    return http_lib_url(p->data, at, len);
+}
+static int hp_field(http_parser *p, const char *at, size_t len)
+{
+    return http_lib_field(p->data, at, len);
+}
+static int hp_value(http_parser *p, const char *at, size_t len)
+{
+    return http_lib_value(p->data, at, len);
+}
 static int hp_body(http_parser *p, const char *at, size_t len)
 {
     ((struct http_lib_req *)p->data)->body += len;
@@ -39,8 +48,8 @@ static int hp_complete(http_parser *p)
     return 0;
 }
 
-static int hp_parse(const uint8_t *buf, size_t len, const struct parse_opts *opts, struct parse_result *r,
-                    FILE *dump)
+static int hp_parse(const uint8_t *buf, size_t len, const struct parse_opts *opts,
+                    struct parse_result *r, FILE *dump)
 {
     http_parser_settings s;
     memset(&s, 0, sizeof s);
@@ -69,13 +78,15 @@ static int hp_parse(const uint8_t *buf, size_t len, const struct parse_opts *opt
     r->depth = 1;
     if (HTTP_PARSER_ERRNO(&p) != HPE_OK || n != len) {
         r->err_offset = n;
-        snprintf(r->err, sizeof r->err, "http-parser: %s", q->too_many ? "too many header fields"
+        snprintf(r->err, sizeof r->err, "http-parser: %s",
+                 q->too_many ? "too many header fields"
                  : p.upgrade ? "upgrade / CONNECT: data after the head is not HTTP"
                              : http_errno_description(HTTP_PARSER_ERRNO(&p)));
         rc = 1;
     } else if (q->in_message || !q->nreq) {
         r->err_offset = len;
-        snprintf(r->err, sizeof r->err, "http-parser: %s", len ? "incomplete request" : "empty input");
+        snprintf(r->err, sizeof r->err, "http-parser: %s",
+                 len ? "incomplete request" : "empty input");
         rc = 1;
     }
     r->items = q->items;

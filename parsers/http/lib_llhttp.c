@@ -13,9 +13,18 @@ static int lh_begin(llhttp_t *p)
     http_lib_begin(p->data);
     return 0;
 }
-static int lh_url(llhttp_t *p, const char *at, size_t len) { return http_lib_url(p->data, at, len); }
-static int lh_field(llhttp_t *p, const char *at, size_t len) { return http_lib_field(p->data, at, len); }
-static int lh_value(llhttp_t *p, const char *at, size_t len) { return http_lib_value(p->data, at, len); }
+static int lh_url(llhttp_t *p, const char *at, size_t len)
+{
+    return http_lib_url(p->data, at, len);
+}
+static int lh_field(llhttp_t *p, const char *at, size_t len)
+{
+    return http_lib_field(p->data, at, len);
+}
+static int lh_value(llhttp_t *p, const char *at, size_t len)
+{
+    return http_lib_value(p->data, at, len);
+}
 static int lh_body(llhttp_t *p, const char *at, size_t len)
 {
     ((struct http_lib_req *)p->data)->body += len;
@@ -38,8 +47,8 @@ static int lh_complete(llhttp_t *p)
     return HPE_PAUSED;
 }
 
-static int lh_parse(const uint8_t *buf, size_t len, const struct parse_opts *opts, struct parse_result *r,
-                    FILE *dump)
+static int lh_parse(const uint8_t *buf, size_t len, const struct parse_opts *opts,
+                    struct parse_result *r, FILE *dump)
 {
     llhttp_settings_t s;
     llhttp_settings_init(&s);
@@ -73,7 +82,7 @@ static int lh_parse(const uint8_t *buf, size_t len, const struct parse_opts *opt
         const char *pos = llhttp_get_error_pos(&p);
         r->err_offset = pos ? (size_t)((const uint8_t *)pos - buf) : 0;
         snprintf(r->err, sizeof r->err, "llhttp: %s",
-                 q->too_many ? "too many header fields"
+                 q->too_many               ? "too many header fields"
                  : e == HPE_PAUSED_UPGRADE ? "upgrade / CONNECT: data after the head is not HTTP"
                                            : llhttp_get_error_reason(&p));
         rc = 1;

@@ -43,7 +43,7 @@ static int jp_fail(struct jp *j, const unsigned char *at, const char *msg)
 static inline void jp_ws(struct jp *j)
 {
     const unsigned char *p = j->p, *e = j->end;
-    if (p < e && *p > ' ') return;
+    if (p<e && * p> ' ') return;
 #ifdef __SSE2__
     const __m128i sp = _mm_set1_epi8(' '), nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'),
                   tab = _mm_set1_epi8('\t');
@@ -68,7 +68,8 @@ static inline void jp_ws(struct jp *j)
 static int jp_grow(struct jp *j)
 {
     struct json_doc *d = j->doc;
-    if (d->n >= j->max_nodes || d->n >= UINT32_MAX - 1) return jp_fail(j, j->p, "too many values (node limit reached)");
+    if (d->n >= j->max_nodes || d->n >= UINT32_MAX - 1)
+        return jp_fail(j, j->p, "too many values (node limit reached)");
     size_t nc = d->cap ? d->cap * 2 : 64;
     if (nc > j->max_nodes) nc = j->max_nodes;
     struct json_node *nn = realloc(d->nodes, nc * sizeof *nn);
@@ -94,9 +95,12 @@ static const unsigned char *jp_hex4(const unsigned char *p, unsigned *out)
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
         unsigned c = p[i], h;
-        if (c >= '0' && c <= '9') h = c - '0';
-        else if ((c | 32) >= 'a' && (c | 32) <= 'f') h = (c | 32) - 'a' + 10;
-        else return NULL;
+        if (c >= '0' && c <= '9')
+            h = c - '0';
+        else if ((c | 32) >= 'a' && (c | 32) <= 'f')
+            h = (c | 32) - 'a' + 10;
+        else
+            return NULL;
         v = v << 4 | h;
     }
     *out = v;
@@ -131,7 +135,8 @@ static int jp_string(struct jp *j, struct json_node *n)
         while (e - p >= 16) {
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
             _mm_storeu_si128((__m128i *)(void *)o, v);
-            __m128i w = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, dq), _mm_cmpeq_epi8(v, bs)), _mm_cmplt_epi8(v, sp));
+            __m128i w = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, dq), _mm_cmpeq_epi8(v, bs)),
+                                     _mm_cmplt_epi8(v, sp));
             unsigned m = (unsigned)_mm_movemask_epi8(w);
             if (m) {
                 unsigned k = (unsigned)__builtin_ctz(m);
@@ -201,30 +206,50 @@ static int jp_string(struct jp *j, struct json_node *n)
         unsigned x = p[1];
         p += 2;
         switch (x) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '/': *o++ = '/'; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
+        case '"':
+            *o++ = '"';
+            break;
+        case '\\':
+            *o++ = '\\';
+            break;
+        case '/':
+            *o++ = '/';
+            break;
+        case 'b':
+            *o++ = '\b';
+            break;
+        case 'f':
+            *o++ = '\f';
+            break;
+        case 'n':
+            *o++ = '\n';
+            break;
+        case 'r':
+            *o++ = '\r';
+            break;
+        case 't':
+            *o++ = '\t';
+            break;
         case 'u': {
             unsigned cp, lo;
-            if (e - p < 4 || !jp_hex4(p, &cp)) return jp_fail(j, p - 2, "bad \\u escape (need 4 hex digits)");
+            if (e - p < 4 || !jp_hex4(p, &cp))
+                return jp_fail(j, p - 2, "bad \\u escape (need 4 hex digits)");
             p += 4;
-            if (cp >= 0xDC00 && cp <= 0xDFFF) return jp_fail(j, p - 6, "lone low surrogate in \\u escape");
+            if (cp >= 0xDC00 && cp <= 0xDFFF)
+                return jp_fail(j, p - 6, "lone low surrogate in \\u escape");
             if (cp >= 0xD800 && cp <= 0xDBFF) {
-                if (e - p < 6 || p[0] != '\\' || p[1] != 'u' || !jp_hex4(p + 2, &lo) || lo < 0xDC00 ||
-                    lo > 0xDFFF)
-                    return jp_fail(j, p - 6, "high surrogate not followed by a low surrogate escape");
+                if (e - p < 6 || p[0] != '\\' || p[1] != 'u' || !jp_hex4(p + 2, &lo) ||
+                    lo < 0xDC00 || lo > 0xDFFF)
+                    return jp_fail(j, p - 6,
+                                   "high surrogate not followed by a low surrogate escape");
                 p += 6;
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             }
             o += utf8_put(o, cp);
             break;
         }
-        default: return jp_fail(j, p - 2, "invalid escape in string");
+        default:
+            return jp_fail(j, p - 2, "invalid escape in string");
         }
     }
     n->len = (uint32_t)(o - n->s);
@@ -234,8 +259,9 @@ static int jp_string(struct jp *j, struct json_node *n)
     return 0;
 }
 
-static const double jp_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+static const double jp_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                  1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /* The value of 8 ASCII digits (first digit in the lowest byte, little-endian): pairs
  * of digits into bytes, then pairs of pairs with two multiplies. */
@@ -244,7 +270,8 @@ static inline uint64_t jp_parse8(uint64_t w)
     w -= 0x3030303030303030ull;
     w = w * 10 + (w >> 8); /* bytes 0,2,4,6: d0d1, d2d3, d4d5, d6d7 (each <= 99) */
     const uint64_t lo = 0x000000FF000000FFull;
-    return ((w & lo) * (100 + (1000000ull << 32)) + ((w >> 16) & lo) * (1 + (10000ull << 32))) >> 32;
+    return ((w & lo) * (100 + (1000000ull << 32)) + ((w >> 16) & lo) * (1 + (10000ull << 32))) >>
+           32;
 }
 
 /* Takes up to 8 digits per step into *m (which must be non-zero, so every digit is
@@ -252,7 +279,8 @@ static inline uint64_t jp_parse8(uint64_t w)
  * padding and parsed the same way.  Returns the new position; the caller's byte loop
  * takes what is left (the 19-digit cap, leading zeros).  Needs 8 readable bytes, which
  * may extend past the number but not past e. */
-static inline const unsigned char *jp_digits(const unsigned char *p, const unsigned char *e, uint64_t *m, int *nd)
+static inline const unsigned char *jp_digits(const unsigned char *p, const unsigned char *e,
+                                             uint64_t *m, int *nd)
 {
     static const uint64_t p10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
     const uint64_t hi = 0xF0F0F0F0F0F0F0F0ull, three = 0x3030303030303030ull;
@@ -278,9 +306,9 @@ static int jp_number(struct jp *j, struct json_node *n)
     const unsigned char *p = j->p, *e = j->end, *start = p;
     bool neg = false, is_int = true;
     uint64_t m = 0;
-    int nd = 0;          /* significant digits accumulated into m */
-    long exp10 = 0;      /* decimal exponent to apply to m */
-    bool exact = true;   /* m holds every significant digit */
+    int nd = 0;        /* significant digits accumulated into m */
+    long exp10 = 0;    /* decimal exponent to apply to m */
+    bool exact = true; /* m holds every significant digit */
     if (*p == '-') {
         neg = true;
         p++;
@@ -307,7 +335,8 @@ static int jp_number(struct jp *j, struct json_node *n)
     if (p < e && *p == '.') {
         is_int = false;
         p++;
-        if (p == e || *p < '0' || *p > '9') return jp_fail(j, p, "invalid number (digit expected after '.')");
+        if (p == e || *p < '0' || *p > '9')
+            return jp_fail(j, p, "invalid number (digit expected after '.')");
         /* Coordinates and prices (canada.json) are long fractions: take 8 digits per
          * step while m is non-zero (so all 8 are significant) and nd + 8 <= 19. */
         if (m) {
@@ -331,7 +360,8 @@ static int jp_number(struct jp *j, struct json_node *n)
         p++;
         bool eneg = false;
         if (p < e && (*p == '+' || *p == '-')) eneg = *p++ == '-';
-        if (p == e || *p < '0' || *p > '9') return jp_fail(j, p, "invalid number (digit expected in exponent)");
+        if (p == e || *p < '0' || *p > '9')
+            return jp_fail(j, p, "invalid number (digit expected in exponent)");
         long x = 0;
         while (p < e && *p >= '0' && *p <= '9') {
             if (x < 100000000) x = x * 10 + (*p - '0');
@@ -343,7 +373,8 @@ static int jp_number(struct jp *j, struct json_node *n)
     n->s = (const char *)start;
     n->len = (uint32_t)(p - start);
     j->p = p;
-    if (is_int && exact && nd <= 19 && (m <= (uint64_t)INT64_MAX || (neg && m == (uint64_t)INT64_MAX + 1))) {
+    if (is_int && exact && nd <= 19 &&
+        (m <= (uint64_t)INT64_MAX || (neg && m == (uint64_t)INT64_MAX + 1))) {
         if (neg && m == 0) goto slow; /* -0: keep the sign, as a double */
         n->num_kind = JSON_NUM_INT;
         n->v.i = neg ? (int64_t)(0 - m) : (int64_t)m;
@@ -361,9 +392,10 @@ static int jp_number(struct jp *j, struct json_node *n)
      * is then right unless the extended result sits exactly on a double halfway
      * point (low 11 bits == 0x400), where it falls back to strtod. */
     if (exact && m && exp10 >= -27 && exp10 <= 27 && !is_int) {
-        static const long double p10[] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
-                                          1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
-                                          1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+        static const long double p10[] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,
+                                          1e7L,  1e8L,  1e9L,  1e10L, 1e11L, 1e12L, 1e13L,
+                                          1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L,
+                                          1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
         long double x = (long double)m;
         x = exp10 < 0 ? x / p10[-exp10] : x * p10[exp10];
         uint64_t sig;
@@ -398,10 +430,14 @@ static int jp_literal(struct jp *j, struct json_node *n)
     size_t left = (size_t)(j->end - j->p);
     uint32_t w = 0;
     if (left >= 4) memcpy(&w, j->p, 4);
-    if (*j->p == 'n' && left >= 4 && !memcmp(&w, "null", 4)) n->type = JSON_T_NULL;
-    else if (*j->p == 't' && left >= 4 && !memcmp(&w, "true", 4)) n->type = JSON_T_TRUE;
-    else if (*j->p == 'f' && left >= 5 && !memcmp(&w, "fals", 4) && j->p[4] == 'e') n->type = JSON_T_FALSE;
-    else return jp_fail(j, j->p, "invalid literal");
+    if (*j->p == 'n' && left >= 4 && !memcmp(&w, "null", 4))
+        n->type = JSON_T_NULL;
+    else if (*j->p == 't' && left >= 4 && !memcmp(&w, "true", 4))
+        n->type = JSON_T_TRUE;
+    else if (*j->p == 'f' && left >= 5 && !memcmp(&w, "fals", 4) && j->p[4] == 'e')
+        n->type = JSON_T_FALSE;
+    else
+        return jp_fail(j, j->p, "invalid literal");
     j->p += n->type == JSON_T_FALSE ? 5 : 4;
     return 0;
 }
@@ -425,8 +461,11 @@ static int jp_reserve(struct json_doc *d, size_t len)
 int json_parse(struct json_doc *doc, const char *buf, size_t len, const struct json_limits *lim,
                struct json_error *err)
 {
-    struct jp j = {.p = (const unsigned char *)buf, .beg = (const unsigned char *)buf,
-                   .end = (const unsigned char *)buf + len, .doc = doc, .err = err,
+    struct jp j = {.p = (const unsigned char *)buf,
+                   .beg = (const unsigned char *)buf,
+                   .end = (const unsigned char *)buf + len,
+                   .doc = doc,
+                   .err = err,
                    .max_depth = lim && lim->max_depth ? lim->max_depth : JSON_DEFAULT_MAX_DEPTH,
                    .max_nodes = lim && lim->max_nodes ? lim->max_nodes : JSON_DEFAULT_MAX_NODES};
     int rc = 0;
@@ -440,7 +479,8 @@ int json_parse(struct json_doc *doc, const char *buf, size_t len, const struct j
 
 value:
     jp_ws(&j);
-    if (j.p == j.end) return jp_fail(&j, j.p, depth ? "unexpected end of input (value expected)" : "empty input");
+    if (j.p == j.end)
+        return jp_fail(&j, j.p, depth ? "unexpected end of input (value expected)" : "empty input");
     {
         struct json_node *n = jp_node(&j, &rc);
         if (!n) return rc;
@@ -450,7 +490,8 @@ value:
         switch (c) {
         case '{':
         case '[':
-            if (depth == j.max_depth) return jp_fail(&j, j.p, "nesting too deep (depth limit reached)");
+            if (depth == j.max_depth)
+                return jp_fail(&j, j.p, "nesting too deep (depth limit reached)");
             if (depth == doc->stack_cap) {
                 size_t nc = doc->stack_cap * 2;
                 if (nc > j.max_depth) nc = j.max_depth;
@@ -501,7 +542,8 @@ after:
     {
         uint32_t top = doc->stack[depth - 1];
         struct json_node *t = &doc->nodes[top];
-        if (j.p == j.end) return jp_fail(&j, j.p, "unexpected end of input (unclosed array or object)");
+        if (j.p == j.end)
+            return jp_fail(&j, j.p, "unexpected end of input (unclosed array or object)");
         if (*j.p == ',') {
             j.p++;
             if (t->type == JSON_T_ARRAY) goto value;
@@ -513,7 +555,8 @@ after:
             depth--;
             goto after;
         }
-        return jp_fail(&j, j.p, t->type == JSON_T_ARRAY ? "expected ',' or ']'" : "expected ',' or '}'");
+        return jp_fail(&j, j.p,
+                       t->type == JSON_T_ARRAY ? "expected ',' or ']'" : "expected ',' or '}'");
     }
 key:
     jp_ws(&j);
@@ -547,7 +590,8 @@ const struct json_node *json_first(const struct json_node *c)
 
 const struct json_node *json_next(const struct json_node *c, const struct json_node *child)
 {
-    const struct json_node *n = child + (c->type == JSON_T_OBJECT ? 1 + child[1].skip : child->skip);
+    const struct json_node *n =
+        child + (c->type == JSON_T_OBJECT ? 1 + child[1].skip : child->skip);
     return n < c + c->skip ? n : NULL;
 }
 

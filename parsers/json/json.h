@@ -46,7 +46,15 @@
 #define JSON_DEFAULT_MAX_DEPTH 10000
 #define JSON_DEFAULT_MAX_NODES (1u << 26) /* 64 Mi values: 2 GiB of nodes */
 
-enum json_type { JSON_T_NULL, JSON_T_FALSE, JSON_T_TRUE, JSON_T_NUMBER, JSON_T_STRING, JSON_T_ARRAY, JSON_T_OBJECT };
+enum json_type {
+    JSON_T_NULL,
+    JSON_T_FALSE,
+    JSON_T_TRUE,
+    JSON_T_NUMBER,
+    JSON_T_STRING,
+    JSON_T_ARRAY,
+    JSON_T_OBJECT
+};
 enum json_num_kind { JSON_NUM_DOUBLE, JSON_NUM_INT, JSON_NUM_BIG };
 
 struct json_node {
@@ -73,23 +81,29 @@ struct json_error {
 
 struct json_doc {
     struct json_node *nodes;
-    size_t n, cap;        /* nodes used / allocated */
-    char *strs;           /* decoded strings */
+    size_t n, cap; /* nodes used / allocated */
+    char *strs;    /* decoded strings */
     size_t strs_cap;
-    uint32_t *stack;      /* open containers while parsing */
+    uint32_t *stack; /* open containers while parsing */
     size_t stack_cap;
-    size_t depth;         /* deepest nesting seen by the last parse */
-    size_t values;        /* values (not counting keys) in the last parse */
+    size_t depth;  /* deepest nesting seen by the last parse */
+    size_t values; /* values (not counting keys) in the last parse */
 };
 
-#define JSON_DOC_INIT {0}
+#define JSON_DOC_INIT                                                                              \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 int json_parse(struct json_doc *doc, const char *buf, size_t len, const struct json_limits *lim,
                struct json_error *err);
 void json_doc_free(struct json_doc *doc);
 
 /* The top-level value of a parsed doc. */
-static inline const struct json_node *json_root(const struct json_doc *doc) { return doc->nodes; }
+static inline const struct json_node *json_root(const struct json_doc *doc)
+{
+    return doc->nodes;
+}
 
 /* Children: for (c = json_first(n); c; c = json_next(n, c)).  For objects that
  * visits keys only: the value of key k is k + 1. */

@@ -34,11 +34,16 @@ static void jc_walk(const cJSON *v, size_t depth, FILE *dump, struct jc_stats *s
         return;
     }
     if (!dump) return;
-    if (cJSON_IsNull(v)) fputs("null", dump);
-    else if (cJSON_IsTrue(v)) fputs("true", dump);
-    else if (cJSON_IsFalse(v)) fputs("false", dump);
-    else if (cJSON_IsNumber(v)) json_dump_double(dump, v->valuedouble);
-    else if (cJSON_IsString(v)) json_dump_string(dump, v->valuestring, strlen(v->valuestring));
+    if (cJSON_IsNull(v))
+        fputs("null", dump);
+    else if (cJSON_IsTrue(v))
+        fputs("true", dump);
+    else if (cJSON_IsFalse(v))
+        fputs("false", dump);
+    else if (cJSON_IsNumber(v))
+        json_dump_double(dump, v->valuedouble);
+    else if (cJSON_IsString(v))
+        json_dump_string(dump, v->valuestring, strlen(v->valuestring));
 }
 
 static int json_cjson_parse(const uint8_t *buf, size_t len, const struct parse_opts *opts,
@@ -52,7 +57,8 @@ static int json_cjson_parse(const uint8_t *buf, size_t len, const struct parse_o
     }
     /* cJSON stops after the first value; RFC 8259 allows only whitespace after it. */
     size_t off = (size_t)(end - (const char *)buf);
-    while (off < len && (buf[off] == ' ' || buf[off] == '\t' || buf[off] == '\n' || buf[off] == '\r'))
+    while (off < len &&
+           (buf[off] == ' ' || buf[off] == '\t' || buf[off] == '\n' || buf[off] == '\r'))
         off++;
     if (off < len) {
         cJSON_Delete(root);

@@ -33,13 +33,27 @@ void json_dump_string(FILE *out, const char *s, size_t len)
         fwrite_unlocked(s + run, 1, i - run, out);
         run = i + 1;
         switch (c) {
-        case '"': fputs_unlocked("\\\"", out); break;
-        case '\\': fputs_unlocked("\\\\", out); break;
-        case '\b': fputs_unlocked("\\b", out); break;
-        case '\f': fputs_unlocked("\\f", out); break;
-        case '\n': fputs_unlocked("\\n", out); break;
-        case '\r': fputs_unlocked("\\r", out); break;
-        case '\t': fputs_unlocked("\\t", out); break;
+        case '"':
+            fputs_unlocked("\\\"", out);
+            break;
+        case '\\':
+            fputs_unlocked("\\\\", out);
+            break;
+        case '\b':
+            fputs_unlocked("\\b", out);
+            break;
+        case '\f':
+            fputs_unlocked("\\f", out);
+            break;
+        case '\n':
+            fputs_unlocked("\\n", out);
+            break;
+        case '\r':
+            fputs_unlocked("\\r", out);
+            break;
+        case '\t':
+            fputs_unlocked("\\t", out);
+            break;
         default: {
             char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             fwrite_unlocked(u, 1, 6, out);
@@ -75,16 +89,28 @@ out:
 static void jd_scalar(FILE *out, const struct json_node *n)
 {
     switch (n->type) {
-    case JSON_T_NULL: fputs_unlocked("null", out); break;
-    case JSON_T_FALSE: fputs_unlocked("false", out); break;
-    case JSON_T_TRUE: fputs_unlocked("true", out); break;
-    case JSON_T_STRING: json_dump_string(out, n->s, n->len); break;
-    case JSON_T_NUMBER:
-        if (n->num_kind == JSON_NUM_INT) jd_int(out, n->v.i);
-        else if (n->num_kind == JSON_NUM_BIG) fwrite_unlocked(n->s, 1, n->len, out);
-        else json_dump_double(out, n->v.d);
+    case JSON_T_NULL:
+        fputs_unlocked("null", out);
         break;
-    default: break;
+    case JSON_T_FALSE:
+        fputs_unlocked("false", out);
+        break;
+    case JSON_T_TRUE:
+        fputs_unlocked("true", out);
+        break;
+    case JSON_T_STRING:
+        json_dump_string(out, n->s, n->len);
+        break;
+    case JSON_T_NUMBER:
+        if (n->num_kind == JSON_NUM_INT)
+            jd_int(out, n->v.i);
+        else if (n->num_kind == JSON_NUM_BIG)
+            fwrite_unlocked(n->s, 1, n->len, out);
+        else
+            json_dump_double(out, n->v.d);
+        break;
+    default:
+        break;
     }
 }
 

@@ -22,7 +22,8 @@ static void jj_walk(json_t *v, size_t depth, FILE *dump, struct jj_stats *st)
         if (dump) putc('[', dump);
         size_t i;
         json_t *c;
-        json_array_foreach(v, i, c) {
+        json_array_foreach(v, i, c)
+        {
             if (dump && i) putc(',', dump);
             jj_walk(c, depth + 1, dump, st);
         }
@@ -35,7 +36,8 @@ static void jj_walk(json_t *v, size_t depth, FILE *dump, struct jj_stats *st)
         const char *k;
         json_t *c;
         int first = 1;
-        json_object_foreach(v, k, c) {
+        json_object_foreach(v, k, c)
+        {
             if (dump) {
                 if (!first) putc(',', dump);
                 json_dump_string(dump, k, strlen(k));
@@ -48,12 +50,18 @@ static void jj_walk(json_t *v, size_t depth, FILE *dump, struct jj_stats *st)
         return;
     }
     if (!dump) return;
-    if (json_is_null(v)) fputs("null", dump);
-    else if (json_is_true(v)) fputs("true", dump);
-    else if (json_is_false(v)) fputs("false", dump);
-    else if (json_is_integer(v)) fprintf(dump, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v)) json_dump_double(dump, json_real_value(v));
-    else if (json_is_string(v)) json_dump_string(dump, json_string_value(v), json_string_length(v));
+    if (json_is_null(v))
+        fputs("null", dump);
+    else if (json_is_true(v))
+        fputs("true", dump);
+    else if (json_is_false(v))
+        fputs("false", dump);
+    else if (json_is_integer(v))
+        fprintf(dump, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        json_dump_double(dump, json_real_value(v));
+    else if (json_is_string(v))
+        json_dump_string(dump, json_string_value(v), json_string_length(v));
 }
 
 static int json_jansson_parse(const uint8_t *buf, size_t len, const struct parse_opts *opts,

@@ -51,13 +51,27 @@ void jw_str(struct jw *w, const char *s, size_t n)
         }
         *o++ = '\\';
         switch (c) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '\b': *o++ = 'b'; break;
-        case '\f': *o++ = 'f'; break;
-        case '\n': *o++ = 'n'; break;
-        case '\r': *o++ = 'r'; break;
-        case '\t': *o++ = 't'; break;
+        case '"':
+            *o++ = '"';
+            break;
+        case '\\':
+            *o++ = '\\';
+            break;
+        case '\b':
+            *o++ = 'b';
+            break;
+        case '\f':
+            *o++ = 'f';
+            break;
+        case '\n':
+            *o++ = 'n';
+            break;
+        case '\r':
+            *o++ = 'r';
+            break;
+        case '\t':
+            *o++ = 't';
+            break;
         default:
             memcpy(o, "u00", 3);
             o[3] = hex[c >> 4];
@@ -72,9 +86,10 @@ void jw_str(struct jw *w, const char *s, size_t n)
 void jw_u64(struct jw *w, uint64_t v)
 {
     /* two digits per division: half the divisions of the naive loop */
-    static const char d2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-                             "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-                             "8081828384858687888990919293949596979899";
+    static const char d2[] =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+        "8081828384858687888990919293949596979899";
     char b[20], *e = b + sizeof b, *o = e;
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);
@@ -85,7 +100,8 @@ void jw_u64(struct jw *w, uint64_t v)
     if (v >= 10) {
         o -= 2;
         memcpy(o, d2 + 2 * v, 2);
-    } else *--o = (char)('0' + v);
+    } else
+        *--o = (char)('0' + v);
     jw_raw(w, o, (size_t)(e - o));
 }
 
@@ -94,7 +110,8 @@ void jw_i64(struct jw *w, int64_t v)
     if (v < 0) {
         jw_ch(w, '-');
         jw_u64(w, (uint64_t)0 - (uint64_t)v);
-    } else jw_u64(w, (uint64_t)v);
+    } else
+        jw_u64(w, (uint64_t)v);
 }
 
 void jw_double(struct jw *w, double d)
@@ -105,8 +122,10 @@ void jw_double(struct jw *w, double d)
         return;
     }
     if (d == 0) {
-        if (signbit(d)) jw_lit(w, "-0");
-        else jw_ch(w, '0');
+        if (signbit(d))
+            jw_lit(w, "-0");
+        else
+            jw_ch(w, '0');
         return;
     }
     double a = fabs(d);

@@ -32,11 +32,17 @@ struct jw {
     size_t len, cap;
     int err; /* JW_OK, or the first error */
 };
-#define JW_INIT {0}
+#define JW_INIT                                                                                    \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 /* Makes room for n more bytes; 0, or -1 with w->err set. */
 int jw_grow(struct jw *w, size_t n);
-static inline int jw_room(struct jw *w, size_t n) { return w->cap - w->len >= n ? 0 : jw_grow(w, n); }
+static inline int jw_room(struct jw *w, size_t n)
+{
+    return w->cap - w->len >= n ? 0 : jw_grow(w, n);
+}
 static inline void jw_raw(struct jw *w, const char *s, size_t n)
 {
     if (jw_room(w, n)) return;

@@ -39,7 +39,13 @@
 
 enum proto_type { PROTO_ORDER_BATCH, PROTO_ORDER, PROTO_CUSTOMER, PROTO_LINE_ITEM, PROTO_CATEGORY };
 
-enum proto_status { PROTO_STATUS_UNKNOWN = 0, PROTO_PENDING = 1, PROTO_PAID = 2, PROTO_SHIPPED = 3, PROTO_CANCELLED = 4 };
+enum proto_status {
+    PROTO_STATUS_UNKNOWN = 0,
+    PROTO_PENDING = 1,
+    PROTO_PAID = 2,
+    PROTO_SHIPPED = 3,
+    PROTO_CANCELLED = 4
+};
 
 struct proto_str {
     const uint8_t *p;
@@ -131,13 +137,14 @@ int proto_type_by_name(const char *name);
 void *proto_arena_alloc(struct proto_arena *a, size_t size);
 void proto_arena_free(struct proto_arena *a);
 
-int proto_decode(enum proto_type type, const uint8_t *buf, size_t len, struct proto_arena *arena, void **msg,
-                 struct proto_error *err);
+int proto_decode(enum proto_type type, const uint8_t *buf, size_t len, struct proto_arena *arena,
+                 void **msg, struct proto_error *err);
 int proto_encode(enum proto_type type, const void *msg, uint8_t **out, size_t *len);
 void proto_dump(enum proto_type type, const void *msg, FILE *out, struct proto_stats *st);
 
 /* Shared with the protobuf-c adapter so both dumps agree byte for byte. */
 void proto_dump_bytes(FILE *out, const uint8_t *p, size_t len, bool is_string);
-void proto_dump_unknown(FILE *out, int indent, uint32_t field, uint32_t wire_type, const uint8_t *p, size_t len);
+void proto_dump_unknown(FILE *out, int indent, uint32_t field, uint32_t wire_type, const uint8_t *p,
+                        size_t len);
 
 #endif

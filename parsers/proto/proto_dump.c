@@ -18,18 +18,26 @@ void proto_dump_bytes(FILE *out, const uint8_t *p, size_t len, bool is_string)
     putc('"', out);
     for (size_t i = 0; i < len; i++) {
         unsigned c = p[i];
-        if (c == '"') fputs("\\\"", out);
-        else if (c == '\\') fputs("\\\\", out);
-        else if (c == '\n') fputs("\\n", out);
-        else if (c == '\r') fputs("\\r", out);
-        else if (c == '\t') fputs("\\t", out);
-        else if (c < 0x20 || c == 0x7f || (c >= 0x80 && !is_string)) fprintf(out, "\\%03o", c);
-        else putc((int)c, out);
+        if (c == '"')
+            fputs("\\\"", out);
+        else if (c == '\\')
+            fputs("\\\\", out);
+        else if (c == '\n')
+            fputs("\\n", out);
+        else if (c == '\r')
+            fputs("\\r", out);
+        else if (c == '\t')
+            fputs("\\t", out);
+        else if (c < 0x20 || c == 0x7f || (c >= 0x80 && !is_string))
+            fprintf(out, "\\%03o", c);
+        else
+            putc((int)c, out);
     }
     putc('"', out);
 }
 
-void proto_dump_unknown(FILE *out, int indent, uint32_t field, uint32_t wire_type, const uint8_t *p, size_t len)
+void proto_dump_unknown(FILE *out, int indent, uint32_t field, uint32_t wire_type, const uint8_t *p,
+                        size_t len)
 {
     fprintf(out, "%*s%u: unknown wire type %u, ", indent * 2, "", field, wire_type);
     for (size_t i = 0; i < len; i++)
@@ -119,7 +127,8 @@ static void pdp_category(struct pdp *d, int lv, const struct proto_category *m)
     pdp_unknowns(d, lv, &m->unknown);
 }
 
-static const char *const pdp_status[] = {"STATUS_UNKNOWN", "PENDING", "PAID", "SHIPPED", "CANCELLED"};
+static const char *const pdp_status[] = {"STATUS_UNKNOWN", "PENDING", "PAID", "SHIPPED",
+                                         "CANCELLED"};
 
 static void pdp_order(struct pdp *d, int lv, const struct proto_order *m)
 {
@@ -140,8 +149,10 @@ static void pdp_order(struct pdp *d, int lv, const struct proto_order *m)
     }
     if (m->status) {
         d->st->fields++;
-        if (m->status >= 0 && m->status <= 4) fprintf(o, "%*sstatus: %s\n", IND(lv), pdp_status[m->status]);
-        else fprintf(o, "%*sstatus: %d\n", IND(lv), m->status);
+        if (m->status >= 0 && m->status <= 4)
+            fprintf(o, "%*sstatus: %s\n", IND(lv), pdp_status[m->status]);
+        else
+            fprintf(o, "%*sstatus: %d\n", IND(lv), m->status);
     }
     pdp_u(d, lv, "created_ms", m->created_ms);
     pdp_i(d, lv, "zone", m->zone);
@@ -182,9 +193,17 @@ void proto_dump(enum proto_type type, const void *msg, FILE *out, struct proto_s
         pdp_unknowns(&d, 0, &b->unknown);
         break;
     }
-    case PROTO_ORDER: pdp_order(&d, 0, msg); break;
-    case PROTO_CUSTOMER: pdp_customer(&d, 0, msg); break;
-    case PROTO_LINE_ITEM: pdp_line_item(&d, 0, msg); break;
-    default: pdp_category(&d, 0, msg); break;
+    case PROTO_ORDER:
+        pdp_order(&d, 0, msg);
+        break;
+    case PROTO_CUSTOMER:
+        pdp_customer(&d, 0, msg);
+        break;
+    case PROTO_LINE_ITEM:
+        pdp_line_item(&d, 0, msg);
+        break;
+    default:
+        pdp_category(&d, 0, msg);
+        break;
     }
 }

@@ -16,7 +16,8 @@ struct pe {
 
 static int pe_grow(struct pe *e, size_t n)
 {
-    size_t used = e->cap - e->pos, nc = e->cap ? e->cap * 4 : 65536; /* x4: copies stay under a third of the output */
+    size_t used = e->cap - e->pos,
+           nc = e->cap ? e->cap * 4 : 65536; /* x4: copies stay under a third of the output */
     while (nc - used < n)
         nc *= 4;
     uint8_t *nb = malloc(nc);
@@ -29,10 +30,16 @@ static int pe_grow(struct pe *e, size_t n)
     return 0;
 }
 
-static inline size_t pe_len(const struct pe *e) { return e->cap - e->pos; }
+static inline size_t pe_len(const struct pe *e)
+{
+    return e->cap - e->pos;
+}
 
 /* The fast path of every write: room for n more bytes in front of the output. */
-static inline int pe_room(struct pe *e, size_t n) { return e->pos >= n ? 0 : pe_grow(e, n); }
+static inline int pe_room(struct pe *e, size_t n)
+{
+    return e->pos >= n ? 0 : pe_grow(e, n);
+}
 
 static inline int pe_varint(struct pe *e, uint64_t v)
 {
@@ -74,7 +81,10 @@ static inline int pe_raw(struct pe *e, const void *p, size_t n)
     return 0;
 }
 
-static inline int pe_tag(struct pe *e, uint32_t field, uint32_t wt) { return pe_varint(e, (uint64_t)field << 3 | wt); }
+static inline int pe_tag(struct pe *e, uint32_t field, uint32_t wt)
+{
+    return pe_varint(e, (uint64_t)field << 3 | wt);
+}
 
 /* A length-delimited field whose payload was written since mark. */
 static int pe_close(struct pe *e, size_t mark, uint32_t field)
@@ -82,27 +92,44 @@ static int pe_close(struct pe *e, size_t mark, uint32_t field)
     return pe_varint(e, pe_len(e) - mark) || pe_tag(e, field, 2);
 }
 
-static int pe_uvar(struct pe *e, uint32_t f, uint64_t v) { return v ? pe_varint(e, v) || pe_tag(e, f, 0) : 0; }
-static int pe_f64(struct pe *e, uint32_t f, uint64_t v) { return v ? pe_raw(e, &v, 8) || pe_tag(e, f, 1) : 0; }
-static int pe_f32(struct pe *e, uint32_t f, uint32_t v) { return v ? pe_raw(e, &v, 4) || pe_tag(e, f, 5) : 0; }
+static int pe_uvar(struct pe *e, uint32_t f, uint64_t v)
+{
+    return v ? pe_varint(e, v) || pe_tag(e, f, 0) : 0;
+}
+static int pe_f64(struct pe *e, uint32_t f, uint64_t v)
+{
+    return v ? pe_raw(e, &v, 8) || pe_tag(e, f, 1) : 0;
+}
+static int pe_f32(struct pe *e, uint32_t f, uint32_t v)
+{
+    return v ? pe_raw(e, &v, 4) || pe_tag(e, f, 5) : 0;
+}
 static int pe_str(struct pe *e, uint32_t f, struct proto_str s)
 {
     return s.len ? pe_raw(e, s.p, s.len) || pe_varint(e, s.len) || pe_tag(e, f, 2) : 0;
 }
-static inline uint64_t pe_zz32(int32_t v) { return (uint32_t)(((uint32_t)v << 1) ^ (uint32_t)(v >> 31)); }
-static inline uint64_t pe_zz64(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline uint64_t pe_zz32(int32_t v)
+{
+    return (uint32_t)(((uint32_t)v << 1) ^ (uint32_t)(v >> 31));
+}
+static inline uint64_t pe_zz64(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
 
 static int pe_unknowns(struct pe *e, const struct proto_unknowns *u)
 {
     for (size_t i = u->n; i-- > 0;)
-        if (pe_raw(e, u->v[i].p, u->v[i].len) || pe_tag(e, u->v[i].field, u->v[i].wire_type)) return -1;
+        if (pe_raw(e, u->v[i].p, u->v[i].len) || pe_tag(e, u->v[i].field, u->v[i].wire_type))
+            return -1;
     return 0;
 }
 
 static int pe_customer(struct pe *e, const struct proto_customer *m)
 {
-    return pe_unknowns(e, &m->unknown) || pe_uvar(e, 5, m->vip) || pe_uvar(e, 4, pe_zz32(m->tz_offset_min)) ||
-           pe_str(e, 3, m->email) || pe_str(e, 2, m->name) || pe_uvar(e, 1, m->id);
+    return pe_unknowns(e, &m->unknown) || pe_uvar(e, 5, m->vip) ||
+           pe_uvar(e, 4, pe_zz32(m->tz_offset_min)) || pe_str(e, 3, m->email) ||
+           pe_str(e, 2, m->name) || pe_uvar(e, 1, m->id);
 }
 
 static int pe_line_item(struct pe *e, const struct proto_line_item *m)
@@ -112,7 +139,8 @@ static int pe_line_item(struct pe *e, const struct proto_line_item *m)
     memcpy(&w, &m->weight_kg, 8);
     memcpy(&disc, &m->discount, 4);
     return pe_unknowns(e, &m->unknown) || pe_f32(e, 5, disc) || pe_f64(e, 4, w) ||
-           pe_uvar(e, 3, (uint64_t)m->price_cents) || pe_uvar(e, 2, m->quantity) || pe_str(e, 1, m->sku);
+           pe_uvar(e, 3, (uint64_t)m->price_cents) || pe_uvar(e, 2, m->quantity) ||
+           pe_str(e, 1, m->sku);
 }
 
 static int pe_category(struct pe *e, const struct proto_category *m, int depth)
@@ -148,8 +176,9 @@ static int pe_order(struct pe *e, const struct proto_order *m)
         if (pe_close(e, mark, 11)) return -1;
     }
     if (pe_str(e, 10, m->token) || pe_uvar(e, 9, (uint64_t)(int64_t)m->priority) ||
-        pe_uvar(e, 8, pe_zz64(m->balance)) || pe_f32(e, 7, m->flags) || pe_f32(e, 6, (uint32_t)m->zone) ||
-        pe_f64(e, 5, m->created_ms) || pe_uvar(e, 4, (uint64_t)(int64_t)m->status))
+        pe_uvar(e, 8, pe_zz64(m->balance)) || pe_f32(e, 7, m->flags) ||
+        pe_f32(e, 6, (uint32_t)m->zone) || pe_f64(e, 5, m->created_ms) ||
+        pe_uvar(e, 4, (uint64_t)(int64_t)m->status))
         return -1;
     for (size_t i = m->n_items; i-- > 0;) {
         mark = pe_len(e);
@@ -178,11 +207,21 @@ int proto_encode(enum proto_type type, const void *msg, uint8_t **out, size_t *l
     int rc;
     if (pe_room(&e, 1)) return -1;
     switch (type) {
-    case PROTO_ORDER_BATCH: rc = pe_order_batch(&e, msg); break;
-    case PROTO_ORDER: rc = pe_order(&e, msg); break;
-    case PROTO_CUSTOMER: rc = pe_customer(&e, msg); break;
-    case PROTO_LINE_ITEM: rc = pe_line_item(&e, msg); break;
-    default: rc = pe_category(&e, msg, 1); break;
+    case PROTO_ORDER_BATCH:
+        rc = pe_order_batch(&e, msg);
+        break;
+    case PROTO_ORDER:
+        rc = pe_order(&e, msg);
+        break;
+    case PROTO_CUSTOMER:
+        rc = pe_customer(&e, msg);
+        break;
+    case PROTO_LINE_ITEM:
+        rc = pe_line_item(&e, msg);
+        break;
+    default:
+        rc = pe_category(&e, msg, 1);
+        break;
     }
     if (rc) {
         free(e.buf);

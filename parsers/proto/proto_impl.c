@@ -8,8 +8,10 @@ static int proto_hand_parse(const uint8_t *buf, size_t len, const struct parse_o
     const char *name = opts && opts->message ? opts->message : PROTO_DEFAULT_MESSAGE;
     int type = proto_type_by_name(name);
     if (type < 0) {
-        snprintf(r->err, sizeof r->err, "unknown message type '%s' (wirelab.OrderBatch, Order, Customer, "
-                                        "LineItem, Category)", name);
+        snprintf(r->err, sizeof r->err,
+                 "unknown message type '%s' (wirelab.OrderBatch, Order, Customer, "
+                 "LineItem, Category)",
+                 name);
         return 2;
     }
     struct proto_arena arena = {0};

@@ -35,15 +35,28 @@ static int pbc_depth(const uint8_t *p, const uint8_t *end, int k, int depth)
         uint64_t t, l = 0;
         if (pbc_varint(&p, end, &t)) break;
         switch (t & 7) {
-        case 0: if (pbc_varint(&p, end, &l)) return max; l = 0; break;
-        case 1: l = 8; break;
-        case 5: l = 4; break;
-        case 2: if (pbc_varint(&p, end, &l)) return max; break;
-        default: return max;
+        case 0:
+            if (pbc_varint(&p, end, &l)) return max;
+            l = 0;
+            break;
+        case 1:
+            l = 8;
+            break;
+        case 5:
+            l = 4;
+            break;
+        case 2:
+            if (pbc_varint(&p, end, &l)) return max;
+            break;
+        default:
+            return max;
         }
         if (l > (uint64_t)(end - p)) return max;
         uint64_t f = t >> 3;
-        int sub = (t & 7) != 2 ? 0 : k == 'b' && f == 1 ? 'o' : (k == 'o' && f == 16) || (k == 'c' && f == 2) ? 'c' : 0;
+        int sub = (t & 7) != 2                                    ? 0
+                  : k == 'b' && f == 1                            ? 'o'
+                  : (k == 'o' && f == 16) || (k == 'c' && f == 2) ? 'c'
+                                                                  : 0;
         if (sub) {
             int d = pbc_depth(p, p + l, sub, depth + 1);
             if (d > max) max = d;
@@ -56,7 +69,8 @@ static int pbc_depth(const uint8_t *p, const uint8_t *end, int k, int depth)
 
 static void pbc_dump_msg(const ProtobufCMessage *m, FILE *o, int lv, struct proto_stats *st);
 
-static void pbc_dump_value(const ProtobufCFieldDescriptor *f, const void *v, FILE *o, int lv, struct proto_stats *st)
+static void pbc_dump_value(const ProtobufCFieldDescriptor *f, const void *v, FILE *o, int lv,
+                           struct proto_stats *st)
 {
     st->fields++;
     if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
@@ -69,21 +83,38 @@ static void pbc_dump_value(const ProtobufCFieldDescriptor *f, const void *v, FIL
     switch (f->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32: fprintf(o, "%d", *(const int32_t *)v); break;
+    case PROTOBUF_C_TYPE_SFIXED32:
+        fprintf(o, "%d", *(const int32_t *)v);
+        break;
     case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32: fprintf(o, "%u", *(const uint32_t *)v); break;
+    case PROTOBUF_C_TYPE_FIXED32:
+        fprintf(o, "%u", *(const uint32_t *)v);
+        break;
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64: fprintf(o, "%lld", (long long)*(const int64_t *)v); break;
+    case PROTOBUF_C_TYPE_SFIXED64:
+        fprintf(o, "%lld", (long long)*(const int64_t *)v);
+        break;
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: fprintf(o, "%llu", (unsigned long long)*(const uint64_t *)v); break;
-    case PROTOBUF_C_TYPE_FLOAT: fprintf(o, "%.9g", (double)*(const float *)v); break;
-    case PROTOBUF_C_TYPE_DOUBLE: fprintf(o, "%.17g", *(const double *)v); break;
-    case PROTOBUF_C_TYPE_BOOL: fputs("true", o); break;
+    case PROTOBUF_C_TYPE_FIXED64:
+        fprintf(o, "%llu", (unsigned long long)*(const uint64_t *)v);
+        break;
+    case PROTOBUF_C_TYPE_FLOAT:
+        fprintf(o, "%.9g", (double)*(const float *)v);
+        break;
+    case PROTOBUF_C_TYPE_DOUBLE:
+        fprintf(o, "%.17g", *(const double *)v);
+        break;
+    case PROTOBUF_C_TYPE_BOOL:
+        fputs("true", o);
+        break;
     case PROTOBUF_C_TYPE_ENUM: {
-        const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(f->descriptor, *(const int *)v);
-        if (ev) fputs(ev->name, o);
-        else fprintf(o, "%d", *(const int *)v);
+        const ProtobufCEnumValue *ev =
+            protobuf_c_enum_descriptor_get_value(f->descriptor, *(const int *)v);
+        if (ev)
+            fputs(ev->name, o);
+        else
+            fprintf(o, "%d", *(const int *)v);
         break;
     }
     case PROTOBUF_C_TYPE_STRING: {
@@ -96,7 +127,8 @@ static void pbc_dump_value(const ProtobufCFieldDescriptor *f, const void *v, FIL
         proto_dump_bytes(o, b->data, b->len, false);
         break;
     }
-    default: break;
+    default:
+        break;
     }
     putc('\n', o);
 }
@@ -109,12 +141,17 @@ static size_t pbc_elem_size(ProtobufCType t)
     case PROTOBUF_C_TYPE_SFIXED64:
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE: return 8;
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return 8;
     case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE: return sizeof(void *);
-    case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
-    default: return 4;
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return sizeof(void *);
+    case PROTOBUF_C_TYPE_BYTES:
+        return sizeof(ProtobufCBinaryData);
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    default:
+        return 4;
     }
 }
 
@@ -122,9 +159,12 @@ static size_t pbc_elem_size(ProtobufCType t)
 static int pbc_present(const ProtobufCFieldDescriptor *f, const void *v)
 {
     switch (f->type) {
-    case PROTOBUF_C_TYPE_MESSAGE: return *(void *const *)v != NULL;
-    case PROTOBUF_C_TYPE_STRING: return *(char *const *)v && **(char *const *)v;
-    case PROTOBUF_C_TYPE_BYTES: return ((const ProtobufCBinaryData *)v)->len != 0;
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return *(void *const *)v != NULL;
+    case PROTOBUF_C_TYPE_STRING:
+        return *(char *const *)v && **(char *const *)v;
+    case PROTOBUF_C_TYPE_BYTES:
+        return ((const ProtobufCBinaryData *)v)->len != 0;
     default: {
         static const uint8_t zero[8];
         return memcmp(v, zero, pbc_elem_size(f->type)) != 0;
@@ -140,7 +180,8 @@ static void pbc_dump_msg(const ProtobufCMessage *m, FILE *o, int lv, struct prot
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         const char *base = (const char *)m + f->offset;
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t n = *(const size_t *)((const char *)m + f->quantifier_offset), es = pbc_elem_size(f->type);
+            size_t n = *(const size_t *)((const char *)m + f->quantifier_offset),
+                   es = pbc_elem_size(f->type);
             const char *arr = *(const char *const *)base;
             for (size_t k = 0; k < n; k++)
                 pbc_dump_value(f, arr + k * es, o, lv, st);
@@ -185,7 +226,10 @@ static int proto_pbc_parse(const uint8_t *buf, size_t len, const struct parse_op
         snprintf(r->err, sizeof r->err, "unknown message type '%s'", name);
         return 2;
     }
-    if (kind && pbc_depth(buf, buf + len, kind, kind == 'c' ? 1 : kind == 'o' ? 2 : 1) > PROTO_MAX_DEPTH) {
+    if (kind && pbc_depth(buf, buf + len, kind,
+                          kind == 'c'   ? 1
+                          : kind == 'o' ? 2
+                                        : 1) > PROTO_MAX_DEPTH) {
         return parse_invalid(r, 0, "messages nested deeper than 100 (checked before protobuf-c)");
     }
     ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, len, buf);

@@ -22,8 +22,7 @@ void resp_init(struct resp_parser *p, const struct resp_limits *lim)
 {
     memset(p, 0, offsetof(struct resp_parser, off));
     p->lim.max_args = (lim && lim->max_args) ? lim->max_args : RESP_ARGV_MAX;
-    if (p->lim.max_args > RESP_ARGV_MAX)
-        p->lim.max_args = RESP_ARGV_MAX;
+    if (p->lim.max_args > RESP_ARGV_MAX) p->lim.max_args = RESP_ARGV_MAX;
     p->lim.max_bulk = (lim && lim->max_bulk) ? lim->max_bulk : (size_t)8 << 20;
     p->lim.max_inline = (lim && lim->max_inline) ? lim->max_inline : (size_t)64 << 10;
     p->state = RESP_ST_START;
@@ -66,10 +65,8 @@ static int resp_len_line(const char *buf, size_t len, size_t pos, long *v, size_
         return 0;
     }
     size_t crpos = (size_t)(cr - buf);
-    if (crpos + 1 >= len)
-        return 0;
-    if (buf[crpos + 1] != '\n')
-        return -1;
+    if (crpos + 1 >= len) return 0;
+    if (buf[crpos + 1] != '\n') return -1;
     /* digits between the type byte and CR: optional '-', then 1..18 digits */
     const char *d = buf + pos + 1, *e = cr;
     int neg = 0;
@@ -77,12 +74,10 @@ static int resp_len_line(const char *buf, size_t len, size_t pos, long *v, size_
         neg = 1;
         d++;
     }
-    if (d == e || e - d > 18)
-        return -1;
+    if (d == e || e - d > 18) return -1;
     long n = 0;
     for (; d < e; d++) {
-        if (*d < '0' || *d > '9')
-            return -1;
+        if (*d < '0' || *d > '9') return -1;
         n = n * 10 + (*d - '0');
     }
     *v = neg ? -n : n;
@@ -97,12 +92,9 @@ static int resp_is_space(char c)
 
 static int resp_hex(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
@@ -115,8 +107,7 @@ static int resp_split_inline(struct resp_parser *p, char *buf, size_t n)
     for (;;) {
         while (r < n && resp_is_space(buf[r]))
             r++;
-        if (r == n)
-            return 0;
+        if (r == n) return 0;
         if ((size_t)p->argc == p->lim.max_args) {
             snprintf(p->err, sizeof(p->err),
                      "ERR Protocol error: too many arguments in inline request (limit %zu)",
@@ -127,16 +118,19 @@ static int resp_split_inline(struct resp_parser *p, char *buf, size_t n)
         int dq = 0, sq = 0;
         for (;;) {
             if (dq) {
-                if (r == n)
-                    goto unbalanced;
+                if (r == n) goto unbalanced;
                 if (buf[r] == '\\' && r + 3 < n && buf[r + 1] == 'x' && resp_hex(buf[r + 2]) >= 0 &&
                     resp_hex(buf[r + 3]) >= 0) {
                     buf[w++] = (char)(resp_hex(buf[r + 2]) * 16 + resp_hex(buf[r + 3]));
                     r += 4;
                 } else if (buf[r] == '\\' && r + 1 < n) {
                     char c = buf[r + 1];
-                    buf[w++] = c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t'
-                             : c == 'b' ? '\b' : c == 'a' ? '\a' : c;
+                    buf[w++] = c == 'n'   ? '\n'
+                               : c == 'r' ? '\r'
+                               : c == 't' ? '\t'
+                               : c == 'b' ? '\b'
+                               : c == 'a' ? '\a'
+                                          : c;
                     r += 2;
                 } else if (buf[r] == '"') {
                     r++;
@@ -147,22 +141,19 @@ static int resp_split_inline(struct resp_parser *p, char *buf, size_t n)
                     buf[w++] = buf[r++];
                 }
             } else if (sq) {
-                if (r == n)
-                    goto unbalanced;
+                if (r == n) goto unbalanced;
                 if (buf[r] == '\\' && r + 1 < n && buf[r + 1] == '\'') {
                     buf[w++] = '\'';
                     r += 2;
                 } else if (buf[r] == '\'') {
                     r++;
-                    if (r < n && !resp_is_space(buf[r]))
-                        goto unbalanced;
+                    if (r < n && !resp_is_space(buf[r])) goto unbalanced;
                     break;
                 } else {
                     buf[w++] = buf[r++];
                 }
             } else {
-                if (r == n || resp_is_space(buf[r]))
-                    break;
+                if (r == n || resp_is_space(buf[r])) break;
                 if (buf[r] == '"')
                     dq = 1;
                 else if (buf[r] == '\'')
@@ -198,8 +189,7 @@ ssize_t resp_parse(struct resp_parser *p, char *buf, size_t len)
         p->err[0] = 0;
         p->argc = 0;
         p->pos = 0;
-        if (len == 0)
-            return 0;
+        if (len == 0) return 0;
         p->state = buf[0] == '*' ? RESP_ST_COUNT : RESP_ST_INLINE;
     }
     assert(p->pos <= len);
@@ -218,10 +208,8 @@ ssize_t resp_parse(struct resp_parser *p, char *buf, size_t len)
             return resp_fail(p, "ERR Protocol error: too big inline request (limit %zu bytes)",
                              p->lim.max_inline);
         size_t n = end - 1;
-        if (n > 0 && buf[n - 1] == '\r')
-            n--;
-        if (resp_split_inline(p, buf, n) < 0)
-            p->argc = 0;
+        if (n > 0 && buf[n - 1] == '\r') n--;
+        if (resp_split_inline(p, buf, n) < 0) p->argc = 0;
         return resp_done(p, buf, end);
     }
 
@@ -232,8 +220,7 @@ ssize_t resp_parse(struct resp_parser *p, char *buf, size_t len)
         switch (p->state) {
         case RESP_ST_COUNT:
             r = resp_len_line(buf, len, p->pos, &v, &next, &toolong);
-            if (r == 0)
-                return 0;
+            if (r == 0) return 0;
             if (r < 0)
                 return resp_fail(p, toolong ? "ERR Protocol error: too big mbulk count string"
                                             : "ERR Protocol error: invalid multibulk length");
@@ -247,16 +234,14 @@ ssize_t resp_parse(struct resp_parser *p, char *buf, size_t len)
             p->state = RESP_ST_BULKHDR;
             break;
         case RESP_ST_BULKHDR:
-            if (p->pos == len)
-                return 0;
+            if (p->pos == len) return 0;
             if (buf[p->pos] != '$') {
                 char c = buf[p->pos];
                 return resp_fail(p, "ERR Protocol error: expected '$', got '%c'",
                                  (c >= 32 && c < 127) ? c : '?');
             }
             r = resp_len_line(buf, len, p->pos, &v, &next, &toolong);
-            if (r == 0)
-                return 0;
+            if (r == 0) return 0;
             if (r < 0 || v < 0)
                 return resp_fail(p, toolong ? "ERR Protocol error: too big bulk count string"
                                             : "ERR Protocol error: invalid bulk length");
@@ -268,17 +253,16 @@ ssize_t resp_parse(struct resp_parser *p, char *buf, size_t len)
             p->state = RESP_ST_BULKDATA;
             break;
         case RESP_ST_BULKDATA:
-            if (len - p->pos < (size_t)p->bulklen + 2)
-                return 0;
-            if (buf[p->pos + (size_t)p->bulklen] != '\r' || buf[p->pos + (size_t)p->bulklen + 1] != '\n')
+            if (len - p->pos < (size_t)p->bulklen + 2) return 0;
+            if (buf[p->pos + (size_t)p->bulklen] != '\r' ||
+                buf[p->pos + (size_t)p->bulklen + 1] != '\n')
                 return resp_fail(p, "ERR Protocol error: bulk string not followed by CRLF");
             assert(p->argc < (int)p->lim.max_args);
             p->off[p->argc] = p->pos;
             p->argl[p->argc] = (size_t)p->bulklen;
             p->argc++;
             p->pos += (size_t)p->bulklen + 2;
-            if (p->argc == p->nargs)
-                return resp_done(p, buf, p->pos);
+            if (p->argc == p->nargs) return resp_done(p, buf, p->pos);
             p->state = RESP_ST_BULKHDR;
             break;
         default:
@@ -305,8 +289,7 @@ void resp_out_free(struct resp_out *o)
 void resp_out_consume(struct resp_out *o, size_t n)
 {
     assert(n <= o->len);
-    if (n == 0)
-        return; /* data may still be NULL */
+    if (n == 0) return; /* data may still be NULL */
     memmove(o->data, o->data + n, o->len - n);
     o->len -= n;
 }
@@ -317,13 +300,11 @@ static int resp_reserve(struct resp_out *o, size_t n)
         o->overflow = 1;
         return -1;
     }
-    if (o->len + n <= o->cap)
-        return 0;
+    if (o->len + n <= o->cap) return 0;
     size_t cap = o->cap ? o->cap : 256;
     while (cap < o->len + n)
         cap *= 2;
-    if (cap > o->limit)
-        cap = o->limit;
+    if (cap > o->limit) cap = o->limit;
     char *d = realloc(o->data, cap);
     if (!d) {
         o->overflow = 1;
@@ -336,18 +317,15 @@ static int resp_reserve(struct resp_out *o, size_t n)
 
 int resp_add_raw(struct resp_out *o, const void *p, size_t n)
 {
-    if (resp_reserve(o, n) < 0)
-        return -1;
-    if (n)
-        memcpy(o->data + o->len, p, n);
+    if (resp_reserve(o, n) < 0) return -1;
+    if (n) memcpy(o->data + o->len, p, n);
     o->len += n;
     return 0;
 }
 
 static int resp_add_line(struct resp_out *o, char type, const char *s, size_t n)
 {
-    if (resp_reserve(o, n + 3) < 0)
-        return -1;
+    if (resp_reserve(o, n + 3) < 0) return -1;
     o->data[o->len++] = type;
     memcpy(o->data + o->len, s, n);
     o->len += n;
@@ -407,12 +385,10 @@ int resp_add_bulk(struct resp_out *o, const void *p, size_t n)
 {
     char hdr[32];
     int h = snprintf(hdr, sizeof(hdr), "$%zu\r\n", n);
-    if (resp_reserve(o, (size_t)h + n + 2) < 0)
-        return -1;
+    if (resp_reserve(o, (size_t)h + n + 2) < 0) return -1;
     memcpy(o->data + o->len, hdr, (size_t)h);
     o->len += (size_t)h;
-    if (n)
-        memcpy(o->data + o->len, p, n);
+    if (n) memcpy(o->data + o->len, p, n);
     o->len += n;
     o->data[o->len++] = '\r';
     o->data[o->len++] = '\n';

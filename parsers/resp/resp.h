@@ -85,15 +85,14 @@ void resp_out_init(struct resp_out *o, size_t limit);
 void resp_out_free(struct resp_out *o);
 void resp_out_consume(struct resp_out *o, size_t n); /* drop n bytes from the front */
 int resp_add_raw(struct resp_out *o, const void *p, size_t n);
-int resp_add_simple(struct resp_out *o, const char *s); /* +s\r\n (no CR/LF in s) */
+int resp_add_simple(struct resp_out *o, const char *s);  /* +s\r\n (no CR/LF in s) */
 int resp_add_error(struct resp_out *o, const char *msg); /* -msg\r\n (no CR/LF) */
-int resp_add_errorf(struct resp_out *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-int resp_add_int(struct resp_out *o, long long v); /* :v\r\n */
+int resp_add_errorf(struct resp_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int resp_add_int(struct resp_out *o, long long v);              /* :v\r\n */
 int resp_add_bulk(struct resp_out *o, const void *p, size_t n); /* $n\r\n...\r\n */
-int resp_add_cstr(struct resp_out *o, const char *s); /* bulk of a C string */
-int resp_add_null(struct resp_out *o);                /* $-1\r\n (RESP2 nil) */
-int resp_add_null_array(struct resp_out *o);          /* *-1\r\n */
-int resp_add_array(struct resp_out *o, long long n);  /* *n\r\n */
+int resp_add_cstr(struct resp_out *o, const char *s);           /* bulk of a C string */
+int resp_add_null(struct resp_out *o);                          /* $-1\r\n (RESP2 nil) */
+int resp_add_null_array(struct resp_out *o);                    /* *-1\r\n */
+int resp_add_array(struct resp_out *o, long long n);            /* *n\r\n */
 
 #endif

@@ -8,8 +8,42 @@
 #define XW_A 2
 static const unsigned char xw_special[64] = {
     /* 0x00-0x1f: not XML characters, except TAB and LF (plain in text) and CR */
-    3, 3, 3, 3, 3, 3, 3, 3, 3, XW_A, XW_A, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
-    ['"'] = XW_A, ['&'] = XW_T | XW_A, ['<'] = XW_T | XW_A, ['>'] = XW_T,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    XW_A,
+    XW_A,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    ['"'] = XW_A,
+    ['&'] = XW_T | XW_A,
+    ['<'] = XW_T | XW_A,
+    ['>'] = XW_T,
 };
 
 /* attr: 0 for character data, 1 for a double-quoted attribute value */
@@ -26,21 +60,37 @@ static void xw_escape(struct jw *w, const char *s, size_t n, int attr)
             continue;
         }
         if (c == 0xEF) { /* U+FFFE and U+FFFF (EF BF BE/BF) are not XML characters */
-            if (i + 2 < n && (unsigned char)s[i + 1] == 0xBF && ((unsigned char)s[i + 2] & 0xFE) == 0xBE) {
+            if (i + 2 < n && (unsigned char)s[i + 1] == 0xBF &&
+                ((unsigned char)s[i + 2] & 0xFE) == 0xBE) {
                 if (!w->err) w->err = JW_EINVAL;
                 i += 2;
-            } else *o++ = (char)c;
+            } else
+                *o++ = (char)c;
             continue;
         }
         const char *r;
         switch (c) {
-        case '&': r = "&amp;"; break;
-        case '<': r = "&lt;"; break;
-        case '>': r = attr ? NULL : "&gt;"; break;
-        case '"': r = attr ? "&quot;" : NULL; break;
-        case '\r': r = "&#13;"; break;
-        case '\t': r = attr ? "&#9;" : NULL; break;
-        case '\n': r = attr ? "&#10;" : NULL; break;
+        case '&':
+            r = "&amp;";
+            break;
+        case '<':
+            r = "&lt;";
+            break;
+        case '>':
+            r = attr ? NULL : "&gt;";
+            break;
+        case '"':
+            r = attr ? "&quot;" : NULL;
+            break;
+        case '\r':
+            r = "&#13;";
+            break;
+        case '\t':
+            r = attr ? "&#9;" : NULL;
+            break;
+        case '\n':
+            r = attr ? "&#10;" : NULL;
+            break;
         default:
             if (c < 0x20) {
                 if (!w->err) w->err = JW_EINVAL;
@@ -59,7 +109,10 @@ static void xw_escape(struct jw *w, const char *s, size_t n, int attr)
     w->len = (size_t)(o - w->p);
 }
 
-void xw_text(struct jw *w, const char *s, size_t n) { xw_escape(w, s, n, 0); }
+void xw_text(struct jw *w, const char *s, size_t n)
+{
+    xw_escape(w, s, n, 0);
+}
 
 void xw_attr_pre(struct jw *w, const char *pre, size_t plen, const char *s, size_t n)
 {

@@ -9,7 +9,8 @@
 #include <string.h>
 
 /* impl->parse() with the dump in a malloc'd *out (*len bytes); returns its code. */
-static inline int fuzz_dump(const struct parser_impl *p, const uint8_t *data, size_t size, char **out, size_t *len)
+static inline int fuzz_dump(const struct parser_impl *p, const uint8_t *data, size_t size,
+                            char **out, size_t *len)
 {
     struct parse_result r;
     memset(&r, 0, sizeof r);

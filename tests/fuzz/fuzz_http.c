@@ -8,7 +8,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static ssize_t run(const uint8_t *data, size_t size, size_t split, struct http1_request *out, uint8_t **keep)
+static ssize_t run(const uint8_t *data, size_t size, size_t split, struct http1_request *out,
+                   uint8_t **keep)
 {
     const struct http1_limits lim = HTTP1_LIMITS_DEFAULT;
     static struct http1_header h[64];
@@ -41,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ssize_t n2 = run(data, size, split, &r2, &b2);
     if (n1 != n2 && !(n1 > 0 && n2 > 0 && n1 == n2)) abort();
     if (n1 > 0) {
-        if (r1.nheaders != r2.nheaders || r1.body.len != r2.body.len || r1.method.len != r2.method.len ||
-            r1.target.len != r2.target.len)
+        if (r1.nheaders != r2.nheaders || r1.body.len != r2.body.len ||
+            r1.method.len != r2.method.len || r1.target.len != r2.target.len)
             abort();
         if (memcmp(b1 + r1.body.off, b2 + r2.body.off, r1.body.len)) abort();
     }

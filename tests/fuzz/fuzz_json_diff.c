@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int explained(const uint8_t *data, size_t size)
 {
     json_error_t e;
-    json_t *j = json_loadb((const char *)data, size, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &e);
+    json_t *j = json_loadb((const char *)data, size,
+                           JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &e);
     if (!j) return 1; /* duplicate keys */
     json_decref(j);
     struct json_doc d = JSON_DOC_INIT;
@@ -25,7 +26,8 @@ static int explained(const uint8_t *data, size_t size)
     int neg_zero = 0;
     if (json_parse(&d, (const char *)data, size, NULL, &err) == 0)
         for (size_t i = 0; i < d.n; i++)
-            if (d.nodes[i].type == JSON_T_NUMBER && d.nodes[i].len == 2 && !memcmp(d.nodes[i].s, "-0", 2))
+            if (d.nodes[i].type == JSON_T_NUMBER && d.nodes[i].len == 2 &&
+                !memcmp(d.nodes[i].s, "-0", 2))
                 neg_zero = 1;
     json_doc_free(&d);
     return neg_zero;

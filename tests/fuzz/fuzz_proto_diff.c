@@ -25,7 +25,8 @@ static int nul_in_string(const char *dump)
         const char *e = strchr(l, '\n'), *s = l;
         while (*s == ' ')
             s++;
-        if (!strncmp(s, "token:", 6) || strstr(s, ": unknown wire type") == strchr(s, ':')) continue;
+        if (!strncmp(s, "token:", 6) || strstr(s, ": unknown wire type") == strchr(s, ':'))
+            continue;
         const char *z = strstr(s, "\\000");
         if (z && (!e || z < e)) return 1;
     }
@@ -51,11 +52,21 @@ static int dup_singular(const uint8_t *p, const uint8_t *e, int order)
         uint64_t t, l = 0;
         if (rd_varint(&p, e, &t)) return 0;
         switch (t & 7) {
-        case 0: if (rd_varint(&p, e, &l)) return 0; l = 0; break;
-        case 1: l = 8; break;
-        case 5: l = 4; break;
-        case 2: if (rd_varint(&p, e, &l)) return 0; break;
-        default: return 0;
+        case 0:
+            if (rd_varint(&p, e, &l)) return 0;
+            l = 0;
+            break;
+        case 1:
+            l = 8;
+            break;
+        case 5:
+            l = 4;
+            break;
+        case 2:
+            if (rd_varint(&p, e, &l)) return 0;
+            break;
+        default:
+            return 0;
         }
         if (l > (uint64_t)(e - p)) return 0;
         if ((t & 7) == 2) {
@@ -84,9 +95,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         void *m;
         uint8_t *e1;
         size_t l1;
-        if (proto_decode(PROTO_ORDER_BATCH, data, size, &ar, &m, &e) || proto_encode(PROTO_ORDER_BATCH, m, &e1, &l1))
+        if (proto_decode(PROTO_ORDER_BATCH, data, size, &ar, &m, &e) ||
+            proto_encode(PROTO_ORDER_BATCH, m, &e1, &l1))
             abort();
-        ProtobufCMessage *pm = protobuf_c_message_unpack(&wirelab__order_batch__descriptor, NULL, size, data);
+        ProtobufCMessage *pm =
+            protobuf_c_message_unpack(&wirelab__order_batch__descriptor, NULL, size, data);
         if (!pm) abort();
         size_t l2 = protobuf_c_message_get_packed_size(pm);
         uint8_t *e2 = malloc(l2 ? l2 : 1);

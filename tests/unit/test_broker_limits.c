@@ -102,9 +102,7 @@ Test(pubsub, fan_out_in_subscription_order_then_patterns)
     pubsub_free(&ps);
 }
 
-static void rec_count_only(void *arg, struct pubsub_sub *s, const char *pat, size_t patlen)
-{
-}
+static void rec_count_only(void *arg, struct pubsub_sub *s, const char *pat, size_t patlen) {}
 
 Test(pubsub, many_subscribers)
 {

@@ -11,8 +11,7 @@ static int norder;
 static void record(struct ev_loop *l, uint64_t id, void *arg)
 {
     order[norder++] = (int)(intptr_t)arg;
-    if (norder == 3)
-        ev_stop(l);
+    if (norder == 3) ev_stop(l);
 }
 
 Test(ev, timers_fire_in_deadline_order_and_cancel_works)

@@ -19,23 +19,20 @@ static void on_event(void *arg, struct job *job, const struct job_event *ev)
     struct seen *s = arg;
     cr_assert_eq(ev->job, job->id);
     cr_assert_eq(ev->version, job->version);
-    if (s->n < 64)
-        s->ev[s->n++] = *ev;
+    if (s->n < 64) s->ev[s->n++] = *ev;
 }
 
 static void on_evict(void *arg, struct job *job)
 {
     struct seen *s = arg;
-    if (s->nevicted < 8)
-        s->evicted[s->nevicted++] = job->id;
+    if (s->nevicted < 8) s->evicted[s->nevicted++] = job->id;
 }
 
 static void run_to_done(struct job_table *t, struct job *j, uint64_t *now)
 {
     while (j->state == JOB_RUNNING) {
         *now += job_step_ms(j);
-        if (!job_step(t, j, *now))
-            break;
+        if (!job_step(t, j, *now)) break;
     }
 }
 

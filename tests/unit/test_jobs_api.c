@@ -79,7 +79,10 @@ Test(jobs_api, post_body)
     cr_assert(strstr(err, "malformed JSON at byte offset"), "%s", err);
     cr_assert_eq(post("{'work_ms': 10}", &p, err), 400);
     cr_assert_eq(post("{\"work_ms\": 10,}", &p, err), 400);
-    cr_assert_eq(post("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", &p, err), 400, "depth bounded");
+    cr_assert_eq(post("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+                      "]]]]]]]]]]]]",
+                      &p, err),
+                 400, "depth bounded");
 
     cr_assert_eq(post("[1]", &p, err), 422);
     cr_assert_str_eq(err, "body must be a JSON object");
@@ -94,7 +97,8 @@ Test(jobs_api, post_body)
     cr_assert_eq(post("{\"work_ms\": 99999999999999999999999}", &p, err), 422);
     cr_assert_eq(post("{\"work_ms\": 1, \"callback\": 5}", &p, err), 422);
     cr_assert_eq(post("{\"work_ms\": 1, \"callback\": \"https://x/\"}", &p, err), 422);
-    cr_assert_eq(post("{\"work_ms\": 1, \"callback\": \"http://127.0.0.1:1/\\u0000\"}", &p, err), 422);
+    cr_assert_eq(post("{\"work_ms\": 1, \"callback\": \"http://127.0.0.1:1/\\u0000\"}", &p, err),
+                 422);
 }
 
 Test(jobs_api, sse_text)

@@ -26,17 +26,20 @@ Test(webhook, parse_url)
     uint32_t a;
     int port;
     char path[64];
-    cr_assert_eq(hook_parse_url("http://127.0.0.1:8080/hook?x=1", &a, &port, path, sizeof(path)), 0);
+    cr_assert_eq(hook_parse_url("http://127.0.0.1:8080/hook?x=1", &a, &port, path, sizeof(path)),
+                 0);
     cr_assert_eq(port, 8080);
     cr_assert_eq(a, htonl(0x7f000001));
     cr_assert_str_eq(path, "/hook?x=1");
     cr_assert_eq(hook_parse_url("http://localhost:9", &a, &port, path, sizeof(path)), 0);
     cr_assert_str_eq(path, "/");
-    const char *badurls[] = {"https://127.0.0.1:1/", "http://example.com:80/", "http://127.0.0.1/",
-                             "http://127.0.0.1:0/", "http://127.0.0.1:70000/", "http://:80/",
-                             "http://127.0.0.1:80x/", "http://127.0.0.1:80/a b", "ftp://x"};
+    const char *badurls[] = {
+        "https://127.0.0.1:1/",  "http://example.com:80/",  "http://127.0.0.1/",
+        "http://127.0.0.1:0/",   "http://127.0.0.1:70000/", "http://:80/",
+        "http://127.0.0.1:80x/", "http://127.0.0.1:80/a b", "ftp://x"};
     for (size_t i = 0; i < sizeof(badurls) / sizeof(*badurls); i++)
-        cr_assert_eq(hook_parse_url(badurls[i], &a, &port, path, sizeof(path)), -1, "%s", badurls[i]);
+        cr_assert_eq(hook_parse_url(badurls[i], &a, &port, path, sizeof(path)), -1, "%s",
+                     badurls[i]);
 }
 
 Test(webhook, backoff_doubles_and_caps)
@@ -79,12 +82,10 @@ struct rx_conn {
 static const char *hdr(const char *req, const char *name, char *out, size_t cap)
 {
     const char *p = strstr(req, name);
-    if (!p)
-        return NULL;
+    if (!p) return NULL;
     p += strlen(name);
     size_t n = strcspn(p, "\r");
-    if (n >= cap)
-        n = cap - 1;
+    if (n >= cap) n = cap - 1;
     memcpy(out, p, n);
     out[n] = '\0';
     return out;
@@ -100,12 +101,10 @@ static void rx_conn_io(struct ev_loop *loop, int fd, unsigned mask, void *arg)
         c->buf[c->len] = '\0';
         char *end = strstr(c->buf, "\r\n\r\n");
         char v[128];
-        if (!end || !hdr(c->buf, "Content-Length: ", v, sizeof(v)))
-            return;
+        if (!end || !hdr(c->buf, "Content-Length: ", v, sizeof(v))) return;
         size_t bl = strtoul(v, NULL, 10);
         const char *body = end + 4;
-        if ((size_t)(c->buf + c->len - body) < bl)
-            return;
+        if ((size_t)(c->buf + c->len - body) < bl) return;
         int i = rx->requests++;
         if (i < 8) {
             hdr(c->buf, "X-Wirelab-Delivery: ", rx->delivery[i], sizeof(rx->delivery[i]));
@@ -113,8 +112,8 @@ static void rx_conn_io(struct ev_loop *loop, int fd, unsigned mask, void *arg)
         }
         char want[HOOK_SIG_LEN + 1];
         hook_sign("s3cret", body, bl, want);
-        rx->sig_ok = hdr(c->buf, "X-Wirelab-Signature: sha256=", v, sizeof(v)) &&
-                     strcmp(v, want) == 0;
+        rx->sig_ok =
+            hdr(c->buf, "X-Wirelab-Signature: sha256=", v, sizeof(v)) && strcmp(v, want) == 0;
         if (rx->mode == RX_HANG) {
             ev_unwatch(loop, fd); /* keep it open, say nothing */
             rx->hanging[rx->nhanging++] = fd;
@@ -134,8 +133,7 @@ static void rx_conn_io(struct ev_loop *loop, int fd, unsigned mask, void *arg)
 static void rx_accept(struct ev_loop *loop, int fd, unsigned mask, void *arg)
 {
     int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (cfd < 0)
-        return;
+    if (cfd < 0) return;
     struct rx_conn *c = calloc(1, sizeof(*c));
     c->rx = arg;
     cr_assert_eq(ev_watch(loop, cfd, EV_READ, rx_conn_io, c), 0);
@@ -179,16 +177,19 @@ static struct hook_client *setup(struct rx *rx, enum rx_mode mode, unsigned atte
     rx->loop = ev_create();
     rx->mode = mode;
     rx->lfd = -1;
-    struct hook_opts o = {.secret = "s3cret", .timeout_ms = timeout_ms, .base_ms = 50,
-                          .max_ms = 400, .max_attempts = attempts, .max_pending = 4};
+    struct hook_opts o = {.secret = "s3cret",
+                          .timeout_ms = timeout_ms,
+                          .base_ms = 50,
+                          .max_ms = 400,
+                          .max_attempts = attempts,
+                          .max_pending = 4};
     return hook_create(rx->loop, &o, on_done, rx);
 }
 
 static void teardown(struct rx *rx, struct hook_client *hc)
 {
     hook_destroy(hc);
-    if (rx->lfd >= 0)
-        close(rx->lfd);
+    if (rx->lfd >= 0) close(rx->lfd);
     for (int i = 0; i < rx->nhanging; i++)
         close(rx->hanging[i]);
     ev_destroy(rx->loop);

@@ -17,7 +17,10 @@ Test(json, request_body_accessors)
 {
     struct json_doc d = JSON_DOC_INIT;
     struct json_error e;
-    cr_assert_eq(parse(&d, "{\"work_ms\": 500, \"callback\": \"http://127.0.0.1:9/x\", \"tags\": [1, 2, 3]}", &e), 0);
+    cr_assert_eq(
+        parse(&d, "{\"work_ms\": 500, \"callback\": \"http://127.0.0.1:9/x\", \"tags\": [1, 2, 3]}",
+              &e),
+        0);
     int64_t ms = 0;
     cr_assert_eq(json_get_int(json_get(json_root(&d), "work_ms"), &ms), 0);
     cr_assert_eq(ms, 500);
@@ -55,7 +58,9 @@ Test(json, numbers_exact_or_flagged)
 {
     struct json_doc d = JSON_DOC_INIT;
     struct json_error e;
-    cr_assert_eq(parse(&d, "[9223372036854775807,-9223372036854775808,9223372036854775808,0.1,-0,1e2]", &e), 0);
+    cr_assert_eq(
+        parse(&d, "[9223372036854775807,-9223372036854775808,9223372036854775808,0.1,-0,1e2]", &e),
+        0);
     const struct json_node *a = json_root(&d);
     cr_assert_eq(json_at(a, 0)->num_kind, JSON_NUM_INT);
     cr_assert_eq(json_at(a, 0)->v.i, INT64_MAX);
@@ -76,11 +81,22 @@ Test(json, numbers_exact_or_flagged)
 
 Test(json, fast_path_matches_strtod)
 {
-    static const char *const nums[] = {"0.1", "1.5e-7", "123456789.123456789", "9007199254740993.0",
-                                       "2.2250738585072014e-308", "-65.613616999999977", "1e22", "1e23",
-                                       "0.30000000000000004", "179769313486231570000000000000e279",
-                                       "-65.613616999999977", "1.2345678901234567e-20", "9.999999999999999e26",
-                                       "0.1000000000000000055511151231257827", "4.35413e-20", "123456789012345678e9"};
+    static const char *const nums[] = {"0.1",
+                                       "1.5e-7",
+                                       "123456789.123456789",
+                                       "9007199254740993.0",
+                                       "2.2250738585072014e-308",
+                                       "-65.613616999999977",
+                                       "1e22",
+                                       "1e23",
+                                       "0.30000000000000004",
+                                       "179769313486231570000000000000e279",
+                                       "-65.613616999999977",
+                                       "1.2345678901234567e-20",
+                                       "9.999999999999999e26",
+                                       "0.1000000000000000055511151231257827",
+                                       "4.35413e-20",
+                                       "123456789012345678e9"};
     struct json_doc d = JSON_DOC_INIT;
     struct json_error e;
     for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
@@ -168,7 +184,11 @@ Test(json, vector_paths_edges)
                                       "\"\xe3\xc1\x82xx\"", "\"\xe3\x81\x02xx\""};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
         cr_assert_eq(parse(&d, bad[k], &e), -1, "bad[%zu]", k);
-    cr_assert_eq(parse(&d, "\"\xe3\x81\x82\xe3\x81\x84\xef\xbf\xbd\xe0\xa0\x80\xed\x9f\xbf" "a\"", &e), 0);
+    cr_assert_eq(parse(&d,
+                       "\"\xe3\x81\x82\xe3\x81\x84\xef\xbf\xbd\xe0\xa0\x80\xed\x9f\xbf"
+                       "a\"",
+                       &e),
+                 0);
     cr_assert_eq(json_root(&d)->len, 16);
     json_doc_free(&d);
 }

@@ -8,20 +8,40 @@
 
 static struct proto_order sample_order(void)
 {
-    static struct proto_customer c = {.id = 7, .name = {(const uint8_t *)"Ann", 3}, .tz_offset_min = -300, .vip = true};
-    static struct proto_line_item items[2] = {{.sku = {(const uint8_t *)"A-1", 3}, .quantity = 2, .price_cents = -1999,
-                                               .weight_kg = 0.25, .discount = 0.5f},
+    static struct proto_customer c = {
+        .id = 7, .name = {(const uint8_t *)"Ann", 3}, .tz_offset_min = -300, .vip = true};
+    static struct proto_line_item items[2] = {{.sku = {(const uint8_t *)"A-1", 3},
+                                               .quantity = 2,
+                                               .price_cents = -1999,
+                                               .weight_kg = 0.25,
+                                               .discount = 0.5f},
                                               {.sku = {(const uint8_t *)"B", 1}, .quantity = 1}};
     static uint32_t tags[] = {1, 300, 70000};
     static int32_t adj[] = {-1, 2};
     static double samples[] = {1.5, -2.25};
     static struct proto_category sub = {.name = {(const uint8_t *)"phones", 6}};
-    static struct proto_category cat = {.name = {(const uint8_t *)"electronics", 11}, .sub = &sub, .n_sub = 1};
-    struct proto_order o = {.id = 42, .customer = &c, .items = items, .n_items = 2, .status = PROTO_PAID,
-                            .created_ms = 1700000000000ull, .zone = -3, .flags = 5, .balance = -123456789012ll,
-                            .priority = -1, .token = {(const uint8_t *)"\0\1\377", 3}, .tags = tags, .n_tags = 3,
-                            .adjustments = adj, .n_adjustments = 2, .ref = -9, .samples = samples, .n_samples = 2,
-                            .note = {(const uint8_t *)"n", 1}, .category = &cat};
+    static struct proto_category cat = {
+        .name = {(const uint8_t *)"electronics", 11}, .sub = &sub, .n_sub = 1};
+    struct proto_order o = {.id = 42,
+                            .customer = &c,
+                            .items = items,
+                            .n_items = 2,
+                            .status = PROTO_PAID,
+                            .created_ms = 1700000000000ull,
+                            .zone = -3,
+                            .flags = 5,
+                            .balance = -123456789012ll,
+                            .priority = -1,
+                            .token = {(const uint8_t *)"\0\1\377", 3},
+                            .tags = tags,
+                            .n_tags = 3,
+                            .adjustments = adj,
+                            .n_adjustments = 2,
+                            .ref = -9,
+                            .samples = samples,
+                            .n_samples = 2,
+                            .note = {(const uint8_t *)"n", 1},
+                            .category = &cat};
     return o;
 }
 
@@ -87,7 +107,8 @@ Test(proto, hostile_inputs)
 {
     struct proto_error e;
     /* 11-byte varint for field 1 */
-    cr_assert_eq(decode_raw("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 12, PROTO_ORDER, &e), -1);
+    cr_assert_eq(
+        decode_raw("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 12, PROTO_ORDER, &e), -1);
     cr_assert(strstr(e.msg, "10 bytes"));
     /* 4 GiB length prefix for the note */
     cr_assert_eq(decode_raw("\x7a\x80\x80\x80\x80\x10xx", 8, PROTO_ORDER, &e), -1);
@@ -124,8 +145,10 @@ Test(proto, nesting_limit)
         size_t hl = len < 128 ? 2 : 3;
         memmove(big + hl, big, len);
         big[0] = 0x12;
-        if (hl == 2) big[1] = (uint8_t)len;
-        else big[1] = (uint8_t)(0x80 | (len & 0x7f)), big[2] = (uint8_t)(len >> 7);
+        if (hl == 2)
+            big[1] = (uint8_t)len;
+        else
+            big[1] = (uint8_t)(0x80 | (len & 0x7f)), big[2] = (uint8_t)(len >> 7);
         len += hl;
     }
     cr_assert_eq(decode_raw((const char *)big, len, PROTO_CATEGORY, &e), -1);
@@ -140,7 +163,8 @@ Test(proto, unknown_fields_kept_and_packed_unpacked_accepted)
     struct proto_arena a = {0};
     struct proto_error e;
     void *m;
-    cr_assert_eq(proto_decode(PROTO_ORDER, (const uint8_t *)in, sizeof in - 1, &a, &m, &e), 0, "%s", e.msg);
+    cr_assert_eq(proto_decode(PROTO_ORDER, (const uint8_t *)in, sizeof in - 1, &a, &m, &e), 0, "%s",
+                 e.msg);
     struct proto_order *o = m;
     cr_assert_eq(o->n_tags, 2);
     cr_assert_eq(o->tags[1], 8);
@@ -152,7 +176,8 @@ Test(proto, unknown_fields_kept_and_packed_unpacked_accepted)
     size_t l;
     cr_assert_eq(proto_encode(PROTO_ORDER, o, &out, &l), 0);
     /* canonical: id, tags packed, samples packed, then the unknown field */
-    const char want[] = "\x08\x01\x5a\x02\x07\x08\x72\x08\x00\x00\x00\x00\x00\x00\xf8\x3f\x98\x06\x05";
+    const char want[] =
+        "\x08\x01\x5a\x02\x07\x08\x72\x08\x00\x00\x00\x00\x00\x00\xf8\x3f\x98\x06\x05";
     cr_assert_eq(l, sizeof want - 1);
     cr_assert(!memcmp(out, want, l));
     free(out);

@@ -23,15 +23,13 @@ static int feed(const char *in, size_t n, size_t split, int bytewise, char *out,
     out[0] = 0;
     while (given < n) {
         size_t chunk = bytewise ? 1 : (split && given == 0 ? split : n - given);
-        if (chunk > n - given)
-            chunk = n - given;
+        if (chunk > n - given) chunk = n - given;
         memcpy(buf + have, in + given, chunk);
         have += chunk;
         given += chunk;
         for (;;) {
             ssize_t r = resp_parse(p, buf, have);
-            if (r == 0)
-                break;
+            if (r == 0) break;
             if (r < 0) {
                 snprintf(fatal, 200, "%s", p->err);
                 rc = -1;
@@ -49,8 +47,7 @@ static int feed(const char *in, size_t n, size_t split, int bytewise, char *out,
             have -= (size_t)r;
         }
     }
-    if (have)
-        rc = 1; /* leftover incomplete bytes */
+    if (have) rc = 1; /* leftover incomplete bytes */
 out:
     free(buf);
     free(p);
@@ -163,11 +160,17 @@ Test(resp, incomplete_returns_zero_and_resumes_after_buffer_move)
 Test(resp, guard_page_no_over_read)
 {
     long pg = sysconf(_SC_PAGESIZE);
-    char *m = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *m =
+        mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     cr_assert_neq(m, MAP_FAILED);
     cr_assert_eq(mprotect(m + pg, (size_t)pg, PROT_NONE), 0);
-    const char *frames[] = {"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", "GET \"k", "*1\r\n$3\r\nGET\r",
-                            "*1\r\n$3\r\nGE", "*1", "GET k\r\n", "*1\r\n$3\r\nGETX"};
+    const char *frames[] = {"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+                            "GET \"k",
+                            "*1\r\n$3\r\nGET\r",
+                            "*1\r\n$3\r\nGE",
+                            "*1",
+                            "GET k\r\n",
+                            "*1\r\n$3\r\nGETX"};
     for (size_t f = 0; f < sizeof(frames) / sizeof(frames[0]); f++) {
         size_t n = strlen(frames[f]);
         for (size_t k = 1; k <= n; k++) {
@@ -194,7 +197,8 @@ Test(resp, encoders)
     resp_add_cstr(&o, "");
     resp_add_null_array(&o);
     resp_add_errorf(&o, "ERR %d", 7);
-    const char want[] = "+OK\r\n-ERR bad\r\n:-42\r\n$3\r\na\0b\r\n$-1\r\n*2\r\n$0\r\n\r\n*-1\r\n-ERR 7\r\n";
+    const char want[] =
+        "+OK\r\n-ERR bad\r\n:-42\r\n$3\r\na\0b\r\n$-1\r\n*2\r\n$0\r\n\r\n*-1\r\n-ERR 7\r\n";
     cr_assert_eq(o.len, sizeof(want) - 1);
     cr_assert_eq(memcmp(o.data, want, o.len), 0);
     resp_out_consume(&o, 5);

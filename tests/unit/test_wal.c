@@ -58,8 +58,12 @@ static void rmrf(const char *d)
 
 static struct wal *open_wal(const char *d, struct seen *s, int trunc, int sim, char *err)
 {
-    struct wal_opts o = {.segment_size = SEG, .truncate_corrupt = trunc, .sim_power_loss = sim,
-                         .log = on_log, .log_arg = s, .writer_delay_ms = 10};
+    struct wal_opts o = {.segment_size = SEG,
+                         .truncate_corrupt = trunc,
+                         .sim_power_loss = sim,
+                         .log = on_log,
+                         .log_arg = s,
+                         .writer_delay_ms = 10};
     return wal_open(d, &o, on_rec, s, err, 512);
 }
 
@@ -105,7 +109,6 @@ Test(wal, append_close_reopen_replays_everything_across_segments)
     rmrf(d);
     free(d);
 }
-
 
 static void poke(const char *d, uint64_t lsn, size_t delta, unsigned char v, int truncate_file)
 {
@@ -186,7 +189,6 @@ Test(wal, corruption_before_the_tail_refuses_naming_segment_and_offset)
     free(d);
 }
 
-
 struct gc_arg {
     struct wal *w;
     int id;
@@ -225,7 +227,6 @@ Test(wal, group_commit_shares_flushes_between_concurrent_committers)
     rmrf(d);
     free(d);
 }
-
 
 static int cmp_files(const char *a, const char *b)
 {
@@ -306,7 +307,6 @@ Test(wal, power_loss_simulation_cuts_to_the_durable_lsn_and_tears)
     free(d);
 }
 
-
 Test(wal, bad_segment_size_and_oversized_record_are_refused)
 {
     char *d = tmpdir(), err[512];
@@ -323,4 +323,3 @@ Test(wal, bad_segment_size_and_oversized_record_are_refused)
     rmrf(d);
     free(d);
 }
-

@@ -14,7 +14,8 @@
 #include <string.h>
 
 /* every byte 0x01..0x7f, quotes, backslash, and non-ASCII UTF-8 */
-static const char tricky[] = "\x01\x02\x08\x0c\x1f \"q\" \\ / <a> & ]]> \t\n\r caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x98\x80 \x7f";
+static const char tricky[] = "\x01\x02\x08\x0c\x1f \"q\" \\ / <a> & ]]> \t\n\r caf\xc3\xa9 "
+                             "\xe2\x86\x92 \xf0\x9f\x98\x80 \x7f";
 
 Test(json_write, string_escapes_and_round_trips)
 {
@@ -38,7 +39,9 @@ Test(json_write, string_escapes_and_round_trips)
     const char *s = json_get_str(json_root(&d), &len);
     cr_assert_eq(len, sizeof tricky - 1);
     cr_assert_eq(memcmp(s, tricky, len), 0);
-    cr_assert_not_null(memmem(w.p, first, "\\u0001\\u0002\\b\\f\\u001f \\\"q\\\" \\\\ / <a> & ]]> \\t\\n\\r caf\xc3\xa9", 54));
+    cr_assert_not_null(
+        memmem(w.p, first,
+               "\\u0001\\u0002\\b\\f\\u001f \\\"q\\\" \\\\ / <a> & ]]> \\t\\n\\r caf\xc3\xa9", 54));
     cr_assert_eq(json_parse(&d, w.p + first, w.len - first, NULL, &e), 0, "%s", e.msg);
     s = json_get_str(json_root(&d), &len);
     cr_assert_eq(len, 3);
@@ -127,12 +130,15 @@ Test(xml_write, text_and_attribute_escapes_round_trip)
     jw_lit(&w, "</r>");
     cr_assert_eq(w.err, JW_OK);
     /* (a raw '>' is fine in an attribute value) */
-    cr_assert_null(memmem(w.p + text_at, w.len - text_at, "]]>", 3), "]]> must not appear in character data");
+    cr_assert_null(memmem(w.p + text_at, w.len - text_at, "]]>", 3),
+                   "]]> must not appear in character data");
     char *dump = xml_dump_of(w.p, w.len);
     /* the dump escapes \ " LF TAB CR and 0x7f; everything else is as written */
     const char *want = "start r\n"
-                       "attr a=\" \\\"q\\\" \\\\ / <a> & ]]> \\t\\n\\r caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x98\x80 \\x7f\"\n"
-                       "text \" \\\"q\\\" \\\\ / <a> & ]]> \\t\\n\\r caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x98\x80 \\x7f\"\n"
+                       "attr a=\" \\\"q\\\" \\\\ / <a> & ]]> \\t\\n\\r caf\xc3\xa9 \xe2\x86\x92 "
+                       "\xf0\x9f\x98\x80 \\x7f\"\n"
+                       "text \" \\\"q\\\" \\\\ / <a> & ]]> \\t\\n\\r caf\xc3\xa9 \xe2\x86\x92 "
+                       "\xf0\x9f\x98\x80 \\x7f\"\n"
                        "end r\n";
     cr_assert_str_eq(dump, want);
     free(dump);
@@ -149,11 +155,15 @@ Test(xml_write, numbers_and_control_chars)
     jw_lit(&w, "/>");
     cr_assert_eq(w.err, JW_OK);
     char *dump = xml_dump_of(w.p, w.len);
-    cr_assert_str_eq(dump, "start r\nattr u=\"18446744073709551615\"\nattr i=\"-9223372036854775808\"\n"
-                           "attr d=\"0.125\"\nend r\n");
+    cr_assert_str_eq(dump,
+                     "start r\nattr u=\"18446744073709551615\"\nattr i=\"-9223372036854775808\"\n"
+                     "attr d=\"0.125\"\nend r\n");
     free(dump);
     jw_reset(&w);
-    xw_text(&w, "a\x01" "b", 3);
+    xw_text(&w,
+            "a\x01"
+            "b",
+            3);
     cr_assert_eq(w.err, JW_EINVAL, "a control character has no XML 1.0 form: refused");
     jw_reset(&w);
     xw_attr(&w, "a", "\x1f", 1);
