@@ -23,7 +23,7 @@ Q       := $(if $(filter 1,$(V)),,@)
 
 # Debian packages every part needs; fragments add theirs.
 DEPS_APT := build-essential pkg-config clang llvm libclang-rt-14-dev libcriterion-dev \
-            curl strace gnuplot-nox python3 procps util-linux iproute2 npm
+            curl strace gnuplot-nox python3 procps util-linux iproute2 npm clang-format
 
 WL_SRCS    :=
 PROGS      :=
@@ -59,7 +59,8 @@ REL_PROGS  := $(addprefix $(BUILD)/bin/,$(PROGS))
 ASAN_PROGS := $(addprefix $(ASAN_DIR)/bin/,$(PROGS))
 ASAN_TESTS := $(addprefix $(ASAN_DIR)/tests/,$(UNIT_TESTS))
 
-.PHONY: all asan test test-unit test-integration bench fuzz deps help clean format corpora
+.PHONY: all asan test test-unit test-integration bench fuzz deps help clean format format-check \
+        corpora
 .DEFAULT_GOAL := all
 
 all: $(REL_PROGS)            ## build every program (release, -O2) into build/bin/
@@ -148,6 +149,9 @@ deps:                        ## apt-get install every missing Debian package (ne
 
 format:                      ## clang-format every C file in place
 	$(Q)git ls-files '*.c' '*.h' | xargs clang-format -i
+
+format-check:                ## fail when a C file differs from .clang-format (make test runs it)
+	$(Q)git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
 
 clean:                       ## remove build/ (bench/results stays)
 	rm -rf $(BUILD)

@@ -48,6 +48,12 @@ struct ev_loop {
     uint64_t next_seq;
     ev_wake_cb wake_cb;
     void *wake_arg;
+    struct {
+        ev_wake_cb cb;
+        void *arg;
+    } hooks[EV_MAX_HOOKS];
+    int nhooks;
+    int in_hooks; /* removal during run_hooks only clears cb; compacted after */
 };
 
 uint64_t ev_now_ns(void)
@@ -250,6 +256,20 @@ static int next_timeout(struct ev_loop *l)
     return d > 60000 ? 60000 : (int)d;
 }
 
+static void run_hooks(struct ev_loop *l)
+{
+    /* By index, re-reading nhooks: a hook may add another (it runs this round) or
+     * remove any (its cb is cleared now, the slot compacted below). */
+    l->in_hooks = 1;
+    for (int i = 0; i < l->nhooks && !l->stop; i++)
+        if (l->hooks[i].cb) l->hooks[i].cb(l, l->hooks[i].arg);
+    l->in_hooks = 0;
+    int n = 0;
+    for (int i = 0; i < l->nhooks; i++)
+        if (l->hooks[i].cb) l->hooks[n++] = l->hooks[i];
+    l->nhooks = n;
+}
+
 int ev_run(struct ev_loop *l)
 {
     enum { BATCH = 256 };
@@ -257,6 +277,8 @@ int ev_run(struct ev_loop *l)
     uint32_t gens[BATCH];
     l->stop = 0;
     while (!l->stop) {
+        run_hooks(l);
+        if (l->stop) break;
         int n = epoll_wait(l->epfd, evs, BATCH, next_timeout(l));
         if (n < 0) {
             if (errno == EINTR) {
@@ -306,4 +328,31 @@ void ev_on_wake(struct ev_loop *l, ev_wake_cb cb, void *arg)
 {
     l->wake_cb = cb;
     l->wake_arg = arg;
+}
+
+int ev_before_sleep(struct ev_loop *l, ev_wake_cb cb, void *arg)
+{
+    if (l->nhooks == EV_MAX_HOOKS) {
+        errno = ENOSPC;
+        return -1;
+    }
+    l->hooks[l->nhooks].cb = cb;
+    l->hooks[l->nhooks].arg = arg;
+    l->nhooks++;
+    return 0;
+}
+
+void ev_before_sleep_remove(struct ev_loop *l, ev_wake_cb cb, void *arg)
+{
+    for (int i = 0; i < l->nhooks; i++) {
+        if (l->hooks[i].cb != cb || l->hooks[i].arg != arg) continue;
+        if (l->in_hooks) {
+            l->hooks[i].cb = NULL;
+        } else {
+            memmove(&l->hooks[i], &l->hooks[i + 1],
+                    (size_t)(l->nhooks - i - 1) * sizeof(l->hooks[0]));
+            l->nhooks--;
+        }
+        return;
+    }
 }

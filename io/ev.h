@@ -19,6 +19,14 @@
  * - ev_wake() may be called from any thread or a signal handler: it interrupts the
  *   wait (through an eventfd) so the loop can look at state set by others, e.g. a
  *   stop flag. ev_on_wake() sets the callback run on the loop when that happens.
+ * - Before-sleep hooks (Redis's aeSetBeforeSleepProc): ev_before_sleep(loop, cb, arg)
+ *   adds cb, run once per loop round after the round's file events, timers and wake
+ *   callback, just before epoll_wait (and once before the first wait), in the order
+ *   they were added.  This is where "at the end of the round" work goes: flushing the
+ *   replies a round produced, asking the WAL for one group commit.  A hook may watch
+ *   fds and add timers; a timer it adds with 0 ms makes the next wait not block.  At
+ *   most EV_MAX_HOOKS hooks (-1/ENOSPC beyond); ev_before_sleep_remove(loop, cb, arg)
+ *   removes one (a no-op when absent).
  * - Errors: functions that can fail return -1 and set errno; ev_create returns NULL.
  */
 #ifndef WIRELAB_IO_EV_H
@@ -32,6 +40,7 @@
 
 #define EV_MAX_FDS    (1 << 17) /* 131072: above the 10,000-idle-connections test */
 #define EV_MAX_TIMERS (1 << 17)
+#define EV_MAX_HOOKS  8
 
 struct ev_loop;
 typedef void (*ev_file_cb)(struct ev_loop *loop, int fd, unsigned mask, void *arg);
@@ -51,6 +60,8 @@ int ev_run(struct ev_loop *loop);
 void ev_stop(struct ev_loop *loop);
 void ev_wake(struct ev_loop *loop);
 void ev_on_wake(struct ev_loop *loop, ev_wake_cb cb, void *arg);
+int ev_before_sleep(struct ev_loop *loop, ev_wake_cb cb, void *arg);
+void ev_before_sleep_remove(struct ev_loop *loop, ev_wake_cb cb, void *arg);
 
 /* Milliseconds on CLOCK_MONOTONIC, and nanoseconds: the one clock every lab uses. */
 uint64_t ev_now_ms(void);

@@ -19,6 +19,19 @@ wanted() {
   return 1
 }
 
+# The tree's one style (.clang-format): a file that drifts fails the run; `make format` fixes it.
+if [ "$mode" = all ] && [ ${#filters[@]} -eq 0 ]; then
+  echo "== format (clang-format --dry-run -Werror)"
+  if ! command -v clang-format >/dev/null; then
+    echo "  FAIL clang-format is not installed: run 'make deps'"; fail=$((fail + 1)); failed+=(format)
+  elif out=$(git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror 2>&1); then
+    echo "  ok   every C file matches .clang-format"; pass=$((pass + 1))
+  else
+    printf '%s\n' "$out" | grep -E '^[^ ].*: error' | cut -d: -f1 | sort -u | sed 's/^/  differs: /' | head -20
+    echo "  FAIL format: run 'make format'"; fail=$((fail + 1)); failed+=(format)
+  fi
+fi
+
 if [ "$mode" != integration ]; then
   echo "== unit tests (Criterion, ASan+UBSan)"
   for t in "$BUILD"/asan/tests/*; do

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "io/acceptor.h"
 #include "io/ev.h"
 #include "io/http/hconn.h"
 #include "io/http/hconn_io.h"
@@ -148,49 +149,24 @@ static void on_idle(struct ev_loop *l, uint64_t id, void *arg)
     c->idle_timer = ev_timer_add(loop, next, on_idle, c);
 }
 
-static void on_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg);
-
-static void accept_resume(struct ev_loop *l, uint64_t id, void *arg)
+/* A new connection (io/acceptor: accept4 with the out-of-descriptors pause). */
+static void on_accept(struct ev_loop *l, int fd, void *arg)
 {
-    (void)id;
-    ev_watch(l, (int)(intptr_t)arg, EV_READ, on_accept, NULL);
-}
-
-static void on_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg)
-{
-    for (int i = 0; i < 64; i++) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) {
-                /* Out of descriptors: the level-triggered listener would fire again at
-                 * once, a busy loop that also floods the log (hostile.sh).  Stop
-                 * accepting for 100 ms; the pending clients wait in the backlog. */
-                fprintf(stderr, "server-epoll: accept: %s: pausing 100 ms\n", strerror(errno));
-                ev_unwatch(l, lfd);
-                ev_timer_add(l, 100, accept_resume, (void *)(intptr_t)lfd);
-            } else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
-                perror("server-epoll: accept");
-            }
-            return;
-        }
-        net_set_nodelay(fd);
-        struct conn *c = calloc(1, sizeof *c);
-        struct hconn_config cfg = iom_hconn_config();
-        cfg.on_request = on_request;
-        cfg.app = c;
-        if (!c || !(c->h = hconn_new(&cfg)) || ev_watch(loop, fd, EV_READ, on_io, c) < 0) {
-            fprintf(stderr, "server-epoll: cannot take connection fd %d: %s\n", fd,
-                    strerror(errno));
-            if (c) hconn_free(c->h);
-            free(c);
-            close(fd);
-            continue;
-        }
-        c->fd = fd;
-        c->mask = EV_READ;
-        c->last_ms = ev_now_ms();
-        c->idle_timer = ev_timer_add(loop, opts.idle_ms, on_idle, c);
+    struct conn *c = calloc(1, sizeof *c);
+    struct hconn_config cfg = iom_hconn_config();
+    cfg.on_request = on_request;
+    cfg.app = c;
+    if (!c || !(c->h = hconn_new(&cfg)) || ev_watch(loop, fd, EV_READ, on_io, c) < 0) {
+        fprintf(stderr, "server-epoll: cannot take connection fd %d: %s\n", fd, strerror(errno));
+        if (c) hconn_free(c->h);
+        free(c);
+        close(fd);
+        return;
     }
+    c->fd = fd;
+    c->mask = EV_READ;
+    c->last_ms = ev_now_ms();
+    c->idle_timer = ev_timer_add(loop, opts.idle_ms, on_idle, c);
 }
 
 int main(int argc, char **argv)
@@ -209,9 +185,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "server-epoll: %s\n", err);
         return 1;
     }
-    ev_watch(loop, lfd, EV_READ, on_accept, NULL);
+    struct acceptor *acc = acceptor_start(loop, lfd, "server-epoll", on_accept, NULL);
+    if (!acc) {
+        perror("server-epoll: watch the listener");
+        return 1;
+    }
     net_announce("listening", lfd);
     if (ev_run(loop) < 0) perror("server-epoll: epoll_wait");
+    acceptor_stop(acc);
     close(lfd);
     ev_destroy(loop);
     fprintf(stderr, "server-epoll: stopped\n");

@@ -9,6 +9,7 @@
  * in jobs_http.c, everything pushed to clients in jobs_push.c. */
 #include "labs/jobs/jobs_server.h"
 
+#include "io/acceptor.h"
 #include "io/http/hconn_io.h"
 #include "labs/jobs/dlist.h"
 #include "io/net.h"
@@ -168,8 +169,6 @@ static void jobs_conn_io(struct ev_loop *loop, int fd, unsigned mask, void *arg)
     if (eof) jobs_conn_close(c); /* a long-poll waiter or stream whose client left, too */
 }
 
-static void jobs_accept(struct ev_loop *loop, int lfd, unsigned mask, void *arg);
-
 /* Once a second: close plain HTTP connections idle (no request open, nothing
  * read) for longer than --idle-timeout, so silent clients cannot pin
  * descriptors forever.  Held long polls and streams are not idle: they are
@@ -187,47 +186,25 @@ static void jobs_idle_sweep(struct ev_loop *loop, uint64_t id, void *arg)
     ev_timer_add(loop, 1000, jobs_idle_sweep, s);
 }
 
-static void jobs_accept_resume(struct ev_loop *loop, uint64_t id, void *arg)
+/* A new connection (io/acceptor: accept4 with the out-of-descriptors pause). */
+static void jobs_accept(struct ev_loop *loop, int fd, void *arg)
 {
     struct jobs_srv *s = arg;
-    if (ev_watch(loop, s->lfd, EV_READ, jobs_accept, s) < 0)
-        fprintf(stderr, "jobs-server: cannot watch the listener again\n");
-}
-
-static void jobs_accept(struct ev_loop *loop, int lfd, unsigned mask, void *arg)
-{
-    struct jobs_srv *s = arg;
-    for (int i = 0; i < 64; i++) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) {
-                /* Out of descriptors: the listener would fire again at once
-                 * (level-triggered).  Stop accepting for 100 ms instead. */
-                fprintf(stderr, "jobs-server: accept: %s: pausing 100 ms\n", strerror(errno));
-                ev_unwatch(loop, lfd);
-                ev_timer_add(loop, 100, jobs_accept_resume, s);
-            } else if (errno != EAGAIN && errno != EINTR) {
-                fprintf(stderr, "jobs-server: accept: %s\n", strerror(errno));
-            }
-            return;
-        }
-        net_set_nodelay(fd);
-        struct jobs_conn *c = calloc(1, sizeof(*c));
-        struct hconn_config cfg = s->hcfg;
-        cfg.app = c; /* the handler gets its connection back */
-        if (!c || !(c->h = hconn_new(&cfg))) {
-            free(c);
-            close(fd);
-            continue;
-        }
-        c->srv = s;
-        c->fd = fd;
-        c->wait.conn = c;
-        c->active_ms = ev_now_ms();
-        DLIST_PUSH(s->conns, c, prev, next);
-        if (jobs_watch(c, EV_READ) < 0)
-            fprintf(stderr, "jobs-server: fd %d not watched (too many connections)\n", fd);
+    struct jobs_conn *c = calloc(1, sizeof(*c));
+    struct hconn_config cfg = s->hcfg;
+    cfg.app = c; /* the handler gets its connection back */
+    if (!c || !(c->h = hconn_new(&cfg))) {
+        free(c);
+        close(fd);
+        return;
     }
+    c->srv = s;
+    c->fd = fd;
+    c->wait.conn = c;
+    c->active_ms = ev_now_ms();
+    DLIST_PUSH(s->conns, c, prev, next);
+    if (jobs_watch(c, EV_READ) < 0)
+        fprintf(stderr, "jobs-server: fd %d not watched (too many connections)\n", fd);
 }
 
 static void usage(FILE *f)
@@ -410,14 +387,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "jobs-server: %s\n", s.lfd < 0 ? err : "out of memory");
         return 1;
     }
-    if (ev_watch(s.loop, s.lfd, EV_READ, jobs_accept, &s) < 0 ||
-        ev_timer_add(s.loop, (uint64_t)s.o.heartbeat_s * 1000, jobs_heartbeat, &s) == 0 ||
+    struct acceptor *acc = acceptor_start(s.loop, s.lfd, "jobs-server", jobs_accept, &s);
+    if (!acc || ev_timer_add(s.loop, (uint64_t)s.o.heartbeat_s * 1000, jobs_heartbeat, &s) == 0 ||
         ev_timer_add(s.loop, 1000, jobs_idle_sweep, &s) == 0) {
         fprintf(stderr, "jobs-server: cannot watch the listener\n");
         return 1;
     }
     net_announce("listening", s.lfd);
     int rc = ev_run(s.loop);
+    acceptor_stop(acc);
     hook_destroy(s.hooks);
     job_table_free(&s.jobs);
     ev_destroy(s.loop);

@@ -28,7 +28,6 @@ Test(ev, timers_fire_in_deadline_order_and_cancel_works)
     cr_assert_eq(ev_run(l), 0);
     cr_assert_eq(norder, 3, "fired %d", norder);
     cr_assert_eq(order[0], 1, "order %d %d %d", order[0], order[1], order[2]);
-    cr_assert_eq(order[0], 1);
     cr_assert_eq(order[1], 2);
     cr_assert_eq(order[2], 3);
     cr_assert_geq(ev_now_ms() - t0, 30);
@@ -103,5 +102,96 @@ Test(ev, cancel_many_and_stale_ids)
     cr_assert_eq(ev_run(l), 0);
     cr_assert_neq(fresh, ids[0]);
     cr_assert_eq(fired[0], 1);
+    ev_destroy(l);
+}
+
+/* Before-sleep hooks: once per round, after the round's events and timers. */
+static char trace[64];
+static int ntrace;
+static int hook_rounds;
+
+static void trace_add(char c)
+{
+    if (ntrace < (int)sizeof(trace) - 1) trace[ntrace++] = c;
+}
+
+static void on_read_trace(struct ev_loop *l, int fd, unsigned mask, void *arg)
+{
+    char c;
+    cr_assert_eq(read(fd, &c, 1), 1);
+    trace_add('e');
+}
+
+static void timer_trace(struct ev_loop *l, uint64_t id, void *arg)
+{
+    trace_add('t');
+}
+
+static void hook_a(struct ev_loop *l, void *arg)
+{
+    trace_add('A');
+    if (++hook_rounds == 3) ev_stop(l);
+}
+
+static void hook_b(struct ev_loop *l, void *arg)
+{
+    trace_add('B');
+}
+
+Test(ev, before_sleep_hooks_run_once_per_round_after_events_and_timers)
+{
+    struct ev_loop *l = ev_create();
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    ntrace = 0;
+    hook_rounds = 0;
+    memset(trace, 0, sizeof(trace));
+    cr_assert_eq(ev_watch(l, p[0], EV_READ, on_read_trace, NULL), 0);
+    cr_assert_eq(ev_before_sleep(l, hook_a, NULL), 0);
+    cr_assert_eq(ev_before_sleep(l, hook_b, NULL), 0);
+    /* Round 1: hooks before the first wait.  The byte and a due timer are then
+     * dispatched in round 2's wait, and the hooks run after both. */
+    cr_assert_eq(write(p[1], "x", 1), 1);
+    ev_timer_add(l, 0, timer_trace, NULL);
+    ev_timer_add(l, 30, timer_trace, NULL); /* wakes round 3 */
+    cr_assert_eq(ev_run(l), 0);
+    /* Round 3: hook_a stops the loop before hook_b runs. */
+    cr_assert_str_eq(trace, "ABetABtA", "trace %s", trace);
+    close(p[0]);
+    close(p[1]);
+    ev_destroy(l);
+}
+
+static void hook_remove_b(struct ev_loop *l, void *arg)
+{
+    trace_add('R');
+    ev_before_sleep_remove(l, hook_b, NULL);
+    ev_before_sleep_remove(l, hook_remove_b, NULL);
+    ev_timer_add(l, 0, stop_cb, NULL); /* must not block: a 0 ms timer is due */
+}
+
+Test(ev, a_hook_may_remove_hooks_and_a_zero_timer_it_adds_does_not_block)
+{
+    struct ev_loop *l = ev_create();
+    ntrace = 0;
+    memset(trace, 0, sizeof(trace));
+    cr_assert_eq(ev_before_sleep(l, hook_remove_b, NULL), 0);
+    cr_assert_eq(ev_before_sleep(l, hook_b, NULL), 0);
+    uint64_t t0 = ev_now_ms();
+    cr_assert_eq(ev_run(l), 0);
+    cr_assert_lt(ev_now_ms() - t0, 1000, "the loop slept with a due timer");
+    /* hook_b was removed by the hook before it in the same round: it never runs. */
+    cr_assert_str_eq(trace, "R", "trace %s", trace);
+    ev_destroy(l);
+}
+
+Test(ev, before_sleep_hooks_are_bounded)
+{
+    struct ev_loop *l = ev_create();
+    for (int i = 0; i < EV_MAX_HOOKS; i++)
+        cr_assert_eq(ev_before_sleep(l, hook_b, (void *)(intptr_t)i), 0);
+    cr_assert_eq(ev_before_sleep(l, hook_b, NULL), -1);
+    ev_before_sleep_remove(l, hook_b, (void *)(intptr_t)3);
+    cr_assert_eq(ev_before_sleep(l, hook_b, NULL), 0);
     ev_destroy(l);
 }
