@@ -521,11 +521,12 @@ static void answer_error(struct hconn *c, int status, const char *msg, int linge
     c->req_keep_alive = 0;
     c->req_head = 0;
     c->req_minor = 1;
-    /* With a clock, errors carry Server-Timing like every other response. */
+    /* Errors can carry Server-Timing like the server's other responses. */
     char hdr[224] = "Content-Type: text/plain\r\n";
     if (status == 503) strcat(hdr, "Retry-After: 1\r\n");
     size_t hl = strlen(hdr);
-    if (hconn_server_timing(c, hdr + hl, sizeof hdr - hl) == 0) hdr[hl] = '\0';
+    if (!c->cfg.server_timing || hconn_server_timing(c, hdr + hl, sizeof hdr - hl) == 0)
+        hdr[hl] = '\0';
     hconn_respond(c, status, hdr, body, (size_t)n);
     c->closing = 1;
     c->linger = linger;

@@ -99,7 +99,7 @@
  *
  * Errors are answered by the core: a parse error gets its status (400, 413,
  * 431, 501 or 505), a request over the body budget 503, a request not received
- * in time 408, each with a one-line text body (and, with cfg.clock_ns, a
+ * in time 408, each with a one-line text body (and, with cfg.server_timing, a
  * Server-Timing line: recv, parse, process), then the connection closes.
  * "Expect: 100-continue" gets "100 Continue" before the body is read.  HEAD
  * responses carry the Content-Length of the body but not the body.
@@ -156,6 +156,7 @@ struct hconn_config {
     hconn_handler on_request;
     void *app;
     uint64_t (*clock_ns)(void *app); /* optional; deadlines need it */
+    int server_timing;               /* the core's error answers carry Server-Timing */
     uint32_t idle_timeout_ms;        /* 0: no idle or slow-reader deadline */
     uint32_t request_timeout_ms;     /* 0: no deadline for receiving a request */
     struct hconn_budget *budget;     /* optional, shared */

@@ -373,6 +373,7 @@ int main(int argc, char **argv)
         .max_out = s.o.stream_buffer > s.index_len + 8192 ? s.o.stream_buffer : s.index_len + 8192,
         .on_request = jobs_on_request,
         .clock_ns = jobs_clock,
+        .server_timing = 1,
     };
     char err[256];
     s.loop = ev_create();
