@@ -35,9 +35,10 @@ void hconn_io_abort(int fd)
     }
 }
 
-int hconn_io_linger_begin(int fd)
+int hconn_io_end(int fd, int how)
 {
-    return shutdown(fd, SHUT_WR);
+    if (how == HCONN_CLOSE_CUT) hconn_io_abort(fd);
+    return how == HCONN_CLOSE_LINGER && shutdown(fd, SHUT_WR) == 0;
 }
 
 int hconn_io_linger_drain(int fd, size_t *left)
@@ -58,7 +59,6 @@ void hconn_io_linger(int fd)
     struct timespec t0, t;
     size_t left = HCONN_IO_LINGER_BYTES;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (hconn_io_linger_begin(fd) < 0) return;
     for (;;) {
         clock_gettime(CLOCK_MONOTONIC, &t);
         long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;

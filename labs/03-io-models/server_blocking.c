@@ -110,10 +110,8 @@ static void serve(int fd)
     }
 out:
     hconn_free(c); /* gives its body budget back */
-    if (how == HCONN_CLOSE_LINGER)
+    if (hconn_io_end(fd, how))
         hconn_io_linger(fd); /* refused mid-request: let the peer read the answer */
-    else if (how != HCONN_CLOSE_NOW)
-        hconn_io_abort(fd);
     close(fd);
 }
 

@@ -82,8 +82,7 @@ static int watch(struct conn *c, unsigned want)
  * which, hconn_io.h says how). */
 static int conn_end(struct conn *c, int how)
 {
-    if (how != HCONN_CLOSE_LINGER || hconn_io_linger_begin(c->fd) < 0) {
-        if (how == HCONN_CLOSE_CUT) hconn_io_abort(c->fd);
+    if (!hconn_io_end(c->fd, how)) {
         conn_close(c);
         return -1;
     }

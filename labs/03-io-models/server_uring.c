@@ -191,12 +191,12 @@ static void conn_finish_close(int fd, struct conn *c)
     c->closing = 0;
 }
 
-/* cut: a dead connection, reset when bytes are unsent (hconn_io_abort). */
+/* cut: a dead connection, reset when bytes are unsent (hconn_io.h). */
 static void conn_close(int fd, struct conn *c, int cut)
 {
     if (!c->live) return;
     c->live = 0;
-    if (cut) hconn_io_abort(fd);
+    if (cut) hconn_io_end(fd, HCONN_CLOSE_CUT);
     shutdown(fd, cut ? SHUT_RDWR : SHUT_RD); /* ends the armed recv (and a blocked send) */
     if (c->send_inflight)
         c->closing = 1; /* the kernel may still read hconn's output: wait for it */
@@ -209,7 +209,7 @@ static void conn_close(int fd, struct conn *c, int cut)
  * sees its time is up. */
 static void conn_end(int fd, struct conn *c, int how)
 {
-    if (how != HCONN_CLOSE_LINGER || hconn_io_linger_begin(fd) < 0) {
+    if (how != HCONN_CLOSE_LINGER || !hconn_io_end(fd, how)) {
         conn_close(fd, c, how == HCONN_CLOSE_CUT);
         return;
     }

@@ -152,7 +152,7 @@ static void plain(int fd)
 
 static void linger(int fd)
 {
-    hconn_io_linger(fd);
+    if (hconn_io_end(fd, HCONN_CLOSE_LINGER)) hconn_io_linger(fd);
 }
 
 Test(hconn_io, closing_on_unread_input_resets_and_linger_does_not)
@@ -173,7 +173,7 @@ Test(hconn_io, linger_drain_stops_at_eof_and_at_its_byte_bound)
 {
     int sv[2];
     pair(sv);
-    cr_assert_eq(hconn_io_linger_begin(sv[0]), 0);
+    cr_assert_eq(hconn_io_end(sv[0], HCONN_CLOSE_LINGER), 1);
     char buf[8];
     cr_assert_eq(read(sv[1], buf, sizeof buf), 0, "the peer sees our EOF");
     static char junk[3000];
@@ -196,7 +196,7 @@ Test(hconn_io, abort_resets_only_when_bytes_are_unsent)
 {
     int sp[2];
     tcp_pair(sp); /* nothing unsent: a plain FIN */
-    hconn_io_abort(sp[0]);
+    cr_assert_eq(hconn_io_end(sp[0], HCONN_CLOSE_CUT), 0);
     close(sp[0]);
     char b1[8];
     cr_assert_eq(read(sp[1], b1, sizeof b1), 0);
