@@ -490,6 +490,11 @@ int hconn_raw_write(struct hconn *c, const void *data, size_t len)
     return 0;
 }
 
+void hconn_raw_end(struct hconn *c)
+{
+    if (c->taken) c->closing = 1;
+}
+
 size_t hconn_server_timing(const struct hconn *c, char *buf, size_t cap)
 {
     if (!c->cfg.clock_ns) return 0;

@@ -94,7 +94,8 @@
  *       the protocol, and may keep using the output buffer for it:
  *       hconn_raw_write() appends the new protocol's bytes (bounded by max_out
  *       like any response: a slow reader is cut off), hconn_out() and
- *       hconn_io_send() write them.
+ *       hconn_io_send() write them, and hconn_raw_end() asks for a close once
+ *       they are written (HCONN_CLOSE_NOW then).
  * hconn_busy(c) is 1 while a request is open (deferred or streaming).
  *
  * Errors are answered by the core: a parse error gets its status (400, 413,
@@ -204,6 +205,7 @@ int hconn_upgrade(struct hconn *c, const char *headers);
  * -1 when the output bound is exceeded (the connection is then dead) or the
  * connection was not taken over. */
 int hconn_raw_write(struct hconn *c, const void *data, size_t len);
+void hconn_raw_end(struct hconn *c);
 
 /* The first field named name in the request (case-insensitive), or NULL. */
 const char *hconn_header(const struct hconn_req *r, const char *name, size_t *len);

@@ -161,8 +161,9 @@ slowloris() {
     sed "s/^\(ok\|FAIL\) /\1 $srv (ulimit -n 256): /"
   stop_all "${!pid}" # a background function: the EXIT trap does not know this server
 }
-for srv in server-blocking server-epoll server-uring; do
-  slowloris "$srv" http >"$T_TMP/slow-$srv.out" 2>&1 &
+for srv in server-blocking server-epoll server-uring jobs-server; do
+  kind=http; [ "$srv" = jobs-server ] && kind=jobs
+  slowloris "$srv" "$kind" >"$T_TMP/slow-$srv.out" 2>&1 &
   SLOW+=($!)
 done
 
@@ -172,8 +173,8 @@ for srv in server-blocking server-epoll server-uring; do
 done
 
 start_server J "$BIN/jobs-server" --port 0 --idle-timeout 5 --webhook-timeout 300 \
-    --webhook-retries 2 --webhook-backoff 50 --max-jobs 2000 && \
-  hostile jobs "$J" "$J_PID" "$T_TMP/J.log" jobs-server
+    --webhook-retries 2 --webhook-backoff 50 --max-jobs 2000 --max-body-memory 1048576 && \
+  BODY_BUDGET=1048576 hostile jobs "$J" "$J_PID" "$T_TMP/J.log" jobs-server
 
 # resp PORT N CMD...: send CMD N times, one at a time (@ in an argument becomes the
 # counter 1..N), print each reply on a line, its RESP lines joined by spaces.
@@ -263,7 +264,9 @@ for srv in server-blocking server-epoll server-uring jobs-server broker; do
   stop_all "$F_PID"
 done
 for pid in "${SLOW[@]}"; do wait "$pid"; done
-for srv in server-blocking server-epoll server-uring; do hostile_lines "" <"$T_TMP/slow-$srv.out"; done
+for srv in server-blocking server-epoll server-uring jobs-server; do
+  hostile_lines "" <"$T_TMP/slow-$srv.out"
+done
 wait "$OFFLINE"
 hostile_lines "" <"$T_TMP/offline.out"
 finish

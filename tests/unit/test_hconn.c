@@ -596,7 +596,17 @@ Test(hconn, raw_output_after_takeover_is_bounded)
     const uint8_t *p;
     cr_assert_eq(hconn_out(c, &p), 4);
     cr_assert(memcmp(p, "\x81\x02hi", 4) == 0);
-    char big[4096] = {0};
+    hconn_raw_end(c); /* e.g. after a WebSocket close frame */
+    cr_assert_not(hconn_should_close(c));
+    hconn_out_done(c, 4);
+    cr_assert_eq(hconn_should_close(c), HCONN_CLOSE_NOW);
+    hconn_free(c);
+
+    c = mk(&a, 4096, 0);
+    hconn_feed(c, in, strlen(in));
+    hconn_process(c);
+    free(drain(c));
+    char big[5000] = {0};
     cr_assert_eq(hconn_raw_write(c, big, sizeof big), -1); /* over max_out: cut off */
     cr_assert_eq(hconn_should_close(c), HCONN_CLOSE_CUT);
     hconn_free(c);
