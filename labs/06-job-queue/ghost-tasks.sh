@@ -17,17 +17,23 @@ JOBS=10
 REDIS=""
 SERVER=broker
 while [ $# -gt 0 ]; do
-  case "$1" in --redis|--server|--jobs|--bin) [ $# -ge 2 ] || set -- "$1 (needs a value)" ;; esac
+  case "$1" in
+    --redis|--server|--jobs|--bin) [ $# -ge 2 ] || { echo "ghost-tasks: error: $1 needs a value" >&2
+      echo "try 'labs/06-job-queue/ghost-tasks.sh --help'" >&2; exit 2; } ;;
+  esac
   case "$1" in
     --redis) REDIS=$2; shift 2 ;;
     --server) SERVER=$2; shift 2 ;;
     --jobs) JOBS=$2; shift 2 ;;
     --bin) BIN=$2; shift 2 ;;
     --help) sed -n '2,13p' "$0"; exit 0 ;;
-    *) echo "ghost-tasks: error: unknown or incomplete option '$1'" >&2
+    *) echo "ghost-tasks: error: unknown option '$1'" >&2
        echo "try 'labs/06-job-queue/ghost-tasks.sh --help'" >&2; exit 2 ;;
   esac
 done
+[[ "$JOBS" =~ ^[0-9]+$ ]] && [ "$JOBS" -ge 3 ] && [ "$JOBS" -le 10000 ] || {
+  echo "ghost-tasks: error: --jobs wants a number from 3 to 10000 (the kill lands in the 3rd), not '$JOBS'" >&2
+  echo "try 'labs/06-job-queue/ghost-tasks.sh --help'" >&2; exit 2; }
 source labs/06-job-queue/lib.sh
 jq_init ghost-tasks
 jq_server "$SERVER"

@@ -13,13 +13,16 @@ BIN=${BIN:-build/bin}
 REDIS=""
 SERVER=broker
 while [ $# -gt 0 ]; do
-  case "$1" in --redis|--server|--bin) [ $# -ge 2 ] || set -- "$1 (needs a value)" ;; esac
+  case "$1" in
+    --redis|--server|--bin) [ $# -ge 2 ] || { echo "pipeline: error: $1 needs a value" >&2
+      echo "try 'labs/06-job-queue/pipeline.sh --help'" >&2; exit 2; } ;;
+  esac
   case "$1" in
     --redis) REDIS=$2; shift 2 ;;
     --server) SERVER=$2; shift 2 ;;
     --bin) BIN=$2; shift 2 ;;
     --help) sed -n '2,10p' "$0"; exit 0 ;;
-    *) echo "pipeline: error: unknown or incomplete option '$1'" >&2
+    *) echo "pipeline: error: unknown option '$1'" >&2
        echo "try 'labs/06-job-queue/pipeline.sh --help'" >&2; exit 2 ;;
   esac
 done
