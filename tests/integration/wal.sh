@@ -4,6 +4,7 @@
 # the crash harness (kill -9 at random moments; loss tables) at every level.
 source tests/lib.sh
 need redis-cli redis-benchmark timeout python3
+PY=/usr/bin/python3
 KV=$BIN/kv-server
 D=$T_TMP
 
@@ -141,31 +142,47 @@ check "wal-dump: a clean end" grep -q 'zeroes (clean end)' <<<"$dump"
 "$BIN/wal-dump" --summary "$D/r" | tail -1 >"$D/rsum"
 check "replica WAL summary equals the primary's" test "$(tail -1 <<<"$dump")" = "$(cat "$D/rsum")"
 
-# Recovery: a torn tail is truncated and logged; corruption before it refuses to start.
+# Recovery.  A torn tail, the record a crash cut short past durable.lsn (the last flush),
+# is cut and logged; damage to acknowledged records refuses to start, changing nothing.
 seg=$D/p/0000000000000000.wal
 end=$(tail -1 <<<"$dump" | sed -nE 's/.*end LSN ([0-9]+)$/\1/p')
 last=$(tail -1 <<<"$dump" | sed -nE 's/.*last LSN ([0-9]+),.*/\1/p')
-printf '\xff\xff\xff' | dd of="$seg" bs=1 seek=$((last + 33)) conv=notrunc status=none
+# a header announcing 1000 bytes at the end LSN, and 300 of them: a pwrite a kill -9 cut
+$PY -c 'import struct, sys
+end, last = int(sys.argv[2]), int(sys.argv[3])
+with open(sys.argv[1], "r+b") as f:
+    f.seek(end)
+    f.write(struct.pack("<IIQQH6x", 0x5EED, 1000, end, last, 1) + b"v" * 300)' "$seg" "$end" "$last"
 start_server P "$KV" --role primary --port 0 --data-dir "$D/p" --synchronous-commit local || finish
-check "torn tail: truncated and logged" grep -q 'torn tail at segment .*0000000000000000.wal offset' "$T_TMP/P.log"
+check "torn tail: cut and logged (segment, LSN range, bytes)" grep -qE \
+  "torn tail in .*: CRC mismatch at segment 0000000000000000.wal offset $end \(LSN $end\); cut LSN $end\.\.$((end + 332)) \(332 bytes\)" "$T_TMP/P.log"
 expect_eq "torn tail: earlier data intact" hello "$(cli "$P" get greeting)"
 kill "$P_PID"; wait "$P_PID" 2>/dev/null
 printf '\x01' | dd of="$seg" bs=1 seek=40 conv=notrunc status=none
-"$KV" --role primary --port 0 --data-dir "$D/p" --synchronous-commit local >"$D/bad.log" 2>&1
-rc=$?
-check "corruption before the tail: refuses to start (rc=$rc)" test "$rc" -ne 0
-check "corruption: the error names segment and offset" grep -q 'WAL corruption in segment .*0000000000000000.wal at offset 0' "$D/bad.log"
-start_server P "$KV" --role primary --port 0 --data-dir "$D/p" --synchronous-commit local --wal-truncate-corrupt || finish
-expect_eq "--wal-truncate-corrupt starts with what precedes" 0 "$(cli "$P" dbsize)"
+sums() { (cd "$1" && md5sum ./*); }
+refuses() { # NAME DIR WANT-REGEX: kv-server exits 1, WANT in its error, no file changed
+  local name=$1 dir=$2 want=$3 rc
+  sums "$dir" >"$D/refused.md5"
+  timeout 30 "$KV" --role primary --port 0 --data-dir "$dir" --synchronous-commit local >"$D/refused.log" 2>&1
+  rc=$?
+  expect_eq "$name: refuses to start" 1 "$rc"
+  check "$name: the error names it ($want)" grep -qE "$want" "$D/refused.log"
+  check "$name: every file unchanged" cmp "$D/refused.md5" <(sums "$dir")
+}
+refuses "a flipped byte in an acknowledged record" "$D/p" \
+  'damaged: CRC mismatch at segment 0000000000000000.wal offset 0 \(LSN 0\), below the flushed LSN'
+start_server P "$KV" --role primary --port 0 --data-dir "$D/p" --synchronous-commit local --wal-truncate-damaged || finish
+expect_eq "--wal-truncate-damaged starts with what precedes" 0 "$(cli "$P" dbsize)"
+check "... and logs what it cut" grep -qE "cut on request at LSN 0: LSN 0\.\.$end \($end bytes\) lost" "$T_TMP/P.log"
 kill "$P_PID"; wait "$P_PID" 2>/dev/null
 
-# WAL a new replica needs is gone (segment removed by hand): the replica says so clearly.
+# WAL a new replica needs is gone (dropped by a compaction): the replica says so clearly.
 start_server G "$KV" --role primary --port 0 --repl-port 0 --data-dir "$D/g" \
   --synchronous-commit local --wal-segment-size 1052672 || finish
 timeout 60 redis-benchmark -p "$G" -t set -n 1500 -d 1000 -c 4 -q >/dev/null 2>&1
 kill "$G_PID"; wait "$G_PID" 2>/dev/null
 check "small segments: the log spans several" test "$(ls "$D/g"/*.wal | wc -l)" -ge 2
-rm "$D/g/0000000000000000.wal"
+check "wal-dump --compact drops the first segment" "$BIN/wal-dump" --compact 1052672 "$D/g"
 start_server G "$KV" --role primary --port 0 --repl-port 0 --data-dir "$D/g" --synchronous-commit local || finish
 GR=$(sed -nE 's/^replication listening on 127\.0\.0\.1:([0-9]+)$/\1/p' "$T_TMP/G.log")
 start_server GS "$KV" --role replica --port 0 --primary "127.0.0.1:$GR" --data-dir "$D/gs" \
@@ -174,6 +191,73 @@ for i in $(seq 1 100); do grep -q 'is gone' "$T_TMP/GS.log" && break; sleep 0.05
 check "replica whose WAL is gone says so" grep -q 'the primary refused: ERR WAL from LSN 0 is gone (oldest kept 1052672); rebuild the replica' "$T_TMP/GS.log"
 check "... and INFO shows it" bash -c "timeout 5 redis-cli -p $GS info replication | grep -q 'master_last_error:the primary refused: ERR WAL from LSN 0 is gone'"
 kill "$G_PID" "$GS_PID"; wait "$G_PID" "$GS_PID" 2>/dev/null
+
+# ---- a damaged data directory after kill -9: refuse, name it, change nothing ----
+# 4,000 SETs of 1 KB acknowledged at local on 1 MB segments (data in segments 0..3, one
+# more made ahead), kill -9, then each damage alone on a copy: kv-server must refuse to
+# start naming the segment (and offset), leave every file as it was (checksums), and,
+# once the damaged file is put back from the copy, serve all 4,000 keys.
+SEG1=0000000000101000.wal SEG2=0000000000202000.wal SEG3=0000000000303000.wal
+start_server K "$KV" --role primary --port 0 --data-dir "$D/k" --synchronous-commit local \
+  --wal-segment-size 1052672 || finish
+val=$(head -c 1000 /dev/zero | tr '\0' v)
+for i in $(seq 0 3999); do printf 'SET key:%d %s\r\n' "$i" "$val"; done >"$D/k.cmds"
+out=$(timeout 60 redis-cli -p "$K" --pipe <"$D/k.cmds" 2>&1)
+check "4000 SETs of 1 KB acknowledged at local" grep -q 'errors: 0, replies: 4000' <<<"$out"
+kill -9 "$K_PID"; wait "$K_PID" 2>/dev/null
+cp -a "$D/k" "$D/k.orig"
+kdump=$("$BIN/wal-dump" "$D/k.orig")
+check "the log spans segments 0..3 with a clean end in the last" \
+  grep -q "^end of valid WAL at segment $SEG3 offset [0-9]*: zeroes (clean end)$" <<<"$kdump"
+kend=$(tail -1 <<<"$kdump" | sed -nE 's/.*end LSN ([0-9]+)$/\1/p')
+k1=$(sed -nE 's/^lsn=([0-9]+) .*key=key:[0-9]+ .*/\1/p' <<<"$kdump" |
+  awk -v lo=$((0x101000 + 500000)) '$1 >= lo { print; exit }') # a record mid-segment 1
+expect_eq "... and wal-dump lists them all" 4000 "$(grep -c 'type=SET key=key:' <<<"$kdump")"
+keys_ok() { # PORT: all 4000 keys, the first and the last with their value
+  [ "$(cli "$1" dbsize)" = 4000 ] && [ "$(cli "$1" get key:0)" = "$val" ] &&
+    [ "$(cli "$1" get key:3999)" = "$val" ]
+}
+damage_case() { # NAME FILE WANT-REGEX COMMAND...: damage FILE, refuse, put FILE back
+  local name=$1 file=$2 want=$3; shift 3
+  rm -rf "$D/k"; cp -a "$D/k.orig" "$D/k"
+  "$@"
+  refuses "$name" "$D/k" "$want"
+  cp -a "$D/k.orig/$file" "$D/k/$file"
+  start_server K "$KV" --role primary --port 0 --data-dir "$D/k" --synchronous-commit local || return
+  check "$name, $file put back: all 4000 keys" keys_ok "$K"
+  kill "$K_PID"; wait "$K_PID" 2>/dev/null
+}
+damage_case "first segment deleted" 0000000000000000.wal \
+  'damaged: segment 0000000000000000.wal missing \(LSN 0\), below the flushed LSN' \
+  rm "$D/k/0000000000000000.wal"
+damage_case "second-to-last segment deleted" $SEG2 \
+  "damaged: segment $SEG2 missing \(LSN $((0x202000))\), below the flushed LSN $kend" rm "$D/k/$SEG2"
+damage_case "last segment deleted" $SEG3 \
+  "damaged: segment $SEG3 missing \(LSN $((0x303000))\), below the flushed LSN $kend" rm "$D/k/$SEG3"
+damage_case "tail zeroed (last 64 KB of records)" $SEG3 \
+  "damaged: (zeroed header|CRC mismatch) at segment $SEG3 offset [0-9]+ \(LSN [0-9]+\), below the flushed LSN $kend" \
+  dd if=/dev/zero of="$D/k/$SEG3" bs=1 seek=$((kend - 0x303000 - 65536)) count=65536 conv=notrunc status=none
+damage_case "a byte flipped mid-segment" $SEG1 \
+  "damaged: CRC mismatch at segment $SEG1 offset $((k1 - 0x101000)) \(LSN $k1\), below the flushed LSN $kend" \
+  dd of="$D/k/$SEG1" bs=1 seek=$((k1 - 0x101000 + 40)) count=1 conv=notrunc status=none if=<(printf '\001')
+# the operator asks for the cut: the valid prefix, and the log says what went
+rm -rf "$D/k"; cp -a "$D/k.orig" "$D/k"
+printf '\001' | dd of="$D/k/$SEG1" bs=1 seek=$((k1 - 0x101000 + 40)) conv=notrunc status=none
+start_server K "$KV" --role primary --port 0 --data-dir "$D/k" --synchronous-commit local --wal-truncate-damaged || finish
+kept=$(sed -nE 's/^lsn=([0-9]+) .*key=key:.*/\1/p' <<<"$kdump" | awk -v e="$k1" '$1 < e' | wc -l)
+expect_eq "--wal-truncate-damaged: the keys before the flipped record" "$kept" "$(cli "$K" dbsize)"
+check "... logged: segment, LSN range, bytes cut" grep -qE \
+  "damaged in .*: CRC mismatch at segment $SEG1 offset $((k1 - 0x101000)) .*; cut on request at LSN $k1: LSN $k1\.\.$kend \($((kend - k1)) bytes\) lost: $SEG1 zeroed from offset $((k1 - 0x101000)), 3 later segment\(s\) removed" "$T_TMP/K.log"
+kill "$K_PID"; wait "$K_PID" 2>/dev/null
+# a torn tail after the same kill -9 is the one case cut without asking: the files come
+# back as they were, with every key
+rm -rf "$D/k"; cp -a "$D/k.orig" "$D/k"
+printf 'torn' | dd of="$D/k/$SEG3" bs=1 seek=$((kend - 0x303000 + 100)) conv=notrunc status=none
+start_server K "$KV" --role primary --port 0 --data-dir "$D/k" --synchronous-commit local || finish
+check "torn tail after kill -9: all 4000 keys" keys_ok "$K"
+check "... cut and logged" grep -q "torn tail in .*cut LSN $kend\.\.$((kend + 104)) (104 bytes)" "$T_TMP/K.log"
+kill "$K_PID"; wait "$K_PID" 2>/dev/null
+check "... and the files are the ones before it" cmp <(sums "$D/k.orig") <(sums "$D/k")
 
 # ---- the crash harness: kill -9 at a random moment, restart or promote, read back ----
 H=("$BIN/crash-harness" --server "$KV" --tmp "$D/crash" --clients 4 --kill-after 60:250)
