@@ -6,6 +6,7 @@ source tests/lib.sh
 need redis-cli redis-benchmark timeout python3
 PY=/usr/bin/python3
 KV=$BIN/kv-server
+KVA=$(realpath "$KV") # nsenter starts it with / as its working directory
 D=$T_TMP
 
 # ---- command line ----
@@ -258,6 +259,49 @@ check "torn tail after kill -9: all 4000 keys" keys_ok "$K"
 check "... cut and logged" grep -q "torn tail in .*cut LSN $kend\.\.$((kend + 104)) (104 bytes)" "$T_TMP/K.log"
 kill "$K_PID"; wait "$K_PID" 2>/dev/null
 check "... and the files are the ones before it" cmp <(sums "$D/k.orig") <(sums "$D/k")
+
+# ---- a full disk: a 6 MB tmpfs in a private mount namespace (it dies with the test) ----
+# Appends that need a segment the disk has no room for are refused (ERR, and the value is
+# never visible); kv-server restarts and serves reads on the full disk; once space is
+# freed writes are accepted again, and nothing acknowledged is lost.
+need unshare nsenter
+if [ "$(id -u)" = 0 ]; then NSU=(--mount); NSE=(-m); else NSU=(--user --map-root-user --mount); NSE=(-U -m --preserve-credentials); fi
+mkdir -p "$D/full"
+unshare "${NSU[@]}" --propagation private sleep 600 &
+NSPID=$!
+T_PIDS+=("$NSPID")
+ns() { nsenter -t "$NSPID" "${NSE[@]}" -- "$@"; }
+for i in $(seq 1 100); do ns true 2>/dev/null && break; sleep 0.05; done
+check "a 6 MB tmpfs in a private mount namespace" ns mount -t tmpfs -o size=6m tmpfs "$D/full"
+start_server FD nsenter -t "$NSPID" "${NSE[@]}" -- "$KVA" --role primary --port 0 \
+  --data-dir "$D/full/p" --synchronous-commit local --wal-segment-size 1052672 || finish
+for i in $(seq 1 100); do [ "$(ns stat -c %s "$D/full/p/$SEG1" 2>/dev/null)" = 1052672 ] && break; sleep 0.05; done
+ns dd if=/dev/zero of="$D/full/filler" bs=65536 status=none 2>/dev/null
+expect_eq "the disk is full" 0 "$(ns df --output=avail -B1 "$D/full" | tail -1 | tr -d ' ')"
+for i in $(seq 0 2999); do printf 'SET full:%d %s\r\n' "$i" "$val"; done >"$D/full.cmds"
+out=$(timeout 60 redis-cli -p "$FD" --pipe <"$D/full.cmds" 2>&1)
+nerr=$(sed -nE 's/^errors: ([0-9]+), replies: 3000$/\1/p' <<<"$out")
+check "full disk: 3000 SETs answered, the last refused (${nerr:-?} errors)" test "${nerr:-0}" -gt 0 -a "${nerr:-3000}" -lt 3000
+check "full disk: the refusal says why" grep -q 'ERR WAL append failed: No space left on device' <<<"$out"
+nok=$((3000 - ${nerr:-3000}))
+expect_eq "full disk: the acknowledged SETs are there" "$nok" "$(cli "$FD" dbsize)"
+expect_eq "full disk: a refused SET is not visible" "" "$(cli "$FD" get full:2999)"
+check "full disk: logged" grep -q 'cannot create segment .*No space left on device' "$T_TMP/FD.log"
+kill -9 "$FD_PID"; wait "$FD_PID" 2>/dev/null
+start_server FD nsenter -t "$NSPID" "${NSE[@]}" -- "$KVA" --role primary --port 0 \
+  --data-dir "$D/full/p" --synchronous-commit local || finish
+expect_eq "restart on the full disk: serves reads, every acknowledged key" "$nok" "$(cli "$FD" dbsize)"
+# (a SET as large as the first refused one: a smaller one may fit the segment's last bytes)
+expect_eq "... and refuses writes" "ERR WAL append failed: No space left on device" "$(cli "$FD" set full:9999 "$val")"
+ns rm "$D/full/filler"
+for i in $(seq 1 100); do [ "$(cli "$FD" set full:9999 "$val")" = OK ] && break; sleep 0.05; done
+expect_eq "space freed: writes accepted again, no restart" OK "$(cli "$FD" set full:9999 "$val")"
+for i in $(seq 0 999); do printf 'SET after:%d %s\r\n' "$i" "$val"; done | timeout 60 redis-cli -p "$FD" --pipe >/dev/null 2>&1
+kill -9 "$FD_PID"; wait "$FD_PID" 2>/dev/null
+start_server FD nsenter -t "$NSPID" "${NSE[@]}" -- "$KVA" --role primary --port 0 \
+  --data-dir "$D/full/p" --synchronous-commit local || finish
+expect_eq "after kill -9: nothing acknowledged lost" $((nok + 1 + 1000)) "$(cli "$FD" dbsize)"
+kill "$FD_PID" "$NSPID"; wait "$FD_PID" "$NSPID" 2>/dev/null
 
 # ---- the crash harness: kill -9 at a random moment, restart or promote, read back ----
 H=("$BIN/crash-harness" --server "$KV" --tmp "$D/crash" --clients 4 --kill-after 60:250)
