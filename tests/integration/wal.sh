@@ -3,7 +3,7 @@
 # bounded wait for an absent synchronous replica, recovery (torn tail, corruption), and
 # the crash harness (kill -9 at random moments; loss tables) at every level.
 source tests/lib.sh
-need redis-cli redis-benchmark timeout python3
+need redis-cli redis-benchmark timeout python3 strace
 PY=/usr/bin/python3
 KV=$BIN/kv-server
 KVA=$(realpath "$KV") # nsenter starts it with / as its working directory
@@ -259,6 +259,64 @@ check "torn tail after kill -9: all 4000 keys" keys_ok "$K"
 check "... cut and logged" grep -q "torn tail in .*cut LSN $kend\.\.$((kend + 104)) (104 bytes)" "$T_TMP/K.log"
 kill "$K_PID"; wait "$K_PID" 2>/dev/null
 check "... and the files are the ones before it" cmp <(sums "$D/k.orig") <(sums "$D/k")
+
+# ---- durability from outside the process: strace counts the fdatasyncs ----
+# 40 SETs, one at a time, at local under strace -f.  Every +OK written to the client must
+# come after a completed fdatasync of a WAL segment that followed that SET's pwrite, and
+# the fdatasyncs strace saw must equal the WAL's own count (INFO wal_fdatasyncs): a
+# writer that counts a flush it does not make fails both.
+start_server ST strace -f -y -qq -o "$D/st.trace" -e trace=fdatasync,fsync,pwrite64,write \
+  "$KV" --role primary --port 0 --data-dir "$D/st" --synchronous-commit local || finish
+for i in $(seq 1 40); do printf 'SET s%d %d\n' "$i" "$i"; done | timeout 30 redis-cli -p "$ST" >"$D/st.out"
+expect_eq "40 SETs at local under strace" 40 "$(grep -c '^OK$' "$D/st.out")"
+nsync=$(cli "$ST" info replication | tr -d '\r' | sed -n 's/^wal_fdatasyncs://p')
+kvpid=$(pgrep -P "$ST_PID")
+check "the traced kv-server's pid ($kvpid)" test -n "$kvpid"
+kill -9 "$kvpid"; wait "$ST_PID" 2>/dev/null
+acks=$($PY - "$D/st.trace" <<'PY'
+import re, sys
+wal = re.compile(r'<[^>]*\.wal>')
+pending = {}          # pid -> the call whose result comes in a "resumed" line
+wrote = synced = False
+syncs = acks = bad = 0
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"(\d+)\s+(.*)", line)
+    if not m:
+        continue
+    pid, rest = m.groups()
+    m = re.match(r"<\.\.\. (\w+) resumed>.*= (-?\d+)", rest)
+    if m:
+        call, ok = pending.pop(pid, ("", False))
+        call = call if call == m.group(1) else ""
+        res = int(m.group(2))
+    else:
+        m = re.match(r"(\w+)\((.*)", rest)
+        if not m:
+            continue
+        call, ok = m.group(1), bool(wal.search(m.group(2).split(",")[0]))
+        if rest.rstrip().endswith("<unfinished ...>"):
+            pending[pid] = (call, ok)
+            continue
+        r = re.search(r"= (-?\d+)", rest)
+        res = int(r.group(1)) if r else -1
+        if call == "write" and '"+OK\\r\\n"' in rest and res == 5:
+            acks += 1
+            bad += not synced           # no fdatasync since this SET's record was written
+            wrote = synced = False
+            continue
+    if call == "pwrite64" and ok and res > 0:
+        wrote, synced = True, False
+    elif call == "fdatasync" and ok and res == 0:
+        syncs += 1
+        synced = synced or wrote
+print(acks, syncs, bad)
+PY
+)
+read -r n_acks n_syncs n_unsynced <<<"$acks"
+expect_eq "strace: 40 +OK replies written" 40 "${n_acks:-none}"
+expect_eq "strace: every +OK came after an fdatasync of its record" 0 "${n_unsynced:-none}"
+expect_eq "strace: fdatasyncs on WAL segments = the WAL's count ($nsync)" "${nsync:-none}" "${n_syncs:-none}"
+check "strace: at least one fdatasync per acknowledged SET here (sequential)" test "${n_syncs:-0}" -ge 40
 
 # ---- a full disk: a 6 MB tmpfs in a private mount namespace (it dies with the test) ----
 # Appends that need a segment the disk has no room for are refused (ERR, and the value is
