@@ -24,6 +24,7 @@ struct scan {
     size_t tail_end;  /* in E's segment: one past its last non-zero byte at or after E */
     size_t below;     /* segment files below the start */
     int marker_found; /* durable.lsn exists */
+    int refused;      /* the walk stopped at durable.lsn: a flush failed there */
 };
 
 static int scan_init(struct scan *s, const char *dir, size_t seg, char *err, size_t errlen)
@@ -116,46 +117,26 @@ static long find_valid(const struct scan *s, size_t from)
     return -1;
 }
 
-/* Walks from the start, calling replay and walk for each record, and judges what lies
- * from the end of the valid records on (wal.h).  honor_failed: stop at durable.lsn when
- * it says a flush failed (recovery); the plain walk shows the records as they are. */
-static int scan_log(struct scan *s, const struct wal_meta *m, int honor_failed,
-                    wal_replay_cb replay, void *rarg, wal_walk_cb walk, void *warg,
-                    struct wal_verdict *v, char *err, size_t errlen)
+/* Walks the chain from the start, calling replay and walk for each record, to E, the
+ * first position without a valid record (or stop_at: durable.lsn after a failed flush). */
+static int scan_walk(struct scan *s, uint64_t stop_at, wal_replay_cb replay, void *rarg,
+                     wal_walk_cb walk, void *warg, struct wal_verdict *v, char *err, size_t errlen)
 {
     const size_t seg = s->seg;
-    memset(v, 0, sizeof(*v));
-    for (size_t i = 0; i < s->sl.n; i++) {
-        if (s->sl.start[i] % seg || s->sl.start[i] > UINT64_MAX - seg) {
-            snprintf(err, errlen,
-                     "%s/%016" PRIx64 ".wal is not on a segment boundary (segment size %zu): "
-                     "not a segment of this log; move it away",
-                     s->dir, s->sl.start[i], seg);
-            return -1;
-        }
-    }
-    int failed = 0, k = wal_marker_read(s->dir, &v->flushed, &failed, err, errlen);
-    if (k < 0) return -1;
-    s->marker_found = k;
-    s->start = m->has_start ? m->start : s->sl.n ? s->sl.start[0] : 0;
-    v->start = s->start;
-    s->below = scan_index(s, s->start);
-    uint64_t stop_at = honor_failed && failed ? v->flushed : UINT64_MAX;
-
     uint64_t pos = s->start, prev = 0;
-    int prev_known = 0, st = WAL_REC_OK, refused = 0;
+    int prev_known = 0, st = WAL_REC_OK;
     size_t i = s->below;
     struct wal_rec r;
-    char name[24];
+    memset(&r, 0, sizeof(r));
     for (;;) {
         uint64_t ss = wal_seg_of(pos, seg);
         size_t off = (size_t)(pos - ss);
-        snprintf(name, sizeof(name), "%016" PRIx64 ".wal", ss);
         if (pos >= stop_at) {
-            refused = 1;
+            s->refused = 1;
             break;
         }
         if (!s->buf_ok || s->buf_seg != ss) {
+            snprintf(v->segment, sizeof(v->segment), "%016" PRIx64 ".wal", ss);
             if (i >= s->sl.n || s->sl.start[i] != ss) {
                 st = WAL_REC_MISSING;
                 memset(&r, 0, sizeof(r));
@@ -176,7 +157,7 @@ static int scan_log(struct scan *s, const struct wal_meta *m, int honor_failed,
             snprintf(err, errlen, "replay of the record at LSN %" PRIu64 " failed", r.lsn);
             return -1;
         }
-        if (walk) walk(warg, name, off, WAL_REC_OK, &r);
+        if (walk) walk(warg, v->segment, off, WAL_REC_OK, &r);
         v->records++;
         prev = r.lsn;
         prev_known = 1;
@@ -187,21 +168,24 @@ static int scan_log(struct scan *s, const struct wal_meta *m, int honor_failed,
             pos += r.size;
         }
     }
-    const uint64_t E = pos, es = wal_seg_of(E, seg);
-    const size_t eoff = (size_t)(E - es);
-    if (walk && !refused) walk(warg, name, eoff, st, &r);
-    s->prev = prev;
-    v->valid_end = v->data_end = E;
-    v->last_lsn = prev;
-    v->status = refused ? WAL_REC_OK : st;
-    snprintf(v->segment, sizeof(v->segment), "%s", name);
-    v->offset = eoff;
+    snprintf(v->segment, sizeof(v->segment), "%016" PRIx64 ".wal", wal_seg_of(pos, seg));
+    v->valid_end = v->data_end = pos;
+    v->offset = (size_t)(pos % seg);
+    v->last_lsn = s->prev = prev;
+    v->status = s->refused ? WAL_REC_OK : st;
+    if (walk && !s->refused) walk(warg, v->segment, v->offset, st, &r);
+    return 0;
+}
 
-    /* What lies from E on: E's own segment, then every later file. */
+/* Judges what lies from E on, E's own segment and then every later file (wal.h). */
+static int scan_judge(struct scan *s, struct wal_verdict *v, char *err, size_t errlen)
+{
+    const size_t seg = s->seg;
+    const uint64_t E = v->valid_end, es = wal_seg_of(E, seg);
     s->e_present = s->buf_ok && s->buf_seg == es;
-    s->tail_end = s->e_present ? last_nonzero(s->buf, eoff, seg) : 0;
+    s->tail_end = s->e_present ? last_nonzero(s->buf, v->offset, seg) : 0;
     if (s->tail_end) v->data_end = es + s->tail_end;
-    long valid_after = s->e_present && s->tail_end ? find_valid(s, eoff + 8) : -1;
+    long valid_after = s->e_present && s->tail_end ? find_valid(s, v->offset + 8) : -1;
     uint64_t after_seg = es, gap = 0, expect = es + seg, data_seg = 0;
     int has_gap = 0, has_data = 0;
     for (size_t j = scan_index(s, es + 1); j < s->sl.n; j++) {
@@ -219,16 +203,16 @@ static int scan_log(struct scan *s, const struct wal_meta *m, int honor_failed,
         v->data_end = ls + t;
         if (valid_after < 0 && (valid_after = find_valid(s, 0)) >= 0) after_seg = ls;
     }
-
     /* A missing segment's bytes cannot be read: what was flushed was lost at least. */
     if (v->flushed > v->data_end) v->data_end = v->flushed;
+
     char where[160], follows[96] = "";
-    if (st == WAL_REC_MISSING && !refused)
-        snprintf(where, sizeof(where), "segment %s missing (LSN %" PRIu64 ")", name, E);
+    if (v->status == WAL_REC_MISSING)
+        snprintf(where, sizeof(where), "segment %s missing (LSN %" PRIu64 ")", v->segment, E);
     else
         snprintf(where, sizeof(where), "%s at segment %s offset %zu (LSN %" PRIu64 ")",
-                 refused ? "records refused by a failed flush" : wal_rec_status_name(st), name,
-                 eoff, E);
+                 s->refused ? "records refused by a failed flush" : wal_rec_status_name(v->status),
+                 v->segment, v->offset, E);
     if (valid_after >= 0)
         snprintf(follows, sizeof(follows),
                  "; a valid record follows at segment %016" PRIx64 ".wal offset %ld", after_seg,
@@ -249,13 +233,40 @@ static int scan_log(struct scan *s, const struct wal_meta *m, int honor_failed,
                  "reaches a later segment)",
                  where, data_seg, follows);
     } else if (v->data_end > E) {
-        v->end = refused ? WAL_END_REFUSED : WAL_END_TORN;
+        v->end = s->refused ? WAL_END_REFUSED : WAL_END_TORN;
         snprintf(v->why, sizeof(v->why), "%s; cut LSN %" PRIu64 "..%" PRIu64 " (%" PRIu64 " bytes)",
                  where, E, v->data_end, v->data_end - E);
     } else {
         v->end = WAL_END_CLEAN;
     }
     return 0;
+}
+
+/* The whole reading: the files' sanity, the start, durable.lsn, the walk, the verdict.
+ * honor_failed: stop at durable.lsn when it says a flush failed (recovery and
+ * wal_check); the plain walk shows the records as they are. */
+static int scan_log(struct scan *s, const struct wal_meta *m, int honor_failed,
+                    wal_replay_cb replay, void *rarg, wal_walk_cb walk, void *warg,
+                    struct wal_verdict *v, char *err, size_t errlen)
+{
+    memset(v, 0, sizeof(*v));
+    for (size_t i = 0; i < s->sl.n; i++) {
+        if (s->sl.start[i] % s->seg || s->sl.start[i] > UINT64_MAX - s->seg) {
+            snprintf(err, errlen,
+                     "%s/%016" PRIx64 ".wal is not on a segment boundary (segment size %zu): "
+                     "not a segment of this log; move it away",
+                     s->dir, s->sl.start[i], s->seg);
+            return -1;
+        }
+    }
+    int failed = 0, k = wal_marker_read(s->dir, &v->flushed, &failed, err, errlen);
+    if (k < 0) return -1;
+    s->marker_found = k;
+    s->start = v->start = m->has_start ? m->start : s->sl.n ? s->sl.start[0] : 0;
+    s->below = scan_index(s, s->start);
+    uint64_t stop_at = honor_failed && failed ? v->flushed : UINT64_MAX;
+    if (scan_walk(s, stop_at, replay, rarg, walk, warg, v, err, errlen) < 0) return -1;
+    return scan_judge(s, v, err, errlen);
 }
 
 /* The read-only scans: no log yet (no wal.meta, no segment) is an empty one. */
