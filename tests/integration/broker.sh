@@ -192,6 +192,49 @@ else
   bad "kill -9 mid-upload" "$missing of $nacked acknowledged entries missing"
 fi
 
+# ---- 7b. a damaged log: the broker refuses to start, names the segment, changes nothing ----
+# 40 entries of 1 MB acknowledged at appendfsync always (16 per 16 MB segment: segments
+# 0..2 hold them, one more is made ahead), kill -9, then one segment deleted at a time on
+# a copy; once it is put back, all 40 entries are there.
+start_server BD "$BIN/broker" --port 0 --data-dir "$T_TMP/bd" --appendfsync always || finish
+head -c 1000000 /dev/zero | tr '\0' e >"$T_TMP/e.val"
+nadd=0
+for i in $(seq 1 40); do
+  redis-cli -p "$BD" -x xadd big '*' f <"$T_TMP/e.val" | grep -qE '^[0-9]+-[0-9]+$' && nadd=$((nadd + 1))
+done
+expect_eq "40 XADDs of 1 MB acknowledged (appendfsync always)" 40 "$nadd"
+kill -9 "$BD_PID"; wait "$BD_PID" 2>/dev/null
+cp -a "$T_TMP/bd" "$T_TMP/bd.orig"
+bsums() { (cd "$1" && md5sum ./*); }
+broker_damage() { # NAME FILE WANT-REGEX: FILE deleted: refused, nothing changed; put back: 40
+  local name=$1 file=$2 want=$3 rc
+  rm -rf "$T_TMP/bd"; cp -a "$T_TMP/bd.orig" "$T_TMP/bd"; rm "$T_TMP/bd/$file"
+  bsums "$T_TMP/bd" >"$T_TMP/bd.md5"
+  timeout 60 "$BIN/broker" --port 0 --data-dir "$T_TMP/bd" >"$T_TMP/bd.log" 2>&1
+  rc=$?
+  expect_eq "broker, $name: refuses to start" 1 "$rc"
+  check "broker, $name: the error names the segment" grep -qE "$want" "$T_TMP/bd.log"
+  check "broker, $name: every file unchanged" cmp "$T_TMP/bd.md5" <(bsums "$T_TMP/bd")
+  cp -a "$T_TMP/bd.orig/$file" "$T_TMP/bd/$file"
+  start_server BD "$BIN/broker" --port 0 --data-dir "$T_TMP/bd" || return
+  expect_eq "broker, $name, put back: all 40 entries" 40 "$(redis-cli -p "$BD" xlen big)"
+  kill "$BD_PID"; wait "$BD_PID" 2>/dev/null
+}
+broker_damage "second-to-last segment deleted" 0000000001000000.wal \
+  'damaged: segment 0000000001000000.wal missing \(LSN 16777216\), below the flushed LSN'
+broker_damage "first segment deleted" 0000000000000000.wal \
+  'damaged: segment 0000000000000000.wal missing \(LSN 0\), below the flushed LSN'
+broker_damage "last segment deleted" 0000000002000000.wal \
+  'damaged: segment 0000000002000000.wal missing \(LSN 33554432\), below the flushed LSN'
+rm -rf "$T_TMP/bd"; cp -a "$T_TMP/bd.orig" "$T_TMP/bd"; rm "$T_TMP/bd/0000000001000000.wal"
+start_server BD "$BIN/broker" --port 0 --data-dir "$T_TMP/bd" --wal-truncate-damaged || finish
+expect_eq "broker --wal-truncate-damaged: the 16 entries before the missing segment" 16 \
+  "$(redis-cli -p "$BD" xlen big)"
+check "... logged: segment, LSN range, bytes cut" grep -qE \
+  'damaged in .*: segment 0000000001000000.wal missing .*; cut on request at LSN 16777216: LSN 16777216\.\.[0-9]+ \([0-9]+ bytes\) lost' "$T_TMP/BD.log"
+kill "$BD_PID"; wait "$BD_PID" 2>/dev/null
+rm -rf "$T_TMP/bd" "$T_TMP/bd.orig"
+
 # ---- 8. every lab program against a real Redis --------------------------------------------
 check "upload --redis (real redis-server)" "$BIN/upload" --redis "127.0.0.1:$RPORT" --stream lab --count 3
 check "worker --redis (real redis-server) drains its group" timeout 20 "$BIN/worker" --redis "127.0.0.1:$RPORT" \
