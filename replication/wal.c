@@ -191,8 +191,10 @@ static void *writer_main(void *arg)
             ok = seg_sync(w) == 0;
         }
         if (ok) {
-            atomic_store(&w->flush_lsn, end);
+            /* the simulated disk's durable mark first: once flush_lsn says so, a
+             * commit is acknowledged, and a simulated power loss must keep it */
             if (w->o.sim_power_loss) sim_mark(w, end);
+            atomic_store(&w->flush_lsn, end);
         }
         if (w->o.on_progress) w->o.on_progress(w->o.progress_arg);
         pthread_mutex_lock(&w->mu);
