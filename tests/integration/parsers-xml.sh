@@ -18,6 +18,7 @@ for b in "$PARSE" "$XMLCONF"; do
 done
 
 # ---- conformance -------------------------------------------------------------
+plan 4
 if [ ! -f "$SUITE/xmlconf.xml" ]; then
   bad "conformance suite" "missing $SUITE: run make BUILD=$BUILD corpora"
 else
@@ -42,6 +43,7 @@ else
 fi
 
 # ---- the parse tool ----------------------------------------------------------
+plan 7
 printf '<?xml version="1.0"?>\n<r xmlns="urn:x" a="1"><b>t&amp;t</b></r>\n' >"$T_TMP/ok.xml"
 out=$("$PARSE" --format xml --impl hand "$T_TMP/ok.xml" 2>&1); rc=$?
 expect_eq "valid file exits 0" 0 "$rc"
@@ -61,6 +63,7 @@ case "$err" in *"unsupported encoding 'ISO-8859-1'"*) ok "non-UTF-8 encodings re
   *) bad "encoding refusal" "$err" ;; esac
 
 # ---- attacks: an error, fast, in bounded memory -------------------------------
+plan 9
 python3 - "$T_TMP" <<'PY'
 import sys
 d = sys.argv[1]
@@ -119,6 +122,7 @@ for impl in hand libxml2-sax libxml2-dom expat; do
 done
 
 # ---- the bench corpora: all four implementations, identical dumps --------------
+plan $((3 * $(grep -c . parsers/xml/bench-corpus.txt)))
 while read -r f; do
   [ -f "$f" ] || { bad "corpus $f" "missing: run make deps"; continue; }
   "$PARSE" --format xml --impl hand --dump "$f" >"$T_TMP/hand.dump" 2>"$T_TMP/hand.err" \
