@@ -121,23 +121,33 @@ check_num "uring --batch 16: <= 0.1 system calls per I/O (got $v)" "$v" '>' 0 '<
 v=$(spi --engine libaio --qd 16 --batch 16)
 check_num "libaio --batch 16: <= 0.15 system calls per I/O (got $v)" "$v" '>' 0 '<=' 0.15
 
-# 7. The tool's own count matches strace's.  Only calls of this engine's kind are
-#    counted by strace; for pread64 only 4096-byte ones (the dynamic loader preads too).
-plan 4
-sc() { # ENGINE SYSCALL args...: tool count vs strace count of SYSCALL
-  local eng=$1 call=$2; shift 2
-  out=$(strace -f -qq -e trace="$call" -o "$D/strace.txt" "$DB" --engine $eng --rw randread --bs 4k --ios 300 --direct "$@" "$D/read.dat" 2>&1)
-  local mine theirs
-  mine=$(printf '%s\n' "$out" | sed -nE 's/.*\(([0-9]+) '"$call"'.*/\1/p' | head -1)
-  if [ "$call" = pread64 ]; then
-    theirs=$(grep -c ', 4096, ' "$D/strace.txt")
-  else
-    theirs=$(grep -c "$call(" "$D/strace.txt")
-  fi
-  expect_eq "$eng: own count of $call equals strace's" "${theirs:-none}" "${mine:-none}"
+# 7. The tool's own counts match strace's, call by call (libaio: io_submit and
+#    io_getevents), and so does the per-I/O figure it prints.  Only calls of the
+#    engine's kinds are traced; for pread64 only 4096-byte ones (the dynamic loader
+#    preads too).  An engine that leaves a call uncounted fails both checks.
+plan 8
+sc() { # ENGINE SYSCALL[,SYSCALL] args...: the tool's counts vs strace's
+  local eng=$1 calls=$2; shift 2
+  out=$(strace -f -qq -e trace="$calls" -o "$D/strace.txt" "$DB" --engine $eng --rw randread --bs 4k --ios 300 --direct "$@" "$D/read.dat" 2>&1)
+  local c n mine="" theirs="" total=0 ios per lo hi
+  for c in ${calls//,/ }; do
+    n=$(printf '%s\n' "$out" | sed -nE 's/.*[(+] ?([0-9]+) '"$c"'[ )].*/\1/p' | head -1)
+    mine+=" ${n:-none}"
+    if [ "$c" = pread64 ]; then n=$(grep -c ', 4096, ' "$D/strace.txt")
+    else n=$(grep -cE "^[0-9]+ +$c\(" "$D/strace.txt"); fi
+    theirs+=" $n"
+    total=$((total + n))
+  done
+  expect_eq "$eng: own count of ${calls//,/ + } equals strace's (${theirs# })" "$theirs" "$mine"
+  ios=$(printf '%s\n' "$out" | sed -nE 's/.*\(([0-9]+) I\/Os in .*/\1/p')
+  per=$(printf '%s\n' "$out" | sed -nE 's/^ *syscalls +([0-9.]+) per I\/O.*/\1/p')
+  # the figure is printed with three decimals: strace's total / I/Os, to within rounding
+  lo=$(awk -v t="$total" -v n="${ios:-0}" 'BEGIN { if (n > 0) printf "%.6f", t / n - 0.0005 }')
+  hi=$(awk -v t="$total" -v n="${ios:-0}" 'BEGIN { if (n > 0) printf "%.6f", t / n + 0.0005 }')
+  check_num "$eng: $per system calls per I/O = strace's $total / ${ios:-?} I/Os" "$per" '>=' "$lo" '<=' "$hi"
 }
 sc uring io_uring_enter --qd 8
-sc libaio io_submit --qd 8
+sc libaio io_submit,io_getevents --qd 8
 sc pread pread64
 sc threads pread64 --qd 4
 
