@@ -170,7 +170,11 @@ plan 4
 redis-cli -p "$BP" xgroup create durable g 0 >/dev/null
 redis-cli -p "$BP" xreadgroup group g w count 10 streams durable '>' >/dev/null
 redis-cli -p "$BP" xack durable g "$(sed -nE 's/^uploaded video=1 id=(.*)/\1/p' "$T_TMP/acked.out")" >/dev/null
-before_pending=$(redis-cli -p "$BP" xpending durable g | head -1)
+# pending: the count, then each entry's ID, consumer and delivery count (not its idle time)
+pending() { echo "$(redis-cli -p "$1" xpending durable g | head -1)" \
+  "$(redis-cli -p "$1" xpending durable g - + 100 | awk 'NR % 4 != 3' | tr '\n' ' ')"; }
+# videos 2..10 read by w once, video 1 acknowledged
+want_pending="9 $(sed -nE 's/^uploaded video=([2-9]|10) id=(.*)/\2 w 1/p' "$T_TMP/acked.out" | tr '\n' ' ')"
 # Delivery and ack records do not hold replies (a lost one means a redelivery, never a
 # lost entry); the WAL writer has them written within a round: give it that round.
 sleep 0.3
@@ -180,8 +184,8 @@ sed -nE 's/^uploaded video=[0-9]+ id=(.*)/\1/p' "$T_TMP/acked.out" >"$T_TMP/acke
 redis-cli -p "$BP2" xrange durable - + | grep -E '^[0-9]+-[0-9]+$' >"$T_TMP/after.ids"
 expect_eq "after kill -9 and restart: all 300 acknowledged XADDs are there, in order" \
   "$(cat "$T_TMP/acked.ids")" "$(cat "$T_TMP/after.ids")"
-expect_eq "after restart: the group's pending list is intact (9 pending)" "$before_pending" \
-  "$(redis-cli -p "$BP2" xpending durable g | head -1)"
+expect_eq "after restart: the group's pending list is intact (9 pending: videos 2..10, consumer w, delivered once)" \
+  "$want_pending" "$(pending "$BP2")"
 check "restart logs the replay" grep -q "replayed" "$T_TMP/BP2.log"
 
 # kill -9 in the middle of a stream of XADDs: every ID the producer got back survives
@@ -202,9 +206,15 @@ fi
 
 # ---- 8. every lab program against a real Redis --------------------------------------------
 plan 5
-check "upload --redis (real redis-server)" "$BIN/upload" --redis "127.0.0.1:$RPORT" --stream lab --count 3
-check "worker --redis (real redis-server) drains its group" timeout 20 "$BIN/worker" --redis "127.0.0.1:$RPORT" \
-  --stream lab --role notify --ack late --visibility-timeout 500 --exit-idle-ms 500
+"$BIN/upload" --redis "127.0.0.1:$RPORT" --stream lab --count 3 >"$T_TMP/lab.up" 2>&1
+lab_ids=$(sed -nE 's/^uploaded video=[1-3] id=(.*)/\1/p' "$T_TMP/lab.up" | tr '\n' ' ')
+expect_eq "upload --redis (real redis-server): 3 IDs printed, the stream holds those 3" \
+  "3 $lab_ids" "$(redis-cli -p "$RPORT" xlen lab) $(redis-cli -p "$RPORT" xrange lab - + | grep -E '^[0-9]+-[0-9]+$' | tr '\n' ' ')"
+timeout 20 "$BIN/worker" --redis "127.0.0.1:$RPORT" --stream lab --role notify --ack late \
+  --visibility-timeout 500 --exit-idle-ms 500 >"$T_TMP/lab.worker" 2>&1
+wrc=$?
+expect_eq "worker --redis (real redis-server) drains its group: each upload done once, 0 pending, exit 0" \
+  "$lab_ids|0|0" "$(sed -nE 's/^notify [^ ]+ done video=[0-9]+ id=(.*)/\1/p' "$T_TMP/lab.worker" | tr '\n' ' ')|$(redis-cli -p "$RPORT" xpending lab notify | head -1)|$wrc"
 labs/06-job-queue/ghost-tasks.sh --bin "$BIN" --redis "127.0.0.1:$RPORT" --jobs 8 >"$T_TMP/ghost-redis.out" 2>&1
 sed 's/^/    /' "$T_TMP/ghost-redis.out"
 check "ghost-tasks.sh against real Redis: late ack loses 0" grep -qE '^ack=late +jobs=8 completed=8 lost=0' "$T_TMP/ghost-redis.out"
