@@ -36,12 +36,11 @@ proc_state() {
 # status, `killed` when it did not stop in time, or `gone` when it was reaped already
 # (or never ours).  A wirelab server answers SIGTERM with exit status 0.
 stop_pid() {
-  local p=$1 t=${2:-10} i
+  local p=$1 end=$((SECONDS + ${2:-10}))
   STOP_STATUS=gone
   proc_state "$p" || return 0
   [ "$PROC_STATE" = Z ] || kill -TERM "$p" 2>/dev/null
-  for ((i = 0; i < t * 20; i++)); do
-    proc_state "$p" && [ "$PROC_STATE" != Z ] || break
+  while [ "$SECONDS" -lt "$end" ] && proc_state "$p" && [ "$PROC_STATE" != Z ]; do
     sleep 0.05
   done
   if proc_state "$p" && [ "$PROC_STATE" != Z ]; then
@@ -54,10 +53,11 @@ stop_pid() {
   STOP_STATUS=$?
 }
 
-# stop_all PID...: SIGTERM them all, then stop_pid each; exit statuses not looked at.
+# stop_all PID...: SIGTERM them all (a daemon that is not our child too, like nginx's
+# master), then stop_pid our children among them; exit statuses not looked at.
 stop_all() {
   local p
-  for p in "$@"; do proc_state "$p" && kill -TERM "$p" 2>/dev/null; done
+  for p in "$@"; do kill -TERM "$p" 2>/dev/null; done
   for p in "$@"; do stop_pid "$p"; done
 }
 
