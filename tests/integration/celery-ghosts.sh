@@ -28,6 +28,7 @@ DRIVER=labs/06-job-queue/celery-ghosts.py
 # the task where the kill lands, so the timeout of a killed task has always passed).
 ARGS=(--tasks 3 --kill-at 2 --work-ms 800 --vt-short 0.3 --long-ms 6000 --window 5 --bin "$BIN")
 CASES=child-early,child-late,child-reject,main-late,main-late-vt,long-vt,lab-broker-early,lab-broker-late
+plan 2
 start=$(date +%s)
 timeout 240 /usr/bin/python3 "$DRIVER" "${ARGS[@]}" --cases "$CASES" --md "$T_TMP/table.md" \
   >"$T_TMP/out" 2>"$T_TMP/err"
@@ -40,6 +41,7 @@ ok_within "the run is bounded" $(($(date +%s) - start)) 240
 
 # field CASE NAME: the value of NAME= on CASE's line (empty when the line is missing)
 field() { sed -nE "s/^case=$1 .* $2=([^ ]+).*/\\1/p; s/^case=$1 $2=([^ ]+).*/\\1/p" "$T_TMP/out" | head -1; }
+plan $((2 + $(tr ',' '\n' <<<"$CASES" | wc -l))) # two counts, then one sum per case
 n_lines=$(grep -c '^case=' "$T_TMP/out")
 expect_eq "one result line per case asked for" "$(tr ',' '\n' <<<"$CASES" | wc -l)" "$n_lines"
 expect_eq "one table row per case" "$n_lines" "$(grep -c '^| \(celery\|lab worker\) ' "$T_TMP/table.md")"
@@ -51,6 +53,7 @@ for c in ${CASES//,/ }; do
   expect_eq "$c: once + twice + never + waiting = the task ids sent" "$(field "$c" tasks)" "$sum"
 done
 
+plan 18
 expect_eq "Celery, default early ack, pool process killed: the task is lost" 1 "$(field child-early never)"
 expect_eq "... and not run again" 0 "$(field child-early again)"
 expect_eq "... the result backend says WorkerLostError" "FAILURE(WorkerLostError)" "$(field child-early backend)"
@@ -73,6 +76,7 @@ expect_eq "... the killed task runs again" 1 "$(field lab-broker-late again)"
 
 # SIGTERM in the middle of a case: every process it started is stopped, by pid, and the
 # scratch directory is gone.
+plan 5
 /usr/bin/python3 "$DRIVER" "${ARGS[@]}" --cases main-late,lab-broker-late >"$T_TMP/term.out" 2>&1 &
 dpid=$!
 for _ in $(seq 1 300); do
@@ -103,6 +107,7 @@ fi
 if [ -n "$scratch" ] && [ ! -e "$scratch" ]; then ok "SIGTERM: scratch directory removed"; else bad "SIGTERM: scratch directory removed" "[$scratch]"; fi
 
 # ghost-tasks.sh --server redis starts its own redis-server, and stops it.
+plan 4
 timeout 60 labs/06-job-queue/ghost-tasks.sh --server redis --jobs 4 --bin "$BIN" >"$T_TMP/gt.out" 2>&1
 rc=$?
 sed 's/^/    /' "$T_TMP/gt.out"
@@ -117,6 +122,7 @@ else
 fi
 
 # Bad input: a clear error and exit 2.
+plan 3
 /usr/bin/python3 "$DRIVER" --cases nosuch >"$T_TMP/bad.out" 2>&1
 expect_eq "unknown case: exit 2" 2 "$?"
 check "unknown case: the error names it" grep -q "^celery-ghosts: error: unknown case nosuch" "$T_TMP/bad.out"
