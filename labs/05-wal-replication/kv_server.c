@@ -469,7 +469,8 @@ static void usage(FILE *f)
             "  --max-output-memory BYTES replies queued for all clients together; over it the\n"
             "                           client with the most unread is closed (default 256 MiB;\n"
             "                           one client: at most 64 MiB)\n"
-            "  --wal-truncate-corrupt   recovery cuts the log at corruption instead of refusing\n"
+            "  --wal-truncate-damaged   recovery cuts a damaged log at the damage (and says what\n"
+            "                           it cut) instead of refusing to start\n"
             "  --repl-throttle BYTES/S  send each replica at most that many WAL bytes per second,\n"
             "                           as a slow link would: asynchronous replicas fall behind\n"
             "                           and the lab shows what a failover then loses (0: none)\n"
@@ -503,7 +504,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--help")) {
             usage(stdout);
             return 0;
-        } else if (!strcmp(a, "--wal-truncate-corrupt")) {
+        } else if (!strcmp(a, "--wal-truncate-damaged")) {
             wo.truncate_corrupt = 1;
             takes = 0;
         } else if (!strcmp(a, "--sim-power-loss") || !strcmp(a, "--sim-power-loss=cut")) {

@@ -60,8 +60,9 @@ static int blog_replay_one(void *arg, uint64_t lsn, uint16_t type, const void *p
     return x->fn(x->arg, x->p->argc, x->p->argv, x->p->argl);
 }
 
-struct blog *blog_open(const char *dir, enum blog_fsync policy, blog_replay_fn replay, void *arg,
-                       void (*wake)(void *), void *wake_arg, char *err, size_t errlen)
+struct blog *blog_open(const char *dir, enum blog_fsync policy, int truncate_damaged,
+                       blog_replay_fn replay, void *arg, void (*wake)(void *), void *wake_arg,
+                       char *err, size_t errlen)
 {
     struct blog *l = calloc(1, sizeof(*l));
     struct blog_replay_ctx x = {.fn = replay, .arg = arg, .records = l ? &l->records : NULL};
@@ -75,6 +76,7 @@ struct blog *blog_open(const char *dir, enum blog_fsync policy, blog_replay_fn r
     resp_out_init(&l->rec, BLOG_MAX_RECORD);
     struct wal_opts o = {
         .notify_write = policy == BLOG_EVERYSEC, /* replies may leave once written */
+        .truncate_corrupt = truncate_damaged,
         .on_progress = wake,
         .progress_arg = wake_arg,
     };

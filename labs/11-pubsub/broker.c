@@ -378,6 +378,8 @@ static void usage(FILE *f)
            "                                   (default 32mb 8mb 60, Redis's pubsub class)\n"
            "  --max-stream-memory SIZE         bytes of stream entries before XADD is refused\n"
            "                                   (default 1gb)\n"
+           "  --wal-truncate-damaged           recovery cuts a damaged log at the damage (and\n"
+           "                                   says what it cut) instead of refusing to start\n"
            "  --help                           this text\n");
 }
 
@@ -386,6 +388,7 @@ int main(int argc, char **argv)
     const char *host = "127.0.0.1", *dir = NULL;
     int port = 6380;
     enum blog_fsync policy = BLOG_EVERYSEC;
+    int truncate_damaged = 0;
     struct broker b;
     memset(&b, 0, sizeof(b));
     b.pslimit = (struct oblimit){32u << 20, 8u << 20, 60};
@@ -424,6 +427,8 @@ int main(int argc, char **argv)
                 return 2;
             }
             i += 3;
+        } else if (!strcmp(a, "--wal-truncate-damaged")) {
+            truncate_damaged = 1;
         } else if (!strcmp(a, "--max-stream-memory") && more >= 1) {
             if (oblimit_parse_size(argv[++i], &b.max_stream_bytes) < 0) {
                 fprintf(stderr, "broker: bad --max-stream-memory '%s'\n", argv[i]);
@@ -457,7 +462,8 @@ int main(int argc, char **argv)
     if (dir) {
         uint64_t t0 = ev_now_ms();
         b.loading = 1;
-        b.log = blog_open(dir, policy, replay_record, fake, log_progress, b.loop, err, sizeof(err));
+        b.log = blog_open(dir, policy, truncate_damaged, replay_record, fake, log_progress, b.loop,
+                          err, sizeof(err));
         b.loading = 0;
         if (!b.log) {
             fprintf(stderr, "broker: cannot open the log in %s: %s\n", dir, err);

@@ -31,10 +31,24 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stopping;
-static struct ev_loop *stop_loop; /* for the signal handler */
-
 static void jobs_conn_io(struct ev_loop *loop, int fd, unsigned mask, void *arg);
+
+/* SIGINT/SIGTERM: the handler sets the flag and wakes the loop, which stops. */
+static volatile sig_atomic_t jobs_stopping;
+static struct ev_loop *jobs_signal_loop;
+
+static void jobs_on_signal(int sig)
+{
+    (void)sig;
+    jobs_stopping = 1;
+    if (jobs_signal_loop) ev_wake(jobs_signal_loop); /* async-signal-safe: an eventfd write */
+}
+
+static void jobs_on_wake(struct ev_loop *loop, void *arg)
+{
+    (void)arg;
+    if (jobs_stopping) ev_stop(loop);
+}
 
 static uint64_t jobs_clock(void *app)
 {
@@ -215,18 +229,6 @@ static void jobs_accept(struct ev_loop *loop, int fd, void *arg)
         fprintf(stderr, "jobs-server: fd %d not watched (too many connections)\n", fd);
 }
 
-static void on_stop(int sig)
-{
-    (void)sig;
-    stopping = 1;
-    ev_wake(stop_loop);
-}
-
-static void on_wake(struct ev_loop *loop, void *arg)
-{
-    if (stopping) ev_stop(loop);
-}
-
 static void usage(FILE *f)
 {
     fprintf(
@@ -398,8 +400,6 @@ int main(int argc, char **argv)
     memset(&s, 0, sizeof(s));
     jobs_parse_args(argc, argv, &s.o);
     signal(SIGPIPE, SIG_IGN);
-    struct sigaction sa = {.sa_handler = on_stop};
-    sigemptyset(&sa.sa_mask);
     /* Every held long poll and open stream is a descriptor: allow what we may. */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -441,8 +441,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "jobs-server: error: cannot watch the listener\n");
         return 1;
     }
-    stop_loop = s.loop;
-    ev_on_wake(s.loop, on_wake, NULL);
+    ev_on_wake(s.loop, jobs_on_wake, NULL);
+    jobs_signal_loop = s.loop;
+    struct sigaction sa = {.sa_handler = jobs_on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     net_announce("listening", s.lfd);

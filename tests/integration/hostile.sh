@@ -7,10 +7,11 @@
 # (tests/integration/hostile.py, python3 stdlib).  The HTTP servers also get a
 # pipelined flood read late, half-closed requests, header sections over the limit
 # (answered, then a FIN, not a reset), 1,000 unfinished bodies against their body
-# budget, and slowloris on 256 descriptors (fresh clients must still be served).  After each attack the server is
-# alive, its ASan/UBSan log is clean and a fresh normal client is served.  Then every
-# program gets bad command lines (exit 2 and a message) and the file tools (parse,
-# wal-dump, diskbench) hostile files (an exit code and a message, never a crash).
+# budget, and slowloris on 256 descriptors (fresh clients must still be served).
+# After each attack the server is alive, its ASan/UBSan log is clean and a fresh
+# normal client is served.  Then every program gets bad command lines (exit 2 and a
+# message) and the file tools (parse, wal-dump, diskbench) hostile files (an exit
+# code and a message, never a crash).
 # Budget: 40 s.  HOSTILE_SECS (default 0.7) is the length of each attack.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 need python3 timeout
@@ -18,29 +19,18 @@ need python3 timeout
 # not the server's bounds.
 export ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=8"
 H="$(dirname "${BASH_SOURCE[0]}")/hostile.py"
-SLOW=()
 S=${HOSTILE_SECS:-0.7}
 SEED=${HOSTILE_SEED:-$RANDOM}
 echo "  seed $SEED (HOSTILE_SEED=$SEED reproduces)"
 
-# hostile_lines PREFIX: turn `ok NAME` / `FAIL NAME: WHY` lines on stdin into ok/bad.
-hostile_lines() {
-  local prefix=$1 line
-  while IFS= read -r line; do
-    case $line in
-      ok\ *) ok "$prefix${line#ok }" ;;
-      FAIL\ *) line=${line#FAIL }; bad "$prefix${line%%: *}" "${line#*: }" ;;
-      *) bad "${prefix}unexpected output" "$line" ;;
-    esac
-  done
-}
-# hostile KIND PORT PID LOG NAME: run the attacks (hostile.py), count their lines.
+# hostile KIND PORT PID LOG NAME: run the attacks (hostile.py): its checks, planned by
+# itself, and one more (planned here, per call): it exits 0 after all of them.
 hostile() {
-  hostile_lines "$5: " < <(timeout 60 python3 "$H" "$1" "$2" "$3" "$4" "$S" "$SEED" 2>&1)
+  run_checks "$5: " timeout 60 python3 "$H" "$1" "$2" "$3" "$4" "$S" "$SEED"
 }
 
 # Sections 2 and 3 (no servers) run in the background while section 1 attacks, and
-# print ok/FAIL lines that are counted at the end: the budget is 40 s.
+# print `plan N` and ok/FAIL lines that are counted at the end: the budget is 40 s.
 offline_checks() {
 # ---- 2. bad command lines: exit 2 and a message -----------------------------------
 badcli() {
@@ -50,6 +40,7 @@ badcli() {
   if [ "$rc" = 2 ] && [ -n "$out" ] && ! grep -q 'Sanitizer\|runtime error' <<<"$out"; then echo "ok $prog $* -> exit 2"
   else echo "FAIL $prog $*: exit $rc: $(head -c 200 <<<"$out" | tr "\n" " ")"; fi
 }
+echo "plan 51" # the badcli lines below
 for p in server-blocking server-epoll server-uring jobs-server broker; do
   badcli "$p" --port 99999
   badcli "$p" --port -1
@@ -131,12 +122,18 @@ EOF
 declare -A FILES=([json]="deep.json deepobj.json nul.json huge-num.json bad-utf8.json esc.json random.bin empty"
   [xml]="deep.xml billion.xml ext.xml unclosed.xml random.bin empty"
   [http]="long-line.http nul.http cl.http chunk.http random.bin empty" [proto]="proto.bin random.bin empty")
+local impls nfiles=0 fmt impl
+impls=$("$BIN/parse" --list)
+while read -r fmt impl; do set -- ${FILES[$fmt]:-random.bin}; nfiles=$((nfiles + $#)); done <<<"$impls"
+echo "plan $((nfiles + 1 + 11))" # the files, the list itself, the WAL and diskbench files
+[ "$(wc -l <<<"$impls")" -ge 8 ] && echo "ok parse --list: $(wc -l <<<"$impls") implementations" ||
+  echo "FAIL parse --list: $impls"
 while read -r fmt impl; do
   if [ "$impl" = hand ]; then args=(--impl hand); else args=(--impl lib --lib "$impl"); fi
   for f in ${FILES[$fmt]:-random.bin}; do
     filetool "parse $fmt $impl $f" "0 1" "$BIN/parse" --format "$fmt" "${args[@]}" "$T_TMP/$f"
   done
-done < <("$BIN/parse" --list)
+done <<<"$impls"
 for dd in wal-rand wal-meta wal-trunc wal-hdr; do
   filetool "wal-dump $dd" "0 1 2" "$BIN/wal-dump" "$T_TMP/$dd"
   filetool "kv-server recovery of $dd" "1 2" "$BIN/kv-server" --role primary --port 0 --data-dir "$T_TMP/$dd"
@@ -151,22 +148,32 @@ OFFLINE=$!
 
 # ---- 1. the servers under attack ----------------------------------------------------
 # Slowloris on 256 descriptors (300 clients a byte a second, then 25 fresh clients) is
-# mostly waiting: the servers get it at the same time, in the background.
+# mostly waiting: the HTTP servers get it at the same time, in the background, each
+# writing its helper's lines (and its own exit status check) to slow-SRV.out.
 slowloris() {
-  local srv=$1 kind=$2 var=S_${1//-/_} port pid; shift 2
-  start_server "$var" bash -c 'ulimit -n 256 && exec "$@"' _ "$BIN/$srv" --port 0 \
-    --idle-timeout 2 --request-timeout 2 "$@" >/dev/null || { echo "FAIL $srv slowloris: no start"; return; }
-  port=$var; pid=${var}_PID
-  SLOWLORIS=1 timeout 60 python3 "$H" "$kind" "${!port}" "${!pid}" "$T_TMP/$var.log" "$S" "$SEED" |
-    sed "s/^\(ok\|FAIL\) /\1 $srv (ulimit -n 256): /"
-  stop_all "${!pid}" # a background function: the EXIT trap does not know this server
+  local srv=$1 kind=$2 var=S_${1//-/_} port pid
+  echo "plan 1" # the server's exit status, below
+  if ! start_server "$var" bash -c 'ulimit -n 256 && exec "$@"' _ "$BIN/$srv" --port 0 \
+      --idle-timeout 2 --request-timeout 2 >/dev/null; then
+    echo "FAIL start: no 'listening on' line: $(head -c 300 "$T_TMP/$var.log")"
+    return 1
+  fi
+  port=$var pid=${var}_PID
+  SLOWLORIS=1 timeout 60 python3 "$H" "$kind" "${!port}" "${!pid}" "$T_TMP/$var.log" "$S" "$SEED"
+  local rc=$?
+  stop_pid "${!pid}" # a background function: finish does not know this server
+  if [ "$STOP_STATUS" = 0 ]; then echo "ok stops on SIGTERM, exit 0"
+  else echo "FAIL stops on SIGTERM, exit 0: $STOP_STATUS"; fi
+  return $rc
 }
+SLOW=() SLOW_SRV=()
 for srv in server-blocking server-epoll server-uring jobs-server; do
   kind=http; [ "$srv" = jobs-server ] && kind=jobs
   slowloris "$srv" "$kind" >"$T_TMP/slow-$srv.out" 2>&1 &
-  SLOW+=($!)
+  SLOW+=($!) SLOW_SRV+=("$srv")
 done
 
+plan 4
 for srv in server-blocking server-epoll server-uring; do
   start_server P "$BIN/$srv" --port 0 --idle-timeout 2 --max-body-memory 8388608 || continue
   BODY_BUDGET=8388608 hostile http "$P" "$P_PID" "$T_TMP/P.log" "$srv"
@@ -206,6 +213,7 @@ acked() {
 
 # Nothing acknowledged is lost: writes acknowledged before and after the attacks are
 # all there after kill -9 and a restart on the same data directory.
+plan 2
 if start_server B "$BIN/broker" --port 0 --data-dir "$T_TMP/broker"; then
   acked A1 "$B" 20 XADD acked '*' n @
   hostile resp "$B" "$B_PID" "$T_TMP/B.log" broker
@@ -216,6 +224,7 @@ if start_server B "$BIN/broker" --port 0 --data-dir "$T_TMP/broker"; then
       ":$((A1 + A2)) 40" "$(resp "$B" XLEN acked) $((A1 + A2))"
 fi
 
+plan 3
 if start_server K "$BIN/kv-server" --role primary --port 0 --repl-port 0 --data-dir "$T_TMP/kvp" \
      --synchronous-commit local; then
   KR=$(sed -nE 's/.*replication.* 127\.0\.0\.1:([0-9]+).*/\1/p' "$T_TMP/K.log" | head -1)
@@ -236,10 +245,11 @@ if start_server K "$BIN/kv-server" --role primary --port 0 --repl-port 0 --data-
 fi
 
 # a fake primary that answers a replica with garbage (mutated real WAL records)
+plan 1
 if start_server W "$BIN/kv-server" --role primary --port 0 --data-dir "$T_TMP/kvw" --synchronous-commit local; then
   printf '*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$3\r\n222\r\n' |
     timeout 5 python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); s.sendall(sys.stdin.buffer.read()); s.recv(100); s.close()' "$W"
-  stop_all "$W_PID"
+  stop_server W
   head -c 4096 "$T_TMP"/kvw/*.wal | python3 -c 'import sys; b=sys.stdin.buffer.read(); i=b.find(bytes(24)); sys.stdout.buffer.write(b[:i if i>0 else 80])' >"$T_TMP/recs"
   KV_BIN="$BIN/kv-server" KV_DIR="$T_TMP/kvr" KV_RECORDS="$T_TMP/recs" \
     hostile fakeprimary 0 0 "$T_TMP/kvr.log" "kv-server replica"
@@ -247,7 +257,9 @@ fi
 
 # Out of descriptors (ulimit -n 64): accept() fails with EMFILE while the listener stays
 # readable.  A server that retries at once spins a core; one that logs every pause
-# floods its log: the first pause is logged, then one line per 10 s (io/acceptor.h).
+# floods its log: the HTTP servers log the first pause, then one line per 10 s
+# (io/acceptor.h).
+plan 10
 for srv in server-blocking server-epoll server-uring jobs-server broker; do
   kind=http; [ "$srv" = jobs-server ] && kind=jobs; [ "$srv" = broker ] && kind=resp
   start_server F bash -c 'ulimit -n 64 && exec "$@"' _ "$BIN/$srv" --port 0 || continue
@@ -261,12 +273,15 @@ for srv in server-blocking server-epoll server-uring jobs-server broker; do
     if [ "$lines" -le 2 ]; then ok "$srv (ulimit -n 64): out-of-descriptors log stays short ($lines lines)"
     else bad "$srv (ulimit -n 64): out-of-descriptors log flood" "$lines lines"; fi
   fi
-  stop_all "$F_PID"
+  stop_server F
 done
-for pid in "${SLOW[@]}"; do wait "$pid"; done
-for srv in server-blocking server-epoll server-uring jobs-server; do
-  hostile_lines "" <"$T_TMP/slow-$srv.out"
+plan 4 # each slowloris helper ends well
+for i in "${!SLOW[@]}"; do
+  wait "${SLOW[$i]}"; rc=$?
+  srv=${SLOW_SRV[$i]}
+  check_lines "$srv (ulimit -n 256): " "$rc" "$T_TMP/slow-$srv.out" slowloris
 done
+plan 1 # the background checks end well
 wait "$OFFLINE"
-hostile_lines "" <"$T_TMP/offline.out"
+check_lines "" "$?" "$T_TMP/offline.out" "bad command lines and hostile files"
 finish

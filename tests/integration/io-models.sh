@@ -476,6 +476,7 @@ run_server_tests() {
   local name=$1; shift
   local P
   echo "== $name"
+  plan 38
   # a long idle timeout for everything but the timeout tests, so a starved
   # scheduler on a loaded machine cannot turn into a spurious idle close
   start_server P "$@" --port 0 --idle-timeout 60 --request-timeout 60 --max-body-memory 4194304 ||
@@ -536,25 +537,16 @@ run_server_tests() {
   else bad "$name: wrk" "$(printf '%s' "$w" | tail -5)"; fi
   pycheck "$name: $IDLE_CONNS idle connections held, requests still served" idle "$P" "$IDLE_CONNS"
   alive "$name: alive after $IDLE_CONNS connections" "$pid"
-  stop_server "$name" "$pid"
+  stop_server P "$name: SIGTERM stops it, exit 0"
 
   # the timeout tests, on an instance with 1 s deadlines
   start_server P "$@" --port 0 --idle-timeout 1 --request-timeout 1 || return
   pycheck "$name: slowloris does not delay others, 408 at the request deadline" slowloris "$P" 1
   pycheck "$name: silent connection closed after idle timeout" silent "$P" 1
   pycheck "$name: a peer that never reads is cut off" noread "$P" 1
-  stop_server "$name (1 s deadlines)" "$P_PID" INT
+  stop_server P "$name (1 s deadlines): SIGTERM stops it, exit 0"
   pycheck "$name: SIGINT/SIGTERM with connections open, port free at once, restart (5 rounds)" \
     restart 0 "$1" 5
-}
-
-# stop_server NAME PID [SIGNAL]: SIGTERM (or SIGNAL) ends it within 5 s with exit status 0
-stop_server() {
-  local sig=${3:-TERM}
-  kill -"$sig" "$2"
-  local i; for i in $(seq 1 50); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$2" 2>/dev/null; then bad "$1: SIG$sig stops it" "still running"
-  else wait "$2"; expect_eq "$1: SIG$sig stops it, exit 0" 0 "$?"; fi
 }
 
 # --iterative: the same code, one connection at a time; what it shows is
@@ -562,11 +554,12 @@ stop_server() {
 iterative_tests() {
   local P name=blocking-iterative
   echo "== $name"
+  plan 4
   start_server P "$BIN/server-blocking" --iterative --port 0 --idle-timeout 1 || return
   expect_eq "$name: GET / body" "Hello, World!" "$(curl -s --max-time 5 "http://127.0.0.1:$P/")"
   pycheck "$name: 16 pipelined requests answered in order" pipeline "$P"
   pycheck "$name: /delay blocks the next client (head-of-line)" delay "$P" iterative
-  stop_server "$name" "$P_PID"
+  stop_server P "$name: SIGTERM stops it, exit 0"
 }
 
 run_server_tests epoll "$BIN/server-epoll"

@@ -31,15 +31,19 @@ status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 # jfield JSON NAME: a field of our flat JSON answers (string or number), without a process
 jfield() { sed -nE "s/.*\"$2\":\"?([^\",}]*)\"?.*/\1/p" <<<"$1"; }
 new_job() { local r; r=$(post "{\"work_ms\": $1${2:+, \"callback\": \"$2\"}}"); jfield "${r#* }" id; }
-# stop_by SIG PID: the signal ends the server within 5 s, exit status 0.
+# stop_by SIG VAR: the signal ends the server start_server VAR started within 5 s,
+# exit status 0 (a check; finish then finds it reaped).
 stop_by() {
-  kill -"$1" "$2"
-  local i; for i in $(seq 1 50); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$2" 2>/dev/null; then bad "SIG$1 stops it" "still running"
-  else wait "$2"; expect_eq "SIG$1 stops it, exit 0" 0 "$?"; fi
+  local pid pv="${2}_PID"
+  pid=${!pv}
+  kill -"$1" "$pid"
+  local i; for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then bad "SIG$1 stops it" "still running"
+  else wait "$pid"; expect_eq "SIG$1 stops it, exit 0" 0 "$?"; fi
 }
 
 # ---- request-response: POST, short poll, Server-Timing ------------------------
+plan 9
 r=$(post '{"work_ms": 2000}')
 expect_eq "POST /jobs answers 202" 202 "${r%% *}"
 ID=$(jfield "${r#* }" id)
@@ -58,6 +62,7 @@ expect_eq "short poll later: done" done "$(jfield "$b" status)"
 expect_eq "done job progress 100, version 12" "100 12" "$(jfield "$b" progress) $(jfield "$b" version)"
 
 # ---- long polling -------------------------------------------------------------
+plan 10
 LID=$(new_job 3000)
 v=$(jfield "$(curl -s "$U/jobs/$LID")" version)
 t0=$(date +%s%N)
@@ -80,6 +85,7 @@ expect_eq "long poll bad wait 400" 400 "$(status_of "$U/jobs/$DONE?wait=abc&sinc
 expect_eq "long poll wait too long 400" 400 "$(status_of "$U/jobs/$DONE?wait=100000&since=0")"
 
 # ---- SSE ----------------------------------------------------------------------
+plan 13
 SID=$(new_job 300)
 curl -s -N --max-time 1.5 -D "$T_TMP/hs" "$U/jobs/$SID/events" >"$T_TMP/sse1" || true
 check "SSE content type" grep -qi '^content-type: text/event-stream' "$T_TMP/hs"
@@ -112,6 +118,7 @@ check "HEAD /events answers the stream's head, no stream" sh -c \
 expect_eq "SSE unknown job 404" 404 "$(status_of "$U/jobs/424242/events")"
 
 # Global stream, live: an event must arrive while the job still runs (no buffering).
+plan 4
 curl -s -N --max-time 4 "$U/events" >"$T_TMP/sse3" &
 CURL_PID=$!
 sleep 0.4
@@ -134,6 +141,7 @@ sys.exit(0 if ids == sorted(set(ids)) and ids else 1)
 EOF
 
 # A log of 16 events and 24 events later: resuming after 1 says what was lost.
+plan 1
 start_server P2 "$BIN/jobs-server" --port 0 --event-log 16 --max-jobs 2 --heartbeat 1 || finish
 for i in 1 2; do curl -s -o /dev/null -d '{"work_ms": 20}' "http://127.0.0.1:$P2/jobs"; done
 curl -s -o /dev/null "http://127.0.0.1:$P2/jobs/2?wait=5&since=11"
@@ -142,6 +150,7 @@ expect_eq "resume past the log's retention: 'event: gap' then the 16 kept (9..24
   "gap 9 24 16" "$(grep -c '^event: gap' "$T_TMP/gap" | sed 's/1/gap/') $(grep '^id: ' "$T_TMP/gap" | head -1 | cut -d' ' -f2) $(grep '^id: ' "$T_TMP/gap" | tail -1 | cut -d' ' -f2) $(grep -c '^id: ' "$T_TMP/gap")"
 # Eviction (--max-jobs 2): job 4 takes done job 2's slot.  Job 2's long-poll
 # waiter is answered at once with its last status; job 2 is then unknown.
+plan 5
 U2="http://127.0.0.1:$P2"
 curl -s -o "$T_TMP/evict_lp" -w '%{time_total}' "$U2/jobs/2?wait=8&since=12" >"$T_TMP/evict_t" &
 EV_LP=$!
@@ -149,19 +158,21 @@ sleep 0.4
 curl -s -o /dev/null -d '{"work_ms": 20}' "$U2/jobs"           # job 3 evicts done job 1
 curl -s -o /dev/null -d '{"work_ms": 20}' "$U2/jobs"           # job 4 evicts done job 2
 wait "$EV_LP"
-check "eviction answers the job's long poll at once ($(cat "$T_TMP/evict_t") s)" \
-  awk -v t="$(cat "$T_TMP/evict_t")" 'BEGIN { exit !(t < 4) }'
+check_num "eviction answers the job's long poll at once ($(cat "$T_TMP/evict_t") s)" \
+  "$(cat "$T_TMP/evict_t")" '<' 4
 expect_eq "the evicted job's waiter got its last version" 12 "$(jfield "$(cat "$T_TMP/evict_lp")" version)"
 expect_eq "an evicted job is unknown: 404" 404 "$(status_of "$U2/jobs/2")"
 alive "server alive after evictions" "$P2_PID"
-stop_by INT "$P2_PID"
+stop_by INT P2
 
 # ---- webhooks -----------------------------------------------------------------
+plan 8
 cat >"$T_TMP/receiver.py" <<'EOF'
 # A webhook receiver: verifies X-Wirelab-Signature, answers 503 to the first
 # attempt of each delivery when REFUSE_FIRST=1, or never answers when HANG=1.
-import hashlib, hmac, http.server, os, socket, sys, time
+import hashlib, hmac, http.server, os, signal, socket, sys, time
 secret, log = os.environ["SECRET"].encode(), open(os.environ["LOG"], "a", buffering=1)
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))  # stopped like the servers: exit 0
 if os.environ.get("HANG") == "1":
     s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
     print("listening on 127.0.0.1:%d" % s.getsockname()[1], flush=True)
@@ -208,6 +219,7 @@ expect_eq "callback that is not http://IPV4:PORT/ -> 422" "422" \
   "$(post '{"work_ms": 10, "callback": "http://example.com/x"}' | cut -d' ' -f1)"
 
 # ---- bad input ----------------------------------------------------------------
+plan 16
 expect_eq "unknown job 404" 404 "$(status_of "$U/jobs/987654")"
 expect_eq "non-numeric job id 404" 404 "$(status_of "$U/jobs/abc")"
 r=$(post '{"work_ms": 10')
@@ -230,6 +242,7 @@ expect_eq "GET / serves the page" 200 "$(status_of "$U/")"
 alive "server alive after bad input" "$P_PID"
 
 # ---- limits: waiters, streams, slow readers -----------------------------------
+plan 4
 PIDS=()
 for i in 1 2 3 4; do curl -s -o /dev/null "$U/jobs/$DONE?wait=4&since=12" & PIDS+=($!); done
 sleep 0.5
@@ -251,6 +264,7 @@ sleep 0.3
 
 # A reader that never reads while ~1 MB of events flow: the server cuts it off at
 # --stream-buffer (32 KiB) instead of growing, and keeps serving everyone else.
+plan 3
 python3 - "$P" <<'EOF' && ok "slow SSE and WebSocket readers cut off at the buffer limit" || bad "slow SSE and WebSocket readers cut off at the buffer limit"
 import http.client, json, socket, sys, time
 port = int(sys.argv[1])
@@ -277,6 +291,7 @@ expect_eq "server answers after the flood" 200 "$(status_of "$U/jobs/$DONE")"
 # Resume /events from the start after the flood: ~1 MB of events through a 32 KiB
 # connection bound, taken from the log in batches as the client reads: every id
 # once, in order, and the stream is not cut.
+plan 1
 python3 - "$P" <<'EOF' && ok "Last-Event-ID: 1 on /events replays ~10k events, none missed or repeated, not cut" || bad "big /events resume"
 import http.client, json, socket, sys, time
 port = int(sys.argv[1])
@@ -299,6 +314,7 @@ sys.exit(0 if ok else 1)
 EOF
 
 # ---- WebSocket: job events pushed as text frames, chat room, protocol errors ----
+plan 17
 python3 - "$P" <<'EOF' >"$T_TMP/ws.out" 2>&1
 import base64, os, socket, struct, sys, json, urllib.request
 port = int(sys.argv[1])
@@ -384,8 +400,7 @@ expect_eq "WS: bad room name -> 400" 400 "$(status_of -H 'Upgrade: websocket' -H
 
 wait "$IDLE_PID"
 idle=$(cat "$T_TMP/idle")
-check "silent connection closed after --idle-timeout 2 (${idle} s)" \
-  awk -v t="$idle" 'BEGIN { exit !(t >= 1.5 && t <= 6) }'
+check_num "silent connection closed after --idle-timeout 2 (${idle} s)" "$idle" '>=' 1.5 '<=' 6
 # A client trickling a request head: 408 at --request-timeout, not a fresh clock per byte.
 python3 - "$P" <<'EOF' && ok "a trickled request head gets 408 at --request-timeout 2" || bad "a trickled request head gets 408 at --request-timeout 2"
 import socket, sys, time
@@ -412,5 +427,5 @@ expect_eq "bad --port: exit 2" 2 "$?"
 "$BIN/jobs-server" --max-streams 0 >/dev/null 2>&1
 expect_eq "--max-streams 0: exit 2" 2 "$?"
 alive "server alive at the end" "$P_PID"
-stop_by TERM "$P_PID"
+stop_by TERM P
 finish
