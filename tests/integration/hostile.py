@@ -802,7 +802,7 @@ def count_in_stream(s, marker, want, quiet):
                 break
             tail += d
             got += tail.count(marker)
-            tail = tail[-len(marker):]
+            tail = tail[1 - len(marker):]  # a marker that ended the chunk is counted once
     except OSError:
         pass
     return got
