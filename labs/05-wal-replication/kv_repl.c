@@ -55,6 +55,7 @@ static void rep_close(struct kv_server *s, int i, const char *why)
     ev_unwatch(s->loop, r->fd);
     close(r->fd);
     resp_out_free(&r->out);
+    resp_free(&r->p);
     free(r->in);
     free(r);
     s->rep[i] = NULL;
@@ -226,7 +227,7 @@ static void rep_event(struct ev_loop *l, int fd, unsigned mask, void *arg)
         size_t pos = 0;
         for (;;) {
             ssize_t k = resp_parse(&r->p, r->in + pos, r->inlen - pos);
-            if (k == 0) break;
+            if (k == -2) break;
             if (k < 0 || r->p.err[0] || (r->p.argc && rep_command(s, r) < 0)) {
                 if (k < 0 || r->p.err[0]) resp_add_error(&r->out, r->p.err);
                 (void)!write(fd, r->out.data, r->out.len);

@@ -82,6 +82,7 @@ static void client_close(struct kv_server *s, struct kv_client *c)
     close(c->fd);
     s->clients[c->fd] = NULL;
     resp_out_free(&c->out);
+    resp_free(&c->p);
     free(c->in);
     free(c);
 }
@@ -428,7 +429,7 @@ static void process_input(struct kv_server *s, struct kv_client *c)
     int fd = c->fd;
     while (c->npend < KV_MAX_PENDING && !c->close_after && c->inpos < c->inlen) {
         ssize_t r = resp_parse(&c->p, c->in + c->inpos, c->inlen - c->inpos);
-        if (r == 0) break;
+        if (r == -2) break;
         if (r < 0) {
             resp_add_error(&c->out, c->p.err);
             c->close_after = 1;

@@ -54,10 +54,13 @@ static int blog_replay_one(void *arg, uint64_t lsn, uint16_t type, const void *p
     if (r != (ssize_t)n || x->p->err[0] || x->p->argc == 0) {
         fprintf(stderr, "broker: log record at LSN %llu is not one command\n",
                 (unsigned long long)lsn);
+        resp_free(x->p);
         return -1;
     }
     (*x->records)++;
-    return x->fn(x->arg, x->p->argc, x->p->argv, x->p->argl);
+    int rc = x->fn(x->arg, x->p->argc, x->p->argv, x->p->argl);
+    resp_free(x->p);
+    return rc;
 }
 
 struct blog *blog_open(const char *dir, enum blog_fsync policy, blog_replay_fn replay, void *arg,

@@ -104,6 +104,7 @@ static void client_free(struct client *c)
         b->nclients--;
     }
     resp_out_free(&c->out);
+    resp_free(&c->rp);
     free(c->in);
     free(c);
 }
@@ -155,7 +156,7 @@ void broker_client_process(struct client *c)
     size_t off = 0;
     while (!(c->flags & (CF_BLOCKED | CF_CLOSE | CF_QUIT)) && off < c->inlen) {
         ssize_t r = resp_parse(&c->rp, c->in + off, c->inlen - off);
-        if (r == 0) break;
+        if (r == -2) break;
         if (r < 0) {
             resp_add_error(RB(c), c->rp.err); /* Redis replies, then closes */
             c->flags |= CF_QUIT;

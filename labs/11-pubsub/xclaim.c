@@ -129,10 +129,10 @@ void xcmd_xclaim(struct client *c, int argc, const char **argv, const size_t *ar
         return;
     }
     if (minidle < 0) minidle = 0;
-    struct stream_id ids[RESP_ARGV_MAX];
-    int nids = 0, j = 5;
+    int nids = 0, j = 5; /* the IDs, up to the first word that is not one */
+    struct stream_id id;
     for (; j < argc; j++, nids++)
-        if (stream_id_parse(argv[j], argl[j], 0, &ids[nids], NULL) < 0) break;
+        if (stream_id_parse(argv[j], argl[j], 0, &id, NULL) < 0) break;
     uint64_t now = broker_wall_ms();
     long long deliverytime = -1, retry = -1;
     int force = 0, justid = 0, havelast = 0;
@@ -183,12 +183,13 @@ void xcmd_xclaim(struct client *c, int argc, const char **argv, const size_t *ar
     resp_out_init(&body, BROKER_OUT_LIMIT);
     long long claimed = 0;
     for (int k = 0; k < nids; k++) {
-        long e = stream_find(s, ids[k]);
-        long pi = stream_pel_find(g, ids[k]);
+        stream_id_parse(argv[5 + k], argl[5 + k], 0, &id, NULL);
+        long e = stream_find(s, id);
+        long pi = stream_pel_find(g, id);
         if (pi < 0) {
             if (!force || e < 0) continue;
-            if (!stream_pel_deliver(g, ids[k], cons, now)) continue;
-            pi = stream_pel_find(g, ids[k]);
+            if (!stream_pel_deliver(g, id, cons, now)) continue;
+            pi = stream_pel_find(g, id);
         }
         struct stream_pel *p = &g->pel[pi];
         if (minidle && idle_of(p, now) < (uint64_t)minidle) continue;

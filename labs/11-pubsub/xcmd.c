@@ -255,15 +255,23 @@ void xcmd_xadd(struct client *c, int argc, const char **argv, const size_t *argl
     /* Log the concrete ID so a replay rebuilds the same stream. */
     char idbuf[STREAM_ID_MAX];
     size_t n = (size_t)stream_id_fmt(id, idbuf);
-    const char *pargv[RESP_ARGV_MAX];
-    size_t pargl[RESP_ARGV_MAX];
+    const char **pargv = malloc((size_t)argc * sizeof(*pargv));
+    size_t *pargl = malloc((size_t)argc * sizeof(*pargl));
     int pn = 0;
+    if (!pargv || !pargl) {
+        free(pargv);
+        free(pargl);
+        broker_close_async(c, "out of memory logging XADD: not acknowledged");
+        return;
+    }
     pargv[pn] = "XADD", pargl[pn++] = 4;
     pargv[pn] = argv[1], pargl[pn++] = argl[1];
     pargv[pn] = idbuf, pargl[pn++] = n;
     for (int k = i + 1; k < argc; k++)
         pargv[pn] = argv[k], pargl[pn++] = argl[k];
     broker_propagate(b, pn, pargv, pargl);
+    free(pargv);
+    free(pargl);
     broker_signal_key(b, argv[1], argl[1]);
 }
 
@@ -329,9 +337,14 @@ void xcmd_xack(struct client *c, int argc, const char **argv, const size_t *argl
         resp_add_int(RB(c), 0); /* as Redis: no key or group, nothing to ack, IDs unchecked */
         return;
     }
-    struct stream_id ids[RESP_ARGV_MAX];
+    struct stream_id *ids = malloc((size_t)(argc - 3) * sizeof(*ids));
+    if (!ids) {
+        resp_add_error(RB(c), "OOM out of memory");
+        return;
+    }
     for (int i = 3; i < argc; i++) {
         if (stream_id_parse(argv[i], argl[i], 0, &ids[i - 3], NULL) < 0) {
+            free(ids);
             resp_add_error(RB(c), XERR_ID);
             return;
         }
@@ -344,6 +357,7 @@ void xcmd_xack(struct client *c, int argc, const char **argv, const size_t *argl
             acked++;
         }
     }
+    free(ids);
     resp_add_int(RB(c), acked);
     if (acked) broker_propagate_delivery(c->b, argc, argv, argl);
 }

@@ -4,6 +4,7 @@
  * rebuilds the same PEL (deliveries as XCLAIM ... TIME RETRYCOUNT FORCE JUSTID LASTID). */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "labs/11-pubsub/xcmd.h"
@@ -192,28 +193,34 @@ void xcmd_xreadgroup(struct client *c, int argc, const char **argv, const size_t
         return;
     }
     int nkeys = (argc - streams) / 2;
-    struct stream *ss[RESP_ARGV_MAX / 2];
-    struct stream_group *gs[RESP_ARGV_MAX / 2];
-    struct stream_id from[RESP_ARGV_MAX / 2];
-    int newonly[RESP_ARGV_MAX / 2];
+    struct rg_key {
+        struct stream *s;
+        struct stream_group *g;
+        struct stream_id from;
+        int newonly;
+    } *ks = calloc((size_t)nkeys, sizeof(*ks));
+    if (!ks) {
+        resp_add_error(RB(c), "OOM out of memory");
+        return;
+    }
     const char **keys = argv + streams;
     const size_t *keyl = argl + streams;
     for (int k = 0; k < nkeys; k++) {
         const char *ia = argv[streams + nkeys + k];
         size_t il = argl[streams + nkeys + k];
-        if (!(gs[k] = xcmd_group(c, keys[k], keyl[k], gname, gl, " in XREADGROUP with GROUP option",
-                                 &ss[k])))
-            return;
-        newonly[k] = il == 1 && ia[0] == '>';
-        if (!newonly[k] && stream_id_parse(ia, il, 0, &from[k], NULL) < 0) {
+        if (!(ks[k].g = xcmd_group(c, keys[k], keyl[k], gname, gl,
+                                   " in XREADGROUP with GROUP option", &ks[k].s)))
+            goto out;
+        ks[k].newonly = il == 1 && ia[0] == '>';
+        if (!ks[k].newonly && stream_id_parse(ia, il, 0, &ks[k].from, NULL) < 0) {
             resp_add_error(RB(c), XERR_ID);
-            return;
+            goto out;
         }
     }
     /* Which streams have something to reply: new entries, or any history read. */
     int nreply = 0;
     for (int k = 0; k < nkeys; k++)
-        if (!newonly[k] || stream_id_cmp(ss[k]->last, gs[k]->last) > 0) nreply++;
+        if (!ks[k].newonly || stream_id_cmp(ks[k].s->last, ks[k].g->last) > 0) nreply++;
     if (nreply == 0) {
         if (block >= 0 && !(c->flags & CF_REEXEC)) {
             if (broker_block(c, argc, argv, argl, keys, keyl, nkeys, (uint64_t)block) < 0)
@@ -221,14 +228,14 @@ void xcmd_xreadgroup(struct client *c, int argc, const char **argv, const size_t
         } else if (block < 0) {
             resp_add_null_array(RB(c));
         }
-        return; /* re-executed and still nothing: stays blocked */
+        goto out; /* re-executed and still nothing: stays blocked */
     }
     uint64_t now = broker_wall_ms();
     resp_add_array(RB(c), nreply);
     for (int k = 0; k < nkeys; k++) {
-        struct stream *s = ss[k];
-        struct stream_group *g = gs[k];
-        if (newonly[k] && stream_id_cmp(s->last, g->last) <= 0) continue;
+        struct stream *s = ks[k].s;
+        struct stream_group *g = ks[k].g;
+        if (ks[k].newonly && stream_id_cmp(s->last, g->last) <= 0) continue;
         struct stream_consumer *cons = stream_consumer_get(g, cname, cl, now, NULL);
         if (!cons) {
             /* an error element keeps the reply well-formed */
@@ -238,7 +245,7 @@ void xcmd_xreadgroup(struct client *c, int argc, const char **argv, const size_t
         cons->seen_ms = now;
         resp_add_array(RB(c), 2);
         resp_add_bulk(RB(c), keys[k], keyl[k]);
-        if (newonly[k]) {
+        if (ks[k].newonly) {
             struct stream_id after = g->last;
             size_t i = stream_id_incr(&after) < 0 ? s->n : stream_seek(s, after);
             size_t n = s->n - i;
@@ -261,7 +268,7 @@ void xcmd_xreadgroup(struct client *c, int argc, const char **argv, const size_t
             }
         } else {
             /* History: this consumer's pending entries after the given ID. */
-            struct stream_id after = from[k];
+            struct stream_id after = ks[k].from;
             size_t i = stream_id_incr(&after) < 0 ? g->npel : stream_pel_seek(g, after);
             size_t n = 0;
             for (size_t j = i; j < g->npel; j++)
@@ -286,4 +293,6 @@ void xcmd_xreadgroup(struct client *c, int argc, const char **argv, const size_t
             }
         }
     }
+out:
+    free(ks);
 }
