@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 #include "io/ev.h"
-#include "labs/11-pubsub/dict.h"
-#include "labs/11-pubsub/oblimit.h"
+#include "io/rsrv/dict.h"
+#include "io/rsrv/oblimit.h"
 #include "labs/11-pubsub/pubsub.h"
 #include "parsers/resp/resp.h"
 
