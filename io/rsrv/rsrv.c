@@ -360,7 +360,9 @@ static void dispatch(struct rsrv_client *c, int argc, const char **argv, const s
     const struct rsrv_cmd *cmd = lookup(s, argv[0], argl[0]);
     c->flags |= RC_IN_CMD;
     c->reply_start = c->base + c->out.len;
-    if (!cmd) {
+    if (!cmd && s->cfg.unknown) {
+        s->cfg.unknown(c, argc, argv, argl);
+    } else if (!cmd) {
         unknown_command(c, argc, argv, argl);
     } else if ((cmd->arity > 0 && argc != cmd->arity) || (cmd->arity < 0 && argc < -cmd->arity)) {
         resp_add_errorf(&c->out, "ERR wrong number of arguments for '%s' command", cmd->name);
@@ -447,6 +449,11 @@ void rsrv_set_data(struct rsrv_client *c, void *data)
 void *rsrv_app(const struct rsrv_client *c)
 {
     return c->s->cfg.app;
+}
+
+struct ev_loop *rsrv_loop(const struct rsrv_client *c)
+{
+    return c->s->loop;
 }
 
 uint64_t rsrv_id(const struct rsrv_client *c)

@@ -14,7 +14,8 @@
  *   frame larger than in_limit ("ERR Protocol error: request over N bytes").
  * - Commands: cfg.cmds is a table {name (lower case), arity, flags, fn}; the name is
  *   matched case-insensitively; arity is Redis's (n: exactly n words with the name, -n:
- *   at least n).  Unknown commands and wrong arity are answered in Redis 7's words; then
+ *   at least n).  Unknown commands (or cfg.unknown(c, ...) when set) and wrong arity
+ *   are answered in Redis 7's words; then
  *   cfg.allow(c, cmd), when set, may refuse (it replies itself and returns non-zero);
  *   then a client in pub/sub mode (rsrv_set_pubsub) may run only RSRV_CMD_SUBOK commands
  *   (Redis's words).  fn runs to completion on the loop thread and replies by appending
@@ -107,6 +108,7 @@ struct rsrv_config {
     uint64_t (*durable_lsn)(void *app); /* for rsrv_gate; NULL: every gate is open */
     void (*before_flush)(void *app);    /* once (or more) per round, before writing */
     int (*allow)(struct rsrv_client *c, const struct rsrv_cmd *cmd);
+    rsrv_cmd_fn unknown; /* commands not in the table, instead of Redis's error */
     int (*on_open)(struct rsrv_client *c);
     void (*on_close)(struct rsrv_client *c);
     void *app;
@@ -149,6 +151,7 @@ void rsrv_close(struct rsrv_client *c, const char *why);
 void *rsrv_data(const struct rsrv_client *c);
 void rsrv_set_data(struct rsrv_client *c, void *data);
 void *rsrv_app(const struct rsrv_client *c);
+struct ev_loop *rsrv_loop(const struct rsrv_client *c);
 uint64_t rsrv_id(const struct rsrv_client *c);
 int rsrv_is_replay(const struct rsrv_client *c);
 int rsrv_is_closing(const struct rsrv_client *c);
