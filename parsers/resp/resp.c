@@ -401,6 +401,17 @@ int resp_add_errorf(struct resp_out *o, const char *fmt, ...)
     return resp_add_error(o, msg);
 }
 
+int resp_add_rawf(struct resp_out *o, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (n < 0) return -1;
+    return resp_add_raw(o, text, (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);
+}
+
 static int resp_add_num(struct resp_out *o, char type, long long v)
 {
     char num[24];

@@ -138,6 +138,8 @@ int resp_add_raw(struct resp_out *o, const void *p, size_t n);
 int resp_add_simple(struct resp_out *o, const char *s);  /* +s\r\n (no CR/LF in s) */
 int resp_add_error(struct resp_out *o, const char *msg); /* -msg\r\n (no CR/LF) */
 int resp_add_errorf(struct resp_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* formatted text appended as it is, no framing (the lines of an INFO reply; at most 1 KiB) */
+int resp_add_rawf(struct resp_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int resp_add_int(struct resp_out *o, long long v);              /* :v\r\n */
 int resp_add_bulk(struct resp_out *o, const void *p, size_t n); /* $n\r\n...\r\n */
 int resp_add_cstr(struct resp_out *o, const char *s);           /* bulk of a C string */
