@@ -250,11 +250,16 @@ static void cmd_command(struct rsrv_client *c, int argc, const char **argv, cons
     resp_add_array(rsrv_reply(c), 0); /* redis-cli asks COMMAND DOCS for hints: none here */
 }
 
-/* CONFIG GET: what redis-benchmark asks at start (save, appendonly). */
+/* CONFIG GET: what redis-benchmark asks at start (save, appendonly); the other
+ * subcommands are refused, in Redis's words where Redis has them. */
 static void cmd_config(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
 {
     struct resp_out *o = rsrv_reply(c);
-    if (argc == 3 && rsrv_arg_is(argv[1], argl[1], "GET")) {
+    if (rsrv_arg_is(argv[1], argl[1], "GET")) {
+        if (argc != 3) {
+            resp_add_error(o, "ERR wrong number of arguments for 'config|get' command");
+            return;
+        }
         const char *val = NULL;
         if (rsrv_arg_is(argv[2], argl[2], "save"))
             val = "";
@@ -267,27 +272,44 @@ static void cmd_config(struct rsrv_client *c, int argc, const char **argv, const
         resp_add_array(o, 2);
         resp_add_bulk(o, argv[2], argl[2]);
         resp_add_bulk(o, val, strlen(val));
-        return;
+    } else if (rsrv_arg_is(argv[1], argl[1], "SET") || rsrv_arg_is(argv[1], argl[1], "RESETSTAT") ||
+               rsrv_arg_is(argv[1], argl[1], "REWRITE")) {
+        resp_add_error(o, "ERR CONFIG: only CONFIG GET is supported by this broker");
+    } else {
+        resp_add_errorf(o, "ERR unknown subcommand '%.*s'. Try CONFIG HELP.",
+                        (int)(argl[1] < 128 ? argl[1] : 128), argv[1]);
     }
-    resp_add_error(o, "ERR CONFIG: only CONFIG GET is supported by this broker");
 }
 
+/* INFO [section ...]: server, clients, keyspace (default, all, everything: the three). */
 static void cmd_info(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
 {
-    char buf[512];
+    static const char *const names[] = {"server", "clients", "keyspace"};
+    int want[3] = {argc == 1, argc == 1, argc == 1};
+    for (int i = 1; i < argc; i++)
+        for (int k = 0; k < 3; k++)
+            want[k] |= rsrv_arg_is(argv[i], argl[i], names[k]) ||
+                       rsrv_arg_is(argv[i], argl[i], "default") ||
+                       rsrv_arg_is(argv[i], argl[i], "all") ||
+                       rsrv_arg_is(argv[i], argl[i], "everything");
     struct broker *bk = b(c);
     struct rsrv_stats st;
     rsrv_stats(bk->srv, &st);
-    int n = snprintf(
-        buf, sizeof(buf),
-        "# Server\r\nredis_version:7.0.15\r\nwirelab_broker:1\r\n\r\n# Clients\r\n"
-        "connected_clients:%zu\r\npubsub_channels:%zu\r\npubsub_patterns:%zu\r\n"
-        "clients_closed_for_output_limits:%llu\r\n\r\n"
-        "# Keyspace\r\nstreams:%zu\r\nstream_bytes:%zu\r\n",
-        st.clients, bk->ps.chans.n, bk->ps.npats,
-        (unsigned long long)(st.closed_out_limit + st.closed_pubsub_limit + st.closed_total_limit),
-        bk->keys.n, bk->stream_bytes);
-    resp_add_bulk(rsrv_reply(c), buf, (size_t)n);
+    struct resp_out t;
+    resp_out_init(&t, 0);
+    if (want[0]) resp_add_rawf(&t, "# Server\r\nredis_version:7.0.15\r\nwirelab_broker:1\r\n");
+    if (want[1])
+        resp_add_rawf(&t,
+                      "%s# Clients\r\nconnected_clients:%zu\r\npubsub_channels:%zu\r\n"
+                      "pubsub_patterns:%zu\r\nclients_closed_for_output_limits:%llu\r\n",
+                      t.len ? "\r\n" : "", st.clients, bk->ps.chans.n, bk->ps.npats,
+                      (unsigned long long)(st.closed_out_limit + st.closed_pubsub_limit +
+                                           st.closed_total_limit));
+    if (want[2])
+        resp_add_rawf(&t, "%s# Keyspace\r\nstreams:%zu\r\nstream_bytes:%zu\r\n",
+                      t.len ? "\r\n" : "", bk->keys.n, bk->stream_bytes);
+    resp_add_bulk(rsrv_reply(c), t.data, t.len);
+    resp_out_free(&t);
 }
 
 static void drop_key(struct broker *bk, const char *k, size_t n)

@@ -195,8 +195,9 @@ static int resp_split_inline(struct resp_parser *p, char *buf, size_t n)
                 } else {
                     buf[w++] = buf[r++];
                 }
-            } else {
-                if (r == n || resp_is_space(buf[r])) break;
+            } else { /* Redis's sdssplitargs: \v and \f skip between words, not inside */
+                if (r == n || buf[r] == ' ' || buf[r] == '\t' || buf[r] == '\r' || buf[r] == '\n')
+                    break;
                 if (buf[r] == '"')
                     dq = 1;
                 else if (buf[r] == '\'')

@@ -3,7 +3,7 @@
 # bounded wait for an absent synchronous replica, recovery (torn tail, corruption), and
 # the crash harness (kill -9 at random moments; loss tables) at every level.
 source tests/lib.sh
-need redis-cli redis-benchmark timeout python3
+need redis-cli redis-benchmark redis-server timeout python3
 KV=$BIN/kv-server
 D=$T_TMP
 
@@ -78,6 +78,28 @@ check "pipelined commits share fdatasyncs ($((f1 - f0)) for 4000 at level on)" t
 out=$(timeout 60 redis-benchmark -p "$P" -t set -n 3000 -c 16 -q 2>&1 | tr '\r' '\n')
 check "redis-benchmark -t set works" grep -q 'SET: [0-9.]* requests per second' <<<"$out"
 check "redis-benchmark: no CONFIG warning" bash -c "! grep -qi 'could not fetch' <<<\"\$1\"" _ "$out"
+
+# Deep pipelines at local: every reply comes, in order (the client is held back at 4,096
+# waiting commits, never cut), and KEYS with 600-byte patterns matches what Redis matches.
+start_server L "$KV" --role primary --port 0 --data-dir "$D/l" --synchronous-commit local || finish
+kvcheck() { # MODE ARGS...: the one line kv_check.py prints is the check's name
+  local line
+  line=$(timeout 120 python3 tests/integration/kv_check.py "$@" 2>&1 | tail -1)
+  case $line in "${1%%-*}:"*) ok "$line" ;; *) bad "kv_check $1" "${line:-no output}" ;; esac
+}
+kvcheck pipeline "$L" 200000
+kvcheck pipeline-first "$L" 200000
+out=$(timeout 120 redis-benchmark -p "$L" -t set -n 100000 -P 1000 -c 4 -q 2>&1 | tr '\r' '\n')
+check "redis-benchmark -P 1000 at local: every reply (it finishes, $(grep -o '[0-9.]* requests per second' <<<"$out" | tail -1))" \
+  grep -q 'SET: [0-9.]* requests per second' <<<"$out"
+RP=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$D/redis"
+redis-server --port "$RP" --bind 127.0.0.1 --dir "$D/redis" --save '' --appendonly no \
+  --daemonize no >"$D/redis.log" 2>&1 &
+T_PIDS+=($!)
+for i in $(seq 1 100); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.05; done
+kvcheck keys "$RP" "$L" 300
+kill "$L_PID"; wait "$L_PID" 2>/dev/null
 
 # The synchronous replica goes away: a commit waits, bounded, then an error (never OK).
 kill -9 "$S_PID"; wait "$S_PID" 2>/dev/null

@@ -80,6 +80,14 @@ Test(resp, inline_every_split)
                 "PING\nSET|k|a b\nA\nGET|it's\n");
 }
 
+/* As redis-server 7 splits: \v and \f are skipped between words and after a quote, but
+ * do not end an unquoted word. */
+Test(resp, inline_vertical_tab_and_form_feed_as_redis)
+{
+    every_split("\vPING\r\nPING\vx\r\nECHO \fa\r\nECHO \"a\"\v\r\n",
+                "PING\nPING\vx\nECHO|a\nECHO|a\n");
+}
+
 Test(resp, mixed_inline_and_multibulk_and_empty_frames)
 {
     every_split("*0\r\n*-1\r\nPING\r\n*1\r\n$4\r\nPING\r\n", "PING\nPING\n");
