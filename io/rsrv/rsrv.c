@@ -19,6 +19,42 @@
 
 /* ---- the server ------------------------------------------------------------------ */
 
+/* ASCII letters to lower case, without a branch (this runs for every byte of every
+ * command name). */
+static unsigned char cmd_fold(unsigned char c)
+{
+    return (unsigned char)(c + ((unsigned)(c - 'A') < 26u) * 32u);
+}
+
+/* djb2 over the case-folded name: one pass, no copy. */
+static uint32_t cmd_hash(const char *name, size_t n)
+{
+    uint32_t h = 5381;
+    for (size_t i = 0; i < n; i++)
+        h = h * 33 + cmd_fold((unsigned char)name[i]);
+    return h;
+}
+
+static int cmd_table(struct rsrv *s)
+{
+    size_t slots = 16;
+    while (slots < 2 * s->cfg.ncmds)
+        slots *= 2;
+    if (!(s->cmdtab = calloc(slots, sizeof(*s->cmdtab)))) return -1;
+    s->cmdmask = slots - 1;
+    for (size_t k = 0; k < s->cfg.ncmds; k++) {
+        const struct rsrv_cmd *cmd = &s->cfg.cmds[k];
+        uint32_t len = (uint32_t)strlen(cmd->name), h = cmd_hash(cmd->name, len);
+        size_t i = h & s->cmdmask;
+        while (s->cmdtab[i].cmd)
+            i = (i + 1) & s->cmdmask;
+        s->cmdtab[i].cmd = cmd;
+        s->cmdtab[i].hash = h;
+        s->cmdtab[i].len = len;
+    }
+    return 0;
+}
+
 struct rsrv *rsrv_create(struct ev_loop *loop, const struct rsrv_config *cfg)
 {
     struct rsrv *s = calloc(1, sizeof(*s));
@@ -31,11 +67,13 @@ struct rsrv *rsrv_create(struct ev_loop *loop, const struct rsrv_config *cfg)
     if (!s->cfg.out_soft) s->cfg.out_soft = (size_t)1 << 20;
     if (!s->cfg.out_limit) s->cfg.out_limit = (size_t)1 << 30;
     if (!s->cfg.full_error) s->cfg.full_error = "ERR max number of clients reached";
-    dict_init(&s->cmds);
-    for (size_t i = 0; i < cfg->ncmds; i++)
-        if (dict_put(&s->cmds, cfg->cmds[i].name, strlen(cfg->cmds[i].name),
-                     (void *)&cfg->cmds[i]) < 0)
-            goto fail;
+    const struct oblimit *pl = &s->cfg.pubsub_limit;
+    s->pubsub_mark = !pl->hard             ? pl->soft
+                     : !pl->soft           ? pl->hard
+                     : pl->soft < pl->hard ? pl->soft
+                                           : pl->hard;
+    if (!s->pubsub_mark) s->pubsub_mark = SIZE_MAX;
+    if (cmd_table(s) < 0) goto fail;
     if (ev_before_sleep(loop, rsrv_before_sleep, s) < 0) goto fail;
     if (s->cfg.pubsub_limit.soft && !(s->cron = ev_timer_add(loop, 1000, rsrv_cron, s))) {
         ev_before_sleep_remove(loop, rsrv_before_sleep, s);
@@ -43,7 +81,7 @@ struct rsrv *rsrv_create(struct ev_loop *loop, const struct rsrv_config *cfg)
     }
     return s;
 fail:
-    dict_free(&s->cmds, NULL);
+    free(s->cmdtab);
     free(s);
     errno = ENOMEM;
     return NULL;
@@ -79,7 +117,7 @@ void rsrv_destroy(struct rsrv *s)
     if (s->lfd >= 0) close(s->lfd);
     if (s->cron) ev_timer_cancel(s->loop, s->cron);
     ev_before_sleep_remove(s->loop, rsrv_before_sleep, s);
-    dict_free(&s->cmds, NULL);
+    free(s->cmdtab);
     free(s->byfd);
     free(s);
 }
@@ -329,11 +367,17 @@ static void client_event(struct ev_loop *loop, int fd, unsigned mask, void *arg)
 
 static const struct rsrv_cmd *lookup(struct rsrv *s, const char *name, size_t n)
 {
-    char low[64];
-    if (n >= sizeof(low)) return NULL;
-    for (size_t i = 0; i < n; i++)
-        low[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] + 32) : name[i];
-    return dict_get(&s->cmds, low, n);
+    if (n > 64) return NULL; /* no command is named that long: do not hash megabytes */
+    uint32_t h = cmd_hash(name, n);
+    for (size_t i = h & s->cmdmask; s->cmdtab[i].cmd; i = (i + 1) & s->cmdmask) {
+        if (s->cmdtab[i].hash != h || s->cmdtab[i].len != n) continue;
+        const char *want = s->cmdtab[i].cmd->name; /* lower case, as the table says */
+        size_t k = 0;
+        while (k < n && cmd_fold((unsigned char)name[k]) == (unsigned char)want[k])
+            k++;
+        if (k == n) return s->cmdtab[i].cmd;
+    }
+    return NULL;
 }
 
 /* Redis 7's text, CR and LF in the client's bytes turned into spaces. */

@@ -134,7 +134,12 @@ int rsrv_adopt(struct rsrv *s, int fd);
 void rsrv_destroy(struct rsrv *s);
 void rsrv_stats(const struct rsrv *s, struct rsrv_stats *st);
 
-struct resp_out *rsrv_reply(struct rsrv_client *c);
+/* The client's output buffer (its first member: a call per reply element would show
+ * in the fan-out of a PUBLISH). */
+static inline struct resp_out *rsrv_reply(struct rsrv_client *c)
+{
+    return (struct resp_out *)(void *)c;
+}
 void rsrv_wrote(struct rsrv_client *c); /* output appended outside c's own command */
 struct rsrv_slot rsrv_defer(struct rsrv_client *c);
 int rsrv_fill(struct rsrv_slot slot, const void *reply, size_t n);

@@ -4,7 +4,6 @@
 #define WIRELAB_IO_RSRV_INT_H
 
 #include "io/acceptor.h"
-#include "io/rsrv/dict.h"
 #include "io/rsrv/rsrv.h"
 
 enum {
@@ -35,6 +34,7 @@ struct rsrv_hold {
 };
 
 struct rsrv_client {
+    struct resp_out out; /* first: rsrv_reply() in rsrv.h relies on it */
     struct rsrv *s;
     int fd;
     unsigned flags;
@@ -43,7 +43,6 @@ struct rsrv_client {
     char *in;
     size_t inlen, incap, inpos;
     struct resp_parser p;
-    struct resp_out out;     /* out.data[0] is absolute position `base` */
     size_t sent;             /* bytes of out already written */
     uint64_t base;           /* absolute position of out.data[0] */
     uint64_t reply_start;    /* absolute position where the running command's reply starts */
@@ -61,7 +60,11 @@ struct rsrv_client {
 struct rsrv {
     struct ev_loop *loop;
     struct rsrv_config cfg;
-    struct dict cmds; /* lower-case name -> struct rsrv_cmd */
+    struct { /* the command table by name: open addressing on a case-folded hash */
+        const struct rsrv_cmd *cmd;
+        uint32_t hash, len;
+    } * cmdtab;
+    size_t cmdmask;
     struct acceptor *acc;
     int lfd;
     struct rsrv_client **byfd; /* for rsrv_fill: fd -> client */
@@ -74,6 +77,7 @@ struct rsrv {
     size_t out_total, deferred;
     int deferred_full; /* deferred reached RSRV_MAX_DEFERRED_ALL: clients wait for it */
     unsigned npubsub;
+    size_t pubsub_mark; /* the lower of the pub/sub hard and soft limits (0: none) */
     uint64_t cron;
     struct rsrv_stats st;
 };

@@ -100,9 +100,22 @@ static int resp_num(const char *d, const char *e, long *v)
 static int resp_len_line(struct resp_parser *p, const char *buf, size_t len, char type, long *v,
                          size_t *next, int *toolong, int *badtype)
 {
+    /* the usual case first: "<type>[1-9][0-9]*\r\n" all here, read in one pass */
+    const char *d = buf + p->pos + 1, *q = d, *end = buf + len;
+    *toolong = *badtype = 0;
+    if (q < end && buf[p->pos] == type && *q >= '1' && *q <= '9') {
+        long n = 0;
+        while (q < end && *q >= '0' && *q <= '9' && q - d < 18)
+            n = n * 10 + (*q++ - '0');
+        if (end - q >= 2 && q[0] == '\r' && q[1] == '\n') {
+            *v = n;
+            *next = (size_t)(q - buf) + 2;
+            p->scan = 0;
+            return 1;
+        }
+    }
     size_t from = p->scan > p->pos ? p->scan : p->pos;
     const char *cr = memchr(buf + from, '\r', len - from);
-    *toolong = *badtype = 0;
     if (!cr) {
         p->scan = len;
         if (len - p->pos > p->lim.max_inline) {
