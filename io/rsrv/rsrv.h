@@ -14,12 +14,13 @@
  *   frame larger than in_limit ("ERR Protocol error: request over N bytes").
  * - Commands: cfg.cmds is a table {name (lower case), arity, flags, fn}; the name is
  *   matched case-insensitively; arity is Redis's (n: exactly n words with the name, -n:
- *   at least n).  Unknown commands (or cfg.unknown(c, ...) when set) and wrong arity
- *   are answered in Redis 7's words; then
- *   cfg.allow(c, cmd), when set, may refuse (it replies itself and returns non-zero);
- *   then a client in pub/sub mode (rsrv_set_pubsub) may run only RSRV_CMD_SUBOK commands
- *   (Redis's words).  fn runs to completion on the loop thread and replies by appending
- *   to rsrv_reply(c) with parsers/resp's resp_add_*.
+ *   at least n).  An unknown command goes to cfg.unknown(c, ...) when that is set,
+ *   else it gets Redis 7's error, as a wrong arity does; then cfg.allow(c, cmd), when
+ *   set, may refuse (it replies itself and returns non-zero); then a client in pub/sub
+ *   mode (rsrv_set_pubsub) may run only RSRV_CMD_SUBOK commands (Redis's words).  fn
+ *   runs to completion on the loop thread and replies by appending to rsrv_reply(c)
+ *   with parsers/resp's resp_add_*; rsrv_wrote(c) after appending to another client
+ *   (a pub/sub delivery) schedules its write and applies the limits.
  * - Order: replies leave in the order of their commands, always.  What can hold them:
  *   - rsrv_defer(c) reserves the place of a reply decided later (commit levels, WAIT);
  *     replies appended after it wait behind it until rsrv_fill(slot) puts the reply in

@@ -9,10 +9,14 @@ and exits 0 on success, 1 with a FAIL line otherwise.
                                        KEYS with patterns of 600 bytes: the same keys match
                                        on both (PORT_REF: a real redis-server)
 """
+import os
 import random
 import socket
 import sys
 import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../labs/11-pubsub"))
+from pubsub_check import R  # noqa: E402  (the RESP reader both labs' checks use)
 
 
 def fail(msg):
@@ -68,43 +72,6 @@ def pipeline(port, n, write_first):
              got))
 
 
-class Conn:
-    def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.buf = b""
-
-    def _more(self):
-        d = self.s.recv(1 << 20)
-        if not d:
-            raise EOFError
-        self.buf += d
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self._more()
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def read(self):
-        line = self._line()
-        t, rest = line[:1], line[1:]
-        if t == b"$":
-            n = int(rest)
-            while len(self.buf) < n + 2:
-                self._more()
-            v, self.buf = self.buf[:n], self.buf[n + 2:]
-            return v
-        if t == b"*":
-            return [self.read() for _ in range(int(rest))]
-        if t == b"-":
-            fail("error reply %r" % line)
-        return line
-
-    def cmd(self, *a):
-        self.s.sendall(enc(*a))
-        return self.read()
-
-
 def keys(port_ref, port, n):
     rng = random.Random(600)
     base = "k" * 550
@@ -122,16 +89,20 @@ def keys(port_ref, port, n):
         base + "b" + "*" + "c" * 60 + "*",
     ]
     patterns = [p + "*" * (600 - len(p)) if len(p) < 600 else p for p in patterns]
-    a, b = Conn(port_ref), Conn(port)
+    a, b = R(port_ref, 30), R(port, 30)
     a.cmd("FLUSHALL")
     for c in (a, b):
         for name in names:
             c.s.sendall(enc("SET", name, "v"))
         for _ in names:
-            c.read()
+            if isinstance(c.read(), Exception):
+                fail("SET refused")
     matched = []
     for p in patterns:
-        ra, rb = sorted(a.cmd("KEYS", p)), sorted(b.cmd("KEYS", p))
+        ra, rb = a.cmd("KEYS", p), b.cmd("KEYS", p)
+        if isinstance(ra, Exception) or isinstance(rb, Exception):
+            fail("KEYS refused: %r %r" % (ra, rb))
+        ra, rb = sorted(ra), sorted(rb)
         if ra != rb:
             fail("KEYS of a %d-byte pattern: redis %d keys, kv-server %d" % (len(p), len(ra), len(rb)))
         matched.append(len(ra))
