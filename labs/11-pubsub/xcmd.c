@@ -114,8 +114,7 @@ void xcmd_log_claim(struct rsrv_client *c, const char *key, size_t keyl,
     stream_id_fmt(g->last, last);
     snprintf(t, sizeof(t), "%llu", (unsigned long long)p->delivery_ms);
     snprintf(n, sizeof(n), "%llu", (unsigned long long)p->count);
-    /* key points into the client's input buffer, not NUL-terminated: strlen on it
-     * read past the buffer (ASan, tests/integration/hostile.sh); 1..3 have lengths */
+    /* key points into the client's input, not NUL-terminated: 1..3 have lengths */
     argl[0] = strlen(argv[0]);
     argl[1] = keyl;
     argl[2] = g->namelen;

@@ -1,4 +1,4 @@
-/* xcmd.h: helpers the stream command files (xcmd.c, xgroup.c) share. */
+/* xcmd.h: helpers the stream command files (xcmd.c, xgroup.c, xclaim.c) share. */
 #ifndef WIRELAB_LABS_PUBSUB_XCMD_H
 #define WIRELAB_LABS_PUBSUB_XCMD_H
 

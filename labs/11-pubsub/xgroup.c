@@ -1,4 +1,4 @@
-/* xgroup: the consumer-group commands (XGROUP, XREADGROUP, XPENDING, XCLAIM,
+/* xgroup: the consumer-group commands XGROUP and XREADGROUP (xclaim.c has XPENDING, XCLAIM,
  * XAUTOCLAIM): at-least-once delivery through the pending entries list.  Replies
  * follow Redis 7.0 byte for byte; every change is logged in a form whose replay
  * rebuilds the same PEL (deliveries as XCLAIM ... TIME RETRYCOUNT FORCE JUSTID LASTID). */
