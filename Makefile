@@ -60,7 +60,7 @@ ASAN_PROGS := $(addprefix $(ASAN_DIR)/bin/,$(PROGS))
 ASAN_TESTS := $(addprefix $(ASAN_DIR)/tests/,$(UNIT_TESTS))
 
 .PHONY: all asan test test-unit test-integration bench fuzz deps help clean format format-check \
-        corpora
+        corpora notes bench-compare
 .DEFAULT_GOAL := all
 
 all: $(REL_PROGS)            ## build every program (release, -O2) into build/bin/
@@ -140,6 +140,13 @@ bench-%:                     ## run one bench section, e.g. make bench-io-models
 	$(Q)$(MAKE) --no-print-directory corpora
 	$(Q)$(MAKE) --no-print-directory -j$$(nproc) all
 	$(Q)BUILD=$(BUILD) FULL=$(FULL) bench/run.sh $*
+
+bench-compare:               ## print B's bench rows beside A's with ratios: make bench-compare A=dir B=dir
+	$(Q)test -n "$(A)" -a -n "$(B)" || { echo "usage: make bench-compare A=DIR B=DIR (runs under bench/results/)" >&2; exit 2; }
+	$(Q)/usr/bin/python3 tools/bench_results.py compare "$(A)" "$(B)"
+
+notes:                       ## copy the reference run's tables and numbers into NOTES and docs
+	$(Q)/usr/bin/python3 tools/notes.py
 
 corpora:                     ## fetch conformance suites and bench corpora (npm packages) into build/
 fuzz:                        ## build and run every libFuzzer target (clang), FUZZ_SECONDS each (default 60)
