@@ -3,7 +3,7 @@
 # the real system beside kv-server's model (lab 05; NOTES.md "The real PostgreSQL").
 #
 #   pg-pair.sh start DIR [--from TEMPLATE] [--link-rate R] [--link-delay D] [-c NAME=VALUE]...
-#   pg-pair.sh stop DIR        stop both servers (and the link) and remove DIR
+#   pg-pair.sh stop DIR        stop both servers (and the link) and remove DIR (all of it)
 #   pg-pair.sh promote DIR     promote the standby (pg_ctl promote)
 #   pg-pair.sh restart DIR     start the primary again over its data (after a kill -9)
 #   pg-pair.sh init DIR        create a stopped pair, a template for start --from
@@ -17,7 +17,8 @@
 # Clients pick the commit level per session (synchronous_commit is a session setting):
 # `off` and `local` never wait for the standby, the remote levels wait for it.
 # --link-rate/--link-delay put the standby behind build/bin/linkem (a slow link);
-# -c sets a primary setting (e.g. -c wal_writer_delay=100ms).
+# -c sets a primary setting (e.g. -c wal_writer_delay=100ms).  PG_PAIR_QUIET=1 keeps
+# the progress lines off stderr (errors still show).
 #
 # Trust authentication on 127.0.0.1 only, listen_addresses = '127.0.0.1', no Unix
 # socket.  As root the servers run as the `postgres` user (PostgreSQL refuses root):
@@ -33,7 +34,7 @@ source "$TOP/tools/proc.sh"
 
 die() { echo "$PROG: error: $*" >&2; exit 1; }
 usage() { echo "$PROG: error: $*" >&2; echo "try '$PROG --help'" >&2; exit 2; }
-say() { echo "$PROG: $*" >&2; }
+say() { [ -n "${PG_PAIR_QUIET:-}" ] || echo "$PROG: $*" >&2; } # progress; errors always show
 
 # as_pg CMD...: run as the postgres user when root, from a directory it can read.
 as_pg() {
@@ -141,14 +142,15 @@ do_init() {
     -c fast -C -S standby >"$DIR/basebackup.log" 2>&1 || { tail -5 "$DIR/basebackup.log" >&2; die "pg_basebackup failed"; }
   # -R wrote primary_conninfo into postgresql.auto.conf; ports.conf sets it at each start
   sed -i '/^primary_conninfo/d' "$DIR/standby/postgresql.auto.conf"
-  stop_node primary
+  as_pg "$PG_BIN/pg_ctl" -D "$DIR/primary" -m fast -w -t 60 stop >/dev/null 2>&1 ||
+    die "the primary did not stop cleanly; $DIR/primary.log says: $(tail -3 "$DIR/primary.log")"
 }
 
-stop_node() { # NODE: fast shutdown; immediate, then SIGKILL, as fallbacks
+stop_node() { # NODE: immediate shutdown (stop deletes the data: a shutdown checkpoint
+  # would be written for nothing), then SIGKILL to what is left
   local node=$1
   if [ -f "$DIR/$node/postmaster.pid" ] && alive "$(head -1 "$DIR/$node/postmaster.pid")"; then
-    as_pg "$PG_BIN/pg_ctl" -D "$DIR/$node" -m fast -w -t 20 stop >/dev/null 2>&1 ||
-      as_pg "$PG_BIN/pg_ctl" -D "$DIR/$node" -m immediate -w -t 10 stop >/dev/null 2>&1
+    as_pg "$PG_BIN/pg_ctl" -D "$DIR/$node" -m immediate -w -t 20 stop >/dev/null 2>&1
   fi
   [ -d "$DIR/$node" ] && wait_gone "$DIR/$node" 0
   return 0
@@ -250,13 +252,13 @@ do_restart() { # the primary, in place, after its postmaster was killed
   as_pg "$PG_BIN/pg_ctl" -D "$DIR/primary" -l "$DIR/primary.log" -w -t 120 start >/dev/null 2>&1 ||
     { tail -5 "$DIR/primary.log" >&2; die "the primary did not restart"; }
   env_set PRIMARY_PID "$(head -1 "$DIR/primary/postmaster.pid")"
-  echo "PG_PRIMARY_PORT=$port"
+  say "primary restarted on 127.0.0.1:$port (crash recovery done)"
 }
 
 do_promote() {
   as_pg "$PG_BIN/pg_ctl" -D "$DIR/standby" -w -t 120 promote >/dev/null 2>&1 ||
     { tail -5 "$DIR/standby.log" >&2; die "the standby was not promoted"; }
-  echo "PG_STANDBY_PORT=$(env_get STANDBY_PORT)"
+  say "standby promoted: 127.0.0.1:$(env_get STANDBY_PORT) takes writes"
 }
 
 help() {

@@ -38,7 +38,7 @@
 enum { PW_SENT, PW_OK, PW_ERR };
 
 struct pc_opts {
-    const char *level, *scenario, *tmp, *pair, *link_rate, *link_delay;
+    const char *level, *scenario, *tmp, *pair, *link_rate, *link_delay, *tmpl;
     int trials, clients, kill_min, kill_max, writer_delay, max_loss_age, async_loss, plant, pace_ms;
     unsigned seed;
 };
@@ -105,38 +105,14 @@ static void *signal_main(void *arg)
         pp_wait_gone(d, 0);
     }
     if (g_run_dir[0]) remove_tree(g_run_dir);
+    fflush(stdout); /* the trials printed so far */
     _exit(128 + sig);
-}
-
-/* The server's notices (a FATAL for a dying backend arrives as one) are not the
- * harness's output: the answer to each write is what it records. */
-static void pc_quiet(void *arg, const char *msg)
-{
-    (void)arg;
-    (void)msg;
-}
-
-static PGconn *pc_connect(int port, const char *level)
-{
-    char ci[256];
-    snprintf(ci, sizeof(ci),
-             "host=127.0.0.1 port=%d user=postgres dbname=postgres connect_timeout=10 "
-             "options='-c synchronous_commit=%s'",
-             port, level);
-    PGconn *c = PQconnectdb(ci);
-    if (PQstatus(c) != CONNECTION_OK) {
-        fprintf(stderr, "pg-crash-harness: connect to 127.0.0.1:%d: %s", port, PQerrorMessage(c));
-        PQfinish(c);
-        return NULL;
-    }
-    PQsetNoticeProcessor(c, pc_quiet, NULL);
-    return c;
 }
 
 static void *client_main(void *arg)
 {
     struct pc_client *c = arg;
-    PGconn *conn = pc_connect(c->port, c->level);
+    PGconn *conn = pp_connect(c->port, c->level);
     PGresult *r = NULL;
     if (conn) {
         r = PQprepare(conn, "up",
@@ -174,54 +150,35 @@ static void *client_main(void *arg)
     return NULL;
 }
 
-/* What the primary said about its standby just before the kill. */
-struct pc_lag {
-    int ok;
-    long long lag_bytes, unflushed, lag_ms;
+struct pc_mark {
+    struct pc_client *cl;
+    int trial, nc, on_old;
 };
 
-static void lag_sample(PGconn *m, struct pc_lag *g)
+/* pp_each_key callback: marks found (or on_old) for each key of this trial. */
+static void mark_key(void *arg, const char *key)
 {
-    memset(g, 0, sizeof(*g));
-    if (!m) return;
-    PGresult *r = PQexec(
-        m, "SELECT pg_wal_lsn_diff(pg_current_wal_flush_lsn(), flush_lsn)::bigint, "
-           "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), pg_current_wal_flush_lsn())::bigint, "
-           "COALESCE(EXTRACT(epoch FROM flush_lag) * 1000, 0)::bigint "
-           "FROM pg_stat_replication WHERE application_name = 'standby'");
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-        g->lag_bytes = atoll(PQgetvalue(r, 0, 0));
-        g->unflushed = atoll(PQgetvalue(r, 0, 1));
-        g->lag_ms = atoll(PQgetvalue(r, 0, 2));
-        g->ok = 1;
-    }
-    PQclear(r);
+    struct pc_mark *m = arg;
+    int t, ci, k;
+    if (sscanf(key, "t%d:c%d:%d", &t, &ci, &k) == 3 && t == m->trial && ci >= 0 && ci < m->nc &&
+        k >= 0 && k < m->cl[ci].n)
+        (m->on_old ? m->cl[ci].on_old : m->cl[ci].found)[k] = 1;
 }
 
-/* Marks mark[c][k] for every key of this trial present in kv on the server at port. */
 static int read_keys(int port, int trial, struct pc_client *cl, int nc, int on_old)
 {
-    PGconn *c = pc_connect(port, "local");
-    if (!c) return -1;
-    PGresult *r = PQexec(c, "SELECT k FROM kv");
-    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
-    if (rc < 0) fprintf(stderr, "pg-crash-harness: read back: %s", PQerrorMessage(c));
-    for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
-        int t, ci, k;
-        if (sscanf(PQgetvalue(r, i, 0), "t%d:c%d:%d", &t, &ci, &k) == 3 && t == trial && ci >= 0 &&
-            ci < nc && k >= 0 && k < cl[ci].n)
-            (on_old ? cl[ci].on_old : cl[ci].found)[k] = 1;
-    }
-    PQclear(r);
-    PQfinish(c);
-    return rc;
+    struct pc_mark m = {.cl = cl, .trial = trial, .nc = nc, .on_old = on_old};
+    char err[256];
+    if (pp_each_key(port, mark_key, &m, err, sizeof(err)) == 0) return 0;
+    fprintf(stderr, "pg-crash-harness: read back from 127.0.0.1:%d: %s\n", port, err);
+    return -1;
 }
 
 /* --plant-loss N: delete the N oldest acknowledged writes of client 0 before the read-back,
  * so a run shows that the harness counts a missing write as lost (and fails). */
 static void plant_loss(int port, struct pc_client *c0, int n)
 {
-    PGconn *c = pc_connect(port, "local");
+    PGconn *c = pp_connect(port, "local");
     char key[64];
     for (int k = 0; c && k < c0->n && n > 0; k++) {
         if (c0->state[k] != PW_OK) continue;
@@ -291,7 +248,7 @@ static int run_trial(const struct pc_opts *o, const char *tmpl, int t, struct pc
     }
     int pport = pp_port(out, "PG_PRIMARY_PORT"), sport = pp_port(out, "PG_STANDBY_PORT");
     int promote = !strcmp(o->scenario, "promote");
-    PGconn *mon = promote ? pc_connect(pport, "local") : NULL;
+    PGconn *mon = promote ? pp_connect(pport, "local") : NULL;
     atomic_int stop = 0, ready = 0, done = 0;
     struct pc_client cl[PC_MAX_CLIENTS];
     pthread_t th[PC_MAX_CLIENTS];
@@ -322,8 +279,8 @@ static int run_trial(const struct pc_opts *o, const char *tmpl, int t, struct pc
     uint64_t start_ms = ev_now_ms();
     int span = o->kill_max - o->kill_min;
     usleep((useconds_t)(o->kill_min + (span > 0 ? rand() % span : 0)) * 1000u);
-    struct pc_lag g;
-    lag_sample(mon, &g);
+    struct pp_lag g;
+    pp_lag_sample(mon, &g);
     pid_t pm = pp_postmaster_pid(pdir);
     if (pm > 0) kill(pm, SIGKILL);
     uint64_t kill_ns = ev_now_ns();
@@ -439,8 +396,8 @@ static void usage(FILE *f)
         "usage: pg-crash-harness --level LEVEL --scenario restart|promote [--trials N]\n"
         "         [--clients N] [--kill-after MIN:MAX] [--wal-writer-delay MS]\n"
         "         [--max-loss-age-ms MS] [--allow-async-loss] [--link-rate RATE]\n"
-        "         [--link-delay DELAY] [--pace-ms MS] [--tmp DIR] [--pair PATH] [--seed N]\n"
-        "         [--plant-loss N]\n"
+        "         [--link-delay DELAY] [--pace-ms MS] [--tmp DIR] [--pair PATH] [--template DIR]\n"
+        "         [--seed N] [--plant-loss N]\n"
         "  LEVEL: off, local, remote_write, on, remote_apply (synchronous_commit, per session)\n"
         "  restart: SIGKILL the primary's postmaster, start it again over its data directory\n"
         "  promote: SIGKILL the primary's postmaster, promote the standby (pg_ctl promote)\n"
@@ -460,6 +417,8 @@ static void usage(FILE *f)
         "  --tmp DIR          where the run's directory goes; the postgres user must reach it\n"
         "                     (default build)\n"
         "  --pair PATH        the pair script (default labs/05-wal-replication/pg-pair.sh)\n"
+        "  --template DIR     copy each trial's pair from DIR (made by pg-pair.sh init DIR)\n"
+        "                     instead of making a template for this run\n"
         "  --seed N           random seed for the kill moments (default: the time)\n"
         "  --plant-loss N     test mode: delete N acknowledged writes before the read-back\n"
         "Exit status: 0 nothing acknowledged lost beyond what the options allow; 1 a loss\n"
@@ -518,6 +477,8 @@ int main(int argc, char **argv)
             o.tmp = v;
         else if (!strcmp(a, "--pair"))
             o.pair = v;
+        else if (!strcmp(a, "--template"))
+            o.tmpl = v;
         else if (!strcmp(a, "--link-rate"))
             o.link_rate = v;
         else if (!strcmp(a, "--link-delay"))
@@ -561,6 +522,7 @@ int main(int argc, char **argv)
         return 1;
     }
     g_pair = o.pair;
+    setenv("PG_PAIR_QUIET", "1", 1); /* one line per trial here, not the script's progress */
     /* signals go to one thread, which stops the live pair; children unblock them again */
     sigset_t set;
     sigemptyset(&set);
@@ -587,8 +549,13 @@ int main(int argc, char **argv)
            o.link_rate ? o.link_rate : "loopback", o.link_delay ? o.link_delay : "0", o.seed);
     char tmpl[PATH_MAX + 16];
     snprintf(tmpl, sizeof(tmpl), "%s/template", g_run_dir);
-    set_live(tmpl);
-    if (pair("init", tmpl, NULL, NULL, 0) != 0) {
+    if (o.tmpl && !realpath(o.tmpl, tmpl)) {
+        fprintf(stderr, "pg-crash-harness: error: --template %s: %s\n", o.tmpl, strerror(errno));
+        remove_tree(g_run_dir);
+        return 1;
+    }
+    set_live(o.tmpl ? NULL : tmpl);
+    if (!o.tmpl && pair("init", tmpl, NULL, NULL, 0) != 0) {
         fprintf(stderr, "pg-crash-harness: error: could not make the pair template\n");
         set_live(NULL);
         remove_tree(g_run_dir);

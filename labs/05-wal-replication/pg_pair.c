@@ -114,3 +114,63 @@ int pp_wait_gone(const char *datadir, int ms)
         usleep(20000);
     }
 }
+
+/* Notices are not the harness's output: the answer to each write is what it records. */
+static void pp_quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+PGconn *pp_connect(int port, const char *level)
+{
+    char ci[256];
+    snprintf(ci, sizeof(ci),
+             "host=127.0.0.1 port=%d user=postgres dbname=postgres connect_timeout=10 "
+             "options='-c synchronous_commit=%s'",
+             port, level);
+    PGconn *c = PQconnectdb(ci);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "pg-crash-harness: connect to 127.0.0.1:%d: %s", port, PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    PQsetNoticeProcessor(c, pp_quiet, NULL);
+    return c;
+}
+
+void pp_lag_sample(PGconn *m, struct pp_lag *g)
+{
+    memset(g, 0, sizeof(*g));
+    if (!m) return;
+    PGresult *r = PQexec(
+        m, "SELECT pg_wal_lsn_diff(pg_current_wal_flush_lsn(), flush_lsn)::bigint, "
+           "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), pg_current_wal_flush_lsn())::bigint, "
+           "COALESCE(EXTRACT(epoch FROM flush_lag) * 1000, 0)::bigint "
+           "FROM pg_stat_replication WHERE application_name = 'standby'");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        g->lag_bytes = atoll(PQgetvalue(r, 0, 0));
+        g->unflushed = atoll(PQgetvalue(r, 0, 1));
+        g->lag_ms = atoll(PQgetvalue(r, 0, 2));
+        g->ok = 1;
+    }
+    PQclear(r);
+}
+
+int pp_each_key(int port, void (*cb)(void *arg, const char *key), void *arg, char *err,
+                size_t errlen)
+{
+    PGconn *c = pp_connect(port, "local");
+    if (!c) {
+        snprintf(err, errlen, "no connection");
+        return -1;
+    }
+    PGresult *r = PQexec(c, "SELECT k FROM kv");
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
+    if (rc < 0) snprintf(err, errlen, "%s", PQerrorMessage(c));
+    for (int i = 0; rc == 0 && i < PQntuples(r); i++)
+        cb(arg, PQgetvalue(r, i, 0));
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
