@@ -456,9 +456,28 @@ int main(int argc, char **argv)
                         .kill_max = 300,
                         .max_loss_age = -1,
                         .seed = (unsigned)time(NULL)};
+    /* the options that take a string, and those that take an integer in a range */
+    const struct {
+        const char *name, **dst;
+    } strs[] = {{"--level", &o.level},
+                {"--scenario", &o.scenario},
+                {"--tmp", &o.tmp},
+                {"--pair", &o.pair},
+                {"--template", &o.tmpl},
+                {"--link-rate", &o.link_rate},
+                {"--link-delay", &o.link_delay}};
+    const struct {
+        const char *name;
+        int *dst, lo, hi;
+    } ints[] = {{"--trials", &o.trials, 1, 100000},
+                {"--clients", &o.clients, 1, PC_MAX_CLIENTS},
+                {"--wal-writer-delay", &o.writer_delay, 1, 10000}, /* PostgreSQL's range, ms */
+                {"--max-loss-age-ms", &o.max_loss_age, 0, INT_MAX},
+                {"--pace-ms", &o.pace_ms, 0, 10000},
+                {"--plant-loss", &o.plant, 0, PC_MAX_WRITES}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int bad = 0;
+        int bad = 0, known = 0;
         if (!strcmp(a, "--help")) {
             usage(stdout);
             return 0;
@@ -469,41 +488,21 @@ int main(int argc, char **argv)
         }
         if (!v) return bad_usage("%s needs a value", a);
         i++;
-        if (!strcmp(a, "--level"))
-            o.level = v;
-        else if (!strcmp(a, "--scenario"))
-            o.scenario = v;
-        else if (!strcmp(a, "--tmp"))
-            o.tmp = v;
-        else if (!strcmp(a, "--pair"))
-            o.pair = v;
-        else if (!strcmp(a, "--template"))
-            o.tmpl = v;
-        else if (!strcmp(a, "--link-rate"))
-            o.link_rate = v;
-        else if (!strcmp(a, "--link-delay"))
-            o.link_delay = v;
-        else if (!strcmp(a, "--trials"))
-            bad = parse_int(v, 1, 100000, &o.trials);
-        else if (!strcmp(a, "--clients"))
-            bad = parse_int(v, 1, PC_MAX_CLIENTS, &o.clients);
-        else if (!strcmp(a, "--wal-writer-delay"))
-            bad = parse_int(v, 1, 10000, &o.writer_delay); /* PostgreSQL's range, in ms */
-        else if (!strcmp(a, "--max-loss-age-ms"))
-            bad = parse_int(v, 0, INT_MAX, &o.max_loss_age);
-        else if (!strcmp(a, "--pace-ms"))
-            bad = parse_int(v, 0, 10000, &o.pace_ms);
-        else if (!strcmp(a, "--plant-loss"))
-            bad = parse_int(v, 0, PC_MAX_WRITES, &o.plant);
-        else if (!strcmp(a, "--seed")) {
+        for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]) && !known; k++)
+            if ((known = !strcmp(a, strs[k].name))) *strs[k].dst = v;
+        for (size_t k = 0; k < sizeof(ints) / sizeof(ints[0]) && !known; k++)
+            if ((known = !strcmp(a, ints[k].name)))
+                bad = parse_int(v, ints[k].lo, ints[k].hi, ints[k].dst);
+        if (!known && !strcmp(a, "--seed")) {
             int s;
             bad = parse_int(v, 0, INT_MAX, &s);
             o.seed = (unsigned)s;
-        } else if (!strcmp(a, "--kill-after")) {
+        } else if (!known && !strcmp(a, "--kill-after")) {
             bad = sscanf(v, "%d:%d", &o.kill_min, &o.kill_max) != 2 || o.kill_min < 0 ||
                   o.kill_max < o.kill_min || o.kill_max > 600000;
-        } else
+        } else if (!known) {
             return bad_usage("unknown option %s", a);
+        }
         if (bad) return bad_usage("bad value for %s", a);
     }
     int level_ok = 0;
