@@ -24,9 +24,23 @@ start_server BP "$BIN/broker" --port 0 --data-dir "$T_TMP/bdata" || finish
 ok "broker started"
 
 # ---- 1. the scripted sequences, byte for byte ---------------------------------------
-plan 3
-check "replies byte-identical to redis-server ($LAB/compare.txt)" \
-  python3 "$LAB/resp_compare.py" "$LAB/compare.txt" "$RPORT" "$BP"
+plan 5
+# compare NAME SCRIPT: resp_compare.py against Redis; every command of the broker's table
+# (--list-commands) must have a step; the name carries the counts, listed exceptions too.
+"$BIN/broker" --list-commands >"$T_TMP/commands"
+check "--list-commands prints the command table ($(wc -l <"$T_TMP/commands") commands)" \
+  test "$(wc -l <"$T_TMP/commands")" -ge 30
+compare() { # NAME SCRIPT [--commands FILE]
+  local out rc n=$1 script=$2; shift 2
+  out=$(timeout 300 python3 "$LAB/resp_compare.py" "$@" "$script" "$RPORT" "$BP" 2>&1)
+  rc=$?
+  if [ $rc -eq 0 ]; then ok "$n: $(tail -1 <<<"$out")"
+  else bad "$n" "$(grep -E -A2 '^(DIFF|commands of the table)|Error' <<<"$out" | head -c 800)"; fi
+}
+compare "replies byte-identical to redis-server, every command of the table ($LAB/compare.txt)" \
+  "$LAB/compare.txt" --commands "$T_TMP/commands"
+compare "malformed and unusual RESP answered as redis-server ($LAB/compare-resp.txt)" \
+  "$LAB/compare-resp.txt"
 
 for seed in 1 2; do
   check "differential: 1500 random stream commands (seed $seed) answered identically" \
@@ -85,13 +99,23 @@ check "redis-cli subscribe receives the message" grep -qx flash "$T_TMP/cli.sub"
 check "redis-cli psubscribe receives the pmessage" grep -qx pmessage "$T_TMP/cli.psub"
 
 # ---- 3. pub/sub fan-out, patterns, slow subscriber -----------------------------------
-plan 3
+plan 6
 check "fan-out: 200 subscribers (channel and pattern) x 20 messages" \
   python3 "$LAB/pubsub_check.py" fanout "$BP" 200 20
 start_server SP "$BIN/broker" --port 0 --pubsub-buffer-limit 4mb 1mb 2 || finish
 check "slow subscriber is cut, the publisher and the reading subscriber are not slowed" \
   python3 "$LAB/pubsub_check.py" slow "$SP"
 check "the cut is logged" grep -q "output buffer limit" "$T_TMP/SP.log"
+
+# a client pipelining faster than it reads: slowed down, every reply whole; clients that
+# do not read at all, together over --max-output-memory: the largest are closed, and what
+# they got is whole replies, never a cut reply followed by others
+check "1100 pipelined XRANGE over a large stream: every reply whole" \
+  python3 "$LAB/pubsub_check.py" xrange "$BP" 1100
+start_server OP "$BIN/broker" --port 0 --max-output-memory 2mb || finish
+check "3 stalled pipelines over --max-output-memory: the largest closed, replies whole" \
+  python3 "$LAB/pubsub_check.py" xrange-stalled "$OP" 200
+check "the cut is logged with the limit" grep -q "all clients' output [0-9]* bytes over the limit of 2097152" "$T_TMP/OP.log"
 
 # ---- 4. XREADGROUP BLOCK --------------------------------------------------------------
 plan 1
@@ -205,6 +229,7 @@ else
 fi
 
 # ---- 7b. a damaged log: the broker refuses to start, names the segment, changes nothing ----
+plan 15
 # 40 entries of 1 MB acknowledged at appendfsync always (16 per 16 MB segment: segments
 # 0..2 hold them, one more is made ahead), kill -9, then one segment deleted at a time on
 # a copy; once it is put back, all 40 entries are there.
@@ -266,8 +291,9 @@ check "pipeline.sh against real Redis: thumbnail catches up" \
   grep -qE 'caught up in .*thumbnail=12' "$T_TMP/pipeline-redis.out"
 check "pubsub_check fan-out against real Redis agrees" python3 "$LAB/pubsub_check.py" fanout "$RPORT" 20 10
 
-plan 2
+plan 3
 alive "restarted broker still running" "$BP3_PID"
 alive "limited broker still running" "$SP_PID"
+alive "broker with the small output cap still running" "$OP_PID"
 echo "  ($(( $(date +%s) - T0 )) s)"
 finish
