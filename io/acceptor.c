@@ -18,10 +18,8 @@ struct acceptor {
     void *arg;
     int watching;
     int user_paused;
-    uint64_t timer;         /* the descriptor pause's resume timer, 0 when none */
-    unsigned long pauses;   /* descriptor pauses in all */
-    unsigned long unlogged; /* pauses since the last log line */
-    uint64_t logged_ms;     /* when the last line was written, 0 = never */
+    uint64_t timer; /* the descriptor pause's resume timer, 0 when none */
+    struct acceptor_log log;
 };
 
 static void on_listen(struct ev_loop *loop, int lfd, unsigned mask, void *arg);
@@ -47,21 +45,25 @@ static void on_resume_timer(struct ev_loop *loop, uint64_t id, void *arg)
     if (!a->user_paused) set_watch(a, 1);
 }
 
+int acceptor_log_pause(struct acceptor_log *log, const char *name, int err, uint64_t now_ms)
+{
+    log->pauses++;
+    log->unlogged++;
+    if (log->logged_ms != 0 && now_ms - log->logged_ms < ACCEPTOR_LOG_MS) return 0;
+    if (log->logged_ms == 0)
+        fprintf(stderr, "%s: accept: %s: pausing accepts until descriptors are free\n", name,
+                strerror(err));
+    else
+        fprintf(stderr, "%s: accept: %s: pausing accepts (%lu times in %llu s)\n", name,
+                strerror(err), log->unlogged, (unsigned long long)(now_ms - log->logged_ms) / 1000);
+    log->logged_ms = now_ms ? now_ms : 1;
+    log->unlogged = 0;
+    return 1;
+}
+
 static void pause_for_fds(struct acceptor *a, int err)
 {
-    a->pauses++;
-    a->unlogged++;
-    uint64_t now = ev_now_ms();
-    if (a->logged_ms == 0 || now - a->logged_ms >= 10000) {
-        if (a->logged_ms == 0)
-            fprintf(stderr, "%s: accept: %s: pausing accepts for %d ms\n", a->name, strerror(err),
-                    ACCEPTOR_PAUSE_MS);
-        else
-            fprintf(stderr, "%s: accept: %s: pausing accepts (%lu times in %llu s)\n", a->name,
-                    strerror(err), a->unlogged, (unsigned long long)(now - a->logged_ms) / 1000);
-        a->logged_ms = now;
-        a->unlogged = 0;
-    }
+    acceptor_log_pause(&a->log, a->name, err, ev_now_ms());
     set_watch(a, 0);
     if (!a->timer) a->timer = ev_timer_add(a->loop, ACCEPTOR_PAUSE_MS, on_resume_timer, a);
     if (!a->timer) /* no timer slot: stay watching rather than never accept again */
@@ -127,5 +129,5 @@ void acceptor_stop(struct acceptor *a)
 
 unsigned long acceptor_emfile_pauses(const struct acceptor *a)
 {
-    return a->pauses;
+    return a->log.pauses;
 }

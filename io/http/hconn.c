@@ -8,6 +8,7 @@
 #include "io/http/hconn.h"
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +31,16 @@ struct hconn {
     int stream_chunked;
     int in_handler;
     int closing; /* close once the output is written */
+    int linger;  /* ... and drain the peer's input first (HCONN_CLOSE_LINGER) */
     int dead;    /* close now */
     int taken;   /* upgraded: the server owns the connection */
+    int in_eof;  /* the peer sends nothing more */
     int sent_continue;
     int recv_stamped; /* t_next_recv holds the first byte of the next request */
     uint64_t seq;
     uint64_t t_last_feed, t_next_recv;
+    uint64_t t_active; /* connected, output started or written: the idle clock */
+    size_t charged;    /* reserved from cfg.budget for the current request's body */
     struct hconn_times times;
     const char *why;
 };
@@ -67,12 +72,37 @@ struct hconn *hconn_new(const struct hconn_config *cfg)
         return NULL;
     }
     http1_init(&c->parser, l, c->headers);
+    c->t_active = now(c);
     return c;
+}
+
+/* ---- the body budget ------------------------------------------------------- */
+
+/* Raises the current request's reservation to want bytes; -1 when the budget
+ * cannot give that much (nothing is taken then). */
+static int budget_take(struct hconn *c, size_t want)
+{
+    struct hconn_budget *b = c->cfg.budget;
+    if (!b || !b->max || want <= c->charged) return 0;
+    size_t add = want - c->charged, cur = atomic_load(&b->used);
+    do {
+        if (cur + add > b->max || cur + add < cur) return -1;
+    } while (!atomic_compare_exchange_weak(&b->used, &cur, cur + add));
+    c->charged = want;
+    return 0;
+}
+
+static void budget_give(struct hconn *c)
+{
+    if (!c->charged) return;
+    atomic_fetch_sub(&c->cfg.budget->used, c->charged);
+    c->charged = 0;
 }
 
 void hconn_free(struct hconn *c)
 {
     if (!c) return;
+    budget_give(c);
     free(c->headers);
     free(c->in);
     free(c->out);
@@ -153,11 +183,17 @@ int hconn_feed(struct hconn *c, const void *data, size_t n)
     return 0;
 }
 
+void hconn_in_eof(struct hconn *c)
+{
+    c->in_eof = 1;
+}
+
 /* ---- output ---------------------------------------------------------------- */
 
 static int out_reserve(struct hconn *c, size_t n)
 {
     if (c->dead) return -1;
+    if (c->out_len == c->out_off) c->t_active = now(c); /* the slow-reader clock starts */
     int rc =
         buf_reserve(&c->out, &c->out_cap, &c->out_off, &c->out_len, n, c->cfg.max_out, OUT_INITIAL);
     if (rc < 0) {
@@ -202,18 +238,23 @@ void hconn_out_done(struct hconn *c, size_t n)
     assert(n <= c->out_len - c->out_off);
     c->out_off += n;
     if (c->out_off == c->out_len) c->out_off = c->out_len = 0;
+    if (n) c->t_active = now(c); /* progress: a slow but reading peer is not idle */
 }
 
 /* ---- state ----------------------------------------------------------------- */
 
 int hconn_should_close(const struct hconn *c)
 {
-    return c->dead || (c->closing && c->out_len == c->out_off && c->req == R_NONE);
+    if (c->dead) return HCONN_CLOSE_CUT;
+    if (c->closing && c->out_len == c->out_off && c->req == R_NONE)
+        return c->linger ? HCONN_CLOSE_LINGER : HCONN_CLOSE_NOW;
+    return 0;
 }
 
 int hconn_want_read(const struct hconn *c)
 {
-    return !c->dead && !c->closing && !c->taken && c->in_len - c->in_start < c->cfg.max_in;
+    return !c->dead && !c->closing && !c->taken && !c->in_eof &&
+           c->in_len - c->in_start < c->cfg.max_in;
 }
 
 int hconn_busy(const struct hconn *c)
@@ -240,6 +281,43 @@ const char *hconn_error(const struct hconn *c)
 const struct hconn_times *hconn_times(const struct hconn *c)
 {
     return &c->times;
+}
+
+/* ---- deadlines ------------------------------------------------------------- */
+
+uint64_t hconn_deadline(const struct hconn *c)
+{
+    uint64_t idle = (uint64_t)c->cfg.idle_timeout_ms * 1000000;
+    uint64_t req = (uint64_t)c->cfg.request_timeout_ms * 1000000;
+    if (!c->cfg.clock_ns || c->dead || c->taken) return 0;
+    if (c->out_len > c->out_off) return idle ? c->t_active + idle : 0; /* a peer that reads */
+    if (c->req != R_NONE || c->closing) return 0;                      /* the server's wait */
+    if (c->in_start < c->in_len) { /* a request on its way: from its first byte, or from when
+                                      it could start when it came behind another one */
+        uint64_t t0 = c->t_next_recv > c->t_active ? c->t_next_recv : c->t_active;
+        return req ? t0 + req : 0;
+    }
+    return idle ? c->t_active + idle : 0;
+}
+
+static void answer_error(struct hconn *c, int status, const char *msg, int linger);
+
+int hconn_expire(struct hconn *c, uint64_t now_ns)
+{
+    uint64_t d = hconn_deadline(c);
+    if (!d || now_ns < d) return 0;
+    if (c->out_len > c->out_off) {
+        c->dead = 1;
+        c->why = "no byte written for the idle timeout (a peer that does not read)";
+    } else if (c->in_start < c->in_len) {
+        c->times.t_recv = c->t_next_recv;
+        c->times.t_parse = c->times.t_dispatch = now_ns;
+        answer_error(c, 408, "request not received whole within the request timeout", 0);
+    } else {
+        c->dead = 1;
+        c->why = "idle timeout";
+    }
+    return 1;
 }
 
 const char *hconn_reason(int status)
@@ -334,7 +412,10 @@ static int put_head(struct hconn *c, int status, const char *headers, size_t ext
 static void request_finished(struct hconn *c)
 {
     c->req = R_NONE;
-    if (!c->req_keep_alive) c->closing = 1;
+    if (!c->req_keep_alive) {
+        c->closing = 1;
+        c->linger = c->in_start < c->in_len; /* pipelined bytes that will not be read */
+    }
 }
 
 int hconn_respond(struct hconn *c, int status, const char *headers, const void *body, size_t len)
@@ -400,6 +481,20 @@ int hconn_upgrade(struct hconn *c, const char *headers)
     return 0;
 }
 
+int hconn_raw_write(struct hconn *c, const void *data, size_t len)
+{
+    if (!c->taken) return -1;
+    if (len == 0) return 0;
+    if (out_reserve(c, len) < 0) return -1;
+    put(c, data, len);
+    return 0;
+}
+
+void hconn_raw_end(struct hconn *c)
+{
+    if (c->taken) c->closing = 1;
+}
+
 size_t hconn_server_timing(const struct hconn *c, char *buf, size_t cap)
 {
     if (!c->cfg.clock_ns) return 0;
@@ -421,7 +516,9 @@ const char *hconn_header(const struct hconn_req *r, const char *name, size_t *le
 
 /* ---- the request loop ------------------------------------------------------ */
 
-static void answer_error(struct hconn *c, int status, const char *msg)
+/* An error answered by the core; the connection closes after it, lingering when
+ * the peer may still be sending the rest of a request we did not read. */
+static void answer_error(struct hconn *c, int status, const char *msg, int linger)
 {
     char body[160];
     int n = snprintf(body, sizeof body, "%d %s: %s\n", status, hconn_reason(status), msg);
@@ -429,13 +526,29 @@ static void answer_error(struct hconn *c, int status, const char *msg)
     c->req_keep_alive = 0;
     c->req_head = 0;
     c->req_minor = 1;
-    /* With a clock, errors carry Server-Timing like every other response. */
-    char hdr[192] = "Content-Type: text/plain\r\n";
+    /* Errors can carry Server-Timing like the server's other responses. */
+    char hdr[224] = "Content-Type: text/plain\r\n";
+    if (status == 503) strcat(hdr, "Retry-After: 1\r\n");
     size_t hl = strlen(hdr);
-    if (hconn_server_timing(c, hdr + hl, sizeof hdr - hl) == 0) hdr[hl] = '\0';
+    if (!c->cfg.server_timing || hconn_server_timing(c, hdr + hl, sizeof hdr - hl) == 0)
+        hdr[hl] = '\0';
     hconn_respond(c, status, hdr, body, (size_t)n);
     c->closing = 1;
+    c->linger = linger;
     if (!c->why) c->why = msg;
+}
+
+/* The head of the current request is in, its body is not: reserve the body from
+ * the budget (Content-Length, or a chunked body's bytes so far).  -1 when over. */
+static int reserve_body(struct hconn *c)
+{
+    const struct http1_request *r = &c->parser.req;
+    size_t want = r->content_length > 0 ? (size_t)r->content_length
+                  : r->chunked          ? c->in_len - c->in_start - r->head_len
+                                        : 0;
+    if (budget_take(c, want) == 0) return 0;
+    atomic_fetch_add(&c->cfg.budget->refused, 1);
+    return -1;
 }
 
 static void dispatch(struct hconn *c, uint8_t *buf, size_t consumed)
@@ -482,33 +595,42 @@ static void dispatch(struct hconn *c, uint8_t *buf, size_t consumed)
 
 int hconn_process(struct hconn *c)
 {
-    int n = 0;
+    int n = 0, need_more = 0;
     assert(!c->in_handler);
     while (!c->dead && !c->closing && !c->taken && c->req == R_NONE &&
            c->out_len - c->out_off <= c->cfg.out_high && c->in_start < c->in_len) {
         uint8_t *buf = c->in + c->in_start;
         uint64_t t0 = now(c);
         ssize_t rc = http1_parse(&c->parser, buf, c->in_len - c->in_start);
+        /* Phases for an error's Server-Timing: nothing ran past the parser. */
+        c->times.t_recv = c->t_next_recv;
+        c->times.t_parse = t0;
         if (rc == HTTP1_NEED_MORE) {
-            if (c->parser.req.expect_continue && !c->sent_continue && http1_head_done(&c->parser) &&
-                c->parser.req.minor == 1) {
+            need_more = 1;
+            if (!http1_head_done(&c->parser) || c->in_eof) break;
+            if (reserve_body(c) < 0) {
+                c->times.t_dispatch = now(c);
+                answer_error(c, 503, "request bodies over the server's memory budget", 1);
+                break;
+            }
+            if (c->parser.req.expect_continue && !c->sent_continue && c->parser.req.minor == 1) {
                 c->sent_continue = 1;
                 if (out_reserve(c, 25) == 0) put_str(c, "HTTP/1.1 100 Continue\r\n\r\n");
             }
             break;
         }
         if (rc == HTTP1_ERROR) {
-            /* Phases for the error's Server-Timing: nothing ran past the parser. */
-            c->times.t_recv = c->t_next_recv;
-            c->times.t_parse = t0;
             c->times.t_dispatch = now(c);
-            answer_error(c, c->parser.err_status, c->parser.err_msg);
+            answer_error(c, c->parser.err_status, c->parser.err_msg, 1);
             break;
         }
-        c->times.t_recv = c->t_next_recv;
-        c->times.t_parse = t0;
         dispatch(c, buf, (size_t)rc);
+        budget_give(c); /* the handler has had the body */
         n++;
     }
+    /* End of input: what was complete is answered; nothing more will come. */
+    if (c->in_eof && c->req == R_NONE && !c->taken && !c->dead &&
+        (need_more || c->in_start == c->in_len))
+        c->closing = 1;
     return n;
 }

@@ -1,7 +1,9 @@
 /* httpc: the client side of HTTP/1.1, sans-I/O: an incremental response parser
  * (status, headers, Content-Length / chunked / close-delimited bodies streamed as
- * slices).  io/httpc/ssec.h parses an SSE body.  The lab clients
- * (rr-client, notify-client) and the webhook receiver move the bytes.
+ * slices).  io/httpc/ssec.h parses an SSE body.  Its users move the bytes: the
+ * lab clients (rr-client, notify-client, which also parses SSE with ssec) and
+ * jobs-server's webhook sender (labs/jobs/webhook.c, the status of each
+ * delivery).
  *
  * Contract of the response parser (httpc_*)
  * - httpc_init(p, head_request): head_request = 1 when the request was HEAD (no body

@@ -7,11 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "io/ev.h"
 #include "io/net.h"
 
 #define HELLO "Hello, World!"
@@ -20,17 +19,35 @@
 static void usage(FILE *f, const char *prog, const char *what, int with_iterative)
 {
     fprintf(f,
-            "usage: %s [--host ADDR] [--port N] [--idle-timeout SECONDS]%s [--help]\n"
+            "usage: %s [--host ADDR] [--port N] [--idle-timeout S] [--request-timeout S]\n"
+            "       [--max-body-memory BYTES]%s [--help]\n"
             "  %s\n"
-            "  --host ADDR            address to bind (default 127.0.0.1)\n"
-            "  --port N               port, 0 picks one and prints it (default 8080)\n"
-            "  --idle-timeout SECONDS close a connection that has not sent a whole\n"
-            "                         request for this long (default 10, may be fractional)\n"
+            "  --host ADDR             address to bind (default 127.0.0.1)\n"
+            "  --port N                port, 0 picks one and prints it (default 8080)\n"
+            "  --idle-timeout S        close a connection with nothing to do (no request, no\n"
+            "                          byte of one, nothing written) for this long; also cut a\n"
+            "                          peer that reads none of its responses for this long\n"
+            "                          (default 10, may be fractional)\n"
+            "  --request-timeout S     a request must arrive whole within this long of its\n"
+            "                          first byte, else 408 and close (default 10)\n"
+            "  --max-body-memory BYTES request bodies held at once, over all connections;\n"
+            "                          past it a request gets 503 (default 268435456)\n"
             "%s"
             "  routes: GET / and /plaintext, POST /echo, GET /delay?ms=N (0..10000)\n",
             prog, with_iterative ? " [--iterative]" : "", what,
-            with_iterative ? "  --iterative            one thread, one connection at a time\n"
+            with_iterative ? "  --iterative             one thread, one connection at a time\n"
                            : "");
+}
+
+/* Seconds (fractional) on the command line, milliseconds inside; -1 when bad. */
+static long seconds_ms(const char *s)
+{
+    char *end;
+    errno = 0;
+    double secs = strtod(s, &end);
+    if (errno || end == s || *end || !(secs > 0 && secs <= 86400)) return -1;
+    long ms = (long)(secs * 1000 + 0.5);
+    return ms > 0 ? ms : 1;
 }
 
 void iom_parse_args(int argc, char **argv, const char *prog, const char *what, int with_iterative,
@@ -40,6 +57,8 @@ void iom_parse_args(int argc, char **argv, const char *prog, const char *what, i
         {"host", required_argument, NULL, 'H'},
         {"port", required_argument, NULL, 'p'},
         {"idle-timeout", required_argument, NULL, 't'},
+        {"request-timeout", required_argument, NULL, 'r'},
+        {"max-body-memory", required_argument, NULL, 'm'},
         {"iterative", no_argument, NULL, 'i'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -47,37 +66,54 @@ void iom_parse_args(int argc, char **argv, const char *prog, const char *what, i
     o->host = "127.0.0.1";
     o->port = 8080;
     o->idle_ms = 10000;
+    o->request_ms = 10000;
+    o->max_body_memory = 256u << 20;
     o->iterative = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         char *end;
-        double secs;
+        long ms;
+        unsigned long long bytes;
         switch (ch) {
         case 'H':
             if (net_parse_host(optarg) < 0) {
-                fprintf(stderr, "%s: bad --host '%s' (an IPv4 address or localhost)\n", prog,
+                fprintf(stderr, "%s: error: bad --host '%s' (an IPv4 address or localhost)\n", prog,
                         optarg);
-                exit(2);
+                goto bad;
             }
             o->host = optarg;
             break;
         case 'p':
             if ((o->port = net_parse_port(optarg)) < 0) {
-                fprintf(stderr, "%s: bad --port '%s' (0..65535)\n", prog, optarg);
-                exit(2);
+                fprintf(stderr, "%s: error: bad --port '%s' (0..65535)\n", prog, optarg);
+                goto bad;
             }
             break;
         case 't':
-            errno = 0;
-            secs = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(secs > 0 && secs <= 86400)) {
-                fprintf(stderr, "%s: bad --idle-timeout '%s' (seconds, >0)\n", prog, optarg);
-                exit(2);
+        case 'r':
+            if ((ms = seconds_ms(optarg)) < 0) {
+                fprintf(stderr, "%s: error: bad --%s '%s' (seconds, >0)\n", prog,
+                        ch == 't' ? "idle-timeout" : "request-timeout", optarg);
+                goto bad;
             }
-            o->idle_ms = (uint64_t)(secs * 1000 + 0.5);
+            *(ch == 't' ? &o->idle_ms : &o->request_ms) = (uint32_t)ms;
+            break;
+        case 'm':
+            errno = 0;
+            bytes = strtoull(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-' || bytes < 1024 ||
+                bytes > (1ull << 40)) {
+                fprintf(stderr, "%s: error: bad --max-body-memory '%s' (bytes, 1024..2^40)\n", prog,
+                        optarg);
+                goto bad;
+            }
+            o->max_body_memory = (size_t)bytes;
             break;
         case 'i':
-            if (!with_iterative) goto bad;
+            if (!with_iterative) {
+                fprintf(stderr, "%s: error: --iterative is for server-blocking\n", prog);
+                goto bad;
+            }
             o->iterative = 1;
             break;
         case 'h':
@@ -88,9 +124,9 @@ void iom_parse_args(int argc, char **argv, const char *prog, const char *what, i
         }
     }
     if (optind == argc) return;
-    fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+    fprintf(stderr, "%s: error: unexpected argument '%s'\n", prog, argv[optind]);
 bad:
-    usage(stderr, prog, what, with_iterative);
+    fprintf(stderr, "try '%s --help'\n", prog);
     exit(2);
 }
 
@@ -113,18 +149,22 @@ long iom_setup_process(void (*on_stop)(int))
     return (long)rl.rlim_cur;
 }
 
-void iom_cut_off(int fd)
+static uint64_t iom_clock(void *app)
 {
-    int unsent = 0;
-    if (ioctl(fd, SIOCOUTQ, &unsent) == 0 && unsent > 0) {
-        struct linger lg = {1, 0};
-        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    }
+    (void)app;
+    return ev_now_ns();
 }
 
-struct hconn_config iom_hconn_config(void)
+struct hconn_config iom_hconn_config(const struct iom_opts *o, struct hconn_budget *budget)
 {
-    struct hconn_config cfg = {.limits = {8192, 64, 1u << 20}};
+    budget->max = o->max_body_memory;
+    struct hconn_config cfg = {
+        .limits = {8192, 64, 1u << 20},
+        .clock_ns = iom_clock,
+        .idle_timeout_ms = o->idle_ms,
+        .request_timeout_ms = o->request_ms,
+        .budget = budget,
+    };
     return cfg;
 }
 

@@ -1,5 +1,6 @@
 /* iom: what the three I/O-model servers share, so they differ only in how bytes
- * move: the routes, the command line, and the process setup.
+ * move: the routes, the command line, the connection core's settings and the
+ * process setup.
  *
  * Routes (identical on every server; the query string is ignored for routing):
  *   GET|HEAD /  and  /plaintext   200 text/plain "Hello, World!"
@@ -14,6 +15,7 @@
 #ifndef WIRELAB_LABS_IOM_H
 #define WIRELAB_LABS_IOM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "io/http/hconn.h"
@@ -21,8 +23,10 @@
 struct iom_opts {
     const char *host;
     int port;
-    uint64_t idle_ms; /* --idle-timeout, seconds on the command line (default 10) */
-    int iterative;    /* server-blocking only */
+    uint32_t idle_ms;       /* --idle-timeout, seconds on the command line (default 10) */
+    uint32_t request_ms;    /* --request-timeout (default 10) */
+    size_t max_body_memory; /* --max-body-memory BYTES (default 256 MiB) */
+    int iterative;          /* server-blocking only */
 };
 
 /* Parses argv; prints usage and exits 0 on --help, or prints a message and
@@ -35,18 +39,15 @@ void iom_parse_args(int argc, char **argv, const char *prog, const char *what, i
  * blocking calls return EINTR). */
 long iom_setup_process(void (*on_stop)(int));
 
-/* Before closing a connection because of a timeout: when the socket still holds
- * unsent bytes (a peer that does not read), sets SO_LINGER 0 so close() resets
- * the connection at once instead of leaving the kernel pushing them for minutes. */
-void iom_cut_off(int fd);
-
 /* The shared route table.  Returns -1 when the request is answered, or N >= 0:
  * a delay of N ms the server must complete with iom_delay_done(c, N). */
 long iom_route(struct hconn *c, const struct hconn_req *r);
 void iom_delay_done(struct hconn *c, long ms);
 
-/* The base hconn configuration: the limits the issue asks for (8 KiB head,
- * 1 MiB body), the handler left for the server to set. */
-struct hconn_config iom_hconn_config(void);
+/* The base hconn configuration: the lab's limits (8 KiB head, 1 MiB body), the
+ * options' deadlines and the server's body budget (budget->max is set from
+ * --max-body-memory), the clock ev_now_ns(); the handler and app are left for the
+ * server to set. */
+struct hconn_config iom_hconn_config(const struct iom_opts *o, struct hconn_budget *budget);
 
 #endif

@@ -7,8 +7,11 @@
  * (the sync lesson); with --iterative one thread serves one connection at a time,
  * so a slow client delays everyone behind it (head-of-line blocking).
  *
- * Idle timeout: SO_RCVTIMEO bounds each recv(); a client that trickles a header
- * gets the time left until its deadline, not a fresh timeout per byte.
+ * Deadlines are hconn's (idle, a request trickling in): SO_RCVTIMEO bounds each
+ * recv() by the time left until hconn_deadline(), so a client that trickles a
+ * header gets what is left, not a fresh timeout per byte; SO_SNDTIMEO cuts off a
+ * peer that does not read.  A connection that ends after an error lingers
+ * (hconn_io_linger) so the peer reads the answer instead of a reset.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/acceptor.h"
 #include "io/ev.h"
 #include "io/http/hconn.h"
 #include "io/http/hconn_io.h"
@@ -35,6 +39,8 @@
 
 static volatile sig_atomic_t stopping;
 static struct iom_opts opts;
+static struct hconn_budget budget; /* shared by the threads: atomic inside */
+static struct acceptor_log emfile_log;
 
 static void on_stop(int sig)
 {
@@ -60,58 +66,52 @@ static void set_rcvtimeo(int fd, uint64_t ms)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
-/* Writes all pending output; -1 when the peer is gone or does not read (a send
- * blocked for the whole SO_SNDTIMEO leaves bytes behind). */
-static int flush(int fd, struct hconn *c)
-{
-    return hconn_io_send(c, fd) == 0 ? 0 : -1;
-}
-
 /* One connection, start to end: read, process, write, until it closes. */
 static void serve(int fd)
 {
-    struct hconn_config cfg = iom_hconn_config();
+    struct hconn_config cfg = iom_hconn_config(&opts, &budget);
     cfg.on_request = on_request;
     struct hconn *c = hconn_new(&cfg);
+    int how = HCONN_CLOSE_CUT;
     if (!c) goto out;
     struct timeval tv = {(time_t)(opts.idle_ms / 1000), (suseconds_t)(opts.idle_ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv); /* a peer that never reads */
-    set_rcvtimeo(fd, opts.idle_ms);
-    uint64_t timeo = opts.idle_ms;
-    uint64_t deadline = ev_now_ms() + opts.idle_ms;
-    while (!stopping && !hconn_should_close(c) && hconn_want_read(c)) {
-        /* a trickling client gets what is left of its deadline, not a fresh one */
-        uint64_t now = ev_now_ms();
-        if (now >= deadline) {
-            iom_cut_off(fd);
-            goto out;
+    uint64_t timeo = 0;                                      /* the SO_RCVTIMEO in force, ms */
+    while (!stopping && !(how = hconn_should_close(c))) {
+        /* hconn's deadline bounds each wait: a client trickling a request gets what
+           is left of its time, not a fresh timeout per byte */
+        uint64_t now = ev_now_ns(), d = hconn_deadline(c);
+        if (d && now >= d) {
+            hconn_expire(c, now); /* 408 for a request not in yet, else an idle close */
+        } else {
+            uint64_t want = d ? (d - now) / 1000000 + 1 : 0;
+            if (want + 20 < timeo || timeo + 20 < want || !want != !timeo)
+                set_rcvtimeo(fd, timeo = want); /* only when it must move: one syscall less */
+            size_t room;
+            uint8_t *buf = hconn_in_space(c, &room);
+            if (room == 0) break;
+            ssize_t n = recv(fd, buf, room, 0);
+            if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+                continue; /* a signal, or the timeout: the deadline is checked above */
+            if (n < 0) break;
+            if (n == 0)
+                hconn_in_eof(c); /* the peer is done sending: answer what it sent */
+            else
+                hconn_in_commit(c, (size_t)n);
         }
-        if (deadline - now + 20 < timeo) {
-            timeo = deadline - now;
-            set_rcvtimeo(fd, timeo);
-        }
-        size_t room;
-        uint8_t *buf = hconn_in_space(c, &room);
-        ssize_t n = recv(fd, buf, room, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            iom_cut_off(fd); /* the receive timeout: idle, perhaps not reading either */
-        if (n <= 0) goto out;
-        hconn_in_commit(c, (size_t)n);
         for (;;) { /* all the responses to this read leave in one send() */
             int done = hconn_process(c);
-            if (flush(fd, c) < 0) { /* gone, or not reading for a whole timeout */
-                iom_cut_off(fd);
+            if (hconn_io_send(c, fd) != 0) { /* gone, or not reading for a whole timeout */
+                how = HCONN_CLOSE_CUT;
                 goto out;
             }
             if (done == 0) break;
-            deadline = ev_now_ms() + opts.idle_ms;
-            if (timeo != opts.idle_ms) set_rcvtimeo(fd, timeo = opts.idle_ms);
         }
     }
-    if (flush(fd, c) < 0) iom_cut_off(fd);
 out:
-    hconn_free(c);
+    hconn_free(c); /* gives its body budget back */
+    if (hconn_io_end(fd, how))
+        hconn_io_linger(fd); /* refused mid-request: let the peer read the answer */
     close(fd);
 }
 
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
     iom_setup_process(on_stop);
     int lfd = net_listen(opts.host, opts.port, 4096, 0, err, sizeof err);
     if (lfd < 0) {
-        fprintf(stderr, "server-blocking: %s\n", err);
+        fprintf(stderr, "server-blocking: error: %s\n", err);
         return 1;
     }
     pthread_attr_t attr;
@@ -140,11 +140,11 @@ int main(int argc, char **argv)
     while (!stopping) {
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EINTR && errno != ECONNABORTED) {
+            if (errno == EMFILE || errno == ENFILE) { /* out of fds: let connections finish */
+                acceptor_log_pause(&emfile_log, "server-blocking", errno, ev_now_ms());
+                usleep(ACCEPTOR_PAUSE_MS * 1000);
+            } else if (errno != EINTR && errno != ECONNABORTED) {
                 perror("server-blocking: accept");
-                if (errno == EMFILE || errno == ENFILE)
-                    usleep(
-                        100000); /* out of fds: let connections finish (10 log lines/s at most) */
             }
             continue;
         }

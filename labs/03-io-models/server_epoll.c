@@ -6,9 +6,11 @@
  * is full, the rest waits for EPOLLOUT.  GET /delay arms a timer instead of
  * blocking, so the loop keeps serving everyone else (the async lesson).
  *
- * Idle timeout: one lazy timer per connection; when it fires it checks how long
- * ago the connection last completed a request and re-arms for the rest, so a
- * busy connection costs no timer work per request.
+ * Deadlines (idle, a request trickling in, a peer that does not read) are
+ * hconn's: one lazy timer per connection is armed for hconn_deadline() and only
+ * moved when the deadline comes earlier, so a busy connection costs no timer
+ * work per request.  A connection that ends after an error lingers: our side
+ * shut down, its input read and dropped until EOF or a bound (hconn_io.h).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -30,13 +32,15 @@ struct conn {
     int fd;
     unsigned mask; /* what ev watches now */
     struct hconn *h;
-    uint64_t idle_timer, delay_timer;
+    uint64_t timer, timer_at; /* the deadline timer, and the deadline (ns) it is for */
+    uint64_t delay_timer;
     long delay_ms;
-    uint64_t last_ms; /* when it last completed a request, or connected */
+    size_t linger_left; /* lingering close: input still to drop (h is gone then) */
 };
 
 static struct ev_loop *loop;
 static struct iom_opts opts;
+static struct hconn_budget budget;
 static volatile sig_atomic_t stopping;
 
 static void on_stop(int sig)
@@ -53,7 +57,7 @@ static void on_wake(struct ev_loop *l, void *arg)
 
 static void conn_close(struct conn *c)
 {
-    if (c->idle_timer) ev_timer_cancel(loop, c->idle_timer);
+    if (c->timer) ev_timer_cancel(loop, c->timer);
     if (c->delay_timer) ev_timer_cancel(loop, c->delay_timer);
     ev_unwatch(loop, c->fd);
     close(c->fd);
@@ -62,40 +66,87 @@ static void conn_close(struct conn *c)
 }
 
 static void on_io(struct ev_loop *l, int fd, unsigned mask, void *arg);
+static void on_deadline(struct ev_loop *l, uint64_t id, void *arg);
+
+static int watch(struct conn *c, unsigned want)
+{
+    if (want != c->mask && ev_watch(loop, c->fd, want, on_io, c) < 0) {
+        conn_close(c);
+        return -1;
+    }
+    c->mask = want;
+    return 0;
+}
+
+/* The connection is over: close it, cut it, or linger (hconn_should_close says
+ * which, hconn_io.h says how). */
+static int conn_end(struct conn *c, int how)
+{
+    if (!hconn_io_end(c->fd, how)) {
+        conn_close(c);
+        return -1;
+    }
+    hconn_free(c->h); /* gives its body budget back */
+    c->h = NULL;
+    c->linger_left = HCONN_IO_LINGER_BYTES;
+    if (c->timer) ev_timer_cancel(loop, c->timer);
+    c->timer = ev_timer_add(loop, HCONN_IO_LINGER_MS, on_deadline, c);
+    if (!c->timer) { /* no timer to bound it: no linger */
+        conn_close(c);
+        return -1;
+    }
+    return watch(c, EV_READ);
+}
 
 /* Runs the core and writes its output until it has nothing more to do; then
- * watches for what the connection waits for.  Returns -1 when it closed c. */
+ * watches for what the connection waits for.  Returns -1 when c is gone. */
 static int pump(struct conn *c)
 {
     ssize_t left;
     for (;;) {
+        const uint8_t *p;
         int done = hconn_process(c->h);
-        if (done > 0) c->last_ms = ev_now_ms();
+        size_t had = hconn_out(c->h, &p);
         if ((left = hconn_io_send(c->h, c->fd)) < 0) {
             conn_close(c);
             return -1;
         }
-        if (left > 0 || done == 0) break;
+        /* Done when the socket is full, or the core has nothing more: a write that
+           drained the output lets it go on with requests it held back
+           (hconn_process stops dispatching above out_high). */
+        if (left > 0 || (done == 0 && had == 0)) break;
     }
-    if (hconn_should_close(c->h)) {
+    int how = hconn_should_close(c->h);
+    if (how) return conn_end(c, how);
+    uint64_t d = hconn_deadline(c->h);
+    if (d && (!c->timer || d < c->timer_at)) { /* lazy: moved only when it comes earlier */
+        uint64_t now = ev_now_ns();
+        if (c->timer) ev_timer_cancel(loop, c->timer);
+        c->timer = ev_timer_add(loop, d > now ? (d - now + 999999) / 1000000 : 0, on_deadline, c);
+        c->timer_at = d;
+    }
+    return watch(c, (hconn_want_read(c->h) ? EV_READ : 0) | (left > 0 ? EV_WRITE : 0));
+}
+
+static void on_deadline(struct ev_loop *l, uint64_t id, void *arg)
+{
+    struct conn *c = arg;
+    c->timer = 0;
+    if (!c->h) { /* the linger's time is up */
         conn_close(c);
-        return -1;
+        return;
     }
-    unsigned want = (hconn_want_read(c->h) ? EV_READ : 0) | (left > 0 ? EV_WRITE : 0);
-    if (want != c->mask) {
-        if (ev_watch(loop, c->fd, want, on_io, c) < 0) {
-            conn_close(c);
-            return -1;
-        }
-        c->mask = want;
-    }
-    return 0;
+    hconn_expire(c->h, ev_now_ns()); /* 408, a cut or an idle close; or it moved */
+    pump(c);
 }
 
 static void on_io(struct ev_loop *l, int fd, unsigned mask, void *arg)
 {
     struct conn *c = arg;
-    if (mask & EV_WRITE) c->last_ms = ev_now_ms(); /* a slow but reading client is not idle */
+    if (!c->h) { /* lingering: drop what the peer still sends, close at EOF */
+        if (hconn_io_linger_drain(fd, &c->linger_left)) conn_close(c);
+        return;
+    }
     if (mask & (EV_READ | EV_ERROR)) {
         for (int i = 0; i < 4; i++) { /* at most a few reads, then let others run */
             size_t room;
@@ -103,9 +154,13 @@ static void on_io(struct ev_loop *l, int fd, unsigned mask, void *arg)
             if (room == 0) break;
             ssize_t r = recv(fd, buf, room, 0);
             if (r < 0 && (errno == EAGAIN || errno == EINTR)) break;
-            if (r <= 0) { /* EOF or reset: the peer is gone */
+            if (r < 0) { /* reset: the peer is gone */
                 conn_close(c);
                 return;
+            }
+            if (r == 0) { /* the peer is done sending: answer what it sent */
+                hconn_in_eof(c->h);
+                break;
             }
             hconn_in_commit(c->h, (size_t)r);
             if ((size_t)r < room) break;
@@ -119,7 +174,6 @@ static void on_delay(struct ev_loop *l, uint64_t id, void *arg)
     struct conn *c = arg;
     c->delay_timer = 0;
     iom_delay_done(c->h, c->delay_ms);
-    c->last_ms = ev_now_ms();
     pump(c);
 }
 
@@ -135,25 +189,11 @@ static void on_request(struct hconn *h, const struct hconn_req *r, void *app)
         hconn_respond(h, 503, "Content-Type: text/plain\r\n", "too many timers\n", 16);
 }
 
-static void on_idle(struct ev_loop *l, uint64_t id, void *arg)
-{
-    struct conn *c = arg;
-    uint64_t now = ev_now_ms(), idle = now - c->last_ms;
-    c->idle_timer = 0;
-    if (!hconn_busy(c->h) && idle >= opts.idle_ms) {
-        iom_cut_off(c->fd);
-        conn_close(c);
-        return;
-    }
-    uint64_t next = hconn_busy(c->h) || idle >= opts.idle_ms ? opts.idle_ms : opts.idle_ms - idle;
-    c->idle_timer = ev_timer_add(loop, next, on_idle, c);
-}
-
 /* A new connection (io/acceptor: accept4 with the out-of-descriptors pause). */
 static void on_accept(struct ev_loop *l, int fd, void *arg)
 {
     struct conn *c = calloc(1, sizeof *c);
-    struct hconn_config cfg = iom_hconn_config();
+    struct hconn_config cfg = iom_hconn_config(&opts, &budget);
     cfg.on_request = on_request;
     cfg.app = c;
     if (!c || !(c->h = hconn_new(&cfg)) || ev_watch(loop, fd, EV_READ, on_io, c) < 0) {
@@ -165,8 +205,8 @@ static void on_accept(struct ev_loop *l, int fd, void *arg)
     }
     c->fd = fd;
     c->mask = EV_READ;
-    c->last_ms = ev_now_ms();
-    c->idle_timer = ev_timer_add(loop, opts.idle_ms, on_idle, c);
+    c->timer_at = hconn_deadline(c->h);
+    c->timer = ev_timer_add(loop, opts.idle_ms, on_deadline, c);
 }
 
 int main(int argc, char **argv)
@@ -182,7 +222,7 @@ int main(int argc, char **argv)
     ev_on_wake(loop, on_wake, NULL);
     int lfd = net_listen(opts.host, opts.port, 4096, 1, err, sizeof err);
     if (lfd < 0) {
-        fprintf(stderr, "server-epoll: %s\n", err);
+        fprintf(stderr, "server-epoll: error: %s\n", err);
         return 1;
     }
     struct acceptor *acc = acceptor_start(loop, lfd, "server-epoll", on_accept, NULL);

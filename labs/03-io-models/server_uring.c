@@ -5,9 +5,13 @@
  * - One multishot recv per connection into a provided buffer ring: the kernel
  *   picks a buffer when data arrives, so 10,000 idle connections hold no buffer.
  *   Data is copied into the connection's hconn and the buffer goes straight back.
+ *   When hconn's input is full (a client pipelining faster than it reads its
+ *   answers) the recv is cancelled and what still arrives is held in its ring
+ *   buffers until hconn has room: the client is slowed down by TCP, not cut off.
  * - One send per connection at a time, of everything hconn has queued (all the
  *   responses to the requests read in one go).
- * - GET /delay is an IORING_OP_TIMEOUT; the idle timeout is a periodic tick that
+ * - GET /delay is an IORING_OP_TIMEOUT; hconn's deadlines (idle, a request
+ *   trickling in, a peer that does not read) are checked by a periodic tick that
  *   sweeps the connections.
  * - Submissions are batched: the loop makes one io_uring_enter() per round, which
  *   submits everything queued and waits for the next completions.  With
@@ -27,12 +31,15 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "io/acceptor.h"
 #include "io/ev.h"
 #include "io/http/hconn.h"
+#include "io/http/hconn_io.h"
 #include "io/net.h"
 #include "labs/03-io-models/iom.h"
 
-enum { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_DELAY, OP_TICK };
+enum { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_DELAY, OP_TICK, OP_CANCEL };
+enum { RECV_OFF, RECV_ARMED, RECV_CANCELLING };
 #define UD(op, fd, gen) ((uint64_t)(gen) << 40 | (uint64_t)(uint32_t)(fd) << 8 | (op))
 #define UD_OP(u)        ((int)((u)&0xff))
 #define UD_FD(u)        ((int)(((u) >> 8) & 0xffffffff))
@@ -48,12 +55,17 @@ enum { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_DELAY, OP_TICK };
  * operation points at (delay_ts) stays valid; gen tells stale completions apart. */
 struct conn {
     uint32_t gen;
-    int live;          /* an open connection */
-    int closing;       /* shut down, waiting for its send to complete */
-    int send_inflight; /* hconn's output block is being sent: do not touch it */
-    int delay_pending; /* the delay fired while a send was in flight */
+    int live;                 /* an open connection */
+    int closing;              /* shut down, waiting for its send to complete */
+    int send_inflight;        /* hconn's output block is being sent: do not touch it */
+    int delay_pending;        /* the delay fired while a send was in flight */
+    int recv;                 /* RECV_*: the multishot recv's state */
+    int peer_eof;             /* recv saw EOF; hconn hears of it once the held input is in */
+    int held_head, held_tail; /* ring buffers received but not yet fed, in order */
+    unsigned held_off;        /* bytes of the head one already fed */
     long delay_ms;
-    uint64_t last_ms;
+    size_t linger_left; /* lingering close (h is gone then): input still to drop */
+    uint64_t linger_end;
     struct hconn *h;
     struct __kernel_timespec delay_ts;
 };
@@ -61,16 +73,20 @@ struct conn {
 static struct io_uring ring;
 static struct io_uring_buf_ring *bufring;
 static uint8_t *bufs;
+static int held_next[NBUFS]; /* the held lists' links, by buffer id */
+static unsigned held_len[NBUFS];
 static struct conn **conns;
 static int nconns, maxfd, lfd;
 static struct iom_opts opts;
+static struct hconn_budget budget;
 static struct __kernel_timespec tick_ts;
 static volatile sig_atomic_t stopping;
-/* ev_now_ms() read once per loop round, after the wait: reading it per completion
+/* ev_now_ns() read once per loop round, after the wait: reading it per completion
  * was ~1% of the server's time at 1000 connections (perf, clock_gettime in the
- * vDSO); idle bookkeeping only needs the round's time. */
-static uint64_t round_ms;
+ * vDSO); hconn's deadlines only need the round's time, so its clock is this. */
+static uint64_t round_ns;
 static int accept_paused; /* out of fds: the next tick re-arms the accept */
+static struct acceptor_log emfile_log;
 
 static void on_stop(int sig)
 {
@@ -106,6 +122,17 @@ static void arm_recv(int fd, struct conn *c)
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = BGID;
     io_uring_sqe_set_data64(sqe, UD(OP_RECV, fd, c->gen));
+    c->recv = RECV_ARMED;
+}
+
+/* Stop reading (hconn is full): the recv ends with -ECANCELED after whatever it
+ * still completes, and is armed again once the held input is in. */
+static void cancel_recv(int fd, struct conn *c)
+{
+    struct io_uring_sqe *sqe = sqe_get();
+    io_uring_prep_cancel64(sqe, UD(OP_RECV, fd, c->gen), 0);
+    io_uring_sqe_set_data64(sqe, UD(OP_CANCEL, fd, c->gen));
+    c->recv = RECV_CANCELLING;
 }
 
 static void arm_tick(void)
@@ -122,40 +149,110 @@ static void buf_recycle(unsigned bid)
     io_uring_buf_ring_advance(bufring, 1);
 }
 
+/* Ring buffers received while hconn had no room: fed in order as room appears. */
+static void hold(struct conn *c, unsigned bid, unsigned len)
+{
+    held_next[bid] = -1;
+    held_len[bid] = len;
+    if (c->held_tail >= 0)
+        held_next[c->held_tail] = (int)bid;
+    else
+        c->held_head = (int)bid;
+    c->held_tail = (int)bid;
+}
+
+static void feed_held(struct conn *c)
+{
+    while (c->held_head >= 0) {
+        unsigned bid = (unsigned)c->held_head;
+        size_t room, n = held_len[bid] - c->held_off;
+        uint8_t *p = c->h ? hconn_in_space(c->h, &room) : NULL;
+        if (!c->h) room = n; /* lingering or closed: drop it */
+        if (n > room) n = room;
+        if (n == 0) return;
+        if (p) {
+            memcpy(p, bufs + (size_t)bid * BUFSZ + c->held_off, n);
+            hconn_in_commit(c->h, n);
+        }
+        if ((c->held_off += (unsigned)n) < held_len[bid]) return;
+        c->held_off = 0;
+        c->held_head = held_next[bid];
+        if (c->held_head < 0) c->held_tail = -1;
+        buf_recycle(bid);
+    }
+}
+
 static void conn_finish_close(int fd, struct conn *c)
 {
     close(fd);
     hconn_free(c->h);
     c->h = NULL;
+    feed_held(c); /* recycles what it held */
     c->closing = 0;
 }
 
-static void conn_close(int fd, struct conn *c)
+/* cut: a dead connection, reset when bytes are unsent (hconn_io.h). */
+static void conn_close(int fd, struct conn *c, int cut)
 {
     if (!c->live) return;
     c->live = 0;
-    shutdown(fd, SHUT_RDWR); /* ends the armed multishot recv and a blocked send */
+    if (cut) hconn_io_end(fd, HCONN_CLOSE_CUT);
+    shutdown(fd, cut ? SHUT_RDWR : SHUT_RD); /* ends the armed recv (and a blocked send) */
     if (c->send_inflight)
         c->closing = 1; /* the kernel may still read hconn's output: wait for it */
     else
         conn_finish_close(fd, c);
 }
 
-/* Runs the core and sends what it queued; one send in flight per connection. */
+/* The end of an HTTP connection: cut now, or linger (hconn_io.h) with our side
+ * shut down, dropping what still arrives until EOF, a byte bound or the tick
+ * sees its time is up. */
+static void conn_end(int fd, struct conn *c, int how)
+{
+    if (how != HCONN_CLOSE_LINGER || !hconn_io_end(fd, how)) {
+        conn_close(fd, c, how == HCONN_CLOSE_CUT);
+        return;
+    }
+    hconn_free(c->h); /* gives its body budget back */
+    c->h = NULL;
+    feed_held(c);
+    c->linger_left = HCONN_IO_LINGER_BYTES;
+    c->linger_end = round_ns + HCONN_IO_LINGER_MS * 1000000ull;
+    if (c->recv == RECV_OFF) arm_recv(fd, c);
+}
+
+/* Feeds held input, runs the core and sends what it queued; one send in flight
+ * per connection; reads again once hconn has room. */
 static void pump(int fd, struct conn *c)
 {
-    if (c->send_inflight || !c->live) return;
-    if (hconn_process(c->h) > 0) c->last_ms = round_ms;
+    if (c->send_inflight || !c->live || !c->h) return;
+    do
+        feed_held(c);
+    while (hconn_process(c->h) > 0 && c->held_head >= 0);
+    if (c->peer_eof && c->held_head < 0 && hconn_want_read(c->h)) {
+        hconn_in_eof(c->h); /* all it sent is in: answer it, then close */
+        hconn_process(c->h);
+    }
     const uint8_t *p;
     size_t n = hconn_out(c->h, &p);
+    int how;
     if (n > 0) {
         struct io_uring_sqe *sqe = sqe_get();
         io_uring_prep_send(sqe, fd, p, n, MSG_NOSIGNAL);
         io_uring_sqe_set_data64(sqe, UD(OP_SEND, fd, c->gen));
         c->send_inflight = 1;
-    } else if (hconn_should_close(c->h)) {
-        conn_close(fd, c);
+    } else if ((how = hconn_should_close(c->h))) {
+        conn_end(fd, c, how);
+        return;
     }
+    if (c->recv == RECV_OFF && c->held_head < 0 && !c->peer_eof && hconn_want_read(c->h))
+        arm_recv(fd, c);
+}
+
+static uint64_t round_clock(void *app)
+{
+    (void)app;
+    return round_ns;
 }
 
 /* Set as hconn's handler through cfg.app = the fd. */
@@ -185,9 +282,10 @@ static void on_accept(int fd)
         close(fd);
         return;
     }
-    struct hconn_config cfg = iom_hconn_config();
+    struct hconn_config cfg = iom_hconn_config(&opts, &budget);
     cfg.on_request = on_request;
     cfg.app = (void *)(intptr_t)fd;
+    cfg.clock_ns = round_clock;
     if (!(c->h = hconn_new(&cfg))) {
         close(fd);
         return;
@@ -195,8 +293,9 @@ static void on_accept(int fd)
     net_set_nodelay(fd);
     c->gen++;
     c->live = 1;
-    c->send_inflight = c->delay_pending = c->closing = 0;
-    c->last_ms = round_ms;
+    c->send_inflight = c->delay_pending = c->closing = c->peer_eof = 0;
+    c->held_head = c->held_tail = -1;
+    c->held_off = 0;
     if (fd > maxfd) maxfd = fd;
     arm_recv(fd, c);
 }
@@ -208,47 +307,63 @@ static void need_kernel(const char *what, const char *version, int err)
     exit(1);
 }
 
+/* A completion of the connection's recv carrying data: into hconn as far as it
+ * has room; the rest is held and the recv stops until hconn has room again. */
+static void on_data(int fd, struct conn *c, unsigned bid, unsigned len)
+{
+    hold(c, bid, len);
+    feed_held(c); /* input only, safe with a send in flight; dropped when lingering */
+    if (c->held_head >= 0 && c->recv == RECV_ARMED) cancel_recv(fd, c);
+}
+
 static void on_cqe(const struct io_uring_cqe *cqe)
 {
     uint64_t ud = io_uring_cqe_get_data64(cqe);
-    int fd = UD_FD(ud), res = cqe->res;
-    struct conn *c = UD_OP(ud) == OP_ACCEPT || UD_OP(ud) == OP_TICK ? NULL : conns[fd];
-    int current = c && c->gen == UD_GEN(ud);
+    int fd = UD_FD(ud), res = cqe->res, op = UD_OP(ud);
+    struct conn *c = op == OP_ACCEPT || op == OP_TICK ? NULL : conns[fd];
+    int current = c && c->gen == UD_GEN(ud) && c->live;
 
-    switch (UD_OP(ud)) {
+    switch (op) {
     case OP_ACCEPT:
         if (res >= 0)
             on_accept(res);
         else if (res == -EINVAL)
             need_kernel("multishot accept", "5.19", -res);
         else if (res == -EMFILE || res == -ENFILE) {
-            /* re-arming at once fails at once: a busy loop that floods the log
-             * (hostile.sh); the tick re-arms it */
-            fprintf(stderr, "server-uring: accept: %s: pausing until the next tick\n",
-                    strerror(-res));
+            /* re-arming at once fails at once (a busy loop): the tick re-arms it */
+            acceptor_log_pause(&emfile_log, "server-uring", -res, round_ns / 1000000);
             if (!(cqe->flags & IORING_CQE_F_MORE)) accept_paused = 1;
-        } else if (res != -EINTR && res != -ECONNABORTED)
+        } else if (res != -EINTR && res != -ECONNABORTED && !stopping)
             fprintf(stderr, "server-uring: accept: %s\n", strerror(-res));
         if (!(cqe->flags & IORING_CQE_F_MORE) && !stopping && !accept_paused) arm_accept();
         break;
     case OP_RECV: {
-        int more = cqe->flags & IORING_CQE_F_MORE;
+        if (current && !(cqe->flags & IORING_CQE_F_MORE)) c->recv = RECV_OFF; /* it ended */
         if (cqe->flags & IORING_CQE_F_BUFFER) {
             unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-            if (current && c->live && res > 0 &&
-                hconn_feed(c->h, bufs + (size_t)bid * BUFSZ, (size_t)res) < 0)
-                conn_close(fd, c); /* input bound reached */
-            buf_recycle(bid);
+            if (current && res > 0)
+                on_data(fd, c, bid, (unsigned)res);
+            else
+                buf_recycle(bid);
         }
-        if (!current || !c->live) break;
+        if (!current) break;
         if (res == -EINVAL) need_kernel("multishot recv", "6.0", -res);
-        if (res == 0 || (res < 0 && res != -ENOBUFS)) {
-            conn_close(fd, c); /* EOF or error: the peer is gone */
+        if (!c->h) { /* lingering: EOF, an error or the byte bound end it */
+            if (res > 0)
+                c->linger_left -= (size_t)res < c->linger_left ? (size_t)res : c->linger_left;
+            if ((res <= 0 && res != -ENOBUFS && res != -ECANCELED) || c->linger_left == 0)
+                conn_close(fd, c, 0);
+            else if (c->recv == RECV_OFF)
+                arm_recv(fd, c);
             break;
         }
-        if (!more) /* ENOBUFS or the kernel ended the multishot: re-arm */
-            arm_recv(fd, c);
-        pump(fd, c);
+        if (res == 0)
+            c->peer_eof = 1; /* it sent all it will: answer that, then close */
+        else if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {
+            conn_close(fd, c, 1); /* reset or error: the peer is gone */
+            break;
+        }
+        pump(fd, c); /* re-arms an ended recv (ENOBUFS, cancelled) when there is room */
         break;
     }
     case OP_SEND:
@@ -260,11 +375,10 @@ static void on_cqe(const struct io_uring_cqe *cqe)
         }
         if (!c->live) break;
         if (res <= 0) {
-            conn_close(fd, c);
+            conn_close(fd, c, 1);
             break;
         }
-        hconn_out_done(c->h, (size_t)res);
-        c->last_ms = round_ms; /* progress: a slow but reading client is not idle */
+        hconn_out_done(c->h, (size_t)res); /* progress: hconn's slow-reader clock */
         if (c->delay_pending) {
             c->delay_pending = 0;
             iom_delay_done(c->h, c->delay_ms);
@@ -272,8 +386,7 @@ static void on_cqe(const struct io_uring_cqe *cqe)
         pump(fd, c);
         break;
     case OP_DELAY:
-        if (!current || !c->live) break;
-        c->last_ms = round_ms;
+        if (!current || !c->h) break;
         if (c->send_inflight) { /* hconn's output is in the kernel's hands */
             c->delay_pending = 1;
             break;
@@ -281,17 +394,21 @@ static void on_cqe(const struct io_uring_cqe *cqe)
         iom_delay_done(c->h, c->delay_ms);
         pump(fd, c);
         break;
-    case OP_TICK: {
-        uint64_t now = round_ms;
+    case OP_TICK:
         for (int i = 0; i <= maxfd; i++) {
             struct conn *x = conns[i];
-            /* a send that made no progress for a whole timeout is a peer that
-               does not read: shutdown() cancels it */
-            if (x && x->live && (x->send_inflight || !hconn_busy(x->h)) &&
-                now - x->last_ms >= opts.idle_ms) {
-                iom_cut_off(i);
-                conn_close(i, x);
+            if (!x || !x->live) continue;
+            if (!x->h) { /* lingering */
+                if (round_ns >= x->linger_end) conn_close(i, x, 0);
+                continue;
             }
+            /* hconn's deadlines: a 408, an idle close, or a peer that does not read
+               (its send in flight made no progress: shutdown() cancels it) */
+            if (!hconn_expire(x->h, round_ns)) continue;
+            if (x->send_inflight)
+                conn_close(i, x, 1);
+            else
+                pump(i, x);
         }
         if (accept_paused && !stopping) {
             accept_paused = 0;
@@ -299,7 +416,6 @@ static void on_cqe(const struct io_uring_cqe *cqe)
         }
         if (!stopping) arm_tick();
         break;
-    }
     }
 }
 
@@ -359,18 +475,20 @@ int main(int argc, char **argv)
     nconns = (int)(nofile > 1048576 ? 1048576 : nofile);
     if (!(conns = calloc((size_t)nconns, sizeof *conns)) || setup_ring() < 0) return 1;
     if ((lfd = net_listen(opts.host, opts.port, 4096, 0, err, sizeof err)) < 0) {
-        fprintf(stderr, "server-uring: %s\n", err);
+        fprintf(stderr, "server-uring: error: %s\n", err);
         return 1;
     }
-    uint64_t tick = opts.idle_ms / 4 < 250 ? opts.idle_ms / 4 : 250;
+    uint32_t shortest = opts.idle_ms < opts.request_ms ? opts.idle_ms : opts.request_ms;
+    uint64_t tick = shortest / 4 < 250 ? shortest / 4 : 250;
     tick_ts.tv_sec = (long long)(tick / 1000);
     tick_ts.tv_nsec = (long long)(tick % 1000) * 1000000;
+    round_ns = ev_now_ns();
     arm_accept();
     arm_tick();
     net_announce("listening", lfd);
     while (!stopping) {
         int rc = io_uring_submit_and_wait(&ring, 1); /* the one syscall of a round */
-        round_ms = ev_now_ms();
+        round_ns = ev_now_ns();
         if (rc < 0 && rc != -EINTR && rc != -ETIME && rc != -EBUSY) {
             fprintf(stderr, "server-uring: io_uring_enter: %s\n", strerror(-rc));
             break;
@@ -384,7 +502,18 @@ int main(int argc, char **argv)
         }
         io_uring_cq_advance(&ring, seen);
     }
+    /* Stop: every operation in flight holds a reference to its socket, and the
+     * ring would drop them only after the process is gone, the listener still
+     * bound: a server started right after would find the port in use.  Cancel
+     * them all, let the cancellations complete, then close every socket. */
+    shutdown(lfd, SHUT_RDWR);
+    struct io_uring_sync_cancel_reg cancel = {.flags = IORING_ASYNC_CANCEL_ANY,
+                                              .timeout = {.tv_sec = -1, .tv_nsec = -1}};
+    io_uring_register_sync_cancel(&ring, &cancel);
+    io_uring_get_events(&ring);
     close(lfd);
+    for (int i = 0; i <= maxfd; i++)
+        if (conns[i] && (conns[i]->live || conns[i]->closing)) close(i);
     io_uring_queue_exit(&ring);
     fprintf(stderr, "server-uring: stopped\n");
     return 0;

@@ -4,16 +4,22 @@
  * core (io/http/hconn) per connection: thousands of waiting clients cost a
  * struct each, not a thread.  labs/jobs/NOTES.md describes the service.
  *
- * This file: the command line, accepting, and moving bytes between sockets and
- * the HTTP core (or, after an upgrade, the WebSocket codec).  The endpoints are
- * in jobs_http.c, everything pushed to clients in jobs_push.c. */
-#include "labs/jobs/jobs_server.h"
+ * This file is the server core (the top of jobs_conn.h's call order): the
+ * command line, accepting, reading bytes into the HTTP core (or, after an upgrade,
+ * the WebSocket codec), writing what every part of the server appended, once per
+ * loop round, and closing.  The endpoints are in jobs_http.c. */
+#include "labs/jobs/jobs_conn.h"
 
 #include "io/acceptor.h"
 #include "io/http/hconn_io.h"
-#include "labs/jobs/dlist.h"
 #include "io/net.h"
 #include "jobs_index_html.h" /* generated from labs/jobs/www/index.html */
+#include "labs/jobs/dlist.h"
+#include "labs/jobs/jobs_http.h"
+#include "labs/jobs/jobs_longpoll.h"
+#include "labs/jobs/jobs_push.h"
+#include "labs/jobs/jobs_sse.h"
+#include "labs/jobs/jobs_ws.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -50,21 +56,22 @@ static uint64_t jobs_clock(void *app)
     return ev_now_ns();
 }
 
-void jobs_conn_close(struct jobs_conn *c)
+static void jobs_conn_close(struct jobs_conn *c)
 {
     struct jobs_srv *s = c->srv;
-    if (c->wait.head) {
-        waiter_remove(&s->waiters, &c->wait);
-        ev_timer_cancel(s->loop, c->wait.timer);
-    }
+    jobs_longpoll_cancel(c);
     jobs_stream_remove(c);
+    if (c->dirty) { /* rare: only a connection closed in the middle of the flush list */
+        struct jobs_conn **pp = &s->dirty;
+        while (*pp && *pp != c)
+            pp = &(*pp)->dnext;
+        if (*pp) *pp = c->dnext;
+    }
     DLIST_UNLINK(s->conns, c, prev, next);
-    ev_timer_cancel(s->loop, c->flush_timer);
     ev_unwatch(s->loop, c->fd);
     close(c->fd);
     hconn_free(c->h);
     free(c->wsmsg);
-    free(c->wout);
     free(c);
 }
 
@@ -79,128 +86,127 @@ static int jobs_watch(struct jobs_conn *c, unsigned mask)
     return 0;
 }
 
-/* WebSocket mode: our own bounded output buffer, filled by jobs_push.c. */
-static int jobs_ws_flush(struct jobs_conn *c)
+/* The connection is over: close it, cut it, or linger after an error (hconn_io.h). */
+static void jobs_conn_end(struct jobs_conn *c, int how)
 {
-    while (c->wout_off < c->wout_len) {
-        ssize_t n = send(c->fd, c->wout + c->wout_off, c->wout_len - c->wout_off, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno == EAGAIN) return jobs_watch(c, EV_READ | EV_WRITE);
-        if (n <= 0) {
-            jobs_conn_close(c);
-            return -1;
-        }
-        c->wout_off += (size_t)n;
-    }
-    c->wout_off = c->wout_len = 0;
-    if (c->ws_closing) { /* our close frame is out: RFC 6455 7.1.1, the server closes TCP */
+    if (!hconn_io_end(c->fd, how)) {
         jobs_conn_close(c);
-        return -1;
+        return;
     }
-    return jobs_watch(c, EV_READ);
+    jobs_longpoll_cancel(c);
+    jobs_stream_remove(c);
+    hconn_free(c->h); /* gives its body budget back */
+    c->h = NULL;
+    c->lingering = 1;
+    c->linger_left = HCONN_IO_LINGER_BYTES;
+    c->linger_end = ev_now_ms() + HCONN_IO_LINGER_MS; /* the sweep enforces it */
+    jobs_watch(c, EV_READ);
 }
 
-int jobs_conn_flush(struct jobs_conn *c)
+/* Runs the HTTP core on what was read, writes what the connection has, lets the
+ * core go on with what the written output held back, hands a connection whose
+ * 101 is out to the WebSocket side, and closes what is over. */
+static void jobs_conn_flush(struct jobs_conn *c)
 {
-    if (!c->h) return jobs_ws_flush(c);
+    ssize_t left;
+    if (c->lingering) return; /* marked again by its own last answer */
     for (;;) {
         const uint8_t *p;
-        ssize_t len = hconn_io_send(c->h, c->fd);
-        if (len < 0) {
+        int done = hconn_process(c->h);
+        if (c->kind == CK_SSE && c->sse_behind) jobs_sse_catch_up(c);
+        size_t had = hconn_out(c->h, &p);
+        if ((left = hconn_io_send(c->h, c->fd)) < 0) {
             jobs_conn_close(c);
-            return -1;
+            return;
         }
-        /* Output drained below the core's mark: pipelined requests may go on,
-         * a resuming SSE stream takes its next batch from the log. */
-        if (len == 0 && !hconn_should_close(c->h) && !hconn_taken(c->h) && hconn_process(c->h) > 0)
-            continue;
-        if (len == 0 && c->kind == CK_SSE && c->sse_behind) {
-            jobs_sse_catch_up(c);
-            if (hconn_out(c->h, &p) > 0) continue;
-        }
-        if (hconn_should_close(c->h)) {
-            jobs_conn_close(c);
-            return -1;
-        }
-        if (hconn_taken(c->h)) {
+        if (c->kind == CK_WS && !c->ws_open && hconn_taken(c->h)) {
             size_t n;
-            const uint8_t *left = hconn_leftover(c->h, &n);
-            if (jobs_ws_start(c, left, n) < 0) return -1; /* closed */
-            return jobs_ws_flush(c);
+            const uint8_t *rest = hconn_leftover(c->h, &n);
+            jobs_ws_start(c, rest, n); /* may answer the frames that came with it */
+            continue;
         }
-        unsigned mask = (hconn_want_read(c->h) ? EV_READ : 0) | (len > 0 ? EV_WRITE : 0);
-        return jobs_watch(c, mask);
+        if (left > 0 || (done == 0 && had == 0)) break;
     }
+    int how = hconn_should_close(c->h);
+    if (how) {
+        jobs_conn_end(c, how);
+        return;
+    }
+    int reading = c->ws_open ? !c->ws_closing : hconn_want_read(c->h);
+    jobs_watch(c, (reading ? EV_READ : 0) | (left > 0 ? EV_WRITE : 0));
 }
 
-static void jobs_flush_timer(struct ev_loop *loop, uint64_t id, void *arg)
+/* The end of each loop round (ev_before_sleep): every connection something was
+ * appended to in this round is written once. */
+static void jobs_flush_dirty(struct ev_loop *loop, void *arg)
 {
-    struct jobs_conn *c = arg;
-    c->flush_timer = 0;
-    jobs_conn_flush(c);
-}
-
-void jobs_conn_flush_later(struct jobs_conn *c)
-{
-    if (!c->flush_timer) c->flush_timer = ev_timer_add(c->srv->loop, 0, jobs_flush_timer, c);
-    if (!c->flush_timer) jobs_conn_flush(c); /* timer heap full: now, then */
+    struct jobs_srv *s = arg;
+    struct jobs_conn *c;
+    while ((c = s->dirty)) {
+        s->dirty = c->dnext;
+        c->dirty = 0;
+        jobs_conn_flush(c);
+    }
 }
 
 static void jobs_conn_io(struct ev_loop *loop, int fd, unsigned mask, void *arg)
 {
     struct jobs_conn *c = arg;
-    int eof = 0;
-    if (!c->h) { /* WebSocket */
-        if (mask & (EV_READ | EV_ERROR)) {
-            uint8_t buf[16384];
-            ssize_t n = recv(fd, buf, sizeof(buf), 0);
-            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-                jobs_conn_close(c);
-                return;
-            }
-            if (n > 0 && jobs_ws_input(c, buf, (size_t)n) < 0) return;
-        }
-        jobs_conn_flush(c);
+    if (c->lingering) { /* drop what the peer still sends; close at EOF */
+        if (hconn_io_linger_drain(fd, &c->linger_left)) jobs_conn_close(c);
         return;
     }
     if (mask & (EV_READ | EV_ERROR)) {
-        c->active_ms = ev_now_ms();
-        for (;;) {
-            size_t room;
-            uint8_t *p = hconn_in_space(c->h, &room);
+        for (int i = 0; i < 4; i++) {
+            uint8_t buf[16384];
+            size_t room = sizeof(buf);
+            uint8_t *p = c->ws_open ? buf : hconn_in_space(c->h, &room);
             if (room == 0) break;
             ssize_t n = recv(fd, p, room, 0);
-            if (n > 0) {
-                hconn_in_commit(c->h, (size_t)n);
-                if ((size_t)n < room) break;
-                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+            if (n == 0 && !c->ws_open && !hconn_busy(c->h)) {
+                hconn_in_eof(c->h); /* half-closed: answer what it sent, then close */
+                break;
             }
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && errno == EAGAIN) break;
-            eof = 1; /* closed or reset: answer what is complete, then go */
-            break;
+            if (n <= 0) { /* reset, or a long poll, stream or WebSocket whose client left */
+                jobs_conn_close(c);
+                return;
+            }
+            if (c->ws_open)
+                jobs_ws_input(c, buf, (size_t)n);
+            else
+                hconn_in_commit(c->h, (size_t)n);
+            if ((size_t)n < room) break;
         }
-        hconn_process(c->h);
     }
-    if (jobs_conn_flush(c) < 0) return;
-    if (eof) jobs_conn_close(c); /* a long-poll waiter or stream whose client left, too */
+    jobs_conn_dirty(c); /* processed and written at the end of the round */
 }
 
-/* Once a second: close plain HTTP connections idle (no request open, nothing
- * read) for longer than --idle-timeout, so silent clients cannot pin
- * descriptors forever.  Held long polls and streams are not idle: they are
+/* Once a second: hconn's deadlines (a 408 for a request not in yet, an idle
+ * connection, a peer that reads none of its output) and the lingers' time bound.
+ * Held long polls and streams have no deadline while they write: they are
  * bounded by --max-waiters / --max-streams and their own timers. */
-static void jobs_idle_sweep(struct ev_loop *loop, uint64_t id, void *arg)
+static void jobs_sweep(struct ev_loop *loop, uint64_t id, void *arg)
 {
     struct jobs_srv *s = arg;
-    uint64_t now = ev_now_ms(), limit = (uint64_t)s->o.idle_timeout_s * 1000;
+    uint64_t now = ev_now_ns();
     struct jobs_conn *next;
     for (struct jobs_conn *c = s->conns; c; c = next) {
         next = c->next;
-        if (c->h && c->kind == CK_HTTP && !hconn_busy(c->h) && now - c->active_ms > limit)
-            jobs_conn_close(c);
+        if (c->lingering) {
+            if (now / 1000000 >= c->linger_end) jobs_conn_close(c);
+        } else if (hconn_expire(c->h, now)) {
+            jobs_conn_dirty(c);
+        }
     }
-    ev_timer_add(loop, 1000, jobs_idle_sweep, s);
+    ev_timer_add(loop, 1000, jobs_sweep, s);
+}
+
+static void jobs_heartbeat(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct jobs_srv *s = arg;
+    jobs_sse_heartbeat(s);
+    ev_timer_add(loop, (uint64_t)s->o.heartbeat_s * 1000, jobs_heartbeat, s);
 }
 
 /* A new connection (io/acceptor: accept4 with the out-of-descriptors pause). */
@@ -218,7 +224,6 @@ static void jobs_accept(struct ev_loop *loop, int fd, void *arg)
     c->srv = s;
     c->fd = fd;
     c->wait.conn = c;
-    c->active_ms = ev_now_ms();
     DLIST_PUSH(s->conns, c, prev, next);
     if (jobs_watch(c, EV_READ) < 0)
         fprintf(stderr, "jobs-server: fd %d not watched (too many connections)\n", fd);
@@ -241,11 +246,22 @@ static void usage(FILE *f)
         "  --stream-buffer BYTES  per-connection output bound: slower readers are cut off\n"
         "                         (default 262144)\n"
         "  --max-wait S           longest long-poll wait (default 300)\n"
-        "  --idle-timeout S       close connections idle this long (default 60)\n"
+        "  --idle-timeout S       close a connection with nothing to do (no request, no\n"
+        "                         byte of one, nothing written) this long (default 60)\n"
+        "  --request-timeout S    a request must arrive whole within this long of its\n"
+        "                         first byte, else 408 and close (default 10)\n"
+        "  --max-body-memory BYTES request bodies held at once, over all connections;\n"
+        "                         past it a request gets 503 (default 67108864)\n"
         "  --max-jobs N           jobs remembered (default 16384)\n"
         "  --workers N            jobs running at once (default 1024)\n"
         "  --event-log N          events kept for Last-Event-ID resume (default 65536)\n"
         "  --help\n");
+}
+
+static _Noreturn void usage_error(void)
+{
+    fprintf(stderr, "try 'jobs-server --help'\n");
+    exit(2);
 }
 
 static uint64_t opt_num(const char *name, const char *v, uint64_t min, uint64_t max)
@@ -254,9 +270,9 @@ static uint64_t opt_num(const char *name, const char *v, uint64_t min, uint64_t 
     errno = 0;
     unsigned long long x = strtoull(v, &end, 10);
     if (errno || end == v || *end || v[0] == '-' || x < min || x > max) {
-        fprintf(stderr, "jobs-server: --%s wants a number in %llu..%llu, got '%s'\n", name,
+        fprintf(stderr, "jobs-server: error: --%s wants a number in %llu..%llu, got '%s'\n", name,
                 (unsigned long long)min, (unsigned long long)max, v);
-        exit(2);
+        usage_error();
     }
     return x;
 }
@@ -278,6 +294,8 @@ static void jobs_parse_args(int argc, char **argv, struct jobs_opts *o)
                                              {"workers", 1, 0, 'K'},
                                              {"event-log", 1, 0, 'L'},
                                              {"idle-timeout", 1, 0, 'I'},
+                                             {"request-timeout", 1, 0, 'R'},
+                                             {"max-body-memory", 1, 0, 'M'},
                                              {"help", 0, 0, 'h'},
                                              {0, 0, 0, 0}};
     *o = (struct jobs_opts){
@@ -286,6 +304,8 @@ static void jobs_parse_args(int argc, char **argv, struct jobs_opts *o)
         .heartbeat_s = 15,
         .max_wait_s = 300,
         .idle_timeout_s = 60,
+        .request_timeout_s = 10,
+        .max_body_memory = 64u << 20,
         .max_waiters = 10000,
         .max_streams = 4096,
         .stream_buffer = 256 * 1024,
@@ -303,16 +323,17 @@ static void jobs_parse_args(int argc, char **argv, struct jobs_opts *o)
         switch (ch) {
         case 'H':
             if (net_parse_host(optarg) < 0) {
-                fprintf(stderr, "jobs-server: bad --host '%s' (an IPv4 address or localhost)\n",
+                fprintf(stderr,
+                        "jobs-server: error: bad --host '%s' (an IPv4 address or localhost)\n",
                         optarg);
-                exit(2);
+                usage_error();
             }
             o->host = optarg;
             break;
         case 'p':
             if ((o->port = net_parse_port(optarg)) < 0) {
-                fprintf(stderr, "jobs-server: bad --port '%s'\n", optarg);
-                exit(2);
+                fprintf(stderr, "jobs-server: error: bad --port '%s' (0..65535)\n", optarg);
+                usage_error();
             }
             break;
         case 'b':
@@ -354,18 +375,22 @@ static void jobs_parse_args(int argc, char **argv, struct jobs_opts *o)
         case 'I':
             o->idle_timeout_s = (unsigned)opt_num("idle-timeout", optarg, 1, 86400);
             break;
+        case 'R':
+            o->request_timeout_s = (unsigned)opt_num("request-timeout", optarg, 1, 86400);
+            break;
+        case 'M':
+            o->max_body_memory = opt_num("max-body-memory", optarg, 1024, 1ull << 40);
+            break;
         case 'h':
             usage(stdout);
             exit(0);
         default:
-            usage(stderr);
-            exit(2);
+            usage_error();
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "jobs-server: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        exit(2);
+        fprintf(stderr, "jobs-server: error: unexpected argument '%s'\n", argv[optind]);
+        usage_error();
     }
 }
 
@@ -390,7 +415,12 @@ int main(int argc, char **argv)
         .max_out = s.o.stream_buffer > s.index_len + 8192 ? s.o.stream_buffer : s.index_len + 8192,
         .on_request = jobs_on_request,
         .clock_ns = jobs_clock,
+        .server_timing = 1,
+        .idle_timeout_ms = s.o.idle_timeout_s * 1000,
+        .request_timeout_ms = s.o.request_timeout_s * 1000,
+        .budget = &s.budget,
     };
+    s.budget.max = s.o.max_body_memory;
     char err[256];
     s.loop = ev_create();
     if (!s.loop || job_table_init(&s.jobs, s.o.max_jobs, s.o.workers, s.o.event_log,
@@ -401,13 +431,14 @@ int main(int argc, char **argv)
     s.hooks = hook_create(s.loop, &s.o.hook, jobs_hook_done, &s);
     s.lfd = net_listen(s.o.host, s.o.port, 1024, 1, err, sizeof(err));
     if (!s.hooks || s.lfd < 0) {
-        fprintf(stderr, "jobs-server: %s\n", s.lfd < 0 ? err : "out of memory");
+        fprintf(stderr, "jobs-server: error: %s\n", s.lfd < 0 ? err : "out of memory");
         return 1;
     }
     struct acceptor *acc = acceptor_start(s.loop, s.lfd, "jobs-server", jobs_accept, &s);
     if (!acc || ev_timer_add(s.loop, (uint64_t)s.o.heartbeat_s * 1000, jobs_heartbeat, &s) == 0 ||
-        ev_timer_add(s.loop, 1000, jobs_idle_sweep, &s) == 0) {
-        fprintf(stderr, "jobs-server: cannot watch the listener\n");
+        ev_timer_add(s.loop, 1000, jobs_sweep, &s) == 0 ||
+        ev_before_sleep(s.loop, jobs_flush_dirty, &s) < 0) {
+        fprintf(stderr, "jobs-server: error: cannot watch the listener\n");
         return 1;
     }
     ev_on_wake(s.loop, jobs_on_wake, NULL);
@@ -424,5 +455,6 @@ int main(int argc, char **argv)
     hook_destroy(s.hooks);
     job_table_free(&s.jobs);
     ev_destroy(s.loop);
+    fprintf(stderr, "jobs-server: stopped\n");
     return rc < 0 ? 1 : 0;
 }

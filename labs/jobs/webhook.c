@@ -1,6 +1,7 @@
 /* webhook: signed, retried, non-blocking webhook deliveries.  Contract in webhook.h. */
 #include "labs/jobs/webhook.h"
 
+#include "io/httpc/httpc.h"
 #include "labs/jobs/dlist.h"
 
 #include <arpa/inet.h>
@@ -33,9 +34,8 @@ struct hook_delivery {
     unsigned attempt;
     int fd;
     int connected;
-    uint64_t timer; /* attempt timeout, or the backoff before the next attempt */
-    char in[64];    /* enough for the status line's start */
-    size_t inlen;
+    uint64_t timer;   /* attempt timeout, or the backoff before the next attempt */
+    struct httpc *rp; /* the response's parser, while an attempt reads it */
     int status;
 };
 
@@ -88,6 +88,7 @@ static void hook_free(struct hook_delivery *d)
     assert(hc->pending > 0);
     hc->pending--;
     free(d->req);
+    free(d->rp);
     free(d->body);
     free(d);
 }
@@ -178,6 +179,8 @@ static void hook_finish_attempt(struct hook_delivery *d)
     hook_close_fd(d);
     ev_timer_cancel(hc->loop, d->timer);
     d->timer = 0;
+    free(d->rp);
+    d->rp = NULL;
     if (d->status >= 200 && d->status <= 299) {
         hc->stats.delivered++;
         if (hc->done) hc->done(hc->arg, d->id, 1, d->attempt, d->status);
@@ -208,18 +211,6 @@ static void hook_timeout(struct ev_loop *loop, uint64_t id, void *arg)
     hook_finish_attempt(d);
 }
 
-/* "HTTP/1.x NNN": the status, or 0 when the line is not that. */
-static int hook_status(const char *in, size_t len)
-{
-    if (len < 12 || memcmp(in, "HTTP/1.", 7) != 0 || in[8] != ' ') return 0;
-    int s = 0;
-    for (int i = 9; i < 12; i++) {
-        if (in[i] < '0' || in[i] > '9') return 0;
-        s = s * 10 + (in[i] - '0');
-    }
-    return s;
-}
-
 static void hook_io(struct ev_loop *loop, int fd, unsigned mask, void *arg)
 {
     struct hook_delivery *d = arg;
@@ -235,15 +226,23 @@ static void hook_io(struct ev_loop *loop, int fd, unsigned mask, void *arg)
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
         if (n <= 0) goto fail;
         d->off += (size_t)n;
-        if (d->off == d->reqlen && ev_watch(loop, fd, EV_READ, hook_io, d) < 0) goto fail;
+        if (d->off < d->reqlen) return;
+        if (!(d->rp = malloc(sizeof(*d->rp))) || ev_watch(loop, fd, EV_READ, hook_io, d) < 0)
+            goto fail;
+        httpc_init(d->rp, 0);
         return;
     }
-    ssize_t n = recv(fd, d->in + d->inlen, sizeof(d->in) - d->inlen, 0);
+    uint8_t buf[4096];
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    if (n <= 0) goto fail; /* closed before a status line */
-    d->inlen += (size_t)n;
-    if (d->inlen < 12) return;
-    d->status = hook_status(d->in, d->inlen);
+    if (n <= 0) goto fail; /* closed before the response's head */
+    /* The response's head is all a delivery needs (io/httpc parses it; interim
+       1xx responses are skipped there); the body is not read. */
+    struct httpc_event ev;
+    httpc_parse(d->rp, buf, (size_t)n, &ev);
+    if (ev.type == HTTPC_NONE) return;
+    if (ev.type == HTTPC_ERROR) goto fail; /* not HTTP/1.x */
+    d->status = d->rp->status;
     hook_finish_attempt(d);
     return;
 fail:
@@ -258,7 +257,6 @@ static void hook_start_attempt(struct hook_delivery *d)
     hc->stats.attempts++;
     d->connected = 0;
     d->off = 0;
-    d->inlen = 0;
     d->status = 0;
     free(d->req);
     d->req = NULL;

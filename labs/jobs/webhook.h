@@ -13,7 +13,8 @@
  *                                     only when a secret is set
  *   Connection: close
  * A 2xx status is success.  Anything else (refused connection, non-2xx status,
- * no status line within timeout_ms, connection closed early) is a failed attempt;
+ * no response head within timeout_ms, a head that is not HTTP/1.x as io/httpc
+ * parses it, connection closed early) is a failed attempt;
  * attempt K+1 starts min(base_ms * 2^(K-1), max_ms) after attempt K failed, up
  * to max_attempts in all.
  *

@@ -6,6 +6,9 @@ KIND: http (labs/03 servers), jobs (jobs-server), resp (broker), kv (kv-server
 client port), repl (garbage at a kv primary's replication port), fakeprimary
 (listen as a primary that answers a replica with garbage: PORT is ignored, the
 port is printed; PID/LOG are the replica's, started afterwards by the caller).
+Environment: FD_EXHAUST=1 runs only the out-of-descriptors attack, SLOWLORIS=1
+only the slowloris one (a server started with 256 descriptors); BODY_BUDGET=N
+(the server's --max-body-memory) adds the unfinished-bodies attack for http/jobs.
 
 Each attack runs for a bounded count and time, then asserts: the server pid is
 alive, its log has no sanitizer report, and a fresh well-behaved client gets a
@@ -780,6 +783,238 @@ def attack_ws(name, budget):
 
 
 
+# ---- HTTP: what an attack campaign found (each one an attack here) --------------
+def http_one():
+    """A cheap request of the kind, and what every answer to it contains."""
+    if KIND == "jobs":
+        return b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n", b'"requests":'
+    return b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n", b"Hello, World!"
+
+
+def count_in_stream(s, marker, want, quiet):
+    """Reads until `want` markers were seen, EOF, or `quiet` s without a byte."""
+    s.settimeout(quiet)
+    got, tail = 0, b""
+    try:
+        while got < want:
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            tail += d
+            got += tail.count(marker)
+            tail = tail[1 - len(marker):]  # a marker that ended the chunk is counted once
+    except OSError:
+        pass
+    return got
+
+
+def attack_flood_late(name, budget):
+    """A pipelined flood the client reads only a second later: every request it
+    sent is answered (a server that stops answering what it has received fails)."""
+    import threading
+    one, marker = http_one()
+    n = 30000
+    s = connect(5.0)
+    th = threading.Thread(target=lambda: s.sendall(one * n), daemon=True)
+    th.start()
+    time.sleep(1.0)
+    got = count_in_stream(s, marker, n, 5.0)
+    s.close()
+    COUNTS[name] = n
+    if got == n:
+        ok(name + ": all %d answered" % n)
+    else:
+        fail(name + ": all answered", "%d of %d" % (got, n))
+
+
+def attack_halfclose(name, budget):
+    """Requests followed by shutdown(SHUT_WR), one to three pipelined: each is
+    answered before the server closes (a server that takes the FIN for a reset
+    loses the answers)."""
+    one, marker = http_one()
+    end = time.time() + budget
+    n = lost = 0
+    while time.time() < end or n < 20:
+        k = 1 + n % 3
+        s = connect(3.0)
+        s.sendall(one * k)
+        s.shutdown(socket.SHUT_WR)
+        if count_in_stream(s, marker, k, 3.0) != k:
+            lost += 1
+        s.close()
+        n += 1
+    COUNTS[name] = n
+    if lost == 0:
+        ok(name + ": %d of %d answered" % (n, n))
+    else:
+        fail(name + ": every one answered", "%d of %d lost" % (lost, n))
+
+
+def attack_refused_linger(name, budget):
+    """A header section far over the limit: the error status, then a FIN, never a
+    reset that could destroy the answer before the client reads it."""
+    n, resets = 10, 0
+    for _ in range(n):
+        s = connect(3.0)
+        try:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000 + b"\r\n\r\n")
+        except OSError:
+            pass
+        s.settimeout(3.0)
+        b = b""
+        try:
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                b += d
+        except ConnectionResetError:
+            resets += 1
+        except OSError:
+            pass
+        s.close()
+        if not b.startswith(b"HTTP/1.1 431 "):
+            fail(name + ": 431", repr(b[:60]))
+            return
+    COUNTS[name] = n
+    if resets == 0:
+        ok(name + ": 431 then FIN, %d of %d" % (n, n))
+    else:
+        fail(name + ": 431 then FIN", "%d of %d reset" % (resets, n))
+
+
+def attack_bodies(name, budget):
+    """1,000 POSTs that announce a body of the largest size allowed and send 4 KiB
+    of it: the server holds what its body budget (BODY_BUDGET) allows and answers
+    the rest 503 at once, instead of buffering up to 1,000 bodies."""
+    cap = int(os.environ["BODY_BUDGET"])
+    size = 65536 if KIND == "jobs" else 1000000
+    path = b"/jobs" if KIND == "jobs" else b"/echo"
+    n, fit = 1000, cap // size
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n + 200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 200), hard))
+    rss0 = rss_kib()
+    socks, refused = [], 0
+    head = b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (path, size)
+    for _ in range(n):
+        try:
+            s = connect(2.0)
+            s.sendall(head + b"{" * 4096)
+            socks.append(s)
+        except OSError:
+            break
+    end = time.time() + 5
+    byfd = {s.fileno(): s for s in socks}
+    poller = select.poll()  # select() stops at descriptor 1024
+    for fd in byfd:
+        poller.register(fd, select.POLLIN)
+    while byfd and time.time() < end and refused < len(socks) - fit:
+        for fd, _ in poller.poll(200):
+            try:
+                d = byfd[fd].recv(4096)
+            except OSError:
+                d = b""
+            poller.unregister(fd)
+            del byfd[fd]
+            if d.startswith(b"HTTP/1.1 503 "):
+                refused += 1
+    peak = rss_kib()
+    COUNTS[name] = len(socks)
+    for s in socks:
+        s.close()
+    # The reservation is made at the head, so the counts are the proof: the 4 KiB
+    # each one sent are too few to see in RSS (which grows by 1,000 threads' stacks
+    # in server-blocking).
+    grown = (peak - rss0) // 1024
+    if len(socks) == n and refused == n - fit:
+        ok(name + ": %d held, %d answered 503 (RSS +%d MiB)" % (fit, refused, grown))
+    else:
+        fail(name + ": held within the budget",
+             "%d sent, %d answered 503 (want %d)" % (len(socks), refused, n - fit))
+
+
+def attack_slowloris(name, budget):
+    """For a server started with 256 descriptors and a 2 s request deadline: 300
+    clients each send one byte of a request head a second (reconnecting when cut);
+    after 2 s, 25 fresh clients each send a whole request and must be answered
+    within 10 s: a server that lets every byte restart a clock keeps them out."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 1024), hard))
+    head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 4000
+
+    def slow():
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect((HOST, PORT))
+        except BlockingIOError:
+            pass
+        return [s, 0]
+
+    def tick(conns):
+        for c in conns:
+            try:
+                c[0].send(head[c[1] % len(head):][:1])
+                c[1] += 1
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:  # cut (408, reset): a new one takes its place
+                c[0].close()
+                c[:] = slow()
+
+    slows = [slow() for _ in range(300)]
+    t0 = time.time()
+    while time.time() - t0 < 2:
+        tick(slows)
+        time.sleep(1)
+    one, marker = http_one()
+    fresh = []
+    for _ in range(25):
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect((HOST, PORT))
+        except BlockingIOError:
+            pass
+        fresh.append([s, b"", False])
+    end, served, last_tick = time.time() + 10, 0, time.time()
+    while time.time() < end and served < len(fresh):
+        for f in fresh:
+            if f[2] is False:
+                try:
+                    f[0].send(one)
+                    f[2] = None
+                except (BlockingIOError, OSError):
+                    pass
+        poller = select.poll()
+        for f in fresh:
+            if f[2] is None:
+                poller.register(f[0], select.POLLIN)
+        ready = {fd for fd, _ in poller.poll(100)}
+        for f in fresh:
+            if f[2] is None and f[0].fileno() in ready:
+                try:
+                    f[1] += f[0].recv(65536)
+                except OSError:
+                    f[2] = "reset"
+                if marker in f[1]:
+                    f[2] = True
+                    served += 1
+        if time.time() - last_tick >= 1:
+            tick(slows)
+            last_tick = time.time()
+    for c in slows:
+        c[0].close()
+    for f in fresh:
+        f[0].close()
+    COUNTS[name] = 300
+    if served == len(fresh):
+        ok(name + ": %d of %d fresh clients served while 300 trickle" % (served, len(fresh)))
+    else:
+        fail(name + ": fresh clients served", "%d of %d in 10 s" % (served, len(fresh)))
+
+
 def read_then_drop(s, n):
     """Read what the server answered (briefly), then close: half the time with an
     RST (SO_LINGER 0) instead of a FIN, so both ways a peer vanishes are tried."""
@@ -921,7 +1156,8 @@ def fake_primary(budget):
 # bounded, no busy loop, the replica's exit status).  A new attack that prints more
 # must say so here: hostile.sh fails a run that printed more or fewer than planned.
 CHECKS = {attack_pipeline: 2, attack_subscriber_never_reads: 2, attack_jobs_push: 2,
-          attack_fd_exhaust: 2, "fake primary": 2}
+          attack_fd_exhaust: 2, "fake primary": 2, attack_flood_late: 2, attack_halfclose: 2,
+          attack_refused_linger: 2, attack_bodies: 2, attack_slowloris: 2}
 
 
 def run(name, attack, *args):
@@ -949,6 +1185,10 @@ def main():
         say("plan %d" % CHECKS.get(attack_fd_exhaust, 1))
         run("more connections than descriptors", attack_fd_exhaust, per)
         return
+    if os.environ.get("SLOWLORIS"):
+        say("plan %d" % CHECKS[attack_slowloris])
+        run("slowloris, 300 clients on 256 descriptors", attack_slowloris, per)
+        return
     plan = [("mutated requests", attack_mutate, per),
             ("disconnect at every phase", attack_disconnect, per / 2),
             ("abandon parked requests", attack_abandon, per)]
@@ -957,6 +1197,12 @@ def main():
                  ("hostile webhook receiver, stream readers that never read", attack_jobs_push, per)]
     if KIND == "resp":
         plan.append(("subscriber never reads", attack_subscriber_never_reads, per))
+    if KIND in ("http", "jobs"):
+        plan += [("pipelined flood read late", attack_flood_late, per),
+                 ("half-closed requests", attack_halfclose, per / 2),
+                 ("header section over the limit", attack_refused_linger, per)]
+        if os.environ.get("BODY_BUDGET"):
+            plan.append(("1,000 unfinished bodies", attack_bodies, per))
     plan += [("pipeline, never read", attack_pipeline, per),
              ("connections to the fd limit", attack_fds, per)]
     say("plan %d" % sum(CHECKS.get(attack, 1) for _, attack, _ in plan))

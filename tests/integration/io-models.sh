@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Integration tests for labs/03-io-models: the same checks against server-blocking,
 # server-epoll and server-uring, with curl, wrk and raw sockets (python3):
-# routes, keep-alive, 16 pipelined requests in order, chunked echo, each bad-input
-# class with its status (and the next connection still served), slowloris and a
-# vanishing peer, /delay not delaying others (event-loop servers), 10,000 idle
-# connections while requests are still served, SIGTERM stops cleanly.
+# routes, keep-alive, 16 pipelined requests in order, 100,000 pipelined requests
+# read late and a fast pipeliner reading slowly (all answered, none cut off),
+# half-closed requests answered, chunked echo, each bad-input class with its
+# status (and the next connection still served), a refused request ended with a
+# FIN not a reset, the body budget (503 past it), slowloris (408 at the request
+# deadline) and a vanishing peer, /delay not delaying others (event-loop
+# servers), 10,000 idle connections while requests are still served, SIGINT and
+# SIGTERM stop cleanly and the port can be bound again at once.
 source "$(dirname "$0")/../lib.sh"
 need curl python3 wrk
 
@@ -16,7 +20,7 @@ IDLE_CONNS=${IDLE_CONNS:-10000}
 PY="$T_TMP/client.py"
 cat >"$PY" <<'EOF'
 # Raw-socket client for io-models.sh: each subcommand prints "ok" or a reason.
-import os, resource, socket, sys, threading, time
+import os, resource, select, socket, sys, threading, time
 
 def conn(port, timeout=15.0):
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
@@ -114,9 +118,10 @@ def timed_get(port):
     st, _, b = get(port)
     return st, time.monotonic() - t
 
-def cmd_slowloris(port, idle):
-    """A trickling client does not delay others and is closed after about idle s."""
-    idle = float(idle)
+def cmd_slowloris(port, limit):
+    """A trickling client does not delay others, gets 408 at the request deadline
+    (limit s after its first byte) and is closed."""
+    limit = float(limit)
     s = conn(port)
     s.sendall(b"GET / HTTP/1.1\r\nHo")
     t0 = time.monotonic()
@@ -124,11 +129,14 @@ def cmd_slowloris(port, idle):
     if st != 200 or dt > 0.5:
         return "concurrent GET: %d in %.3f s" % (st, dt)
     s.settimeout(0.2)
-    while time.monotonic() - t0 < idle * 4 + 2:
+    got = b""
+    while time.monotonic() - t0 < limit * 4 + 2:
         try:
             s.sendall(b"x")  # one byte every 0.2 s: a fresh timeout per byte would never end
-            if s.recv(1024) == b"":
+            d = s.recv(1024)
+            if d == b"":
                 break
+            got += d
         except socket.timeout:
             continue
         except (BrokenPipeError, ConnectionResetError):
@@ -136,8 +144,196 @@ def cmd_slowloris(port, idle):
     else:
         return "slowloris connection still open after %.1f s" % (time.monotonic() - t0)
     el = time.monotonic() - t0
-    if el < idle * 0.8:
+    if el < limit * 0.8:
         return "closed too early (%.2f s)" % el
+    if not got.startswith(b"HTTP/1.1 408 "):
+        return "closed without a 408: %r" % got[:60]
+    return "ok"
+
+def cmd_halfclose(port, n):
+    """GET then shutdown(SHUT_WR): the answer still comes (n tries), and so do the
+    answers to 3 pipelined requests sent before the half-close."""
+    lost = 0
+    for i in range(int(n)):
+        s = conn(port, timeout=5)
+        reqs = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n" * (3 if i % 2 else 1)
+        s.sendall(reqs)
+        s.shutdown(socket.SHUT_WR)
+        b = b""
+        try:
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                b += d
+        except OSError:
+            pass
+        s.close()
+        if b.count(b"Hello, World!") != reqs.count(b"GET"):
+            lost += 1
+    return "ok" if lost == 0 else "%d of %s half-closed clients got no (or not every) answer" % (lost, n)
+
+def count_responses(s, n, timeout):
+    """Reads until n responses to GET /plaintext came (or EOF, or timeout s of quiet)."""
+    s.settimeout(timeout)
+    got, tail = 0, b""
+    try:
+        while got < n:
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            tail += d
+            got += tail.count(b"Hello, World!")
+            tail = tail[-12:]
+    except OSError:
+        pass
+    return got
+
+def cmd_flood(port, n, late):
+    """n pipelined requests sent at once; the client starts reading only `late`
+    seconds later.  Every one is answered, in full."""
+    n = int(n)
+    s = conn(port)
+    one = b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n"
+    t = threading.Thread(target=lambda: s.sendall(one * n), daemon=True)
+    t.start()
+    time.sleep(float(late))
+    got = count_responses(s, n, 5)
+    s.close()
+    return "ok" if got == n else "%d of %d pipelined requests answered" % (got, n)
+
+def cmd_fastpipe(port, n):
+    """A client pipelining faster than it reads (a little at a time): the server
+    slows it down, it is not cut off."""
+    n = int(n)
+    s = conn(port)
+    one = b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n"
+    def send():
+        try:
+            for _ in range(n // 1000):
+                s.sendall(one * 1000)
+        except OSError:
+            pass
+    threading.Thread(target=send, daemon=True).start()
+    s.settimeout(5)
+    got, tail = 0, b""
+    try:
+        while got < n:
+            d = s.recv(16384)
+            if not d:
+                break
+            tail += d
+            got += tail.count(b"Hello, World!")
+            tail = tail[-12:]
+            time.sleep(0.0005)
+    except OSError:
+        pass
+    s.close()
+    return "ok" if got == n // 1000 * 1000 else "answered %d of %d, then closed" % (got, n)
+
+def cmd_refused_fin(port, n):
+    """A 100 KB header section: 431, and then EOF, not a reset (the server lingers,
+    draining what the client still sends, instead of closing on unread input)."""
+    resets = 0
+    for _ in range(int(n)):
+        s = conn(port, timeout=5)
+        try:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 100000 + b"\r\n\r\n")
+        except OSError:
+            pass
+        f = s.makefile("rb")
+        try:
+            st, _, _ = read_response(f)
+            if st != 431:
+                return "status %d, want 431" % st
+            if f.read(1) != b"":
+                return "data after the 431"
+        except ConnectionResetError:
+            resets += 1
+        s.close()
+    return "ok" if resets == 0 else "%d of %s ended with a reset" % (resets, n)
+
+def cmd_budget(port, budget, body):
+    """--max-body-memory budget: of 3 * budget/body unfinished POSTs of body bytes,
+    budget/body are held and the rest get 503 with Retry-After; the held ones
+    finish and are echoed; then a fresh POST is served."""
+    budget, body = int(budget), int(body)
+    fit, n = budget // body, 3 * (budget // body)
+    socks = []
+    for i in range(n):
+        s = conn(port, timeout=5)
+        s.sendall(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % body + b"b" * 1000)
+        socks.append(s)
+        time.sleep(0.01)  # in order: the first ones take the budget
+    pending, refused, end = set(socks), 0, time.monotonic() + 10
+    while time.monotonic() < end:
+        r, _, _ = select.select(list(pending), [], [], 0.5 if refused >= n - fit else 0.2)
+        if not r and refused >= n - fit:
+            break  # the rest stay quiet: they are held
+        for s in r:
+            d = s.recv(4096)
+            if not (d.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 1" in d):
+                return "neither held nor 503: %r" % d[:80]
+            refused += 1
+            pending.remove(s)
+    held = [s for s in socks if s in pending]
+    if len(held) != fit or refused != n - fit:
+        return "%d held and %d refused of %d, want %d held" % (len(held), refused, n, fit)
+    for s in held:
+        s.setblocking(True)
+        s.sendall(b"b" * (body - 1000))
+        st, _, b = read_response(s.makefile("rb"))
+        if st != 200 or len(b) != body:
+            return "a held POST got %d with %d bytes" % (st, len(b))
+    for s in socks:
+        s.close()
+    s = conn(port)
+    s.sendall(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % body)
+    s.sendall(b"c" * body)
+    st, _, b = read_response(s.makefile("rb"))
+    return "ok" if st == 200 and len(b) == body else "after: %d" % st
+
+def cmd_restart(port, binary, rounds):
+    """Stop the server (SIGINT, then SIGTERM, alternating) with keep-alive and
+    half-sent requests open; the port must be free the moment it has exited (a
+    bind probe) and the server must start on it again; each exit status 0."""
+    import signal, subprocess
+    port = 0
+    for r in range(int(rounds)):
+        p = subprocess.Popen([binary, "--port", str(port)], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL)
+        line = p.stdout.readline().decode()
+        if "listening on" not in line:
+            p.kill()
+            return "round %d: no 'listening on' line (%r)" % (r, line)
+        port = int(line.strip().rsplit(":", 1)[1])
+        held = []
+        for i in range(3):
+            s = conn(port)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            s.recv(1000)
+            if i == 2:
+                s.sendall(b"GET / HT")
+            held.append(s)
+        p.send_signal(signal.SIGINT if r % 2 == 0 else signal.SIGTERM)
+        try:
+            rc = p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            return "round %d: still running 10 s after the signal" % r
+        if rc != 0:
+            return "round %d: exit status %d" % (r, rc)
+        probe = socket.socket()
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+            probe.listen()
+        except OSError as e:
+            return "round %d: port %d not free right after exit: %s" % (r, port, e)
+        finally:
+            probe.close()
+        for s in held:
+            s.close()
     return "ok"
 
 def cmd_silent(port, idle):
@@ -280,10 +476,11 @@ run_server_tests() {
   local name=$1; shift
   local P
   echo "== $name"
-  plan 32
+  plan 38
   # a long idle timeout for everything but the timeout tests, so a starved
   # scheduler on a loaded machine cannot turn into a spurious idle close
-  start_server P "$@" --port 0 --idle-timeout 60 || return
+  start_server P "$@" --port 0 --idle-timeout 60 --request-timeout 60 --max-body-memory 4194304 ||
+    return
   local pid=$P_PID url="http://127.0.0.1:$P"
 
   expect_eq "$name: GET / body" "Hello, World!" "$(curl -s --max-time 5 "$url/")"
@@ -298,6 +495,9 @@ run_server_tests() {
     "$(curl -s -o /dev/null -w '%{num_connects}\n' --max-time 5 "$url/" "$url/plaintext" "$url/" | awk '{s += $1} END {print s}')"
   pycheck "$name: keep-alive, 5 requests on one connection" keepalive "$P"
   pycheck "$name: 16 pipelined requests answered in order" pipeline "$P"
+  pycheck "$name: 100,000 pipelined requests read 2 s late: all answered" flood "$P" 100000 2
+  pycheck "$name: 100,000 pipelined by a client reading slowly: slowed, not cut off" fastpipe "$P" 100000
+  pycheck "$name: half-closed requests answered (40 of 40)" halfclose "$P" 40
   pycheck "$name: HTTP/1.0 closes, 1.0 keep-alive stays" http10 "$P"
   expect_eq "$name: chunked POST echoed" "chunked hello" \
     "$(printf 'chunked hello' | curl -s --max-time 5 -H 'Transfer-Encoding: chunked' --data-binary @- "$url/echo")"
@@ -315,9 +515,12 @@ run_server_tests() {
   pycheck "$name: Transfer-Encoding gzip -> 501" raw "$P" \
     'POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n' 501
   expect_eq "$name: 9 KiB header -> 431" 431 "$(status_of -H "X-Big: $BIGHDR" "$url/")"
+  pycheck "$name: 100 KB header -> 431, then a FIN, not a reset (10 of 10)" refused_fin "$P" 10
   expect_eq "$name: 2 MB body -> 413" 413 "$(status_of --data-binary @"$T_TMP/body2m" "$url/echo")"
   expect_eq "$name: next connection still served" 200 "$(status_of "$url/")"
   pycheck "$name: peers vanishing mid-request/response cost nothing" vanish "$P"
+  pycheck "$name: 12 unfinished 1 MB POSTs, 4 MiB for bodies: 4 held, 8 get 503" \
+    budget "$P" 4194304 1000000
   alive "$name: alive after bad input" "$pid"
 
   if [ "$name" = blocking ]; then
@@ -336,12 +539,14 @@ run_server_tests() {
   alive "$name: alive after $IDLE_CONNS connections" "$pid"
   stop_server P "$name: SIGTERM stops it, exit 0"
 
-  # the timeout tests, on an instance with a 1 s idle timeout
-  start_server P "$@" --port 0 --idle-timeout 1 || return
-  pycheck "$name: slowloris does not delay others, closed after idle timeout" slowloris "$P" 1
+  # the timeout tests, on an instance with 1 s deadlines
+  start_server P "$@" --port 0 --idle-timeout 1 --request-timeout 1 || return
+  pycheck "$name: slowloris does not delay others, 408 at the request deadline" slowloris "$P" 1
   pycheck "$name: silent connection closed after idle timeout" silent "$P" 1
   pycheck "$name: a peer that never reads is cut off" noread "$P" 1
-  stop_server P "$name (idle 1 s): SIGTERM stops it, exit 0"
+  stop_server P "$name (1 s deadlines): SIGTERM stops it, exit 0"
+  pycheck "$name: SIGINT/SIGTERM with connections open, port free at once, restart (5 rounds)" \
+    restart 0 "$1" 5
 }
 
 # --iterative: the same code, one connection at a time; what it shows is

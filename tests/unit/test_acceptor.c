@@ -1,6 +1,8 @@
 /* Unit tests for io/acceptor: connections reach the callback; out of descriptors the
- * acceptor pauses on a timer instead of spinning, and accepts again once it can. */
+ * acceptor pauses on a timer instead of spinning, and accepts again once it can; the
+ * out-of-descriptors log writes its first line and then one per period. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -99,4 +101,16 @@ Test(acceptor, out_of_descriptors_pauses_on_a_timer_then_accepts)
     acceptor_stop(a);
     close(c), close(lfd);
     ev_destroy(l);
+}
+
+Test(acceptor, pause_log_writes_the_first_line_then_one_per_period)
+{
+    struct acceptor_log log = {0};
+    cr_assert_eq(acceptor_log_pause(&log, "t", EMFILE, 5000), 1, "the first pause is logged");
+    for (uint64_t ms = 5100; ms < 5000 + ACCEPTOR_LOG_MS; ms += 100)
+        cr_assert_eq(acceptor_log_pause(&log, "t", EMFILE, ms), 0, "at %llu ms",
+                     (unsigned long long)ms);
+    cr_assert_eq(acceptor_log_pause(&log, "t", EMFILE, 5000 + ACCEPTOR_LOG_MS), 1);
+    cr_assert_eq(log.pauses, 101);
+    cr_assert_eq(log.unlogged, 0);
 }

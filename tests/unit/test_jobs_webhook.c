@@ -1,6 +1,7 @@
 /* test_jobs_webhook: the webhook client against an in-process receiver on the same
  * event loop: signature, delivery id kept across retries, backoff after refused
- * connections and 5xx answers, a hanging receiver timed out, giving up. */
+ * connections and 5xx answers, an interim 1xx before the status, a hanging
+ * receiver timed out, giving up. */
 #include "io/net.h"
 #include "labs/jobs/webhook.h"
 
@@ -55,7 +56,7 @@ Test(webhook, backoff_doubles_and_caps)
 
 /* ---- an in-process receiver ---------------------------------------------- */
 
-enum rx_mode { RX_OK, RX_500_THEN_OK, RX_HANG };
+enum rx_mode { RX_OK, RX_500_THEN_OK, RX_HANG, RX_INTERIM };
 
 struct rx {
     struct ev_loop *loop;
@@ -122,6 +123,9 @@ static void rx_conn_io(struct ev_loop *loop, int fd, unsigned mask, void *arg)
         }
         const char *resp = (rx->mode == RX_500_THEN_OK && i == 0)
                                ? "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n"
+                           : rx->mode == RX_INTERIM
+                               ? "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\n"
+                                 "Content-Length: 2\r\n\r\nok"
                                : "HTTP/1.1 204 No Content\r\n\r\n";
         cr_assert(send(fd, resp, strlen(resp), MSG_NOSIGNAL) > 0);
     }
@@ -224,6 +228,21 @@ Test(webhook, delivers_signed)
     cr_assert_eq(strlen(id), HOOK_ID_LEN);
     cr_assert_str_eq(rx.done_id, id);
     cr_assert_eq(hook_pending(hc), 0);
+    teardown(&rx, hc);
+}
+
+/* The response is parsed as HTTP (io/httpc), not by its first 12 bytes: an interim
+ * 100 Continue is skipped and the final status counts. */
+Test(webhook, interim_response_then_the_final_status)
+{
+    struct rx rx;
+    struct hook_client *hc = setup(&rx, RX_INTERIM, 3, 2000);
+    rx_listen(&rx, 0);
+    char id[HOOK_ID_LEN + 1];
+    send_one(&rx, hc, id);
+    cr_assert_eq(rx.ok, 1);
+    cr_assert_eq(rx.status, 202);
+    cr_assert_eq(rx.attempts, 1);
     teardown(&rx, hc);
 }
 
