@@ -5,14 +5,17 @@
 # one connection and for several sharing the link, memory stays flat under a receiver
 # that never reads, a reset crosses in both directions, a half-close delivers what is
 # in flight, 1,000 connections cross one emulator, SIGTERM is a clean exit, and bad
-# flags are one error line and exit 2.
+# flags are one error line and exit 2.  Then the labs' clients through it: rr-client's
+# new and kept-alive requests cost two round trips and one, notify-client --changes
+# measures every change of every job, broker-bench fanout is held to the link's rate.
 # Tolerances: a result may be late by 5% + 5-10 ms (a shared 2-core machine); it is
 # never early, and a linkem that ignores --delay or --rate is off by 10x or more.
-# Budget: 40 s.
+# Budget: 50 s.
 cd "$(dirname "$0")/../.." || exit 1
 source tests/lib.sh
 REL=$BUILD/bin # the release build, for the memory check: ASan's own RSS is not linkem's
-for p in "$BIN/linkem" "$BIN/link-probe" "$REL/linkem"; do
+for p in "$BIN/linkem" "$BIN/link-probe" "$REL/linkem" "$BIN/jobs-server" "$BIN/rr-client" \
+  "$BIN/notify-client" "$BIN/broker" "$BIN/broker-bench"; do
   [ -x "$p" ] || { bad "build" "$p missing: run 'make all asan'"; finish; }
 done
 
@@ -138,6 +141,31 @@ for _ in 1 2 3; do
 done
 expect_eq "--to refuses: the client gets a reset (3 times)" "reset reset reset" "${got[*]}"
 within "... after one round trip (us, median)" "$(med "${t[@]}")" 20000 35000
+
+# ---- the labs through a link ----
+start_server JOBS "$BIN/jobs-server" --port 0 || finish
+link LJ --to "127.0.0.1:$JOBS" --delay 20ms || finish
+js=$("$BIN/rr-client" --requests 2 --json "http://127.0.0.1:$LJ/stats")
+new_ms=$(sed -n 1p <<<"$js" | sed -nE 's/.*"new_connection":true.*"total_ms":([0-9.]+).*/\1/p')
+kept_ms=$(sed -n 2p <<<"$js" | sed -nE 's/.*"new_connection":false.*"total_ms":([0-9.]+).*/\1/p')
+within "rr-client, a new connection: two round trips of 40 ms (ms)" "$new_ms" 80 110
+within "rr-client, the same connection kept alive: one round trip (ms)" "$kept_ms" 40 55
+for m in long sse; do
+  r=$("$BIN/notify-client" --server "127.0.0.1:$LJ" --mode "$m" --clients 5 --jobs 2 --work-ms 200 \
+        --changes --timeout 20 --json 2>"$T_TMP/nc.err")
+  expect_eq "notify-client --changes --mode $m: 10 jobs x 11 changes, none missing" "110 0" \
+    "$(sed -nE 's/.*"changes":([0-9]+),"changes_missing":([0-9]+).*/\1 \2/p' <<<"$r")"
+  p50=$(sed -nE 's/.*"change_p50_ms":([0-9.]+).*/\1/p' <<<"$r")
+  max=$(sed -nE 's/.*"change_max_ms":([0-9.]+).*/\1/p' <<<"$r")
+  within "... --mode $m: no change known before it crossed the link (p50, ms)" "$p50" 20 1000
+  [ "$m" = long ] && within "... a change just after a long poll's answer waits for the next request (max, ms)" "$max" 60 1000
+done
+start_server BRK "$BIN/broker" --port 0 || finish
+link LB --to "127.0.0.1:$BRK" --rate 8mbit --delay 2ms || finish
+r=$("$BIN/broker-bench" fanout --port "$LB" --subs 2 --msgs 300 --size 1024 --window 64)
+# 2 x 300 deliveries of 1061 bytes at 1,000,000 bytes/s: at most ~943 a second
+within "broker-bench fanout behind 8 mbit: deliveries/s held to the link" "$(kv delivered_per_s "$r")" 700 990
+expect_eq "... no subscriber cut at the default limit" 0 "$(kv cut "$r")"
 
 # ---- SIGTERM: a clean exit ----
 kill "$L1_PID"
