@@ -59,8 +59,8 @@ REL_PROGS  := $(addprefix $(BUILD)/bin/,$(PROGS))
 ASAN_PROGS := $(addprefix $(ASAN_DIR)/bin/,$(PROGS))
 ASAN_TESTS := $(addprefix $(ASAN_DIR)/tests/,$(UNIT_TESTS))
 
-.PHONY: all asan test test-unit test-integration bench fuzz deps help clean format format-check \
-        corpora notes bench-compare
+.PHONY: all asan test test-unit test-integration mutants bench fuzz deps help clean format \
+        format-check corpora notes bench-compare
 .DEFAULT_GOAL := all
 
 all: $(REL_PROGS)            ## build every program (release, -O2) into build/bin/
@@ -128,6 +128,10 @@ test-unit:                   ## only the Criterion unit tests (ASan+UBSan)
 test-integration:            ## only the integration tests (real binaries, real clients)
 	$(Q)$(MAKE) --no-print-directory -j$$(nproc) all asan
 	$(Q)BUILD=$(BUILD) tests/run.sh --integration
+
+mutants:                     ## apply each deliberate bug (tests/mutants/*.mut) alone; its tests must fail
+	$(Q)$(MAKE) --no-print-directory -j$$(nproc) all asan
+	$(Q)BUILD=$(BUILD) tests/mutants/run.sh
 
 bench:                       ## install deps, build release, run every bench section (FULL=1: long)
 	$(Q)$(MAKE) --no-print-directory deps

@@ -20,12 +20,14 @@ Test(ev, timers_fire_in_deadline_order_and_cancel_works)
     struct ev_loop *l = ev_create();
     cr_assert_not_null(l);
     norder = 0;
+    /* the clock is read before the first add: a timer fires no earlier than its ms
+     * from when it was added (read after, the 30 ms can look like 29) */
+    uint64_t t0 = ev_now_ms();
     ev_timer_add(l, 30, record, (void *)3);
     uint64_t dead = ev_timer_add(l, 5, record, (void *)99);
     ev_timer_add(l, 10, record, (void *)1);
     ev_timer_add(l, 20, record, (void *)2);
     ev_timer_cancel(l, dead);
-    uint64_t t0 = ev_now_ms();
     cr_assert_eq(ev_run(l), 0);
     cr_assert_eq(norder, 3, "fired %d", norder);
     cr_assert_eq(order[0], 1, "order %d %d %d", order[0], order[1], order[2]);
