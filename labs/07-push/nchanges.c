@@ -52,8 +52,7 @@ static struct nchg_job *nchg_find(struct app *a, uint64_t job)
             return &a->chg[i];
         }
     }
-    a->chg_dropped++;
-    return NULL;
+    return NULL; /* full: its changes count as missing */
 }
 
 void nchg_seen(struct app *a, uint64_t job, uint64_t version)

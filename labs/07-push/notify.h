@@ -81,7 +81,7 @@ struct app {
     uint64_t obs_bytes; /* not the clients': not in bytes per job */
     void (*on_observing)(struct app *a);
     struct nchg_job *chg;
-    size_t chg_cap, chg_used, chg_dropped, chg_missing, nchg;
+    size_t chg_cap, chg_used, chg_missing, nchg;
     double *chg_delays;
 };
 
