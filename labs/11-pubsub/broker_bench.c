@@ -163,6 +163,17 @@ static struct conn *subscribe_all(int port, int nsubs, int ep)
     return subs;
 }
 
+/* The publisher's connection, non-blocking, watched on ep with data.u32 = tag. */
+static struct conn publisher(int port, int ep, uint32_t tag)
+{
+    struct conn pub = {.fd = dial(port)};
+    resp_reply_init(&pub.rp, 0, 0);
+    net_set_nonblock(pub.fd, 1);
+    struct epoll_event ee = {.events = EPOLLIN, .data.u32 = tag};
+    epoll_ctl(ep, EPOLL_CTL_ADD, pub.fd, &ee);
+    return pub;
+}
+
 /* PUBLISH bench <size bytes> into o; returns what one subscriber receives for it. */
 static unsigned long long publish_cmd(struct resp_out *o, int size)
 {
@@ -188,11 +199,7 @@ static void run_pubsub(int port, int nsubs, long msgs, int size, int window)
     const char *cmd = o.data;
     size_t cmdlen = o.len;
     unsigned long long want = frame * (unsigned long long)msgs;
-    struct conn pub = {.fd = dial(port)};
-    resp_reply_init(&pub.rp, 0, 0);
-    net_set_nonblock(pub.fd, 1);
-    struct epoll_event ee = {.events = EPOLLIN, .data.u32 = (uint32_t)nsubs};
-    epoll_ctl(ep, EPOLL_CTL_ADD, pub.fd, &ee);
+    struct conn pub = publisher(port, ep, (uint32_t)nsubs);
     long sent = 0, acked = 0;
     int done_subs = 0;
     char *batch = malloc(cmdlen * (size_t)window);
@@ -265,11 +272,7 @@ static void run_fanout(int port, int nsubs, long msgs, int size, int window)
     const char *cmd = o.data;
     size_t cmdlen = o.len;
     unsigned long long want = frame * (unsigned long long)msgs;
-    struct conn pub = {.fd = dial(port)};
-    resp_reply_init(&pub.rp, 0, 0);
-    net_set_nonblock(pub.fd, 1);
-    struct epoll_event ee = {.events = EPOLLIN, .data.u32 = (uint32_t)nsubs};
-    epoll_ctl(ep, EPOLL_CTL_ADD, pub.fd, &ee);
+    struct conn pub = publisher(port, ep, (uint32_t)nsubs);
     long sent = 0, acked = 0;
     int done_subs = 0, ncut = 0;
     uint64_t t0 = ev_now_ns(), last_move = t0;
