@@ -4,7 +4,10 @@
  * clock for what happens here, the server's Server-Timing header for what
  * happens there.  It is blocking on purpose: one request, read top to bottom.
  *
- *   rr-client [--method M] [--data BODY] [--json] http://127.0.0.1:PORT/path
+ *   rr-client [--method M] [--data BODY] [--requests N] [--json] http://127.0.0.1:PORT/path
+ *
+ * --requests N sends N requests one after the other on one kept-alive connection:
+ * the first pays for the connection, the others do not, and each gets its timeline.
  */
 #include "io/ev.h"
 #include "io/httpc/httpc.h"
@@ -26,10 +29,14 @@ struct metric {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: rr-client [--method GET|POST|...] [--data BODY] [--json] URL\n"
-               "  URL is http://HOST:PORT/path (HOST an IPv4 address or localhost)\n"
-               "  Prints the timeline of one request: the client's own clock plus the\n"
-               "  server's Server-Timing phases, and where the time went.\n");
+    fprintf(f,
+            "usage: rr-client [--method GET|POST|...] [--data BODY] [--requests N] [--json] URL\n"
+            "  URL is http://HOST:PORT/path (HOST an IPv4 address or localhost)\n"
+            "  Prints the timeline of one request: the client's own clock plus the\n"
+            "  server's Server-Timing phases, and where the time went.\n"
+            "  --requests N: N requests on one kept-alive connection (default 1), a\n"
+            "  timeline each: the first on a new connection, the others without one.\n"
+            "  --json: one line of JSON per request.\n");
 }
 
 /* http://HOST:PORT/path -> host, port, path */
@@ -90,67 +97,40 @@ static double phase(const struct metric *m, int n, const char *a, const char *b)
     return -1;
 }
 
-int main(int argc, char **argv)
-{
-    const char *method = "GET", *data = NULL;
-    int json = 0;
-    static const struct option opts[] = {{"method", required_argument, 0, 'm'},
-                                         {"data", required_argument, 0, 'd'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "m:d:jh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm':
-            method = optarg;
-            break;
-        case 'd':
-            data = optarg;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind != argc - 1) {
-        usage(stderr);
-        return 2;
-    }
-    const char *url = argv[optind];
-    char host[256], path[2048], err[256];
-    int port;
-    if (parse_url(url, host, sizeof host, &port, path, sizeof path) != 0) {
-        fprintf(stderr, "rr-client: bad URL '%s' (want http://HOST:PORT/path)\n", url);
-        return 2;
-    }
-    if (data && strcmp(method, "GET") == 0) method = "POST";
+/* One request, on a new connection when *fd < 0 (it is left in *fd) or on the kept-alive
+ * one; its response read and parsed, its timeline printed.  Returns the HTTP status, or
+ * -1 when the exchange failed (the reason is printed). */
+struct rr {
+    const char *method, *url, *data;
+    char host[256], path[2048];
+    int port, json;
+};
 
+static int one_request(const struct rr *o, int *fdp, int idx, int last)
+{
     /* t0: the request is created */
     uint64_t t_created = ev_now_ns();
     char req[4096], clen[80] = "";
-    if (data)
+    if (o->data)
         snprintf(clen, sizeof clen, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
-                 strlen(data));
+                 strlen(o->data));
     int rl = snprintf(req, sizeof req,
                       "%s %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: wirelab-rr-client\r\n"
-                      "Accept: */*\r\n%sConnection: close\r\n\r\n%s",
-                      method, path, host, port, clen, data ? data : "");
+                      "Accept: */*\r\n%s%s\r\n%s",
+                      o->method, o->path, o->host, o->port, clen,
+                      last ? "Connection: close\r\n" : "", o->data ? o->data : "");
     if (rl < 0 || (size_t)rl >= sizeof req) {
         fprintf(stderr, "rr-client: request too large\n");
-        return 2;
+        return -1;
     }
     uint64_t t_built = ev_now_ns();
-    int fd = net_connect(host, port, err, sizeof err);
-    if (fd < 0) {
-        fprintf(stderr, "rr-client: %s\n", err);
-        return 1;
+    int new_conn = *fdp < 0, fd = *fdp;
+    if (new_conn) {
+        char err[256];
+        if ((fd = *fdp = net_connect(o->host, o->port, err, sizeof err)) < 0) {
+            fprintf(stderr, "rr-client: %s\n", err);
+            return -1;
+        }
     }
     uint64_t t_connected = ev_now_ns();
     /* On loopback the server may read and even answer the request before write()
@@ -161,7 +141,7 @@ int main(int argc, char **argv)
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
             fprintf(stderr, "rr-client: write: %s\n", strerror(errno));
-            return 1;
+            return -1;
         }
         off += (int)w;
     }
@@ -169,7 +149,7 @@ int main(int argc, char **argv)
 
     /* read until the response is complete; parse as bytes arrive */
     static struct httpc p;
-    httpc_init(&p, strcmp(method, "HEAD") == 0);
+    httpc_init(&p, strcmp(o->method, "HEAD") == 0);
     uint8_t buf[16384];
     uint64_t t_first = 0, t_last = 0, parse_ns = 0;
     size_t body = 0, wire = 0;
@@ -179,14 +159,14 @@ int main(int argc, char **argv)
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
             fprintf(stderr, "rr-client: read: %s\n", strerror(errno));
-            return 1;
+            return -1;
         }
         uint64_t now = ev_now_ns();
         if (!t_first) t_first = now;
         if (r == 0) {
             if (!httpc_eof(&p)) {
                 fprintf(stderr, "rr-client: connection closed before the response was complete\n");
-                return 1;
+                return -1;
             }
             t_last = now;
             break;
@@ -204,7 +184,7 @@ int main(int argc, char **argv)
             len -= used;
             if (ev.type == HTTPC_ERROR) {
                 fprintf(stderr, "rr-client: bad response: %s\n", p.err);
-                return 1;
+                return -1;
             }
             if (ev.type == HTTPC_BODY) body += ev.len;
             if (ev.type == HTTPC_DONE) done = 1;
@@ -212,7 +192,13 @@ int main(int argc, char **argv)
         }
     }
     uint64_t t_parsed = ev_now_ns();
-    close(fd);
+    if (!last) {
+        const char *conn = httpc_header(&p, "connection");
+        if (conn && strcasecmp(conn, "close") == 0) {
+            fprintf(stderr, "rr-client: the server closed the connection after request %d\n", idx);
+            return -1;
+        }
+    }
 
     struct metric m[MAX_METRICS];
     const char *st = httpc_header(&p, "server-timing");
@@ -226,25 +212,30 @@ int main(int argc, char **argv)
     double wait = ms(t_connected, t_first);                 /* request out -> first byte back */
     double network = wait - server > 0 ? wait - server : 0; /* both ways, kernel included */
 
-    if (json) {
-        printf("{\"status\":%d,\"total_ms\":%.3f,\"build_ms\":%.3f,\"connect_ms\":%.3f,"
-               "\"send_ms\":%.3f,\"wait_ms\":%.3f,\"receive_ms\":%.3f,\"parse_ms\":%.3f,"
-               "\"server_ms\":%.3f,\"network_ms\":%.3f,\"server_timing\":%s,\"metrics\":{",
-               p.status, total, ms(t_created, t_built), ms(t_built, t_connected),
-               ms(t_connected, t_sent), wait, ms(t_first, t_last), (double)parse_ns / 1e6, server,
-               network, st ? "true" : "false");
+    if (o->json) {
+        printf("{\"request\":%d,\"new_connection\":%s,\"status\":%d,\"total_ms\":%.3f,"
+               "\"build_ms\":%.3f,\"connect_ms\":%.3f,\"send_ms\":%.3f,\"wait_ms\":%.3f,"
+               "\"receive_ms\":%.3f,\"parse_ms\":%.3f,\"server_ms\":%.3f,\"network_ms\":%.3f,"
+               "\"server_timing\":%s,\"metrics\":{",
+               idx, new_conn ? "true" : "false", p.status, total, ms(t_created, t_built),
+               ms(t_built, t_connected), ms(t_connected, t_sent), wait, ms(t_first, t_last),
+               (double)parse_ns / 1e6, server, network, st ? "true" : "false");
         for (int i = 0; i < nm; i++)
             printf("%s\"%s\":%.3f", i ? "," : "", m[i].name, m[i].dur_ms);
         printf("},\"body_bytes\":%zu,\"wire_bytes\":%zu}\n", body, wire);
-        return p.status >= 200 && p.status < 400 ? 0 : 1;
+        return p.status;
     }
-    printf("%s %s -> %d, %zu body bytes, %zu bytes on the wire\n", method, url, p.status, body,
-           wire);
+    if (idx > 1) printf("\n");
+    printf("%s %s -> %d, %zu body bytes, %zu bytes on the wire%s\n", o->method, o->url, p.status,
+           body, wire, new_conn ? "" : " (kept-alive connection)");
     printf("timeline (ms since the request was created; ~ = placed from Server-Timing)\n");
     printf("  %9.3f  request created                      client\n", 0.0);
     printf("  %9.3f  request built                        client\n", ms(t_created, t_built));
     char conn[64];
-    snprintf(conn, sizeof conn, "connected (TCP handshake %.3f ms)", ms(t_built, t_connected));
+    if (new_conn)
+        snprintf(conn, sizeof conn, "connected (TCP handshake %.3f ms)", ms(t_built, t_connected));
+    else
+        snprintf(conn, sizeof conn, "connection kept alive: no handshake");
     printf("  %9.3f  %-36s client\n", ms(t_created, t_connected), conn);
     printf("  %9.3f  request sent (write returned)        client\n", ms(t_created, t_sent));
     if (nm) {
@@ -286,5 +277,65 @@ int main(int argc, char **argv)
             printf(" %s=%.3f", m[i].name, m[i].dur_ms);
         printf(" ms\n");
     }
-    return p.status >= 200 && p.status < 400 ? 0 : 1;
+    return p.status;
+}
+
+int main(int argc, char **argv)
+{
+    static struct rr o = {.method = "GET"};
+    long nreq = 1;
+    static const struct option opts[] = {
+        {"method", required_argument, 0, 'm'},   {"data", required_argument, 0, 'd'},
+        {"requests", required_argument, 0, 'n'}, {"json", no_argument, 0, 'j'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    int c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "m:d:n:jh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            o.method = optarg;
+            break;
+        case 'd':
+            o.data = optarg;
+            break;
+        case 'n':
+            nreq = strtol(optarg, &end, 10);
+            if (*end || nreq < 1 || nreq > 1000) {
+                fprintf(stderr, "rr-client: --requests wants 1..1000, not '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'j':
+            o.json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        usage(stderr);
+        return 2;
+    }
+    o.url = argv[optind];
+    if (parse_url(o.url, o.host, sizeof o.host, &o.port, o.path, sizeof o.path) != 0) {
+        fprintf(stderr, "rr-client: bad URL '%s' (want http://HOST:PORT/path)\n", o.url);
+        return 2;
+    }
+    if (o.data && strcmp(o.method, "GET") == 0) o.method = "POST";
+
+    int fd = -1, worst = 0;
+    for (long i = 0; i < nreq; i++) {
+        int st = one_request(&o, &fd, (int)i + 1, i == nreq - 1);
+        if (st < 0) {
+            if (fd >= 0) close(fd);
+            return 1;
+        }
+        if (st > worst) worst = st;
+    }
+    close(fd);
+    return worst >= 200 && worst < 400 ? 0 : 1;
 }

@@ -4,7 +4,8 @@
  * completion (the server's done_us timestamp, CLOCK_MONOTONIC like ours: same host)
  * to the client knowing, and the HTTP requests and bytes each completed job cost.
  * One process, one io/ev loop, every client a small state machine: 1000 clients
- * are 1000 structs and sockets, not 1000 threads.
+ * are 1000 structs and sockets, not 1000 threads.  With --changes it also measures
+ * the delay of every change of every job, not only of its completion (nchanges.c).
  */
 #include "labs/07-push/notify.h"
 
@@ -81,6 +82,7 @@ void notify_complete(struct client *c, uint64_t done_us)
 {
     struct app *a = c->app;
     uint64_t now_us = ev_now_ns() / 1000;
+    nchg_seen(a, c->job, NOTIFY_VERSIONS);
     if (done_us)
         a->delays_ms[a->ndelays++] = done_us <= now_us ? (double)(now_us - done_us) / 1000.0 : 0;
     else
@@ -179,6 +181,7 @@ static void http_response(struct client *c, int st)
             return;
         }
         c->version = 0;
+        nchg_seen(a, c->job, 1);
         for (unsigned i = 0; i < a->nearly; i++) /* the push came first */
             if (a->early[i].job == c->job) {
                 uint64_t d = a->early[i].done_us;
@@ -225,11 +228,11 @@ static void http_response(struct client *c, int st)
             notify_fail(c, why);
             return;
         }
+        if (notify_json_u64(c->body, "version", &c->version) == 0) nchg_seen(a, c->job, c->version);
         if (notify_json_is_done(c->body)) {
             notify_complete(c, notify_json_done_us(c->body));
             return;
         }
-        notify_json_u64(c->body, "version", &c->version);
         if (a->mode == M_LONG) {
             long_poll(c);
         } else {
@@ -251,7 +254,9 @@ static void sse_body(struct client *c, const uint8_t *d, size_t len)
             return;
         }
         if (ev.type == SSEC_EVENT) {
+            uint64_t v;
             c->app->events_seen++;
+            if (notify_json_u64(ev.data, "version", &v) == 0) nchg_seen(c->app, c->job, v);
             if (notify_json_is_done(ev.data)) {
                 notify_complete(c, notify_json_done_us(ev.data));
                 return;
@@ -381,8 +386,19 @@ static void report(struct app *a, int json)
     double mx = a->ndelays ? a->delays_ms[a->ndelays - 1] : -1;
     double rpj = done ? (double)a->requests / (double)done : 0;
     double bpj = done ? (double)a->bytes / (double)done : 0;
-    char interval[32];
+    char interval[32], chg[200] = "";
     snprintf(interval, sizeof interval, " interval=%ums", a->interval_ms);
+    if (a->changes) { /* every change of every job: versions 2..12 */
+        qsort(a->chg_delays, a->nchg, sizeof(double), cmp_double);
+        double c50 = pct(a->chg_delays, a->nchg, 50), c99 = pct(a->chg_delays, a->nchg, 99);
+        double cmx = a->nchg ? a->chg_delays[a->nchg - 1] : -1;
+        snprintf(chg, sizeof chg,
+                 json ? ",\"changes\":%zu,\"changes_missing\":%zu,\"change_p50_ms\":%.3f,"
+                        "\"change_p99_ms\":%.3f,\"change_max_ms\":%.3f"
+                      : " changes=%zu changes_missing=%zu change_p50=%.3fms change_p99=%.3fms "
+                        "change_max=%.3fms",
+                 a->nchg, a->chg_missing, c50, c99, cmx);
+    }
     if (json)
         printf("{\"mode\":\"%s\",\"interval_ms\":%u,\"clients\":%u,\"jobs\":%u,\"work_ms\":%u,"
                "\"completed\":%zu,\"failed_clients\":%u,\"delay_p50_ms\":%.3f,"
@@ -390,15 +406,15 @@ static void report(struct app *a, int json)
                "\"requests_per_job\":%.2f,\"bytes\":%" PRIu64 ",\"bytes_per_job\":%.0f,"
                "\"events\":%" PRIu64 ",\"webhook_deliveries\":%" PRIu64
                ",\"bad_signatures\":%" PRIu64 ",\"missing_timestamps\":%" PRIu64
-               ",\"wall_s\":%.3f}\n",
+               ",\"wall_s\":%.3f%s}\n",
                MODE_NAMES[a->mode], a->mode == M_SHORT ? a->interval_ms : 0, a->nclients, a->njobs,
                a->work_ms, done, a->failed, p50, p99, mx, a->requests, rpj, a->bytes, bpj,
-               a->events_seen, a->hook_deliveries, a->bad_sigs, a->missing_ts, wall);
+               a->events_seen, a->hook_deliveries, a->bad_sigs, a->missing_ts, wall, chg);
     else
         printf("mode=%s%s clients=%u jobs=%u completed=%zu/%u delay_p50=%.3fms delay_p99=%.3fms "
-               "requests/job=%.2f bytes/job=%.0f failed_clients=%u wall=%.2fs\n",
+               "requests/job=%.2f bytes/job=%.0f failed_clients=%u wall=%.2fs%s\n",
                MODE_NAMES[a->mode], a->mode == M_SHORT ? interval : "", a->nclients, a->njobs, done,
-               a->nclients * a->njobs, p50, p99, rpj, bpj, a->failed, wall);
+               a->nclients * a->njobs, p50, p99, rpj, bpj, a->failed, wall, chg);
 }
 
 static void overall_timeout(struct ev_loop *loop, uint64_t id, void *arg)
@@ -407,15 +423,30 @@ static void overall_timeout(struct ev_loop *loop, uint64_t id, void *arg)
     ev_stop(loop);
 }
 
+/* Every client starts its first job (or, in ws mode, its socket). */
+static void start_clients(struct app *a)
+{
+    a->t_start_ns = ev_now_ns();
+    for (unsigned i = 0; i < a->nclients; i++) {
+        if (a->mode == M_WS)
+            nws_start(&a->clients[i]);
+        else
+            notify_next(&a->clients[i]);
+    }
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: notify-client --mode short|long|sse|webhook|ws [--interval MS] --clients N\n"
                "                     --jobs M [--server HOST:PORT] [--work-ms MS] [--wait S]\n"
                "                     [--webhook-secret S] [--receiver-offline-ms MS]\n"
-               "                     [--timeout S] [--json]\n"
+               "                     [--timeout S] [--changes] [--json]\n"
                "  N clients (one event loop, not a thread each) each start M jobs one after\n"
                "  the other and wait for each by the pattern; prints delay p50/p99 from the\n"
                "  job's completion to the client knowing, requests and bytes per job.\n"
+               "  --changes: also the delay of every change of every job (versions 2..12),\n"
+               "  against the server's at_us stamps, read from one extra SSE stream of\n"
+               "  GET /events (not counted in requests or bytes per job).\n"
                "  defaults: --server 127.0.0.1:8080 --interval 100 --work-ms 200 --wait 30\n"
                "  --timeout 60\n");
 }
@@ -448,10 +479,11 @@ int main(int argc, char **argv)
                                          {"receiver-offline-ms", required_argument, 0, 'o'},
                                          {"timeout", required_argument, 0, 't'},
                                          {"json", no_argument, 0, 'j'},
+                                         {"changes", no_argument, 0, 'C'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int o, bad = 0;
-    while ((o = getopt_long(argc, argv, "m:i:c:n:s:w:W:k:o:t:jh", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "m:i:c:n:s:w:W:k:o:t:jCh", opts, NULL)) != -1) {
         switch (o) {
         case 'm':
             for (int i = 0; i < 5; i++)
@@ -487,6 +519,9 @@ int main(int argc, char **argv)
             break;
         case 'j':
             json = 1;
+            break;
+        case 'C':
+            a.changes = 1;
             break;
         case 'h':
             usage(stdout);
@@ -529,22 +564,28 @@ int main(int argc, char **argv)
         }
         a.rcv_port = rcv_port(a.rcv);
     }
-    a.t_start_ns = ev_now_ns();
     for (unsigned i = 0; i < a.nclients; i++) {
         struct client *c = &a.clients[i];
         c->app = &a;
         c->idx = (int)i;
         nc_init(&c->http, a.loop, &a.bytes, http_data, http_closed, c);
         nws_init(c);
-        if (a.mode == M_WS)
-            nws_start(c);
-        else
-            notify_next(c);
     }
-    ev_timer_add(a.loop, (uint64_t)timeout_s * 1000, overall_timeout, NULL);
+    uint64_t deadline = ev_timer_add(a.loop, (uint64_t)timeout_s * 1000, overall_timeout, NULL);
+    if (!a.changes) {
+        start_clients(&a);
+    } else if (nchg_init(&a, (size_t)a.nclients * a.njobs) < 0 ||
+               nchg_start(&a, start_clients) < 0) {
+        fprintf(stderr, "notify-client: --changes: cannot open the observer: %s\n",
+                strerror(errno));
+        return 1;
+    }
     if (a.finished < a.nclients) ev_run(a.loop);
+    ev_timer_cancel(a.loop, deadline);
+    if (a.changes) nchg_finish(&a);
     report(&a, json);
-    int ok = a.failed == 0 && a.ndelays + a.missing_ts == (size_t)a.nclients * a.njobs;
+    int ok = a.failed == 0 && a.ndelays + a.missing_ts == (size_t)a.nclients * a.njobs &&
+             (!a.changes || (!a.obs_failed && a.chg_missing == 0 && a.nchg > 0));
     for (unsigned i = 0; i < a.nclients; i++) {
         nc_close(&a.clients[i].http);
         nc_close(&a.clients[i].ws);
@@ -553,5 +594,7 @@ int main(int argc, char **argv)
     ev_destroy(a.loop);
     free(a.clients);
     free(a.delays_ms);
+    free(a.chg);
+    free(a.chg_delays);
     return ok ? 0 : 1;
 }

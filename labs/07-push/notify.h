@@ -1,6 +1,7 @@
 /* notify: what notify-client's files share (notify-client.c: the clients' life,
- * polling, SSE, webhook and results; nws.c: the WebSocket mode).  Not a library:
- * one program's state, passed around explicitly. */
+ * polling, SSE, webhook and results; nws.c: the WebSocket mode; nchanges.c: the
+ * delay of every change, --changes).  Not a library: one program's state, passed
+ * around explicitly. */
 #ifndef WIRELAB_LABS_PUSH_NOTIFY_H
 #define WIRELAB_LABS_PUSH_NOTIFY_H
 
@@ -22,8 +23,11 @@ enum phase { PH_IDLE, PH_POST, PH_POLL, PH_STREAM, PH_WAIT, PH_DONE };
 #define BODY_MAX   4096
 #define WS_MSG_MAX 4096
 #define EARLY_MAX  64
+/* A job's life is 12 versions (queued, running 0..90%, done: labs/jobs/job_table.h). */
+#define NOTIFY_VERSIONS 12
 
 struct app;
+struct nchg_job;
 
 struct client {
     struct app *app;
@@ -69,6 +73,16 @@ struct app {
     unsigned nearly;
     uint64_t rng;
     uint64_t t_start_ns;
+    /* --changes (nchanges.c): when each change happened, when a client first knew it */
+    int changes, draining, obs_failed;
+    struct nc_conn obs; /* GET /events: every change's at_us */
+    struct httpc obs_rp;
+    struct ssec obs_sp;
+    uint64_t obs_bytes; /* not the clients': not in bytes per job */
+    void (*on_observing)(struct app *a);
+    struct nchg_job *chg;
+    size_t chg_cap, chg_used, chg_missing, nchg;
+    double *chg_delays;
 };
 
 /* notify-client.c */
@@ -82,6 +96,16 @@ void notify_fail(struct client *c, const char *why);
 void notify_complete(struct client *c, uint64_t done_us);
 /* Start the client's next job, or finish the client. */
 void notify_next(struct client *c);
+
+/* nchanges.c: --changes.  nchg_init sizes the table for the run's jobs (-1: no
+ * memory); nchg_start opens the observer and calls on_observing once its stream is
+ * open (-1: cannot connect); nchg_seen records that a client knows the job's version
+ * (and every earlier one) from now; nchg_finish waits for the observer to have every
+ * change's stamp (a few seconds at most) and fills chg_delays (ms). */
+int nchg_init(struct app *a, size_t jobs);
+int nchg_start(struct app *a, void (*on_observing)(struct app *a));
+void nchg_seen(struct app *a, uint64_t job, uint64_t version);
+void nchg_finish(struct app *a);
 
 /* nws.c: the WebSocket mode */
 void nws_init(struct client *c); /* every mode: the socket starts closed */

@@ -58,8 +58,10 @@ static void nws_data(struct nc_conn *nc, const uint8_t *d, size_t len)
         char msg[WS_MSG_MAX + 1];
         memcpy(msg, ev.data, ev.len);
         msg[ev.len] = 0;
-        uint64_t id;
-        if (!notify_json_is_done(msg) || notify_json_u64(msg, "id", &id) != 0) continue;
+        uint64_t id, v;
+        if (notify_json_u64(msg, "id", &id) != 0) continue;
+        if (id == c->job && notify_json_u64(msg, "version", &v) == 0) nchg_seen(a, id, v);
+        if (!notify_json_is_done(msg)) continue;
         if (id == c->job && c->phase == PH_WAIT)
             notify_complete(c, notify_json_done_us(msg));
         else if (c->phase == PH_POST && a->nearly < EARLY_MAX) /* before our POST's answer */

@@ -8,6 +8,12 @@
  *   broker-bench queue --port P --msgs M [--batch 64]
  *       per message: XADD, XREADGROUP COUNT 1 (one consumer, group g), XACK; BATCH
  *       commands of a kind pipelined per round trip.  Prints `msgs_per_s=...`.
+ *   broker-bench fanout --port P --subs N --msgs M [--size 64] [--window 64]
+ *       as pubsub, for a server behind a slow link: the time of every PUBLISH to its
+ *       reply (the publisher's latency, p50/p99), and subscribers the server cuts off
+ *       (its output-buffer limit) are counted, not fatal; the clock stops when every
+ *       subscriber still connected has every message, or nothing moved for 10 s.
+ *       Prints `delivered_per_s=... publish_p50_ms=... publish_p99_ms=... cut=...`.
  * One thread, epoll: what it measures is the server, as long as the client core keeps up
  * (bench/sections/pubsub.sh pins the two on different cores). */
 #include <errno.h>
@@ -96,7 +102,8 @@ static void read_replies(struct conn *c, long n, char ids[][48], int want_ids)
     for (long i = 0; i < n;) {
         size_t r = c->len > off ? next_reply(c, off) : 0;
         if (!r) {
-            memmove(c->buf, c->buf + off, c->len - off);
+            if (off)
+                memmove(c->buf, c->buf + off, c->len - off); /* buf is NULL before the first fill */
             c->len -= off;
             off = 0;
             fill(c);
@@ -133,11 +140,11 @@ static void add_cmd(struct resp_out *o, int argc, const char **argv)
     }
 }
 
-static void run_pubsub(int port, int nsubs, long msgs, int size, int window)
+/* N connections that SUBSCRIBE to "bench", non-blocking, watched on ep (data.u32 = i). */
+static struct conn *subscribe_all(int port, int nsubs, int ep)
 {
     struct conn *subs = calloc((size_t)nsubs, sizeof(*subs));
-    int ep = epoll_create1(0);
-    char line[128];
+    if (!subs) die("calloc");
     struct resp_out o;
     resp_out_init(&o, 0);
     const char *sub[] = {"SUBSCRIBE", "bench"};
@@ -152,25 +159,47 @@ static void run_pubsub(int port, int nsubs, long msgs, int size, int window)
         struct epoll_event ee = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
         epoll_ctl(ep, EPOLL_CTL_ADD, subs[i].fd, &ee);
     }
-    char *payload = malloc((size_t)size + 1);
-    memset(payload, 'x', (size_t)size);
-    payload[size] = 0;
-    const char *a[] = {"PUBLISH", "bench", payload};
-    o.len = 0;
-    add_cmd(&o, 3, a);
-    const char *cmd = o.data;
-    size_t cmdlen = o.len;
-    /* what one subscriber receives per message */
-    unsigned long long frame =
-        (unsigned long long)snprintf(line, sizeof(line),
-                                     "*3\r\n$7\r\nmessage\r\n$5\r\nbench\r\n$%d\r\n", size) +
-        (unsigned long long)size + 2;
-    unsigned long long want = frame * (unsigned long long)msgs;
+    resp_out_free(&o);
+    return subs;
+}
+
+/* The publisher's connection, non-blocking, watched on ep with data.u32 = tag. */
+static struct conn publisher(int port, int ep, uint32_t tag)
+{
     struct conn pub = {.fd = dial(port)};
     resp_reply_init(&pub.rp, 0, 0);
     net_set_nonblock(pub.fd, 1);
-    struct epoll_event ee = {.events = EPOLLIN, .data.u32 = (uint32_t)nsubs};
+    struct epoll_event ee = {.events = EPOLLIN, .data.u32 = tag};
     epoll_ctl(ep, EPOLL_CTL_ADD, pub.fd, &ee);
+    return pub;
+}
+
+/* PUBLISH bench <size bytes> into o; returns what one subscriber receives for it. */
+static unsigned long long publish_cmd(struct resp_out *o, int size)
+{
+    char *payload = malloc((size_t)size + 1), line[128];
+    if (!payload) die("malloc");
+    memset(payload, 'x', (size_t)size);
+    payload[size] = 0;
+    const char *a[] = {"PUBLISH", "bench", payload};
+    add_cmd(o, 3, a);
+    free(payload);
+    return (unsigned long long)snprintf(line, sizeof(line),
+                                        "*3\r\n$7\r\nmessage\r\n$5\r\nbench\r\n$%d\r\n", size) +
+           (unsigned long long)size + 2;
+}
+
+static void run_pubsub(int port, int nsubs, long msgs, int size, int window)
+{
+    int ep = epoll_create1(0);
+    struct conn *subs = subscribe_all(port, nsubs, ep);
+    struct resp_out o;
+    resp_out_init(&o, 0);
+    unsigned long long frame = publish_cmd(&o, size); /* what one subscriber gets per message */
+    const char *cmd = o.data;
+    size_t cmdlen = o.len;
+    unsigned long long want = frame * (unsigned long long)msgs;
+    struct conn pub = publisher(port, ep, (uint32_t)nsubs);
     long sent = 0, acked = 0;
     int done_subs = 0;
     char *batch = malloc(cmdlen * (size_t)window);
@@ -222,6 +251,95 @@ static void run_pubsub(int port, int nsubs, long msgs, int size, int window)
            size, secs);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* fanout: pubsub for a server behind a link; see the comment at the top. */
+static void run_fanout(int port, int nsubs, long msgs, int size, int window)
+{
+    int *cut = calloc((size_t)nsubs, sizeof(int));
+    uint64_t *lat = calloc((size_t)msgs, sizeof(uint64_t));
+    uint64_t *sent_at = calloc((size_t)window, sizeof(uint64_t));
+    if (!cut || !lat || !sent_at) die("calloc");
+    int ep = epoll_create1(0);
+    struct conn *subs = subscribe_all(port, nsubs, ep);
+    struct resp_out o;
+    resp_out_init(&o, 0);
+    unsigned long long frame = publish_cmd(&o, size);
+    const char *cmd = o.data;
+    size_t cmdlen = o.len;
+    unsigned long long want = frame * (unsigned long long)msgs;
+    struct conn pub = publisher(port, ep, (uint32_t)nsubs);
+    long sent = 0, acked = 0;
+    int done_subs = 0, ncut = 0;
+    uint64_t t0 = ev_now_ns(), last_move = t0;
+    while (done_subs + ncut < nsubs || acked < msgs) {
+        while (sent - acked < window && sent < msgs) { /* one at a time: each is timed */
+            net_set_nonblock(pub.fd, 0);
+            send_all(pub.fd, cmd, cmdlen);
+            net_set_nonblock(pub.fd, 1);
+            sent_at[sent % window] = ev_now_ns();
+            sent++;
+        }
+        struct epoll_event evs[64];
+        int n = epoll_wait(ep, evs, 64, 100);
+        uint64_t now = ev_now_ns();
+        if (n > 0) last_move = now;
+        if (now - last_move > 10000000000u) {
+            fprintf(stderr,
+                    "broker-bench: nothing moved for 10 s (%d/%d subscribers done, %d cut, "
+                    "%ld/%ld acked)\n",
+                    done_subs, nsubs, ncut, acked, msgs);
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            uint32_t who = evs[i].data.u32;
+            if (who == (uint32_t)nsubs) {
+                fill(&pub);
+                size_t off = 0, r;
+                while (pub.len > off && (r = next_reply(&pub, off))) {
+                    off += r;
+                    lat[acked] = now - sent_at[acked % window];
+                    acked++;
+                }
+                memmove(pub.buf, pub.buf + off, pub.len - off);
+                pub.len -= off;
+                continue;
+            }
+            struct conn *c = &subs[who];
+            if (cut[who]) continue;
+            char buf[65536];
+            ssize_t r = read(c->fd, buf, sizeof buf);
+            if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+            if (r <= 0) { /* the server cut it (or reset it) */
+                cut[who] = 1;
+                ncut++;
+                if (c->got >= want) done_subs--; /* counted once, as cut */
+                epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+                continue;
+            }
+            unsigned long long before = c->got;
+            c->got += (unsigned long long)r;
+            if (before < want && c->got >= want) done_subs++;
+        }
+    }
+    uint64_t t1 = ev_now_ns();
+    unsigned long long delivered = 0;
+    for (int i = 0; i < nsubs; i++)
+        delivered += subs[i].got / frame;
+    qsort(lat, (size_t)acked, sizeof(uint64_t), cmp_u64);
+    double p50 = acked ? (double)lat[(size_t)((double)(acked - 1) * 0.50 + 0.5)] / 1e6 : -1;
+    double p99 = acked ? (double)lat[(size_t)((double)(acked - 1) * 0.99 + 0.5)] / 1e6 : -1;
+    double secs = (double)(t1 - t0) / 1e9;
+    printf("delivered_per_s=%.0f publish_p50_ms=%.3f publish_p99_ms=%.3f cut=%d subs=%d msgs=%ld "
+           "acked=%ld size=%d frame=%llu delivered=%llu secs=%.3f\n",
+           (double)delivered / secs, p50, p99, ncut, nsubs, msgs, acked, size, frame, delivered,
+           secs);
+}
+
 static void run_queue(int port, long msgs, int batch)
 {
     struct conn c = {.fd = dial(port)};
@@ -270,6 +388,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help")) {
         printf("usage: broker-bench pubsub --port P --subs N --msgs M [--size 64] [--window 64]\n"
+               "       broker-bench fanout --port P --subs N --msgs M [--size 64] [--window 64]\n"
                "       broker-bench queue --port P --msgs M [--batch 64]\n");
         return argc < 2 ? 2 : 0;
     }
@@ -300,6 +419,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "pubsub"))
         run_pubsub(port, subs, msgs, size, window);
+    else if (!strcmp(argv[1], "fanout"))
+        run_fanout(port, subs, msgs, size, window);
     else if (!strcmp(argv[1], "queue"))
         run_queue(port, msgs, batch);
     else {

@@ -76,13 +76,18 @@ const char *job_state_name(int state)
 int job_event_json(const struct job_event *ev, char *buf, size_t len)
 {
     /* done_us: the completion time clients measure their delay against (notify-client) */
+    int n;
     if (ev->state == JOB_DONE)
-        return snprintf(buf, len,
-                        "{\"id\":\"%" PRIu64 "\",\"status\":\"%s\",\"progress\":%u,\"version\":%u,"
-                        "\"done_us\":%" PRIu64 "}",
-                        ev->job, job_state_name(ev->state), (unsigned)ev->progress,
-                        (unsigned)ev->version, ev->done_us);
-    return snprintf(
-        buf, len, "{\"id\":\"%" PRIu64 "\",\"status\":\"%s\",\"progress\":%u,\"version\":%u}",
-        ev->job, job_state_name(ev->state), (unsigned)ev->progress, (unsigned)ev->version);
+        n = snprintf(buf, len,
+                     "{\"id\":\"%" PRIu64 "\",\"status\":\"%s\",\"progress\":%u,\"version\":%u,"
+                     "\"done_us\":%" PRIu64 "}",
+                     ev->job, job_state_name(ev->state), (unsigned)ev->progress,
+                     (unsigned)ev->version, ev->done_us);
+    else
+        n = snprintf(
+            buf, len, "{\"id\":\"%" PRIu64 "\",\"status\":\"%s\",\"progress\":%u,\"version\":%u}",
+            ev->job, job_state_name(ev->state), (unsigned)ev->progress, (unsigned)ev->version);
+    if (!ev->at_us || n < 1 || (size_t)n >= len) return n;
+    n--; /* the closing brace: at_us goes before it */
+    return n + snprintf(buf + n, len - (size_t)n, ",\"at_us\":%" PRIu64 "}", ev->at_us);
 }

@@ -27,6 +27,7 @@ struct job_event {
     uint8_t state;    /* enum job_state */
     uint8_t progress; /* percent, 0..100 */
     uint64_t done_us; /* done events: when the job finished (CLOCK_MONOTONIC us), else 0 */
+    uint64_t at_us;   /* when this change happened (the server's CLOCK_MONOTONIC us), 0 unknown */
 };
 
 struct evlog {
@@ -45,8 +46,9 @@ size_t evlog_after(const struct evlog *log, uint64_t last, struct job_event *out
 
 const char *job_state_name(int state);
 /* job_event_json: the event's data as one JSON object, e.g.
- * {"id":"7","status":"running","progress":40,"version":6}; returns the length
- * written (snprintf semantics). */
+ * {"id":"7","status":"running","progress":40,"version":6,"at_us":81234567}; at_us is
+ * left out when 0.  A client measures each change's delay against at_us (the
+ * completion's against done_us).  Returns the length written (snprintf semantics). */
 int job_event_json(const struct job_event *ev, char *buf, size_t len);
 
 #endif

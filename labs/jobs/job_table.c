@@ -37,10 +37,11 @@ void job_table_free(struct job_table *t)
     evlog_free(&t->log);
 }
 
-/* Record one change: bump the version, log it, tell the server. */
-static void job_emit(struct job_table *t, struct job *job)
+/* Record one change: bump the version, stamp and log it, tell the server. */
+static void job_emit(struct job_table *t, struct job *job, uint64_t now_ms)
 {
     job->version++;
+    uint64_t at_us = t->clock_ns ? t->clock_ns(t->arg) / 1000 : now_ms * 1000;
     struct job_event ev = {
         .id = t->next_event++,
         .job = job->id,
@@ -48,6 +49,7 @@ static void job_emit(struct job_table *t, struct job *job)
         .state = job->state,
         .progress = job->progress,
         .done_us = job->state == JOB_DONE ? job->done_us : 0,
+        .at_us = job->state == JOB_DONE && job->done_us ? job->done_us : at_us,
     };
     assert(job->nevents < JOB_MAX_EVENTS);
     job->events[job->nevents++] = ev;
@@ -88,7 +90,7 @@ struct job *job_submit(struct job_table *t, uint32_t work_ms, const char *callba
         t->qhead = job;
     t->qtail = job;
     t->queued++;
-    job_emit(t, job);
+    job_emit(t, job, now_ms);
     return job;
 }
 
@@ -106,7 +108,7 @@ struct job *job_start_next(struct job_table *t, uint64_t now_ms)
     job->started_ms = now_ms;
     job->progress = 0;
     job->step = 0;
-    job_emit(t, job);
+    job_emit(t, job, now_ms);
     return job;
 }
 
@@ -130,10 +132,10 @@ int job_step(struct job_table *t, struct job *job, uint64_t now_ms)
         if (!job->done_us) job->done_us = now_ms * 1000;
         assert(t->running > 0);
         t->running--;
-        job_emit(t, job);
+        job_emit(t, job, now_ms);
         return 0;
     }
-    job_emit(t, job);
+    job_emit(t, job, now_ms);
     return 1;
 }
 

@@ -8,7 +8,9 @@
  *   version 12       done    100%  (job_step)
  * Every change bumps the job's version, gets the next server-wide event id, is
  * kept in the job's own event list (all of them: at most JOB_MAX_EVENTS) and in
- * the global log (bounded ring), and is reported through on_event.
+ * the global log (bounded ring), and is reported through on_event.  Each event is
+ * stamped with its time (at_us): by the server's clock_ns when it sets one, else
+ * from the now_ms it passed.
  *
  * Contract
  * - Bounded: at most `cap` jobs are remembered.  Job N lives in slot N % cap, so a
@@ -66,6 +68,7 @@ struct job_table {
     job_event_cb on_event;
     job_evict_cb on_evict;
     void *arg;
+    uint64_t (*clock_ns)(void *arg); /* optional, set after init: stamps each event's at_us */
 };
 
 int job_table_init(struct job_table *t, size_t cap, size_t max_running, size_t log_cap,

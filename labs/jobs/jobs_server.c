@@ -428,6 +428,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "jobs-server: out of memory\n");
         return 1;
     }
+    s.jobs.clock_ns = jobs_clock; /* each event's at_us, to the microsecond */
     s.hooks = hook_create(s.loop, &s.o.hook, jobs_hook_done, &s);
     s.lfd = net_listen(s.o.host, s.o.port, 1024, 1, err, sizeof(err));
     if (!s.hooks || s.lfd < 0) {

@@ -5,15 +5,17 @@
 # one connection and for several sharing the link, memory stays flat under a receiver
 # that never reads, a reset crosses in both directions, a half-close delivers what is
 # in flight, 1,000 connections cross one emulator, SIGTERM is a clean exit, and bad
-# flags are one error line and exit 2.
+# flags are one error line and exit 2.  Then the labs' clients through it: rr-client's
+# new and kept-alive requests cost two round trips and one, notify-client --changes
+# measures every change of every job, broker-bench fanout is held to the link's rate.
 # Tolerances: a result may be late by 5% + 5-10 ms (a shared 2-core machine); it is
 # never early, and a linkem that ignores --delay or --rate is off by 10x or more.
-# Budget: 40 s.
+# Budget: 50 s.
 cd "$(dirname "$0")/../.." || exit 1
 source tests/lib.sh
-plan 35 # the whole script; the links branch declares it per section
 REL=$BUILD/bin # the release build, for the memory check: ASan's own RSS is not linkem's
-for p in "$BIN/linkem" "$BIN/link-probe" "$REL/linkem"; do
+for p in "$BIN/linkem" "$BIN/link-probe" "$REL/linkem" "$BIN/jobs-server" "$BIN/rr-client" \
+  "$BIN/notify-client" "$BIN/broker" "$BIN/broker-bench"; do
   [ -x "$p" ] || { bad "build" "$p missing: run 'make all asan'"; finish; }
 done
 
@@ -23,19 +25,13 @@ start_server SRV "$BIN/link-probe" serve --port 0 || finish
 kv() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
 # median of the arguments (numbers)
 med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}'; }
-# within NAME VALUE LO HI: LO <= VALUE <= HI (numbers, VALUE may be a decimal)
-within() {
-  if [ -z "$2" ]; then bad "$1" "no value"; return; fi
-  if awk -v v="$2" -v lo="$3" -v hi="$4" 'BEGIN { exit !(v >= lo && v <= hi) }'; then
-    ok "$1 ($2 in [$3, $4])"
-  else
-    bad "$1" "$2 not in [$3, $4]"
-  fi
-}
+# within NAME VALUE LO HI: LO <= VALUE <= HI, VALUE a number (check_num)
+within() { check_num "$1 [$3, $4]" "$2" '>=' "$3" '<=' "$4"; }
 # link VAR ARGS...: a linkem to the probe server; its port in VAR, its pid in VAR_PID
 link() { local v=$1; shift; start_server "$v" "$BIN/linkem" --to "127.0.0.1:$SRV" "$@"; }
 
 # ---- bad input: one line, exit 2, nothing listens ----
+plan 13
 usage_case() {
   local name=$1; shift
   "$BIN/linkem" "$@" >"$T_TMP/u.out" 2>"$T_TMP/u.err"
@@ -64,6 +60,7 @@ done
 # ---- round trips: the delay each way, never less; a new connection pays one more ----
 # One-shot times are medians of three: a single wake-up on a loaded machine can be late
 # by 20 ms, a linkem that ignores the delay is early by 40.
+plan 3
 link L1 --delay 20ms || finish
 r=$("$BIN/link-probe" rtt --to "127.0.0.1:$L1" --count 20)
 within "round trip p50, 20 ms each way (us)" "$(kv rtt_p50_us "$r")" 40000 50000
@@ -72,6 +69,7 @@ r=$("$BIN/link-probe" rtt --to "127.0.0.1:$L1" --count 7 --new)
 within "new connection + one exchange: two round trips (us)" "$(kv rtt_p50_us "$r")" 80000 95000
 
 # ---- RST both ways, after the delay ----
+plan 4
 t=() got=()
 for _ in 1 2 3; do
   r=$("$BIN/link-probe" reset --to "127.0.0.1:$L1" --who server)
@@ -93,6 +91,7 @@ expect_eq "the client's reset reaches the server as a reset (3 times)" "reset re
 within "... one delay later (ms, median)" "$(med "${t[@]}")" 20 35
 
 # ---- rates: the link's, shared by its connections, each direction its own ----
+plan 4
 link L2 --rate 8mbit --delay 1ms || finish
 r=$("$BIN/link-probe" bulk --to "127.0.0.1:$L2" --seconds 2)
 within "8 mbit, one connection: bytes/s" "$(kv rate_Bps "$r")" 900000 1050000
@@ -105,10 +104,12 @@ r=$("$BIN/link-probe" bulk --to "127.0.0.1:$L3" --seconds 1.5)
 within "--down-rate 4mbit" "$(kv rate_Bps "$r")" 450000 525000
 
 # ---- half-close: the FIN follows the bytes in flight ----
+plan 1
 r=$("$BIN/link-probe" halfclose --to "127.0.0.1:$L2" --size 200000)
 expect_eq "half-close at 8 mbit: every byte echoed before the FIN" "echoed=200000 sent=200000 intact=1" "$r"
 
 # ---- memory: a fast sender, a receiver that never reads ----
+plan 3
 start_server LM "$REL/linkem" --to "127.0.0.1:$SRV" --queue 256k || finish
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 rss0=$(rss "$LM_PID")
@@ -125,12 +126,14 @@ within "RSS growth under 20 stuck receivers (KiB)" "$((rss2 - rss0))" 0 $((20 * 
 within "RSS flat while the senders keep trying (KiB, 1.2 s to 3 s)" "$((rss2 - rss1))" -100000 8192
 
 # ---- 1,000 connections through one emulator ----
+plan 2
 link L4 --delay 5ms || finish
 r=$("$BIN/link-probe" conns --to "127.0.0.1:$L4" --conns 1000 --size 100)
 expect_eq "1000 connections, one echo each, all whole" 1000 "$(kv ok "$r")"
 alive "linkem still runs after 1000 connections" "$L4_PID"
 
 # ---- a --lazy link to nothing: the client is reset after one round trip ----
+plan 2
 link L5 --to 127.0.0.1:1 --lazy --delay 10ms || finish
 t=() got=()
 for _ in 1 2 3; do
@@ -140,9 +143,34 @@ done
 expect_eq "--to refuses: the client gets a reset (3 times)" "reset reset reset" "${got[*]}"
 within "... after one round trip (us, median)" "$(med "${t[@]}")" 20000 35000
 
+# ---- the labs through a link: rr-client 2, notify-client 3 + 2, broker-bench 2 ----
+plan 9
+start_server JOBS "$BIN/jobs-server" --port 0 || finish
+link LJ --to "127.0.0.1:$JOBS" --delay 20ms || finish
+js=$("$BIN/rr-client" --requests 2 --json "http://127.0.0.1:$LJ/stats")
+new_ms=$(sed -n 1p <<<"$js" | sed -nE 's/.*"new_connection":true.*"total_ms":([0-9.]+).*/\1/p')
+kept_ms=$(sed -n 2p <<<"$js" | sed -nE 's/.*"new_connection":false.*"total_ms":([0-9.]+).*/\1/p')
+within "rr-client, a new connection: two round trips of 40 ms (ms)" "$new_ms" 80 110
+within "rr-client, the same connection kept alive: one round trip (ms)" "$kept_ms" 40 55
+for m in long sse; do
+  r=$("$BIN/notify-client" --server "127.0.0.1:$LJ" --mode "$m" --clients 5 --jobs 2 --work-ms 200 \
+        --changes --timeout 20 --json 2>"$T_TMP/nc.err")
+  expect_eq "notify-client --changes --mode $m: 10 jobs x 11 changes, none missing" "110 0" \
+    "$(sed -nE 's/.*"changes":([0-9]+),"changes_missing":([0-9]+).*/\1 \2/p' <<<"$r")"
+  p50=$(sed -nE 's/.*"change_p50_ms":([0-9.]+).*/\1/p' <<<"$r")
+  max=$(sed -nE 's/.*"change_max_ms":([0-9.]+).*/\1/p' <<<"$r")
+  within "... --mode $m: no change known before it crossed the link (p50, ms)" "$p50" 20 1000
+  [ "$m" = long ] && within "... a change just after a long poll's answer waits for the next request (max, ms)" "$max" 60 1000
+done
+start_server BRK "$BIN/broker" --port 0 || finish
+link LB --to "127.0.0.1:$BRK" --rate 8mbit --delay 2ms || finish
+r=$("$BIN/broker-bench" fanout --port "$LB" --subs 2 --msgs 300 --size 1024 --window 64)
+# 2 x 300 deliveries of 1061 bytes at 1,000,000 bytes/s: at most ~943 a second
+within "broker-bench fanout behind 8 mbit: deliveries/s held to the link" "$(kv delivered_per_s "$r")" 700 990
+expect_eq "... no subscriber cut at the default limit" 0 "$(kv cut "$r")"
+
 # ---- SIGTERM: a clean exit ----
-kill "$L1_PID"
-wait "$L1_PID"; rc=$?
-expect_eq "SIGTERM: exit 0" 0 "$rc"
+plan 2
+stop_server L1 "SIGTERM: exit 0, no sanitizer report"
 if grep -q "^linkem: stopped: " "$T_TMP/L1.log"; then ok "SIGTERM: the stopped line"; else bad "SIGTERM: the stopped line" "$(tail -2 "$T_TMP/L1.log")"; fi
 finish

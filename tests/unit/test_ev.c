@@ -20,7 +20,9 @@ Test(ev, timers_fire_in_deadline_order_and_cancel_works)
     struct ev_loop *l = ev_create();
     cr_assert_not_null(l);
     norder = 0;
-    uint64_t t0 = ev_now_ms(); /* before the timers: their deadlines count from their add */
+    /* the clock is read before the first add: a timer fires no earlier than its ms
+     * from when it was added (read after, the 30 ms can look like 29) */
+    uint64_t t0 = ev_now_ms();
     ev_timer_add(l, 30, record, (void *)3);
     uint64_t dead = ev_timer_add(l, 5, record, (void *)99);
     ev_timer_add(l, 10, record, (void *)1);

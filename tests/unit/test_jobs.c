@@ -71,9 +71,13 @@ Test(job_table, lifecycle_versions_and_events)
     char buf[200];
     job_json(j, buf, sizeof(buf));
     cr_assert_str_eq(buf, "{\"id\":\"1\",\"status\":\"done\",\"progress\":100,\"version\":12,"
-                          "\"done_us\":1010000,\"work_ms\":1000}");
+                          "\"done_us\":1010000,\"at_us\":1010000,\"work_ms\":1000}");
     job_event_json(&s.ev[0], buf, sizeof(buf));
-    cr_assert_str_eq(buf, "{\"id\":\"1\",\"status\":\"queued\",\"progress\":0,\"version\":1}");
+    cr_assert_str_eq(buf, "{\"id\":\"1\",\"status\":\"queued\",\"progress\":0,\"version\":1,"
+                          "\"at_us\":5000}");
+    /* every change carries its time: the step's now, in microseconds */
+    cr_assert_eq(s.ev[1].at_us, 10000);
+    cr_assert_eq(s.ev[5].at_us, 410000);
     job_table_free(&t);
 }
 
