@@ -2,9 +2,9 @@
  *
  *   xml_hand_impl         "hand"         hand-written, non-validating XML 1.0 (5th ed.) +
  *                                        Namespaces 1.0 parser (xml_hand.c, xml_dtd.c)
- *   xml_libxml2_sax_impl  "libxml2-sax"  libxml2 SAX2 callbacks (xml_libxml2.c)
+ *   xml_libxml2_sax_impl  "libxml2-sax"  libxml2 SAX2 callbacks (xml_lib_libxml2.c)
  *   xml_libxml2_dom_impl  "libxml2-dom"  libxml2 xmlReadMemory + tree walk
- *   xml_expat_impl        "expat"        expat with namespace processing (xml_expat.c)
+ *   xml_expat_impl        "expat"        expat with namespace processing (xml_lib_expat.c)
  *
  * What the hand parser accepts (the contract of parse() is in parsers/parser.h):
  * - UTF-8 only.  A UTF-8 BOM is skipped; encoding="UTF-8" or "US-ASCII" (any case) is

@@ -2,6 +2,7 @@
  * parser, checked for well-formedness only.  Entity declarations feed the entity table
  * (replacement texts with character references already resolved); ATTLIST declarations
  * record types and xmlns defaults.  External identifiers are checked, never fetched. */
+#include "parsers/utf8.h"
 #include "parsers/xml/xml_int.h"
 
 #include <stdlib.h>
@@ -353,7 +354,7 @@ static const uint8_t *xml_entity_value(struct xml_ctx *c, const uint8_t *p, cons
             if (p + 1 < end && p[1] == '#') {
                 uint8_t u[4];
                 if (!(p = xml_scan_charref(c, p + 2, end, &cp)) ||
-                    xml_buf_add(c, out, u, xml_put_utf8(u, cp)))
+                    xml_buf_add(c, out, u, utf8_put(u, cp)))
                     return NULL;
                 continue;
             }

@@ -2,6 +2,7 @@
  * attributes, namespaces and character data (contract and dump format in xml.h).
  * One pass over the buffer, no copies except for values that need normalizing; the
  * open elements live on an explicit stack, so nesting never grows the C stack. */
+#include "parsers/utf8.h"
 #include "parsers/xml/xml_int.h"
 
 #include <stdlib.h>
@@ -437,7 +438,7 @@ static const uint8_t *xml_content_ref(struct xml_ctx *c, const uint8_t *p, const
     if (p + 1 < end && p[1] == '#') {
         uint8_t u[4];
         p = xml_scan_charref(c, p + 2, end, &cp);
-        if (!p || xml_text(c, u, xml_put_utf8(u, cp))) return NULL;
+        if (!p || xml_text(c, u, utf8_put(u, cp))) return NULL;
         return p;
     }
     const uint8_t *at = p, *n;

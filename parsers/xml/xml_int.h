@@ -121,9 +121,9 @@ int xml_oom(struct xml_ctx *c);
 int xml_buf_add(struct xml_ctx *c, struct xml_buf *b, const void *s, size_t n);
 int xml_buf_byte(struct xml_ctx *c, struct xml_buf *b, uint8_t ch);
 
-/* Decodes one UTF-8 sequence that is an XML Char; returns its length or 0. */
+/* Decodes one UTF-8 sequence (parsers/utf8.h) that is an XML Char; returns its length
+ * or 0.  p < end. */
 int xml_utf8_char(const uint8_t *p, const uint8_t *end, uint32_t *cp);
-size_t xml_put_utf8(uint8_t *out, uint32_t cp);
 int xml_is_char(uint32_t c);
 /* Returns the end of the Name (or Nmtoken when nmtoken) at p, p when there is none,
  * NULL after recording an error (bad UTF-8, too long). */

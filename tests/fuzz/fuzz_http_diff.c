@@ -2,7 +2,6 @@
  * Either may refuse what the other accepts (the notes list where and why), but when
  * both accept, their canonical dumps (http1.h) must be byte-identical. */
 #include "parsers/http/http_impl.h"
-#include "parsers/http/lib_http_impls.h"
 
 #include "tests/fuzz/fuzz_dump.h"
 

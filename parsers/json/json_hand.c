@@ -1,4 +1,4 @@
-/* json: the hand-written strict RFC 8259 parser (contract in json.h).
+/* json_hand: the hand-written strict RFC 8259 parser (contract in json.h).
  *
  * One pass, no recursion: a loop over "expect a value" / "after a value" with the
  * open containers on a heap stack.  Why it is fast where it is:
@@ -10,7 +10,7 @@
  *   rounds once; then an x87 path, strtod only for the rest).
  */
 #include "parsers/json/json.h"
-#include "parsers/json/utf8.h"
+#include "parsers/utf8.h"
 
 #include <errno.h>
 #include <float.h>
@@ -245,7 +245,7 @@ static int jp_string(struct jp *j, struct json_node *n)
                 p += 6;
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             }
-            o += utf8_put(o, cp);
+            o += utf8_put((uint8_t *)o, cp);
             break;
         }
         default:

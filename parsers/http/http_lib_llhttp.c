@@ -1,8 +1,8 @@
-/* lib_llhttp: llhttp 8 (the parser of Node.js; C sources from Debian's node-llhttp,
+/* http_lib_llhttp: llhttp 8 (the parser of Node.js; C sources from Debian's node-llhttp,
  * compiled by a rule in parsers/http/module.mk) behind parser.h, format "http",
  * name "llhttp".  Requests only, strict mode (no lenient flags). */
-#include "parsers/http/http_lib.h"
-#include "parsers/http/lib_http_impls.h"
+#include "parsers/http/http_collect.h"
+#include "parsers/http/http_impl.h"
 
 #include <llhttp.h>
 #include <stddef.h>
@@ -10,29 +10,29 @@
 
 static int lh_begin(llhttp_t *p)
 {
-    http_lib_begin(p->data);
+    http_collect_begin(p->data);
     return 0;
 }
 static int lh_url(llhttp_t *p, const char *at, size_t len)
 {
-    return http_lib_url(p->data, at, len);
+    return http_collect_url(p->data, at, len);
 }
 static int lh_field(llhttp_t *p, const char *at, size_t len)
 {
-    return http_lib_field(p->data, at, len);
+    return http_collect_field(p->data, at, len);
 }
 static int lh_value(llhttp_t *p, const char *at, size_t len)
 {
-    return http_lib_value(p->data, at, len);
+    return http_collect_value(p->data, at, len);
 }
 static int lh_body(llhttp_t *p, const char *at, size_t len)
 {
-    ((struct http_lib_req *)p->data)->body += len;
+    ((struct http_collect *)p->data)->body += len;
     return 0;
 }
 static int lh_headers_complete(llhttp_t *p)
 {
-    struct http_lib_req *q = p->data;
+    struct http_collect *q = p->data;
     q->method = llhttp_method_name((llhttp_method_t)p->method);
     q->major = p->http_major;
     q->minor = p->http_minor;
@@ -43,7 +43,7 @@ static int lh_headers_complete(llhttp_t *p)
  * hand parser's loop; llhttp alone would stop after "Connection: close" or HTTP/1.0). */
 static int lh_complete(llhttp_t *p)
 {
-    http_lib_complete(p->data);
+    http_collect_complete(p->data);
     return HPE_PAUSED;
 }
 
@@ -60,8 +60,8 @@ static int lh_parse(const uint8_t *buf, size_t len, const struct parse_opts *opt
     s.on_body = lh_body;
     s.on_message_complete = lh_complete;
     /* On the stack and not zeroed: the span arrays are filled as fields arrive. */
-    struct http_lib_req qs, *q = &qs;
-    memset(q, 0, offsetof(struct http_lib_req, target));
+    struct http_collect qs, *q = &qs;
+    memset(q, 0, offsetof(struct http_collect, target));
     q->base = buf;
     q->dump = dump;
     llhttp_t p;

@@ -1,4 +1,4 @@
-/* http1: the strict, incremental HTTP/1.1 request parser (contract in http1.h).
+/* http_hand: http1, the strict, incremental HTTP/1.1 request parser (contract in http1.h).
  *
  * One state machine.  Its whole state lives in struct http1_parser as offsets,
  * so a call may stop at any byte and the next call, given the same bytes plus

@@ -1,9 +1,9 @@
-/* proto_decode: the hand-written wire-format decoder for wirelab.proto (contract
+/* proto_hand: the hand-written wire-format decoder for wirelab.proto (contract
  * in proto.h).  One function per message, a switch on the field number: the
  * compiler turns it into a jump table, and every field is decoded with the code
  * for its exact type (no descriptor lookups, no per-field callbacks, strings are
  * not copied).  That is where it gains on protobuf-c's table-driven unpack. */
-#include "parsers/json/utf8.h"
+#include "parsers/utf8.h"
 #include "parsers/proto/proto.h"
 
 #include <stdlib.h>
