@@ -10,7 +10,18 @@ void http_collect_begin(struct http_collect *q)
     q->method = NULL;
     q->target = (struct http_collect_span){0, 0};
     q->nheaders = 0;
+    q->head_fields = HTTP_COLLECT_MAX_HEADERS + 1;
     q->body = 0;
+}
+
+void http_collect_head_done(struct http_collect *q, const char *method, size_t method_len,
+                            int major, int minor)
+{
+    q->method = method;
+    q->method_len = method_len;
+    q->major = major;
+    q->minor = minor;
+    q->head_fields = q->nheaders;
 }
 
 static void hc_extend(struct http_collect *q, struct http_collect_span *s, const char *at,
@@ -69,11 +80,12 @@ void http_collect_complete(struct http_collect *q)
     q->items += q->nheaders;
     if (f) {
         if (q->nreq) putc('\n', f);
-        fprintf(f, "method %s\ntarget ", q->method ? q->method : "?");
+        fprintf(f, "method %.*s\ntarget ", q->method ? (int)q->method_len : 1,
+                q->method ? q->method : "?");
         hc_put(f, q->base + q->target.off, q->target.len, 0, 0);
         fprintf(f, "\nversion %d.%d\n", q->major, q->minor);
         for (size_t i = 0; i < q->nheaders; i++) {
-            fputs("header ", f);
+            fputs(i < q->head_fields ? "header " : "trailer ", f);
             hc_put(f, q->base + q->name[i].off, q->name[i].len, 1, 0);
             fputs(": ", f);
             hc_put(f, q->base + q->value[i].off, q->value[i].len, 0, 1);

@@ -27,11 +27,13 @@ struct http_collect {
     int in_message;     /* a request has begun and not completed */
     int too_many;       /* HTTP_COLLECT_MAX_HEADERS exceeded */
     int last_was_value;
-    const char *method;
+    const char *method; /* method_len bytes, valid until http_collect_complete() */
+    size_t method_len;
     int major, minor;
     struct http_collect_span target;
     struct http_collect_span name[HTTP_COLLECT_MAX_HEADERS], value[HTTP_COLLECT_MAX_HEADERS];
-    size_t nheaders;
+    size_t nheaders;    /* header and trailer fields so far */
+    size_t head_fields; /* fields before the end of the head; the rest are trailers */
     size_t body;
 };
 
@@ -40,6 +42,9 @@ void http_collect_begin(struct http_collect *q);
 int http_collect_url(struct http_collect *q, const char *at, size_t len);
 int http_collect_field(struct http_collect *q, const char *at, size_t len);
 int http_collect_value(struct http_collect *q, const char *at, size_t len);
+/* The head is complete: fields collected from now on are trailer fields. */
+void http_collect_head_done(struct http_collect *q, const char *method, size_t method_len,
+                            int major, int minor);
 /* Writes the dump of the completed request (when q->dump) and counts it. */
 void http_collect_complete(struct http_collect *q);
 

@@ -24,8 +24,8 @@ static void dump_request(FILE *f, const uint8_t *buf, const struct http1_request
     fputs("\ntarget ", f);
     dump_span(f, buf, r->target, 0);
     fprintf(f, "\nversion 1.%d\n", r->minor);
-    for (size_t i = 0; i < r->nheaders; i++) {
-        fputs("header ", f);
+    for (size_t i = 0; i < r->nheaders + r->ntrailers; i++) {
+        fputs(i < r->nheaders ? "header " : "trailer ", f);
         dump_span(f, buf, r->headers[i].name, 1);
         fputs(": ", f);
         dump_span(f, buf, r->headers[i].value, 0);
@@ -68,6 +68,8 @@ static int hand_parse(const uint8_t *in, size_t len, const struct parse_opts *op
     }
     while (off < len) {
         ssize_t n = http1_parse(&p, buf + off, len - off);
+        if (n == HTTP1_NEED_MORE && off > 0 && http1_between(&p))
+            break; /* only empty lines after the last request (RFC 9112 2.2) */
         if (n == HTTP1_NEED_MORE) {
             snprintf(res->err, sizeof res->err, "incomplete request");
             res->has_offset = 1;
@@ -84,7 +86,7 @@ static int hand_parse(const uint8_t *in, size_t len, const struct parse_opts *op
             if (off > 0) fputc('\n', dump);
             dump_request(dump, buf + off, &p.req);
         }
-        res->items += p.req.nheaders;
+        res->items += p.req.nheaders + p.req.ntrailers;
         off += (size_t)n;
         if (off < len) http1_reset(&p); /* another pipelined request follows */
     }

@@ -32,19 +32,13 @@ static int hp_body(http_parser *p, const char *at, size_t len)
 }
 static int hp_headers_complete(http_parser *p)
 {
-    struct http_collect *q = p->data;
-    q->method = http_method_str((enum http_method)p->method);
-    q->major = p->http_major;
-    q->minor = p->http_minor;
+    const char *m = http_method_str((enum http_method)p->method);
+    http_collect_head_done(p->data, m, strlen(m), p->http_major, p->http_minor);
     return 0;
 }
-/* Pause after every request: hp_parse starts a fresh parser for the next one, so a
- * file of pipelined requests is read whole whatever their keep-alive says (like the
- * hand parser's loop). */
 static int hp_complete(http_parser *p)
 {
     http_collect_complete(p->data);
-    http_parser_pause(p, 1);
     return 0;
 }
 
@@ -65,14 +59,12 @@ static int hp_parse(const uint8_t *buf, size_t len, const struct parse_opts *opt
     memset(q, 0, offsetof(struct http_collect, target));
     q->base = buf;
     q->dump = dump;
+    /* One parser for the whole input: http-parser keeps pipelined requests apart and
+     * refuses data after a request that closed the connection. */
     http_parser p;
-    size_t n = 0;
-    do {
-        http_parser_init(&p, HTTP_REQUEST);
-        p.data = q;
-        n += len ? http_parser_execute(&p, &s, (const char *)buf + n, len - n) : 0;
-    } while (HTTP_PARSER_ERRNO(&p) == HPE_PAUSED && n < len);
-    if (HTTP_PARSER_ERRNO(&p) == HPE_PAUSED) http_parser_pause(&p, 0);
+    http_parser_init(&p, HTTP_REQUEST);
+    p.data = q;
+    size_t n = len ? http_parser_execute(&p, &s, (const char *)buf, len) : 0;
     int rc = 0;
     r->has_offset = 1;
     r->depth = 1;

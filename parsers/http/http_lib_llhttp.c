@@ -32,19 +32,14 @@ static int lh_body(llhttp_t *p, const char *at, size_t len)
 }
 static int lh_headers_complete(llhttp_t *p)
 {
-    struct http_collect *q = p->data;
-    q->method = llhttp_method_name((llhttp_method_t)p->method);
-    q->major = p->http_major;
-    q->minor = p->http_minor;
+    const char *m = llhttp_method_name((llhttp_method_t)p->method);
+    http_collect_head_done(p->data, m, strlen(m), p->http_major, p->http_minor);
     return 0;
 }
-/* Pause after every request: lh_parse starts a fresh parser for the next one, so a
- * file of pipelined requests is read whole whatever their keep-alive says (like the
- * hand parser's loop; llhttp alone would stop after "Connection: close" or HTTP/1.0). */
 static int lh_complete(llhttp_t *p)
 {
     http_collect_complete(p->data);
-    return HPE_PAUSED;
+    return 0;
 }
 
 static int lh_parse(const uint8_t *buf, size_t len, const struct parse_opts *opts,
@@ -64,17 +59,17 @@ static int lh_parse(const uint8_t *buf, size_t len, const struct parse_opts *opt
     memset(q, 0, offsetof(struct http_collect, target));
     q->base = buf;
     q->dump = dump;
+    /* One parser for the whole input: llhttp itself keeps pipelined requests apart and
+     * refuses data after a request that closed the connection. */
     llhttp_t p;
-    llhttp_errno_t e = HPE_OK;
-    size_t off = 0;
-    while (off < len) {
-        llhttp_init(&p, HTTP_REQUEST, &s);
-        p.data = q;
-        e = llhttp_execute(&p, (const char *)buf + off, len - off);
-        if (e != HPE_PAUSED) break;
-        off = (size_t)((const uint8_t *)llhttp_get_error_pos(&p) - buf);
+    llhttp_init(&p, HTTP_REQUEST, &s);
+    p.data = q;
+    llhttp_errno_t e = len ? llhttp_execute(&p, (const char *)buf, len) : HPE_OK;
+    /* After an upgrade (or CONNECT) request the bytes are another protocol's: fine when
+     * there are none. */
+    if (e == HPE_PAUSED_UPGRADE && !q->in_message &&
+        (const uint8_t *)llhttp_get_error_pos(&p) == buf + len)
         e = HPE_OK;
-    }
     int rc = 0;
     r->has_offset = 1;
     r->depth = 1;

@@ -54,8 +54,7 @@ static void check_one(const uint8_t *b, size_t n)
     cr_assert_eq(utf8_valid(b, n), ok);
     uint32_t st = 0;
     int fed = utf8_feed(&st, b, n) == 0 && st == 0;
-    cr_assert_eq(fed, ok, "feed %02x %02x %02x (%zu)", b[0], n > 1 ? b[1] : 0, n > 2 ? b[2] : 0,
-                 n);
+    cr_assert_eq(fed, ok, "feed %02x %02x %02x (%zu)", b[0], n > 1 ? b[1] : 0, n > 2 ? b[2] : 0, n);
 }
 
 Test(utf8, every_short_sequence_against_the_reference)
@@ -101,8 +100,8 @@ Test(utf8, table)
     cr_assert(!utf8_valid((const uint8_t *)"\x80", 1));
     cr_assert(!utf8_valid((const uint8_t *)"\xC2", 1));
     uint8_t o[4];
-    static const uint32_t cps[] = {0, 0x7F, 0x80, 0x7FF, 0x800, 0xD7FF, 0xE000, 0xFFFF, 0x10000,
-                                   0x10FFFF};
+    static const uint32_t cps[] = {0,      0x7F,   0x80,   0x7FF,   0x800,
+                                   0xD7FF, 0xE000, 0xFFFF, 0x10000, 0x10FFFF};
     for (size_t i = 0; i < sizeof cps / sizeof cps[0]; i++) {
         uint32_t back;
         size_t n = utf8_put(o, cps[i]);
@@ -115,9 +114,12 @@ Test(utf8, table)
 Test(utf8, feed_split_anywhere)
 {
     static const char *const texts[] = {
-        "a\xC3\xA9z\xE2\x82\xAC\xF0\x9F\x98\x80!",  "\xE4\xB8\xAD\xE6\x96\x87 text",
-        "ok then \xED\xA0\x80 surrogate",           "cut \xF0\x9F\x98",
-        "overlong \xC0\xAF",                        "\xF4\x90\x80\x80 too high",
+        "a\xC3\xA9z\xE2\x82\xAC\xF0\x9F\x98\x80!",
+        "\xE4\xB8\xAD\xE6\x96\x87 text",
+        "ok then \xED\xA0\x80 surrogate",
+        "cut \xF0\x9F\x98",
+        "overlong \xC0\xAF",
+        "\xF4\x90\x80\x80 too high",
         "plain ascii that is long enough to span words",
     };
     for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
