@@ -83,13 +83,12 @@ const char *http1_target_form(struct http1_parser *p, const uint8_t *buf)
     if (n == 1 && t[0] == '*') { /* 3.2.4 asterisk-form */
         r->origin = r->target;
         return ml == 7 && memcmp(m, "OPTIONS", 7) == 0 ? NULL
-                                                        : "the target '*' is for OPTIONS only";
+                                                       : "the target '*' is for OPTIONS only";
     }
     /* 3.2.2 absolute-form: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
     size_t i = 0;
     if (!is_alpha(t[0])) return "invalid request target (origin-form starts with '/')";
-    while (i < n && (is_alpha(t[i]) || is_digit(t[i]) || t[i] == '+' || t[i] == '-' ||
-                     t[i] == '.'))
+    while (i < n && (is_alpha(t[i]) || is_digit(t[i]) || t[i] == '+' || t[i] == '-' || t[i] == '.'))
         i++;
     if (i == n || t[i] != ':') return "invalid request target (origin-form starts with '/')";
     int http = IEQ_LIT(t, i, "http") || IEQ_LIT(t, i, "https");

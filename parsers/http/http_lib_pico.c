@@ -35,8 +35,8 @@ struct phr_chunked_decoder {
 int phr_parse_request(const char *buf, size_t len, const char **method, size_t *method_len,
                       const char **path, size_t *path_len, int *minor_version,
                       struct phr_header *headers, size_t *num_headers, size_t last_len);
-int phr_parse_headers(const char *buf, size_t len, struct phr_header *headers,
-                      size_t *num_headers, size_t last_len);
+int phr_parse_headers(const char *buf, size_t len, struct phr_header *headers, size_t *num_headers,
+                      size_t last_len);
 ssize_t phr_decode_chunked(struct phr_chunked_decoder *decoder, char *buf, size_t *bufsz);
 
 #define PICO_MAX_HEADERS 64 /* the hand parser's default limit */

@@ -2,8 +2,9 @@
  *
  * Contract
  * - json_parse(doc, buf, len, lim, err) reads exactly len bytes (no NUL needed; buf
- *   may sit against a guard page).  It returns 0 and fills doc, or -1 with err set
- *   (message + byte offset of the offending byte), or -2 when out of memory.
+ *   may sit against a guard page).  It returns 0 and fills doc; -1 with errno EINVAL
+ *   and err set (message + byte offset of the offending byte) on invalid input or a
+ *   limit reached; -1 with errno ENOMEM when out of memory.
  *   It never recurses: nesting is kept on a heap stack bounded by lim->max_depth
  *   (default JSON_DEFAULT_MAX_DEPTH), so 1,000,000 '[' get a fast, clear error.
  * - Strict: no comments, trailing commas, leading zeros, NaN/Infinity, single

@@ -458,8 +458,10 @@ static int jp_reserve(struct json_doc *d, size_t len)
     return 0;
 }
 
-int json_parse(struct json_doc *doc, const char *buf, size_t len, const struct json_limits *lim,
-               struct json_error *err)
+/* The parse itself: 0, -1 invalid (err set), -2 out of memory; json_parse() turns that
+ * into the tree's convention. */
+static int jp_parse(struct json_doc *doc, const char *buf, size_t len,
+                    const struct json_limits *lim, struct json_error *err)
 {
     struct jp j = {.p = (const unsigned char *)buf,
                    .beg = (const unsigned char *)buf,
@@ -572,6 +574,16 @@ key:
     j.p++;
     doc->nodes[doc->stack[depth - 1]].len--; /* the value increments it again: count members */
     goto value;
+}
+
+int json_parse(struct json_doc *doc, const char *buf, size_t len, const struct json_limits *lim,
+               struct json_error *err)
+{
+    int rc = jp_parse(doc, buf, len, lim, err);
+    if (rc == 0) return 0;
+    if (rc == -2) snprintf(err->msg, sizeof err->msg, "out of memory");
+    errno = rc == -2 ? ENOMEM : EINVAL;
+    return -1;
 }
 
 void json_doc_free(struct json_doc *doc)

@@ -1,54 +1,20 @@
-/* proto_hand: the hand-written wire-format decoder for wirelab.proto (contract
- * in proto.h).  One function per message, a switch on the field number: the
- * compiler turns it into a jump table, and every field is decoded with the code
- * for its exact type (no descriptor lookups, no per-field callbacks, strings are
- * not copied).  That is where it gains on protobuf-c's table-driven unpack. */
-#include "parsers/utf8.h"
+/* proto_hand: the hand-written wire-format decoder for wirelab.proto (contract in
+ * proto.h).  One function per message, a switch on the field number: every field is
+ * decoded by the code for its exact type (no descriptor lookups, no per-field
+ * callbacks) and strings are not copied.  That is where it gains on protobuf-c's
+ * table-driven unpack.
+ *
+ * A message with repeated fields is read twice: pd_count walks its own fields, stepping
+ * over nested messages and strings by their length, and counts what each repeated
+ * field will hold; the arrays are then allocated once at that size and the decode pass
+ * fills them (no growth, no copies, no slack).  Only what the count cannot see (a
+ * singular message field that occurs again and is merged, unknown fields of the
+ * messages that are not counted) grows, doubling. */
 #include "parsers/proto/proto.h"
+#include "parsers/utf8.h"
 
-#include <stdlib.h>
+#include <errno.h>
 #include <string.h>
-
-struct proto_chunk {
-    struct proto_chunk *next;
-    size_t size, used;
-    _Alignas(16) unsigned char data[];
-};
-
-void *proto_arena_alloc(struct proto_arena *a, size_t size)
-{
-    size = (size + 15) & ~(size_t)15;
-    struct proto_chunk *c = a->head;
-    if (!c || c->size - c->used < size) {
-        size_t cs = size > 32768 ? size : 32768;
-        if (a->limit && a->used + cs > a->limit) {
-            a->over = 1;
-            return NULL;
-        }
-        c = malloc(sizeof *c + cs);
-        if (!c) return NULL;
-        c->next = a->head;
-        c->size = cs;
-        c->used = 0;
-        a->head = c;
-        a->used += cs;
-    }
-    void *p = c->data + c->used;
-    c->used += size;
-    return p;
-}
-
-void proto_arena_free(struct proto_arena *a)
-{
-    struct proto_chunk *c = a->head;
-    while (c) {
-        struct proto_chunk *n = c->next;
-        free(c);
-        c = n;
-    }
-    a->head = NULL;
-    a->used = 0;
-}
 
 int proto_type_by_name(const char *name)
 {
@@ -65,6 +31,8 @@ struct pd {
     struct proto_error *err;
 };
 
+/* Every failure returns -1; invalid input records its message and offset here, out of
+ * memory leaves err->msg empty (proto_decode tells the two apart). */
 static int pd_fail(struct pd *d, const uint8_t *at, const char *msg)
 {
     d->err->offset = (size_t)(at - d->base);
@@ -72,8 +40,8 @@ static int pd_fail(struct pd *d, const uint8_t *at, const char *msg)
     return -1;
 }
 
-/* Reads a varint at *pp (< end); 0 on success. */
-static inline int pd_varint(struct pd *d, const uint8_t **pp, const uint8_t *end, uint64_t *out)
+/* A varint of at most 10 bytes at *pp (< end); 0, or -1 when truncated or too long. */
+static inline int pd_rawvar(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 {
     const uint8_t *p = *pp;
     if (p < end && *p < 0x80) {
@@ -82,8 +50,7 @@ static inline int pd_varint(struct pd *d, const uint8_t **pp, const uint8_t *end
         return 0;
     }
     uint64_t v = 0;
-    for (int i = 0; i < 10; i++) {
-        if (p + i >= end) return pd_fail(d, p + i, "truncated varint");
+    for (int i = 0; i < 10 && p + i < end; i++) {
         v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
         if (p[i] < 0x80) {
             *out = v;
@@ -91,7 +58,15 @@ static inline int pd_varint(struct pd *d, const uint8_t **pp, const uint8_t *end
             return 0;
         }
     }
-    return pd_fail(d, p, "varint longer than 10 bytes");
+    return -1;
+}
+
+static inline int pd_varint(struct pd *d, const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+    if (pd_rawvar(pp, end, out) == 0) return 0;
+    size_t avail = (size_t)(end - *pp);
+    return pd_fail(d, *pp + (avail < 10 ? avail : 0),
+                   avail < 10 ? "truncated varint" : "varint longer than 10 bytes");
 }
 
 static inline int pd_len(struct pd *d, const uint8_t **pp, const uint8_t *end, size_t *len)
@@ -104,25 +79,99 @@ static inline int pd_len(struct pd *d, const uint8_t **pp, const uint8_t *end, s
     return 0;
 }
 
-/* Grows a repeated field's array (in the arena) so one more element fits; the new
- * slots are not zeroed (PD_PUSH_MSG zeroes the one message it hands out). */
-static int pd_grow(struct pd *d, void **v, size_t *cap, size_t n, size_t elem)
+/* A tag: a varint of at most 5 bytes (a uint32, as protoc and protobuf-c read it) whose
+ * field number is not 0.  d may be NULL (pd_count: no error recorded). */
+static inline int pd_tag(struct pd *d, const uint8_t **pp, const uint8_t *end, uint32_t *field,
+                         uint32_t *wt)
 {
-    if (n < *cap) return 0;
-    size_t nc = *cap ? *cap * 2 : 4;
+    const uint8_t *p = *pp;
+    uint64_t t = 0;
+    int i = 0;
+    for (;; i++) {
+        if (p + i >= end) return d ? pd_fail(d, p + i, "truncated tag") : -1;
+        t |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (p[i] < 0x80) break;
+        if (i == 4) return d ? pd_fail(d, p, "tag longer than 5 bytes") : -1;
+    }
+    if (t >> 32 || (t >> 3) == 0) return d ? pd_fail(d, p, "invalid field number") : -1;
+    *field = (uint32_t)(t >> 3);
+    *wt = (uint32_t)(t & 7);
+    *pp = p + i + 1;
+    return 0;
+}
+
+/* Steps over a group whose start tag (field) was just read, to past its end tag:
+ * nested groups included, at most PROTO_MAX_DEPTH deep.  d may be NULL. */
+static int pd_skip_group(struct pd *d, const uint8_t **pp, const uint8_t *end, uint32_t field,
+                         int depth)
+{
+    const uint8_t *start = *pp - 1;
+    if (depth > PROTO_MAX_DEPTH) return d ? pd_fail(d, start, "groups nested too deep") : -1;
+    const uint8_t *p = *pp;
+    for (;;) {
+        if (p >= end) return d ? pd_fail(d, p, "group not closed") : -1;
+        const uint8_t *tagp = p;
+        uint32_t f, wt;
+        uint64_t v;
+        size_t l;
+        if (pd_tag(d, &p, end, &f, &wt)) return -1;
+        switch (wt) {
+        case 0:
+            if (d ? pd_varint(d, &p, end, &v) : pd_rawvar(&p, end, &v)) return -1;
+            break;
+        case 1:
+        case 5:
+            if ((size_t)(end - p) < (wt == 1 ? 8u : 4u))
+                return d ? pd_fail(d, p, "truncated fixed-size value") : -1;
+            p += wt == 1 ? 8 : 4;
+            break;
+        case 2:
+            if (d) {
+                if (pd_len(d, &p, end, &l)) return -1;
+            } else if (pd_rawvar(&p, end, &v) || v > (uint64_t)(end - p)) {
+                return -1;
+            } else {
+                l = (size_t)v;
+            }
+            p += l;
+            break;
+        case 3:
+            *pp = p;
+            if (pd_skip_group(d, pp, end, f, depth + 1)) return -1;
+            p = *pp;
+            break;
+        case 4:
+            if (f != field)
+                return d ? pd_fail(d, tagp, "end of group does not match its start") : -1;
+            *pp = p;
+            return 0;
+        default:
+            return d ? pd_fail(d, tagp, "invalid wire type") : -1;
+        }
+    }
+}
+
+/* Makes room for `more` elements after the n in *v (capacity *cap, elem bytes each):
+ * exactly n + more when the array is new, at least double otherwise. */
+static int pd_reserve(struct pd *d, void **v, size_t *cap, size_t n, size_t more, size_t elem)
+{
+    if (*cap - n >= more) return 0;
+    size_t nc = n + more;
+    if (*cap && nc < 2 * *cap) nc = 2 * *cap;
     void *nv = proto_arena_alloc(d->arena, nc * elem);
-    if (!nv) return -2;
+    if (!nv) return -1;
     if (n) memcpy(nv, *v, n * elem);
     *v = nv;
     *cap = nc;
     return 0;
 }
-#define PD_PUSH(d, arr, n, cap) pd_grow((d), (void **)&(arr), &(cap), (n), sizeof *(arr))
-#define PD_PUSH_MSG(d, arr, n, cap)                                                                \
-    (PD_PUSH(d, arr, n, cap) ? -2 : (memset(&(arr)[n], 0, sizeof *(arr)), 0))
+#define PD_RESERVE(d, arr, n, cap, more)                                                           \
+    pd_reserve((d), (void **)&(arr), &(cap), (n), (more), sizeof *(arr))
 
-static int pd_skip(struct pd *d, const uint8_t **pp, const uint8_t *end, uint32_t field,
-                   uint32_t wt, struct proto_unknowns *u)
+/* One unknown field, kept raw (the bytes after its tag) for the encoder to write back;
+ * an unknown group is stepped over like protoc does, its end tag included. */
+static int pd_unknown(struct pd *d, const uint8_t **pp, const uint8_t *end, uint32_t field,
+                      uint32_t wt, const uint8_t *tagp, struct proto_unknowns *u)
 {
     const uint8_t *start = *pp;
     uint64_t v;
@@ -132,34 +181,100 @@ static int pd_skip(struct pd *d, const uint8_t **pp, const uint8_t *end, uint32_
         if (pd_varint(d, pp, end, &v)) return -1;
         break;
     case 1:
-        if (end - *pp < 8) return pd_fail(d, *pp, "truncated fixed64");
-        *pp += 8;
-        break;
     case 5:
-        if (end - *pp < 4) return pd_fail(d, *pp, "truncated fixed32");
-        *pp += 4;
+        if ((size_t)(end - *pp) < (wt == 1 ? 8u : 4u))
+            return pd_fail(d, *pp, wt == 1 ? "truncated fixed64" : "truncated fixed32");
+        *pp += wt == 1 ? 8 : 4;
         break;
     case 2:
         if (pd_len(d, pp, end, &l)) return -1;
         *pp += l;
         break;
+    case 3:
+        if (pd_skip_group(d, pp, end, field, 1)) return -1;
+        break;
     default:
-        return pd_fail(d, start - 1,
-                       wt == 3 || wt == 4 ? "groups (wire types 3/4) are not supported"
-                                          : "invalid wire type");
+        return pd_fail(d, tagp, wt == 4 ? "end of group without its start" : "invalid wire type");
     }
-    int rc = PD_PUSH(d, u->v, u->n, u->cap);
-    if (rc) return rc;
+    if (PD_RESERVE(d, u->v, u->n, u->cap, 1)) return -1;
     u->v[u->n++] = (struct proto_unknown){field, wt, start, (size_t)(*pp - start)};
     return 0;
 }
+
+/* ---- the counting pass ------------------------------------------------------------ */
+
+enum pd_rep { REP_NO, REP_MSG, REP_VARINT, REP_FIXED64 };
+
+/* The repeated fields of a message: field number -> (slot, what an element is). */
+struct pd_shape {
+    uint32_t nknown; /* fields 1..nknown are known, the rest unknown */
+    uint8_t slot[17], rep[17];
+};
+
+static const struct pd_shape pd_batch_shape = {1, .slot = {[1] = 0}, .rep = {[1] = REP_MSG}};
+static const struct pd_shape pd_order_shape = {
+    16, .slot = {[3] = 0, [11] = 1, [12] = 2, [14] = 3},
+    .rep = {[3] = REP_MSG, [11] = REP_VARINT, [12] = REP_VARINT, [14] = REP_FIXED64}};
+static const struct pd_shape pd_category_shape = {2, .slot = {[2] = 0}, .rep = {[2] = REP_MSG}};
+
+/* Varints in a packed run: the bytes that end one. */
+static size_t pd_count_varints(const uint8_t *p, const uint8_t *e)
+{
+    size_t n = 0;
+    for (; p < e; p++)
+        n += *p < 0x80;
+    return n;
+}
+
+/* Counts the elements of each repeated field (cnt[slot]) and the unknown fields of the
+ * message in [p, end).  It stops quietly at anything malformed: the decode pass finds
+ * and reports it, and what was not counted grows as needed. */
+static void pd_count(const uint8_t *p, const uint8_t *end, const struct pd_shape *s, size_t *cnt,
+                     size_t *unknown)
+{
+    while (p < end) {
+        uint32_t f, wt;
+        uint64_t v;
+        if (pd_tag(NULL, &p, end, &f, &wt)) return;
+        int rep = f <= s->nknown ? s->rep[f] : REP_NO;
+        switch (wt) {
+        case 0:
+            if (pd_rawvar(&p, end, &v)) return;
+            if (rep == REP_VARINT) cnt[s->slot[f]]++;
+            break;
+        case 1:
+        case 5:
+            if ((size_t)(end - p) < (wt == 1 ? 8u : 4u)) return;
+            p += wt == 1 ? 8 : 4;
+            if (wt == 1 && rep == REP_FIXED64) cnt[s->slot[f]]++;
+            break;
+        case 2:
+            if (pd_rawvar(&p, end, &v) || v > (uint64_t)(end - p)) return;
+            if (rep == REP_MSG)
+                cnt[s->slot[f]]++;
+            else if (rep == REP_VARINT)
+                cnt[s->slot[f]] += pd_count_varints(p, p + v);
+            else if (rep == REP_FIXED64)
+                cnt[s->slot[f]] += (size_t)v / 8;
+            p += v;
+            break;
+        case 3:
+            if (pd_skip_group(NULL, &p, end, f, 1)) return;
+            break;
+        default:
+            return;
+        }
+        if (f > s->nknown) ++*unknown;
+    }
+}
+
+/* ---- field readers: each checks the wire type first -------------------------------- */
 
 #define PD_WT(want)                                                                                \
     do {                                                                                           \
         if (wt != (want)) return pd_fail(d, tagp, "wrong wire type for a known field");            \
     } while (0)
 
-/* Common field readers; each checks the wire type first. */
 static int pd_str(struct pd *d, const uint8_t **pp, const uint8_t *end, uint32_t wt,
                   const uint8_t *tagp, struct proto_str *s, bool utf8)
 {
@@ -222,223 +337,287 @@ static inline int64_t pd_zz64(uint64_t v)
     return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
-/* Reads the tag at *pp: field number and wire type. */
-static inline int pd_tag(struct pd *d, const uint8_t **pp, const uint8_t *end, uint32_t *field,
-                         uint32_t *wt)
+/* A repeated scalar, packed (wire type 2, possibly empty) or one element (its own wire
+ * type).  The array was sized by pd_count; the reserve calls only grow it for what the
+ * count did not see. */
+enum pd_elem { ELEM_UINT32, ELEM_SINT32, ELEM_DOUBLE };
+
+static int pd_repeated_u32(struct pd *d, const uint8_t **pp, const uint8_t *end, uint32_t wt,
+                           const uint8_t *tagp, uint32_t **arr, size_t *n, size_t *cap,
+                           enum pd_elem kind)
 {
-    const uint8_t *at = *pp;
-    uint64_t t;
-    if (pd_varint(d, pp, end, &t)) return -1;
-    if (t >> 32 || (t >> 3) == 0) return pd_fail(d, at, "invalid field number");
-    *field = (uint32_t)(t >> 3);
-    *wt = (uint32_t)(t & 7);
+    const uint8_t *p = *pp, *e = p;
+    size_t l;
+    uint64_t v;
+    if (wt == 0) {
+        if (pd_varint(d, &p, end, &v) || PD_RESERVE(d, *arr, *n, *cap, 1)) return -1;
+        (*arr)[(*n)++] = kind == ELEM_SINT32 ? (uint32_t)pd_zz32(v) : (uint32_t)v;
+        *pp = p;
+        return 0;
+    }
+    PD_WT(2);
+    if (pd_len(d, &p, end, &l)) return -1;
+    e = p + l;
+    if (PD_RESERVE(d, *arr, *n, *cap, pd_count_varints(p, e))) return -1;
+    while (p < e) {
+        if (pd_varint(d, &p, e, &v)) return -1;
+        (*arr)[(*n)++] = kind == ELEM_SINT32 ? (uint32_t)pd_zz32(v) : (uint32_t)v;
+    }
+    *pp = p;
     return 0;
 }
 
-#define PD_LOOP_BEGIN                                                                              \
-    while (p < end) {                                                                              \
-        const uint8_t *tagp = p;                                                                   \
-        uint32_t field, wt;                                                                        \
-        uint64_t v;                                                                                \
-        int rc = 0;                                                                                \
-        if (pd_tag(d, &p, end, &field, &wt)) return -1;                                            \
-        switch (field) {
-#define PD_LOOP_END(u)                                                                             \
-    default:                                                                                       \
-        rc = pd_skip(d, &p, end, field, wt, (u));                                                  \
-        break;                                                                                     \
-        }                                                                                          \
-        if (rc) return rc;                                                                         \
-        (void)v;                                                                                   \
-        }                                                                                          \
+static int pd_repeated_double(struct pd *d, const uint8_t **pp, const uint8_t *end, uint32_t wt,
+                              const uint8_t *tagp, double **arr, size_t *n, size_t *cap)
+{
+    const uint8_t *p = *pp;
+    size_t l;
+    if (wt == 1) {
+        if (end - p < 8) return pd_fail(d, p, "truncated fixed64");
+        if (PD_RESERVE(d, *arr, *n, *cap, 1)) return -1;
+        memcpy(*arr + (*n)++, p, 8);
+        *pp = p + 8;
         return 0;
+    }
+    PD_WT(2);
+    if (pd_len(d, &p, end, &l)) return -1;
+    if (l % 8) return pd_fail(d, tagp, "packed doubles: length not a multiple of 8");
+    if (PD_RESERVE(d, *arr, *n, *cap, l / 8)) return -1;
+    if (l) memcpy(*arr + *n, p, l);
+    *n += l / 8;
+    *pp = p + l;
+    return 0;
+}
+
+/* ---- messages ---------------------------------------------------------------------- */
 
 static int pd_customer(struct pd *d, const uint8_t *p, const uint8_t *end, struct proto_customer *m)
 {
-    PD_LOOP_BEGIN
-case 1:
-    rc = pd_var(d, &p, end, wt, tagp, &m->id);
-    break;
-case 2:
-    rc = pd_str(d, &p, end, wt, tagp, &m->name, true);
-    break;
-case 3:
-    rc = pd_str(d, &p, end, wt, tagp, &m->email, true);
-    break;
-case 4:
-    if (!(rc = pd_var(d, &p, end, wt, tagp, &v))) m->tz_offset_min = pd_zz32(v);
-    break;
-case 5:
-    if (!(rc = pd_var(d, &p, end, wt, tagp, &v))) m->vip = v != 0;
-    break;
-    PD_LOOP_END(&m->unknown)
+    while (p < end) {
+        const uint8_t *tagp = p;
+        uint32_t field, wt;
+        uint64_t v;
+        int rc;
+        if (pd_tag(d, &p, end, &field, &wt)) return -1;
+        switch (field) {
+        case 1:
+            rc = pd_var(d, &p, end, wt, tagp, &m->id);
+            break;
+        case 2:
+            rc = pd_str(d, &p, end, wt, tagp, &m->name, true);
+            break;
+        case 3:
+            rc = pd_str(d, &p, end, wt, tagp, &m->email, true);
+            break;
+        case 4:
+            if (!(rc = pd_var(d, &p, end, wt, tagp, &v))) m->tz_offset_min = pd_zz32(v);
+            break;
+        case 5:
+            if (!(rc = pd_var(d, &p, end, wt, tagp, &v))) m->vip = v != 0;
+            break;
+        default:
+            rc = pd_unknown(d, &p, end, field, wt, tagp, &m->unknown);
+            break;
+        }
+        if (rc) return rc;
+    }
+    return 0;
 }
 
 static int pd_line_item(struct pd *d, const uint8_t *p, const uint8_t *end,
                         struct proto_line_item *m)
 {
-    uint32_t u32;
-    PD_LOOP_BEGIN
-case 1:
-    rc = pd_str(d, &p, end, wt, tagp, &m->sku, true);
-    break;
-case 2:
-    if (!(rc = pd_var(d, &p, end, wt, tagp, &v))) m->quantity = (uint32_t)v;
-    break;
-case 3:
-    if (!(rc = pd_var(d, &p, end, wt, tagp, &v))) m->price_cents = (int64_t)v;
-    break;
-case 4:
-    if (!(rc = pd_fixed64(d, &p, end, wt, tagp, &v))) memcpy(&m->weight_kg, &v, 8);
-    break;
-case 5:
-    if (!(rc = pd_fixed32(d, &p, end, wt, tagp, &u32))) memcpy(&m->discount, &u32, 4);
-    break;
-    PD_LOOP_END(&m->unknown)
+    while (p < end) {
+        const uint8_t *tagp = p;
+        uint32_t field, wt, u32;
+        uint64_t v;
+        int rc;
+        if (pd_tag(d, &p, end, &field, &wt)) return -1;
+        switch (field) {
+        case 1:
+            rc = pd_str(d, &p, end, wt, tagp, &m->sku, true);
+            break;
+        case 2:
+            if (!(rc = pd_var(d, &p, end, wt, tagp, &v))) m->quantity = (uint32_t)v;
+            break;
+        case 3:
+            if (!(rc = pd_var(d, &p, end, wt, tagp, &v))) m->price_cents = (int64_t)v;
+            break;
+        case 4:
+            if (!(rc = pd_fixed64(d, &p, end, wt, tagp, &v))) memcpy(&m->weight_kg, &v, 8);
+            break;
+        case 5:
+            if (!(rc = pd_fixed32(d, &p, end, wt, tagp, &u32))) memcpy(&m->discount, &u32, 4);
+            break;
+        default:
+            rc = pd_unknown(d, &p, end, field, wt, tagp, &m->unknown);
+            break;
+        }
+        if (rc) return rc;
+    }
+    return 0;
 }
 
 static int pd_category(struct pd *d, const uint8_t *p, const uint8_t *end, struct proto_category *m,
                        int depth)
 {
-    size_t l;
+    size_t cnt[1] = {0}, unk = 0, l;
     if (depth > PROTO_MAX_DEPTH) return pd_fail(d, p, "messages nested deeper than 100");
-    PD_LOOP_BEGIN
-case 1:
-    rc = pd_str(d, &p, end, wt, tagp, &m->name, true);
-    break;
-case 2:
-    PD_WT(2);
-    if (pd_len(d, &p, end, &l)) return -1;
-    if ((rc = PD_PUSH_MSG(d, m->sub, m->n_sub, m->cap_sub))) return rc;
-    rc = pd_category(d, p, p + l, &m->sub[m->n_sub++], depth + 1);
-    p += l;
-    break;
-    PD_LOOP_END(&m->unknown)
+    pd_count(p, end, &pd_category_shape, cnt, &unk);
+    if (PD_RESERVE(d, m->sub, m->n_sub, m->cap_sub, cnt[0]) ||
+        PD_RESERVE(d, m->unknown.v, m->unknown.n, m->unknown.cap, unk))
+        return -1;
+    while (p < end) {
+        const uint8_t *tagp = p;
+        uint32_t field, wt;
+        int rc;
+        if (pd_tag(d, &p, end, &field, &wt)) return -1;
+        switch (field) {
+        case 1:
+            rc = pd_str(d, &p, end, wt, tagp, &m->name, true);
+            break;
+        case 2:
+            PD_WT(2);
+            if (pd_len(d, &p, end, &l) || PD_RESERVE(d, m->sub, m->n_sub, m->cap_sub, 1)) return -1;
+            memset(&m->sub[m->n_sub], 0, sizeof m->sub[0]);
+            rc = pd_category(d, p, p + l, &m->sub[m->n_sub++], depth + 1);
+            p += l;
+            break;
+        default:
+            rc = pd_unknown(d, &p, end, field, wt, tagp, &m->unknown);
+            break;
+        }
+        if (rc) return rc;
+    }
+    return 0;
 }
 
-/* A repeated scalar, packed (wire type 2) or one element (elem_wt). kind: 'u' uint32
- * varint, 'z' sint32 zigzag varint, 'd' double. */
-static int pd_repeated(struct pd *d, const uint8_t **pp, const uint8_t *end, uint32_t wt,
-                       const uint8_t *tagp, void **arr, size_t *n, size_t *cap, int kind)
+/* A singular message field: the first occurrence allocates it, a later one is merged
+ * into it (protoc's rule). */
+static void *pd_singular(struct pd *d, void **slot, size_t size)
 {
-    uint32_t elem_wt = kind == 'd' ? 1 : 0;
-    size_t esz = kind == 'd' ? 8 : 4;
-    const uint8_t *p = *pp, *e = end;
-    if (wt == 2) {
-        size_t l;
-        if (pd_len(d, &p, end, &l)) return -1;
-        e = p + l;
-        if (kind == 'd' && l % 8)
-            return pd_fail(d, tagp, "packed doubles: length not a multiple of 8");
-    } else if (wt != elem_wt) {
-        return pd_fail(d, tagp, "wrong wire type for a known field");
-    }
-    do {
-        int rc = pd_grow(d, arr, cap, *n, esz);
-        if (rc) return rc;
-        if (kind == 'd') {
-            if (e - p < 8) return pd_fail(d, p, "truncated fixed64");
-            memcpy((double *)*arr + *n, p, 8);
-            p += 8;
-        } else {
-            uint64_t v;
-            if (pd_varint(d, &p, e, &v)) return -1;
-            ((uint32_t *)*arr)[*n] = kind == 'z' ? (uint32_t)pd_zz32(v) : (uint32_t)v;
-        }
-        (*n)++;
-    } while (wt == 2 && p < e);
-    *pp = p;
-    return 0;
+    if (!*slot && (*slot = proto_arena_alloc(d->arena, size))) memset(*slot, 0, size);
+    return *slot;
 }
 
 static int pd_order(struct pd *d, const uint8_t *p, const uint8_t *end, struct proto_order *m)
 {
-    size_t l;
-    PD_LOOP_BEGIN
-case 1:
-    rc = pd_var(d, &p, end, wt, tagp, &m->id);
-    break;
-case 2:
-    PD_WT(2);
-    if (pd_len(d, &p, end, &l)) return -1;
-    if (!m->customer) { /* a repeated singular message merges into the first */
-        if (!(m->customer = proto_arena_alloc(d->arena, sizeof *m->customer))) return -2;
-        memset(m->customer, 0, sizeof *m->customer);
+    size_t cnt[4] = {0, 0, 0, 0}, unk = 0, l;
+    pd_count(p, end, &pd_order_shape, cnt, &unk);
+    if (PD_RESERVE(d, m->items, m->n_items, m->cap_items, cnt[0]) ||
+        PD_RESERVE(d, m->tags, m->n_tags, m->cap_tags, cnt[1]) ||
+        PD_RESERVE(d, m->adjustments, m->n_adjustments, m->cap_adjustments, cnt[2]) ||
+        PD_RESERVE(d, m->samples, m->n_samples, m->cap_samples, cnt[3]) ||
+        PD_RESERVE(d, m->unknown.v, m->unknown.n, m->unknown.cap, unk))
+        return -1;
+    while (p < end) {
+        const uint8_t *tagp = p;
+        uint32_t field, wt;
+        uint64_t v;
+        int rc;
+        if (pd_tag(d, &p, end, &field, &wt)) return -1;
+        switch (field) {
+        case 1:
+            rc = pd_var(d, &p, end, wt, tagp, &m->id);
+            break;
+        case 2:
+            PD_WT(2);
+            if (pd_len(d, &p, end, &l) ||
+                !pd_singular(d, (void **)&m->customer, sizeof *m->customer))
+                return -1;
+            rc = pd_customer(d, p, p + l, m->customer);
+            p += l;
+            break;
+        case 3:
+            PD_WT(2);
+            if (pd_len(d, &p, end, &l) || PD_RESERVE(d, m->items, m->n_items, m->cap_items, 1))
+                return -1;
+            memset(&m->items[m->n_items], 0, sizeof m->items[0]);
+            rc = pd_line_item(d, p, p + l, &m->items[m->n_items++]);
+            p += l;
+            break;
+        case 4:
+            if (!(rc = pd_var(d, &p, end, wt, tagp, &v))) m->status = (int32_t)v;
+            break;
+        case 5:
+            rc = pd_fixed64(d, &p, end, wt, tagp, &m->created_ms);
+            break;
+        case 6:
+            rc = pd_fixed32(d, &p, end, wt, tagp, (uint32_t *)&m->zone);
+            break;
+        case 7:
+            rc = pd_fixed32(d, &p, end, wt, tagp, &m->flags);
+            break;
+        case 8:
+            if (!(rc = pd_var(d, &p, end, wt, tagp, &v))) m->balance = pd_zz64(v);
+            break;
+        case 9:
+            if (!(rc = pd_var(d, &p, end, wt, tagp, &v))) m->priority = (int32_t)v;
+            break;
+        case 10:
+            rc = pd_str(d, &p, end, wt, tagp, &m->token, false);
+            break;
+        case 11:
+            rc = pd_repeated_u32(d, &p, end, wt, tagp, &m->tags, &m->n_tags, &m->cap_tags,
+                                 ELEM_UINT32);
+            break;
+        case 12:
+            rc = pd_repeated_u32(d, &p, end, wt, tagp, (uint32_t **)&m->adjustments,
+                                 &m->n_adjustments, &m->cap_adjustments, ELEM_SINT32);
+            break;
+        case 13:
+            rc = pd_fixed64(d, &p, end, wt, tagp, (uint64_t *)&m->ref);
+            break;
+        case 14:
+            rc = pd_repeated_double(d, &p, end, wt, tagp, &m->samples, &m->n_samples,
+                                    &m->cap_samples);
+            break;
+        case 15:
+            rc = pd_str(d, &p, end, wt, tagp, &m->note, true);
+            break;
+        case 16:
+            PD_WT(2);
+            if (pd_len(d, &p, end, &l) ||
+                !pd_singular(d, (void **)&m->category, sizeof *m->category))
+                return -1;
+            rc = pd_category(d, p, p + l, m->category, 3);
+            p += l;
+            break;
+        default:
+            rc = pd_unknown(d, &p, end, field, wt, tagp, &m->unknown);
+            break;
+        }
+        if (rc) return rc;
     }
-    rc = pd_customer(d, p, p + l, m->customer);
-    p += l;
-    break;
-case 3:
-    PD_WT(2);
-    if (pd_len(d, &p, end, &l)) return -1;
-    if ((rc = PD_PUSH_MSG(d, m->items, m->n_items, m->cap_items))) return rc;
-    rc = pd_line_item(d, p, p + l, &m->items[m->n_items++]);
-    p += l;
-    break;
-case 4:
-    if (!(rc = pd_var(d, &p, end, wt, tagp, &v))) m->status = (int32_t)v;
-    break;
-case 5:
-    rc = pd_fixed64(d, &p, end, wt, tagp, &m->created_ms);
-    break;
-case 6:
-    rc = pd_fixed32(d, &p, end, wt, tagp, (uint32_t *)&m->zone);
-    break;
-case 7:
-    rc = pd_fixed32(d, &p, end, wt, tagp, &m->flags);
-    break;
-case 8:
-    if (!(rc = pd_var(d, &p, end, wt, tagp, &v))) m->balance = pd_zz64(v);
-    break;
-case 9:
-    if (!(rc = pd_var(d, &p, end, wt, tagp, &v))) m->priority = (int32_t)v;
-    break;
-case 10:
-    rc = pd_str(d, &p, end, wt, tagp, &m->token, false);
-    break;
-case 11:
-    rc = pd_repeated(d, &p, end, wt, tagp, (void **)&m->tags, &m->n_tags, &m->cap_tags, 'u');
-    break;
-case 12:
-    rc = pd_repeated(d, &p, end, wt, tagp, (void **)&m->adjustments, &m->n_adjustments,
-                     &m->cap_adjustments, 'z');
-    break;
-case 13:
-    rc = pd_fixed64(d, &p, end, wt, tagp, (uint64_t *)&m->ref);
-    break;
-case 14:
-    rc = pd_repeated(d, &p, end, wt, tagp, (void **)&m->samples, &m->n_samples, &m->cap_samples,
-                     'd');
-    break;
-case 15:
-    rc = pd_str(d, &p, end, wt, tagp, &m->note, true);
-    break;
-case 16:
-    PD_WT(2);
-    if (pd_len(d, &p, end, &l)) return -1;
-    if (!m->category) {
-        if (!(m->category = proto_arena_alloc(d->arena, sizeof *m->category))) return -2;
-        memset(m->category, 0, sizeof *m->category);
-    }
-    rc = pd_category(d, p, p + l, m->category, 3);
-    p += l;
-    break;
-    PD_LOOP_END(&m->unknown)
+    return 0;
 }
 
 static int pd_order_batch(struct pd *d, const uint8_t *p, const uint8_t *end,
                           struct proto_order_batch *m)
 {
-    size_t l;
-    PD_LOOP_BEGIN
-case 1:
-    PD_WT(2);
-    if (pd_len(d, &p, end, &l)) return -1;
-    if ((rc = PD_PUSH_MSG(d, m->orders, m->n_orders, m->cap_orders))) return rc;
-    rc = pd_order(d, p, p + l, &m->orders[m->n_orders++]);
-    p += l;
-    break;
-    PD_LOOP_END(&m->unknown)
+    size_t cnt[1] = {0}, unk = 0, l;
+    pd_count(p, end, &pd_batch_shape, cnt, &unk);
+    if (PD_RESERVE(d, m->orders, m->n_orders, m->cap_orders, cnt[0]) ||
+        PD_RESERVE(d, m->unknown.v, m->unknown.n, m->unknown.cap, unk))
+        return -1;
+    while (p < end) {
+        const uint8_t *tagp = p;
+        uint32_t field, wt;
+        int rc;
+        if (pd_tag(d, &p, end, &field, &wt)) return -1;
+        if (field == 1) {
+            PD_WT(2);
+            if (pd_len(d, &p, end, &l) || PD_RESERVE(d, m->orders, m->n_orders, m->cap_orders, 1))
+                return -1;
+            memset(&m->orders[m->n_orders], 0, sizeof m->orders[0]);
+            rc = pd_order(d, p, p + l, &m->orders[m->n_orders++]);
+            p += l;
+        } else {
+            rc = pd_unknown(d, &p, end, field, wt, tagp, &m->unknown);
+        }
+        if (rc) return rc;
+    }
+    return 0;
 }
 
 int proto_decode(enum proto_type type, const uint8_t *buf, size_t len, struct proto_arena *arena,
@@ -450,40 +629,43 @@ int proto_decode(enum proto_type type, const uint8_t *buf, size_t len, struct pr
     struct pd d = {buf, arena, err};
     err->offset = 0;
     err->msg[0] = 0;
-    if (!arena->limit) {
-        arena->limit = len * 160 + 65536;
-        if (len > PROTO_MAX_ARENA / 160 || arena->limit > PROTO_MAX_ARENA)
-            arena->limit = PROTO_MAX_ARENA;
-    }
+    if (!arena->limit) arena->limit = PROTO_MAX_ARENA;
     void *m = proto_arena_alloc(arena, sizes[type]);
-    if (!m) return -2;
-    memset(m, 0, sizes[type]);
-    const uint8_t *end = buf + len;
-    int rc;
-    switch (type) {
-    case PROTO_ORDER_BATCH:
-        rc = pd_order_batch(&d, buf, end, m);
-        break;
-    case PROTO_ORDER:
-        rc = pd_order(&d, buf, end, m);
-        break;
-    case PROTO_CUSTOMER:
-        rc = pd_customer(&d, buf, end, m);
-        break;
-    case PROTO_LINE_ITEM:
-        rc = pd_line_item(&d, buf, end, m);
-        break;
-    default:
-        rc = pd_category(&d, buf, end, m, 1);
-        break;
+    int rc = -1;
+    if (m) {
+        memset(m, 0, sizes[type]);
+        const uint8_t *end = buf + len;
+        switch (type) {
+        case PROTO_ORDER_BATCH:
+            rc = pd_order_batch(&d, buf, end, m);
+            break;
+        case PROTO_ORDER:
+            rc = pd_order(&d, buf, end, m);
+            break;
+        case PROTO_CUSTOMER:
+            rc = pd_customer(&d, buf, end, m);
+            break;
+        case PROTO_LINE_ITEM:
+            rc = pd_line_item(&d, buf, end, m);
+            break;
+        default:
+            rc = pd_category(&d, buf, end, m, 1);
+            break;
+        }
     }
-    if (rc == -2 && arena->over) {
-        rc = -1; /* a resource limit, reported like any other invalid input */
+    if (rc == 0) {
+        *msg = m;
+        return 0;
+    }
+    if (arena->over) { /* a resource limit, reported like invalid input */
         snprintf(err->msg, sizeof err->msg,
                  "decoded message needs more than %zu bytes (memory limit)", arena->limit);
-    } else if (rc == -2 && !err->msg[0]) {
+        errno = EINVAL;
+    } else if (!err->msg[0]) {
         snprintf(err->msg, sizeof err->msg, "out of memory");
+        errno = ENOMEM;
+    } else {
+        errno = EINVAL;
     }
-    if (rc == 0) *msg = m;
-    return rc;
+    return -1;
 }

@@ -16,13 +16,13 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined 
               -fno-sanitize-recover=undefined -I. -I$(BUILD)/gen -I/usr/share/include/llhttp
 FUZZ_TARGETS := fuzz_json fuzz_json_diff fuzz_proto fuzz_proto_diff fuzz_http fuzz_http_diff fuzz_xml fuzz_xml_diff fuzz_write
 fuzz_json_FSRCS := tests/fuzz/fuzz_json.c parsers/json/json_hand.c parsers/json/json_dump.c parsers/utf8.c
-fuzz_proto_FSRCS := tests/fuzz/fuzz_proto.c parsers/proto/proto_hand.c \
+fuzz_proto_FSRCS := tests/fuzz/fuzz_proto.c parsers/proto/proto_hand.c parsers/proto/proto_arena.c \
                     parsers/proto/proto_encode.c \
                     parsers/utf8.c
 fuzz_json_diff_FSRCS := tests/fuzz/fuzz_json_diff.c parsers/json/json_hand.c parsers/json/json_dump.c \
                         parsers/utf8.c parsers/json/json_impl.c parsers/json/json_lib_jansson.c
 fuzz_json_diff_FLIBS = $(shell pkg-config --libs jansson)
-fuzz_proto_diff_FSRCS := tests/fuzz/fuzz_proto_diff.c parsers/proto/proto_hand.c \
+fuzz_proto_diff_FSRCS := tests/fuzz/fuzz_proto_diff.c parsers/proto/proto_hand.c parsers/proto/proto_arena.c \
                          parsers/proto/proto_encode.c \
                          parsers/proto/proto_dump.c parsers/proto/proto_impl.c parsers/proto/proto_lib_protobufc.c \
                          parsers/utf8.c $(BUILD)/gen/parsers/proto/wirelab.pb-c.c
