@@ -22,12 +22,12 @@
  * - Memory.  The decoded size D of a message is the bytes of the structs it is made
  *   of: one per message, plus one element per entry of each repeated field and of each
  *   message's unknown fields.  Decoding takes at most 4 * D + 64 KiB of arena, and about
- *   D in the usual case: the arrays are allocated once at their counted size; only a
- *   singular message that is merged, or unknown fields of a Customer or LineItem, grow
- *   by doubling, and chunks waste at most a sixteenth.  protobuf-c needs about D for
- *   the same message (one malloc per message and array), so nothing it accepts is
- *   refused for memory below the arena's limit: arena->limit, PROTO_MAX_ARENA when 0.
- *   Reaching the limit is an error (-1, EINVAL), not a crash.
+ *   D in the usual case: an array doubles up to 16 elements, then the rest of its
+ *   message is counted and it is allocated once at its final size; only a singular
+ *   message that is merged keeps doubling; chunks waste at most a sixteenth.
+ *   protobuf-c needs about D for the same message (one malloc per message and array),
+ *   so nothing it accepts is refused for memory below the arena's limit: arena->limit,
+ *   PROTO_MAX_ARENA when 0.  Reaching the limit is an error (-1, EINVAL), not a crash.
  * - proto_encode(type, msg, &out, &len): writes the canonical encoding (ascending
  *   field numbers, proto3 defaults omitted, repeated scalars packed except
  *   Order.adjustments, unknown fields last) into a malloc'd buffer: byte-identical

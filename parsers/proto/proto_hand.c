@@ -4,12 +4,13 @@
  * callbacks) and strings are not copied.  That is where it gains on protobuf-c's
  * table-driven unpack.
  *
- * A message with repeated fields is read twice: pd_count walks its own fields, stepping
- * over nested messages and strings by their length, and counts what each repeated
- * field will hold; the arrays are then allocated once at that size and the decode pass
- * fills them (no growth, no copies, no slack).  Only what the count cannot see (a
- * singular message field that occurs again and is merged, unknown fields of the
- * messages that are not counted) grows, doubling. */
+ * Repeated fields: an array starts small (4, 8, 16 elements, doubling); when it would
+ * outgrow 16, the rest of its message is counted (pd_count_rest walks the message's own
+ * fields, stepping over nested ones by their length) and the array is allocated once
+ * at its final size.  Small arrays cost no counting, big ones no slack and no copies;
+ * only what one count cannot see (a singular message field that occurs again and is
+ * merged) keeps doubling.
+ */
 #include "parsers/proto/proto.h"
 #include "parsers/utf8.h"
 
@@ -61,12 +62,19 @@ static inline int pd_rawvar(const uint8_t **pp, const uint8_t *end, uint64_t *ou
     return -1;
 }
 
+static __attribute__((noinline, cold)) void pd_bad_varint(struct pd *d, const uint8_t *p,
+                                                          const uint8_t *end)
+{
+    size_t avail = (size_t)(end - p);
+    pd_fail(d, p + (avail < 10 ? avail : 0),
+            avail < 10 ? "truncated varint" : "varint longer than 10 bytes");
+}
+
 static inline int pd_varint(struct pd *d, const uint8_t **pp, const uint8_t *end, uint64_t *out)
 {
     if (pd_rawvar(pp, end, out) == 0) return 0;
-    size_t avail = (size_t)(end - *pp);
-    return pd_fail(d, *pp + (avail < 10 ? avail : 0),
-                   avail < 10 ? "truncated varint" : "varint longer than 10 bytes");
+    pd_bad_varint(d, *pp, end);
+    return -1;
 }
 
 static inline int pd_len(struct pd *d, const uint8_t **pp, const uint8_t *end, size_t *len)
@@ -85,6 +93,12 @@ static inline int pd_tag(struct pd *d, const uint8_t **pp, const uint8_t *end, u
                          uint32_t *wt)
 {
     const uint8_t *p = *pp;
+    if (p < end && *p < 0x80 && *p >= 8) { /* fields 1 to 15: one byte */
+        *field = *p >> 3;
+        *wt = *p & 7;
+        *pp = p + 1;
+        return 0;
+    }
     uint64_t t = 0;
     int i = 0;
     for (;; i++) {
@@ -151,13 +165,90 @@ static int pd_skip_group(struct pd *d, const uint8_t **pp, const uint8_t *end, u
     }
 }
 
-/* Makes room for `more` elements after the n in *v (capacity *cap, elem bytes each):
- * exactly n + more when the array is new, at least double otherwise. */
-static int pd_reserve(struct pd *d, void **v, size_t *cap, size_t n, size_t more, size_t elem)
+/* ---- repeated fields: small arrays double, big ones are counted ---------------------- */
+
+enum pd_rep { REP_NO, REP_MSG, REP_VARINT, REP_FIXED64 };
+
+/* The repeated fields of a message: field number -> what an element is. */
+struct pd_shape {
+    uint32_t nknown; /* fields 1..nknown are known, the rest unknown */
+    uint8_t rep[17];
+};
+
+static const struct pd_shape pd_batch_shape = {1, .rep = {[1] = REP_MSG}};
+static const struct pd_shape pd_order_shape = {
+    16, .rep = {[3] = REP_MSG, [11] = REP_VARINT, [12] = REP_VARINT, [14] = REP_FIXED64}};
+static const struct pd_shape pd_category_shape = {2, .rep = {[2] = REP_MSG}};
+static const struct pd_shape pd_leaf5_shape = {5, .rep = {0}}; /* Customer, LineItem */
+
+/* Varints in a packed run: the bytes that end one. */
+static size_t pd_count_varints(const uint8_t *p, const uint8_t *e)
 {
-    if (*cap - n >= more) return 0;
+    size_t n = 0;
+    for (; p < e; p++)
+        n += *p < 0x80;
+    return n;
+}
+
+/* The elements field (0: the unknown fields) will get from the rest of a message,
+ * [p, end).  It stops quietly at anything malformed: the decode pass reports it. */
+static size_t pd_count_rest(const uint8_t *p, const uint8_t *end, const struct pd_shape *s,
+                            uint32_t field)
+{
+    size_t n = 0;
+    int rep = field ? s->rep[field] : REP_NO;
+    while (p < end) {
+        uint32_t f, wt;
+        uint64_t v;
+        if (pd_tag(NULL, &p, end, &f, &wt)) break;
+        int hit = field ? f == field : f > s->nknown;
+        switch (wt) {
+        case 0:
+            if (pd_rawvar(&p, end, &v)) return n;
+            n += hit && (!field || rep == REP_VARINT);
+            break;
+        case 1:
+        case 5:
+            if ((size_t)(end - p) < (wt == 1 ? 8u : 4u)) return n;
+            p += wt == 1 ? 8 : 4;
+            n += hit && (!field || (wt == 1 && rep == REP_FIXED64));
+            break;
+        case 2:
+            if (pd_rawvar(&p, end, &v) || v > (uint64_t)(end - p)) return n;
+            if (hit)
+                n += !field || rep == REP_MSG ? 1
+                     : rep == REP_VARINT      ? pd_count_varints(p, p + v)
+                                              : (size_t)v / 8;
+            p += v;
+            break;
+        case 3:
+            if (pd_skip_group(NULL, &p, end, f, 1)) return n;
+            n += hit && !field;
+            break;
+        default:
+            return n;
+        }
+    }
+    return n;
+}
+
+#define PD_SMALL 16
+
+/* Makes room for `more` elements after the n in *v (capacity *cap, elem bytes each);
+ * [rest, end) is what follows them in their message (shape s, field; 0 for unknown
+ * fields).  Up to PD_SMALL elements the array doubles; past that it takes its count. */
+static int pd_grow(struct pd *d, void **v, size_t *cap, size_t n, size_t more, size_t elem,
+                   const uint8_t *rest, const uint8_t *end, const struct pd_shape *s,
+                   uint32_t field)
+{
     size_t nc = n + more;
-    if (*cap && nc < 2 * *cap) nc = 2 * *cap;
+    if (nc <= PD_SMALL) {
+        size_t dbl = *cap ? 2 * *cap : 4;
+        if (nc < dbl) nc = dbl < PD_SMALL ? dbl : PD_SMALL;
+    } else {
+        nc += pd_count_rest(rest, end, s, field);
+        if (*cap > PD_SMALL && nc < 2 * *cap) nc = 2 * *cap; /* counted before: a merge */
+    }
     void *nv = proto_arena_alloc(d->arena, nc * elem);
     if (!nv) return -1;
     if (n) memcpy(nv, *v, n * elem);
@@ -165,13 +256,16 @@ static int pd_reserve(struct pd *d, void **v, size_t *cap, size_t n, size_t more
     *cap = nc;
     return 0;
 }
-#define PD_RESERVE(d, arr, n, cap, more)                                                           \
-    pd_reserve((d), (void **)&(arr), &(cap), (n), (more), sizeof *(arr))
+#define PD_ROOM(d, arr, n, cap, more, rest, end, s, field)                                         \
+    ((cap) - (n) >= (more) ? 0                                                                     \
+                           : pd_grow((d), (void **)&(arr), &(cap), (n), (more), sizeof *(arr),     \
+                                     (rest), (end), (s), (field)))
 
 /* One unknown field, kept raw (the bytes after its tag) for the encoder to write back;
  * an unknown group is stepped over like protoc does, its end tag included. */
 static int pd_unknown(struct pd *d, const uint8_t **pp, const uint8_t *end, uint32_t field,
-                      uint32_t wt, const uint8_t *tagp, struct proto_unknowns *u)
+                      uint32_t wt, const uint8_t *tagp, struct proto_unknowns *u,
+                      const struct pd_shape *s)
 {
     const uint8_t *start = *pp;
     uint64_t v;
@@ -196,76 +290,9 @@ static int pd_unknown(struct pd *d, const uint8_t **pp, const uint8_t *end, uint
     default:
         return pd_fail(d, tagp, wt == 4 ? "end of group without its start" : "invalid wire type");
     }
-    if (PD_RESERVE(d, u->v, u->n, u->cap, 1)) return -1;
+    if (PD_ROOM(d, u->v, u->n, u->cap, 1, *pp, end, s, 0)) return -1;
     u->v[u->n++] = (struct proto_unknown){field, wt, start, (size_t)(*pp - start)};
     return 0;
-}
-
-/* ---- the counting pass ------------------------------------------------------------ */
-
-enum pd_rep { REP_NO, REP_MSG, REP_VARINT, REP_FIXED64 };
-
-/* The repeated fields of a message: field number -> (slot, what an element is). */
-struct pd_shape {
-    uint32_t nknown; /* fields 1..nknown are known, the rest unknown */
-    uint8_t slot[17], rep[17];
-};
-
-static const struct pd_shape pd_batch_shape = {1, .slot = {[1] = 0}, .rep = {[1] = REP_MSG}};
-static const struct pd_shape pd_order_shape = {
-    16, .slot = {[3] = 0, [11] = 1, [12] = 2, [14] = 3},
-    .rep = {[3] = REP_MSG, [11] = REP_VARINT, [12] = REP_VARINT, [14] = REP_FIXED64}};
-static const struct pd_shape pd_category_shape = {2, .slot = {[2] = 0}, .rep = {[2] = REP_MSG}};
-
-/* Varints in a packed run: the bytes that end one. */
-static size_t pd_count_varints(const uint8_t *p, const uint8_t *e)
-{
-    size_t n = 0;
-    for (; p < e; p++)
-        n += *p < 0x80;
-    return n;
-}
-
-/* Counts the elements of each repeated field (cnt[slot]) and the unknown fields of the
- * message in [p, end).  It stops quietly at anything malformed: the decode pass finds
- * and reports it, and what was not counted grows as needed. */
-static void pd_count(const uint8_t *p, const uint8_t *end, const struct pd_shape *s, size_t *cnt,
-                     size_t *unknown)
-{
-    while (p < end) {
-        uint32_t f, wt;
-        uint64_t v;
-        if (pd_tag(NULL, &p, end, &f, &wt)) return;
-        int rep = f <= s->nknown ? s->rep[f] : REP_NO;
-        switch (wt) {
-        case 0:
-            if (pd_rawvar(&p, end, &v)) return;
-            if (rep == REP_VARINT) cnt[s->slot[f]]++;
-            break;
-        case 1:
-        case 5:
-            if ((size_t)(end - p) < (wt == 1 ? 8u : 4u)) return;
-            p += wt == 1 ? 8 : 4;
-            if (wt == 1 && rep == REP_FIXED64) cnt[s->slot[f]]++;
-            break;
-        case 2:
-            if (pd_rawvar(&p, end, &v) || v > (uint64_t)(end - p)) return;
-            if (rep == REP_MSG)
-                cnt[s->slot[f]]++;
-            else if (rep == REP_VARINT)
-                cnt[s->slot[f]] += pd_count_varints(p, p + v);
-            else if (rep == REP_FIXED64)
-                cnt[s->slot[f]] += (size_t)v / 8;
-            p += v;
-            break;
-        case 3:
-            if (pd_skip_group(NULL, &p, end, f, 1)) return;
-            break;
-        default:
-            return;
-        }
-        if (f > s->nknown) ++*unknown;
-    }
 }
 
 /* ---- field readers: each checks the wire type first -------------------------------- */
@@ -321,8 +348,8 @@ static int pd_fixed32(struct pd *d, const uint8_t **pp, const uint8_t *end, uint
     return 0;
 }
 
-static int pd_var(struct pd *d, const uint8_t **pp, const uint8_t *end, uint32_t wt,
-                  const uint8_t *tagp, uint64_t *v)
+static inline int pd_var(struct pd *d, const uint8_t **pp, const uint8_t *end, uint32_t wt,
+                         const uint8_t *tagp, uint64_t *v)
 {
     PD_WT(0);
     return pd_varint(d, pp, end, v);
@@ -337,20 +364,21 @@ static inline int64_t pd_zz64(uint64_t v)
     return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
-/* A repeated scalar, packed (wire type 2, possibly empty) or one element (its own wire
- * type).  The array was sized by pd_count; the reserve calls only grow it for what the
- * count did not see. */
-enum pd_elem { ELEM_UINT32, ELEM_SINT32, ELEM_DOUBLE };
+/* A repeated scalar of Order (field), packed (wire type 2, possibly empty) or one
+ * element (its own wire type); end is the end of the Order. */
+enum pd_elem { ELEM_UINT32, ELEM_SINT32 };
 
 static int pd_repeated_u32(struct pd *d, const uint8_t **pp, const uint8_t *end, uint32_t wt,
-                           const uint8_t *tagp, uint32_t **arr, size_t *n, size_t *cap,
-                           enum pd_elem kind)
+                           const uint8_t *tagp, uint32_t field, uint32_t **arr, size_t *n,
+                           size_t *cap, enum pd_elem kind)
 {
-    const uint8_t *p = *pp, *e = p;
+    const uint8_t *p = *pp, *e;
     size_t l;
     uint64_t v;
     if (wt == 0) {
-        if (pd_varint(d, &p, end, &v) || PD_RESERVE(d, *arr, *n, *cap, 1)) return -1;
+        if (pd_varint(d, &p, end, &v) ||
+            PD_ROOM(d, *arr, *n, *cap, 1, p, end, &pd_order_shape, field))
+            return -1;
         (*arr)[(*n)++] = kind == ELEM_SINT32 ? (uint32_t)pd_zz32(v) : (uint32_t)v;
         *pp = p;
         return 0;
@@ -358,7 +386,8 @@ static int pd_repeated_u32(struct pd *d, const uint8_t **pp, const uint8_t *end,
     PD_WT(2);
     if (pd_len(d, &p, end, &l)) return -1;
     e = p + l;
-    if (PD_RESERVE(d, *arr, *n, *cap, pd_count_varints(p, e))) return -1;
+    if (PD_ROOM(d, *arr, *n, *cap, pd_count_varints(p, e), e, end, &pd_order_shape, field))
+        return -1;
     while (p < e) {
         if (pd_varint(d, &p, e, &v)) return -1;
         (*arr)[(*n)++] = kind == ELEM_SINT32 ? (uint32_t)pd_zz32(v) : (uint32_t)v;
@@ -368,13 +397,14 @@ static int pd_repeated_u32(struct pd *d, const uint8_t **pp, const uint8_t *end,
 }
 
 static int pd_repeated_double(struct pd *d, const uint8_t **pp, const uint8_t *end, uint32_t wt,
-                              const uint8_t *tagp, double **arr, size_t *n, size_t *cap)
+                              const uint8_t *tagp, uint32_t field, double **arr, size_t *n,
+                              size_t *cap)
 {
     const uint8_t *p = *pp;
     size_t l;
     if (wt == 1) {
         if (end - p < 8) return pd_fail(d, p, "truncated fixed64");
-        if (PD_RESERVE(d, *arr, *n, *cap, 1)) return -1;
+        if (PD_ROOM(d, *arr, *n, *cap, 1, p + 8, end, &pd_order_shape, field)) return -1;
         memcpy(*arr + (*n)++, p, 8);
         *pp = p + 8;
         return 0;
@@ -382,7 +412,7 @@ static int pd_repeated_double(struct pd *d, const uint8_t **pp, const uint8_t *e
     PD_WT(2);
     if (pd_len(d, &p, end, &l)) return -1;
     if (l % 8) return pd_fail(d, tagp, "packed doubles: length not a multiple of 8");
-    if (PD_RESERVE(d, *arr, *n, *cap, l / 8)) return -1;
+    if (PD_ROOM(d, *arr, *n, *cap, l / 8, p + l, end, &pd_order_shape, field)) return -1;
     if (l) memcpy(*arr + *n, p, l);
     *n += l / 8;
     *pp = p + l;
@@ -416,7 +446,7 @@ static int pd_customer(struct pd *d, const uint8_t *p, const uint8_t *end, struc
             if (!(rc = pd_var(d, &p, end, wt, tagp, &v))) m->vip = v != 0;
             break;
         default:
-            rc = pd_unknown(d, &p, end, field, wt, tagp, &m->unknown);
+            rc = pd_unknown(d, &p, end, field, wt, tagp, &m->unknown, &pd_leaf5_shape);
             break;
         }
         if (rc) return rc;
@@ -450,7 +480,7 @@ static int pd_line_item(struct pd *d, const uint8_t *p, const uint8_t *end,
             if (!(rc = pd_fixed32(d, &p, end, wt, tagp, &u32))) memcpy(&m->discount, &u32, 4);
             break;
         default:
-            rc = pd_unknown(d, &p, end, field, wt, tagp, &m->unknown);
+            rc = pd_unknown(d, &p, end, field, wt, tagp, &m->unknown, &pd_leaf5_shape);
             break;
         }
         if (rc) return rc;
@@ -461,12 +491,8 @@ static int pd_line_item(struct pd *d, const uint8_t *p, const uint8_t *end,
 static int pd_category(struct pd *d, const uint8_t *p, const uint8_t *end, struct proto_category *m,
                        int depth)
 {
-    size_t cnt[1] = {0}, unk = 0, l;
+    size_t l;
     if (depth > PROTO_MAX_DEPTH) return pd_fail(d, p, "messages nested deeper than 100");
-    pd_count(p, end, &pd_category_shape, cnt, &unk);
-    if (PD_RESERVE(d, m->sub, m->n_sub, m->cap_sub, cnt[0]) ||
-        PD_RESERVE(d, m->unknown.v, m->unknown.n, m->unknown.cap, unk))
-        return -1;
     while (p < end) {
         const uint8_t *tagp = p;
         uint32_t field, wt;
@@ -478,13 +504,15 @@ static int pd_category(struct pd *d, const uint8_t *p, const uint8_t *end, struc
             break;
         case 2:
             PD_WT(2);
-            if (pd_len(d, &p, end, &l) || PD_RESERVE(d, m->sub, m->n_sub, m->cap_sub, 1)) return -1;
+            if (pd_len(d, &p, end, &l) ||
+                PD_ROOM(d, m->sub, m->n_sub, m->cap_sub, 1, p + l, end, &pd_category_shape, 2))
+                return -1;
             memset(&m->sub[m->n_sub], 0, sizeof m->sub[0]);
             rc = pd_category(d, p, p + l, &m->sub[m->n_sub++], depth + 1);
             p += l;
             break;
         default:
-            rc = pd_unknown(d, &p, end, field, wt, tagp, &m->unknown);
+            rc = pd_unknown(d, &p, end, field, wt, tagp, &m->unknown, &pd_category_shape);
             break;
         }
         if (rc) return rc;
@@ -502,14 +530,7 @@ static void *pd_singular(struct pd *d, void **slot, size_t size)
 
 static int pd_order(struct pd *d, const uint8_t *p, const uint8_t *end, struct proto_order *m)
 {
-    size_t cnt[4] = {0, 0, 0, 0}, unk = 0, l;
-    pd_count(p, end, &pd_order_shape, cnt, &unk);
-    if (PD_RESERVE(d, m->items, m->n_items, m->cap_items, cnt[0]) ||
-        PD_RESERVE(d, m->tags, m->n_tags, m->cap_tags, cnt[1]) ||
-        PD_RESERVE(d, m->adjustments, m->n_adjustments, m->cap_adjustments, cnt[2]) ||
-        PD_RESERVE(d, m->samples, m->n_samples, m->cap_samples, cnt[3]) ||
-        PD_RESERVE(d, m->unknown.v, m->unknown.n, m->unknown.cap, unk))
-        return -1;
+    size_t l;
     while (p < end) {
         const uint8_t *tagp = p;
         uint32_t field, wt;
@@ -530,7 +551,8 @@ static int pd_order(struct pd *d, const uint8_t *p, const uint8_t *end, struct p
             break;
         case 3:
             PD_WT(2);
-            if (pd_len(d, &p, end, &l) || PD_RESERVE(d, m->items, m->n_items, m->cap_items, 1))
+            if (pd_len(d, &p, end, &l) ||
+                PD_ROOM(d, m->items, m->n_items, m->cap_items, 1, p + l, end, &pd_order_shape, 3))
                 return -1;
             memset(&m->items[m->n_items], 0, sizeof m->items[0]);
             rc = pd_line_item(d, p, p + l, &m->items[m->n_items++]);
@@ -558,18 +580,18 @@ static int pd_order(struct pd *d, const uint8_t *p, const uint8_t *end, struct p
             rc = pd_str(d, &p, end, wt, tagp, &m->token, false);
             break;
         case 11:
-            rc = pd_repeated_u32(d, &p, end, wt, tagp, &m->tags, &m->n_tags, &m->cap_tags,
+            rc = pd_repeated_u32(d, &p, end, wt, tagp, 11, &m->tags, &m->n_tags, &m->cap_tags,
                                  ELEM_UINT32);
             break;
         case 12:
-            rc = pd_repeated_u32(d, &p, end, wt, tagp, (uint32_t **)&m->adjustments,
+            rc = pd_repeated_u32(d, &p, end, wt, tagp, 12, (uint32_t **)&m->adjustments,
                                  &m->n_adjustments, &m->cap_adjustments, ELEM_SINT32);
             break;
         case 13:
             rc = pd_fixed64(d, &p, end, wt, tagp, (uint64_t *)&m->ref);
             break;
         case 14:
-            rc = pd_repeated_double(d, &p, end, wt, tagp, &m->samples, &m->n_samples,
+            rc = pd_repeated_double(d, &p, end, wt, tagp, 14, &m->samples, &m->n_samples,
                                     &m->cap_samples);
             break;
         case 15:
@@ -584,7 +606,7 @@ static int pd_order(struct pd *d, const uint8_t *p, const uint8_t *end, struct p
             p += l;
             break;
         default:
-            rc = pd_unknown(d, &p, end, field, wt, tagp, &m->unknown);
+            rc = pd_unknown(d, &p, end, field, wt, tagp, &m->unknown, &pd_order_shape);
             break;
         }
         if (rc) return rc;
@@ -595,11 +617,7 @@ static int pd_order(struct pd *d, const uint8_t *p, const uint8_t *end, struct p
 static int pd_order_batch(struct pd *d, const uint8_t *p, const uint8_t *end,
                           struct proto_order_batch *m)
 {
-    size_t cnt[1] = {0}, unk = 0, l;
-    pd_count(p, end, &pd_batch_shape, cnt, &unk);
-    if (PD_RESERVE(d, m->orders, m->n_orders, m->cap_orders, cnt[0]) ||
-        PD_RESERVE(d, m->unknown.v, m->unknown.n, m->unknown.cap, unk))
-        return -1;
+    size_t l;
     while (p < end) {
         const uint8_t *tagp = p;
         uint32_t field, wt;
@@ -607,13 +625,14 @@ static int pd_order_batch(struct pd *d, const uint8_t *p, const uint8_t *end,
         if (pd_tag(d, &p, end, &field, &wt)) return -1;
         if (field == 1) {
             PD_WT(2);
-            if (pd_len(d, &p, end, &l) || PD_RESERVE(d, m->orders, m->n_orders, m->cap_orders, 1))
+            if (pd_len(d, &p, end, &l) || PD_ROOM(d, m->orders, m->n_orders, m->cap_orders, 1,
+                                                  p + l, end, &pd_batch_shape, 1))
                 return -1;
             memset(&m->orders[m->n_orders], 0, sizeof m->orders[0]);
             rc = pd_order(d, p, p + l, &m->orders[m->n_orders++]);
             p += l;
         } else {
-            rc = pd_unknown(d, &p, end, field, wt, tagp, &m->unknown);
+            rc = pd_unknown(d, &p, end, field, wt, tagp, &m->unknown, &pd_batch_shape);
         }
         if (rc) return rc;
     }
