@@ -1,6 +1,7 @@
 # parsers/xml/: the XML parsers (hand-written, libxml2 SAX and DOM, expat), their
 # conformance runner and tests.  Contract and --dump format in parsers/xml/xml.h.
 WL_SRCS += parsers/xml/xml_lex.c parsers/xml/xml_dtd.c parsers/xml/xml_hand.c parsers/xml/xml_doc.c \
+           parsers/xml/xml_map.c \
            parsers/xml/xml_dump.c parsers/xml/xml_lib_libxml2.c parsers/xml/xml_lib_expat.c \
            parsers/xml/xml_write.c
 PKGS += libxml-2.0 expat

@@ -175,18 +175,6 @@ const uint8_t *xml_scan_charref(struct xml_ctx *c, const uint8_t *p, const uint8
     return p + 1;
 }
 
-size_t xml_hash(const uint8_t *s, size_t n)
-{
-    /* Cheap on purpose (called per element when the DTD declares typed attributes):
-     * length and a few bytes; the chains sort out collisions. */
-    uint32_t h = (uint32_t)n * 2654435761u;
-    if (n) {
-        h ^= (uint32_t)s[0] * 31u + (uint32_t)s[n - 1] * 131u + (uint32_t)s[n / 2] * 1031u;
-        h *= 16777619u;
-    }
-    return (h >> 7) % XML_HASH;
-}
-
 size_t xml_collapse(uint8_t *v, size_t n)
 {
     size_t o = 0;
@@ -198,11 +186,22 @@ size_t xml_collapse(uint8_t *v, size_t n)
     return o;
 }
 
-struct xml_ent *xml_ent_find(struct xml_ent **tab, const uint8_t *name, size_t n)
+static const void *xml_ent_key(const struct xml_ctx *c, const void *v, size_t *n)
 {
-    for (struct xml_ent *e = tab[xml_hash(name, n)]; e; e = e->next)
-        if (e->nlen == n && memcmp(e->name, name, n) == 0) return e;
-    return NULL;
+    const struct xml_ent *e = v;
+    *n = e->nlen;
+    return e->name;
+}
+
+struct xml_ent *xml_ent_find(const struct xml_ctx *c, const struct xml_map *tab, uint64_t h,
+                             const uint8_t *name, size_t n)
+{
+    return tab->n ? xml_map_get(c, tab, h, name, n, xml_ent_key) : NULL;
+}
+
+int xml_ent_add(struct xml_ctx *c, struct xml_map *tab, uint64_t h, struct xml_ent *e)
+{
+    return xml_map_put(c, tab, h, e->name, e->nlen, e, xml_ent_key);
 }
 
 const uint8_t *xml_bad_char(struct xml_ctx *c, const uint8_t *p)
@@ -404,7 +403,7 @@ static const uint8_t *xml_attval_run(struct xml_ctx *c, const uint8_t *p, const 
                 if (xml_buf_byte(c, b, (uint8_t)pre)) return NULL;
                 continue;
             }
-            struct xml_ent *e = xml_ent_find(c->ge, n, nl);
+            struct xml_ent *e = xml_ent_find(c, &c->ge, xml_hash(c, n, nl), n, nl);
             if (!e) {
                 if (c->dtd_incomplete && !c->standalone)
                     continue; /* may be declared in what we did not read */

@@ -33,7 +33,7 @@ fuzz_http_diff_FSRCS := tests/fuzz/fuzz_http_diff.c parsers/http/http_hand.c par
                         $(wildcard /usr/share/llhttp/*.c)
 fuzz_http_diff_FLIBS = $(shell pkg-config --libs libh2o-evloop)
 fuzz_xml_FSRCS := tests/fuzz/fuzz_xml.c parsers/xml/xml_lex.c parsers/xml/xml_dtd.c \
-                  parsers/xml/xml_hand.c parsers/xml/xml_doc.c parsers/xml/xml_dump.c \
+                  parsers/xml/xml_hand.c parsers/xml/xml_doc.c parsers/xml/xml_dump.c parsers/xml/xml_map.c \
                   parsers/utf8.c
 # hand vs expat; expat's shared library is named as a source (this rule has no LIBS)
 fuzz_xml_diff_FSRCS := tests/fuzz/fuzz_xml_diff.c $(fuzz_xml_FSRCS:tests/fuzz/fuzz_xml.c=) \
