@@ -301,6 +301,49 @@ static inline const unsigned char *jp_digits(const unsigned char *p, const unsig
     return p;
 }
 
+#if LDBL_MANT_DIG == 64
+/* 10^0 .. 10^350 as long doubles: exact up to 10^27 (5^27 < 2^64), correctly rounded
+ * by the compiler above. */
+#define P10_4(k)                                                                                   \
+    1e##k##0L, 1e##k##1L, 1e##k##2L, 1e##k##3L, 1e##k##4L, 1e##k##5L, 1e##k##6L, 1e##k##7L,        \
+        1e##k##8L, 1e##k##9L
+static const long double jp_p10[] = {
+    1e0L,      1e1L,      1e2L,      1e3L,      1e4L,      1e5L,      1e6L,      1e7L,
+    1e8L,      1e9L,      P10_4(1),  P10_4(2),  P10_4(3),  P10_4(4),  P10_4(5),  P10_4(6),
+    P10_4(7),  P10_4(8),  P10_4(9),  P10_4(10), P10_4(11), P10_4(12), P10_4(13), P10_4(14),
+    P10_4(15), P10_4(16), P10_4(17), P10_4(18), P10_4(19), P10_4(20), P10_4(21), P10_4(22),
+    P10_4(23), P10_4(24), P10_4(25), P10_4(26), P10_4(27), P10_4(28), P10_4(29), P10_4(30),
+    P10_4(31), P10_4(32), P10_4(33), P10_4(34), 1e350L};
+#undef P10_4
+_Static_assert(sizeof jp_p10 / sizeof jp_p10[0] == 351, "10^0 to 10^350");
+
+/* m * 10^e (m != 0, below 2^64) as a correctly rounded double, through one x87
+ * multiply or divide: 0 and *out, or -1 when it cannot be sure.  m is exact in the
+ * 64-bit significand; 10^|e| is exact up to e = 27 and within half an ulp beyond, so
+ * the extended result is within half an ulp (exact power) or two ulps of the true
+ * value.  Rounding it to double is then right unless its low 11 bits (what the double
+ * drops) are that close to 0x400, the halfway point; results in the subnormal range
+ * round at another bit and overflow needs strtod's verdict, so both return -1 too. */
+static inline int jp_ext(uint64_t m, long e, double *out)
+{
+    long double x = (long double)m;
+    uint64_t sig;
+    if (e >= -27 && e <= 27) { /* the usual case: an exact power, far from either end */
+        x = e < 0 ? x / jp_p10[-e] : x * jp_p10[e];
+        memcpy(&sig, &x, 8);
+        if ((sig & 0x7ff) == 0x400) return -1;
+    } else {
+        if (e < -350 || e > 350) return -1;
+        x = e < 0 ? x / jp_p10[-e] : x * jp_p10[e];
+        if (!(x >= (long double)DBL_MIN && x <= (long double)DBL_MAX)) return -1;
+        memcpy(&sig, &x, 8);
+        if ((sig & 0x7ff) + 2 >= 0x400 && (sig & 0x7ff) <= 0x402) return -1;
+    }
+    *out = (double)x;
+    return 0;
+}
+#endif
+
 static int jp_number(struct jp *j, struct json_node *n)
 {
     const unsigned char *p = j->p, *e = j->end, *start = p;
@@ -387,22 +430,16 @@ static int jp_number(struct jp *j, struct json_node *n)
         return 0;
     }
 #if LDBL_MANT_DIG == 64
-    /* Up to 19 digits and |exp10| <= 27: m and 10^|exp10| are exact in x87's 64-bit
-     * significand, so one multiply/divide rounds once there; rounding that to double
-     * is then right unless the extended result sits exactly on a double halfway
-     * point (low 11 bits == 0x400), where it falls back to strtod. */
-    if (exact && m && exp10 >= -27 && exp10 <= 27 && !is_int) {
-        static const long double p10[] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,
-                                          1e7L,  1e8L,  1e9L,  1e10L, 1e11L, 1e12L, 1e13L,
-                                          1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L,
-                                          1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
-        long double x = (long double)m;
-        x = exp10 < 0 ? x / p10[-exp10] : x * p10[exp10];
-        uint64_t sig;
-        memcpy(&sig, &x, 8);
-        if ((sig & 0x7ff) != 0x400) {
-            double d = (double)x;
-            n->v.d = neg ? -d : d;
+    /* x87's 80-bit path (jp_ext) for what Clinger's cannot take: 20+ digits (the first 19
+     * and one more bound the value: when both round to the same double, so does the
+     * number), exponents up to 10^350; strtod only where the extended result sits too
+     * close to a double halfway point to decide. */
+    if (m && (!is_int || !exact || m > (uint64_t)INT64_MAX)) {
+        double lo, hi;
+        if (jp_ext(m, exp10, &lo) == 0 &&
+            (exact || (m < UINT64_MAX && jp_ext(m + 1, exp10, &hi) == 0 && lo == hi))) {
+            n->v.d = neg ? -lo : lo;
+            if (is_int) n->num_kind = JSON_NUM_BIG; /* an integer past int64: v.d approximates */
             return 0;
         }
     }

@@ -118,6 +118,48 @@ Test(json, fast_path_matches_strtod)
     json_doc_free(&d);
 }
 
+/* The x87 path past Clinger's: exponents across the whole double range and 20-40 digit
+ * mantissas (the first 19 digits and the next integer bound the value), against strtod;
+ * and the halfway points it must hand to strtod. */
+Test(json, extended_path_matches_strtod)
+{
+    struct json_doc d = JSON_DOC_INIT;
+    struct json_error e;
+    uint64_t seed = 0x9E3779B97F4A7C15ull;
+    char b[96];
+    for (int k = 0; k < 300000; k++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        int ex = (int)(seed % 640) - 330, digits = 1 + (int)((seed >> 10) % 40);
+        uint64_t r = seed;
+        int n = 0;
+        b[n++] = (char)('1' + (r >> 20) % 9);
+        if (digits > 1) b[n++] = '.';
+        for (int i = 1; i < digits; i++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            b[n++] = (char)('0' + r % 10);
+        }
+        snprintf(b + n, sizeof b - (size_t)n, "e%d", ex);
+        double want = strtod(b, NULL);
+        if (want > 1.7976931348623157e308) continue; /* out of range: an error, tested apart */
+        cr_assert_eq(parse(&d, b, &e), 0, "%s: %s", b, e.msg);
+        cr_assert_eq(json_root(&d)->v.d, want, "%s", b);
+    }
+    /* exact halfway points between two doubles, and just either side of them */
+    static const char *const half[] = {"9007199254740993.0",
+                                       "9007199254740993.00000000001",
+                                       "9007199254740992.99999999999",
+                                       "2.2250738585072011e-308",
+                                       "4.9406564584124654e-324",
+                                       "1.7976931348623158e308",
+                                       "5e-324",
+                                       "123456789012345678901234"};
+    for (size_t k = 0; k < sizeof half / sizeof half[0]; k++) {
+        cr_assert_eq(parse(&d, half[k], &e), 0, "%s", half[k]);
+        cr_assert_eq(json_root(&d)->v.d, strtod(half[k], NULL), "%s", half[k]);
+    }
+    json_doc_free(&d);
+}
+
 /* The 8-digits-per-step number path, the 16-byte string/whitespace scans and the
  * one-word 3-byte UTF-8 check: hits at every offset inside a vector, and the input's
  * end right after the token. */
