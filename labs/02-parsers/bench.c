@@ -281,8 +281,8 @@ int main(int argc, char **argv)
                     "parse-bench: --op write needs --format, --impl and --records 1..10000000\n");
             return 2;
         }
-        mallopt(M_MMAP_THRESHOLD, 256 << 20);
-        mallopt(M_TRIM_THRESHOLD, 512 << 20);
+        mallopt(M_MMAP_MAX, 0);
+        mallopt(M_TRIM_THRESHOLD, 1 << 30);
         return bench_write(format, impl, records, seed, ms, runs, fixed_iters, outf);
     }
     const struct parser_impl *p = format && impl ? registry_find(format, impl) : NULL;
@@ -295,9 +295,10 @@ int main(int argc, char **argv)
     }
     /* Keep freed memory in the heap for every implementation alike: otherwise glibc
      * returns big blocks to the kernel after each iteration and the next one pays
-     * page faults, which measures the allocator, not the parser. */
-    mallopt(M_MMAP_THRESHOLD, 256 << 20);
-    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+     * page faults, which measures the allocator, not the parser.  (No mmap at all: the
+     * mmap threshold cannot be raised past 32 MiB.) */
+    mallopt(M_MMAP_MAX, 0);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
     FILE *f = fopen(file, "rb");
     if (!f) {
         perror(file);
