@@ -137,17 +137,18 @@ static double proto_decoded(const uint8_t *p, size_t len)
 
 static void usage(FILE *o)
 {
-    fprintf(o,
-            "usage: parse-hostile --list\n"
-            "       parse-hostile --gen FORMAT/NAME --scale N --out FILE\n"
-            "       parse-hostile [--format F] [--gen NAME] [--scales 1,4,16] [--impls hand,LIB...]\n"
-            "                     [--ms N] [--rounds N] [--check] [--markdown]\n"
-            "  --scales  sizes of each input, in multiples of its first (default 1,4,16)\n"
-            "  --impls   parsers to time (default hand; 'libs' = hand and the libraries)\n"
-            "  --ms      least CPU time of one timing round (default 10)\n"
-            "  --rounds  timing rounds, the fastest kept (default 3)\n"
-            "  --check   fail (exit 1) when hand's time per byte more than doubles from\n"
-            "            one scale to the next or passes 10x the normal corpus's\n");
+    fprintf(
+        o,
+        "usage: parse-hostile --list\n"
+        "       parse-hostile --gen FORMAT/NAME --scale N --out FILE\n"
+        "       parse-hostile [--format F] [--gen NAME] [--scales 1,4,16] [--impls hand,LIB...]\n"
+        "                     [--ms N] [--rounds N] [--check] [--markdown]\n"
+        "  --scales  sizes of each input, in multiples of its first (default 1,4,16)\n"
+        "  --impls   parsers to time (default hand; 'libs' = hand and the libraries)\n"
+        "  --ms      least CPU time of one timing round (default 10)\n"
+        "  --rounds  timing rounds, the fastest kept (default 3)\n"
+        "  --check   fail (exit 1) when hand's time per byte more than doubles from\n"
+        "            one scale to the next or passes 10x the normal corpus's\n");
 }
 
 #define MAX_SCALES 8
@@ -195,7 +196,8 @@ static int write_one(const char *spec, unsigned scale, const char *path)
         }
         return 0;
     }
-    fprintf(stderr, "parse-hostile: error: no generator %s (see --list)\ntry 'parse-hostile --help'\n",
+    fprintf(stderr,
+            "parse-hostile: error: no generator %s (see --list)\ntry 'parse-hostile --help'\n",
             spec);
     return 2;
 }
@@ -239,8 +241,10 @@ int main(int argc, char **argv)
             for (char *t = strtok(argv[++i], ","); t && nscales < MAX_SCALES; t = strtok(NULL, ","))
                 scales[nscales++] = (unsigned)atoi(t);
         } else {
-            fprintf(stderr, "parse-hostile: error: unknown or incomplete option '%s'\n"
-                            "try 'parse-hostile --help'\n", a);
+            fprintf(stderr,
+                    "parse-hostile: error: unknown or incomplete option '%s'\n"
+                    "try 'parse-hostile --help'\n",
+                    a);
             return 2;
         }
     }
@@ -259,7 +263,8 @@ int main(int argc, char **argv)
     }
     for (unsigned k = 0; k < nscales; k++)
         if (scales[k] < 1 || scales[k] > 64) {
-            fprintf(stderr, "parse-hostile: error: scales run from 1 to 64\ntry 'parse-hostile --help'\n");
+            fprintf(stderr,
+                    "parse-hostile: error: scales run from 1 to 64\ntry 'parse-hostile --help'\n");
             return 2;
         }
 
@@ -271,12 +276,13 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
     int failed = 0, ran = 0;
     const char *last_format = "";
-    double normal = 0;   /* ns per byte of the normal corpus, hand, for this format */
+    double normal = 0;    /* ns per byte of the normal corpus, hand, for this format */
     double out_ratio = 0; /* protobuf: decoded bytes per input byte of the normal corpus */
     double normal_bw = 0; /* the same fed a byte per call (HTTP), for bytewise inputs */
     if (markdown)
-        printf("| format | input | what it attacks | scale | bytes | impl | verdict | ms | ns/byte |\n"
-               "| --- | --- | --- | ---: | ---: | --- | --- | ---: | ---: |\n");
+        printf(
+            "| format | input | what it attacks | scale | bytes | impl | verdict | ms | ns/byte |\n"
+            "| --- | --- | --- | ---: | ---: | --- | --- | ---: | ---: |\n");
     for (size_t gi = 0; gi < hostile_ngens; gi++) {
         const struct hostile_gen *g = &hostile_gens[gi];
         if ((format && strcmp(format, g->format)) || (gen && strcmp(gen, g->name))) continue;
@@ -290,7 +296,8 @@ int main(int argc, char **argv)
             struct job j = {registry_find(g->format, "hand"), "hand", nb.p, nb.len, NULL};
             int rc;
             normal = time_job(&j, rounds, ms, &rc) / (double)nb.len;
-            if (!strcmp(g->format, "proto")) out_ratio = proto_decoded(nb.p, nb.len) / (double)nb.len;
+            if (!strcmp(g->format, "proto"))
+                out_ratio = proto_decoded(nb.p, nb.len) / (double)nb.len;
             if (!strcmp(g->format, "http")) {
                 struct job bw = {NULL, "hand", nb.p, nb.len, malloc(nb.len)};
                 int brc;
@@ -302,7 +309,8 @@ int main(int argc, char **argv)
                 printf("%s normal 1 %zu hand %s %.0f %.3f\n", g->format, nb.len,
                        rc ? "invalid" : "valid", normal * (double)nb.len, normal);
             else
-                printf("| %s | normal corpus | the lab's orders%s | 1 | %zu | hand | %s | %.2f | %.2f |\n",
+                printf("| %s | normal corpus | the lab's orders%s | 1 | %zu | hand | %s | %.2f | "
+                       "%.2f |\n",
                        g->format, strcmp(g->format, "http") ? "" : " (browser requests)", nb.len,
                        rc ? "invalid" : "valid", normal * (double)nb.len / 1e6, normal);
             hbuf_free(&nb);
@@ -313,7 +321,8 @@ int main(int argc, char **argv)
             const struct parser_impl *impl = registry_find(g->format, names[ii]);
             if (g->bytewise && strcmp(names[ii], "hand") && strcmp(names[ii], "llhttp")) continue;
             if (!impl && !g->bytewise) {
-                fprintf(stderr, "parse-hostile: error: no %s parser named %s\n", g->format, names[ii]);
+                fprintf(stderr, "parse-hostile: error: no %s parser named %s\n", g->format,
+                        names[ii]);
                 return 2;
             }
             double prev = 0, worst_growth = 0, worst_factor = 0;
@@ -333,8 +342,10 @@ int main(int argc, char **argv)
                 ran++;
                 if (capped) {
                     if (markdown)
-                        printf("| %s | %s | %s | %u | %zu | %s | - | over %.0f s at a smaller scale | - |\n",
-                               g->format, g->name, g->what, scales[si], b.len, names[ii], CAP_NS / 1e9);
+                        printf("| %s | %s | %s | %u | %zu | %s | - | over %.0f s at a smaller "
+                               "scale | - |\n",
+                               g->format, g->name, g->what, scales[si], b.len, names[ii],
+                               CAP_NS / 1e9);
                 } else if (markdown) {
                     printf("| %s | %s | %s | %u | %zu | %s | %s | %.2f | %.2f |\n", g->format,
                            g->name, g->what, scales[si], b.len, names[ii], rc ? "invalid" : "valid",

@@ -70,9 +70,15 @@ struct json_node {
     } v;
 };
 
+/* The widest vector code a parse may use.  0 (JSON_SIMD_BEST) asks the CPU at run time:
+ * AVX2 where it has it, else SSE2 (the x86_64 baseline); the narrower ones exist so the
+ * tests can hold every path to the same answers. */
+enum json_simd { JSON_SIMD_BEST, JSON_SIMD_SSE2, JSON_SIMD_NONE };
+
 struct json_limits {
-    size_t max_depth; /* containers open at once; 0 = JSON_DEFAULT_MAX_DEPTH */
-    size_t max_nodes; /* values + keys; 0 = JSON_DEFAULT_MAX_NODES */
+    size_t max_depth;    /* containers open at once; 0 = JSON_DEFAULT_MAX_DEPTH */
+    size_t max_nodes;    /* values + keys; 0 = JSON_DEFAULT_MAX_NODES */
+    enum json_simd simd; /* 0: the best the CPU has */
 };
 
 struct json_error {

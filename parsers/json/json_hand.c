@@ -28,6 +28,8 @@ struct jp {
     struct json_error *err;
     size_t max_depth, max_nodes;
     char *sp; /* next free byte in doc->strs */
+    int sse2; /* the 16-byte loops may run */
+    int avx2; /* the 32-byte UTF-8 runs may run (checked at run time) */
 };
 
 static int jp_fail(struct jp *j, const unsigned char *at, const char *msg)
@@ -45,18 +47,20 @@ static inline void jp_ws(struct jp *j)
     const unsigned char *p = j->p, *e = j->end;
     if (p<e && * p> ' ') return;
 #ifdef __SSE2__
-    const __m128i sp = _mm_set1_epi8(' '), nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'),
-                  tab = _mm_set1_epi8('\t');
-    while (e - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i w = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, nl)),
-                                 _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, tab)));
-        unsigned m = ~(unsigned)_mm_movemask_epi8(w) & 0xFFFFu;
-        if (m) {
-            j->p = p + __builtin_ctz(m);
-            return;
+    if (j->sse2) {
+        const __m128i sp = _mm_set1_epi8(' '), nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'),
+                      tab = _mm_set1_epi8('\t');
+        while (e - p >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+            __m128i w = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, nl)),
+                                     _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, tab)));
+            unsigned m = ~(unsigned)_mm_movemask_epi8(w) & 0xFFFFu;
+            if (m) {
+                j->p = p + __builtin_ctz(m);
+                return;
+            }
+            p += 16;
         }
-        p += 16;
     }
 #endif
     while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
@@ -117,6 +121,118 @@ static inline uint64_t jp_special(uint64_t x)
     return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & high;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define JP_AVX2 1
+#include <immintrin.h>
+
+/* A 16-entry table, in both 128-bit lanes, for _mm256_shuffle_epi8. */
+#define C8(x) ((char)(unsigned char)(x))
+#define T16(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p)                                        \
+    _mm256_setr_epi8(C8(a), C8(b), C8(c), C8(d), C8(e), C8(f), C8(g), C8(h), C8(i), C8(j), C8(k),  \
+                     C8(l), C8(m), C8(n), C8(o), C8(p), C8(a), C8(b), C8(c), C8(d), C8(e), C8(f),  \
+                     C8(g), C8(h), C8(i), C8(j), C8(k), C8(l), C8(m), C8(n), C8(o), C8(p))
+
+/* The bytes of cur shifted back by n, the first n from the end of prev: the byte n
+ * before each one. */
+#define PREV(cur, prev, n)                                                                         \
+    _mm256_alignr_epi8((cur), _mm256_permute2x128_si256((prev), (cur), 0x21), 16 - (n))
+
+/* Validates and copies whole 32-byte blocks of UTF-8 text from p (at the start of a
+ * sequence) to o, up to the first block holding a quote, a backslash or a control
+ * character, or an invalid sequence, or the last 32 bytes; returns the bytes done,
+ * which end where a sequence ends (what follows is left to the byte-wise code, which
+ * also reports any error at its exact byte).  Each byte is checked by its high nibble
+ * and the nibbles of the byte before it (three table lookups), and continuation bytes
+ * against the lead two or three back: the classification Keiser and Lemire published
+ * ("Validating UTF-8 in less than one instruction per byte", 2021). */
+__attribute__((target("avx2"))) static size_t
+jp_utf8_run_avx2(const unsigned char *p0, const unsigned char *e, unsigned char *o)
+{
+    enum {
+        TOO_SHORT = 1 << 0,  /* a lead not followed by a continuation */
+        TOO_LONG = 1 << 1,   /* a continuation after ASCII */
+        OVERLONG_3 = 1 << 2, /* E0 80..9F */
+        TOO_LARGE = 1 << 3,  /* above U+10FFFF */
+        SURROGATE = 1 << 4,  /* ED A0..BF */
+        OVERLONG_2 = 1 << 5, /* C0, C1 */
+        TOO_LARGE_1000 = 1 << 6,
+        OVERLONG_4 = 1 << 6, /* F0 80..8F */
+        TWO_CONTS = 1 << 7,  /* a continuation after a continuation */
+        CARRY = TOO_SHORT | TOO_LONG | TWO_CONTS
+    };
+    const __m256i hi1 = T16(TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG,
+                            TOO_LONG, TWO_CONTS, TWO_CONTS, TWO_CONTS, TWO_CONTS,
+                            TOO_SHORT | OVERLONG_2, TOO_SHORT, TOO_SHORT | OVERLONG_3 | SURROGATE,
+                            TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4);
+    const __m256i lo1 =
+        T16(CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4, CARRY | OVERLONG_2, CARRY, CARRY,
+            CARRY | TOO_LARGE, CARRY | TOO_LARGE | TOO_LARGE_1000,
+            CARRY | TOO_LARGE | TOO_LARGE_1000, CARRY | TOO_LARGE | TOO_LARGE_1000,
+            CARRY | TOO_LARGE | TOO_LARGE_1000, CARRY | TOO_LARGE | TOO_LARGE_1000,
+            CARRY | TOO_LARGE | TOO_LARGE_1000, CARRY | TOO_LARGE | TOO_LARGE_1000,
+            CARRY | TOO_LARGE | TOO_LARGE_1000, CARRY | TOO_LARGE | TOO_LARGE_1000 | SURROGATE,
+            CARRY | TOO_LARGE | TOO_LARGE_1000, CARRY | TOO_LARGE | TOO_LARGE_1000);
+    const __m256i hi2 =
+        T16(TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT,
+            TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE_1000 | OVERLONG_4,
+            TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE,
+            TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE,
+            TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE, TOO_SHORT, TOO_SHORT,
+            TOO_SHORT, TOO_SHORT);
+    /* is_incomplete: the last byte a lead, or the second last a 3/4-byte lead, or the
+     * third last a 4-byte lead */
+    const __m256i max_end = _mm256_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                             -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                             -1, (char)0xEF, (char)0xDF, (char)0xBF);
+    const __m256i nib = _mm256_set1_epi8(0x0F), dq = _mm256_set1_epi8('"'),
+                  bs = _mm256_set1_epi8('\\'), c1f = _mm256_set1_epi8(0x1F),
+                  b80 = _mm256_set1_epi8((char)0x80), s60 = _mm256_set1_epi8(0x60),
+                  s70 = _mm256_set1_epi8(0x70);
+    __m256i prev = _mm256_setzero_si256(), incomplete = _mm256_setzero_si256();
+    const unsigned char *p = p0;
+    while (e - p >= 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+        __m256i stop =
+            _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, dq), _mm256_cmpeq_epi8(v, bs)),
+                            _mm256_cmpeq_epi8(_mm256_min_epu8(v, c1f), v));
+        if (!_mm256_testz_si256(stop, stop)) break;
+        __m256i err, inc;
+        if (!_mm256_movemask_epi8(v)) { /* ASCII: fine unless a sequence was left open */
+            err = incomplete;
+            inc = _mm256_setzero_si256();
+        } else {
+            __m256i p1 = PREV(v, prev, 1), p2 = PREV(v, prev, 2), p3 = PREV(v, prev, 3);
+            __m256i sc = _mm256_and_si256(
+                _mm256_and_si256(
+                    _mm256_shuffle_epi8(hi1, _mm256_and_si256(_mm256_srli_epi16(p1, 4), nib)),
+                    _mm256_shuffle_epi8(lo1, _mm256_and_si256(p1, nib))),
+                _mm256_shuffle_epi8(hi2, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib)));
+            __m256i must23 = _mm256_and_si256(
+                _mm256_or_si256(_mm256_subs_epu8(p2, s60), _mm256_subs_epu8(p3, s70)), b80);
+            err = _mm256_xor_si256(must23, sc);
+            inc = _mm256_subs_epu8(v, max_end);
+        }
+        if (!_mm256_testz_si256(err, err)) break; /* the byte-wise code finds where */
+        _mm256_storeu_si256((__m256i *)(void *)o, v);
+        p += 32;
+        o += 32;
+        prev = v;
+        incomplete = inc;
+    }
+    /* End on a sequence boundary: step back over a sequence the last block left open. */
+    if (!_mm256_testz_si256(incomplete, incomplete))
+        for (int k = 1; k <= 3; k++)
+            if (p[-k] >= 0xC0) {
+                p -= k;
+                break;
+            }
+    return (size_t)(p - p0);
+}
+#undef T16
+#undef C8
+#undef PREV
+#endif
+
 /* Parses a string body; j->p is just past the opening quote.  Appends the decoded
  * bytes + NUL to doc->strs and sets n->s/n->len. */
 static int jp_string(struct jp *j, struct json_node *n)
@@ -132,7 +248,7 @@ static int jp_string(struct jp *j, struct json_node *n)
 #ifdef __SSE2__
         /* 16 bytes per step: '"', '\\', and (one signed compare) bytes < 0x20 or >= 0x80. */
         const __m128i dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(0x20);
-        while (e - p >= 16) {
+        while (j->sse2 && e - p >= 16) {
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
             _mm_storeu_si128((__m128i *)(void *)o, v);
             __m128i w = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, dq), _mm_cmpeq_epi8(v, bs)),
@@ -174,6 +290,15 @@ static int jp_string(struct jp *j, struct json_node *n)
         }
         if (c < 0x20) return jp_fail(j, p, "control character in string (must be escaped)");
         if (c >= 0x80) {
+#ifdef JP_AVX2
+            /* Long non-ASCII text: whole 32-byte blocks validated and copied at once. */
+            if (j->avx2 && e - p >= 64) {
+                size_t k = jp_utf8_run_avx2(p, e, (unsigned char *)o);
+                p += k;
+                o += k;
+                if (p == e || *p < 0x80) continue;
+            }
+#endif
             /* Stay here while the text stays non-ASCII (CJK text is runs of 3-byte sequences). */
             do {
                 /* Common case first: a 3-byte sequence whose lead is E1..EC or EE..EF
@@ -507,6 +632,11 @@ static int jp_parse(struct json_doc *doc, const char *buf, size_t len,
                    .err = err,
                    .max_depth = lim && lim->max_depth ? lim->max_depth : JSON_DEFAULT_MAX_DEPTH,
                    .max_nodes = lim && lim->max_nodes ? lim->max_nodes : JSON_DEFAULT_MAX_NODES};
+    enum json_simd simd = lim ? lim->simd : JSON_SIMD_BEST;
+    j.sse2 = simd != JSON_SIMD_NONE;
+#ifdef JP_AVX2
+    j.avx2 = simd == JSON_SIMD_BEST && __builtin_cpu_supports("avx2");
+#endif
     int rc = 0;
     size_t depth = 0, values = 0;
     doc->n = 0;

@@ -119,8 +119,8 @@ int xml_map_put(struct xml_ctx *c, struct xml_map *m, uint64_t h, const void *ke
     return 0;
 }
 
-void xml_map_del(const struct xml_ctx *c, struct xml_map *m, uint64_t h, const void *key,
-                 size_t n, xml_map_key_fn keyof)
+void xml_map_del(const struct xml_ctx *c, struct xml_map *m, uint64_t h, const void *key, size_t n,
+                 xml_map_key_fn keyof)
 {
     if (!m->cap) return;
     size_t mask = m->cap - 1, i = map_slot(c, m, h, key, n, keyof);
