@@ -189,7 +189,7 @@ static int xml_attset_start(struct xml_ctx *c)
 }
 
 /* The equality the set uses: raw names (expanded = 0), or namespace and local name. */
-static int xml_att_same(const struct xml_att *a, const struct xml_att *b, int expanded)
+static inline int xml_att_same(const struct xml_att *a, const struct xml_att *b, int expanded)
 {
     if (!expanded) return a->nlen == b->nlen && memcmp(a->name, b->name, a->nlen) == 0;
     return a->ulen == b->ulen && memcmp(a->uri, b->uri, a->ulen) == 0 &&
@@ -219,37 +219,47 @@ static long xml_attset_find(struct xml_ctx *c, const struct xml_att *a, uint64_t
     }
 }
 
-/* The first of atts [0, n) equal to a later one: its duplicate's index, or -1. */
-static long xml_att_dup(struct xml_ctx *c, size_t n, int expanded,
-                        int (*skip)(const struct xml_att *))
+/* Prefixed attributes are the ones whose namespace must be unique with their local
+ * name (an unprefixed attribute is in no namespace; xmlns declarations are not
+ * attributes). */
+static inline int xml_att_prefixed(const struct xml_att *a)
 {
-    if (n <= XML_ATT_SCAN) {
-        for (size_t i = 1; i < n; i++)
-            for (size_t j = 0; j < i; j++)
-                if (!skip(&c->att[i]) && !skip(&c->att[j]) &&
-                    xml_att_same(&c->att[i], &c->att[j], expanded))
+    return a->colon && !a->is_ns;
+}
+
+/* The index of an attribute among [0, n) that repeats an earlier one (raw names, or
+ * expanded names of the prefixed ones), or -1; -2 out of memory (recorded).  Pairs are
+ * compared while there are few, a set takes over past XML_ATT_SCAN. */
+static inline long xml_att_dup(struct xml_ctx *c, size_t n, int expanded)
+{
+    size_t m = n;
+    if (n < 2) return -1;
+    if (expanded) { /* only prefixed attributes take part: usually none or one */
+        m = 0;
+        for (size_t i = 0; i < n; i++)
+            m += xml_att_prefixed(&c->att[i]);
+        if (m < 2) return -1;
+    }
+    if (m <= XML_ATT_SCAN) {
+        for (size_t i = 1; i < n; i++) {
+            const struct xml_att *a = &c->att[i];
+            if (expanded && !xml_att_prefixed(a)) continue;
+            for (size_t j = 0; j < i; j++) {
+                const struct xml_att *b = &c->att[j];
+                if (expanded ? xml_att_prefixed(b) && xml_att_same(a, b, 1)
+                             : a->nlen == b->nlen && memcmp(a->name, b->name, a->nlen) == 0)
                     return (long)i;
+            }
+        }
         return -1;
     }
     if (xml_attset_start(c)) return -2;
     for (size_t i = 0; i < n; i++)
-        if (!skip(&c->att[i]) &&
+        if ((!expanded || xml_att_prefixed(&c->att[i])) &&
             xml_attset_find(c, &c->att[i], xml_att_hash(c, &c->att[i], expanded), (long)i,
                             expanded) >= 0)
             return (long)i;
     return -1;
-}
-
-static int xml_att_any(const struct xml_att *a)
-{
-    return 0;
-}
-
-/* Attributes whose namespace must be unique with their local name: the prefixed ones
- * (an unprefixed attribute is in no namespace; xmlns declarations are not attributes). */
-static int xml_att_unprefixed(const struct xml_att *a)
-{
-    return a->is_ns || !a->colon;
 }
 
 /* Whether the element's first nspec attributes specify the raw name (name, n): by
@@ -341,7 +351,19 @@ over:
 static int xml_start_done(struct xml_ctx *c, const uint8_t *tag, const uint8_t *name, size_t nlen,
                           long ecol)
 {
-    struct xml_eldecl *e = c->el.n ? (struct xml_eldecl *)xml_eldecl_find(c, name, nlen) : NULL;
+    /* What the DTD declares for this element: one hash lookup, skipped when the element
+     * is the one looked up last (documents repeat their record element). */
+    struct xml_eldecl *e = NULL;
+    if (c->el.n) {
+        if (nlen == c->last_el_len && memcmp(name, c->last_el, nlen) == 0) {
+            e = c->last_eldecl;
+        } else {
+            e = (struct xml_eldecl *)xml_eldecl_find(c, name, nlen);
+            c->last_el = name;
+            c->last_el_len = nlen;
+            c->last_eldecl = e;
+        }
+    }
     /* Values in scratch become pointers only now: scratch may move while growing. */
     for (size_t i = 0; e && e->noncdata && i < c->natt; i++) {
         struct xml_att *a = &c->att[i];
@@ -361,7 +383,7 @@ static int xml_start_done(struct xml_ctx *c, const uint8_t *tag, const uint8_t *
     /* WFC Unique Att Spec on the raw names of what the tag specifies (defaults never
      * repeat one: they are added only when not specified). */
     size_t nspec = c->natt;
-    long dup = xml_att_dup(c, nspec, 0, xml_att_any);
+    long dup = xml_att_dup(c, nspec, 0);
     if (dup == -2) return -1;
     if (dup >= 0)
         return xml_fail(c, c->att[dup].name, "duplicate attribute '%.*s'", (int)c->att[dup].nlen,
@@ -408,7 +430,7 @@ static int xml_start_done(struct xml_ctx *c, const uint8_t *tag, const uint8_t *
         }
     }
     /* Namespaces constraint: no two attributes with the same expanded name. */
-    dup = xml_att_dup(c, c->natt, 1, xml_att_unprefixed);
+    dup = xml_att_dup(c, c->natt, 1);
     if (dup == -2) return -1;
     if (dup >= 0)
         return xml_fail(c, c->att[dup].name, "attribute '%.*s' appears twice (namespaces)",

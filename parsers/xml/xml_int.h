@@ -141,10 +141,13 @@ struct xml_ctx {
     struct xml_buf entval;        /* an entity value being read */
     struct xml_attdecl *attdecls; /* every attdecl (freeing) */
     struct xml_eldecl *eldecls;   /* every eldecl (freeing) */
-    size_t ndecls;                /* markup declarations read, against XML_MAX_DECLS */
-    struct xml_attset *attset;    /* attribute names of one element (big elements) */
-    int dtd_incomplete;           /* external subset or unread PE: undeclared entities tolerated */
-    int skip_decls;               /* after an unread PE: ENTITY/ATTLIST no longer processed */
+    const uint8_t *last_el;       /* the element name looked up last ... */
+    size_t last_el_len;
+    struct xml_eldecl *last_eldecl; /* ... and what it found (NULL: nothing declared) */
+    size_t ndecls;                  /* markup declarations read, against XML_MAX_DECLS */
+    struct xml_attset *attset;      /* attribute names of one element (big elements) */
+    int dtd_incomplete; /* external subset or unread PE: undeclared entities tolerated */
+    int skip_decls;     /* after an unread PE: ENTITY/ATTLIST no longer processed */
     int standalone;
     int in_dtd;
     size_t expanded, expand_limit;
