@@ -268,7 +268,11 @@ vec "request after HTTP/1.0 without keep-alive" 'GET / HTTP/1.0\r\n\r\nGET /admi
 vec "target in no form" 'GET B HTTP/1.1\r\nHost: x\r\n\r\n'
 vec "asterisk-form for GET" 'GET * HTTP/1.1\r\nHost: x\r\n\r\n'
 vec "fragment in the target" 'GET /a#b HTTP/1.1\r\nHost: x\r\n\r\n'
-vec "CONNECT with Content-Length" 'CONNECT x:1 HTTP/1.1\r\nHost: x:1\r\nContent-Length: 4\r\n\r\nGET '
+vec "CONNECT with Content-Length" 'CONNECT x:1 HTTP/1.1\r\nHost: x:1\r\nContent-Length: 0\r\n\r\n'
+vec "CONNECT with origin-form" 'CONNECT /x HTTP/1.1\r\nHost: x\r\n\r\n'
+vec "bare CR line" 'GET / HTTP/1.1\rHost: x\r\n\r\n'
+vec "Host missing in HTTP/1.1" 'GET / HTTP/1.1\r\n\r\n'
+vec "Host twice" 'GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n'
 # and what stays valid: empty lines around requests (RFC 9112 2.2), an absolute-form
 # target, extensions that follow the chunk-ext grammar; every parser agrees on the dump
 printf '\r\nGET http://x/a?b HTTP/1.1\r\nHost: x\r\n\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;a="b c";d=e\r\nx\r\n0\r\nX-T: 1\r\n\r\n\r\n' >"$T_TMP/ok.http"
