@@ -20,8 +20,9 @@
  * Chunked bodies are decoded IN PLACE: the data bytes are moved down over the
  * chunk-size lines, so when the request is done the decoded body is contiguous at
  * buf + req.body.off (req.body.len bytes).  buf is therefore not const, and bytes
- * the parser has passed must not be changed by the caller.  A Content-Length body
- * is simply the bytes after the head.
+ * the parser has passed must not be changed by the caller; after
+ * http1_keep_chunks() the parser never writes to buf.  A Content-Length body is
+ * simply the bytes after the head.
  *
  * Limits (struct http1_limits, all parameters):
  *   max_head     bytes of request line + header fields + final CRLF  -> 431
@@ -146,8 +147,9 @@ struct http1_parser {
     unsigned ndigits, ext_len, ext_state;
     /* per-request flags, side by side so clearing them is one or two stores */
     uint8_t in_trailer, hosts, te_seen, conn_close, conn_keepalive, conn_upgrade, has_upgrade;
-    uint8_t connect; /* the method is CONNECT */
-    uint8_t closed;  /* a finished request closed the connection: kept by http1_reset() */
+    uint8_t connect;     /* the method is CONNECT */
+    uint8_t closed;      /* a finished request closed the connection: kept by http1_reset() */
+    uint8_t keep_chunks; /* http1_keep_chunks(): kept by http1_reset() */
     size_t err_offset;
     int err_status;
     const char *err_msg;
@@ -160,6 +162,11 @@ void http1_init(struct http1_parser *p, const struct http1_limits *lim,
  * whether a finished request closed the connection (nothing more is parsed then). */
 void http1_reset(struct http1_parser *p);
 ssize_t http1_parse(struct http1_parser *p, uint8_t *buf, size_t len);
+/* From now on chunked bodies are checked and counted but not decoded in place: buf is
+ * only read, req.body.len is the decoded length, and the bytes at req.body.off are the
+ * chunked section as received, not the body.  For a caller that validates or
+ * measures (the parser_impl entry) and must not write into its input. */
+void http1_keep_chunks(struct http1_parser *p);
 /* 1 once the whole head (request line and header fields) has been parsed. */
 int http1_head_done(const struct http1_parser *p);
 /* 1 when everything given so far was empty lines (CRLF), nothing of a request: the

@@ -113,18 +113,23 @@ const char *http1_target_form(struct http1_parser *p, const uint8_t *buf)
 
 void http1_connection(struct http1_parser *p, const uint8_t *v, size_t n)
 {
+    /* #connection-option: elements between commas, OWS around them; an element is an
+     * option only when all of it is the token ("foo keep-alive" is none). */
     size_t i = 0;
     while (i < n) {
         while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
             i++;
         size_t s = i;
-        while (i < n && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
+        while (i < n && v[i] != ',')
             i++;
-        if (IEQ_LIT(v + s, i - s, "close"))
+        size_t e = i;
+        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+            e--;
+        if (IEQ_LIT(v + s, e - s, "close"))
             p->conn_close = 1;
-        else if (IEQ_LIT(v + s, i - s, "keep-alive"))
+        else if (IEQ_LIT(v + s, e - s, "keep-alive"))
             p->conn_keepalive = 1;
-        else if (IEQ_LIT(v + s, i - s, "upgrade"))
+        else if (IEQ_LIT(v + s, e - s, "upgrade"))
             p->conn_upgrade = 1;
     }
 }

@@ -92,7 +92,8 @@ static const uint8_t value_ok[256] = {
 
 /* The first offset in [i, end) whose byte may not be in a field value (CR ends a
  * value, so it is one of them), or end.  Never reads at or past end. */
-static size_t scan_value(const uint8_t *buf, size_t i, size_t end)
+static inline __attribute__((always_inline)) size_t scan_value(const uint8_t *buf, size_t i,
+                                                               size_t end)
 {
 #ifdef __SSE2__
     const __m128i c1f = _mm_set1_epi8(0x1f), tab = _mm_set1_epi8('\t'), del = _mm_set1_epi8(0x7f);
@@ -113,7 +114,8 @@ static size_t scan_value(const uint8_t *buf, size_t i, size_t end)
 
 /* The first offset in [i, end) whose byte is not visible ASCII (0x21-0x7e) or is '#'
  * (a fragment is in no form of the target), or end: the request target. */
-static size_t scan_target(const uint8_t *buf, size_t i, size_t end)
+static inline __attribute__((always_inline)) size_t scan_target(const uint8_t *buf, size_t i,
+                                                                size_t end)
 {
 #ifdef __SSE2__
     const __m128i c21 = _mm_set1_epi8(0x21), del = _mm_set1_epi8(0x7f), hash = _mm_set1_epi8('#');
@@ -329,6 +331,7 @@ void http1_init(struct http1_parser *p, const struct http1_limits *lim,
     p->lim = *lim;
     p->req.headers = headers;
     p->closed = 0;
+    p->keep_chunks = 0;
     req_clear(p);
 }
 
@@ -336,6 +339,11 @@ void http1_reset(struct http1_parser *p)
 {
     p->closed = p->closed || (p->state == S_DONE && !p->req.keep_alive);
     req_clear(p);
+}
+
+void http1_keep_chunks(struct http1_parser *p)
+{
+    p->keep_chunks = 1;
 }
 
 int http1_head_done(const struct http1_parser *p)
@@ -362,7 +370,9 @@ static inline __attribute__((always_inline)) int head_fast(struct http1_parser *
 {
     struct http1_request *r = &p->req;
     size_t hend = len < p->lim.max_head ? len : p->lim.max_head;
-    size_t i = scan_token(buf, 0, hend);
+    uint32_t w4;
+    if (hend >= 4) memcpy(&w4, buf, 4);
+    size_t i = hend >= 4 && w4 == 0x20544547u ? 3 : scan_token(buf, 0, hend); /* "GET " */
     if (i == 0 || i >= hend || buf[i] != ' ') return 0;
     r->method = (struct http1_span){0, (uint32_t)i};
     size_t t = i + 1;
@@ -651,7 +661,7 @@ static __attribute__((noinline)) ssize_t machine(struct http1_parser *p, uint8_t
             break;
         case S_CHUNK_DATA: {
             size_t take = len - i < p->remaining ? len - i : (size_t)p->remaining;
-            memmove(buf + p->body_end, buf + i, take); /* decode in place */
+            if (!p->keep_chunks) memmove(buf + p->body_end, buf + i, take); /* decode in place */
             p->body_end += take;
             i += take;
             p->remaining -= take;

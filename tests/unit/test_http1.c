@@ -246,6 +246,13 @@ Test(http1, keep_alive_and_upgrade_flags)
     cr_assert_gt(parse_guarded(ws, strlen(ws), &lim_default, NULL, 0, &p), 0);
     cr_assert(p.req.upgrade);
     cr_assert(p.req.expect_continue);
+    /* Connection is a list of tokens: an element counts only when all of it is one */
+    const char *list = "GET / HTTP/1.0\r\nConnection: foo ,  Keep-Alive \t,bar\r\n\r\n";
+    cr_assert_gt(parse_guarded(list, strlen(list), &lim_default, NULL, 0, &p), 0);
+    cr_assert(p.req.keep_alive);
+    const char *notone = "GET / HTTP/1.0\r\nConnection: foo keep-alive\r\n\r\n";
+    cr_assert_gt(parse_guarded(notone, strlen(notone), &lim_default, NULL, 0, &p), 0);
+    cr_assert_not(p.req.keep_alive);
 }
 
 struct reject {
