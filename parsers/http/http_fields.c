@@ -6,24 +6,6 @@
 #include <assert.h>
 #include <string.h>
 
-static int lower(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
-/* a[0..n) equals lit[0..litlen) ignoring ASCII case. */
-static int mem_ieqn(const uint8_t *a, size_t n, const char *lit, size_t litlen)
-{
-    if (n != litlen) /* most strings are not the one asked for */
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (lower(a[i]) != lower((uint8_t)lit[i])) return 0;
-    return 1;
-}
-
-/* For a string literal: its length is known at compile time. */
-#define IEQ_LIT(a, n, lit) mem_ieqn((a), (n), (lit), sizeof(lit) - 1)
-
 static int is_alpha(uint8_t c)
 {
     return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
@@ -141,7 +123,7 @@ int http1_span_eq(const uint8_t *buf, struct http1_span s, const char *lit)
 
 int http1_span_ieq(const uint8_t *buf, struct http1_span s, const char *lit)
 {
-    return mem_ieqn(buf + s.off, s.len, lit, strlen(lit));
+    return http1_ieqn(buf + s.off, s.len, lit, strlen(lit));
 }
 
 static const struct http1_header *find_in(const struct http1_header *h, size_t n,

@@ -44,24 +44,6 @@ const uint8_t tchar_tab[256] = {
     ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
-static int lower(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
-/* a[0..n) equals lit[0..litlen) ignoring ASCII case. */
-static int mem_ieqn(const uint8_t *a, size_t n, const char *lit, size_t litlen)
-{
-    if (n != litlen) /* most strings are not the one asked for */
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (lower(a[i]) != lower((uint8_t)lit[i])) return 0;
-    return 1;
-}
-
-/* For a string literal: its length is known at compile time. */
-#define IEQ_LIT(a, n, lit) mem_ieqn((a), (n), (lit), sizeof(lit) - 1)
-
 /* A field name (tchars only) equals the lowercase literal lit of the same length.
  * For tchars, c | 0x20 is a lowercase letter exactly when c is that letter in
  * either case, and '-' (0x2d) has only CR (not a tchar) as its other preimage,

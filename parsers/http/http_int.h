@@ -32,6 +32,24 @@ enum {
     S_ERROR
 };
 
+static inline int http1_lower(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+/* a[0..n) equals lit[0..litlen) ignoring ASCII case. */
+static inline int http1_ieqn(const uint8_t *a, size_t n, const char *lit, size_t litlen)
+{
+    if (n != litlen) /* most strings are not the one asked for */
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (http1_lower(a[i]) != http1_lower((uint8_t)lit[i])) return 0;
+    return 1;
+}
+
+/* For a string literal: its length is known at compile time. */
+#define IEQ_LIT(a, n, lit) http1_ieqn((a), (n), (lit), sizeof(lit) - 1)
+
 /* Checks the request target against the four forms of RFC 9112 3.2 for the method and
  * sets req.origin (and p->connect).  NULL when it is fine, else the error message
  * (status 400). */
