@@ -59,8 +59,8 @@ REL_PROGS  := $(addprefix $(BUILD)/bin/,$(PROGS))
 ASAN_PROGS := $(addprefix $(ASAN_DIR)/bin/,$(PROGS))
 ASAN_TESTS := $(addprefix $(ASAN_DIR)/tests/,$(UNIT_TESTS))
 
-.PHONY: all asan test test-unit test-integration bench fuzz deps help clean format format-check \
-        corpora
+.PHONY: all asan test test-unit test-integration mutants bench fuzz deps help clean format \
+        format-check corpora notes bench-compare
 .DEFAULT_GOAL := all
 
 all: $(REL_PROGS)            ## build every program (release, -O2) into build/bin/
@@ -129,6 +129,10 @@ test-integration:            ## only the integration tests (real binaries, real 
 	$(Q)$(MAKE) --no-print-directory -j$$(nproc) all asan
 	$(Q)BUILD=$(BUILD) tests/run.sh --integration
 
+mutants:                     ## apply each deliberate bug (tests/mutants/*.mut) alone; its tests must fail
+	$(Q)$(MAKE) --no-print-directory -j$$(nproc) all asan
+	$(Q)BUILD=$(BUILD) tests/mutants/run.sh
+
 bench:                       ## install deps, build release, run every bench section (FULL=1: long)
 	$(Q)$(MAKE) --no-print-directory deps
 	$(Q)$(MAKE) --no-print-directory corpora
@@ -140,6 +144,13 @@ bench-%:                     ## run one bench section, e.g. make bench-io-models
 	$(Q)$(MAKE) --no-print-directory corpora
 	$(Q)$(MAKE) --no-print-directory -j$$(nproc) all
 	$(Q)BUILD=$(BUILD) FULL=$(FULL) bench/run.sh $*
+
+bench-compare:               ## print B's bench rows beside A's with ratios: make bench-compare A=dir B=dir
+	$(Q)test -n "$(A)" -a -n "$(B)" || { echo "usage: make bench-compare A=DIR B=DIR (runs under bench/results/)" >&2; exit 2; }
+	$(Q)/usr/bin/python3 tools/bench_results.py compare "$(A)" "$(B)"
+
+notes:                       ## copy the reference run's tables and numbers into NOTES and docs
+	$(Q)/usr/bin/python3 tools/notes.py
 
 corpora:                     ## fetch conformance suites and bench corpora (npm packages) into build/
 fuzz:                        ## build and run every libFuzzer target (clang), FUZZ_SECONDS each (default 60)

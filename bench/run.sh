@@ -1,32 +1,69 @@
 #!/usr/bin/env bash
-# Runs bench sections (all, or those named) and writes bench/results/latest/:
-# a CSV, a Markdown table and plots per section, and summary.md with every table.
+# Runs bench sections (all, or those named) into a fresh directory of their own,
+# bench/results/run-YYYYmmdd-HHMMSS/, and points bench/results/latest at it.  Each
+# section writes a CSV, Markdown tables and plots there; at the end (or on Ctrl-C, with
+# what was measured so far) this script adds summary.md with every table and
+# results.json with every row (tools/bench_results.py).
 set -u
 cd "$(dirname "$0")/.."
 export BUILD=${BUILD:-build} FULL=${FULL:-0}
-export OUT=bench/results/latest
-mkdir -p "$OUT"
 sections=("$@")
 if [ ${#sections[@]} -eq 0 ]; then
   for s in bench/sections/*.sh; do [ -f "$s" ] && sections+=("$(basename "$s" .sh)"); done
 fi
-failed=()
 for s in "${sections[@]}"; do
-  f=bench/sections/$s.sh
-  [ -f "$f" ] || { echo "no bench section '$s' (have: $(ls bench/sections | sed 's/\.sh$//' | tr '\n' ' '))" >&2; exit 2; }
-  echo "=== bench $s (FULL=$FULL)"
-  start=$(date +%s)
-  if bash "$f"; then echo "=== $s done in $(( $(date +%s) - start )) s"; else failed+=("$s"); echo "=== $s FAILED" >&2; fi
+  [ -f "bench/sections/$s.sh" ] || {
+    echo "bench: error: no section '$s' (have: $(ls bench/sections | sed 's/\.sh$//' | tr '\n' ' '))" >&2
+    exit 2
+  }
 done
+run=run-$(date +%Y%m%d-%H%M%S)
+export OUT=bench/results/$run
+mkdir -p "$OUT"
+# An older tree kept results in a plain directory named latest: keep it under another name.
+if [ -d bench/results/latest ] && [ ! -L bench/results/latest ]; then
+  mv bench/results/latest "bench/results/latest-before-$run"
+fi
+ln -sfn "$run" bench/results/latest
+{
+  echo "date=$(date -u '+%F %T UTC')"
+  echo "full=$FULL"
+  echo "sections=${sections[*]}"
+  echo "load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "machine=$(sed -nE 's/^model name\s*: (.*)/\1/p' /proc/cpuinfo | head -1), $(nproc) cores, Linux $(uname -r)"
+} >"$OUT/run.env"
+
+# Ctrl-C reaches the running section too (same process group): it stops and its own
+# cleanup stops the servers it started; this script then keeps what was measured.
+interrupted=0
+trap 'interrupted=1' INT TERM
+failed=() done_s=() i=0 t_all=$(date +%s)
+for s in "${sections[@]}"; do
+  i=$((i + 1))
+  echo "=== bench $s ($i/${#sections[@]}, FULL=$FULL, load $(cut -d' ' -f1 /proc/loadavg))"
+  start=$(date +%s)
+  bash "bench/sections/$s.sh"
+  rc=$?
+  if [ $interrupted = 1 ]; then echo "=== $s interrupted" >&2; break; fi
+  if [ $rc -eq 0 ]; then
+    echo "=== $s done in $(($(date +%s) - start)) s"; done_s+=("$s")
+  else
+    failed+=("$s"); echo "=== $s FAILED" >&2
+  fi
+done
+trap - INT TERM
 {
   echo "# wirelab bench results"
   echo
-  echo "Generated $(date -u '+%F %T UTC') by \`make bench\` (FULL=$FULL)."
+  echo "Generated $(date -u '+%F %T UTC') by \`make bench\` (FULL=$FULL) in $(($(date +%s) - t_all)) s."
+  [ $interrupted = 1 ] && echo "Interrupted: only the sections before the interruption are complete."
   echo
-  for s in bench/sections/*.sh; do
-    md="$OUT/$(basename "$s" .sh).md"
+  for s in "${sections[@]}"; do
+    md="$OUT/$s.md"
     [ -f "$md" ] && { cat "$md"; echo; }
   done
-} > "$OUT/summary.md"
-echo "summary: $OUT/summary.md"
+} >"$OUT/summary.md"
+/usr/bin/python3 tools/bench_results.py json "$OUT" || echo "bench: results.json not written" >&2
+echo "results: $OUT/ (summary.md, results.json; bench/results/latest points here)"
+[ $interrupted = 1 ] && { echo "interrupted: kept ${done_s[*]:-nothing complete}" >&2; exit 130; }
 [ ${#failed[@]} -eq 0 ] || { echo "failed sections: ${failed[*]}" >&2; exit 1; }

@@ -27,7 +27,7 @@ struct ev_file {
 _Static_assert((1u << EV_SLOT_BITS) >= EV_MAX_TIMERS, "slot index must fit in the id");
 
 struct ev_timer {
-    uint64_t when_ms;
+    uint64_t when_ns;
     uint64_t seq; /* FIFO among equal deadlines */
     uint64_t gen;
     ev_timer_cb cb;
@@ -42,7 +42,7 @@ struct ev_loop {
     volatile sig_atomic_t stop;
     struct ev_file *files;  /* indexed by fd, EV_MAX_FDS entries */
     struct ev_timer *slots; /* capslots entries; a pending timer's slot is stable */
-    uint32_t *heap;         /* min-heap of slot indices on (when_ms, seq) */
+    uint32_t *heap;         /* min-heap of slot indices on (when_ns, seq) */
     uint32_t *free;         /* free slot indices */
     size_t nheap, nfree, capslots;
     uint64_t next_seq;
@@ -53,7 +53,8 @@ struct ev_loop {
         void *arg;
     } hooks[EV_MAX_HOOKS];
     int nhooks;
-    int in_hooks; /* removal during run_hooks only clears cb; compacted after */
+    int in_hooks;  /* removal during run_hooks only clears cb; compacted after */
+    int no_pwait2; /* the kernel has no epoll_pwait2: millisecond waits */
 };
 
 uint64_t ev_now_ns(void)
@@ -133,7 +134,7 @@ void ev_unwatch(struct ev_loop *l, int fd)
 static int timer_less(const struct ev_loop *l, uint32_t a, uint32_t b)
 {
     const struct ev_timer *x = &l->slots[a], *y = &l->slots[b];
-    return x->when_ms < y->when_ms || (x->when_ms == y->when_ms && x->seq < y->seq);
+    return x->when_ns < y->when_ns || (x->when_ns == y->when_ns && x->seq < y->seq);
 }
 
 static void heap_set(struct ev_loop *l, size_t i, uint32_t slot)
@@ -208,12 +209,12 @@ static int timer_grow(struct ev_loop *l)
     return 0;
 }
 
-uint64_t ev_timer_add(struct ev_loop *l, uint64_t ms, ev_timer_cb cb, void *arg)
+uint64_t ev_timer_at_ns(struct ev_loop *l, uint64_t when_ns, ev_timer_cb cb, void *arg)
 {
     if (l->nfree == 0 && timer_grow(l) < 0) return 0;
     uint32_t slot = l->free[--l->nfree];
     struct ev_timer *t = &l->slots[slot];
-    t->when_ms = ev_now_ms() + ms;
+    t->when_ns = when_ns;
     t->seq = l->next_seq++;
     t->cb = cb;
     t->arg = arg;
@@ -222,6 +223,13 @@ uint64_t ev_timer_add(struct ev_loop *l, uint64_t ms, ev_timer_cb cb, void *arg)
     t->heap_pos = (uint32_t)l->nheap++;
     heap_up(l, t->heap_pos);
     return (t->gen << EV_SLOT_BITS) | slot;
+}
+
+uint64_t ev_timer_add(struct ev_loop *l, uint64_t ms, ev_timer_cb cb, void *arg)
+{
+    /* Beyond ~584 years the deadline would wrap: clamp to "never in practice". */
+    uint64_t ns = ms > UINT64_MAX / 2000000u ? UINT64_MAX / 2 : ms * 1000000u;
+    return ev_timer_at_ns(l, ev_now_ns() + ns, cb, arg);
 }
 
 void ev_timer_cancel(struct ev_loop *l, uint64_t id)
@@ -236,8 +244,8 @@ void ev_timer_cancel(struct ev_loop *l, uint64_t id)
 
 static void run_timers(struct ev_loop *l)
 {
-    uint64_t now = ev_now_ms();
-    while (l->nheap > 0 && l->slots[l->heap[0]].when_ms <= now && !l->stop) {
+    uint64_t now = ev_now_ns();
+    while (l->nheap > 0 && l->slots[l->heap[0]].when_ns <= now && !l->stop) {
         uint32_t slot = l->heap[0];
         struct ev_timer t = l->slots[slot];
         uint64_t id = (t.gen << EV_SLOT_BITS) | slot;
@@ -246,14 +254,30 @@ static void run_timers(struct ev_loop *l)
     }
 }
 
-static int next_timeout(struct ev_loop *l)
+/* How long the wait may sleep: until the earliest deadline, at most 60 s (then the
+ * loop just goes round); -1 = no timer, sleep until an fd is ready. */
+static int64_t next_timeout_ns(struct ev_loop *l)
 {
     if (l->nheap == 0) return -1;
-    uint64_t now = ev_now_ms();
-    uint64_t when = l->slots[l->heap[0]].when_ms;
+    uint64_t now = ev_now_ns();
+    uint64_t when = l->slots[l->heap[0]].when_ns;
     if (when <= now) return 0;
     uint64_t d = when - now;
-    return d > 60000 ? 60000 : (int)d;
+    return d > 60000000000u ? 60000000000 : (int64_t)d;
+}
+
+static int wait_events(struct ev_loop *l, struct epoll_event *evs, int max)
+{
+    int64_t ns = next_timeout_ns(l);
+    if (!l->no_pwait2) {
+        struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+        int n = epoll_pwait2(l->epfd, evs, max, ns < 0 ? NULL : &ts, NULL);
+        if (n >= 0 || errno != ENOSYS) return n;
+        l->no_pwait2 = 1;
+    }
+    /* rounded up: a timer may fire late, never early */
+    int ms = ns < 0 ? -1 : (int)((ns + 999999) / 1000000);
+    return epoll_wait(l->epfd, evs, max, ms);
 }
 
 static void run_hooks(struct ev_loop *l)
@@ -279,7 +303,7 @@ int ev_run(struct ev_loop *l)
     while (!l->stop) {
         run_hooks(l);
         if (l->stop) break;
-        int n = epoll_wait(l->epfd, evs, BATCH, next_timeout(l));
+        int n = wait_events(l, evs, BATCH);
         if (n < 0) {
             if (errno == EINTR) {
                 if (l->wake_cb) l->wake_cb(l, l->wake_arg);

@@ -1,4 +1,5 @@
-/* ev: a small epoll event loop with millisecond timers, in the spirit of Redis's ae.
+/* ev: a small epoll event loop with millisecond (and nanosecond-deadline) timers, in the
+ * spirit of Redis's ae.
  *
  * Contract
  * - One loop per thread; nothing here is thread-safe except ev_wake().
@@ -14,6 +15,15 @@
  *   EV_MAX_TIMERS). ev_timer_cancel(loop, id) cancels a pending timer; cancelling a
  *   fired or unknown id is a no-op. Timers are kept in a binary heap of stable
  *   slots: add, cancel and fire are O(log n).
+ * - ev_timer_at_ns(loop, when_ns, cb, arg) is the same timer with an absolute deadline
+ *   on ev_now_ns()'s clock, for schedulers that compute release times below a
+ *   millisecond (io/link).  Deadlines are kept in nanoseconds for both kinds, and the
+ *   wait sleeps until the earliest one to the nanosecond (epoll_pwait2; where the
+ *   kernel lacks it, epoll_wait with the timeout rounded up to the next millisecond,
+ *   so a timer is late by up to 1 ms but never early).  Timers with equal deadlines
+ *   fire in the order they were added, whichever call added them.  How late a timer
+ *   fires is up to the scheduler: a program that needs microseconds lowers its
+ *   PR_SET_TIMERSLACK.
  * - ev_run() waits and dispatches until ev_stop() is called; it returns 0, or -1
  *   with errno when epoll_wait fails for a reason other than EINTR.
  * - ev_wake() may be called from any thread or a signal handler: it interrupts the
@@ -54,6 +64,7 @@ int ev_watch(struct ev_loop *loop, int fd, unsigned mask, ev_file_cb cb, void *a
 void ev_unwatch(struct ev_loop *loop, int fd);
 
 uint64_t ev_timer_add(struct ev_loop *loop, uint64_t ms, ev_timer_cb cb, void *arg);
+uint64_t ev_timer_at_ns(struct ev_loop *loop, uint64_t when_ns, ev_timer_cb cb, void *arg);
 void ev_timer_cancel(struct ev_loop *loop, uint64_t id);
 
 int ev_run(struct ev_loop *loop);

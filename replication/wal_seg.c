@@ -1,5 +1,6 @@
-/* wal_seg: the on-disk side of the WAL: record encoding, segment files, the read-only
- * walk (wal-dump), recovery with tail truncation, and the power-loss simulation. */
+/* wal_seg: the on-disk pieces of the WAL: record encoding, segment files, wal.meta,
+ * durable.lsn, and the power-loss simulation.  Contract in wal.h; recovery is in
+ * wal_recover.c. */
 #include "replication/wal_int.h"
 
 #include <dirent.h>
@@ -17,7 +18,7 @@
 
 void wal_logf(const struct wal_opts *o, const char *fmt, ...)
 {
-    char msg[512];
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -105,6 +106,8 @@ const char *wal_rec_status_name(int st)
         return "CRC mismatch";
     case WAL_REC_BADLSN:
         return "LSN does not chain";
+    case WAL_REC_MISSING:
+        return "segment file missing";
     }
     return "?";
 }
@@ -120,19 +123,18 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int wal_write_meta(const char *dir, size_t segsize, char *err, size_t errlen)
+/* "%016x.wal" exactly, lower-case hex (the name wal_seg_name gives back). */
+static int seg_name_parse(const char *name, uint64_t *start)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/wal.meta", dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    char line[64];
-    int n = snprintf(line, sizeof(line), "segment_size %zu\n", segsize);
-    if (fd < 0 || write(fd, line, (size_t)n) != n || fsync(fd) < 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        if (fd >= 0) close(fd);
-        return -1;
+    if (strlen(name) != 20 || strcmp(name + 16, ".wal") != 0) return -1;
+    uint64_t v = 0;
+    for (int i = 0; i < 16; i++) {
+        char c = name[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) return -1;
+        v = v << 4 | (uint64_t)d;
     }
-    close(fd);
+    *start = v;
     return 0;
 }
 
@@ -148,10 +150,8 @@ int wal_list_segments(const char *dir, struct wal_seglist *l, char *err, size_t 
     struct dirent *e;
     int rc = 0;
     while ((e = readdir(d))) {
-        char *end;
-        if (strlen(e->d_name) != 20 || strcmp(e->d_name + 16, ".wal") != 0) continue;
-        uint64_t s = strtoull(e->d_name, &end, 16);
-        if (end != e->d_name + 16) continue;
+        uint64_t s;
+        if (seg_name_parse(e->d_name, &s) < 0) continue;
         if (l->n == WAL_MAX_SEGMENTS) {
             snprintf(err, errlen, "more than %d WAL segments in %s", WAL_MAX_SEGMENTS, dir);
             rc = -1;
@@ -170,186 +170,216 @@ int wal_list_segments(const char *dir, struct wal_seglist *l, char *err, size_t 
         l->start[l->n++] = s;
     }
     closedir(d);
-    if (rc == 0 && l->n) {
-        qsort(l->start, l->n, sizeof(*l->start), cmp_u64);
-        /* The segment size is recorded at creation; a segment file cut short (torn at
-         * the file level) must not change it. */
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/wal.meta", dir);
-        FILE *f = fopen(path, "r");
-        unsigned long long sz = 0;
-        if (!f || fscanf(f, "segment_size %llu", &sz) != 1 || sz < WAL_SEGMENT_MIN || sz % 4096) {
-            snprintf(err, errlen, "%s missing or unreadable: cannot tell the segment size", path);
-            rc = -1;
-        } else {
-            l->segsize = (size_t)sz;
-        }
-        if (f) fclose(f);
-    }
     if (rc < 0) {
         free(l->start);
         l->start = NULL;
+        l->n = 0;
+        return -1;
     }
+    if (l->n) qsort(l->start, l->n, sizeof(*l->start), cmp_u64);
+    return 0;
+}
+
+int wal_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    errno = e;
     return rc;
 }
 
-/* A cursor over the records of a directory, segment by segment. */
-struct wal_cursor {
-    const char *dir;
-    struct wal_seglist sl;
-    unsigned char *buf; /* the current segment, whole */
-    size_t i, off;      /* segment index, offset in it */
-    uint64_t prev;
-    int prev_known;
-    int loaded;
-};
+/* ---- wal.meta ------------------------------------------------------------------ */
 
-static int cursor_load(struct wal_cursor *c, size_t i, unsigned char *buf, char *err, size_t errlen)
+static void meta_slot(char *slot, const struct wal_meta *m)
 {
-    char path[4096];
-    wal_seg_name(path, sizeof(path), c->dir, c->sl.start[i]);
+    char line[WAL_META_SLOT];
+    int n =
+        snprintf(line, sizeof(line), "wal-meta seq=%" PRIu64 " segment_size=%zu start_lsn=%" PRIu64,
+                 m->seq, m->segsize, m->start);
+    uint32_t crc = crc32c(0, line, (size_t)n);
+    memset(slot, ' ', WAL_META_SLOT);
+    int k = snprintf(slot, WAL_META_SLOT, "%s crc=%08x", line, crc);
+    slot[k] = ' '; /* snprintf's NUL: padding, then the newline */
+    slot[WAL_META_SLOT - 1] = '\n';
+}
+
+static int meta_sane(size_t segsize, uint64_t start)
+{
+    return segsize >= WAL_SEGMENT_MIN && segsize % 4096 == 0 && segsize <= ((size_t)1 << 40) &&
+           start % segsize == 0;
+}
+
+/* One slot: 1 valid (m filled), 0 not. */
+static int meta_slot_parse(const char *slot, struct wal_meta *m)
+{
+    char tmp[WAL_META_SLOT + 1];
+    memcpy(tmp, slot, WAL_META_SLOT);
+    tmp[WAL_META_SLOT] = 0;
+    unsigned long long seq, size, start;
+    unsigned crc;
+    int at = -1;
+    if (sscanf(tmp, "wal-meta seq=%llu segment_size=%llu start_lsn=%llu%n crc=%8x", &seq, &size,
+               &start, &at, &crc) != 4 ||
+        at < 0)
+        return 0;
+    if (crc32c(0, tmp, (size_t)at) != crc || !meta_sane((size_t)size, start)) return 0;
+    *m = (struct wal_meta){.segsize = (size_t)size, .start = start, .seq = seq, .has_start = 1};
+    return 1;
+}
+
+int wal_meta_read(const char *dir, struct wal_meta *m, char *err, size_t errlen)
+{
+    char path[4096], buf[2 * WAL_META_SLOT + 1];
+    snprintf(path, sizeof(path), "%s/wal.meta", dir);
+    memset(m, 0, sizeof(*m));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+    if (fd < 0 && errno == ENOENT) return 0;
+    ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof(buf) - 1, 0);
+    int e = errno;
+    if (fd >= 0) close(fd);
+    if (n < 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(e));
         return -1;
     }
-    size_t got = 0;
-    while (got < c->sl.segsize) {
-        ssize_t r = pread(fd, buf + got, c->sl.segsize - got, (off_t)got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            snprintf(err, errlen, "read %s: %s", path, strerror(errno));
-            close(fd);
-            return -1;
+    buf[n] = 0;
+    unsigned long long sz = 0;
+    if (strncmp(buf, "segment_size ", 13) == 0) { /* the first format: no start LSN */
+        if (sscanf(buf, "segment_size %llu", &sz) == 1 && meta_sane((size_t)sz, 0)) {
+            m->segsize = (size_t)sz;
+            return 1;
         }
-        if (r == 0) break;
-        got += (size_t)r;
+    } else if (n == (ssize_t)sizeof(buf) - 1) {
+        struct wal_meta a, b;
+        int va = meta_slot_parse(buf, &a), vb = meta_slot_parse(buf + WAL_META_SLOT, &b);
+        if (va || vb) {
+            *m = va && (!vb || a.seq > b.seq) ? a : b;
+            return 1;
+        }
     }
-    memset(buf + got, 0, c->sl.segsize - got); /* a short file reads as zeroes */
+    snprintf(err, errlen, "%s damaged (no readable slot): cannot tell the segment size", path);
+    return -1;
+}
+
+int wal_meta_create(const char *dir, int dirfd, const struct wal_meta *m, char *err, size_t errlen)
+{
+    char path[4096], tmp[4096], buf[2 * WAL_META_SLOT];
+    snprintf(path, sizeof(path), "%s/wal.meta", dir);
+    snprintf(tmp, sizeof(tmp), "%s/wal.meta.tmp", dir);
+    struct wal_meta s = *m;
+    s.seq = 0;
+    meta_slot(buf, &s);
+    s.seq = 1;
+    meta_slot(buf + WAL_META_SLOT, &s);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf) || fsync(fd) < 0 ||
+        rename(tmp, path) < 0 || fsync(dirfd) < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        unlink(tmp);
+        return -1;
+    }
     close(fd);
     return 0;
 }
 
-/* Next record: 1 with *r (OK, possibly SWITCH), 0 at a clean end (segment boundary
- * with no further segment), -1 at a bad record (*st, c->i, c->off name it), -2 on I/O
- * error (err). */
-static int cursor_next(struct wal_cursor *c, struct wal_rec *r, int *st, char *err, size_t errlen)
+int wal_meta_update(const char *dir, struct wal_meta *m, char *err, size_t errlen)
 {
-    size_t seg = c->sl.segsize;
-    for (;;) {
-        if (c->i >= c->sl.n) return 0;
-        if (!c->loaded) {
-            if (c->i > 0 && c->sl.start[c->i] != c->sl.start[c->i - 1] + seg) {
-                *st = WAL_REC_BADLSN; /* a missing segment */
-                c->off = 0;
-                return -1;
-            }
-            if (cursor_load(c, c->i, c->buf, err, errlen) < 0) return -2;
-            c->loaded = 1;
-        }
-        if (seg - c->off < WAL_HDR) {
-            c->i++;
-            c->off = 0;
-            c->loaded = 0;
-            continue;
-        }
-        *st = wal_rec_decode(c->buf + c->off, seg - c->off, r);
-        if (*st == WAL_REC_OK &&
-            (r->lsn != c->sl.start[c->i] + c->off || (c->prev_known && r->prev != c->prev)))
-            *st = WAL_REC_BADLSN;
-        if (*st != WAL_REC_OK) return -1;
-        c->prev = r->lsn;
-        c->prev_known = 1;
-        if (r->type == WAL_T_SWITCH) {
-            c->i++;
-            c->off = 0;
-            c->loaded = 0;
-        } else {
-            c->off += r->size;
-        }
-        return 1;
+    char path[4096], slot[WAL_META_SLOT];
+    snprintf(path, sizeof(path), "%s/wal.meta", dir);
+    struct wal_meta s = *m;
+    s.seq++;
+    meta_slot(slot, &s);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    /* the slot the older seq lives in: an interrupted write leaves the newer one */
+    if (fd < 0 ||
+        pwrite(fd, slot, sizeof(slot), (off_t)(s.seq % 2) * WAL_META_SLOT) !=
+            (ssize_t)sizeof(slot) ||
+        fdatasync(fd) < 0) {
+        snprintf(err, errlen, "cannot update %s: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
     }
+    close(fd);
+    *m = s;
+    return 0;
 }
 
-static int cursor_init(struct wal_cursor *c, const char *dir, char *err, size_t errlen)
+/* ---- durable.lsn ---------------------------------------------------------------- */
+
+int wal_marker_read(const char *dir, uint64_t *lsn, int *failed, char *err, size_t errlen)
 {
-    memset(c, 0, sizeof(*c));
-    c->dir = dir;
-    if (wal_list_segments(dir, &c->sl, err, errlen) < 0) return -1;
-    if (c->sl.n && !(c->buf = malloc(c->sl.segsize))) {
-        snprintf(err, errlen, "out of memory");
-        free(c->sl.start);
+    char path[4096], buf[64], word[16] = "";
+    snprintf(path, sizeof(path), "%s/durable.lsn", dir);
+    *lsn = 0;
+    *failed = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) return 0;
+    ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof(buf) - 1, 0);
+    if (fd >= 0) close(fd);
+    if (n == 0) return 0; /* created, never written: a crash inside the first wal_open() */
+    unsigned long long v;
+    if (n > 0) buf[n] = 0;
+    int k = n > 0 ? sscanf(buf, "%llu %15s", &v, word) : 0;
+    if (k < 1 || buf[0] < '0' || buf[0] > '9' || (k == 2 && strcmp(word, "failed"))) {
+        snprintf(err, errlen,
+                 "%s unreadable: cannot tell how far the log was flushed (remove it to open "
+                 "without that check)",
+                 path);
+        return -1;
+    }
+    *lsn = v;
+    *failed = k == 2;
+    return 1;
+}
+
+int wal_marker_open(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/durable.lsn", dir);
+    return open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+}
+
+int wal_marker_put(int fd, uint64_t lsn, int failed, int sync)
+{
+    char line[64];
+    /* fixed width: each write covers the previous one whole */
+    int n = snprintf(line, sizeof(line), "%-20" PRIu64 " %-6s\n", lsn, failed ? "failed" : "");
+    if (pwrite(fd, line, (size_t)n, 0) != n) return -1;
+    return sync ? fdatasync(fd) : 0;
+}
+
+/* ---- segment files ------------------------------------------------------------- */
+
+int wal_seg_create(const char *dir, int dirfd, uint64_t start, size_t segsize)
+{
+    char path[4096];
+    wal_seg_name(path, sizeof(path), dir, start);
+    int created = 1;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST) {
+        created = 0; /* left by an earlier run past the end of the log: all zeroes */
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+    }
+    if (fd < 0) return -1;
+    /* Allocated now, so writing records never needs space: a full disk shows here. */
+    int e;
+    while ((e = posix_fallocate(fd, 0, (off_t)segsize)) == EINTR)
+        ;
+    if (e == 0 && fsync(fd) < 0) e = errno;
+    if (e == 0 && fsync(dirfd) < 0) e = errno;
+    close(fd);
+    if (e) {
+        if (created) unlink(path);
+        errno = e;
         return -1;
     }
     return 0;
 }
 
-static void cursor_free(struct wal_cursor *c)
-{
-    free(c->buf);
-    free(c->sl.start);
-}
-
-int wal_walk(const char *dir, wal_walk_cb cb, void *arg, char *err, size_t errlen)
-{
-    struct wal_cursor c;
-    if (cursor_init(&c, dir, err, errlen) < 0) return -1;
-    int rc = 0;
-    for (;;) {
-        struct wal_rec r;
-        int st = 0;
-        size_t i = c.i, off = c.off;
-        int k = cursor_next(&c, &r, &st, err, errlen);
-        char name[32];
-        if (k == -2) {
-            rc = -1;
-            break;
-        }
-        if (k == 0) break;
-        if (k == -1) {
-            i = c.i;
-            off = c.off;
-        }
-        snprintf(name, sizeof(name), "%016" PRIx64 ".wal", c.sl.start[i]);
-        cb(arg, name, off, st, &r);
-        if (k == -1) break;
-    }
-    cursor_free(&c);
-    return rc;
-}
-
-/* Is there a record that chains by position after the bad one at (i, off)? */
-static int valid_after(struct wal_cursor *c, size_t *fi, size_t *foff, char *err, size_t errlen)
-{
-    size_t seg = c->sl.segsize;
-    unsigned char *tmp = NULL;
-    for (size_t i = c->i; i < c->sl.n; i++) {
-        unsigned char *b = c->buf;
-        if (i != c->i) {
-            if (!tmp && !(tmp = malloc(seg))) return -1;
-            if (cursor_load(c, i, tmp, err, errlen) < 0) {
-                free(tmp);
-                return -1;
-            }
-            b = tmp;
-        }
-        for (size_t o = (i == c->i ? c->off + 8 : 0); o + WAL_HDR <= seg; o += 8) {
-            uint64_t lsn;
-            memcpy(&lsn, b + o + 8, 8);
-            struct wal_rec r;
-            if (lsn == c->sl.start[i] + o && wal_rec_decode(b + o, seg - o, &r) == WAL_REC_OK) {
-                *fi = i;
-                *foff = o;
-                free(tmp);
-                return 1;
-            }
-        }
-    }
-    free(tmp);
-    return 0;
-}
-
-static int zero_range(const char *path, size_t from, size_t to, int sync, char *err, size_t errlen)
+int wal_zero_range(const char *path, size_t from, size_t to, int sync, char *err, size_t errlen)
 {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -361,6 +391,7 @@ static int zero_range(const char *path, size_t from, size_t to, int sync, char *
     while (at < to) {
         size_t n = to - at < sizeof(zeros) ? to - at : sizeof(zeros);
         ssize_t w = pwrite(fd, zeros, n, (off_t)at);
+        if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
             snprintf(err, errlen, "write %s: %s", path, strerror(errno));
             close(fd);
@@ -377,128 +408,46 @@ static int zero_range(const char *path, size_t from, size_t to, int sync, char *
     return 0;
 }
 
-int wal_recover(const char *dir, size_t segsize, const struct wal_opts *o, wal_replay_cb replay,
-                void *arg, struct wal_recovered *out, char *err, size_t errlen)
-{
-    struct wal_cursor c;
-    memset(out, 0, sizeof(*out));
-    if (cursor_init(&c, dir, err, errlen) < 0) return -1;
-    int rc = -1;
-    if (c.sl.n == 0) {
-        rc = 0;
-        goto done;
-    }
-    for (;;) {
-        struct wal_rec r;
-        int st = 0;
-        int k = cursor_next(&c, &r, &st, err, errlen);
-        if (k == -2) goto done;
-        if (k == 0) { /* the log ends exactly at a segment boundary */
-            out->end = c.sl.start[c.sl.n - 1] + c.sl.segsize;
-            out->prev = c.prev;
-            rc = 0;
-            goto done;
-        }
-        if (k == 1) {
-            if (r.type != WAL_T_SWITCH && replay && replay(arg, r.lsn, r.type, r.payload, r.len)) {
-                snprintf(err, errlen, "replay of the record at LSN %" PRIu64 " failed", r.lsn);
-                goto done;
-            }
-            continue;
-        }
-        /* a bad record at (c.i, c.off): a torn tail, or corruption before the tail? */
-        char path[4096];
-        wal_seg_name(path, sizeof(path), dir, c.sl.start[c.i]);
-        size_t fi = 0, foff = 0;
-        int after = valid_after(&c, &fi, &foff, err, errlen);
-        if (after < 0) goto done;
-        if (after && !o->truncate_corrupt) {
-            snprintf(err, errlen,
-                     "WAL corruption in segment %s at offset %zu (LSN %" PRIu64 "): %s, and a "
-                     "valid record follows (segment %016" PRIx64 ".wal offset %zu), so this is "
-                     "not a torn tail; refusing to start (--wal-truncate-corrupt cuts the log "
-                     "there and loses what follows)",
-                     path, c.off, c.sl.start[c.i] + c.off, wal_rec_status_name(st), c.sl.start[fi],
-                     foff);
-            goto done;
-        }
-        int dirty = c.i + 1 < c.sl.n;
-        for (size_t b = c.off; b < c.sl.segsize && !dirty; b++)
-            dirty = c.buf[b] != 0;
-        if (dirty) {
-            if (zero_range(path, c.off, c.sl.segsize, 1, err, errlen) < 0) goto done;
-            size_t removed = 0;
-            for (size_t j = c.i + 1; j < c.sl.n; j++) {
-                char p2[4096];
-                wal_seg_name(p2, sizeof(p2), dir, c.sl.start[j]);
-                if (unlink(p2) == 0) removed++;
-            }
-            int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (dfd >= 0) {
-                fsync(dfd);
-                close(dfd);
-            }
-            wal_logf(o,
-                     "wal: %s at segment %s offset %zu (LSN %" PRIu64 "): %s; truncated "
-                     "there (%zu bytes zeroed, %zu later segment(s) removed)",
-                     after ? "corruption (cut on request)" : "torn tail", path, c.off,
-                     c.sl.start[c.i] + c.off, wal_rec_status_name(st), c.sl.segsize - c.off,
-                     removed);
-        }
-        out->end = c.sl.start[c.i] + c.off;
-        out->prev = c.prev;
-        rc = 0;
-        goto done;
-    }
-done:
-    (void)segsize;
-    cursor_free(&c);
-    return rc;
-}
-
 int wal_sim_cut(const char *dir, size_t segsize, int mode, char *err, size_t errlen,
                 const struct wal_opts *o)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/durable.lsn", dir);
-    FILE *f = fopen(path, "r");
-    unsigned long long durable = 0;
-    if (!f) {
-        wal_logf(o, "wal: power-loss simulation: no %s yet, nothing to cut", path);
+    uint64_t durable;
+    int failed;
+    int k = wal_marker_read(dir, &durable, &failed, err, errlen);
+    if (k < 0) return -1;
+    if (k == 0) {
+        wal_logf(o, "wal: power-loss simulation: no durable.lsn yet, nothing to cut");
         return 0;
     }
-    int ok = fscanf(f, "%llu", &durable) == 1;
-    fclose(f);
-    if (!ok) return 0;
     struct wal_seglist sl;
     if (wal_list_segments(dir, &sl, err, errlen) < 0) return -1;
+    char path[4096];
     int rc = 0;
     for (size_t i = 0; i < sl.n && rc == 0; i++) {
         uint64_t s = sl.start[i];
-        if (s + sl.segsize <= durable) continue;
+        if (s + segsize <= durable) continue;
         size_t from = durable > s ? (size_t)(durable - s) : 0;
         wal_seg_name(path, sizeof(path), dir, s);
-        if (mode == WAL_SIM_TEAR && durable >= s && from + WAL_HDR <= sl.segsize) {
+        if (mode == WAL_SIM_TEAR && durable >= s && from + WAL_HDR <= segsize) {
             unsigned char hdr[WAL_HDR];
             int fd = open(path, O_RDONLY | O_CLOEXEC);
             if (fd >= 0 && pread(fd, hdr, WAL_HDR, (off_t)from) == WAL_HDR) {
                 uint32_t len;
                 memcpy(&len, hdr + 4, 4);
-                if (len <= WAL_MAX_PAYLOAD && from + wal_rec_size(len) <= sl.segsize) {
+                if (len <= WAL_MAX_PAYLOAD && from + wal_rec_size(len) <= segsize) {
                     from += wal_rec_size(len) / 2; /* half of the record made it */
-                    wal_logf(o, "wal: power-loss simulation: tearing the record at LSN %llu",
+                    wal_logf(o, "wal: power-loss simulation: tearing the record at LSN %" PRIu64,
                              durable);
                 }
             }
             if (fd >= 0) close(fd);
         }
-        rc = zero_range(path, from, sl.segsize, 0, err, errlen);
+        rc = wal_zero_range(path, from, segsize, 0, err, errlen);
         if (rc == 0)
             wal_logf(o,
                      "wal: power-loss simulation: segment %016" PRIx64 ".wal cut back to %zu bytes",
                      s, from);
     }
-    (void)segsize;
     free(sl.start);
     return rc;
 }

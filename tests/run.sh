@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Runs the Criterion unit tests (ASan+UBSan) and the integration scripts, then
 # prints one closing line `N passed, N failed` over both.
-#   tests/run.sh [--unit|--integration] [NAME...]   (NAME filters scripts/tests by substring)
+#   tests/run.sh [--unit|--integration] [NAME...]
+# NAME picks the unit binary or script of that exact name, or else every one whose
+# name contains it.
+# A unit binary must run as many tests as its source (tests/unit/NAME.c) declares with
+# Test(...), all passing, and exit 0.  A script must end with lib.sh's closing line
+# `NAME: N passed, N failed (P planned)`, with N passed + N failed = P, and exit 0.
+# Anything else fails it; the reason is printed at the end.  tests/README.md has more.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -10,64 +16,109 @@ mode=all
 case "${1:-}" in --unit) mode=unit; shift ;; --integration) mode=integration; shift ;; esac
 filters=("$@")
 pass=0 fail=0 failed=()
-log=$(mktemp /tmp/wirelab-run.XXXXXX)
+log=$(mktemp "${TMPDIR:-/tmp}/wirelab-run.XXXXXX")
 trap 'rm -f "$log"' EXIT
 
+all_names=" $(cd "$BUILD/asan/tests" 2>/dev/null && ls) $(cd tests/integration && ls -- *.sh | sed 's/\.sh$//') "
+all_names=$(printf '%s' "$all_names" | tr '\n' ' ')
 wanted() {
   [ ${#filters[@]} -eq 0 ] && return 0
-  local f; for f in "${filters[@]}"; do case "$1" in *"$f"*) return 0 ;; esac; done
+  local f
+  for f in "${filters[@]}"; do
+    case "$all_names" in
+      *" $f "*) [ "$1" = "$f" ] && return 0 ;;
+      *) case "$1" in *"$f"*) return 0 ;; esac ;;
+    esac
+  done
   return 1
 }
+# failed_as NAME COUNT WHY: COUNT checks of NAME failed (or did not run), because WHY.
+failed_as() { fail=$((fail + $2)); failed+=("$1 ($3)"); }
 
 # The tree's one style (.clang-format): a file that drifts fails the run; `make format` fixes it.
 if [ "$mode" = all ] && [ ${#filters[@]} -eq 0 ]; then
   echo "== format (clang-format --dry-run -Werror)"
   if ! command -v clang-format >/dev/null; then
-    echo "  FAIL clang-format is not installed: run 'make deps'"; fail=$((fail + 1)); failed+=(format)
+    echo "  FAIL clang-format is not installed: run 'make deps'"; failed_as format 1 "clang-format missing"
   elif out=$(git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror 2>&1); then
     echo "  ok   every C file matches .clang-format"; pass=$((pass + 1))
   else
     printf '%s\n' "$out" | grep -E '^[^ ].*: error' | cut -d: -f1 | sort -u | sed 's/^/  differs: /' | head -20
-    echo "  FAIL format: run 'make format'"; fail=$((fail + 1)); failed+=(format)
+    echo "  FAIL format: run 'make format'"; failed_as format 1 "run 'make format'"
   fi
 fi
 
+# unit_plan NAME: the number of Test(...) entries in tests/unit/NAME.c.
+unit_plan() { grep -cE '^Test\(' "tests/unit/$1.c" 2>/dev/null; }
+
 if [ "$mode" != integration ]; then
   echo "== unit tests (Criterion, ASan+UBSan)"
+  nunit=0
   for t in "$BUILD"/asan/tests/*; do
     [ -x "$t" ] || continue
-    wanted "$(basename "$t")" || continue
+    name=$(basename "$t")
+    wanted "$name" || continue
+    nunit=$((nunit + 1))
     out=$(ASAN_OPTIONS=detect_leaks=1 "$t" -j2 --short-filename 2>&1); rc=$?
     syn=$(printf '%s\n' "$out" | grep -E 'Synthesis: Tested' | tail -1)
+    tested=$(printf '%s' "$syn" | sed -nE 's/.*Tested: ([0-9]+).*/\1/p')
     n=$(printf '%s' "$syn" | sed -nE 's/.*Passing: ([0-9]+).*/\1/p')
     f=$(printf '%s' "$syn" | sed -nE 's/.*Failing: ([0-9]+).*Crashing: ([0-9]+).*/\1+\2/p')
-    n=${n:-0}; f=$(( ${f:-0} ))
-    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-    printf '  %-32s %s\n' "$(basename "$t")" "${syn:-no synthesis line (rc=$rc)}"
-    [ "$f" -gt 0 ] && { printf '%s\n' "$out" | grep -vE 'Synthesis' | head -40; failed+=("$(basename "$t")"); }
-    pass=$((pass + n)); fail=$((fail + f))
+    want=$(unit_plan "$name")
+    n=${n:-0}; f=$(( ${f:-0} )); tested=${tested:-0}
+    printf '  %-32s %s\n' "$name" "${syn:-no synthesis line (exit $rc)}"
+    why=""
+    if [ -z "$want" ] || [ "$want" -eq 0 ]; then why="tests/unit/$name.c declares no Test()"; want=$tested
+    elif [ "$tested" -ne "$want" ]; then why="ran $tested of the $want tests in tests/unit/$name.c"
+    fi
+    [ $rc -ne 0 ] && why="${why:+$why, }exit $rc"
+    [ "$f" -gt 0 ] && why="${why:+$why, }$f failed or crashed"
+    if [ -n "$why" ]; then
+      printf '%s\n' "$out" | grep -vE 'Synthesis' | head -40
+      echo "  FAIL $name: $why"
+      # every test that did not pass counts, at least one
+      miss=$(( want > n ? want - n : 0 )); [ $miss -lt 1 ] && miss=1
+      failed_as "$name" "$miss" "$why"
+    fi
+    pass=$((pass + n))
   done
+  [ $nunit -gt 0 ] || [ ${#filters[@]} -gt 0 ] ||
+    failed_as "unit tests" 1 "no binary in $BUILD/asan/tests: make asan"
 fi
 
 if [ "$mode" != unit ]; then
   for s in tests/integration/*.sh; do
     [ -f "$s" ] || continue
-    wanted "$(basename "$s" .sh)" || continue
-    echo "== integration: $(basename "$s" .sh)"
+    name=$(basename "$s" .sh)
+    wanted "$name" || continue
+    echo "== integration: $name"
     start=$(date +%s)
     # Stream the script's output and keep a copy to read its closing line from.
     # (Not `tee /dev/stderr`: reopening a redirected stderr file truncates it.)
     bash "$s" 2>&1 | tee "$log"; rc=${PIPESTATUS[0]}
-    line=$(grep -aE "^$(basename "$s" .sh): [0-9]+ passed, [0-9]+ failed" "$log" | tail -1 | grep -oE '[0-9]+ passed, [0-9]+ failed')
-    n=$(printf '%s' "$line" | sed -nE 's/([0-9]+) passed.*/\1/p'); n=${n:-0}
-    f=$(printf '%s' "$line" | sed -nE 's/.* ([0-9]+) failed/\1/p'); f=${f:-1}
-    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     echo "   ($(( $(date +%s) - start )) s)"
-    [ "$f" -gt 0 ] && failed+=("$(basename "$s" .sh)")
-    pass=$((pass + n)); fail=$((fail + f))
+    line=$(grep -aE "^$name: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
+    n=$(printf '%s' "$line" | sed -nE 's/^[^:]*: ([0-9]+) passed.*/\1/p')
+    f=$(printf '%s' "$line" | sed -nE 's/.* ([0-9]+) failed.*/\1/p')
+    p=$(printf '%s' "$line" | sed -nE 's/.*failed \(([0-9]+) planned\).*/\1/p')
+    pass=$((pass + ${n:-0}))
+    if [ -z "$line" ]; then
+      failed_as "$name" 1 "died: no closing line, exit $rc"
+    elif [ -z "$p" ]; then
+      failed_as "$name" $(( f > 0 ? f : 1 )) "no plan in its closing line"
+    elif [ $(( n + f )) -lt "$p" ]; then
+      failed_as "$name" $(( p - n )) "ran $(( n + f )) of $p planned checks"
+    elif [ "$f" -gt 0 ]; then
+      failed_as "$name" "$f" "$f failed"
+    elif [ "$rc" -ne 0 ]; then
+      failed_as "$name" 1 "exit $rc"
+    fi
   done
 fi
 
-[ ${#failed[@]} -gt 0 ] && echo "failed in: ${failed[*]}"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "failed:"
+  printf '  %s\n' "${failed[@]}"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]

@@ -3,7 +3,9 @@
 # (the limit for one committer), then `redis-benchmark -t set` at 1 and 64 connections
 # against kv-server at every --synchronous-commit level, each with a replica on this
 # machine, and Redis from Debian with appendfsync always / everysec / no as reference
-# rows, same command, same run.  Quick profile: ~40 s.
+# rows, same command, same run; and PostgreSQL 15 (a primary with its synchronous standby,
+# labs/05-wal-replication/pg-pair.sh) at the same five levels, driven by pgbench with the
+# same upsert, for the ratio kv-server / PostgreSQL.  Quick profile: ~90 s.
 #
 # The machine is shared and noisy, so every server is started first and the runs are
 # interleaved: each round runs every configuration once, and the numbers are medians
@@ -14,6 +16,9 @@ source bench/lib.sh
 need redis-server redis-benchmark redis-cli python3 gnuplot
 KV=$BIN/kv-server
 [ -x "$KV" ] || { echo "bench wal: $KV missing (make all)" >&2; exit 1; }
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PAIR=labs/05-wal-replication/pg-pair.sh
+[ -x "$PG_BIN/pgbench" ] || { echo "bench wal: $PG_BIN/pgbench missing: PostgreSQL 15 is not installed (make deps)" >&2; exit 1; }
 if [ "$FULL" = 1 ]; then ROUNDS=7; N_SLOW=1000; N_MID=20000; N_FAST=50000
 else ROUNDS=3; N_SLOW=200; N_MID=2000; N_FAST=6000; fi
 D=$B_TMP # on the root file system: the real disk, not tmpfs
@@ -40,8 +45,14 @@ EOF
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# PostgreSQL's pair lives under build/: as root it runs as the postgres user, who cannot
+# enter this section's mktemp -d in /tmp.  Stopped on every exit, before b_cleanup.
+PG_DIR=$(mktemp -d "$BUILD/pg-bench.XXXXXX") && chmod 755 "$PG_DIR" && PG_DIR=$(cd "$PG_DIR" && pwd)
+pg_cleanup() { "$PAIR" stop "$PG_DIR/pair" >/dev/null 2>&1; rm -rf "$PG_DIR"; b_cleanup; }
+trap pg_cleanup EXIT
+
 declare -A PORT
-progress "starting 5 primaries with replicas, 2 lone primaries, 3 Redis"
+progress "starting 5 primaries with replicas, 2 lone primaries, 3 Redis, a PostgreSQL pair"
 for level in $LEVELS; do
   start_bg "P_$level" pin_server "$KV" --role primary --port 0 --repl-port 0 \
     --data-dir "$D/p-$level" --synchronous-commit "$level" || exit 1
@@ -64,6 +75,14 @@ for mode in $MODES; do
   B_PIDS+=("$!")
   PORT["redis/$mode"]=$port
 done
+# pinned like kv-server: the postmaster, its backends and the standby inherit the core
+PG_ENV=$(pin_server "$PAIR" start "$PG_DIR/pair") || { echo "bench wal: the PostgreSQL pair did not start" >&2; exit 1; }
+PG_PORT=$(sed -n 's/^PG_PRIMARY_PORT=//p' <<<"$PG_ENV")
+# The same upsert as redis-benchmark's SET (a 3-byte value), one key per connection:
+# redis-benchmark -t set writes one key from every connection, which costs kv-server and
+# Redis nothing, but PostgreSQL holds a row's lock until the commit (flush and standby
+# wait included) is done, so 64 writers of one row would measure lock queueing.
+PG_SQL=labs/05-wal-replication/pg-upsert.sql
 for k in "${!PORT[@]}"; do
   for i in $(seq 1 100); do redis-cli -p "${PORT[$k]}" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
 done
@@ -75,19 +94,35 @@ done
 
 # one_run KEY CONNS N -> "rps p50 p99"
 one_run() {
+  case $1 in pg/*) pg_run "${1#pg/}" "$2" "$3"; return ;; esac
   pin_client redis-benchmark -p "${PORT[$1]}" -t set -n "$3" -c "$2" -P 1 --csv 2>/dev/null |
     grep '^"SET"' | tr -d '"' | awk -F, '{print $2, $5, $7}'
 }
+# pg_run LEVEL CONNS N -> "tps p50 p99": pgbench, one transaction (one upsert, one commit)
+# at a time per connection, like redis-benchmark -P 1; every transaction's latency from
+# its log (-l), so p50/p99 are per commit, not averages.
+pg_run() {
+  local t=$(( ($3 + $2 - 1) / $2 )) tps
+  rm -f "$D"/pglog*
+  PGOPTIONS="-c synchronous_commit=$1" pin_client "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" \
+    -U postgres -n -M prepared -f "$PG_SQL" -c "$2" -j 1 -t "$t" -l --log-prefix="$D/pglog" \
+    postgres >"$D/pgbench.out" 2>&1 || return 0
+  tps=$(sed -nE 's/^tps = ([0-9.]+) \(without initial connection time\)$/\1/p' "$D/pgbench.out")
+  [ -n "$tps" ] || return 0
+  cat "$D"/pglog* | awk '{print $3 / 1000}' | sort -g |
+    awk -v tps="$tps" '{a[NR] = $1} END {if (NR) printf "%.2f %.3f %.3f\n", tps, a[int((NR - 1) * 0.50) + 1], a[int((NR - 1) * 0.99) + 1]}'
+}
 n_for() { # KEY CONNS -> requests for one run (about half a second each)
   if [ "$2" = 64 ]; then echo "$N_FAST"
-  else case $1 in kv/off|alone/off|redis/everysec|redis/no) echo "$N_MID" ;; *) echo "$N_SLOW" ;; esac; fi
+  else case $1 in kv/off|alone/off|pg/off|redis/everysec|redis/no) echo "$N_MID" ;; *) echo "$N_SLOW" ;; esac; fi
 }
 declare -A RUNS
 CONFIGS="kv/off kv/local kv/remote_write kv/on kv/remote_apply alone/off alone/local redis/always redis/everysec redis/no"
+PG_CONFIGS="pg/off pg/local pg/remote_write pg/on pg/remote_apply"
 FS=()
 for r in $(seq 1 "$ROUNDS"); do
   FS+=("$(fsync_probe 0.5)")
-  for k in $CONFIGS; do
+  for k in $CONFIGS $PG_CONFIGS; do
     for c in 1 64; do
       case $k in alone/*) [ "$c" = 1 ] && continue ;; esac
       v=$(one_run "$k" "$c" "$(n_for "$k" "$c")")
@@ -149,6 +184,37 @@ row() { # SYSTEM LEVEL KEY CONNS RATIO
   echo
   echo "![commits per second](wal.png)"
 } >"$OUT/wal.md"
+
+# kv-server beside PostgreSQL, level by level: both with a synchronous standby here.
+echo "level,conns,kv_commits_per_s,kv_p50_ms,kv_p99_ms,pg_commits_per_s,pg_p50_ms,pg_p99_ms,kv_over_pg" >"$OUT/wal-pg.csv"
+{
+  echo "### kv-server beside PostgreSQL 15 (\`make bench-wal\`, FULL=$FULL, median of $ROUNDS interleaved rounds)"
+  echo
+  echo "$(machine). Disk: **$FSYNC fdatasync/s**."
+  echo "Each with a synchronous standby on this machine (kv-server: a replica process; PostgreSQL: a streaming standby from pg_basebackup, \`synchronous_standby_names = 'standby'\`, every other setting the default: \`wal_writer_delay\` 200 ms, \`commit_delay\` 0, \`full_page_writes\` on); kv-server \`--wal-writer-delay\` 200. The same upsert of a 3-byte value: redis-benchmark \`-t set -P 1\` against kv-server, pgbench (\`-M prepared\`, one \`INSERT ... ON CONFLICT DO UPDATE\` per transaction, one key per connection) against PostgreSQL, each in the same rounds; servers pinned to core $CPU_SERVER, clients to core $CPU_CLIENT."
+  echo
+  echo "| level | conns | kv-server commits/s | p50 ms | p99 ms | PostgreSQL commits/s | p50 ms | p99 ms | kv-server / PostgreSQL (median per round) |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for c in 1 64; do
+    for level in $LEVELS; do
+      kv="$(med "kv/$level/$c" 1) | $(med "kv/$level/$c" 2) | $(med "kv/$level/$c" 3)"
+      pg="$(med "pg/$level/$c" 1) | $(med "pg/$level/$c" 2) | $(med "pg/$level/$c" 3)"
+      r=$(pratio "kv/$level" "pg/$level" "$c")
+      echo "| $level | $c | $kv | $pg | ${r}x |"
+      value "kv_over_pg.$level.$c" "${r}x"
+      echo "$level,$c,$(tr -d ' ' <<<"${kv//|/,}"),$(tr -d ' ' <<<"${pg//|/,}"),$r" >>"$OUT/wal-pg.csv"
+    done
+  done
+} >"$OUT/wal-pg.md"
+# what async commit buys PostgreSQL, and what its synchronous standby costs it (the notes
+# cite these in sentences; docs/overview.md's async commit row too)
+for c in 1 64; do
+  value "pg.off_over_local.$c" "$(pratio pg/off pg/local "$c")x"
+  value "pg.on_over_local.$c" "$(pratio pg/on pg/local "$c")x"
+  value "kv.off_over_local.$c" "$(pratio kv/off kv/local "$c")x"
+done
+value "pg.local_over_fsync.64" "$(ratio "$(med pg/local/64 1)" "$FSYNC")x"
+{ echo; cat "$OUT/wal-pg.md"; } >>"$OUT/wal.md"
 cat "$OUT/wal.md"
 
 # plot: commits/s at 64 and at 1 connection per configuration (with replica; Redis alone)

@@ -2,7 +2,6 @@
 #include "labs/05-wal-replication/harness_client.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -12,12 +11,13 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#define HC_MAX_REPLY ((size_t)64 << 20)
+
 int hc_connect(struct hc *c, int port, int timeout_ms)
 {
-    memset(c, 0, offsetof(struct hc, buf));
-    c->len = c->pos = 0;
-    c->str = NULL;
-    c->strcap = 0;
+    memset(c, 0, sizeof(*c));
+    resp_reply_init(&c->rp, 0, HC_MAX_REPLY);
+    resp_out_init(&c->out, 0);
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (c->fd < 0) return -1;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -39,40 +39,24 @@ void hc_close(struct hc *c)
 {
     if (c->fd >= 0) close(c->fd);
     c->fd = -1;
+    resp_reply_free(&c->rp);
+    resp_out_free(&c->out);
+    free(c->buf);
     free(c->str);
-    c->str = NULL;
-    c->strcap = 0;
+    c->buf = c->str = NULL;
+    c->len = c->cap = c->strcap = 0;
 }
 
 int hc_send(struct hc *c, int argc, const char *const *argv)
 {
-    char out[4096];
-    size_t n = (size_t)snprintf(out, sizeof(out), "*%d\r\n", argc);
-    for (int i = 0; i < argc; i++) {
-        size_t l = strlen(argv[i]);
-        if (n + l + 32 > sizeof(out)) return -1;
-        n += (size_t)snprintf(out + n, sizeof(out) - n, "$%zu\r\n%s\r\n", l, argv[i]);
-    }
+    c->out.len = 0;
+    if (resp_add_argv(&c->out, argc, argv, NULL) < 0) return -1;
     size_t off = 0;
-    while (off < n) {
-        ssize_t w = send(c->fd, out + off, n - off, MSG_NOSIGNAL);
+    while (off < c->out.len) {
+        ssize_t w = send(c->fd, c->out.data + off, c->out.len - off, MSG_NOSIGNAL);
         if (w <= 0) return -1;
         off += (size_t)w;
     }
-    return 0;
-}
-
-static int fill(struct hc *c)
-{
-    if (c->pos > 0) {
-        memmove(c->buf, c->buf + c->pos, c->len - c->pos);
-        c->len -= c->pos;
-        c->pos = 0;
-    }
-    if (c->len == sizeof(c->buf)) return -1;
-    ssize_t r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
-    if (r <= 0) return -1;
-    c->len += (size_t)r;
     return 0;
 }
 
@@ -89,54 +73,35 @@ static int keep(struct hc *c, const char *p, size_t n)
     return 0;
 }
 
-/* One CRLF-terminated line (without CRLF) into c->str. */
-static int line(struct hc *c)
-{
-    for (;;) {
-        char *nl = memchr(c->buf + c->pos, '\n', c->len - c->pos);
-        if (nl) {
-            size_t n = (size_t)(nl - (c->buf + c->pos));
-            int rc = keep(c, c->buf + c->pos, n > 0 && nl[-1] == '\r' ? n - 1 : n);
-            c->pos += n + 1;
-            return rc;
-        }
-        if (fill(c) < 0) return -1;
-    }
-}
-
 int hc_read(struct hc *c, struct hc_reply *r)
 {
-    if (line(c) < 0) return -1;
-    r->type = c->str[0];
-    r->len = strtoll(c->str + 1, NULL, 10);
-    r->str = c->str + 1;
-    if (r->type == '$' && r->len >= 0) {
-        size_t n = (size_t)r->len;
-        char *tmp = malloc(n + 1);
-        if (!tmp) return -1;
-        size_t got = 0;
-        while (got < n + 2) {
-            if (c->pos == c->len && fill(c) < 0) {
-                free(tmp);
-                return -1;
-            }
-            size_t take = c->len - c->pos;
-            if (take > n + 2 - got) take = n + 2 - got;
-            if (got < n) memcpy(tmp + got, c->buf + c->pos, take > n - got ? n - got : take);
-            got += take;
-            c->pos += take;
+    ssize_t k;
+    while ((k = c->len ? resp_reply_parse(&c->rp, c->buf, c->len) : -2) == -2) {
+        if (c->cap - c->len < 4096) {
+            size_t cap = c->cap ? c->cap * 2 : 65536;
+            char *b = cap <= 2 * HC_MAX_REPLY ? realloc(c->buf, cap) : NULL;
+            if (!b) return -1;
+            c->buf = b;
+            c->cap = cap;
         }
-        int rc = keep(c, tmp, n);
-        free(tmp);
-        r->str = c->str;
-        return rc;
+        ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+        if (n <= 0) return -1;
+        c->len += (size_t)n;
     }
-    if (r->type == '*')
-        for (long long i = 0; i < r->len; i++) {
-            struct hc_reply e;
-            if (hc_read(c, &e) < 0) return -1;
-        }
-    return 0;
+    if (k < 0) return -1;
+    const struct resp_elem *e = &c->rp.elem[0];
+    char num[24];
+    int rc;
+    r->type = e->type;
+    r->len = e->null ? -1 : e->n;
+    if (e->type == ':' || e->type == '*')
+        rc = keep(c, num, (size_t)snprintf(num, sizeof(num), "%lld", r->len));
+    else
+        rc = keep(c, e->null ? "" : e->p, e->null ? 0 : (size_t)e->n);
+    r->str = c->str;
+    memmove(c->buf, c->buf + k, c->len - (size_t)k);
+    c->len -= (size_t)k;
+    return rc;
 }
 
 int hc_info_field(const char *info, const char *name, char *out, size_t cap)

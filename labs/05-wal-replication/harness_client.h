@@ -3,20 +3,26 @@
  * Contract
  * - hc_connect() connects to 127.0.0.1:port with a receive timeout (so a harness never
  *   hangs on a dead peer); -1 on failure.
- * - hc_send() writes one command as a RESP array; hc_read() reads one reply: type is
- *   '+', '-', ':', '$' (str/len; len -1 for nil) or '*' (elements skipped, n in len).
- *   str is valid until the next hc_read().  Both return -1 on EOF, timeout or error.
+ * - hc_send() writes one command (resp_add_argv); hc_read() reads one reply
+ *   (resp_reply_parse): type is '+', '-', ':', '$' (str/len; len -1 for nil) or '*'
+ *   (n elements in len, their contents skipped).  str is NUL-terminated (the text of a
+ *   line, a bulk, or an integer's digits) and valid until the next hc_read().  Both
+ *   return -1 on EOF, timeout, error or a malformed reply.
  */
 #ifndef WIRELAB_LABS_HARNESS_CLIENT_H
 #define WIRELAB_LABS_HARNESS_CLIENT_H
 
 #include <stddef.h>
 
+#include "parsers/resp/resp.h"
+
 struct hc {
     int fd;
-    char buf[1 << 16];
-    size_t len, pos;
-    char *str; /* the last bulk or line reply */
+    char *buf; /* received, not yet parsed */
+    size_t len, cap;
+    struct resp_reply rp;
+    struct resp_out out;
+    char *str; /* the last reply's text, NUL-terminated */
     size_t strcap;
 };
 

@@ -1,33 +1,59 @@
-/* kv_cmds: the commands kv-server understands (PING, SET, GET, DEL, EXISTS, DBSIZE,
- * KEYS, SCAN, INFO, WAIT, CONFIG GET, COMMAND, SELECT, QUIT).  Writes go through the
- * WAL and then wait for the commit level (kv_commit in kv_server.c). */
-#include "labs/05-wal-replication/kv_server.h"
-
+/* kv_cmds: the commands kv-server understands, as a table of handlers on io/rsrv (PING,
+ * ECHO, SET, GET, DEL, EXISTS, DBSIZE, KEYS, SCAN, INFO, WAIT, CONFIG GET, COMMAND,
+ * SELECT, QUIT), and the map they work on.  A write is a WAL record, applied to the map
+ * at once and acknowledged at the commit level (kv_commit.c). */
 #include <errno.h>
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
-/* ---- commands --------------------------------------------------------------- */
+#include "io/rsrv/glob.h"
+#include "labs/05-wal-replication/kv_server.h"
 
-#define ARG_IS(c, i, lit)                                                                          \
-    ((c)->p.argl[i] == sizeof(lit) - 1 && !strncasecmp((c)->p.argv[i], lit, sizeof(lit) - 1))
-
-static uint64_t log_write(struct kv_server *s, struct kv_client *c, uint16_t type, const char *k,
-                          size_t kl, const char *v, size_t vl)
+/* A record of the map: replayed at start, applied by a replica, applied after each write. */
+int kv_apply_record(void *arg, uint64_t lsn, uint16_t type, const void *p, size_t n)
 {
+    struct kv_server *s = arg;
+    uint32_t kl;
+    if (n < 4) return -1;
+    memcpy(&kl, p, 4);
+    if (kl > n - 4) return -1;
+    const char *k = (const char *)p + 4;
+    if (type == KV_REC_DEL) {
+        free(dict_del(&s->map, k, kl));
+        return 0;
+    }
+    if (type != KV_REC_SET) return -1; /* a record type this store never writes */
+    struct kv_value *v = malloc(sizeof(*v) + n - 4 - kl);
+    if (!v) return -1;
+    v->len = n - 4 - kl;
+    memcpy(v->v, k + kl, v->len);
+    struct dict_entry *old = dict_find(&s->map, k, kl);
+    if (old) {
+        free(old->val);
+        old->val = v;
+    } else if (dict_put(&s->map, k, kl, v) < 0) {
+        free(v);
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends the record and applies it; its commit LSN, or 0 after replying the error. */
+static uint64_t log_write(struct rsrv_client *c, uint16_t type, const char *k, size_t kl,
+                          const char *v, size_t vl)
+{
+    struct kv_server *s = rsrv_app(c);
     size_t n = 4 + kl + vl;
     if (n > WAL_MAX_PAYLOAD) {
-        resp_add_error(&c->out, "ERR key and value too large for one WAL record");
+        resp_add_error(rsrv_reply(c), "ERR key and value too large for one WAL record");
         return 0;
     }
     char *rec = malloc(n);
     if (!rec) {
-        resp_add_error(&c->out, "OOM out of memory");
+        resp_add_error(rsrv_reply(c), "OOM out of memory");
         return 0;
     }
     uint32_t k32 = (uint32_t)kl;
@@ -36,235 +62,263 @@ static uint64_t log_write(struct kv_server *s, struct kv_client *c, uint16_t typ
     if (vl) memcpy(rec + 4 + kl, v, vl);
     uint64_t lsn = wal_append(s->wal, type, rec, n);
     if (lsn)
-        kv_apply_record(s, type, rec, n);
+        kv_apply_record(s, lsn, type, rec, n);
     else
-        resp_add_errorf(&c->out, "ERR WAL append failed: %s", strerror(errno));
+        resp_add_errorf(rsrv_reply(c), "ERR WAL append failed: %s", strerror(errno));
     free(rec);
     return lsn;
 }
 
+static struct dict *map(struct rsrv_client *c)
+{
+    return &((struct kv_server *)rsrv_app(c))->map;
+}
+
+static void cmd_ping(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
+{
+    if (argc > 2)
+        resp_add_error(rsrv_reply(c), "ERR wrong number of arguments for 'ping' command");
+    else if (argc == 2)
+        resp_add_bulk(rsrv_reply(c), argv[1], argl[1]);
+    else
+        resp_add_simple(rsrv_reply(c), "PONG");
+}
+
+static void cmd_echo(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
+{
+    resp_add_bulk(rsrv_reply(c), argv[1], argl[1]);
+}
+
+static void cmd_set(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
+{
+    if (map(c)->n >= KV_MAX_KEYS && !dict_find(map(c), argv[1], argl[1])) {
+        resp_add_error(rsrv_reply(c), "OOM the store holds its maximum number of keys");
+        return;
+    }
+    uint64_t lsn = log_write(c, KV_REC_SET, argv[1], argl[1], argv[2], argl[2]);
+    if (lsn) kv_commit(c, lsn, "+OK\r\n", 5);
+}
+
+static void cmd_get(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
+{
+    const struct kv_value *v = dict_get(map(c), argv[1], argl[1]);
+    if (v)
+        resp_add_bulk(rsrv_reply(c), v->v, v->len);
+    else
+        resp_add_null(rsrv_reply(c));
+}
+
+static void cmd_del(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
+{
+    long long n = 0;
+    uint64_t lsn = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!dict_find(map(c), argv[i], argl[i])) continue;
+        uint64_t l = log_write(c, KV_REC_DEL, argv[i], argl[i], NULL, 0);
+        if (!l) return;
+        lsn = l;
+        n++;
+    }
+    char num[32];
+    if (lsn)
+        kv_commit(c, lsn, num, (size_t)snprintf(num, sizeof(num), ":%lld\r\n", n));
+    else
+        resp_add_int(rsrv_reply(c), 0);
+}
+
+static void cmd_exists(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
+{
+    long long n = 0;
+    for (int i = 1; i < argc; i++)
+        n += dict_find(map(c), argv[i], argl[i]) != NULL;
+    resp_add_int(rsrv_reply(c), n);
+}
+
+static void cmd_dbsize(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
+{
+    resp_add_int(rsrv_reply(c), (long long)map(c)->n);
+}
+
 struct kv_keys {
-    struct kv_client *c;
     const char *pat;
-    size_t n;
+    size_t patlen, n;
     struct resp_out *o;
 };
 
-static void add_key_if_match(void *arg, const char *k, size_t kl)
+static void add_key_if_match(void *arg, const struct dict_entry *e)
 {
     struct kv_keys *kk = arg;
-    char key[512];
-    if (kk->pat && strcmp(kk->pat, "*") != 0) {
-        if (kl >= sizeof(key)) return;
-        memcpy(key, k, kl);
-        key[kl] = 0;
-        if (fnmatch(kk->pat, key, 0) != 0) return;
-    }
-    resp_add_bulk(kk->o, k, kl);
+    if (!glob_match(kk->pat, kk->patlen, e->key, e->klen)) return;
+    resp_add_bulk(kk->o, e->key, e->klen);
     kk->n++;
 }
 
-/* KEYS and SCAN gather keys into a side buffer first: the array header needs the count. */
-static void cmd_keys_scan(struct kv_server *s, struct kv_client *c, int scan)
+/* KEYS pattern | SCAN cursor [MATCH pattern] [COUNT n]: the keys are gathered aside first
+ * (the array header needs their count); patterns are Redis's binary-safe glob. */
+static void keys_scan(struct rsrv_client *c, int argc, const char **argv, const size_t *argl,
+                      int scan)
 {
-    char pat[512] = "*";
-    uint64_t cursor = 0;
-    size_t count = 10;
-    int i = 1;
-    if (scan) {
-        char *end;
-        char num[32];
-        snprintf(num, sizeof(num), "%.*s", (int)c->p.argl[1], c->p.argv[1]);
-        cursor = strtoull(num, &end, 10);
-        if (*end) {
-            resp_add_error(&c->out, "ERR invalid cursor");
-            return;
-        }
-        for (i = 2; i + 1 < c->p.argc; i += 2) {
-            if (ARG_IS(c, i, "MATCH") && c->p.argl[i + 1] < sizeof(pat)) {
-                snprintf(pat, sizeof(pat), "%.*s", (int)c->p.argl[i + 1], c->p.argv[i + 1]);
-            } else if (ARG_IS(c, i, "COUNT")) {
-                snprintf(num, sizeof(num), "%.*s", (int)c->p.argl[i + 1], c->p.argv[i + 1]);
-                count = strtoul(num, NULL, 10);
-                count = count ? count : 10;
-            } else {
-                resp_add_error(&c->out, "ERR syntax error");
+    struct kv_keys kk = {.pat = "*", .patlen = 1};
+    long long cursor = 0, count = 10;
+    if (!scan) {
+        kk.pat = argv[1];
+        kk.patlen = argl[1];
+    } else if (rsrv_arg_ll(argv[1], argl[1], &cursor) < 0 || cursor < 0) {
+        resp_add_error(rsrv_reply(c), "ERR invalid cursor");
+        return;
+    }
+    for (int i = 2; scan && i < argc; i += 2) {
+        if (i + 1 < argc && rsrv_arg_is(argv[i], argl[i], "MATCH")) {
+            kk.pat = argv[i + 1];
+            kk.patlen = argl[i + 1];
+        } else if (i + 1 < argc && rsrv_arg_is(argv[i], argl[i], "COUNT")) {
+            if (rsrv_arg_ll(argv[i + 1], argl[i + 1], &count) < 0) {
+                resp_add_error(rsrv_reply(c), "ERR value is not an integer or out of range");
                 return;
             }
-        }
-        if (i != c->p.argc) {
-            resp_add_error(&c->out, "ERR syntax error");
+            if (count < 1) {
+                resp_add_error(rsrv_reply(c), "ERR syntax error");
+                return;
+            }
+        } else {
+            resp_add_error(rsrv_reply(c), "ERR syntax error");
             return;
         }
-    } else if (c->p.argl[1] < sizeof(pat)) {
-        snprintf(pat, sizeof(pat), "%.*s", (int)c->p.argl[1], c->p.argv[1]);
     }
     struct resp_out side;
-    resp_out_init(&side, KV_OUT_MAX / 2);
-    struct kv_keys kk = {c, pat, 0, &side};
-    uint64_t next = kvs_scan(s->kv, cursor, scan ? count : SIZE_MAX, add_key_if_match, &kk);
+    resp_out_init(&side, (size_t)32 << 20);
+    kk.o = &side;
+    uint64_t next =
+        dict_scan(map(c), (uint64_t)cursor, scan ? (size_t)count : SIZE_MAX, add_key_if_match, &kk);
     if (side.overflow) {
-        resp_add_error(&c->out, "ERR too many keys for one reply: use SCAN");
+        resp_add_error(rsrv_reply(c), "ERR too many keys for one reply: use SCAN");
     } else {
         if (scan) {
             char cur[32];
-            resp_add_array(&c->out, 2);
-            snprintf(cur, sizeof(cur), "%" PRIu64, next);
-            resp_add_cstr(&c->out, cur);
+            resp_add_array(rsrv_reply(c), 2);
+            resp_add_bulk(rsrv_reply(c), cur, (size_t)snprintf(cur, sizeof(cur), "%" PRIu64, next));
         }
-        resp_add_array(&c->out, (long long)kk.n);
-        resp_add_raw(&c->out, side.data, side.len);
+        resp_add_array(rsrv_reply(c), (long long)kk.n);
+        resp_add_raw(rsrv_reply(c), side.data, side.len);
     }
     resp_out_free(&side);
 }
 
-static void cmd_info(struct kv_server *s, struct kv_client *c)
+static void cmd_keys(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
 {
+    keys_scan(c, argc, argv, argl, 0);
+}
+
+static void cmd_scan(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
+{
+    keys_scan(c, argc, argv, argl, 1);
+}
+
+static void info_replication(struct kv_server *s, struct resp_out *o)
+{
+    resp_add_rawf(o, "# Replication\r\n");
+    if (s->is_replica) {
+        resp_add_rawf(o, "role:slave\r\n");
+        walrcv_info(s->rcv, o);
+    } else {
+        resp_add_rawf(o, "role:master\r\nsynchronous_commit:%s\r\n", kv_level_names[s->level]);
+        if (s->snd)
+            walsnd_info(s->snd, o);
+        else
+            resp_add_rawf(o, "connected_slaves:0\r\n");
+    }
+    resp_add_rawf(o,
+                  "wal_insert_lsn:%" PRIu64 "\r\nwal_write_lsn:%" PRIu64
+                  "\r\nwal_flush_lsn:%" PRIu64 "\r\nwal_fdatasyncs:%" PRIu64
+                  "\r\nmaster_repl_offset:%" PRIu64 "\r\n\r\n",
+                  wal_insert_lsn(s->wal), wal_write_lsn(s->wal), wal_flush_lsn(s->wal),
+                  wal_flush_count(s->wal), wal_flush_lsn(s->wal));
+}
+
+static void cmd_info(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
+{
+    struct kv_server *s = rsrv_app(c);
     struct resp_out o;
     resp_out_init(&o, 1 << 20);
-    int all = c->p.argc == 1;
-    if (all || ARG_IS(c, 1, "server")) {
-        char line[256];
-        int n = snprintf(line, sizeof(line),
-                         "# Server\r\nredis_version:7.0.0\r\nwirelab_server:kv-server\r\n"
-                         "process_id:%d\r\n\r\n",
-                         (int)getpid());
-        resp_add_raw(&o, line, (size_t)n);
-    }
-    if (all || ARG_IS(c, 1, "replication")) kv_repl_info(s, &o);
-    if (all || ARG_IS(c, 1, "keyspace")) {
-        char line[128];
-        int n = snprintf(line, sizeof(line), "# Keyspace\r\ndb0:keys=%zu,expires=0\r\n",
-                         kvs_count(s->kv));
-        resp_add_raw(&o, line, (size_t)n);
-    }
-    resp_add_bulk(&c->out, o.data, o.len);
+    int all = argc == 1;
+    if (all || rsrv_arg_is(argv[1], argl[1], "server"))
+        resp_add_rawf(&o,
+                      "# Server\r\nredis_version:7.0.0\r\nwirelab_server:kv-server\r\n"
+                      "process_id:%d\r\n\r\n",
+                      (int)getpid());
+    if (all || rsrv_arg_is(argv[1], argl[1], "replication")) info_replication(s, &o);
+    if (all || rsrv_arg_is(argv[1], argl[1], "keyspace"))
+        resp_add_rawf(&o, "# Keyspace\r\ndb0:keys=%zu,expires=0\r\n", s->map.n);
+    resp_add_bulk(rsrv_reply(c), o.data, o.len);
     resp_out_free(&o);
 }
 
-static void cmd_config(struct kv_server *s, struct kv_client *c)
+static void cmd_wait(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
 {
-    (void)s;
-    if (!ARG_IS(c, 1, "GET")) {
-        resp_add_error(&c->out, "ERR CONFIG: only CONFIG GET is supported");
+    long long n, t;
+    if (rsrv_arg_ll(argv[1], argl[1], &n) < 0 || rsrv_arg_ll(argv[2], argl[2], &t) < 0 || n < 0 ||
+        t < 0) {
+        resp_add_error(rsrv_reply(c), "ERR value is not an integer or out of range");
         return;
     }
-    if (c->p.argc != 3) {
-        resp_add_error(&c->out, "ERR wrong number of arguments for 'config|get' command");
-        return;
-    }
-    /* redis-benchmark asks for these two at start; the WAL is our "appendonly". */
-    if (ARG_IS(c, 2, "save")) {
-        resp_add_array(&c->out, 2);
-        resp_add_cstr(&c->out, "save");
-        resp_add_cstr(&c->out, "");
-    } else if (ARG_IS(c, 2, "appendonly")) {
-        resp_add_array(&c->out, 2);
-        resp_add_cstr(&c->out, "appendonly");
-        resp_add_cstr(&c->out, "yes");
+    kv_wait(c, n, t);
+}
+
+static void cmd_config(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
+{
+    struct resp_out *o = rsrv_reply(c);
+    if (!rsrv_arg_is(argv[1], argl[1], "GET")) {
+        resp_add_error(o, "ERR CONFIG: only CONFIG GET is supported");
+    } else if (argc != 3) {
+        resp_add_error(o, "ERR wrong number of arguments for 'config|get' command");
+    } else if (rsrv_arg_is(argv[2], argl[2], "save")) {
+        /* redis-benchmark asks for these two at start; the WAL is our "appendonly" */
+        resp_add_array(o, 2);
+        resp_add_cstr(o, "save");
+        resp_add_cstr(o, "");
+    } else if (rsrv_arg_is(argv[2], argl[2], "appendonly")) {
+        resp_add_array(o, 2);
+        resp_add_cstr(o, "appendonly");
+        resp_add_cstr(o, "yes");
     } else {
-        resp_add_array(&c->out, 0);
+        resp_add_array(o, 0);
     }
 }
 
-void kv_exec_command(struct kv_server *s, struct kv_client *c)
+static void cmd_command(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
 {
-    struct resp_parser *p = &c->p;
-    int argc = p->argc;
-    static const struct {
-        const char *name;
-        int arity;
-        int write;
-    } cmds[] = {
-        {"PING", -1, 0},   {"ECHO", 2, 0},    {"SET", 3, 1},      {"GET", 2, 0},    {"DEL", -2, 1},
-        {"EXISTS", -2, 0}, {"DBSIZE", 1, 0},  {"KEYS", 2, 0},     {"SCAN", -2, 0},  {"INFO", -1, 0},
-        {"WAIT", 3, 0},    {"CONFIG", -2, 0}, {"COMMAND", -1, 0}, {"SELECT", 2, 0}, {"QUIT", 1, 0},
-    };
-    size_t ci = 0, ncmds = sizeof(cmds) / sizeof(cmds[0]);
-    for (; ci < ncmds; ci++)
-        if (p->argl[0] == strlen(cmds[ci].name) &&
-            !strncasecmp(p->argv[0], cmds[ci].name, p->argl[0]))
-            break;
-    if (ci == ncmds) {
-        resp_add_errorf(&c->out, "ERR unknown command '%.*s'",
-                        (int)(p->argl[0] > 64 ? 64 : p->argl[0]), p->argv[0]);
-        return;
-    }
-    const char *name = cmds[ci].name;
-    int ar = cmds[ci].arity;
-    if ((ar > 0 && argc != ar) || (ar < 0 && argc < -ar)) {
-        resp_add_errorf(&c->out, "ERR wrong number of arguments for '%s' command", name);
-        return;
-    }
-    if (cmds[ci].write && s->is_replica) {
-        resp_add_error(&c->out, "READONLY You can't write against a read only replica.");
-        return;
-    }
-    if (!strcmp(name, "PING")) {
-        if (argc > 1)
-            resp_add_bulk(&c->out, p->argv[1], p->argl[1]);
-        else
-            resp_add_simple(&c->out, "PONG");
-    } else if (!strcmp(name, "ECHO")) {
-        resp_add_bulk(&c->out, p->argv[1], p->argl[1]);
-    } else if (!strcmp(name, "SET")) {
-        uint64_t lsn = log_write(s, c, KV_REC_SET, p->argv[1], p->argl[1], p->argv[2], p->argl[2]);
-        if (lsn) kv_commit(s, c, lsn, 0, 0);
-    } else if (!strcmp(name, "GET")) {
-        size_t vl;
-        const char *v = kvs_get(s->kv, p->argv[1], p->argl[1], &vl);
-        if (v)
-            resp_add_bulk(&c->out, v, vl);
-        else
-            resp_add_null(&c->out);
-    } else if (!strcmp(name, "DEL")) {
-        long long n = 0;
-        uint64_t lsn = 0;
-        for (int i = 1; i < argc; i++) {
-            size_t vl;
-            if (!kvs_get(s->kv, p->argv[i], p->argl[i], &vl)) continue;
-            uint64_t l = log_write(s, c, KV_REC_DEL, p->argv[i], p->argl[i], NULL, 0);
-            if (!l) return;
-            lsn = l;
-            n++;
-        }
-        if (lsn)
-            kv_commit(s, c, lsn, 1, n);
-        else
-            resp_add_int(&c->out, 0);
-    } else if (!strcmp(name, "EXISTS")) {
-        long long n = 0;
-        size_t vl;
-        for (int i = 1; i < argc; i++)
-            n += kvs_get(s->kv, p->argv[i], p->argl[i], &vl) != NULL;
-        resp_add_int(&c->out, n);
-    } else if (!strcmp(name, "DBSIZE")) {
-        resp_add_int(&c->out, (long long)kvs_count(s->kv));
-    } else if (!strcmp(name, "KEYS") || !strcmp(name, "SCAN")) {
-        cmd_keys_scan(s, c, name[0] == 'S');
-    } else if (!strcmp(name, "INFO")) {
-        cmd_info(s, c);
-    } else if (!strcmp(name, "WAIT")) {
-        char a[32], b[32], *e1, *e2;
-        snprintf(a, sizeof(a), "%.*s", (int)p->argl[1], p->argv[1]);
-        snprintf(b, sizeof(b), "%.*s", (int)p->argl[2], p->argv[2]);
-        long n = strtol(a, &e1, 10), t = strtol(b, &e2, 10);
-        if (*e1 || *e2 || n < 0 || t < 0) {
-            resp_add_error(&c->out, "ERR value is not an integer or out of range");
-            return;
-        }
-        kv_defer_reply(s, c, KV_PEND_WAIT, c->last_write_lsn, n, t ? ev_now_ms() + (uint64_t)t : 0);
-    } else if (!strcmp(name, "CONFIG")) {
-        cmd_config(s, c);
-    } else if (!strcmp(name, "COMMAND")) {
-        resp_add_array(&c->out, 0);
-    } else if (!strcmp(name, "SELECT")) {
-        if (ARG_IS(c, 1, "0"))
-            resp_add_simple(&c->out, "OK");
-        else
-            resp_add_error(&c->out, "ERR DB index is out of range");
-    } else if (!strcmp(name, "QUIT")) {
-        resp_add_simple(&c->out, "OK");
-        c->close_after = 1;
-    }
+    resp_add_array(rsrv_reply(c), 0);
 }
+
+static void cmd_select(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
+{
+    if (rsrv_arg_is(argv[1], argl[1], "0"))
+        resp_add_simple(rsrv_reply(c), "OK");
+    else
+        resp_add_error(rsrv_reply(c), "ERR DB index is out of range");
+}
+
+static void cmd_quit(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
+{
+    resp_add_simple(rsrv_reply(c), "OK");
+    rsrv_close_after_reply(c);
+}
+
+const struct rsrv_cmd kv_commands[] = {
+    {"ping", -1, 0, cmd_ping},
+    {"echo", 2, 0, cmd_echo},
+    {"set", 3, RSRV_CMD_WRITE, cmd_set},
+    {"get", 2, 0, cmd_get},
+    {"del", -2, RSRV_CMD_WRITE, cmd_del},
+    {"exists", -2, 0, cmd_exists},
+    {"dbsize", 1, 0, cmd_dbsize},
+    {"keys", 2, 0, cmd_keys},
+    {"scan", -2, 0, cmd_scan},
+    {"info", -1, 0, cmd_info},
+    {"wait", 3, 0, cmd_wait},
+    {"config", -2, 0, cmd_config},
+    {"command", -1, 0, cmd_command},
+    {"select", 2, 0, cmd_select},
+    {"quit", 1, 0, cmd_quit},
+};
+const size_t kv_ncommands = sizeof(kv_commands) / sizeof(kv_commands[0]);

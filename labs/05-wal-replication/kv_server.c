@@ -1,12 +1,13 @@
 /* kv-server: a key-value store whose every write goes through the WAL, speaking RESP2
- * so redis-cli and redis-benchmark are its clients.  One event-loop thread serves
- * clients; the WAL's writer thread does write+fdatasync and wakes the loop (ev_wake)
- * when an LSN became durable, which releases the clients waiting at their commit level.
- * Replies are sent at the end of each loop round, for every client served in it.
- * This file: options, clients, commands, commit waits.  kv_repl.c: the replication. */
-#include "labs/05-wal-replication/kv_server.h"
-
-#include <assert.h>
+ * so redis-cli and redis-benchmark are its clients.  This file is options and wiring:
+ * clients are io/rsrv with the command table of kv_cmds.c; a primary streams its WAL
+ * with replication/walsnd, a replica receives it with replication/walrcv; the commit
+ * levels (what each write's reply waits for) are kv_commit.c.
+ *
+ * One event-loop thread serves everything; the WAL's writer thread does write+fdatasync
+ * and wakes the loop (ev_wake) when an LSN became written or durable: the loop then
+ * streams it to replicas (primary) or applies and acknowledges it (replica), and
+ * releases the replies whose level now holds.  Replies leave at the end of each round. */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -14,336 +15,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "io/net.h"
-
-#define KV_IN_MAX ((size_t)4 << 20) /* one request frame, at most */
-
-#define KV_MAX_WAITING 65536
+#include "labs/05-wal-replication/kv_server.h"
 
 static volatile sig_atomic_t kv_stop_flag;
 
-static const char *const kv_level_names[] = {"off", "local", "remote_write", "on", "remote_apply"};
-
-void kv_logf(const char *fmt, ...)
+static int on_open(struct rsrv_client *c)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "kv-server: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
+    struct kv_client *kc = calloc(1, sizeof(*kc));
+    rsrv_set_data(c, kc);
+    return kc ? 0 : -1;
 }
 
-int kv_apply_record(struct kv_server *s, uint16_t type, const void *p, size_t n)
+static void on_close(struct rsrv_client *c)
 {
-    uint32_t kl;
-    if (n < 4) return -1;
-    memcpy(&kl, p, 4);
-    if (kl > n - 4) return -1;
-    const char *k = (const char *)p + 4;
-    if (type == KV_REC_SET) return kvs_set(s->kv, k, kl, k + kl, n - 4 - kl);
-    if (type == KV_REC_DEL) {
-        kvs_del(s->kv, k, kl);
-        return 0;
-    }
-    return -1; /* a record type this store never writes */
+    free(rsrv_data(c)); /* its waits are dropped by rsrv_fill, which finds it gone */
 }
 
-static int kv_replay(void *arg, uint64_t lsn, uint16_t type, const void *p, size_t n)
+static int allow(struct rsrv_client *c, const struct rsrv_cmd *cmd)
 {
-    (void)lsn;
-    return kv_apply_record(arg, type, p, n);
+    struct kv_server *s = rsrv_app(c);
+    if (!(cmd->flags & RSRV_CMD_WRITE) || !s->is_replica) return 0;
+    resp_add_error(rsrv_reply(c), "READONLY You can't write against a read only replica.");
+    return -1;
 }
 
-/* ---- client I/O ------------------------------------------------------------ */
-
-static void client_event(struct ev_loop *l, int fd, unsigned mask, void *arg);
-static void process_input(struct kv_server *s, struct kv_client *c);
-static int round_arm(struct kv_server *s);
-
-static void client_close(struct kv_server *s, struct kv_client *c)
+static void before_flush(void *arg)
 {
-    for (size_t i = 0; c->in_flushq && i < s->nflushq; i++)
-        if (s->flushq[i] == c->fd) {
-            s->flushq[i] = s->flushq[--s->nflushq];
-            break;
-        }
-    for (size_t i = 0; c->in_waiting && i < s->nwaiting; i++)
-        if (s->waiting[i] == c->fd) {
-            s->waiting[i] = s->waiting[--s->nwaiting];
-            break;
-        }
-    s->out_total -= c->out_acct;
-    ev_unwatch(s->loop, c->fd);
-    close(c->fd);
-    s->clients[c->fd] = NULL;
-    resp_out_free(&c->out);
-    free(c->in);
-    free(c);
+    kv_commit_flush(arg);
 }
 
-/* Writes what can be sent (up to the first pending reply); -1 when the client was closed. */
-static int client_flush(struct kv_server *s, struct kv_client *c)
+static void on_ack(void *arg)
 {
-    size_t sendable = c->npend ? c->pend[c->phead].at : c->out.len;
-    size_t sent = 0;
-    while (sent < sendable) {
-        ssize_t n = write(c->fd, c->out.data + sent, sendable - sent);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        if (n <= 0) {
-            client_close(s, c);
-            return -1;
-        }
-        sent += (size_t)n;
-    }
-    resp_out_consume(&c->out, sent);
-    s->out_total = s->out_total - c->out_acct + c->out.len;
-    c->out_acct = c->out.len;
-    for (unsigned k = 0; k < c->npend; k++)
-        c->pend[(c->phead + k) % KV_MAX_PENDING].at -= sent;
-    if (c->out.overflow || (c->close_after && c->out.len == 0)) {
-        client_close(s, c);
-        return -1;
-    }
-    /* always EV_READ: a hang-up is noticed while replies are held; input is bounded */
-    ev_watch(s->loop, c->fd, EV_READ | (sendable > sent ? EV_WRITE : 0), client_event, s);
-    return 0;
+    kv_commit_release(arg); /* a replica moved: remote levels and WAIT may hold now */
 }
 
-static void client_event(struct ev_loop *l, int fd, unsigned mask, void *arg)
-{
-    struct kv_server *s = arg;
-    struct kv_client *c = s->clients[fd];
-    (void)l;
-    if (!c) return;
-    if (mask & (EV_READ | EV_ERROR)) {
-        if (c->inlen == c->incap) {
-            if (c->incap >= KV_IN_MAX) {
-                resp_add_errorf(&c->out, "ERR Protocol error: request over %zu bytes", KV_IN_MAX);
-                c->close_after = 1;
-                c->inlen = c->inpos = 0;
-                client_flush(s, c);
-                return;
-            }
-            size_t cap = c->incap ? c->incap * 2 : 16384;
-            char *b = realloc(c->in, cap);
-            if (!b) {
-                client_close(s, c);
-                return;
-            }
-            c->in = b;
-            c->incap = cap;
-        }
-        ssize_t n = read(fd, c->in + c->inlen, c->incap - c->inlen);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-            client_close(s, c);
-            return;
-        }
-        if (n > 0) {
-            c->inlen += (size_t)n;
-            if (c->npend < KV_MAX_PENDING) process_input(s, c);
-            return;
-        }
-    }
-    if (mask & EV_WRITE) client_flush(s, c);
-}
-
-static void on_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg);
-
-static void accept_resume(struct ev_loop *l, uint64_t id, void *arg)
-{
-    struct kv_server *s = arg;
-    (void)id;
-    if (ev_watch(l, s->lfd, EV_READ, on_accept, s) < 0)
-        kv_logf("cannot watch the listening socket again");
-}
-
-/* accept() failed with EMFILE/ENFILE: the level-triggered listener stays readable and
- * would fire again at once, a busy loop on a core.  Stop accepting for 100 ms (the
- * clients wait in the backlog), then watch it again.  Also used for the replication
- * listener (kv_repl.c).  Logs once per pause, at most 10 lines a second. */
-void kv_accept_pause(struct kv_server *s, int lfd, ev_timer_cb resume, const char *what)
-{
-    kv_logf("%s accept: %s: pausing 100 ms", what, strerror(errno));
-    ev_unwatch(s->loop, lfd);
-    if (!ev_timer_add(s->loop, 100, resume, s)) kv_logf("no timer slot to resume accepting");
-}
-
-static void on_accept(struct ev_loop *l, int lfd, unsigned mask, void *arg)
-{
-    struct kv_server *s = arg;
-    (void)mask;
-    for (int i = 0; i < 64; i++) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE)
-                kv_accept_pause(s, lfd, accept_resume, "client");
-            return;
-        }
-        if (fd >= EV_MAX_FDS) {
-            close(fd);
-            continue;
-        }
-        net_set_nodelay(fd);
-        struct kv_client *c = calloc(1, sizeof(*c));
-        if (!c) {
-            close(fd);
-            continue;
-        }
-        c->fd = fd;
-        struct resp_limits lim = {.max_bulk = WAL_MAX_PAYLOAD - 64};
-        resp_init(&c->p, &lim);
-        resp_out_init(&c->out, KV_OUT_MAX);
-        s->clients[fd] = c;
-        if (ev_watch(l, fd, EV_READ, client_event, s) < 0) client_close(s, c);
-    }
-}
-
-/* ---- commit waits --------------------------------------------------------- */
-
-/* Holds a reply (and every reply after it) until its condition holds. */
-int kv_defer_reply(struct kv_server *s, struct kv_client *c, int kind, uint64_t lsn, long long v,
-                   uint64_t deadline_ms)
-{
-    assert(c->npend < KV_MAX_PENDING);
-    if (!c->in_waiting) {
-        if (s->nwaiting == s->maxwaiting) {
-            resp_add_error(&c->out, "ERR too many blocked clients");
-            return -1;
-        }
-        s->waiting[s->nwaiting++] = c->fd;
-        c->in_waiting = 1;
-    }
-    struct kv_pending *e = &c->pend[(c->phead + c->npend++) % KV_MAX_PENDING];
-    *e = (struct kv_pending){.at = c->out.len,
-                             .lsn = lsn,
-                             .deadline_ms = deadline_ms,
-                             .v = v,
-                             .kind = kind,
-                             .level = s->level};
-    return 0;
-}
-
-/* Replies now (off) or holds the reply until the commit level is reached. */
-void kv_commit(struct kv_server *s, struct kv_client *c, uint64_t lsn, int is_int, long long v)
-{
-    c->last_write_lsn = lsn;
-    if (s->level == KV_OFF) {
-        if (is_int)
-            resp_add_int(&c->out, v);
-        else
-            resp_add_simple(&c->out, "OK");
-        return;
-    }
-    /* One flush request per loop round, at its end: a request per commit wakes the
-     * writer (same core) on the first one, and it would take a batch of one. */
-    if (round_arm(s))
-        s->round_lsn = lsn;
-    else
-        wal_flush_request(s->wal, lsn);
-    kv_defer_reply(s, c, is_int ? KV_PEND_INT : KV_PEND_OK, lsn, v,
-                   s->level > KV_LOCAL ? ev_now_ms() + s->sync_timeout_ms : 0);
-}
-
-/* The reply of a pending entry if it is due (condition met or deadline passed), into r;
- * 0 when it must still wait. */
-static int pending_reply(struct kv_server *s, const struct kv_pending *e, uint64_t now,
-                         struct resp_out *r)
-{
-    char err[256];
-    int late = e->deadline_ms && now >= e->deadline_ms;
-    if (e->kind == KV_PEND_WAIT) {
-        int n = kv_repl_count_reached(s, KV_ON, e->lsn);
-        if (n < e->v && !late) return 0;
-        resp_add_int(r, n);
-        return 1;
-    }
-    if (wal_failed(s->wal, err, sizeof(err))) {
-        resp_add_errorf(r, "ERR WAL failed, write not durable: %s", err);
-        return 1;
-    }
-    int local = wal_flush_lsn(s->wal) >= e->lsn;
-    int remote =
-        e->level <= KV_LOCAL || kv_repl_count_reached(s, (enum kv_level)e->level, e->lsn) > 0;
-    if (local && remote) {
-        if (e->kind == KV_PEND_INT)
-            resp_add_int(r, e->v);
-        else
-            resp_add_simple(r, "OK");
-        return 1;
-    }
-    if (!late) return 0;
-    resp_add_errorf(r,
-                    "ERR synchronous_commit=%s: no replica confirmed LSN %" PRIu64 " within %u "
-                    "ms; the write is %s on the primary but may be lost on failover",
-                    kv_level_names[e->level], e->lsn, s->sync_timeout_ms,
-                    local ? "flushed" : "not yet flushed");
-    return 1;
-}
-
-/* Puts the due replies in place, oldest first; returns how many. */
-static unsigned client_resolve(struct kv_server *s, struct kv_client *c, uint64_t now)
-{
-    unsigned done = 0;
-    while (c->npend) {
-        struct kv_pending *e = &c->pend[c->phead];
-        struct resp_out r;
-        resp_out_init(&r, 1024);
-        if (!pending_reply(s, e, now, &r)) {
-            resp_out_free(&r);
-            break;
-        }
-        /* insert the reply at e->at: grow by r.len, shift the held tail, copy it in */
-        size_t tail = c->out.len - e->at;
-        if (resp_add_raw(&c->out, r.data, r.len) == 0) {
-            memmove(c->out.data + e->at + r.len, c->out.data + e->at, tail);
-            memcpy(c->out.data + e->at, r.data, r.len);
-        }
-        c->phead = (c->phead + 1) % KV_MAX_PENDING;
-        c->npend--;
-        for (unsigned k = 0; k < c->npend; k++)
-            c->pend[(c->phead + k) % KV_MAX_PENDING].at += r.len;
-        resp_out_free(&r);
-        done++;
-    }
-    return done;
-}
-
-void kv_release_waiters(struct kv_server *s)
-{
-    uint64_t now = ev_now_ms();
-    for (size_t i = 0; i < s->nwaiting;) {
-        struct kv_client *c = s->clients[s->waiting[i]];
-        unsigned done = c ? client_resolve(s, c, now) : 0;
-        if (c && c->npend) {
-            i++;
-        } else {
-            s->waiting[i] = s->waiting[--s->nwaiting];
-            if (c) c->in_waiting = 0;
-        }
-        if (c && done) process_input(s, c); /* sends what is due, reads on where there is room */
-    }
-}
-
-static void on_tick(struct ev_loop *l, uint64_t id, void *arg)
-{
-    struct kv_server *s = arg;
-    (void)id;
-    if (kv_stop_flag) {
-        ev_stop(l);
-        return;
-    }
-    kv_release_waiters(s); /* deadlines */
-    if (!s->is_replica && s->repl_throttle)
-        kv_repl_primary_progress(s); /* the throttled link carries its next 20 ms */
-    ev_timer_add(l, 20, on_tick, s);
-}
-
+/* The WAL writer woke the loop (or a signal did). */
 static void on_wake(struct ev_loop *l, void *arg)
 {
     struct kv_server *s = arg;
@@ -351,108 +59,32 @@ static void on_wake(struct ev_loop *l, void *arg)
         ev_stop(l);
         return;
     }
-    if (s->is_replica)
-        kv_repl_replica_progress(s);
-    else
-        kv_repl_primary_progress(s);
-    kv_release_waiters(s);
+    if (s->rcv) walrcv_progress(s->rcv); /* apply what is flushed, acknowledge */
+    if (s->snd) walsnd_progress(s->snd); /* stream what is flushed */
+    kv_commit_release(s);
 }
 
-static void wal_progress(void *arg)
-{
-    ev_wake(arg); /* on the WAL writer thread: only wake the loop */
-}
-
-/* Replies queued across all clients are over --max-output-memory: cut the client
- * holding the most (a slow or stalled reader: the ones that read keep their queue near
- * zero), log it, and repeat until under the cap.  Each client's own cap (KV_OUT_MAX)
- * bounds one reader; this bounds many.  The scan runs only when over the cap. */
-static void out_cap_enforce(struct kv_server *s)
-{
-    while (s->out_total > s->out_total_max) {
-        struct kv_client *big = NULL;
-        for (int fd = 0; fd < EV_MAX_FDS; fd++)
-            if (s->clients[fd] && (!big || s->clients[fd]->out_acct > big->out_acct))
-                big = s->clients[fd];
-        if (!big || !big->out_acct) break;
-        kv_logf("output memory %zu bytes over --max-output-memory %zu: closing the client on "
-                "fd %d with %zu bytes of replies unread",
-                s->out_total, s->out_total_max, big->fd, big->out_acct);
-        client_close(s, big);
-    }
-}
-
-/* The end of a loop round (a 0 ms timer runs after the round's file events): send
- * the replies of every client served in it. */
-static void on_round_end(struct ev_loop *l, uint64_t id, void *arg)
+static void on_tick(struct ev_loop *l, uint64_t id, void *arg)
 {
     struct kv_server *s = arg;
-    (void)l;
-    (void)id;
-    s->round_timer = 0;
-    if (s->round_lsn) {
-        wal_flush_request(s->wal, s->round_lsn);
-        s->round_lsn = 0;
-    }
-    while (s->nflushq) {
-        struct kv_client *c = s->clients[s->flushq[--s->nflushq]];
-        if (c) {
-            c->in_flushq = 0;
-            client_flush(s, c);
-        }
-    }
-    out_cap_enforce(s);
-}
-
-/* Makes sure on_round_end runs at the end of this round; 0 when no timer slot is left. */
-static int round_arm(struct kv_server *s)
-{
-    if (!s->round_timer) s->round_timer = ev_timer_add(s->loop, 0, on_round_end, s);
-    return s->round_timer != 0;
-}
-
-/* Sends c's replies at the end of this loop round, or now when that cannot be arranged. */
-static void client_flush_later(struct kv_server *s, struct kv_client *c)
-{
-    if (c->in_flushq) return;
-    if (!round_arm(s) || s->nflushq == EV_MAX_FDS) {
-        client_flush(s, c);
+    if (kv_stop_flag) {
+        ev_stop(l);
         return;
     }
-    s->flushq[s->nflushq++] = c->fd;
-    c->in_flushq = 1;
+    kv_commit_release(s);                /* deadlines */
+    if (s->snd) walsnd_progress(s->snd); /* a throttled link carries its next 20 ms */
+    ev_timer_add(l, WALSND_TICK_MS, on_tick, s);
 }
 
-static void process_input(struct kv_server *s, struct kv_client *c)
+static void wal_progress(void *loop)
 {
-    int fd = c->fd;
-    while (c->npend < KV_MAX_PENDING && !c->close_after && c->inpos < c->inlen) {
-        ssize_t r = resp_parse(&c->p, c->in + c->inpos, c->inlen - c->inpos);
-        if (r == 0) break;
-        if (r < 0) {
-            resp_add_error(&c->out, c->p.err);
-            c->close_after = 1;
-            c->inpos = c->inlen;
-            break;
-        }
-        if (c->p.err[0])
-            resp_add_error(&c->out, c->p.err);
-        else if (c->p.argc > 0)
-            kv_exec_command(s, c);
-        c->inpos += (size_t)r;
-    }
-    if (c->inpos == c->inlen) {
-        c->inpos = c->inlen = 0;
-    } else if (c->inpos > 0) {
-        memmove(c->in, c->in + c->inpos, c->inlen - c->inpos);
-        c->inlen -= c->inpos;
-        c->inpos = 0;
-    }
-    if (c->npend) client_resolve(s, c, ev_now_ms()); /* e.g. WAIT with enough replicas already */
-    if (s->clients[fd] == c) client_flush_later(s, c);
+    ev_wake(loop); /* on the WAL writer thread: only wake the loop */
 }
 
-/* ---- main -------------------------------------------------------------------- */
+static void on_signal(int sig)
+{
+    kv_stop_flag = 1;
+}
 
 static void usage(FILE *f)
 {
@@ -462,6 +94,7 @@ static void usage(FILE *f)
             "       kv-server --role replica --port P --primary HOST:R --data-dir DIR\n"
             "options:\n"
             "  --host H                 listen address (default 127.0.0.1)\n"
+            "  --synchronous-commit L   what a write's reply waits for (default on)\n"
             "  --wal-writer-delay MS    background WAL flush period (default 200)\n"
             "  --sync-timeout MS        how long a remote_*/on commit waits for a replica\n"
             "                           before answering an error (default 5000)\n"
@@ -469,7 +102,8 @@ static void usage(FILE *f)
             "  --max-output-memory BYTES replies queued for all clients together; over it the\n"
             "                           client with the most unread is closed (default 256 MiB;\n"
             "                           one client: at most 64 MiB)\n"
-            "  --wal-truncate-corrupt   recovery cuts the log at corruption instead of refusing\n"
+            "  --wal-truncate-damaged   recovery cuts a damaged log at the damage (and says what\n"
+            "                           it cut) instead of refusing to start\n"
             "  --repl-throttle BYTES/S  send each replica at most that many WAL bytes per second,\n"
             "                           as a slow link would: asynchronous replicas fall behind\n"
             "                           and the lab shows what a failover then loses (0: none)\n"
@@ -478,137 +112,141 @@ static void usage(FILE *f)
             "                           next record); also env WIRELAB_SIM_POWER_LOSS=cut|tear\n");
 }
 
-static void on_signal(int sig)
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
 {
-    (void)sig;
-    kv_stop_flag = 1;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "kv-server: error: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\ntry 'kv-server --help'\n");
+    va_end(ap);
+    return 2;
 }
 
-int main(int argc, char **argv)
+/* A decimal in [lo, hi]; -1 otherwise. */
+static int parse_num(const char *v, unsigned long long lo, unsigned long long hi,
+                     unsigned long long *out)
 {
-    const char *role = "primary", *host = "127.0.0.1", *dir = NULL, *primary = NULL;
-    int port = 0, repl_port = -1, rc = 1;
-    struct kv_server s = {.level = KV_ON,
-                          .sync_timeout_ms = 5000,
-                          .lfd = -1,
-                          .repl_lfd = -1,
-                          .up_fd = -1,
-                          .out_total_max = KV_OUT_TOTAL_DEFAULT};
-    struct wal_opts wo = {0};
-    const char *sim = getenv("WIRELAB_SIM_POWER_LOSS");
-    if (sim && *sim) wo.sim_power_loss = strcmp(sim, "tear") == 0 ? WAL_SIM_TEAR : WAL_SIM_CUT;
+    char *e;
+    errno = 0;
+    if (*v < '0' || *v > '9') return -1;
+    unsigned long long n = strtoull(v, &e, 10);
+    if (errno || *e || n < lo || n > hi) return -1;
+    *out = n;
+    return 0;
+}
+
+struct kv_opts {
+    const char *role, *host, *dir, *primary;
+    int port, repl_port;
+    uint64_t throttle;
+    size_t out_total;
+    char primary_host[64];
+    int primary_port;
+};
+
+/* Options into o, s and wo; 0, or the exit status of a usage error. */
+static int parse_args(int argc, char **argv, struct kv_opts *o, struct kv_server *s,
+                      struct wal_opts *wo)
+{
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = 1;
-        if (!strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--wal-truncate-corrupt")) {
-            wo.truncate_corrupt = 1;
-            takes = 0;
+        unsigned long long n;
+        if (!strcmp(a, "--wal-truncate-damaged")) {
+            wo->truncate_corrupt = 1;
+            continue;
         } else if (!strcmp(a, "--sim-power-loss") || !strcmp(a, "--sim-power-loss=cut")) {
-            wo.sim_power_loss = WAL_SIM_CUT;
-            takes = 0;
+            wo->sim_power_loss = WAL_SIM_CUT;
+            continue;
         } else if (!strcmp(a, "--sim-power-loss=tear")) {
-            wo.sim_power_loss = WAL_SIM_TEAR;
-            takes = 0;
+            wo->sim_power_loss = WAL_SIM_TEAR;
+            continue;
         } else if (!v) {
-            fprintf(stderr, "kv-server: %s needs a value (or unknown option)\n", a);
-            return 2;
+            return usage_error("%s needs a value (or is unknown)", a);
         } else if (!strcmp(a, "--role")) {
-            role = v;
-        } else if (!strcmp(a, "--host")) {
-            host = v;
-            if (net_parse_host(v) < 0) { /* a usage error, before the data dir is touched */
-                fprintf(stderr, "kv-server: --host: '%s' is not an IPv4 address or localhost\n", v);
-                return 2;
-            }
+            if (strcmp(v, "primary") && strcmp(v, "replica"))
+                return usage_error("--role must be primary or replica");
+            o->role = v;
+        } else if (!strcmp(a, "--host")) { /* a usage error before the data dir is touched */
+            if (net_parse_host(v) < 0)
+                return usage_error("--host: '%s' is not an IPv4 address or localhost", v);
+            o->host = v;
         } else if (!strcmp(a, "--port")) {
-            port = net_parse_port(v);
+            if ((o->port = net_parse_port(v)) < 0)
+                return usage_error("--port: bad port number '%s'", v);
         } else if (!strcmp(a, "--repl-port")) {
-            repl_port = net_parse_port(v);
-            if (repl_port < 0) port = -1;
+            if ((o->repl_port = net_parse_port(v)) < 0)
+                return usage_error("--repl-port: bad port number '%s'", v);
         } else if (!strcmp(a, "--primary")) {
-            primary = v;
+            if (net_parse_hostport(v, o->primary_host, sizeof(o->primary_host), &o->primary_port) <
+                    0 ||
+                o->primary_port <= 0)
+                return usage_error("--primary: '%s' is not HOST:PORT", v);
+            o->primary = v;
         } else if (!strcmp(a, "--data-dir")) {
-            dir = v;
+            o->dir = v;
         } else if (!strcmp(a, "--synchronous-commit")) {
             size_t k = 0;
             while (k < 5 && strcmp(v, kv_level_names[k]))
                 k++;
-            if (k == 5) {
-                fprintf(stderr,
-                        "kv-server: --synchronous-commit: '%s' is not off|local|"
-                        "remote_write|on|remote_apply\n",
-                        v);
-                return 2;
-            }
-            s.level = (enum kv_level)k;
-        } else if (!strcmp(a, "--wal-writer-delay") || !strcmp(a, "--sync-timeout")) {
-            char *e;
-            unsigned long ms = strtoul(v, &e, 10);
-            if (*e || ms == 0 || ms > 3600000) {
-                fprintf(stderr, "kv-server: %s: '%s' is not 1..3600000 ms\n", a, v);
-                return 2;
-            }
-            if (a[2] == 'w')
-                wo.writer_delay_ms = (unsigned)ms;
-            else
-                s.sync_timeout_ms = (unsigned)ms;
+            if (k == 5)
+                return usage_error("--synchronous-commit: '%s' is not "
+                                   "off|local|remote_write|on|remote_apply",
+                                   v);
+            s->level = (enum kv_level)k;
+        } else if (!strcmp(a, "--wal-writer-delay")) {
+            if (parse_num(v, 1, 3600000, &n) < 0)
+                return usage_error("%s: '%s' is not 1..3600000 ms", a, v);
+            wo->writer_delay_ms = (unsigned)n;
+        } else if (!strcmp(a, "--sync-timeout")) {
+            if (parse_num(v, 1, 3600000, &n) < 0)
+                return usage_error("%s: '%s' is not 1..3600000 ms", a, v);
+            s->sync_timeout_ms = (unsigned)n;
         } else if (!strcmp(a, "--repl-throttle")) {
-            char *e;
-            unsigned long long bps = strtoull(v, &e, 10);
-            if (*e || v[0] == '-' || bps > ((unsigned long long)1 << 40)) {
-                fprintf(stderr,
-                        "kv-server: --repl-throttle: '%s' is not a byte rate (0..2^40 bytes/s)\n",
-                        v);
-                return 2;
-            }
-            s.repl_throttle = bps;
+            if (parse_num(v, 0, 1ull << 40, &n) < 0)
+                return usage_error("--repl-throttle: '%s' is not a byte rate (0..2^40 bytes/s)", v);
+            o->throttle = n;
         } else if (!strcmp(a, "--max-output-memory")) {
-            char *e;
-            unsigned long long b = strtoull(v, &e, 10);
-            if (*e || v[0] == '-' || b < 65536 || b > ((unsigned long long)1 << 40)) {
-                fprintf(stderr, "kv-server: --max-output-memory: '%s' is not 65536..2^40 bytes\n",
-                        v);
-                return 2;
-            }
-            s.out_total_max = (size_t)b;
+            if (parse_num(v, 65536, 1ull << 40, &n) < 0)
+                return usage_error("--max-output-memory: '%s' is not 65536..2^40 bytes", v);
+            o->out_total = (size_t)n;
         } else if (!strcmp(a, "--wal-segment-size")) {
-            wo.segment_size = strtoull(v, NULL, 10);
+            if (parse_num(v, WAL_SEGMENT_MIN, 1ull << 40, &n) < 0 || n % 4096)
+                return usage_error("--wal-segment-size: '%s' is not a multiple of 4096 of at "
+                                   "least %zu bytes",
+                                   v, WAL_SEGMENT_MIN);
+            wo->segment_size = (size_t)n;
         } else {
-            fprintf(stderr, "kv-server: unknown option %s (see --help)\n", a);
-            return 2;
+            return usage_error("unknown option %s", a);
         }
-        i += takes;
+        i++;
     }
-    if (port < 0) {
-        fprintf(stderr, "kv-server: bad port number\n");
-        return 2;
-    }
-    if (!dir) {
-        fprintf(stderr, "kv-server: --data-dir is required (see --help)\n");
-        return 2;
-    }
-    if (strcmp(role, "primary") && strcmp(role, "replica")) {
-        fprintf(stderr, "kv-server: --role must be primary or replica\n");
-        return 2;
-    }
-    s.is_replica = role[0] == 'r';
-    if (s.is_replica) {
-        if (!primary ||
-            net_parse_hostport(primary, s.primary_host, sizeof(s.primary_host), &s.primary_port) <
-                0 ||
-            s.primary_port <= 0) {
-            fprintf(stderr, "kv-server: a replica needs --primary HOST:PORT\n");
-            return 2;
+    if (!o->dir) return usage_error("--data-dir is required");
+    s->is_replica = !strcmp(o->role, "replica");
+    if (s->is_replica && !o->primary) return usage_error("a replica needs --primary HOST:PORT");
+    if (!s->is_replica && s->level > KV_LOCAL && o->repl_port < 0)
+        return usage_error("--synchronous-commit %s waits for a replica: give --repl-port",
+                           kv_level_names[s->level]);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct kv_opts o = {
+        .role = "primary", .host = "127.0.0.1", .repl_port = -1, .out_total = (size_t)256 << 20};
+    struct kv_server s = {.level = KV_ON, .sync_timeout_ms = 5000};
+    struct wal_opts wo = {0};
+    int rc = 1;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
         }
-    } else if (s.level > KV_LOCAL && repl_port < 0) {
-        fprintf(stderr,
-                "kv-server: --synchronous-commit %s waits for a replica: give --repl-port\n",
-                kv_level_names[s.level]);
-        return 2;
-    }
+    const char *sim = getenv("WIRELAB_SIM_POWER_LOSS");
+    if (sim && *sim) wo.sim_power_loss = strcmp(sim, "tear") == 0 ? WAL_SIM_TEAR : WAL_SIM_CUT;
+    if ((rc = parse_args(argc, argv, &o, &s, &wo)) != 0) return rc;
+    rc = 1;
 
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa = {.sa_handler = on_signal};
@@ -616,60 +254,77 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
 
     char err[1024];
-    s.loop = ev_create();
-    s.kv = kvs_create();
-    s.clients = calloc(EV_MAX_FDS, sizeof(*s.clients));
-    s.maxwaiting = KV_MAX_WAITING;
-    s.waiting = calloc(s.maxwaiting, sizeof(*s.waiting));
-    s.flushq = calloc(EV_MAX_FDS, sizeof(*s.flushq));
-    s.scratch = malloc(KV_SCRATCH);
-    s.data_dir = dir;
-    if (!s.loop || !s.kv || !s.clients || !s.waiting || !s.flushq || !s.scratch) {
-        kv_logf("out of memory");
+    dict_init(&s.map);
+    struct rsrv_config cfg = {
+        .name = "kv-server",
+        .cmds = kv_commands,
+        .ncmds = kv_ncommands,
+        .limits = {.max_bulk = WAL_MAX_PAYLOAD - 64},
+        .in_limit = (size_t)8 << 20,
+        .out_limit = (size_t)64 << 20,
+        .out_total_limit = o.out_total,
+        .before_flush = before_flush,
+        .allow = allow,
+        .on_open = on_open,
+        .on_close = on_close,
+        .app = &s,
+    };
+    if (!(s.loop = ev_create()) || !(s.srv = rsrv_create(s.loop, &cfg))) {
+        fprintf(stderr, "kv-server: out of memory\n");
         goto out;
     }
     wo.on_progress = wal_progress;
     wo.notify_write = s.is_replica; /* its write LSN is what remote_write waits for */
     wo.progress_arg = s.loop;
     uint64_t t0 = ev_now_ms();
-    s.wal = wal_open(dir, &wo, kv_replay, &s, err, sizeof(err));
+    s.wal = wal_open(o.dir, &wo, kv_apply_record, &s, err, sizeof(err));
     if (!s.wal) {
-        kv_logf("cannot open the WAL: %s", err);
+        fprintf(stderr, "kv-server: cannot open the WAL: %s\n", err);
         goto out;
     }
-    kv_logf("recovered %zu keys from the WAL in %s up to LSN %" PRIu64 " in %" PRIu64 " ms",
-            kvs_count(s.kv), dir, wal_insert_lsn(s.wal), ev_now_ms() - t0);
-    s.r_apply = wal_insert_lsn(s.wal);
+    fprintf(stderr,
+            "kv-server: recovered %zu keys from the WAL in %s up to LSN %" PRIu64 " in %" PRIu64
+            " ms\n",
+            s.map.n, o.dir, wal_insert_lsn(s.wal), ev_now_ms() - t0);
     ev_on_wake(s.loop, on_wake, &s);
-    int lfd = net_listen(host, port, 511, 1, err, sizeof(err));
+    int lfd = rsrv_listen(s.srv, o.host, o.port, err, sizeof(err));
     if (lfd < 0) {
-        kv_logf("%s", err);
+        fprintf(stderr, "kv-server: %s\n", err);
         goto out;
     }
-    s.lfd = lfd;
-    ev_watch(s.loop, lfd, EV_READ, on_accept, &s);
     net_announce("listening", lfd);
-    if (!s.is_replica && repl_port >= 0) {
-        if (kv_repl_listen(&s, host, repl_port, err, sizeof(err)) < 0) {
-            kv_logf("%s", err);
+    if (s.is_replica) {
+        struct walrcv_config rc_cfg = {.name = "kv-server",
+                                       .host = o.primary_host,
+                                       .port = o.primary_port,
+                                       .apply = kv_apply_record,
+                                       .arg = &s};
+        if (!(s.rcv = walrcv_create(s.loop, s.wal, &rc_cfg))) {
+            fprintf(stderr, "kv-server: out of memory\n");
             goto out;
         }
-        net_announce("replication listening", s.repl_lfd);
+        walrcv_start(s.rcv);
+    } else if (o.repl_port >= 0) {
+        struct walsnd_config sc = {
+            .name = "kv-server", .throttle = o.throttle, .on_ack = on_ack, .arg = &s};
+        int rfd;
+        if (!(s.snd = walsnd_create(s.loop, s.wal, &sc)) ||
+            (rfd = walsnd_listen(s.snd, o.host, o.repl_port, err, sizeof(err))) < 0) {
+            fprintf(stderr, "kv-server: %s\n", s.snd ? err : "out of memory");
+            goto out;
+        }
+        net_announce("replication listening", rfd);
     }
-    if (s.is_replica) kv_repl_replica_start(&s);
-    ev_timer_add(s.loop, 20, on_tick, &s);
+    ev_timer_add(s.loop, WALSND_TICK_MS, on_tick, &s);
     ev_run(s.loop);
     rc = 0;
 out:
-    for (int fd = 0; s.clients && fd < EV_MAX_FDS; fd++)
-        if (s.clients[fd]) client_close(&s, s.clients[fd]);
-    kv_repl_close_all(&s);
+    rsrv_destroy(s.srv);
+    walsnd_destroy(s.snd);
+    walrcv_destroy(s.rcv);
     wal_close(s.wal); /* writes and flushes what is buffered */
-    kvs_destroy(s.kv);
-    free(s.clients);
-    free(s.waiting);
-    free(s.flushq);
-    free(s.scratch);
+    kv_commit_free(&s);
+    dict_free(&s.map, free);
     ev_destroy(s.loop);
     return rc;
 }

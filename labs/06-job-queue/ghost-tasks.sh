@@ -4,26 +4,40 @@
 # second worker finish the queue, and counts what happened to every job:
 #   lost       never completed by anyone
 #   redone     started more than once (work done twice: handlers must be idempotent)
-# usage: labs/06-job-queue/ghost-tasks.sh [--redis HOST:PORT] [--jobs N] [--bin DIR]
-#   without --redis it starts build/bin/broker on a free loopback port.
+# usage: labs/06-job-queue/ghost-tasks.sh [--server broker|redis] [--redis HOST:PORT]
+#          [--jobs N] [--bin DIR]
+#   --server  what it starts on a free loopback port and stops at the end: the lab
+#             broker (build/bin/broker, the default) or Debian's redis-server
+#   --redis   use a server that is already running instead
+#   --jobs    jobs per ack mode (default 10); --bin  the lab programs (default build/bin)
 set -u
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-build/bin}
 JOBS=10
 REDIS=""
+SERVER=broker
 while [ $# -gt 0 ]; do
   case "$1" in
+    --redis|--server|--jobs|--bin) [ $# -ge 2 ] || { echo "ghost-tasks: error: $1 needs a value" >&2
+      echo "try 'labs/06-job-queue/ghost-tasks.sh --help'" >&2; exit 2; } ;;
+  esac
+  case "$1" in
     --redis) REDIS=$2; shift 2 ;;
+    --server) SERVER=$2; shift 2 ;;
     --jobs) JOBS=$2; shift 2 ;;
     --bin) BIN=$2; shift 2 ;;
-    --help) sed -n '2,10p' "$0"; exit 0 ;;
-    *) echo "ghost-tasks: unknown option $1 (try --help)" >&2; exit 2 ;;
+    --help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "ghost-tasks: error: unknown option '$1'" >&2
+       echo "try 'labs/06-job-queue/ghost-tasks.sh --help'" >&2; exit 2 ;;
   esac
 done
+[[ "$JOBS" =~ ^[0-9]+$ ]] && [ "$JOBS" -ge 3 ] && [ "$JOBS" -le 10000 ] || {
+  echo "ghost-tasks: error: --jobs wants a number from 3 to 10000 (the kill lands in the 3rd), not '$JOBS'" >&2
+  echo "try 'labs/06-job-queue/ghost-tasks.sh --help'" >&2; exit 2; }
 source labs/06-job-queue/lib.sh
 jq_init ghost-tasks
-jq_broker
-echo "ghost-tasks: $JOBS jobs per mode against $REDIS; the first worker is killed -9 during its 3rd task"
+jq_server "$SERVER"
+echo "ghost-tasks: $JOBS jobs per mode against $SERVED; the first worker is killed -9 during its 3rd task"
 
 for mode in early late; do
   stream=ghost-$mode-$$-$RANDOM

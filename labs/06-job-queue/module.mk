@@ -4,4 +4,4 @@ PROGS += upload worker
 upload_SRCS := labs/06-job-queue/upload.c labs/06-job-queue/rc.c
 worker_SRCS := labs/06-job-queue/worker.c labs/06-job-queue/rc.c
 
-DEPS_APT += redis-server redis-tools python3
+DEPS_APT += redis-server redis-tools python3 python3-celery python3-redis

@@ -3,23 +3,32 @@
 # (transcode, thumbnail, notify), each its own consumer group, so every upload is done
 # once by each, independently.  Shows decoupling: the thumbnail service is stopped,
 # uploads and the other services go on, and when it comes back it catches up.
-# usage: labs/06-job-queue/pipeline.sh [--redis HOST:PORT] [--bin DIR]
-#   without --redis it starts build/bin/broker on a free loopback port.
+# usage: labs/06-job-queue/pipeline.sh [--server broker|redis] [--redis HOST:PORT] [--bin DIR]
+#   --server  what it starts on a free loopback port and stops at the end: the lab
+#             broker (build/bin/broker, the default) or Debian's redis-server
+#   --redis   use a server that is already running instead
 set -u
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-build/bin}
 REDIS=""
+SERVER=broker
 while [ $# -gt 0 ]; do
   case "$1" in
+    --redis|--server|--bin) [ $# -ge 2 ] || { echo "pipeline: error: $1 needs a value" >&2
+      echo "try 'labs/06-job-queue/pipeline.sh --help'" >&2; exit 2; } ;;
+  esac
+  case "$1" in
     --redis) REDIS=$2; shift 2 ;;
+    --server) SERVER=$2; shift 2 ;;
     --bin) BIN=$2; shift 2 ;;
-    --help) sed -n '2,8p' "$0"; exit 0 ;;
-    *) echo "pipeline: unknown option $1 (try --help)" >&2; exit 2 ;;
+    --help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "pipeline: error: unknown option '$1'" >&2
+       echo "try 'labs/06-job-queue/pipeline.sh --help'" >&2; exit 2 ;;
   esac
 done
 source labs/06-job-queue/lib.sh
 jq_init pipeline
-jq_broker
+jq_server "$SERVER"
 stream=videos-$$-$RANDOM
 start_worker() { # ROLE: one worker, ack late, its log in $tmp/ROLE.N.log
   local n; n=$(ls "$tmp" | grep -c "^$1\.") 
@@ -39,7 +48,7 @@ wait_all() { # N: until every service has done N videos (15 s at most)
   done
   return 1
 }
-echo "pipeline: stream $stream on $REDIS, one worker per service (ack late, 50 ms per task)"
+echo "pipeline: stream $stream on $SERVED, one worker per service (ack late, 50 ms per task)"
 for r in transcode thumbnail notify; do start_worker $r; done
 "$BIN/upload" --redis "$REDIS" --stream "$stream" --count 6 --quiet >/dev/null
 wait_all 6; status "6 uploads:"

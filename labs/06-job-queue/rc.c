@@ -8,11 +8,14 @@
 #include <unistd.h>
 
 #include "io/net.h"
+#include "parsers/resp/resp.h"
 
 struct rc {
     int fd;
-    char buf[65536];
-    size_t off, len;
+    char *buf; /* received, not yet parsed */
+    size_t len, cap;
+    struct resp_reply rp;
+    struct resp_out out;
 };
 
 struct rc *rc_connect(const char *host, int port, char *err, size_t errlen)
@@ -26,130 +29,49 @@ struct rc *rc_connect(const char *host, int port, char *err, size_t errlen)
         return NULL;
     }
     c->fd = fd;
+    resp_reply_init(&c->rp, RC_MAX_ELEMS, RC_MAX_BULK);
+    resp_out_init(&c->out, 0);
     return c;
 }
 
 void rc_close(struct rc *c)
 {
-    if (c) {
-        close(c->fd);
-        free(c);
-    }
+    if (!c) return;
+    close(c->fd);
+    resp_reply_free(&c->rp);
+    resp_out_free(&c->out);
+    free(c->buf);
+    free(c);
 }
 
-static int rc_fill(struct rc *c, char *err, size_t errlen)
+/* The reply tree of the element at *i (and its children); *i moves past them. */
+static struct rc_reply *rc_tree(const struct resp_reply *rp, size_t *i, int depth, char *err,
+                                size_t errlen)
 {
-    if (c->off > 0) {
-        memmove(c->buf, c->buf + c->off, c->len - c->off);
-        c->len -= c->off;
-        c->off = 0;
-    }
-    if (c->len == sizeof(c->buf)) {
-        snprintf(err, errlen, "reply line too long");
-        return -1;
-    }
-    for (;;) {
-        ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            snprintf(err, errlen, "%s",
-                     n == 0 ? "connection closed by the server" : strerror(errno));
-            return -1;
-        }
-        c->len += (size_t)n;
-        return 0;
-    }
-}
-
-/* One CRLF-terminated line, without the CRLF, NUL-terminated in place. */
-static char *rc_line(struct rc *c, char *err, size_t errlen)
-{
-    for (;;) {
-        char *s = c->buf + c->off;
-        char *e = memchr(s, '\n', c->len - c->off);
-        if (e && e > s && e[-1] == '\r') {
-            e[-1] = 0;
-            c->off = (size_t)(e - c->buf) + 1;
-            return s;
-        }
-        if (rc_fill(c, err, errlen) < 0) return NULL;
-    }
-}
-
-static int rc_read_exact(struct rc *c, char *dst, size_t n, char *err, size_t errlen)
-{
-    while (n > 0) {
-        if (c->off == c->len && rc_fill(c, err, errlen) < 0) return -1;
-        size_t k = c->len - c->off < n ? c->len - c->off : n;
-        memcpy(dst, c->buf + c->off, k);
-        c->off += k;
-        dst += k;
-        n -= k;
-    }
-    return 0;
-}
-
-static struct rc_reply *rc_parse(struct rc *c, int depth, char *err, size_t errlen)
-{
+    const struct resp_elem *e = &rp->elem[(*i)++];
     if (depth > RC_MAX_DEPTH) {
         snprintf(err, errlen, "reply nested too deep");
         return NULL;
     }
-    char *line = rc_line(c, err, errlen);
-    if (!line) return NULL;
     struct rc_reply *r = calloc(1, sizeof(*r));
-    if (!r) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    r->type = line[0];
-    char *end;
-    switch (line[0]) {
-    case '+':
-    case '-':
-        r->len = strlen(line + 1);
-        if (!(r->str = strdup(line + 1))) goto oom;
-        return r;
-    case ':':
-        r->integer = strtoll(line + 1, &end, 10);
-        return r;
-    case '$': {
-        long long n = strtoll(line + 1, &end, 10);
-        if (n < 0) {
-            r->is_null = 1;
-            return r;
-        }
-        if ((unsigned long long)n > RC_MAX_BULK) {
-            snprintf(err, errlen, "bulk reply of %lld bytes is over the limit", n);
-            goto fail;
-        }
-        if (!(r->str = malloc((size_t)n + 2))) goto oom;
-        if (rc_read_exact(c, r->str, (size_t)n + 2, err, errlen) < 0) goto fail;
-        r->str[n] = 0;
-        r->len = (size_t)n;
-        return r;
-    }
-    case '*': {
-        long long n = strtoll(line + 1, &end, 10);
-        if (n < 0) {
-            r->is_null = 1;
-            return r;
-        }
-        if ((unsigned long long)n > RC_MAX_ELEMS) {
-            snprintf(err, errlen, "array reply of %lld elements is over the limit", n);
-            goto fail;
-        }
-        if (n && !(r->elem = calloc((size_t)n, sizeof(*r->elem)))) goto oom;
-        for (long long i = 0; i < n; i++) {
-            if (!(r->elem[i] = rc_parse(c, depth + 1, err, errlen))) goto fail;
+    if (!r) goto oom;
+    r->type = e->type;
+    r->is_null = e->null;
+    if (e->type == ':') {
+        r->integer = e->n;
+    } else if (e->type == '*') {
+        if (e->n && !(r->elem = calloc((size_t)e->n, sizeof(*r->elem)))) goto oom;
+        for (long long k = 0; k < e->n; k++) {
+            if (!(r->elem[k] = rc_tree(rp, i, depth + 1, err, errlen))) goto fail;
             r->n++;
         }
-        return r;
+    } else if (!e->null) { /* '+', '-', '$': a NUL-terminated copy */
+        if (!(r->str = malloc((size_t)e->n + 1))) goto oom;
+        memcpy(r->str, e->p, (size_t)e->n);
+        r->str[e->n] = 0;
+        r->len = (size_t)e->n;
     }
-    default:
-        snprintf(err, errlen, "bad reply type byte 0x%02x", (unsigned char)line[0]);
-        goto fail;
-    }
+    return r;
 oom:
     snprintf(err, errlen, "out of memory");
 fail:
@@ -157,38 +79,65 @@ fail:
     return NULL;
 }
 
+/* Reads until one whole reply is buffered, returns its tree and drops its bytes. */
+static struct rc_reply *rc_read(struct rc *c, char *err, size_t errlen)
+{
+    for (;;) {
+        ssize_t r = c->len ? resp_reply_parse(&c->rp, c->buf, c->len) : -2;
+        if (r > 0) {
+            size_t i = 0;
+            struct rc_reply *t = rc_tree(&c->rp, &i, 0, err, errlen);
+            memmove(c->buf, c->buf + r, c->len - (size_t)r);
+            c->len -= (size_t)r;
+            return t;
+        }
+        if (r == -1) {
+            snprintf(err, errlen, "bad reply: %s", c->rp.err);
+            return NULL;
+        }
+        if (c->cap - c->len < 16384) {
+            size_t cap = c->cap ? c->cap * 2 : 65536;
+            if (cap > (size_t)RC_MAX_BULK * 2) {
+                snprintf(err, errlen, "reply over %u bytes", RC_MAX_BULK * 2);
+                return NULL;
+            }
+            char *b = realloc(c->buf, cap);
+            if (!b) {
+                snprintf(err, errlen, "out of memory");
+                return NULL;
+            }
+            c->buf = b;
+            c->cap = cap;
+        }
+        ssize_t n = read(c->fd, c->buf + c->len, c->cap - c->len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            snprintf(err, errlen, "%s",
+                     n == 0 ? "connection closed by the server" : strerror(errno));
+            return NULL;
+        }
+        c->len += (size_t)n;
+    }
+}
+
 struct rc_reply *rc_command(struct rc *c, int argc, const char **argv, char *err, size_t errlen)
 {
-    size_t need = 32;
-    for (int i = 0; i < argc; i++)
-        need += strlen(argv[i]) + 32;
-    char *out = malloc(need), *w = out;
-    if (!out) {
-        snprintf(err, errlen, "out of memory");
+    c->out.len = 0;
+    if (resp_add_argv(&c->out, argc, argv, NULL) < 0) {
+        snprintf(err, errlen, "command too large");
         return NULL;
     }
-    w += sprintf(w, "*%d\r\n", argc);
-    for (int i = 0; i < argc; i++) {
-        size_t l = strlen(argv[i]);
-        w += sprintf(w, "$%zu\r\n", l);
-        memcpy(w, argv[i], l);
-        w += l;
-        *w++ = '\r';
-        *w++ = '\n';
-    }
-    size_t len = (size_t)(w - out), off = 0;
-    while (off < len) {
-        ssize_t n = write(c->fd, out + off, len - off);
+    size_t off = 0;
+    while (off < c->out.len) {
+        ssize_t n = write(c->fd, c->out.data + off, c->out.len - off);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             snprintf(err, errlen, "write: %s", strerror(errno));
-            free(out);
             return NULL;
         }
         off += (size_t)n;
     }
-    free(out);
-    return rc_parse(c, 0, err, errlen);
+    return rc_read(c, err, errlen);
 }
 
 void rc_reply_free(struct rc_reply *r)

@@ -1,5 +1,6 @@
 /* rc: a tiny blocking Redis (RESP2) client for the job-queue lab programs, so they work
- * the same against the broker and against a real redis-server.
+ * the same against the broker and against a real redis-server.  Commands are encoded with
+ * resp_add_argv and replies read with resp_reply_parse (parsers/resp).
  *
  * Contract
  * - rc_connect() returns a connected client or NULL with a reason in err.
@@ -8,7 +9,7 @@
  *   then unusable).  A Redis error reply is a reply of type '-', not a failure.
  * - Replies: type '+' '-' (str/len), ':' (integer), '$' (str/len; null when is_null),
  *   '*' (n elements in elem; null arrays have is_null set).  Bounded: nesting depth
- *   RC_MAX_DEPTH, bulk strings RC_MAX_BULK, arrays RC_MAX_ELEMS.
+ *   RC_MAX_DEPTH, bulk strings RC_MAX_BULK, RC_MAX_ELEMS elements in one reply.
  * - rc_reply_free() frees a tree; rc_close() closes and frees the client.
  */
 #ifndef WIRELAB_LABS_JOBQ_RC_H

@@ -1,76 +1,88 @@
-/* block: XREADGROUP ... BLOCK held on the event loop (long polling).  A blocked client's
- * arguments are copied, it waits in a FIFO per stream key and on an io/ev timer; an XADD
- * marks the key ready (broker_signal_key) and, after the command, block_serve_ready()
- * re-runs the waiting commands in arrival order; the timer replies *-1 (Redis's nil). */
+/* block: XREADGROUP ... BLOCK held on the event loop (long polling).  A blocked client is
+ * paused (io/rsrv: its next commands wait), its arguments are copied, and it waits in a
+ * FIFO per stream key and on an io/ev timer.  An XADD marks the key ready
+ * (block_signal_key); at the end of the round block_serve_ready() re-runs the waiting
+ * commands in arrival order (rsrv_exec); the timer replies *-1 (Redis's nil). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "labs/11-pubsub/broker.h"
 
-void block_release(struct client *c)
+struct block_queue { /* clients blocked on one key, in arrival order */
+    struct bclient **v;
+    size_t n, cap;
+    int ready; /* in the broker's ready list */
+};
+
+static void queue_drop_if_empty(struct broker *b, const char *key, size_t kl)
 {
-    struct broker *b = c->b;
-    for (int k = 0; k < c->nbkeys; k++) {
-        const char *key = c->bargv[c->bkey0 + k];
-        size_t kl = c->bargl[c->bkey0 + k];
-        struct waitq *q = dict_get(&b->waiters, key, kl);
-        if (!q) continue;
-        for (size_t i = 0; i < q->n; i++) {
-            if (q->v[i] == c) {
+    struct block_queue *q = dict_get(&b->waiters, key, kl);
+    if (q && q->n == 0 && !q->ready) {
+        dict_del(&b->waiters, key, kl);
+        free(q->v);
+        free(q);
+    }
+}
+
+void block_release(struct bclient *bc)
+{
+    struct broker *b = rsrv_app(bc->c);
+    for (int k = 0; k < bc->nkeys; k++) {
+        const char *key = bc->bargv[bc->key0 + k];
+        size_t kl = bc->bargl[bc->key0 + k];
+        struct block_queue *q = dict_get(&b->waiters, key, kl);
+        for (size_t i = 0; q && i < q->n; i++) {
+            if (q->v[i] == bc) {
                 memmove(&q->v[i], &q->v[i + 1], (q->n - i - 1) * sizeof(*q->v));
                 q->n--;
                 break;
             }
         }
-        if (q->n == 0 && !q->ready) {
-            dict_del(&b->waiters, key, kl);
-            free(q->v);
-            free(q);
-        }
+        queue_drop_if_empty(b, key, kl);
     }
-    if (c->btimer) ev_timer_cancel(b->loop, c->btimer);
-    for (int i = 0; i < c->bargc; i++)
-        free(c->bargv[i]);
-    free(c->bargv);
-    free(c->bargl);
-    c->bargv = NULL;
-    c->bargl = NULL;
-    c->bargc = c->nbkeys = 0;
-    c->btimer = 0;
-    c->flags &= ~CF_BLOCKED;
+    if (bc->timer) ev_timer_cancel(rsrv_loop(bc->c), bc->timer);
+    for (int i = 0; i < bc->bargc; i++)
+        free(bc->bargv[i]);
+    free(bc->bargv);
+    free(bc->bargl);
+    bc->bargv = NULL;
+    bc->bargl = NULL;
+    bc->bargc = bc->nkeys = 0;
+    bc->timer = 0;
 }
 
 static void block_timeout(struct ev_loop *loop, uint64_t id, void *arg)
 {
-    struct client *c = arg;
-    c->btimer = 0;
-    block_release(c);
-    resp_add_null_array(RB(c)); /* what Redis replies when BLOCK times out */
-    broker_touch(c);
-    broker_client_process(c); /* commands pipelined behind the blocking one */
-    broker_after_events(c->b);
+    struct bclient *bc = arg;
+    bc->timer = 0;
+    block_release(bc);
+    resp_add_null_array(rsrv_reply(bc->c)); /* what Redis replies when BLOCK times out */
+    rsrv_resume(bc->c);                     /* the commands pipelined behind it run */
 }
 
-int broker_block(struct client *c, int argc, const char **argv, const size_t *argl,
-                 const char **keys, const size_t *keyl, int nkeys, uint64_t timeout_ms)
+int block_wait(struct rsrv_client *c, int argc, const char **argv, const size_t *argl, int key0,
+               int nkeys, uint64_t timeout_ms)
 {
-    struct broker *b = c->b;
-    if (c->flags & CF_FAKE) return 0;
-    c->bargv = calloc((size_t)argc, sizeof(*c->bargv));
-    c->bargl = calloc((size_t)argc, sizeof(*c->bargl));
-    if (!c->bargv || !c->bargl) goto fail;
-    c->bargc = argc;
+    struct broker *b = rsrv_app(c);
+    struct bclient *bc = rsrv_data(c);
+    if (rsrv_is_replay(c)) return 0;
+    bc->bargv = calloc((size_t)argc, sizeof(*bc->bargv));
+    bc->bargl = calloc((size_t)argc, sizeof(*bc->bargl));
+    if (!bc->bargv || !bc->bargl) goto fail;
+    bc->bargc = argc;
     for (int i = 0; i < argc; i++) {
-        if (!(c->bargv[i] = malloc(argl[i] + 1))) goto fail;
-        memcpy(c->bargv[i], argv[i], argl[i]);
-        c->bargv[i][argl[i]] = 0;
-        c->bargl[i] = argl[i];
+        if (!(bc->bargv[i] = malloc(argl[i] + 1))) goto fail;
+        memcpy(bc->bargv[i], argv[i], argl[i]);
+        bc->bargv[i][argl[i]] = 0;
+        bc->bargl[i] = argl[i];
     }
-    c->bkey0 = (int)(keys - argv);
+    bc->key0 = key0;
     for (int k = 0; k < nkeys; k++) {
-        struct waitq *q = dict_get(&b->waiters, keys[k], keyl[k]);
+        const char *key = argv[key0 + k];
+        size_t kl = argl[key0 + k];
+        struct block_queue *q = dict_get(&b->waiters, key, kl);
         if (!q) {
-            if (!(q = calloc(1, sizeof(*q))) || dict_put(&b->waiters, keys[k], keyl[k], q) < 0) {
+            if (!(q = calloc(1, sizeof(*q))) || dict_put(&b->waiters, key, kl, q) < 0) {
                 free(q);
                 goto fail;
             }
@@ -82,22 +94,23 @@ int broker_block(struct client *c, int argc, const char **argv, const size_t *ar
             q->v = v;
             q->cap = cap;
         }
-        q->v[q->n++] = c;
-        c->nbkeys = k + 1;
+        q->v[q->n++] = bc;
+        bc->nkeys = k + 1;
     }
-    c->flags |= CF_BLOCKED;
-    if (timeout_ms > 0 && !(c->btimer = ev_timer_add(b->loop, timeout_ms, block_timeout, c)))
+    if (timeout_ms > 0 && !(bc->timer = ev_timer_add(rsrv_loop(c), timeout_ms, block_timeout, bc)))
         goto fail;
+    rsrv_pause(c);
     return 0;
 fail:
-    block_release(c);
+    block_release(bc);
     return -1;
 }
 
-void broker_signal_key(struct broker *b, const char *key, size_t n)
+void block_signal_key(struct rsrv_client *c, const char *key, size_t n)
 {
-    struct waitq *q = dict_get(&b->waiters, key, n);
-    if (!q || q->ready || b->loading) return;
+    struct broker *b = rsrv_app(c);
+    struct block_queue *q = dict_get(&b->waiters, key, n);
+    if (!q || q->ready || rsrv_is_replay(c)) return;
     if (b->nready == b->capready) {
         size_t cap = b->capready ? b->capready * 2 : 8;
         void *v = realloc(b->ready, cap * sizeof(*b->ready));
@@ -114,43 +127,33 @@ void broker_signal_key(struct broker *b, const char *key, size_t n)
     q->ready = 1;
 }
 
-/* Retry, in arrival order, the readers blocked on keys that got entries. */
 void block_serve_ready(struct broker *b)
 {
     while (b->nready > 0) {
         struct pubsub_str key = b->ready[--b->nready];
-        struct waitq *q = dict_get(&b->waiters, key.p, key.n);
-        if (!q) {
-            free(key.p);
-            continue;
-        }
-        q->ready = 0;
-        size_t n = q->n;
-        struct client **snap = malloc(n * sizeof(*snap));
+        struct block_queue *q = dict_get(&b->waiters, key.p, key.n);
+        size_t n = q ? q->n : 0;
+        struct bclient **snap = n ? malloc(n * sizeof(*snap)) : NULL;
+        if (q) q->ready = 0;
         if (snap) {
             memcpy(snap, q->v, n * sizeof(*snap));
             for (size_t i = 0; i < n; i++) {
-                struct client *c = snap[i];
-                /* Clients are freed only after this round, so c is valid; one that was
-                 * served meanwhile and blocked again is just retried, harmlessly. */
-                if (!(c->flags & CF_BLOCKED) || (c->flags & CF_CLOSE)) continue;
-                size_t before = c->out.len;
-                c->flags |= CF_REEXEC;
-                cmd_dispatch(c, c->bargc, (const char **)c->bargv, c->bargl);
-                c->flags &= ~CF_REEXEC;
-                if (c->out.len != before) {
-                    block_release(c);
-                    broker_client_process(c);
+                struct bclient *bc = snap[i];
+                /* Clients are freed only at the end of the round, so bc is valid; one
+                 * served meanwhile is no longer paused and is skipped. */
+                if (!rsrv_is_paused(bc->c) || rsrv_is_closing(bc->c)) continue;
+                size_t before = rsrv_reply(bc->c)->len;
+                bc->reexec = 1;
+                rsrv_exec(bc->c, bc->bargc, (const char **)bc->bargv, bc->bargl);
+                bc->reexec = 0;
+                if (rsrv_reply(bc->c)->len != before) { /* served (or an error): done */
+                    block_release(bc);
+                    rsrv_resume(bc->c);
                 }
             }
             free(snap);
         }
-        q = dict_get(&b->waiters, key.p, key.n);
-        if (q && q->n == 0 && !q->ready) {
-            dict_del(&b->waiters, key.p, key.n);
-            free(q->v);
-            free(q);
-        }
+        queue_drop_if_empty(b, key.p, key.n);
         free(key.p);
     }
 }

@@ -35,7 +35,7 @@ struct blog {
 struct blog_replay_ctx {
     blog_replay_fn fn;
     void *arg;
-    struct resp_parser *p;
+    struct resp_parser p; /* one for the whole replay */
     char *buf;
     uint64_t *records;
 };
@@ -48,26 +48,26 @@ static int blog_replay_one(void *arg, uint64_t lsn, uint16_t type, const void *p
                 (unsigned long long)lsn, type);
         return -1;
     }
-    memcpy(x->buf, p, n);
-    resp_init(x->p, &(struct resp_limits){.max_bulk = BLOG_MAX_RECORD});
-    ssize_t r = resp_parse(x->p, x->buf, n);
-    if (r != (ssize_t)n || x->p->err[0] || x->p->argc == 0) {
+    memcpy(x->buf, p, n); /* the parser may decode in place */
+    ssize_t r = resp_parse(&x->p, x->buf, n);
+    if (r != (ssize_t)n || x->p.argc == 0) {
         fprintf(stderr, "broker: log record at LSN %llu is not one command\n",
                 (unsigned long long)lsn);
         return -1;
     }
     (*x->records)++;
-    return x->fn(x->arg, x->p->argc, x->p->argv, x->p->argl);
+    return x->fn(x->arg, x->p.argc, x->p.argv, x->p.argl);
 }
 
-struct blog *blog_open(const char *dir, enum blog_fsync policy, blog_replay_fn replay, void *arg,
-                       void (*wake)(void *), void *wake_arg, char *err, size_t errlen)
+struct blog *blog_open(const char *dir, enum blog_fsync policy, int truncate_damaged,
+                       blog_replay_fn replay, void *arg, void (*wake)(void *), void *wake_arg,
+                       char *err, size_t errlen)
 {
     struct blog *l = calloc(1, sizeof(*l));
     struct blog_replay_ctx x = {.fn = replay, .arg = arg, .records = l ? &l->records : NULL};
-    x.p = malloc(sizeof(*x.p));
+    resp_init(&x.p, &(struct resp_limits){.max_bulk = BLOG_MAX_RECORD});
     x.buf = malloc(BLOG_MAX_RECORD);
-    if (!l || !x.p || !x.buf) {
+    if (!l || !x.buf) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -75,17 +75,18 @@ struct blog *blog_open(const char *dir, enum blog_fsync policy, blog_replay_fn r
     resp_out_init(&l->rec, BLOG_MAX_RECORD);
     struct wal_opts o = {
         .notify_write = policy == BLOG_EVERYSEC, /* replies may leave once written */
+        .truncate_corrupt = truncate_damaged,
         .on_progress = wake,
         .progress_arg = wake_arg,
     };
     blog_mkparents(dir);
     l->w = wal_open(dir, &o, blog_replay_one, &x, err, errlen);
     if (!l->w) goto fail;
-    free(x.p);
+    resp_free(&x.p);
     free(x.buf);
     return l;
 fail:
-    free(x.p);
+    resp_free(&x.p);
     free(x.buf);
     if (l) resp_out_free(&l->rec);
     free(l);
@@ -96,10 +97,7 @@ uint64_t blog_append(struct blog *l, int argc, const char *const *argv, const si
 {
     l->rec.len = 0;
     l->rec.overflow = 0;
-    int bad = resp_add_array(&l->rec, argc) < 0;
-    for (int i = 0; i < argc && !bad; i++)
-        bad = resp_add_bulk(&l->rec, argv[i], argl[i]) < 0;
-    if (bad) {
+    if (resp_add_argv(&l->rec, argc, argv, argl) < 0) {
         errno = E2BIG;
         return 0;
     }

@@ -8,10 +8,12 @@
  * replay through the command table rebuilds the same streams and pending lists.
  *
  * Contract
- * - blog_open(dir, policy, replay, arg, wake, wake_arg) opens (creates) the WAL in dir,
- *   replays every record in order through replay(arg, argc, argv, argl) (a torn tail is
- *   cut by the WAL and reported on stderr), and returns NULL with a message in err when
- *   the log cannot be opened or a record is not a command.  wake(wake_arg) is called ON
+ * - blog_open(dir, policy, truncate_damaged, replay, arg, wake, wake_arg) opens (creates)
+ *   the WAL in dir, replays every record in order through replay(arg, argc, argv, argl)
+ *   (a torn tail is cut by the WAL and reported on stderr), and returns NULL with a
+ *   message in err when the log cannot be opened, is damaged (unless truncate_damaged:
+ *   then the WAL cuts it at the damage and says what it cut), or a record is not a
+ *   command.  wake(wake_arg) is called ON
  *   THE WAL WRITER THREAD when records became written or durable: use it to wake the loop.
  * - blog_append() puts one record in the WAL buffer and returns its commit LSN (> 0), or
  *   0 when it cannot be logged (over BLOG_MAX_RECORD, buffer full, log failed).
@@ -41,8 +43,9 @@ enum blog_fsync { BLOG_EVERYSEC, BLOG_ALWAYS };
 typedef int (*blog_replay_fn)(void *arg, int argc, const char **argv, const size_t *argl);
 
 struct blog;
-struct blog *blog_open(const char *dir, enum blog_fsync policy, blog_replay_fn replay, void *arg,
-                       void (*wake)(void *), void *wake_arg, char *err, size_t errlen);
+struct blog *blog_open(const char *dir, enum blog_fsync policy, int truncate_damaged,
+                       blog_replay_fn replay, void *arg, void (*wake)(void *), void *wake_arg,
+                       char *err, size_t errlen);
 void blog_close(struct blog *l);
 uint64_t blog_append(struct blog *l, int argc, const char *const *argv, const size_t *argl);
 void blog_commit(struct blog *l);

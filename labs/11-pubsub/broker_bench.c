@@ -19,12 +19,14 @@
 
 #include "io/ev.h"
 #include "io/net.h"
+#include "parsers/resp/resp.h"
 
 struct conn {
     int fd;
     char *buf;
     size_t len, cap;
     unsigned long long got; /* bytes read (subscribers) */
+    struct resp_reply rp;
 };
 
 static void die(const char *what)
@@ -55,41 +57,17 @@ static void send_all(int fd, const char *p, size_t n)
     }
 }
 
-/* Returns the length of the complete reply at p, 0 when incomplete.  When ids is set,
- * the bulk strings met are recorded in order (to pick the entry ID of XREADGROUP). */
-static size_t reply_len(const char *p, size_t n, const char **bulks, size_t *bl, int *nb)
+/* The length of the complete reply at c->buf + off, 0 when incomplete (the parser
+ * resumes: call again with the same start after more bytes came). */
+static size_t next_reply(struct conn *c, size_t off)
 {
-    const char *e = memchr(p, '\n', n);
-    if (!e) return 0;
-    size_t hl = (size_t)(e - p) + 1;
-    long v = strtol(p + 1, NULL, 10);
-    switch (p[0]) {
-    case '+':
-    case '-':
-    case ':':
-        return hl;
-    case '$':
-        if (v < 0) return hl;
-        if (n < hl + (size_t)v + 2) return 0;
-        if (bulks && *nb < 8) {
-            bulks[*nb] = p + hl;
-            bl[*nb] = (size_t)v;
-            (*nb)++;
-        }
-        return hl + (size_t)v + 2;
-    case '*': {
-        size_t off = hl;
-        for (long i = 0; i < v; i++) {
-            size_t r = reply_len(p + off, n - off, bulks, bl, nb);
-            if (!r) return 0;
-            off += r;
-        }
-        return off;
-    }
-    default:
-        fprintf(stderr, "broker-bench: bad reply byte '%c'\n", p[0]);
+    ssize_t r = resp_reply_parse(&c->rp, c->buf + off, c->len - off);
+    if (r == -2) return 0;
+    if (r < 0) {
+        fprintf(stderr, "broker-bench: bad reply: %s\n", c->rp.err);
         exit(1);
     }
+    return (size_t)r;
 }
 
 static void fill(struct conn *c)
@@ -116,10 +94,7 @@ static void read_replies(struct conn *c, long n, char ids[][48], int want_ids)
 {
     size_t off = 0;
     for (long i = 0; i < n;) {
-        const char *b[8];
-        size_t bl[8];
-        int nb = 0;
-        size_t r = c->len > off ? reply_len(c->buf + off, c->len - off, b, bl, &nb) : 0;
+        size_t r = c->len > off ? next_reply(c, off) : 0;
         if (!r) {
             memmove(c->buf, c->buf + off, c->len - off);
             c->len -= off;
@@ -133,11 +108,14 @@ static void read_replies(struct conn *c, long n, char ids[][48], int want_ids)
         }
         if (want_ids) {
             /* XREADGROUP: [[key, [[id, fields]]]]: the second bulk is the ID */
-            if (nb < 2) {
+            const struct resp_elem *id = NULL;
+            for (size_t k = 0, nb = 0; k < c->rp.nelem && !id; k++)
+                if (c->rp.elem[k].type == '$' && ++nb == 2) id = &c->rp.elem[k];
+            if (!id) {
                 fprintf(stderr, "broker-bench: XREADGROUP returned nothing\n");
                 exit(1);
             }
-            snprintf(ids[i], 48, "%.*s", (int)bl[1], b[1]);
+            snprintf(ids[i], 48, "%.*s", (int)id->n, id->p);
         }
         off += r;
         i++;
@@ -146,13 +124,13 @@ static void read_replies(struct conn *c, long n, char ids[][48], int want_ids)
     c->len -= off;
 }
 
-static size_t fmt_cmd(char *w, int argc, const char **argv)
+/* Appends one command (a RESP array of bulks) to o. */
+static void add_cmd(struct resp_out *o, int argc, const char **argv)
 {
-    char *s = w;
-    w += sprintf(w, "*%d\r\n", argc);
-    for (int i = 0; i < argc; i++)
-        w += sprintf(w, "$%zu\r\n%s\r\n", strlen(argv[i]), argv[i]);
-    return (size_t)(w - s);
+    if (resp_add_argv(o, argc, argv, NULL) < 0) {
+        fprintf(stderr, "broker-bench: out of memory\n");
+        exit(1);
+    }
 }
 
 static void run_pubsub(int port, int nsubs, long msgs, int size, int window)
@@ -160,11 +138,14 @@ static void run_pubsub(int port, int nsubs, long msgs, int size, int window)
     struct conn *subs = calloc((size_t)nsubs, sizeof(*subs));
     int ep = epoll_create1(0);
     char line[128];
+    struct resp_out o;
+    resp_out_init(&o, 0);
+    const char *sub[] = {"SUBSCRIBE", "bench"};
+    add_cmd(&o, 2, sub);
     for (int i = 0; i < nsubs; i++) {
         subs[i].fd = dial(port);
-        const char *a[] = {"SUBSCRIBE", "bench"};
-        size_t n = fmt_cmd(line, 2, a);
-        send_all(subs[i].fd, line, n);
+        resp_reply_init(&subs[i].rp, 0, 0);
+        send_all(subs[i].fd, o.data, o.len);
         read_replies(&subs[i], 1, NULL, 0);
         subs[i].got = 0;
         net_set_nonblock(subs[i].fd, 1);
@@ -174,9 +155,11 @@ static void run_pubsub(int port, int nsubs, long msgs, int size, int window)
     char *payload = malloc((size_t)size + 1);
     memset(payload, 'x', (size_t)size);
     payload[size] = 0;
-    char *cmd = malloc((size_t)size + 128);
     const char *a[] = {"PUBLISH", "bench", payload};
-    size_t cmdlen = fmt_cmd(cmd, 3, a);
+    o.len = 0;
+    add_cmd(&o, 3, a);
+    const char *cmd = o.data;
+    size_t cmdlen = o.len;
     /* what one subscriber receives per message */
     unsigned long long frame =
         (unsigned long long)snprintf(line, sizeof(line),
@@ -184,6 +167,7 @@ static void run_pubsub(int port, int nsubs, long msgs, int size, int window)
         (unsigned long long)size + 2;
     unsigned long long want = frame * (unsigned long long)msgs;
     struct conn pub = {.fd = dial(port)};
+    resp_reply_init(&pub.rp, 0, 0);
     net_set_nonblock(pub.fd, 1);
     struct epoll_event ee = {.events = EPOLLIN, .data.u32 = (uint32_t)nsubs};
     epoll_ctl(ep, EPOLL_CTL_ADD, pub.fd, &ee);
@@ -215,8 +199,7 @@ static void run_pubsub(int port, int nsubs, long msgs, int size, int window)
             if (who == (uint32_t)nsubs) {
                 fill(&pub);
                 size_t off = 0, r;
-                while (pub.len > off &&
-                       (r = reply_len(pub.buf + off, pub.len - off, NULL, NULL, NULL))) {
+                while (pub.len > off && (r = next_reply(&pub, off))) {
                     off += r;
                     acked++;
                 }
@@ -242,13 +225,15 @@ static void run_pubsub(int port, int nsubs, long msgs, int size, int window)
 static void run_queue(int port, long msgs, int batch)
 {
     struct conn c = {.fd = dial(port)};
-    char *out = malloc((size_t)batch * 256);
+    struct resp_out out;
+    resp_out_init(&out, 0);
+    resp_reply_init(&c.rp, 0, 0);
     char(*ids)[48] = calloc((size_t)batch, 48);
     const char *del[] = {"DEL", "benchq"};
     const char *mk[] = {"XGROUP", "CREATE", "benchq", "g", "$", "MKSTREAM"};
-    size_t n = fmt_cmd(out, 2, del);
-    n += fmt_cmd(out + n, 6, mk);
-    send_all(c.fd, out, n);
+    add_cmd(&out, 2, del);
+    add_cmd(&out, 6, mk);
+    send_all(c.fd, out.data, out.len);
     read_replies(&c, 2, NULL, 0);
     char payload[65];
     memset(payload, 'p', 64);
@@ -259,22 +244,22 @@ static void run_queue(int port, long msgs, int batch)
         const char *add[] = {"XADD", "benchq", "*", "job", payload};
         const char *rd[] = {"XREADGROUP", "GROUP",   "g",      "c", "COUNT",
                             "1",          "STREAMS", "benchq", ">"};
-        n = 0;
+        out.len = 0;
         for (int i = 0; i < k; i++)
-            n += fmt_cmd(out + n, 5, add);
-        send_all(c.fd, out, n);
+            add_cmd(&out, 5, add);
+        send_all(c.fd, out.data, out.len);
         read_replies(&c, k, NULL, 0);
-        n = 0;
+        out.len = 0;
         for (int i = 0; i < k; i++)
-            n += fmt_cmd(out + n, 9, rd);
-        send_all(c.fd, out, n);
+            add_cmd(&out, 9, rd);
+        send_all(c.fd, out.data, out.len);
         read_replies(&c, k, ids, 1);
-        n = 0;
+        out.len = 0;
         for (int i = 0; i < k; i++) {
             const char *ack[] = {"XACK", "benchq", "g", ids[i]};
-            n += fmt_cmd(out + n, 4, ack);
+            add_cmd(&out, 4, ack);
         }
-        send_all(c.fd, out, n);
+        send_all(c.fd, out.data, out.len);
         read_replies(&c, k, NULL, 0);
     }
     double secs = (double)(ev_now_ns() - t0) / 1e9;

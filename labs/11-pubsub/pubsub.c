@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "labs/11-pubsub/glob.h"
+#include "io/rsrv/glob.h"
 
 void pubsub_init(struct pubsub *ps)
 {

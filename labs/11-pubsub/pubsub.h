@@ -22,7 +22,7 @@
 
 #include <stddef.h>
 
-#include "labs/11-pubsub/dict.h"
+#include "io/rsrv/dict.h"
 
 #define PUBSUB_MAX_PER_SUB 100000
 

@@ -15,7 +15,14 @@ work against a real redis-server too).  Each prints one line and exits 0 on succ
   pubsub_check.py differential PORT_A PORT_B SEED N
                                             the same N random commands (no clock-dependent
                                             ones) to two servers: every reply byte-identical
+  pubsub_check.py xrange PORT N             N pipelined XRANGE over a large stream, read as
+                                            they come: all N whole
+  pubsub_check.py xrange-stalled PORT N     three clients send N XRANGE each and do not read
+                                            for a second (together over --max-output-memory):
+                                            whole replies, or the end of the stream, never a
+                                            cut reply followed by others
 """
+import threading
 import random
 import socket
 import sys
@@ -282,6 +289,129 @@ def differential(port_a, port_b, seed, n):
     print("differential: %d random commands (seed %d), identical replies" % (n, seed))
 
 
+def big_stream(port, entries):
+    """A stream of `entries` 100-byte entries; returns one XRANGE of it and its reply."""
+    setup = R(port)
+    setup.cmd("DEL", "big")
+    setup.s.sendall(b"".join(enc("XADD", "big", "*", "field", "v" * 100) for _ in range(entries)))
+    for _ in range(entries):
+        setup.read()
+    one = enc("XRANGE", "big", "-", "+")
+    setup.s.sendall(one)
+    ref = b""
+    while True:  # the reference reply, whole (raw bytes: they are what is compared)
+        ref += setup.s.recv(1 << 20)
+        try:
+            Parse(ref).reply()
+            return one, ref
+        except IndexError:
+            continue
+
+
+def xrange_flood(port, n):
+    """A client pipelining faster than it reads is slowed down: every reply comes whole.
+    (Against a 1 GiB cap on one client's output, 1,100 such XRANGE once gave 1,030
+    replies, a truncated array and a desynchronized client.)"""
+    one, ref = big_stream(port, 1000)
+    reader = socket.create_connection(("127.0.0.1", port), timeout=60)
+    t = threading.Thread(target=send_quietly, args=(reader, one * n))
+    t.start()
+    got = read_whole(reader, ref, n)
+    t.join()
+    if got != n:
+        fail("the reading client got %d of %d replies" % (got, n))
+    if R(port).cmd("PING") != "PONG":
+        fail("the broker stopped answering")
+    print("xrange: %d pipelined XRANGE of %d KB each, all %d whole" % (n, len(ref) >> 10, n))
+
+
+def xrange_stalled(port, n):
+    """Three clients pipeline n XRANGE and do not read for a second: each is held at the
+    broker's soft mark, together over its --max-output-memory, so the largest are
+    closed.  What each receives is whole replies, then (when closed) the end of the
+    stream: never a cut reply followed by others."""
+    one, ref = big_stream(port, 1000)
+    stalled = []
+    for _ in range(3):
+        s = socket.create_connection(("127.0.0.1", port))
+        t = threading.Thread(target=send_quietly, args=(s, one * n))
+        t.start()
+        stalled.append((s, t))
+    time.sleep(1.0)
+    counts = []
+    for s, t in stalled:
+        s.settimeout(60)
+        counts.append(read_whole(s, ref, n))
+        t.join()
+    closed = sum(1 for k in counts if k < n)
+    if closed == 0:
+        fail("no stalled client was over the output cap: the test did not test it")
+    if closed == 3:
+        fail("all three were closed: the cap closes the largest only until under it")
+    if R(port).cmd("PING") != "PONG":
+        fail("the broker stopped answering")
+    print("xrange-stalled: 3 x %d pipelined, unread for 1 s: %d closed after %s whole replies "
+          "and nothing cut, %d got all %d" % (n, closed, "/".join(str(k) for k in counts if k < n),
+                                              3 - closed, n))
+
+
+def send_quietly(s, data):
+    try:
+        s.sendall(data)
+    except OSError:
+        pass  # closed by the server: what read_whole checks
+
+
+def read_whole(s, ref, n):
+    """Reads until n replies or EOF: every reply must equal ref; bytes left at EOF must
+    be a prefix of ref (the close cut it).  Returns how many whole replies came."""
+    buf = b""
+    got = 0
+    while got < n:
+        try:
+            d = s.recv(1 << 20)
+        except ConnectionResetError:
+            d = b""
+        if not d:
+            if buf and not ref.startswith(buf):
+                fail("after %d whole replies, %d bytes that are not a prefix of one" % (got, len(buf)))
+            return got
+        buf += d
+        while len(buf) >= len(ref):
+            if buf[:len(ref)] != ref:
+                fail("reply %d is not whole: %r" % (got, buf[:80]))
+            buf = buf[len(ref):]
+            got += 1
+    if buf:
+        fail("%d bytes after the last reply" % len(buf))
+    return got
+
+
+class Parse:
+    """Checks that a buffer starts with one complete reply (IndexError: incomplete)."""
+
+    def __init__(self, b):
+        self.b, self.i = b, 0
+
+    def line(self):
+        j = self.b.index(b"\r\n", self.i) if b"\r\n" in self.b[self.i:] else None
+        if j is None:
+            raise IndexError
+        line, self.i = self.b[self.i:j], j + 2
+        return line
+
+    def reply(self):
+        line = self.line()
+        t, v = line[:1], line[1:]
+        if t == b"*":
+            for _ in range(int(v)):
+                self.reply()
+        elif t == b"$" and int(v) >= 0:
+            if len(self.b) < self.i + int(v) + 2:
+                raise IndexError
+            self.i += int(v) + 2
+
+
 def main():
     what, port = sys.argv[1], int(sys.argv[2])
     if what == "fanout":
@@ -296,6 +426,10 @@ def main():
         chaos(port, int(sys.argv[3]))
     elif what == "garbage":
         garbage(port, int(sys.argv[3]))
+    elif what == "xrange":
+        xrange_flood(port, int(sys.argv[3]))
+    elif what == "xrange-stalled":
+        xrange_stalled(port, int(sys.argv[3]))
     else:
         print(__doc__)
         sys.exit(2)

@@ -27,6 +27,23 @@
 
 static void jobs_conn_io(struct ev_loop *loop, int fd, unsigned mask, void *arg);
 
+/* SIGINT/SIGTERM: the handler sets the flag and wakes the loop, which stops. */
+static volatile sig_atomic_t jobs_stopping;
+static struct ev_loop *jobs_signal_loop;
+
+static void jobs_on_signal(int sig)
+{
+    (void)sig;
+    jobs_stopping = 1;
+    if (jobs_signal_loop) ev_wake(jobs_signal_loop); /* async-signal-safe: an eventfd write */
+}
+
+static void jobs_on_wake(struct ev_loop *loop, void *arg)
+{
+    (void)arg;
+    if (jobs_stopping) ev_stop(loop);
+}
+
 static uint64_t jobs_clock(void *app)
 {
     (void)app;
@@ -393,9 +410,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "jobs-server: cannot watch the listener\n");
         return 1;
     }
+    ev_on_wake(s.loop, jobs_on_wake, NULL);
+    jobs_signal_loop = s.loop;
+    struct sigaction sa = {.sa_handler = jobs_on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     net_announce("listening", s.lfd);
     int rc = ev_run(s.loop);
     acceptor_stop(acc);
+    close(s.lfd);
+    while (s.conns)
+        jobs_conn_close(s.conns);
     hook_destroy(s.hooks);
     job_table_free(&s.jobs);
     ev_destroy(s.loop);

@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,25 +14,29 @@ enum {
     RESP_ST_COUNT,    /* reading "*N\r\n" */
     RESP_ST_BULKHDR,  /* expecting "$N\r\n" at pos */
     RESP_ST_BULKDATA, /* expecting bulklen bytes and CRLF at pos */
-    RESP_ST_INLINE,   /* scanning an inline line for '\n'; pos = bytes scanned */
+    RESP_ST_INLINE,   /* scanning an inline line for '\n' */
 };
-
-#define RESP_LEN_LINE_MAX 32 /* "*N\r\n" / "$N\r\n": Redis also refuses longer ones */
 
 void resp_init(struct resp_parser *p, const struct resp_limits *lim)
 {
-    memset(p, 0, offsetof(struct resp_parser, off));
-    p->lim.max_args = (lim && lim->max_args) ? lim->max_args : RESP_ARGV_MAX;
-    if (p->lim.max_args > RESP_ARGV_MAX) p->lim.max_args = RESP_ARGV_MAX;
+    memset(p, 0, sizeof(*p));
+    p->lim.max_args = (lim && lim->max_args) ? lim->max_args : RESP_ARGS_MAX;
+    if (p->lim.max_args > RESP_ARGS_MAX) p->lim.max_args = RESP_ARGS_MAX;
     p->lim.max_bulk = (lim && lim->max_bulk) ? lim->max_bulk : (size_t)8 << 20;
     p->lim.max_inline = (lim && lim->max_inline) ? lim->max_inline : (size_t)64 << 10;
     p->state = RESP_ST_START;
 }
 
-size_t resp_frame_limit(const struct resp_parser *p)
+void resp_free(struct resp_parser *p)
 {
-    size_t mb = p->lim.max_args * (p->lim.max_bulk + RESP_LEN_LINE_MAX + 2) + RESP_LEN_LINE_MAX;
-    return mb > p->lim.max_inline ? mb : p->lim.max_inline;
+    free(p->argv);
+    free(p->argl);
+    free(p->off);
+    p->argv = NULL;
+    p->argl = NULL;
+    p->off = NULL;
+    p->cap = 0;
+    p->argc = 0;
 }
 
 static ssize_t resp_fail(struct resp_parser *p, const char *fmt, ...)
@@ -43,44 +48,91 @@ static ssize_t resp_fail(struct resp_parser *p, const char *fmt, ...)
     vsnprintf(p->err, sizeof(p->err), fmt, ap);
     va_end(ap);
     p->state = RESP_ST_START;
-    p->pos = 0;
+    p->pos = p->scan = 0;
     p->argc = 0;
     return -1;
 }
 
-/* Reads a "<c>N\r\n" line at p->pos.  Returns 1 with *v set, 0 when incomplete, -1
- * when the line is malformed (*toolong set when it has no CRLF within the limit). */
-static int resp_len_line(const char *buf, size_t len, size_t pos, long *v, size_t *next,
-                         int *toolong)
+/* Room for one more argument; -1 when memory ran out. */
+static int resp_grow(struct resp_parser *p)
 {
-    size_t avail = len - pos;
-    size_t scan = avail < RESP_LEN_LINE_MAX ? avail : RESP_LEN_LINE_MAX;
-    const char *cr = memchr(buf + pos, '\r', scan);
-    *toolong = 0;
-    if (!cr) {
-        if (avail >= RESP_LEN_LINE_MAX) {
-            *toolong = 1;
-            return -1;
-        }
+    if ((size_t)p->argc < p->cap) return 0;
+    size_t cap = p->cap ? p->cap * 2 : 16;
+    const char **argv = realloc(p->argv, cap * sizeof(*argv));
+    if (!argv) return -1;
+    p->argv = argv;
+    size_t *argl = realloc(p->argl, cap * sizeof(*argl));
+    if (!argl) return -1;
+    p->argl = argl;
+    size_t *off = realloc(p->off, cap * sizeof(*off));
+    if (!off) return -1;
+    p->off = off;
+    p->cap = cap;
+    return 0;
+}
+
+/* Redis's string2ll for counts and lengths: "0", or an optional '-' and [1-9][0-9]*;
+ * at most 18 digits (a longer number is past every limit anyway).  0 or -1. */
+static int resp_num(const char *d, const char *e, long *v)
+{
+    int neg = 0;
+    if (e - d == 1 && *d == '0') {
+        *v = 0;
         return 0;
     }
-    size_t crpos = (size_t)(cr - buf);
-    if (crpos + 1 >= len) return 0;
-    if (buf[crpos + 1] != '\n') return -1;
-    /* digits between the type byte and CR: optional '-', then 1..18 digits */
-    const char *d = buf + pos + 1, *e = cr;
-    int neg = 0;
     if (d < e && *d == '-') {
         neg = 1;
         d++;
     }
-    if (d == e || e - d > 18) return -1;
+    if (d == e || e - d > 18 || *d < '1' || *d > '9') return -1;
     long n = 0;
     for (; d < e; d++) {
         if (*d < '0' || *d > '9') return -1;
         n = n * 10 + (*d - '0');
     }
     *v = neg ? -n : n;
+    return 0;
+}
+
+/* Finds the CR ending the "<c>N" line that starts at p->pos.  Returns 1 with *v and
+ * *next set, -2 when incomplete, -1 when bad (*toolong: no CR within max_inline bytes;
+ * *badtype: the line is complete but does not start with `type`). */
+static int resp_len_line(struct resp_parser *p, const char *buf, size_t len, char type, long *v,
+                         size_t *next, int *toolong, int *badtype)
+{
+    /* the usual case first: "<type>[1-9][0-9]*\r\n" all here, read in one pass */
+    const char *d = buf + p->pos + 1, *q = d, *end = buf + len;
+    *toolong = *badtype = 0;
+    if (q < end && buf[p->pos] == type && *q >= '1' && *q <= '9') {
+        long n = 0;
+        while (q < end && *q >= '0' && *q <= '9' && q - d < 18)
+            n = n * 10 + (*q++ - '0');
+        if (end - q >= 2 && q[0] == '\r' && q[1] == '\n') {
+            *v = n;
+            *next = (size_t)(q - buf) + 2;
+            p->scan = 0;
+            return 1;
+        }
+    }
+    size_t from = p->scan > p->pos ? p->scan : p->pos;
+    const char *cr = memchr(buf + from, '\r', len - from);
+    if (!cr) {
+        p->scan = len;
+        if (len - p->pos > p->lim.max_inline) {
+            *toolong = 1;
+            return -1;
+        }
+        return -2;
+    }
+    size_t crpos = (size_t)(cr - buf);
+    p->scan = crpos;
+    if (crpos + 1 >= len) return -2;
+    p->scan = 0;
+    if (buf[p->pos] != type) {
+        *badtype = 1;
+        return -1;
+    }
+    if (buf[crpos + 1] != '\n' || resp_num(buf + p->pos + 1, cr, v) < 0) return -1;
     *next = crpos + 2;
     return 1;
 }
@@ -99,7 +151,7 @@ static int resp_hex(char c)
 }
 
 /* Splits buf[0..n) in place into arguments, as redis-cli/sdssplitargs do.
- * Returns 0, or -1 with p->err set (the caller still consumes the line). */
+ * Returns 0, or -1 with p->err set. */
 static int resp_split_inline(struct resp_parser *p, char *buf, size_t n)
 {
     size_t r = 0;
@@ -112,6 +164,10 @@ static int resp_split_inline(struct resp_parser *p, char *buf, size_t n)
             snprintf(p->err, sizeof(p->err),
                      "ERR Protocol error: too many arguments in inline request (limit %zu)",
                      p->lim.max_args);
+            return -1;
+        }
+        if (resp_grow(p) < 0) {
+            snprintf(p->err, sizeof(p->err), "ERR Protocol error: out of memory");
             return -1;
         }
         size_t start = r, w = r;
@@ -152,8 +208,9 @@ static int resp_split_inline(struct resp_parser *p, char *buf, size_t n)
                 } else {
                     buf[w++] = buf[r++];
                 }
-            } else {
-                if (r == n || resp_is_space(buf[r])) break;
+            } else { /* Redis's sdssplitargs: \v and \f skip between words, not inside */
+                if (r == n || buf[r] == ' ' || buf[r] == '\t' || buf[r] == '\r' || buf[r] == '\n')
+                    break;
                 if (buf[r] == '"')
                     dq = 1;
                 else if (buf[r] == '\'')
@@ -179,8 +236,28 @@ static ssize_t resp_done(struct resp_parser *p, char *buf, size_t end)
         for (int i = 0; i < p->argc; i++)
             p->argv[i] = buf + p->off[i];
     p->state = RESP_ST_START;
-    p->pos = 0;
+    p->pos = p->scan = 0;
     return (ssize_t)end;
+}
+
+static ssize_t resp_inline(struct resp_parser *p, char *buf, size_t len)
+{
+    const char *nl = memchr(buf + p->scan, '\n', len - p->scan);
+    if (!nl) {
+        p->scan = len;
+        if (len > p->lim.max_inline)
+            return resp_fail(p, "ERR Protocol error: too big inline request");
+        return -2;
+    }
+    size_t end = (size_t)(nl - buf) + 1;
+    size_t n = end - 1;
+    if (n > 0 && buf[n - 1] == '\r') n--;
+    if (resp_split_inline(p, buf, n) < 0) {
+        char why[sizeof(p->err)];
+        memcpy(why, p->err, sizeof(why));
+        return resp_fail(p, "%s", why);
+    }
+    return resp_done(p, buf, end);
 }
 
 ssize_t resp_parse(struct resp_parser *p, char *buf, size_t len)
@@ -188,76 +265,60 @@ ssize_t resp_parse(struct resp_parser *p, char *buf, size_t len)
     if (p->state == RESP_ST_START) {
         p->err[0] = 0;
         p->argc = 0;
-        p->pos = 0;
-        if (len == 0) return 0;
+        p->pos = p->scan = 0;
+        if (len == 0) return -2;
         p->state = buf[0] == '*' ? RESP_ST_COUNT : RESP_ST_INLINE;
     }
     assert(p->pos <= len);
-
-    if (p->state == RESP_ST_INLINE) {
-        const char *nl = memchr(buf + p->pos, '\n', len - p->pos);
-        if (!nl) {
-            p->pos = len;
-            if (len >= p->lim.max_inline)
-                return resp_fail(p, "ERR Protocol error: too big inline request (limit %zu bytes)",
-                                 p->lim.max_inline);
-            return 0;
-        }
-        size_t end = (size_t)(nl - buf) + 1;
-        if (end > p->lim.max_inline)
-            return resp_fail(p, "ERR Protocol error: too big inline request (limit %zu bytes)",
-                             p->lim.max_inline);
-        size_t n = end - 1;
-        if (n > 0 && buf[n - 1] == '\r') n--;
-        if (resp_split_inline(p, buf, n) < 0) p->argc = 0;
-        return resp_done(p, buf, end);
-    }
+    if (p->state == RESP_ST_INLINE) return resp_inline(p, buf, len);
 
     for (;;) {
         long v = 0;
         size_t next = 0;
-        int toolong = 0, r;
+        int toolong, badtype, r;
         switch (p->state) {
         case RESP_ST_COUNT:
-            r = resp_len_line(buf, len, p->pos, &v, &next, &toolong);
-            if (r == 0) return 0;
+            r = resp_len_line(p, buf, len, '*', &v, &next, &toolong, &badtype);
+            if (r == -2) return -2;
             if (r < 0)
                 return resp_fail(p, toolong ? "ERR Protocol error: too big mbulk count string"
                                             : "ERR Protocol error: invalid multibulk length");
+            if (v > INT_MAX) return resp_fail(p, "ERR Protocol error: invalid multibulk length");
             if (v > (long)p->lim.max_args)
                 return resp_fail(p, "ERR Protocol error: %ld arguments over the limit of %zu", v,
                                  p->lim.max_args);
             p->pos = next;
-            if (v <= 0) /* "*0" and "*-1": an empty frame */
+            if (v <= 0) /* "*0" and "*-1" (any negative, as Redis): an empty frame */
                 return resp_done(p, buf, next);
             p->nargs = v;
             p->state = RESP_ST_BULKHDR;
             break;
         case RESP_ST_BULKHDR:
-            if (p->pos == len) return 0;
-            if (buf[p->pos] != '$') {
+            r = resp_len_line(p, buf, len, '$', &v, &next, &toolong, &badtype);
+            if (r == -2) return -2;
+            if (badtype) { /* Redis's text, a CR or LF shown as a space */
                 char c = buf[p->pos];
                 return resp_fail(p, "ERR Protocol error: expected '$', got '%c'",
-                                 (c >= 32 && c < 127) ? c : '?');
+                                 c == '\r' || c == '\n' ? ' '
+                                 : c                    ? c
+                                                        : '?');
             }
-            r = resp_len_line(buf, len, p->pos, &v, &next, &toolong);
-            if (r == 0) return 0;
-            if (r < 0 || v < 0)
+            if (r < 0)
                 return resp_fail(p, toolong ? "ERR Protocol error: too big bulk count string"
                                             : "ERR Protocol error: invalid bulk length");
-            if ((size_t)v > p->lim.max_bulk)
-                return resp_fail(p, "ERR Protocol error: bulk of %ld bytes over the limit of %zu",
-                                 v, p->lim.max_bulk);
+            if (v < 0 || (size_t)v > p->lim.max_bulk)
+                return resp_fail(p, "ERR Protocol error: invalid bulk length");
+            if (resp_grow(p) < 0) return resp_fail(p, "ERR Protocol error: out of memory");
             p->bulklen = v;
             p->pos = next;
             p->state = RESP_ST_BULKDATA;
             break;
         case RESP_ST_BULKDATA:
-            if (len - p->pos < (size_t)p->bulklen + 2) return 0;
+            if (len - p->pos < (size_t)p->bulklen + 2) return -2;
             if (buf[p->pos + (size_t)p->bulklen] != '\r' ||
                 buf[p->pos + (size_t)p->bulklen + 1] != '\n')
                 return resp_fail(p, "ERR Protocol error: bulk string not followed by CRLF");
-            assert(p->argc < (int)p->lim.max_args);
+            assert((size_t)p->argc < p->cap);
             p->off[p->argc] = p->pos;
             p->argl[p->argc] = (size_t)p->bulklen;
             p->argc++;
@@ -354,6 +415,17 @@ int resp_add_errorf(struct resp_out *o, const char *fmt, ...)
     return resp_add_error(o, msg);
 }
 
+int resp_add_rawf(struct resp_out *o, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (n < 0) return -1;
+    return resp_add_raw(o, text, (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);
+}
+
 static int resp_add_num(struct resp_out *o, char type, long long v)
 {
     char num[24];
@@ -398,4 +470,14 @@ int resp_add_bulk(struct resp_out *o, const void *p, size_t n)
 int resp_add_cstr(struct resp_out *o, const char *s)
 {
     return resp_add_bulk(o, s, strlen(s));
+}
+
+int resp_add_argv(struct resp_out *o, int argc, const char *const *argv, const size_t *argl)
+{
+    size_t len = o->len;
+    int bad = resp_add_array(o, argc) < 0;
+    for (int i = 0; i < argc && !bad; i++)
+        bad = resp_add_bulk(o, argv[i], argl ? argl[i] : strlen(argv[i])) < 0;
+    if (bad) o->len = len; /* all or nothing; overflow stays set */
+    return bad ? -1 : 0;
 }

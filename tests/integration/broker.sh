@@ -11,6 +11,7 @@ T0=$(date +%s)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # A real Redis on its own loopback port and temp dir, never the system service.
+plan 2
 RPORT=$(free_port)
 mkdir -p "$T_TMP/redis"
 redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$T_TMP/redis" --save '' --appendonly no \
@@ -23,8 +24,23 @@ start_server BP "$BIN/broker" --port 0 --data-dir "$T_TMP/bdata" || finish
 ok "broker started"
 
 # ---- 1. the scripted sequences, byte for byte ---------------------------------------
-check "replies byte-identical to redis-server ($LAB/compare.txt)" \
-  python3 "$LAB/resp_compare.py" "$LAB/compare.txt" "$RPORT" "$BP"
+plan 5
+# compare NAME SCRIPT: resp_compare.py against Redis; every command of the broker's table
+# (--list-commands) must have a step; the name carries the counts, listed exceptions too.
+"$BIN/broker" --list-commands >"$T_TMP/commands"
+check "--list-commands prints the command table ($(wc -l <"$T_TMP/commands") commands)" \
+  test "$(wc -l <"$T_TMP/commands")" -ge 30
+compare() { # NAME SCRIPT [--commands FILE]
+  local out rc n=$1 script=$2; shift 2
+  out=$(timeout 300 python3 "$LAB/resp_compare.py" "$@" "$script" "$RPORT" "$BP" 2>&1)
+  rc=$?
+  if [ $rc -eq 0 ]; then ok "$n: $(tail -1 <<<"$out")"
+  else bad "$n" "$(grep -E -A2 '^(DIFF|commands of the table)|Error' <<<"$out" | head -c 800)"; fi
+}
+compare "replies byte-identical to redis-server, every command of the table ($LAB/compare.txt)" \
+  "$LAB/compare.txt" --commands "$T_TMP/commands"
+compare "malformed and unusual RESP answered as redis-server ($LAB/compare-resp.txt)" \
+  "$LAB/compare-resp.txt"
 
 for seed in 1 2; do
   check "differential: 1500 random stream commands (seed $seed) answered identically" \
@@ -32,6 +48,7 @@ for seed in 1 2; do
 done
 
 # ---- 2. redis-cli for every command: same output from both ---------------------------
+plan 4
 cli_script() {
   cat <<'CMDS'
 FLUSHALL
@@ -82,6 +99,7 @@ check "redis-cli subscribe receives the message" grep -qx flash "$T_TMP/cli.sub"
 check "redis-cli psubscribe receives the pmessage" grep -qx pmessage "$T_TMP/cli.psub"
 
 # ---- 3. pub/sub fan-out, patterns, slow subscriber -----------------------------------
+plan 6
 check "fan-out: 200 subscribers (channel and pattern) x 20 messages" \
   python3 "$LAB/pubsub_check.py" fanout "$BP" 200 20
 start_server SP "$BIN/broker" --port 0 --pubsub-buffer-limit 4mb 1mb 2 || finish
@@ -89,11 +107,23 @@ check "slow subscriber is cut, the publisher and the reading subscriber are not 
   python3 "$LAB/pubsub_check.py" slow "$SP"
 check "the cut is logged" grep -q "output buffer limit" "$T_TMP/SP.log"
 
+# a client pipelining faster than it reads: slowed down, every reply whole; clients that
+# do not read at all, together over --max-output-memory: the largest are closed, and what
+# they got is whole replies, never a cut reply followed by others
+check "1100 pipelined XRANGE over a large stream: every reply whole" \
+  python3 "$LAB/pubsub_check.py" xrange "$BP" 1100
+start_server OP "$BIN/broker" --port 0 --max-output-memory 2mb || finish
+check "3 stalled pipelines over --max-output-memory: the largest closed, replies whole" \
+  python3 "$LAB/pubsub_check.py" xrange-stalled "$OP" 200
+check "the cut is logged with the limit" grep -q "all clients' output [0-9]* bytes over the limit of 2097152" "$T_TMP/OP.log"
+
 # ---- 4. XREADGROUP BLOCK --------------------------------------------------------------
+plan 1
 check "XREADGROUP BLOCK wakes on XADD, times out with nil, serves waiters in order" \
   python3 "$LAB/pubsub_check.py" block "$BP"
 
 # ---- 5. malformed RESP ------------------------------------------------------------------
+plan 7
 check "200 malformed inputs get errors, not a crash" python3 "$LAB/pubsub_check.py" garbage "$BP" 200
 # regression (hostile.sh found it): with a log, XREADGROUP strlen'd the key inside the
 # client's input buffer, which is not NUL-terminated: a heap-buffer-overflow under ASan
@@ -139,13 +169,14 @@ snap() { local k g; for k in k k2; do redis-cli -p "$1" xrange "$k" - +; for g i
   redis-cli -p "$1" xpending "$k" "$g"; redis-cli -p "$1" xpending "$k" "$g" - + 1000 | awk 'NR % 4 != 3'
   done; done; }
 snap "$CP" >"$T_TMP/snap.before"
-kill "$CP_PID"; wait "$CP_PID" 2>/dev/null
+stop_server CP
 start_server CP2 "$BIN/broker" --port 0 --data-dir "$T_TMP/chaos" || finish
 snap "$CP2" >"$T_TMP/snap.after"
 check "replayed log rebuilds the same streams and PELs ($(wc -l <"$T_TMP/snap.before") lines)" \
   cmp "$T_TMP/snap.before" "$T_TMP/snap.after"
 
 # ---- 6. kill -9 a worker: late ack loses nothing ----------------------------------------
+plan 4
 BIN="$BIN" labs/06-job-queue/ghost-tasks.sh --bin "$BIN" --redis "127.0.0.1:$BP" --jobs 8 >"$T_TMP/ghost.out" 2>&1
 sed 's/^/    /' "$T_TMP/ghost.out"
 check "late ack, worker killed -9 mid-task: 0 tasks lost" grep -qE '^ack=late +jobs=8 completed=8 lost=0' "$T_TMP/ghost.out"
@@ -158,11 +189,16 @@ check "decoupling: with thumbnail stopped the others go on" \
 check "decoupling: thumbnail restarted catches up" grep -qE 'caught up in .*thumbnail=12' "$T_TMP/pipeline.out"
 
 # ---- 7. kill -9 the broker: no acknowledged entry lost -----------------------------------
+plan 4
 "$BIN/upload" --redis "127.0.0.1:$BP" --stream durable --count 300 >"$T_TMP/acked.out" || bad "upload to broker"
 redis-cli -p "$BP" xgroup create durable g 0 >/dev/null
 redis-cli -p "$BP" xreadgroup group g w count 10 streams durable '>' >/dev/null
 redis-cli -p "$BP" xack durable g "$(sed -nE 's/^uploaded video=1 id=(.*)/\1/p' "$T_TMP/acked.out")" >/dev/null
-before_pending=$(redis-cli -p "$BP" xpending durable g | head -1)
+# pending: the count, then each entry's ID, consumer and delivery count (not its idle time)
+pending() { echo "$(redis-cli -p "$1" xpending durable g | head -1)" \
+  "$(redis-cli -p "$1" xpending durable g - + 100 | awk 'NR % 4 != 3' | tr '\n' ' ')"; }
+# videos 2..10 read by w once, video 1 acknowledged
+want_pending="9 $(sed -nE 's/^uploaded video=([2-9]|10) id=(.*)/\2 w 1/p' "$T_TMP/acked.out" | tr '\n' ' ')"
 # Delivery and ack records do not hold replies (a lost one means a redelivery, never a
 # lost entry); the WAL writer has them written within a round: give it that round.
 sleep 0.3
@@ -172,8 +208,8 @@ sed -nE 's/^uploaded video=[0-9]+ id=(.*)/\1/p' "$T_TMP/acked.out" >"$T_TMP/acke
 redis-cli -p "$BP2" xrange durable - + | grep -E '^[0-9]+-[0-9]+$' >"$T_TMP/after.ids"
 expect_eq "after kill -9 and restart: all 300 acknowledged XADDs are there, in order" \
   "$(cat "$T_TMP/acked.ids")" "$(cat "$T_TMP/after.ids")"
-expect_eq "after restart: the group's pending list is intact (9 pending)" "$before_pending" \
-  "$(redis-cli -p "$BP2" xpending durable g | head -1)"
+expect_eq "after restart: the group's pending list is intact (9 pending: videos 2..10, consumer w, delivered once)" \
+  "$want_pending" "$(pending "$BP2")"
 check "restart logs the replay" grep -q "replayed" "$T_TMP/BP2.log"
 
 # kill -9 in the middle of a stream of XADDs: every ID the producer got back survives
@@ -192,10 +228,61 @@ else
   bad "kill -9 mid-upload" "$missing of $nacked acknowledged entries missing"
 fi
 
+# ---- 7b. a damaged log: the broker refuses to start, names the segment, changes nothing ----
+plan 15
+# 40 entries of 1 MB acknowledged at appendfsync always (16 per 16 MB segment: segments
+# 0..2 hold them, one more is made ahead), kill -9, then one segment deleted at a time on
+# a copy; once it is put back, all 40 entries are there.
+start_server BD "$BIN/broker" --port 0 --data-dir "$T_TMP/bd" --appendfsync always || finish
+head -c 1000000 /dev/zero | tr '\0' e >"$T_TMP/e.val"
+nadd=0
+for i in $(seq 1 40); do
+  redis-cli -p "$BD" -x xadd big '*' f <"$T_TMP/e.val" | grep -qE '^[0-9]+-[0-9]+$' && nadd=$((nadd + 1))
+done
+expect_eq "40 XADDs of 1 MB acknowledged (appendfsync always)" 40 "$nadd"
+kill -9 "$BD_PID"; wait "$BD_PID" 2>/dev/null
+cp -a "$T_TMP/bd" "$T_TMP/bd.orig"
+bsums() { (cd "$1" && md5sum ./*); }
+broker_damage() { # NAME FILE WANT-REGEX: FILE deleted: refused, nothing changed; put back: 40
+  local name=$1 file=$2 want=$3 rc
+  rm -rf "$T_TMP/bd"; cp -a "$T_TMP/bd.orig" "$T_TMP/bd"; rm "$T_TMP/bd/$file"
+  bsums "$T_TMP/bd" >"$T_TMP/bd.md5"
+  timeout 60 "$BIN/broker" --port 0 --data-dir "$T_TMP/bd" >"$T_TMP/bd.log" 2>&1
+  rc=$?
+  expect_eq "broker, $name: refuses to start" 1 "$rc"
+  check "broker, $name: the error names the segment" grep -qE "$want" "$T_TMP/bd.log"
+  check "broker, $name: every file unchanged" cmp "$T_TMP/bd.md5" <(bsums "$T_TMP/bd")
+  cp -a "$T_TMP/bd.orig/$file" "$T_TMP/bd/$file"
+  start_server BD "$BIN/broker" --port 0 --data-dir "$T_TMP/bd" || return
+  expect_eq "broker, $name, put back: all 40 entries" 40 "$(redis-cli -p "$BD" xlen big)"
+  kill "$BD_PID"; wait "$BD_PID" 2>/dev/null
+}
+broker_damage "second-to-last segment deleted" 0000000001000000.wal \
+  'damaged: segment 0000000001000000.wal missing \(LSN 16777216\), below the flushed LSN'
+broker_damage "first segment deleted" 0000000000000000.wal \
+  'damaged: segment 0000000000000000.wal missing \(LSN 0\), below the flushed LSN'
+broker_damage "last segment deleted" 0000000002000000.wal \
+  'damaged: segment 0000000002000000.wal missing \(LSN 33554432\), below the flushed LSN'
+rm -rf "$T_TMP/bd"; cp -a "$T_TMP/bd.orig" "$T_TMP/bd"; rm "$T_TMP/bd/0000000001000000.wal"
+start_server BD "$BIN/broker" --port 0 --data-dir "$T_TMP/bd" --wal-truncate-damaged || finish
+expect_eq "broker --wal-truncate-damaged: the 16 entries before the missing segment" 16 \
+  "$(redis-cli -p "$BD" xlen big)"
+check "... logged: segment, LSN range, bytes cut" grep -qE \
+  'damaged in .*: segment 0000000001000000.wal missing .*; cut on request at LSN 16777216: LSN 16777216\.\.[0-9]+ \([0-9]+ bytes\) lost' "$T_TMP/BD.log"
+kill "$BD_PID"; wait "$BD_PID" 2>/dev/null
+rm -rf "$T_TMP/bd" "$T_TMP/bd.orig"
+
 # ---- 8. every lab program against a real Redis --------------------------------------------
-check "upload --redis (real redis-server)" "$BIN/upload" --redis "127.0.0.1:$RPORT" --stream lab --count 3
-check "worker --redis (real redis-server) drains its group" timeout 20 "$BIN/worker" --redis "127.0.0.1:$RPORT" \
-  --stream lab --role notify --ack late --visibility-timeout 500 --exit-idle-ms 500
+plan 5
+"$BIN/upload" --redis "127.0.0.1:$RPORT" --stream lab --count 3 >"$T_TMP/lab.up" 2>&1
+lab_ids=$(sed -nE 's/^uploaded video=[1-3] id=(.*)/\1/p' "$T_TMP/lab.up" | tr '\n' ' ')
+expect_eq "upload --redis (real redis-server): 3 IDs printed, the stream holds those 3" \
+  "3 $lab_ids" "$(redis-cli -p "$RPORT" xlen lab) $(redis-cli -p "$RPORT" xrange lab - + | grep -E '^[0-9]+-[0-9]+$' | tr '\n' ' ')"
+timeout 20 "$BIN/worker" --redis "127.0.0.1:$RPORT" --stream lab --role notify --ack late \
+  --visibility-timeout 500 --exit-idle-ms 500 >"$T_TMP/lab.worker" 2>&1
+wrc=$?
+expect_eq "worker --redis (real redis-server) drains its group: each upload done once, 0 pending, exit 0" \
+  "$lab_ids|0|0" "$(sed -nE 's/^notify [^ ]+ done video=[0-9]+ id=(.*)/\1/p' "$T_TMP/lab.worker" | tr '\n' ' ')|$(redis-cli -p "$RPORT" xpending lab notify | head -1)|$wrc"
 labs/06-job-queue/ghost-tasks.sh --bin "$BIN" --redis "127.0.0.1:$RPORT" --jobs 8 >"$T_TMP/ghost-redis.out" 2>&1
 sed 's/^/    /' "$T_TMP/ghost-redis.out"
 check "ghost-tasks.sh against real Redis: late ack loses 0" grep -qE '^ack=late +jobs=8 completed=8 lost=0' "$T_TMP/ghost-redis.out"
@@ -204,7 +291,9 @@ check "pipeline.sh against real Redis: thumbnail catches up" \
   grep -qE 'caught up in .*thumbnail=12' "$T_TMP/pipeline-redis.out"
 check "pubsub_check fan-out against real Redis agrees" python3 "$LAB/pubsub_check.py" fanout "$RPORT" 20 10
 
+plan 3
 alive "restarted broker still running" "$BP3_PID"
 alive "limited broker still running" "$SP_PID"
+alive "broker with the small output cap still running" "$OP_PID"
 echo "  ($(( $(date +%s) - T0 )) s)"
 finish

@@ -4,15 +4,15 @@
 //   SERVER      http://127.0.0.1:PORT of jobs-server
 //   PROXY       http://127.0.0.1:PORT of cutproxy.py in front of it, PROXY_PID its pid
 //   PROFILE     a fresh --user-data-dir
-// Prints "ok NAME" or "FAIL NAME: why" per check; browser.sh counts them.
+// Prints "plan N" first, then "ok NAME" or "FAIL NAME: why" per check (tests/lib.sh's
+// run_checks counts them against the plan), and exits 0 once every test has run.
 "use strict";
 const { chromium } = require(process.env.PW_DIR + "/node_modules/playwright-core");
 
 const SERVER = process.env.SERVER, PROXY = process.env.PROXY;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-let failed = 0;
 const ok = (n) => console.log(`ok ${n}`);
-const fail = (n, why) => { failed++; console.log(`FAIL ${n}: ${String(why).replace(/\n/g, " ").slice(0, 300)}`); };
+const fail = (n, why) => { console.log(`FAIL ${n}: ${String(why).replace(/\n/g, " ").slice(0, 300)}`); };
 const check = (n, cond, why) => (cond ? ok(n) : fail(n, why));
 
 async function text(page, sel) { return (await page.textContent(sel)) || ""; }
@@ -92,7 +92,11 @@ async function sixConnections(ctx) {
   await page.close();
 }
 
+// Each test and the checks it prints when it runs to its end.
+const TESTS = [[sseResume, 6], [chat, 4], [sixConnections, 3]];
+
 (async () => {
+  console.log(`plan ${1 + TESTS.reduce((n, [, k]) => n + k, 0)}`);
   let ctx;
   try {
     // a persistent context is how playwright takes a fresh --user-data-dir
@@ -108,9 +112,9 @@ async function sixConnections(ctx) {
     process.exit(1);
   }
   ok("chromium launches");
-  for (const t of [sseResume, chat, sixConnections]) {
+  for (const [t] of TESTS) {
     try { await t(ctx); } catch (e) { fail(t.name, e.message); }
   }
   await ctx.close();
-  process.exit(failed ? 1 : 0);
+  process.exit(0);
 })();

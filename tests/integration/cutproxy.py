@@ -6,6 +6,7 @@ resuming with Last-Event-ID).  Used by tests/integration/browser.sh.
   cutproxy.py TARGET_PORT     prints "listening on 127.0.0.1:PORT"
   kill -USR1 PID              closes every proxied connection whose latest request
                               line contains "/events" (the SSE streams), both sides
+  kill PID                    stops it, exit status 0 (as the test's servers do)
 """
 import asyncio
 import re
@@ -66,9 +67,11 @@ async def main():
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     print(f"listening on 127.0.0.1:{port}", flush=True)
+    stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, cut)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with server:
-        await server.serve_forever()
+        await stop.wait()
 
 
 asyncio.run(main())

@@ -40,6 +40,7 @@ want1=$(sha256sum <"$D/gen1.dat" | cut -d' ' -f1)
 
 # 1. Reads: each engine, buffered and O_DIRECT, reads the whole file twice over,
 #    checking every byte; the last block of each pass is a short read at EOF.
+plan 13
 for eng in pread threads libaio uring; do
   for mode in "" --direct; do
     name="$eng read${mode:+ direct}"
@@ -62,6 +63,7 @@ check "random 512-byte reads verified (threads)" "$DB" --engine threads --rw ran
 
 # 2. Writes: each engine writes the whole 1 MiB file once (generation 1); the file
 #    must then be byte-for-byte Python's generation-1 file.
+plan 6
 for eng in pread threads libaio uring; do
   cp "$D/read.dat" "$D/w.dat" && truncate -s $((1024 * 1024)) "$D/w.dat"
   if out=$("$DB" --engine $eng --rw write --bs 4k --qd 8 --ios 256 --direct --verify "$D/w.dat" 2>&1); then
@@ -75,12 +77,14 @@ out=$("$DB" --engine libaio --rw randwrite --bs 4k --qd 4 --ios 64 --fsync-every
 case "$out" in *"+ 4 fsync)"*) ok "fsync every 16 of 64 writes: 4 fsyncs counted" ;; *) bad "fsync count" "$out" ;; esac
 
 # 3. A corrupted byte is found, with its offset, and the exit code says so.
+plan 1
 cp "$D/read.dat" "$D/bad.dat"
 printf 'X' | dd of="$D/bad.dat" bs=1 seek=123457 conv=notrunc status=none
 out=$("$DB" --engine uring --rw read --bs 4k --qd 4 --ios 257 --verify "$D/bad.dat" 2>&1); rc=$?
 case "$rc:$out" in 1:*"first bad byte at file offset 123457"*) ok "corruption found at 123457" ;; *) bad "corruption" "rc=$rc $out" ;; esac
 
 # 4. Misaligned O_DIRECT: explained (which of offset/size/buffer, and the rule), not a bare EINVAL.
+plan 4
 dio() { # NAME WANT args...
   local n=$1 want=$2; shift 2
   out=$("$DB" --rw randread --ios 4 --direct "$@" "$D/read.dat" 2>&1); rc=$?
@@ -92,6 +96,7 @@ dio "pread: offset misaligned" "offset*is not a multiple of" --engine pread --bs
 dio "threads: size 1000 misaligned" "size?1000?is?not?a?multiple?of" --engine threads --qd 2 --bs 1000
 
 # 5. tmpfs: O_DIRECT is either refused with a clear message or called out as memory.
+plan 1
 if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
   f=/dev/shm/wirelab-disk-io.$$
   out=$("$DB" --engine uring --rw randread --ios 16 --size 64k --direct "$f" 2>&1); rc=$?
@@ -104,37 +109,50 @@ else
   bad "tmpfs O_DIRECT" "/dev/shm is not tmpfs here"
 fi
 
-# 6. --json: exactly the issue's keys; system calls per I/O as each engine should.
+# 6. --json: exactly these keys; system calls per I/O as each engine should.
+plan 4
 js() { "$DB" --json --rw randread --bs 4k --ios 400 --direct "$@" "$D/read.dat" 2>/dev/null; }
 keys=$(js --engine uring --qd 8 | python3 -c 'import json,sys; print(",".join(sorted(json.load(sys.stdin))))')
 expect_eq "json keys" "bs,engine,iops,lat_p50_us,lat_p999_us,lat_p99_us,mbps,qd,rw,syscalls_per_io" "$keys"
 spi() { js "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)["syscalls_per_io"])'; }
 expect_eq "pread: 1 system call per I/O" "1.0" "$(spi --engine pread)"
 v=$(spi --engine uring --qd 16 --batch 16)
-check "uring --batch 16: <= 0.1 system calls per I/O (got $v)" awk -v v="$v" 'BEGIN { exit !(v <= 0.1) }'
+check_num "uring --batch 16: <= 0.1 system calls per I/O (got $v)" "$v" '>' 0 '<=' 0.1
 v=$(spi --engine libaio --qd 16 --batch 16)
-check "libaio --batch 16: <= 0.15 system calls per I/O (got $v)" awk -v v="$v" 'BEGIN { exit !(v <= 0.15) }'
+check_num "libaio --batch 16: <= 0.15 system calls per I/O (got $v)" "$v" '>' 0 '<=' 0.15
 
-# 7. The tool's own count matches strace's.  Only calls of this engine's kind are
-#    counted by strace; for pread64 only 4096-byte ones (the dynamic loader preads too).
-sc() { # ENGINE SYSCALL args...: tool count vs strace count of SYSCALL
-  local eng=$1 call=$2; shift 2
-  out=$(strace -f -qq -e trace="$call" -o "$D/strace.txt" "$DB" --engine $eng --rw randread --bs 4k --ios 300 --direct "$@" "$D/read.dat" 2>&1)
-  local mine theirs
-  mine=$(printf '%s\n' "$out" | sed -nE 's/.*\(([0-9]+) '"$call"'.*/\1/p' | head -1)
-  if [ "$call" = pread64 ]; then
-    theirs=$(grep -c ', 4096, ' "$D/strace.txt")
-  else
-    theirs=$(grep -c "$call(" "$D/strace.txt")
-  fi
-  expect_eq "$eng: own count of $call equals strace's" "${theirs:-none}" "${mine:-none}"
+# 7. The tool's own counts match strace's, call by call (libaio: io_submit and
+#    io_getevents), and so does the per-I/O figure it prints.  Only calls of the
+#    engine's kinds are traced; for pread64 only 4096-byte ones (the dynamic loader
+#    preads too).  An engine that leaves a call uncounted fails both checks.
+plan 8
+sc() { # ENGINE SYSCALL[,SYSCALL] args...: the tool's counts vs strace's
+  local eng=$1 calls=$2; shift 2
+  out=$(strace -f -qq -e trace="$calls" -o "$D/strace.txt" "$DB" --engine $eng --rw randread --bs 4k --ios 300 --direct "$@" "$D/read.dat" 2>&1)
+  local c n mine="" theirs="" total=0 ios per lo hi
+  for c in ${calls//,/ }; do
+    n=$(printf '%s\n' "$out" | sed -nE 's/.*[(+] ?([0-9]+) '"$c"'[ )].*/\1/p' | head -1)
+    mine+=" ${n:-none}"
+    if [ "$c" = pread64 ]; then n=$(grep -c ', 4096, ' "$D/strace.txt")
+    else n=$(grep -cE "^[0-9]+ +$c\(" "$D/strace.txt"); fi
+    theirs+=" $n"
+    total=$((total + n))
+  done
+  expect_eq "$eng: own count of ${calls//,/ + } equals strace's (${theirs# })" "$theirs" "$mine"
+  ios=$(printf '%s\n' "$out" | sed -nE 's/.*\(([0-9]+) I\/Os in .*/\1/p')
+  per=$(printf '%s\n' "$out" | sed -nE 's/^ *syscalls +([0-9.]+) per I\/O.*/\1/p')
+  # the figure is printed with three decimals: strace's total / I/Os, to within rounding
+  lo=$(awk -v t="$total" -v n="${ios:-0}" 'BEGIN { if (n > 0) printf "%.6f", t / n - 0.0005 }')
+  hi=$(awk -v t="$total" -v n="${ios:-0}" 'BEGIN { if (n > 0) printf "%.6f", t / n + 0.0005 }')
+  check_num "$eng: $per system calls per I/O = strace's $total / ${ios:-?} I/Os" "$per" '>=' "$lo" '<=' "$hi"
 }
 sc uring io_uring_enter --qd 8
-sc libaio io_submit --qd 8
+sc libaio io_submit,io_getevents --qd 8
 sc pread pread64
 sc threads pread64 --qd 4
 
 # 8. Buffered libaio: time inside io_submit is measured and printed.
+plan 4
 out=$("$DB" --engine libaio --rw randread --bs 4k --qd 8 --ios 300 "$D/read.dat" 2>&1)
 case "$out" in *"of the run inside io_submit"*) ok "libaio prints time inside io_submit" ;; *) bad "io_submit time" "$out" ;; esac
 
@@ -143,13 +161,13 @@ case "$out" in *"of the run inside io_submit"*) ok "libaio prints time inside io
 for eng in uring libaio; do
   out=$(timeout 20 "$DB" --engine $eng --rw randread --bs 4k --qd 8 --runtime 0.3 --warm "$D/read.dat" 2>&1); rc=$?
   secs=$(printf '%s\n' "$out" | sed -nE 's/.*I\/Os in ([0-9.]+) s\).*/\1/p')
-  check "$eng: --runtime 0.3 on a warm cache stops in time (took ${secs:-?} s, rc $rc)" \
-    awk -v s="${secs:-99}" 'BEGIN { exit !(s < 3) }'
+  check_num "$eng: --runtime 0.3 on a warm cache stops in time (took ${secs:-?} s, rc $rc)" "$secs" '<' 3
 done
 v=$(spi --engine uring --qd 16)
-check "uring default (fio-like, each I/O submitted at once): <= 1.05 calls per I/O (got $v)" awk -v v="$v" 'BEGIN { exit !(v >= 0.9 && v <= 1.05) }'
+check_num "uring default (fio-like, each I/O submitted at once): <= 1.05 calls per I/O (got $v)" "$v" '>=' 0.9 '<=' 1.05
 
 # 9. Bad arguments: a clear message and exit 2.
+plan 14
 badarg() { # NAME WANT args...
   local n=$1 want=$2; shift 2
   out=$("$DB" "$@" 2>&1); rc=$?

@@ -9,9 +9,10 @@ port is printed; PID/LOG are the replica's, started afterwards by the caller).
 
 Each attack runs for a bounded count and time, then asserts: the server pid is
 alive, its log has no sanitizer report, and a fresh well-behaved client gets a
-correct answer.  Prints one `ok NAME` / `FAIL NAME: WHY` line per assertion
-(hostile.sh turns them into ok/bad) and exits 0.  python3 stdlib only, 127.0.0.1
-only.
+correct answer.  Prints `plan N` (the checks it will print: CHECKS), then one
+`ok NAME` / `FAIL NAME: WHY` line per assertion (tests/lib.sh's run_checks turns
+them into ok/bad and counts them against the plan) and exits 0.  python3 stdlib
+only, 127.0.0.1 only.
 """
 import os
 import random
@@ -55,11 +56,18 @@ def alive():
 
 
 def sanitizer_report():
-    try:
-        with open(LOG, "rb") as f:
-            t = f.read()
-    except OSError:
-        return ""
+    """A report in the server's log (UBSan) or in its ASan log_path file
+    ($T_SANITIZER_DIR/asan.PROGRAM.PID, set by tests/lib.sh)."""
+    t = b""
+    d = os.environ.get("T_SANITIZER_DIR", "")
+    paths = [LOG] + ([os.path.join(d, f) for f in os.listdir(d) if f.endswith(".%d" % PID)]
+                     if d and os.path.isdir(d) else [])
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                t += f.read()
+        except OSError:
+            pass
     m = re.search(rb"(ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer|"
                   rb"AddressSanitizer:DEADLYSIGNAL)", t)
     return t[m.start():m.start() + 300].decode("latin-1") if m else ""
@@ -897,7 +905,23 @@ def fake_primary(budget):
     COUNTS["fake primary"] = n
     after("fake primary")
     proc.terminate()
-    proc.wait()
+    try:
+        rc = proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rc = "still running 10 s after SIGTERM"
+    rep = sanitizer_report()
+    if rc == 0 and not rep:
+        ok("fake primary: the replica exits 0 on SIGTERM, no sanitizer report")
+    else:
+        fail("fake primary: the replica exits 0 on SIGTERM", "exit %s %s" % (rc, rep))
+
+
+# The checks each attack prints: after()'s one, plus one of their own for these (RSS
+# bounded, no busy loop, the replica's exit status).  A new attack that prints more
+# must say so here: hostile.sh fails a run that printed more or fewer than planned.
+CHECKS = {attack_pipeline: 2, attack_subscriber_never_reads: 2, attack_jobs_push: 2,
+          attack_fd_exhaust: 2, "fake primary": 2}
 
 
 def run(name, attack, *args):
@@ -914,12 +938,15 @@ def run(name, attack, *args):
 def main():
     per = SECONDS
     if KIND == "fakeprimary":
+        say("plan %d" % CHECKS["fake primary"])
         fake_primary(per)
         return
     if KIND == "repl":
+        say("plan 1")
         run("garbage replica", attack_repl_garbage, per)
         return
     if os.environ.get("FD_EXHAUST"):
+        say("plan %d" % CHECKS.get(attack_fd_exhaust, 1))
         run("more connections than descriptors", attack_fd_exhaust, per)
         return
     plan = [("mutated requests", attack_mutate, per),
@@ -932,6 +959,7 @@ def main():
         plan.append(("subscriber never reads", attack_subscriber_never_reads, per))
     plan += [("pipeline, never read", attack_pipeline, per),
              ("connections to the fd limit", attack_fds, per)]
+    say("plan %d" % sum(CHECKS.get(attack, 1) for _, attack, _ in plan))
     for name, attack, secs in plan:
         if not run(name, attack, secs):
             break

@@ -19,24 +19,14 @@ S=${HOSTILE_SECS:-0.7}
 SEED=${HOSTILE_SEED:-$RANDOM}
 echo "  seed $SEED (HOSTILE_SEED=$SEED reproduces)"
 
-# hostile_lines PREFIX: turn `ok NAME` / `FAIL NAME: WHY` lines on stdin into ok/bad.
-hostile_lines() {
-  local prefix=$1 line
-  while IFS= read -r line; do
-    case $line in
-      ok\ *) ok "$prefix${line#ok }" ;;
-      FAIL\ *) line=${line#FAIL }; bad "$prefix${line%%: *}" "${line#*: }" ;;
-      *) bad "${prefix}unexpected output" "$line" ;;
-    esac
-  done
-}
-# hostile KIND PORT PID LOG NAME: run the attacks (hostile.py), count their lines.
+# hostile KIND PORT PID LOG NAME: run the attacks (hostile.py): its checks, planned by
+# itself, and one more (planned here, per call): it exits 0 after all of them.
 hostile() {
-  hostile_lines "$5: " < <(timeout 60 python3 "$H" "$1" "$2" "$3" "$4" "$S" "$SEED" 2>&1)
+  run_checks "$5: " timeout 60 python3 "$H" "$1" "$2" "$3" "$4" "$S" "$SEED"
 }
 
 # Sections 2 and 3 (no servers) run in the background while section 1 attacks, and
-# print ok/FAIL lines that are counted at the end: the budget is 40 s.
+# print `plan N` and ok/FAIL lines that are counted at the end: the budget is 40 s.
 offline_checks() {
 # ---- 2. bad command lines: exit 2 and a message -----------------------------------
 badcli() {
@@ -46,6 +36,7 @@ badcli() {
   if [ "$rc" = 2 ] && [ -n "$out" ] && ! grep -q 'Sanitizer\|runtime error' <<<"$out"; then echo "ok $prog $* -> exit 2"
   else echo "FAIL $prog $*: exit $rc: $(head -c 200 <<<"$out" | tr "\n" " ")"; fi
 }
+echo "plan 51" # the badcli lines below
 for p in server-blocking server-epoll server-uring jobs-server broker; do
   badcli "$p" --port 99999
   badcli "$p" --port -1
@@ -127,12 +118,18 @@ EOF
 declare -A FILES=([json]="deep.json deepobj.json nul.json huge-num.json bad-utf8.json esc.json random.bin empty"
   [xml]="deep.xml billion.xml ext.xml unclosed.xml random.bin empty"
   [http]="long-line.http nul.http cl.http chunk.http random.bin empty" [proto]="proto.bin random.bin empty")
+local impls nfiles=0 fmt impl
+impls=$("$BIN/parse" --list)
+while read -r fmt impl; do set -- ${FILES[$fmt]:-random.bin}; nfiles=$((nfiles + $#)); done <<<"$impls"
+echo "plan $((nfiles + 1 + 11))" # the files, the list itself, the WAL and diskbench files
+[ "$(wc -l <<<"$impls")" -ge 8 ] && echo "ok parse --list: $(wc -l <<<"$impls") implementations" ||
+  echo "FAIL parse --list: $impls"
 while read -r fmt impl; do
   if [ "$impl" = hand ]; then args=(--impl hand); else args=(--impl lib --lib "$impl"); fi
   for f in ${FILES[$fmt]:-random.bin}; do
     filetool "parse $fmt $impl $f" "0 1" "$BIN/parse" --format "$fmt" "${args[@]}" "$T_TMP/$f"
   done
-done < <("$BIN/parse" --list)
+done <<<"$impls"
 for dd in wal-rand wal-meta wal-trunc wal-hdr; do
   filetool "wal-dump $dd" "0 1 2" "$BIN/wal-dump" "$T_TMP/$dd"
   filetool "kv-server recovery of $dd" "1 2" "$BIN/kv-server" --role primary --port 0 --data-dir "$T_TMP/$dd"
@@ -146,6 +143,7 @@ offline_checks >"$T_TMP/offline.out" 2>&1 &
 OFFLINE=$!
 
 # ---- 1. the servers under attack ----------------------------------------------------
+plan 4
 for srv in server-blocking server-epoll server-uring; do
   start_server P "$BIN/$srv" --port 0 --idle-timeout 2 || continue
   hostile http "$P" "$P_PID" "$T_TMP/P.log" "$srv"
@@ -185,6 +183,7 @@ acked() {
 
 # Nothing acknowledged is lost: writes acknowledged before and after the attacks are
 # all there after kill -9 and a restart on the same data directory.
+plan 2
 if start_server B "$BIN/broker" --port 0 --data-dir "$T_TMP/broker"; then
   acked A1 "$B" 20 XADD acked '*' n @
   hostile resp "$B" "$B_PID" "$T_TMP/B.log" broker
@@ -195,6 +194,7 @@ if start_server B "$BIN/broker" --port 0 --data-dir "$T_TMP/broker"; then
       ":$((A1 + A2)) 40" "$(resp "$B" XLEN acked) $((A1 + A2))"
 fi
 
+plan 3
 if start_server K "$BIN/kv-server" --role primary --port 0 --repl-port 0 --data-dir "$T_TMP/kvp" \
      --synchronous-commit local; then
   KR=$(sed -nE 's/.*replication.* 127\.0\.0\.1:([0-9]+).*/\1/p' "$T_TMP/K.log" | head -1)
@@ -215,10 +215,11 @@ if start_server K "$BIN/kv-server" --role primary --port 0 --repl-port 0 --data-
 fi
 
 # a fake primary that answers a replica with garbage (mutated real WAL records)
+plan 1
 if start_server W "$BIN/kv-server" --role primary --port 0 --data-dir "$T_TMP/kvw" --synchronous-commit local; then
   printf '*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$3\r\n222\r\n' |
     timeout 5 python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1]))); s.sendall(sys.stdin.buffer.read()); s.recv(100); s.close()' "$W"
-  stop_all "$W_PID"
+  stop_server W
   head -c 4096 "$T_TMP"/kvw/*.wal | python3 -c 'import sys; b=sys.stdin.buffer.read(); i=b.find(bytes(24)); sys.stdout.buffer.write(b[:i if i>0 else 80])' >"$T_TMP/recs"
   KV_BIN="$BIN/kv-server" KV_DIR="$T_TMP/kvr" KV_RECORDS="$T_TMP/recs" \
     hostile fakeprimary 0 0 "$T_TMP/kvr.log" "kv-server replica"
@@ -227,6 +228,7 @@ fi
 # Out of descriptors (ulimit -n 64): accept() fails with EMFILE while the listener stays
 # readable.  server-epoll, server-uring and the broker used to retry at once: a core at
 # 100% and a log line per try; server-blocking logged 100 lines a second.
+plan 10
 for srv in server-blocking server-epoll server-uring jobs-server broker; do
   kind=http; [ "$srv" = jobs-server ] && kind=jobs; [ "$srv" = broker ] && kind=resp
   start_server F bash -c 'ulimit -n 64 && exec "$@"' _ "$BIN/$srv" --port 0 || continue
@@ -234,8 +236,9 @@ for srv in server-blocking server-epoll server-uring jobs-server broker; do
   lines=$(wc -l <"$T_TMP/F.log")
   if [ "$lines" -lt 100 ]; then ok "$srv (ulimit -n 64): log stays short ($lines lines)"
   else bad "$srv (ulimit -n 64): log flood" "$lines lines"; fi
-  stop_all "$F_PID"
+  stop_server F
 done
+plan 1 # the background checks end well
 wait "$OFFLINE"
-hostile_lines "" <"$T_TMP/offline.out"
+check_lines "" "$?" "$T_TMP/offline.out" "bad command lines and hostile files"
 finish

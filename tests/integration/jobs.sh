@@ -30,6 +30,7 @@ jfield() { sed -nE "s/.*\"$2\":\"?([^\",}]*)\"?.*/\1/p" <<<"$1"; }
 new_job() { local r; r=$(post "{\"work_ms\": $1${2:+, \"callback\": \"$2\"}}"); jfield "${r#* }" id; }
 
 # ---- request-response: POST, short poll, Server-Timing ------------------------
+plan 9
 r=$(post '{"work_ms": 2000}')
 expect_eq "POST /jobs answers 202" 202 "${r%% *}"
 ID=$(jfield "${r#* }" id)
@@ -48,6 +49,7 @@ expect_eq "short poll later: done" done "$(jfield "$b" status)"
 expect_eq "done job progress 100, version 12" "100 12" "$(jfield "$b" progress) $(jfield "$b" version)"
 
 # ---- long polling -------------------------------------------------------------
+plan 10
 LID=$(new_job 3000)
 v=$(jfield "$(curl -s "$U/jobs/$LID")" version)
 t0=$(date +%s%N)
@@ -70,6 +72,7 @@ expect_eq "long poll bad wait 400" 400 "$(status_of "$U/jobs/$DONE?wait=abc&sinc
 expect_eq "long poll wait too long 400" 400 "$(status_of "$U/jobs/$DONE?wait=100000&since=0")"
 
 # ---- SSE ----------------------------------------------------------------------
+plan 11
 SID=$(new_job 300)
 curl -s -N --max-time 1.5 -D "$T_TMP/hs" "$U/jobs/$SID/events" >"$T_TMP/sse1" || true
 check "SSE content type" grep -qi '^content-type: text/event-stream' "$T_TMP/hs"
@@ -92,6 +95,7 @@ check "HEAD /events answers the stream's head, no stream" sh -c \
 expect_eq "SSE unknown job 404" 404 "$(status_of "$U/jobs/424242/events")"
 
 # Global stream, live: an event must arrive while the job still runs (no buffering).
+plan 3
 curl -s -N --max-time 4 "$U/events" >"$T_TMP/sse3" &
 CURL_PID=$!
 sleep 0.4
@@ -111,6 +115,7 @@ sys.exit(0 if ids == sorted(set(ids)) and ids else 1)
 EOF
 
 # A log of 16 events and 24 events later: resuming after 1 says what was lost.
+plan 1
 start_server P2 "$BIN/jobs-server" --port 0 --event-log 16 --max-jobs 2 --heartbeat 1 || finish
 for i in 1 2; do curl -s -o /dev/null -d '{"work_ms": 20}' "http://127.0.0.1:$P2/jobs"; done
 curl -s -o /dev/null "http://127.0.0.1:$P2/jobs/2?wait=5&since=11"
@@ -120,6 +125,7 @@ expect_eq "resume past the log's retention: 'event: gap' then the 16 kept (9..24
 # Eviction (--max-jobs 2): job 4 takes done job 2's slot.  Job 2's long-poll
 # waiter is answered at once with its last status; its SSE follower keeps its
 # stream (heartbeats) but gets nothing more; job 2 is then unknown.
+plan 5
 U2="http://127.0.0.1:$P2"
 curl -s -N --max-time 3 "$U2/jobs/2/events" >"$T_TMP/evict_sse" &
 EV_SSE=$!
@@ -129,22 +135,24 @@ sleep 0.4
 curl -s -o /dev/null -d '{"work_ms": 20}' "$U2/jobs"           # job 3 evicts done job 1
 curl -s -o /dev/null -d '{"work_ms": 20}' "$U2/jobs"           # job 4 evicts done job 2
 wait "$EV_LP"
-check "eviction answers the job's long poll at once ($(cat "$T_TMP/evict_t") s)" \
-  awk -v t="$(cat "$T_TMP/evict_t")" 'BEGIN { exit !(t < 4) }'
+check_num "eviction answers the job's long poll at once ($(cat "$T_TMP/evict_t") s)" \
+  "$(cat "$T_TMP/evict_t")" '<' 4
 expect_eq "the evicted job's waiter got its last version" 12 "$(jfield "$(cat "$T_TMP/evict_lp")" version)"
 expect_eq "an evicted job is unknown: 404" 404 "$(status_of "$U2/jobs/2")"
 wait "$EV_SSE"
 check "the evicted job's SSE follower kept its stream (heartbeats after the eviction)" \
   test "$(grep -c '^: heartbeat' "$T_TMP/evict_sse")" -ge 2
 alive "server alive after evictions" "$P2_PID"
-kill "$P2_PID"
+stop_server P2
 
 # ---- webhooks -----------------------------------------------------------------
+plan 8
 cat >"$T_TMP/receiver.py" <<'EOF'
 # A webhook receiver: verifies X-Wirelab-Signature, answers 503 to the first
 # attempt of each delivery when REFUSE_FIRST=1, or never answers when HANG=1.
-import hashlib, hmac, http.server, os, socket, sys, time
+import hashlib, hmac, http.server, os, signal, socket, sys, time
 secret, log = os.environ["SECRET"].encode(), open(os.environ["LOG"], "a", buffering=1)
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))  # stopped like the servers: exit 0
 if os.environ.get("HANG") == "1":
     s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
     print("listening on 127.0.0.1:%d" % s.getsockname()[1], flush=True)
@@ -191,6 +199,7 @@ expect_eq "callback that is not http://IPV4:PORT/ -> 422" "422" \
   "$(post '{"work_ms": 10, "callback": "http://example.com/x"}' | cut -d' ' -f1)"
 
 # ---- bad input ----------------------------------------------------------------
+plan 16
 expect_eq "unknown job 404" 404 "$(status_of "$U/jobs/987654")"
 expect_eq "non-numeric job id 404" 404 "$(status_of "$U/jobs/abc")"
 r=$(post '{"work_ms": 10')
@@ -213,6 +222,7 @@ expect_eq "GET / serves the page" 200 "$(status_of "$U/")"
 alive "server alive after bad input" "$P_PID"
 
 # ---- limits: waiters, streams, slow readers -----------------------------------
+plan 4
 PIDS=()
 for i in 1 2 3 4; do curl -s -o /dev/null "$U/jobs/$DONE?wait=4&since=12" & PIDS+=($!); done
 sleep 0.5
@@ -234,6 +244,7 @@ sleep 0.3
 
 # A reader that never reads while ~1 MB of events flow: the server cuts it off at
 # --stream-buffer (32 KiB) instead of growing, and keeps serving everyone else.
+plan 3
 python3 - "$P" <<'EOF' && ok "slow SSE and WebSocket readers cut off at the buffer limit" || bad "slow SSE and WebSocket readers cut off at the buffer limit"
 import http.client, json, socket, sys, time
 port = int(sys.argv[1])
@@ -260,6 +271,7 @@ expect_eq "server answers after the flood" 200 "$(status_of "$U/jobs/$DONE")"
 # Resume /events from the start after the flood: ~1 MB of events through a 32 KiB
 # connection bound, taken from the log in batches as the client reads: every id
 # once, in order, and the stream is not cut.
+plan 1
 python3 - "$P" <<'EOF' && ok "Last-Event-ID: 1 on /events replays ~10k events, none missed or repeated, not cut" || bad "big /events resume"
 import http.client, json, socket, sys, time
 port = int(sys.argv[1])
@@ -282,6 +294,7 @@ sys.exit(0 if ok else 1)
 EOF
 
 # ---- WebSocket: job events pushed as text frames, chat room, protocol errors ----
+plan 15
 python3 - "$P" <<'EOF' >"$T_TMP/ws.out" 2>&1
 import base64, os, socket, struct, sys, json, urllib.request
 port = int(sys.argv[1])
@@ -367,8 +380,7 @@ expect_eq "WS: bad room name -> 400" 400 "$(status_of -H 'Upgrade: websocket' -H
 
 wait "$IDLE_PID"
 idle=$(cat "$T_TMP/idle")
-check "silent connection closed after --idle-timeout 2 (${idle} s)" \
-  awk -v t="$idle" 'BEGIN { exit !(t >= 1.5 && t <= 6) }'
+check_num "silent connection closed after --idle-timeout 2 (${idle} s)" "$idle" '>=' 1.5 '<=' 6
 "$BIN/jobs-server" --port nope >/dev/null 2>&1
 expect_eq "bad --port: exit 2" 2 "$?"
 "$BIN/jobs-server" --max-streams 0 >/dev/null 2>&1

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/../.."
 H=$BUILD/bin/parse-hostile
 [ -x "$H" ] || { bad "parse-hostile" "missing: make BUILD=$BUILD all"; finish; }
 want=$("$H" --list | wc -l)
+plan $((want + 10)) # one per generator, and the checks around them
 [ "$want" -ge 20 ] && ok "parse-hostile lists $want generators" || bad "generators" "only $want"
 "$H" --check --rounds 5 >"$T_TMP/out" 2>"$T_TMP/err"; rc=$?
 grep -E '^(ok|FAIL) ' "$T_TMP/out" | sed 's/^/    /'

@@ -31,7 +31,10 @@ print(data.split(b"\r\n", 1)[0].decode("latin-1", "replace").split(" ")[1] if da
 PY
 }
 
-for srv in server-blocking server-epoll server-uring jobs-server; do
+SERVERS="server-blocking server-epoll server-uring jobs-server"
+NVEC=10 # the vectors of the here-document below
+plan $(( $(wc -w <<<"$SERVERS") * (NVEC + 6) ))
+for srv in $SERVERS; do
   [ -x "$BIN/$srv" ] || { bad "$srv" "missing: make BUILD=$BUILD asan"; continue; }
   start_server PORT "$BIN/$srv" --port 0 || continue
   case $srv in jobs-server) path=/stats post=/stats ;; *) path=/plaintext post=/echo ;; esac
@@ -82,6 +85,6 @@ PY
   [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT$path")" = 200 ] \
     && ok "$srv: still serving after the vectors" || bad "$srv" "no 200 after the vectors"
   alive "$srv: alive" "$PORT_PID"
-  stop_all "$PORT_PID"
+  stop_server PORT
 done
 finish

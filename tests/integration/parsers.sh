@@ -24,6 +24,7 @@ for b in "$P" "$RB/parse-bench" "$RB/dataset"; do
 done
 
 # ---- CLI contract ---------------------------------------------------------------
+plan 15
 "$P" --help >/dev/null; expect_eq "help exits 0" 0 $?
 "$P" --format json --impl nope /dev/null 2>/dev/null; expect_eq "bad --impl exits 2" 2 $?
 "$P" --format json --impl lib --lib nope /dev/null 2>/dev/null; expect_eq "unknown --lib exits 2" 2 $?
@@ -46,6 +47,7 @@ out=$(printf '[1,{"a":null}]' | "$P" --format json -)
 [[ "$out" == "<stdin>: valid json (hand), 14 bytes, 4 items, depth 2" ]] && ok "summary line" || bad "summary" "$out"
 
 # ---- JSON conformance (tests/corpus/json: y_ accept, n_ reject, i_ either) --------
+plan 3
 declare -A acc rej tot_y tot_n
 dump_diff=0 dump_cmp=0 known=0
 # Valid inputs a library accepts but cannot represent: cJSON keeps numbers as doubles
@@ -83,6 +85,7 @@ expect_eq "hand rejects every n_ case" "${tot_n[hand]}" "${rej[hand]:-0}"
 expect_eq "hand and library dumps agree on all $dump_cmp valid inputs both accept ($known known lossy cases skipped)" 0 "$dump_diff"
 
 # ---- protobuf ----------------------------------------------------------------
+plan 8
 PROTO=parsers/proto/wirelab.proto
 cat > "$T_TMP/o.txt" <<'EOF'
 orders {
@@ -115,6 +118,7 @@ cmp -s "$T_TMP/ph" "$T_TMP/pl" && ok "dataset dumps agree (hand, protobuf-c)" ||
 "$P" --format json --dump "$T_TMP/orders.json" >"$T_TMP/jh" && "$P" --format json --impl lib --lib jansson --dump "$T_TMP/orders.json" >"$T_TMP/jl"
 cmp -s "$T_TMP/jh" "$T_TMP/jl" && ok "dataset JSON dumps agree (hand, jansson)" || bad "dataset json dumps" "differ"
 # ---- serialization writers (labs/02-parsers/orders.h, parse-bench --op write) ----
+plan 11 # five writers, then six checks of the data
 # The dataset files are the hand writers' output.  Every writer's output must parse, with
 # the hand parser and a library, to the dump of the hand writer's output: the same data.
 # cJSON's own parser is left out (it rounds the 63-bit ref through a double).
@@ -191,6 +195,7 @@ printf '\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01' >"$T_TMP/v11.pb"
 "$P" --format proto --message wirelab.Order "$T_TMP/v11.pb" 2>/dev/null; expect_eq "11-byte varint refused" 1 $?
 
 # ---- the bombs: each a fast error in bounded memory ----------------------------
+plan $((5 + $("$P" --list | grep -c '^xml '))) # json and proto below, billion laughs per XML parser
 # run_bomb NAME FILE ARGS...: exit 1 within 10 s and 1 GiB of address space beyond ASan's shadow
 run_bomb() {
   local name=$1 file=$2; shift 2
@@ -223,6 +228,8 @@ for i in $("$P" --list | awk '$1 == "xml" {print $2}'); do
 done
 
 # ---- HTTP ----------------------------------------------------------------------
+# a browser request, the seeds, one check per vector, five checks of what stays valid
+plan $((1 + $(ls tests/fuzz/corpus/http/*.txt | wc -l) + $(grep -c '^vec "' "$0") + 5))
 HTTP_IMPLS="hand http-parser llhttp picohttpparser"
 printf 'GET /search?q=wirelab&lang=en HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36\r\nAccept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8\r\nAccept-Language: en-US,en;q=0.9\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\nCookie: session=abc123; theme=dark\r\nUpgrade-Insecure-Requests: 1\r\nSec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\n\r\n' >"$T_TMP/browser.http"
 # the valid requests among the saved seeds (*.txt, which every parser accepts; *.seed files are there for the fuzzers,
@@ -295,6 +302,7 @@ expect_eq "chunk-ext with BWS accepted (hand)" 0 $?
 # first corpus directory), and the check below proves nothing was added or changed.
 targets=$(sed -nE 's/^FUZZ_(OTHER_)?TARGETS := //p' tests/fuzz/module.mk)
 [ -n "$targets" ] || bad "fuzz targets" "no FUZZ_TARGETS line in tests/fuzz/module.mk"
+plan $((2 * $(wc -w <<<"$targets") + 1)) # replay and run per target, the corpus left unchanged
 corpus_state() { find tests/fuzz/corpus -type f -printf '%P %s %T@\n' | sort | md5sum; }
 before=$(corpus_state)
 for t in $targets; do

@@ -14,6 +14,7 @@ start_server JOBS "$BIN/jobs-server" --port 0 --webhook-secret "$SECRET" --webho
 URL=http://127.0.0.1:$JOBS
 
 # ---- rr-client: the timeline of one request ----
+plan 14
 id=$(curl -s -X POST -d '{"work_ms":50}' "$URL/jobs" | sed -nE 's/.*"id":"([0-9]+)".*/\1/p')
 out=$("$BIN/rr-client" "$URL/jobs/$id" 2>&1); rc=$?
 expect_eq "rr-client exits 0 on 200" 0 "$rc"
@@ -39,6 +40,7 @@ expect_eq "rr-client: bad URL is exit 2" 2 "$?"
 expect_eq "rr-client: refused connection is exit 1" 1 "$?"
 
 # ---- notify-client: every mode completes every job ----
+plan 20
 # run NAME EXTRA-ARGS...: runs notify-client --json, stores the JSON in $T_TMP/NAME.json
 run() {
   local name=$1; shift
@@ -86,6 +88,7 @@ run many --mode sse --clients 300 --jobs 1 --work-ms 500
 expect_eq "300 SSE clients in one notify-client process" "300 0" "$(field many completed) $(field many failed_clients)"
 
 # bad arguments
+plan 4
 "$BIN/notify-client" --mode bogus --clients 1 --jobs 1 >/dev/null 2>&1
 expect_eq "notify-client: unknown mode is exit 2" 2 "$?"
 "$BIN/notify-client" --mode short --clients 0 --jobs 1 >/dev/null 2>&1

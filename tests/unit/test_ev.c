@@ -1,5 +1,6 @@
 /* Unit tests for io/ev: timers fire in deadline order, cancel works, fd events dispatch. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -193,5 +194,75 @@ Test(ev, before_sleep_hooks_are_bounded)
     cr_assert_eq(ev_before_sleep(l, hook_b, NULL), -1);
     ev_before_sleep_remove(l, hook_b, (void *)(intptr_t)3);
     cr_assert_eq(ev_before_sleep(l, hook_b, NULL), 0);
+    ev_destroy(l);
+}
+
+/* Nanosecond deadlines: ev_timer_at_ns and ev_timer_add share one order by deadline,
+ * and no timer fires before its deadline. */
+static uint64_t due_ns[8], fired_ns[8];
+
+static void stamp(struct ev_loop *l, uint64_t id, void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    fired_ns[i] = ev_now_ns();
+    order[norder++] = i;
+    if (norder == 4) ev_stop(l);
+}
+
+Test(ev, ns_deadlines_and_ms_timers_fire_in_one_deadline_order_never_early)
+{
+    struct ev_loop *l = ev_create();
+    norder = 0;
+    uint64_t t0 = ev_now_ns();
+    due_ns[0] = t0 + 2000000; /* 2 ms, by ev_timer_add */
+    due_ns[1] = t0 + 300000;  /* 0.3 ms */
+    due_ns[2] = t0 + 1500000; /* 1.5 ms */
+    due_ns[3] = t0 + 700000;  /* 0.7 ms */
+    ev_timer_add(l, 2, stamp, (void *)0);
+    for (int i = 1; i < 4; i++)
+        ev_timer_at_ns(l, due_ns[i], stamp, (void *)(intptr_t)i);
+    cr_assert_eq(ev_run(l), 0);
+    cr_assert_eq(norder, 4);
+    int want[4] = {1, 3, 2, 0};
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(order[i], want[i], "position %d: timer %d", i, order[i]);
+        cr_assert_geq(fired_ns[i], due_ns[i], "timer %d fired %llu ns early", i,
+                      (unsigned long long)(due_ns[i] - fired_ns[i]));
+    }
+    ev_destroy(l);
+}
+
+/* The wait sleeps to the nanosecond, not to the next millisecond: a chain of 100 us
+ * timers, each armed from the one before, is late by far less than a millisecond at
+ * the median (a wait rounded to milliseconds makes every one ~0.9 ms late). */
+static uint64_t late_ns[64];
+static int nlate;
+
+static void chain(struct ev_loop *l, uint64_t id, void *arg)
+{
+    uint64_t due = (uint64_t)(uintptr_t)arg, now = ev_now_ns();
+    late_ns[nlate++] = now - due;
+    if (nlate == 64) {
+        ev_stop(l);
+        return;
+    }
+    ev_timer_at_ns(l, now + 100000, chain, (void *)(uintptr_t)(now + 100000));
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+Test(ev, sub_millisecond_timers_sleep_to_the_deadline)
+{
+    struct ev_loop *l = ev_create();
+    nlate = 0;
+    uint64_t due = ev_now_ns() + 100000;
+    ev_timer_at_ns(l, due, chain, (void *)(uintptr_t)due);
+    cr_assert_eq(ev_run(l), 0);
+    qsort(late_ns, 64, sizeof late_ns[0], cmp_u64);
+    cr_assert_lt(late_ns[32], 500000, "median lateness %llu ns", (unsigned long long)late_ns[32]);
     ev_destroy(l);
 }

@@ -308,6 +308,62 @@ Test(json, strings_decoded)
     json_doc_free(&d);
 }
 
+/* A trailing comma (JSON5, JavaScript) is not JSON: refused at the bracket or brace that
+ * follows it, in arrays and objects, nested, after whitespace, and after runs of values
+ * long enough to take the parser's vector paths. */
+Test(json, trailing_comma_refused_where_it_ends)
+{
+    static const struct {
+        const char *in;
+        size_t offset;
+        const char *msg;
+    } bad[] = {
+        {"[1,]", 3, "value expected"},
+        {"[1,2,]", 5, "value expected"},
+        {"[ 1 , ]", 6, "value expected"},
+        {"[1,\n]", 4, "value expected"},
+        {"[[1,],2]", 4, "value expected"},
+        {"[\"a\",]", 5, "value expected"},
+        {"[,]", 1, "value expected"},
+        {"[1,,2]", 3, "value expected"},
+        {"{\"a\":1,}", 7, "key"},
+        {"{\"a\":1 , }", 9, "key"},
+        {"{\"a\":{\"b\":[],},\"c\":1}", 13, "key"},
+        {"{,}", 1, "key"},
+        {"{\"a\":1,,\"b\":2}", 7, "key"},
+        {"[{\"a\":1,}]", 8, "key"},
+        {"{\"a\":[1,],\"b\":2}", 8, "value expected"},
+    };
+    struct json_doc d = JSON_DOC_INIT;
+    struct json_error e;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_eq(parse(&d, bad[i].in, &e), -1, "%s accepted", bad[i].in);
+        cr_assert_eq(e.offset, bad[i].offset, "%s: offset %zu", bad[i].in, e.offset);
+        cr_assert(strstr(e.msg, bad[i].msg), "%s: %s", bad[i].in, e.msg);
+    }
+    /* the same without the comma is valid */
+    cr_assert_eq(parse(&d, "[1,2]", &e), 0);
+    cr_assert_eq(parse(&d, "{\"a\":1 }", &e), 0);
+    char buf[512];
+    for (int n = 1; n <= 60; n++) { /* [0,0,...,0,] and {"k0":0,...,"kN":0,} */
+        size_t at = 0;
+        buf[at++] = '[';
+        for (int i = 0; i < n; i++)
+            at += (size_t)snprintf(buf + at, sizeof(buf) - at, "%d,", i * 7919);
+        buf[at++] = ']';
+        cr_assert_eq(json_parse(&d, buf, at, NULL, &e), -1, "%d values, then ',]' accepted", n);
+        cr_assert_eq(e.offset, at - 1, "%d values: offset %zu of %zu", n, e.offset, at);
+        at = 0;
+        buf[at++] = '{';
+        for (int i = 0; i < n && at < sizeof(buf) - 16; i++)
+            at += (size_t)snprintf(buf + at, sizeof(buf) - at, "\"k%d\":%d,", i, i);
+        buf[at++] = '}';
+        cr_assert_eq(json_parse(&d, buf, at, NULL, &e), -1, "%d members, then ',}' accepted", n);
+        cr_assert_eq(e.offset, at - 1, "%d members: offset %zu of %zu", n, e.offset, at);
+    }
+    json_doc_free(&d);
+}
+
 Test(json, depth_limit_fast_clear_error)
 {
     size_t n = 1000000;

@@ -73,24 +73,82 @@ Test(proto, round_trip_byte_identical)
     free(b2);
 }
 
+/* Where each top-level field of b[0..l) ends, read with the wire format's rules alone
+ * (a varint key, then a varint, 8 bytes, a varint length and its bytes, or 4 bytes),
+ * not with the decoder under test.  Returns how many; 0 if b is not well formed. */
+static size_t field_ends(const uint8_t *b, size_t l, size_t *ends, size_t max)
+{
+    size_t at = 0, n = 0;
+    while (at < l && n < max) {
+        uint64_t v[2] = {0, 0};
+        for (int j = 0; j < 2; j++) { /* the key, then a varint value or a length */
+            int shift = 0;
+            do {
+                if (at >= l || shift > 63) return 0;
+                v[j] |= (uint64_t)(b[at] & 0x7f) << shift;
+                shift += 7;
+            } while (b[at++] & 0x80);
+            if (j == 0 && (v[0] & 7) != 0 && (v[0] & 7) != 2) break;
+        }
+        switch (v[0] & 7) {
+        case 0:
+            break;
+        case 1:
+            at += 8;
+            break;
+        case 2:
+            at += v[1];
+            break;
+        case 5:
+            at += 4;
+            break;
+        default:
+            return 0;
+        }
+        if (at > l) return 0;
+        ends[n++] = at;
+    }
+    return n;
+}
+
+/* A cut at a top-level field boundary is a shorter valid message, which re-encodes to
+ * exactly the cut bytes; a cut anywhere else is an error at or before the cut. */
 Test(proto, every_truncation_is_an_error_or_a_valid_prefix)
 {
     struct proto_order o = sample_order();
     uint8_t *b;
-    size_t l;
+    size_t l, ends[64];
     cr_assert_eq(proto_encode(PROTO_ORDER, &o, &b, &l), 0);
+    size_t nends = field_ends(b, l, ends, 64);
+    cr_assert_geq(nends, 15, "%zu top-level fields in the sample", nends);
+    cr_assert_eq(ends[nends - 1], l);
+    size_t valid = 0;
     for (size_t k = 0; k < l; k++) {
+        int boundary = k == 0;
+        for (size_t j = 0; j < nends; j++)
+            boundary |= ends[j] == k;
         uint8_t *cut = malloc(k ? k : 1);
         memcpy(cut, b, k);
         struct proto_arena a = {0};
         struct proto_error e;
         void *m;
         int rc = proto_decode(PROTO_ORDER, cut, k, &a, &m, &e);
-        cr_assert(rc == 0 || rc == -1, "length %zu rc %d", k, rc);
-        if (rc == -1) cr_assert_leq(e.offset, k);
+        if (boundary) {
+            cr_assert_eq(rc, 0, "cut at field boundary %zu: rc %d (%s)", k, rc, e.msg);
+            uint8_t *re;
+            size_t rl;
+            cr_assert_eq(proto_encode(PROTO_ORDER, m, &re, &rl), 0);
+            cr_assert(rl == k && !memcmp(re, cut, k), "cut at %zu re-encodes to %zu bytes", k, rl);
+            free(re);
+            valid++;
+        } else {
+            cr_assert_eq(rc, -1, "cut at %zu, inside a field: rc %d", k, rc);
+            cr_assert_leq(e.offset, k, "cut at %zu: error offset %zu", k, e.offset);
+        }
         proto_arena_free(&a);
         free(cut);
     }
+    cr_assert_eq(valid, nends, "every boundary but the full length is a valid prefix");
     free(b);
 }
 

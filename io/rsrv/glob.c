@@ -1,5 +1,5 @@
-/* glob: Redis-style glob matching (PSUBSCRIBE patterns).  Contract in glob.h. */
-#include "labs/11-pubsub/glob.h"
+/* glob: Redis-style glob matching.  Contract in glob.h. */
+#include "io/rsrv/glob.h"
 
 /* Matches one bracket set starting just after '['; *pi is left just past the closing
  * ']' (or at plen when unterminated).  Returns 1 when byte c is accepted. */

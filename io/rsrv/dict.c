@@ -1,5 +1,5 @@
 /* dict: chained hash table with byte-string keys.  Contract in dict.h. */
-#include "labs/11-pubsub/dict.h"
+#include "io/rsrv/dict.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +116,7 @@ void *dict_del(struct dict *d, const char *k, size_t klen)
     return NULL;
 }
 
-static struct dict_entry *dict_scan(const struct dict *d, struct dict_iter *it)
+static struct dict_entry *dict_walk(const struct dict *d, struct dict_iter *it)
 {
     while (it->bucket <= d->mask) {
         struct dict_entry *e = d->tab[it->bucket++];
@@ -132,7 +132,7 @@ struct dict_entry *dict_first(const struct dict *d, struct dict_iter *it)
 {
     it->bucket = 0;
     it->next = NULL;
-    return d->tab ? dict_scan(d, it) : NULL;
+    return d->tab ? dict_walk(d, it) : NULL;
 }
 
 struct dict_entry *dict_next(const struct dict *d, struct dict_iter *it)
@@ -142,5 +142,18 @@ struct dict_entry *dict_next(const struct dict *d, struct dict_iter *it)
         it->next = e->next;
         return e;
     }
-    return d->tab ? dict_scan(d, it) : NULL;
+    return d->tab ? dict_walk(d, it) : NULL;
+}
+
+uint64_t dict_scan(const struct dict *d, uint64_t cursor, size_t count, dict_scan_cb cb, void *arg)
+{
+    if (!d->tab) return 0;
+    size_t seen = 0;
+    uint64_t i = cursor;
+    for (; i <= d->mask && seen < count; i++)
+        for (const struct dict_entry *e = d->tab[i]; e; e = e->next) {
+            cb(arg, e);
+            seen++;
+        }
+    return i > d->mask ? 0 : i;
 }

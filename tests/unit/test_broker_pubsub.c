@@ -1,58 +1,8 @@
-/* Unit tests for the broker's output-buffer rule (oblimit) and subscription tables (pubsub). */
+/* Unit tests for the broker's subscription tables (pubsub): fan-out order, release. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "labs/11-pubsub/oblimit.h"
 #include "labs/11-pubsub/pubsub.h"
-
-Test(oblimit, hard_limit_cuts_at_once)
-{
-    struct oblimit l = {1000, 100, 60};
-    uint64_t since = 0;
-    cr_assert(!oblimit_over(&l, 999, &since, 5000));
-    cr_assert(oblimit_over(&l, 1000, &since, 5000));
-}
-
-Test(oblimit, soft_limit_needs_to_last)
-{
-    struct oblimit l = {0, 100, 2};
-    uint64_t since = 0;
-    cr_assert(!oblimit_over(&l, 150, &since, 10000), "first time above soft starts the clock");
-    cr_assert_eq(since, 10000);
-    cr_assert(!oblimit_over(&l, 150, &since, 12000), "2 s is not more than 2 s");
-    cr_assert(oblimit_over(&l, 150, &since, 12001));
-    since = 0;
-    cr_assert(!oblimit_over(&l, 150, &since, 20000));
-    cr_assert(!oblimit_over(&l, 50, &since, 21000), "dropping below soft resets the clock");
-    cr_assert_eq(since, 0);
-    cr_assert(!oblimit_over(&l, 150, &since, 23000));
-}
-
-Test(oblimit, zero_disables)
-{
-    struct oblimit l = {0, 0, 0};
-    uint64_t since = 0;
-    cr_assert(!oblimit_over(&l, (size_t)1 << 40, &since, 1));
-}
-
-Test(oblimit, parse_redis_sizes)
-{
-    struct oblimit l;
-    cr_assert_eq(oblimit_parse("32mb", "8mb", "60", &l), 0);
-    cr_assert_eq(l.hard, 32u << 20);
-    cr_assert_eq(l.soft, 8u << 20);
-    cr_assert_eq(l.soft_secs, 60);
-    size_t v;
-    cr_assert_eq(oblimit_parse_size("1k", &v), 0);
-    cr_assert_eq(v, 1000);
-    cr_assert_eq(oblimit_parse_size("1KB", &v), 0);
-    cr_assert_eq(v, 1024);
-    cr_assert_eq(oblimit_parse_size("1gb", &v), 0);
-    cr_assert_eq(v, 1u << 30);
-    cr_assert_lt(oblimit_parse_size("12x", &v), 0);
-    cr_assert_lt(oblimit_parse_size("-1", &v), 0);
-    cr_assert_lt(oblimit_parse("1mb", "1mb", "x", &l), 0);
-}
 
 struct got {
     struct pubsub_sub *who[16];

@@ -1,5 +1,5 @@
 /* oblimit: Redis's client-output-buffer-limit rule (hard, soft, soft seconds) for
- * subscribers that cannot keep up.
+ * subscribers that cannot keep up (rsrv applies it to clients in pub/sub mode).
  *
  * Contract
  * - A client whose pending output reaches `hard` bytes is over the limit at once.
@@ -11,8 +11,8 @@
  * - oblimit_parse() reads the three words of `--pubsub-buffer-limit 32mb 8mb 60`
  *   (sizes with an optional k/kb/m/mb/g/gb suffix, case-insensitive, as redis.conf).
  */
-#ifndef WIRELAB_LABS_PUBSUB_OBLIMIT_H
-#define WIRELAB_LABS_PUBSUB_OBLIMIT_H
+#ifndef WIRELAB_IO_RSRV_OBLIMIT_H
+#define WIRELAB_IO_RSRV_OBLIMIT_H
 
 #include <stddef.h>
 #include <stdint.h>

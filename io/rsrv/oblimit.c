@@ -1,5 +1,5 @@
 /* oblimit: the hard/soft/seconds output-buffer rule.  Contract in oblimit.h. */
-#include "labs/11-pubsub/oblimit.h"
+#include "io/rsrv/oblimit.h"
 
 #include <errno.h>
 #include <stdlib.h>

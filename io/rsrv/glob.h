@@ -1,4 +1,4 @@
-/* glob: Redis-style glob matching for PSUBSCRIBE patterns.
+/* glob: Redis-style glob matching, binary-safe: PSUBSCRIBE patterns, KEYS, SCAN MATCH.
  *
  * Contract
  * - glob_match(pat, plen, s, slen) returns 1 when the byte string s matches the pattern,
@@ -10,8 +10,8 @@
  * - Bounded work: runs of `*` are collapsed and matching backtracks only to the most
  *   recent `*`, so the cost is O(plen * slen) in the worst case, never exponential.
  */
-#ifndef WIRELAB_LABS_PUBSUB_GLOB_H
-#define WIRELAB_LABS_PUBSUB_GLOB_H
+#ifndef WIRELAB_IO_RSRV_GLOB_H
+#define WIRELAB_IO_RSRV_GLOB_H
 
 #include <stddef.h>
 
