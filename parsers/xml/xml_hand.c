@@ -275,6 +275,8 @@ static int xml_specified(struct xml_ctx *c, size_t nspec, const uint8_t *name, s
     return xml_attset_find(c, &probe, xml_hash(c, name, n), -1, 0) >= 0;
 }
 
+#define XML_NOT_QNAME ((size_t)-1) /* a default record's colon when its name is no QName */
+
 /* The element's defaults as attribute records, built at the first element that needs
  * them (the DTD is complete by then): the QName checked once, the budget they cost
  * summed once. */
@@ -288,8 +290,7 @@ static int xml_dflt_atts(struct xml_ctx *c, struct xml_eldecl *e)
         long col = xml_qname_colon(d->key + d->elen + 1, d->alen);
         a->name = d->key + d->elen + 1;
         a->nlen = d->alen;
-        a->colon = col < 0 ? 0 : (size_t)col;
-        a->is_ns = col < 0; /* marks a name that is not a QName (checked when applied) */
+        a->colon = col < 0 ? XML_NOT_QNAME : (size_t)col; /* refused when applied */
         a->val = d->dflt;
         a->vlen = d->dlen;
         e->dbytes += d->alen + d->dlen;
@@ -301,7 +302,7 @@ static int xml_dflt_atts(struct xml_ctx *c, struct xml_eldecl *e)
 /* Appends one default record, failing on a name that is not a QName. */
 static int xml_dflt_one(struct xml_ctx *c, const struct xml_att *d, const uint8_t *tag)
 {
-    if (d->is_ns)
+    if (d->colon == XML_NOT_QNAME)
         return xml_fail(c, tag, "declared attribute '%.*s' is not a valid QName", (int)d->nlen,
                         d->name);
     struct xml_att *a = xml_att_new(c, tag);

@@ -235,6 +235,29 @@ Test(http1, trailers_are_kept_apart_from_header_fields)
     cr_assert_null(http1_find_trailer(&p.req, buf, "host"));
 }
 
+/* Chunked framing already refuses a second Content-Length, Transfer-Encoding or
+ * Host, so the status alone cannot tell the trailer rule apart: the message names
+ * the trailer section, which is what a log reader needs. */
+Test(http1, framing_fields_in_trailers_are_named_as_trailers)
+{
+    static const struct {
+        const char *msg, *why;
+    } cases[] = {
+        {"0\r\nContent-Length: 5\r\n\r\n", "Content-Length in the trailer section"},
+        {"0\r\nTransfer-Encoding: chunked\r\n\r\n", "Transfer-Encoding in the trailer section"},
+        {"0\r\nHost: x\r\n\r\n", "Host in the trailer section"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s%s",
+                 "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", cases[i].msg);
+        struct http1_parser p;
+        cr_assert_eq(parse_guarded(msg, strlen(msg), &lim_default, NULL, 0, &p), HTTP1_ERROR);
+        cr_assert_eq(p.err_status, 400);
+        cr_assert_str_eq(p.err_msg, cases[i].why);
+    }
+}
+
 Test(http1, keep_alive_and_upgrade_flags)
 {
     struct http1_parser p;
