@@ -2,7 +2,6 @@
  * Order matters only within a format: its first library entry is the default --lib. */
 #include "parsers/registry.h"
 #include "parsers/http/http_impl.h"
-#include "parsers/http/lib_http_impls.h"
 #include "parsers/json/json_impl.h"
 #include "parsers/proto/proto_impl.h"
 #include "parsers/xml/xml.h"
@@ -10,9 +9,10 @@
 #include <string.h>
 
 static const struct parser_impl *const registry_table[] = {
-    &http1_hand_impl, &http_parser_impl,     &http_llhttp_impl,     &json_hand_impl,
-    &json_cjson_impl, &json_jansson_impl,    &proto_hand_impl,      &proto_pbc_impl,
-    &xml_hand_impl,   &xml_libxml2_sax_impl, &xml_libxml2_dom_impl, &xml_expat_impl,
+    &http1_hand_impl,      &http_parser_impl, &http_llhttp_impl,     &http_pico_impl,
+    &json_hand_impl,       &json_cjson_impl,  &json_jansson_impl,    &proto_hand_impl,
+    &proto_protobufc_impl, &xml_hand_impl,    &xml_libxml2_sax_impl, &xml_libxml2_dom_impl,
+    &xml_expat_impl,
 };
 
 size_t registry_count(void)

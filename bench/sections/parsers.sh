@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
 # bench/sections/parsers.sh: every parser on the same inputs in the same run, pinned
-# to one core, medians of several runs (parse-bench), ratio to the library.
-#   HTTP  a ~700-byte browser request and a minimal one: hand, http-parser, llhttp
-#   JSON  twitter, citm_catalog, canada (simdjson@0.9.2's jsonexamples): hand, cJSON,
-#         jansson and simdjson (the reference row)
+# to one core, medians of several runs (parse-bench), ratio to the reference.
+#   HTTP  a ~600-byte browser request and a minimal one: hand, picohttpparser (the
+#         reference row), llhttp, http-parser
+#   JSON  twitter, citm_catalog, canada (simdjson@0.9.2's jsonexamples): hand, cJSON
+#         (the reference row), jansson and simdjson
 #   XML   the documents in parsers/xml/bench-corpus.txt: every registered xml impl
 #   proto and the serialization comparison: one generated orders dataset in
 #         protobuf, JSON and XML, decode and encode per record (encode: protobuf
 #         re-encodes its decoded records; JSON and XML are written from the
 #         in-memory records by parse-bench --op write: hand writers, cJSON, jansson,
 #         libxml2's xmlTextWriter; expat has no writer)
-# Also the JSON conformance table (tests/corpus/json).  Writes $OUT/parsers.{csv,md,png}.
+# Also: the targets (hand against picohttpparser and simdjson, ...), instructions per
+# byte under callgrind (stable under load), the complexity table (parse-hostile: each
+# hostile generator at growing scales, hand and the libraries) and the JSON
+# conformance table.  Writes $OUT/parsers.{csv,md,png} (parsers.md holds every table)
+# and one Markdown file per table for labs/02-parsers/NOTES.md's markers:
+# parsers-speed.md, parsers-targets.md, parsers-instructions.md,
+# parsers-complexity.md, parsers-serialization.md, parsers-json-conformance.md.
 source "$(dirname "$0")/../lib.sh"
 cd "$(dirname "$0")/../.."
-need gnuplot
+need gnuplot valgrind
 PB=$BIN/parse-bench
-for b in "$PB" "$BIN/parse" "$BIN/dataset" "$BIN/simdjson-bench"; do
+for b in "$PB" "$BIN/parse" "$BIN/dataset" "$BIN/simdjson-bench" "$BIN/parse-hostile"; do
   [ -x "$b" ] || { echo "bench parsers: $b missing (make all)" >&2; exit 1; }
 done
-if [ "$FULL" = 1 ]; then MS=400 RUNS=7 RECORDS=20000; else MS=60 RUNS=3 RECORDS=5000; fi
+if [ "$FULL" = 1 ]; then MS=400 RUNS=7 RECORDS=20000 SCALES=1,4,16 HROUNDS=3
+else MS=60 RUNS=3 RECORDS=5000 SCALES=1,4 HROUNDS=1; fi
 JX=$BUILD/npm/simdjson/node_modules/simdjson/jsonexamples
 [ -f "$JX/twitter.json" ] || { echo "bench parsers: run 'make corpora' (simdjson@0.9.2)" >&2; exit 1; }
 CSV=$OUT/parsers.csv MD=$OUT/parsers.md
@@ -60,7 +68,9 @@ rm -f "$MD.rows"
 # ---- HTTP ----
 printf 'GET /search?q=wirelab&lang=en HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36\r\nAccept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8\r\nAccept-Language: en-US,en;q=0.9,fr;q=0.8\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\nCookie: session=4f2a9c0e1b7d43a8; theme=dark; consent=yes\r\nUpgrade-Insecure-Requests: 1\r\nSec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nSec-Fetch-Site: none\r\nSec-Fetch-User: ?1\r\nCache-Control: max-age=0\r\n\r\n' >"$B_TMP/browser.http"
 printf 'GET / HTTP/1.1\r\nHost: a\r\n\r\n' >"$B_TMP/minimal.http"
-for in in browser minimal; do table http "$in" "$B_TMP/$in.http" decode http-parser hand http-parser llhttp; done
+for in in browser minimal; do
+  table http "$in" "$B_TMP/$in.http" decode picohttpparser hand picohttpparser llhttp http-parser
+done
 
 # ---- JSON ----
 for in in twitter citm_catalog canada; do table json "$in" "$JX/$in.json" decode cjson hand cjson jansson simdjson; done
@@ -96,24 +106,104 @@ for i in hand cjson jansson; do
   conf_rows+="| $i | $y/$ty | $n/$tn | $(( 100 * (y + n) / (ty + tn) ))% |"$'\n'
 done
 
-# ---- Markdown ----
+# ---- instructions per byte (callgrind): what the load on the machine does not move ----
+# ir_per CMD...: instructions of the command's --iters 2N run minus its --iters N run, per
+# operation; the callers divide by bytes.
+ir_of() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 | sed -n 's/.*refs: *//p' | tr -d ,; }
+ir_per() {
+  local n=$1; shift
+  local a b; a=$(ir_of "$@" --iters "$n"); b=$(ir_of "$@" --iters $((2 * n)))
+  [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" -v n="$n" 'BEGIN {printf "%.0f", (b - a) / n}' || echo nan
+}
+ir_rows=""
+ir_row() { # GROUP INPUT FILE IMPL N UNIT(request|byte)
+  local g=$1 in=$2 f=$3 i=$4 n=$5 unit=$6 per bytes
+  progress "callgrind $g $in $i"
+  if [ "$i" = simdjson ]; then per=$(ir_per "$n" "$BIN/simdjson-bench" "$f")
+  else per=$(ir_per "$n" "$PB" --format "$g" --impl "$i" --runs 1 "$f"); fi
+  bytes=$(stat -c %s "$f")
+  if [ "$unit" = request ]; then
+    ir_rows+="| $g | $in ($bytes B) | $i | $per per request | $(awk -v p="$per" -v b="$bytes" 'BEGIN {printf "%.1f", p / b}') |"$'\n'
+  else
+    ir_rows+="| $g | $in ($bytes B) | $i | $(awk -v p="$per" 'BEGIN {printf "%.0f", p}') per parse | $(awk -v p="$per" -v b="$bytes" 'BEGIN {printf "%.2f", p / b}') |"$'\n'
+  fi
+}
+for in in browser minimal; do
+  for i in hand picohttpparser llhttp; do ir_row http "$in" "$B_TMP/$in.http" "$i" 2000 request; done
+done
+for in in twitter citm_catalog canada; do
+  for i in hand simdjson; do ir_row json "$in" "$JX/$in.json" "$i" 1 byte; done
+done
+for i in hand protobuf-c; do ir_row proto orders "$B_TMP/orders.pb" "$i" 1 byte; done
+xf=$(grep -v '^#' parsers/xml/bench-corpus.txt | head -1)
+[ -f "$xf" ] && for i in hand libxml2-sax expat; do ir_row xml "$(basename "$xf" .xml)" "$xf" "$i" 1 byte; done
+
+# ---- complexity: every hostile generator, hand and the libraries (parse-hostile) ----
+progress "complexity (parse-hostile, scales $SCALES)"
+pin_client "$BIN/parse-hostile" --markdown --impls libs --scales "$SCALES" --rounds "$HROUNDS" --ms 5 \
+  >"$B_TMP/complexity.md" || { echo "bench parsers: parse-hostile failed" >&2; exit 1; }
+
+# ---- Markdown: one file per table (each opens with the machine line), then all of them ----
+M=$(machine)
+ref_ratio() { # GROUP INPUT IMPL REF: REF ns / IMPL ns from the CSV
+  awk -F, -v g="$1" -v inp="$2" -v i="$3" -v r="$4" '$1 == g && $2 == inp && $4 == "decode" {
+      if ($3 == i) a = $6; if ($3 == r) b = $6 }
+    END { if (a + 0 == 0 || b + 0 == 0) print "n/a"; else printf "%.2f", b / a }' "$CSV"
+}
+target_row() { # GROUP INPUT IMPL REF LIMIT: a target row, "ratio >= LIMIT" met or not
+  local r; r=$(ref_ratio "$1" "$2" "$3" "$4")
+  local met; met=$(awk -v r="$r" -v l="$5" 'BEGIN { if (r == "n/a") print "n/a"; else print (r + 0 >= l + 0 ? "met" : "not met") }')
+  echo "| $1 | $2 | $3 against $4 | $r | >= $5 | $met |"
+}
 {
-  echo "## Parsers (labs/02-parsers)"
-  echo
-  echo "$(machine); -O2; pinned to core $CPU_CLIENT; median of $RUNS runs of >= $MS ms each."
-  echo "ratio = reference ns / this ns (higher is faster; the reference is named per group below)."
-  echo "References: http: http-parser; json: cjson; xml: $XML_REF; proto: protobuf-c."
+  echo "$M; -O2; pinned to core $CPU_CLIENT; median of $RUNS runs of >= $MS ms each."
+  echo "ratio = reference ns / this ns (higher is faster). References: http: picohttpparser;"
+  echo "json: cjson; xml: $XML_REF; proto: protobuf-c."
   echo
   echo "| group | input | impl | op | ns/op | MB/s | ratio |"
   echo "| --- | --- | --- | --- | ---: | ---: | ---: |"
   cat "$MD.rows"
+} >"$OUT/parsers-speed.md"
+{
+  echo "$M; from the speed table of the same run.  ratio = reference ns / hand ns."
   echo
-  echo "### Serialization comparison: $RECORDS orders (seed 1), per record"
+  echo "| group | input | comparison | ratio | target | |"
+  echo "| --- | --- | --- | ---: | ---: | --- |"
+  target_row http browser hand picohttpparser 1.0
+  target_row http minimal hand picohttpparser 1.0
+  for in in twitter citm_catalog canada; do target_row json "$in" hand simdjson 0.67; done
+  target_row json citm_catalog hand simdjson 1.0
+  for in in twitter citm_catalog canada; do target_row json "$in" hand cjson 3.0; done
+  while read -r xf; do
+    [ -f "$xf" ] || continue
+    x=$(basename "$xf" .xml)
+    target_row xml "$x" hand libxml2-sax 2.0
+    target_row xml "$x" hand expat 2.0
+  done < <(grep -v '^#' parsers/xml/bench-corpus.txt 2>/dev/null)
+  target_row proto orders hand protobuf-c 2.0
+} >"$OUT/parsers-targets.md"
+{
+  echo "$M; valgrind --tool=callgrind, instructions of N more operations divided by N"
+  echo "(and by the input's bytes): the count does not move with the machine's load."
   echo
-  echo "encode: protobuf re-encodes its records (hand: proto_encode; protobuf-c: pack); JSON and XML"
-  echo "are written from the records (parse-bench --op write): hand writers, cJSON/jansson (build"
-  echo "their tree + print), libxml2 xmlTextWriter. expat has no writer. MB/s = bytes of that"
-  echo "implementation's output (or input) / time; bytes/record from the decoded file, else the writer's output."
+  echo "| group | input | impl | instructions | per byte |"
+  echo "| --- | --- | --- | ---: | ---: |"
+  printf '%s' "$ir_rows"
+} >"$OUT/parsers-instructions.md"
+{
+  echo "$M; parse-hostile --impls libs --scales $SCALES: each input built at each scale,"
+  echo "CPU time of one parse (fastest of $HROUNDS rounds of >= 5 ms), time per input byte."
+  echo "The normal corpus rows are the yardstick of the complexity test (hand at most 10x"
+  echo "its time per byte, at most 2x more per byte for 4x the input)."
+  echo
+  cat "$B_TMP/complexity.md"
+} >"$OUT/parsers-complexity.md"
+{
+  echo "$M; $RECORDS orders (seed 1), per record.  encode: protobuf re-encodes its records"
+  echo "(hand: proto_encode; protobuf-c: pack); JSON and XML are written from the records"
+  echo "(parse-bench --op write): hand writers, cJSON/jansson (build their tree + print),"
+  echo "libxml2 xmlTextWriter.  expat has no writer.  MB/s = bytes of that implementation's"
+  echo "output (or input) / time."
   echo
   echo "| format | impl | bytes/record | decode ns/record | decode MB/s | encode ns/record | encode MB/s |"
   echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
@@ -125,12 +215,22 @@ done
       printf "| %s | %s | %.0f | %s | %s | %s | %s |\n", p[1], p[2], bytes[k] / n,
         (k in dec) ? dec[k] : "n/a", (k in dmb) ? dmb[k] : "n/a",
         (k in enc) ? enc[k] : "n/a", (k in emb) ? emb[k] : "n/a" } }' "$CSV"
-  echo
-  echo "### JSON conformance (tests/corpus/json, RFC 8259)"
+} >"$OUT/parsers-serialization.md"
+{
+  echo "$M; tests/corpus/json, one file per rule of RFC 8259."
   echo
   echo "| impl | valid accepted | invalid rejected | pass rate |"
   echo "| --- | ---: | ---: | ---: |"
   printf '%s' "$conf_rows"
+} >"$OUT/parsers-json-conformance.md"
+{
+  echo "## Parsers (labs/02-parsers)"
+  for t in speed targets instructions complexity serialization json-conformance; do
+    echo
+    echo "### $t"
+    echo
+    cat "$OUT/parsers-$t.md"
+  done
   echo
 } >"$MD"
 rm -f "$MD.rows"

@@ -559,12 +559,18 @@ static void dispatch(struct hconn *c, uint8_t *buf, size_t consumed)
     q.method_len = r->method.len;
     q.target = (const char *)buf + r->target.off;
     q.target_len = r->target.len;
-    q.path = q.target;
-    const char *qm = memchr(q.target, '?', q.target_len);
-    q.path_len = qm ? (size_t)(qm - q.target) : q.target_len;
+    /* Routing uses the origin-form (RFC 9112 3.2.2: an absolute-form target is answered
+     * like its origin-form; "http://h" has an empty one, which means "/"). */
+    const char *o = (const char *)buf + r->origin.off;
+    const char *qm = memchr(o, '?', r->origin.len);
+    q.origin = r->origin.len ? o : "/";
+    q.origin_len = r->origin.len ? r->origin.len : 1;
+    q.path = o;
+    q.path_len = qm ? (size_t)(qm - o) : r->origin.len;
+    if (q.path_len == 0) q.path = "/", q.path_len = 1;
     if (qm) {
         q.query = qm + 1;
-        q.query_len = q.target_len - q.path_len - 1;
+        q.query_len = r->origin.len - (size_t)(qm - o) - 1;
     }
     q.minor = r->minor;
     q.keep_alive = r->keep_alive;

@@ -126,7 +126,9 @@ struct hconn_req {
     size_t method_len;
     const char *target; /* as received */
     size_t target_len;
-    const char *path; /* target up to '?' */
+    const char *origin; /* the target in origin-form, path?query: what servers route on */
+    size_t origin_len;  /* (an absolute-form target's path and query, RFC 9112 3.2.2) */
+    const char *path;   /* origin up to '?' ("/" when an absolute-form target has none) */
     size_t path_len;
     const char *query; /* after '?', NULL when there is none */
     size_t query_len;

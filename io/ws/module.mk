@@ -12,7 +12,7 @@ test_ws_split_LIBS = $(shell pkg-config --libs libcrypto)
 # libFuzzer target (clang), run by `make fuzz` beside tests/fuzz's targets:
 # the frame parser in both roles and io/httpc's response and SSE parsers.
 FUZZ_WS_BIN := $(BUILD)/fuzz/fuzz_ws
-$(FUZZ_WS_BIN): tests/fuzz/fuzz_ws.c io/ws/ws.c io/httpc/httpc.c io/httpc/ssec.c
+$(FUZZ_WS_BIN): tests/fuzz/fuzz_ws.c io/ws/ws.c io/httpc/httpc.c io/httpc/ssec.c parsers/utf8.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	$(Q)clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \

@@ -1,6 +1,7 @@
 /* ws: the RFC 6455 codec (handshake, incremental frame parser, encoders).
  * The contract is in ws.h; the comments here say why the code is the way it is. */
 #include "io/ws/ws.h"
+#include "parsers/utf8.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -151,57 +152,6 @@ int ws_client_check(int status, const char *upgrade, const char *connection, con
         return -1;
     }
     return 0;
-}
-
-/* ---- UTF-8 ------------------------------------------------------------------------
- * State: 0 between characters; otherwise need (bits 0-1) continuation bytes, the next
- * one within [lo (bits 8-15), hi (bits 16-23)].  The narrowed first-continuation
- * ranges are what rule out overlongs (E0, F0), surrogates (ED) and > U+10FFFF (F4). */
-
-#define UTF8_BAD              0xFFFFFFFFu
-#define UTF8_ST(need, lo, hi) ((uint32_t)(need) | ((uint32_t)(lo) << 8) | ((uint32_t)(hi) << 16))
-
-int ws_utf8_feed(uint32_t *state, const uint8_t *s, size_t n)
-{
-    uint32_t st = *state;
-    if (st == UTF8_BAD) return -1;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t b = s[i];
-        if (st == 0) {
-            if (b < 0x80) continue;
-            if (b >= 0xC2 && b <= 0xDF)
-                st = UTF8_ST(1, 0x80, 0xBF);
-            else if (b == 0xE0)
-                st = UTF8_ST(2, 0xA0, 0xBF);
-            else if (b == 0xED)
-                st = UTF8_ST(2, 0x80, 0x9F);
-            else if (b >= 0xE1 && b <= 0xEF)
-                st = UTF8_ST(2, 0x80, 0xBF);
-            else if (b == 0xF0)
-                st = UTF8_ST(3, 0x90, 0xBF);
-            else if (b >= 0xF1 && b <= 0xF3)
-                st = UTF8_ST(3, 0x80, 0xBF);
-            else if (b == 0xF4)
-                st = UTF8_ST(3, 0x80, 0x8F);
-            else
-                goto bad;
-        } else {
-            unsigned need = st & 3, lo = (st >> 8) & 0xFF, hi = (st >> 16) & 0xFF;
-            if (b < lo || b > hi) goto bad;
-            st = need == 1 ? 0 : UTF8_ST(need - 1, 0x80, 0xBF);
-        }
-    }
-    *state = st;
-    return 0;
-bad:
-    *state = UTF8_BAD;
-    return -1;
-}
-
-int ws_utf8_valid(const uint8_t *s, size_t n)
-{
-    uint32_t st = 0;
-    return ws_utf8_feed(&st, s, n) == 0 && st == 0;
 }
 
 const char *ws_close_reason(unsigned code)
@@ -355,7 +305,7 @@ static int control_event(struct ws_parser *p, struct ws_event *ev, const char **
         *why = "invalid close status code";
         return WS_CLOSE_PROTOCOL;
     }
-    if (!ws_utf8_valid(p->ctl + 2, n - 2)) {
+    if (!utf8_valid(p->ctl + 2, n - 2)) {
         *why = "close reason is not UTF-8";
         return WS_CLOSE_BAD_DATA;
     }
@@ -426,7 +376,7 @@ size_t ws_parse(struct ws_parser *p, const uint8_t *data, size_t len, struct ws_
         for (size_t k = 0; k < take; k++)
             dst[k] = p->masked ? data[i + k] ^ p->mask[(p->frame_have + k) & 3] : data[i + k];
         if (p->opcode < 8) {
-            if (p->msg_opcode == WS_OP_TEXT && ws_utf8_feed(&p->utf8_state, dst, take) != 0)
+            if (p->msg_opcode == WS_OP_TEXT && utf8_feed(&p->utf8_state, dst, take) != 0)
                 return fail(p, ev, WS_CLOSE_BAD_DATA, "text message is not UTF-8", i + take);
             p->msg_len += take;
         }

@@ -123,7 +123,7 @@ struct ws_parser {
     /* message being assembled across fragments */
     unsigned msg_opcode; /* 0 when no message is in progress */
     size_t msg_len;
-    uint32_t utf8_state;
+    uint32_t utf8_state; /* utf8_feed()'s (parsers/utf8.h) */
     uint8_t ctl[WS_MAX_CONTROL];
     /* after an error: what to repeat */
     unsigned err_code;
@@ -164,11 +164,6 @@ int ws_encode_close(uint8_t *out, size_t cap, unsigned code, const char *reason,
                     const uint8_t *mask);
 size_t ws_header_len(size_t payload_len, int masked);
 
-/* UTF-8 check (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).  The incremental
- * form carries *state across calls (start at 0); it returns 0 while valid so far, -1
- * once invalid; the text is complete and valid when the state is back to 0. */
-int ws_utf8_feed(uint32_t *state, const uint8_t *s, size_t n);
-int ws_utf8_valid(const uint8_t *s, size_t n);
 const char *ws_close_reason(unsigned code);
 
 #endif

@@ -2,8 +2,7 @@
 PROGS += parse
 parse_SRCS := labs/02-parsers/parse.c
 parse_LIBS = $(PARSERS_LIBS)
-# (the llhttp archive path is spelled out: parsers/http/module.mk is included after this file)
-$(BUILD)/bin/parse $(BUILD)/asan/bin/parse: $(BUILD)/llhttp/libllhttp.a
+PARSERS_USERS += parse parse-bench dataset parse-hostile test_writers
 
 PROGS += parse-bench dataset
 # orders.c: the serialization comparison's records and writers (hand JSON/XML writers
@@ -12,8 +11,15 @@ parse-bench_SRCS := labs/02-parsers/bench.c labs/02-parsers/orders.c labs/02-par
 parse-bench_LIBS = $(PARSERS_LIBS)
 dataset_SRCS := labs/02-parsers/dataset.c labs/02-parsers/orders.c labs/02-parsers/orders_lib.c
 dataset_LIBS = $(PARSERS_LIBS)
-$(BUILD)/bin/parse-bench $(BUILD)/asan/bin/parse-bench $(BUILD)/bin/dataset $(BUILD)/asan/bin/dataset: \
-	$(BUILD)/llhttp/libllhttp.a
+
+# parse-hostile: the complexity test (tests/integration/parsers-complexity.sh) and the
+# bench's complexity table; it feeds llhttp a byte at a time itself, hence its header.
+PROGS += parse-hostile
+parse-hostile_SRCS := labs/02-parsers/hostile.c labs/02-parsers/hostile_gen.c \
+                      labs/02-parsers/orders.c labs/02-parsers/orders_lib.c
+parse-hostile_LIBS = $(PARSERS_LIBS)
+$(BUILD)/rel/obj/labs/02-parsers/hostile.o $(BUILD)/asan/obj/labs/02-parsers/hostile.o: \
+	BASE_CFLAGS += -I/usr/share/include/llhttp
 
 # simdjson (C++) is the bench's JSON reference row: a small shim built with g++.
 DEPS_APT += libsimdjson-dev g++

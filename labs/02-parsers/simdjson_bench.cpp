@@ -1,7 +1,8 @@
 // simdjson-bench: the JSON reference row of the parsers bench (simdjson, Debian
 // libsimdjson-dev, DOM API: it builds its tape, like our parser builds its DOM).
 // Same output line as parse-bench:  json simdjson decode BYTES NS_PER_OP MB_PER_S
-//   simdjson-bench [--ms N] [--runs N] FILE
+//   simdjson-bench [--ms N] [--runs N] [--iters N] FILE
+// --iters N parses exactly N times in one run (for callgrind: instructions per byte).
 #include <simdjson.h>
 
 #include <algorithm>
@@ -14,14 +15,16 @@
 int main(int argc, char **argv)
 {
     int ms = 200, runs = 5;
+    long fixed = 0;
     const char *file = nullptr;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--ms") && i + 1 < argc) ms = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--iters") && i + 1 < argc) fixed = atol(argv[++i]), runs = 1;
         else if (argv[i][0] != '-') file = argv[i];
-        else { fprintf(stderr, "usage: simdjson-bench [--ms N] [--runs N] FILE\n"); return 2; }
+        else { fprintf(stderr, "usage: simdjson-bench [--ms N] [--runs N] [--iters N] FILE\n"); return 2; }
     }
-    if (!file || runs < 1) { fprintf(stderr, "usage: simdjson-bench [--ms N] [--runs N] FILE\n"); return 2; }
+    if (!file || runs < 1) { fprintf(stderr, "usage: simdjson-bench [--ms N] [--runs N] [--iters N] FILE\n"); return 2; }
     simdjson::padded_string json;
     if (simdjson::padded_string::load(file).get(json)) { fprintf(stderr, "simdjson-bench: cannot read %s\n", file); return 2; }
     simdjson::dom::parser parser;
@@ -37,7 +40,7 @@ int main(int argc, char **argv)
             if (err) return 1;
             iters++;
             el = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
-        } while (el < ms * 1e6);
+        } while (fixed ? iters < fixed : el < ms * 1e6);
         res.push_back(el / iters);
     }
     std::sort(res.begin(), res.end());

@@ -108,7 +108,7 @@ static void rcv_conn_event(struct ev_loop *loop, int fd, unsigned mask, void *ar
      * unacknowledged delivery is one the sender retries (at-least-once). */
     const struct http1_request *q = &c->p.req;
     char path[256];
-    snprintf(path, sizeof path, "%.*s", (int)q->target.len, (const char *)c->buf + q->target.off);
+    snprintf(path, sizeof path, "%.*s", (int)q->origin.len, (const char *)c->buf + q->origin.off);
     int sig = rcv_check_sig(r, c->buf, q);
     c->reply = REPLY_OK;
     c->reply_len = strlen(c->reply);

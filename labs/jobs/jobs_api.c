@@ -7,6 +7,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 
 int jobs_parse_num(const char *s, size_t len, uint64_t max, uint64_t *v)
@@ -94,11 +95,12 @@ int jobs_parse_post(const char *body, size_t len, struct jobs_post *p, char *err
     int status = 422;
     int rc = json_parse(&doc, body, len, &lim, &jerr);
     if (rc != 0) {
-        if (rc == -2)
+        int oom = errno == ENOMEM;
+        if (oom)
             snprintf(err, errlen, "out of memory parsing the body");
         else
             snprintf(err, errlen, "malformed JSON at byte offset %zu: %s", jerr.offset, jerr.msg);
-        status = rc == -2 ? 503 : 400;
+        status = oom ? 503 : 400;
         goto out;
     }
     const struct json_node *root = json_root(&doc);

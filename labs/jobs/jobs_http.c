@@ -89,7 +89,7 @@ void jobs_on_request(struct hconn *h, const struct hconn_req *req, void *app)
     c->srv->st.requests++;
     c->t_ready = 0;
     struct jobs_route r;
-    jobs_route(req->target, req->target_len, &r);
+    jobs_route(req->origin, req->origin_len, &r);
     int get = jobs_method(req, "GET") || jobs_method(req, "HEAD");
     switch (r.ep) {
     case EP_JOBS:

@@ -2,8 +2,9 @@
  *
  * Contract
  * - json_parse(doc, buf, len, lim, err) reads exactly len bytes (no NUL needed; buf
- *   may sit against a guard page).  It returns 0 and fills doc, or -1 with err set
- *   (message + byte offset of the offending byte), or -2 when out of memory.
+ *   may sit against a guard page).  It returns 0 and fills doc; -1 with errno EINVAL
+ *   and err set (message + byte offset of the offending byte) on invalid input or a
+ *   limit reached; -1 with errno ENOMEM when out of memory.
  *   It never recurses: nesting is kept on a heap stack bounded by lim->max_depth
  *   (default JSON_DEFAULT_MAX_DEPTH), so 1,000,000 '[' get a fast, clear error.
  * - Strict: no comments, trailing commas, leading zeros, NaN/Infinity, single
@@ -69,9 +70,15 @@ struct json_node {
     } v;
 };
 
+/* The widest vector code a parse may use.  0 (JSON_SIMD_BEST) asks the CPU at run time:
+ * AVX2 where it has it, else SSE2 (the x86_64 baseline); the narrower ones exist so the
+ * tests can hold every path to the same answers. */
+enum json_simd { JSON_SIMD_BEST, JSON_SIMD_SSE2, JSON_SIMD_NONE };
+
 struct json_limits {
-    size_t max_depth; /* containers open at once; 0 = JSON_DEFAULT_MAX_DEPTH */
-    size_t max_nodes; /* values + keys; 0 = JSON_DEFAULT_MAX_NODES */
+    size_t max_depth;    /* containers open at once; 0 = JSON_DEFAULT_MAX_DEPTH */
+    size_t max_nodes;    /* values + keys; 0 = JSON_DEFAULT_MAX_NODES */
+    enum json_simd simd; /* 0: the best the CPU has */
 };
 
 struct json_error {

@@ -2,17 +2,19 @@
 #include "parsers/json/json_impl.h"
 #include "parsers/json/json.h"
 
+#include <errno.h>
+
 static int json_hand_parse(const uint8_t *buf, size_t len, const struct parse_opts *opts,
                            struct parse_result *r, FILE *dump)
 {
     struct json_doc doc = JSON_DOC_INIT;
     struct json_error err;
     int rc = json_parse(&doc, (const char *)buf, len, NULL, &err);
-    if (rc == -1) {
-        rc = parse_invalid(r, err.offset, "%s", err.msg);
-    } else if (rc == -2) {
+    if (rc != 0 && errno == ENOMEM) {
         snprintf(r->err, sizeof r->err, "out of memory");
         rc = 2;
+    } else if (rc != 0) {
+        rc = parse_invalid(r, err.offset, "%s", err.msg);
     } else {
         r->items = doc.values;
         r->depth = doc.depth;

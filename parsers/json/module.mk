@@ -1,7 +1,7 @@
 # parsers/json: the hand-written strict RFC 8259 parser (json.h) and the cJSON and
 # jansson adapters, all behind parsers/parser.h.
-WL_SRCS += parsers/json/json.c parsers/json/json_dump.c parsers/json/utf8.c \
-           parsers/json/json_impl.c parsers/json/json_cjson.c parsers/json/json_jansson.c \
+WL_SRCS += parsers/json/json_hand.c parsers/json/json_dump.c parsers/utf8.c \
+           parsers/json/json_impl.c parsers/json/json_lib_cjson.c parsers/json/json_lib_jansson.c \
            parsers/json/json_write.c
 PKGS += libcjson jansson
 DEPS_APT += libcjson-dev libjansson-dev

@@ -3,20 +3,31 @@
  *
  * Contract
  * - proto_decode(type, buf, len, arena, &msg, err): decodes one message of the given
- *   type from exactly len bytes; 0 and *msg on success, -1 with err (message + byte
- *   offset) on invalid input, -2 when out of memory or past the arena limit.  Decoded
- *   strings/bytes and unknown fields point INTO buf (zero copy): keep buf alive as
- *   long as the message.  Everything else lives in the arena (proto_arena_free).
- * - Rules (proto3): fields may come in any order and repeat; the last scalar wins,
- *   repeated fields append, a repeated message field appends, a singular message
- *   field that repeats is merged.  Repeated scalars are accepted packed and
- *   unpacked.  A known field with the wrong wire type, a varint longer than 10
- *   bytes, a length past the end of its buffer, field number 0, groups (wire types
- *   3/4), invalid UTF-8 in a string field, and nesting deeper than
- *   PROTO_MAX_DEPTH are errors.  Unknown fields are kept (field, wire type and the
- *   raw bytes after the tag) and written back by the encoder.
- * - Memory is bounded: the arena refuses to grow past 160 bytes per input byte + 64 KiB,
- *   and never past PROTO_MAX_ARENA: reaching it is an error (-1), not a crash.
+ *   type from exactly len bytes; 0 and *msg on success; -1 with errno EINVAL and err
+ *   (message + byte offset) on invalid input or past the memory limit below; -1 with
+ *   errno ENOMEM when out of memory.  Decoded strings/bytes and unknown fields point
+ *   INTO buf (zero copy): keep buf alive as long as the message.  Everything else lives
+ *   in the arena (proto_arena_free).
+ * - Rules (proto3, as protoc reads the wire): fields may come in any order and repeat;
+ *   the last scalar wins, repeated fields append, a repeated message field appends, a
+ *   singular message field that repeats is merged.  Repeated scalars are accepted
+ *   packed (an empty packed run included) and unpacked.  A tag is a varint of at most 5
+ *   bytes holding a uint32 with a field number from 1.  Unknown fields are kept (field,
+ *   wire type and the raw bytes after the tag) and written back by the encoder; an
+ *   unknown group (wire type 3 up to its matching 4) is kept the same way, its end tag
+ *   included.  Errors: a known field with the wrong wire type, a varint longer than 10
+ *   bytes, a length past the end of its buffer, an end-group without its start,
+ *   invalid UTF-8 in a string field, nesting (messages or groups) deeper than
+ *   PROTO_MAX_DEPTH.
+ * - Memory.  The decoded size D of a message is the bytes of the structs it is made
+ *   of: one per message, plus one element per entry of each repeated field and of each
+ *   message's unknown fields.  Decoding takes at most 4 * D + 64 KiB of arena, and about
+ *   D in the usual case: an array doubles up to 16 elements, then the rest of its
+ *   message is counted and it is allocated once at its final size; only a singular
+ *   message that is merged keeps doubling; chunks waste at most a sixteenth.
+ *   protobuf-c needs about D for the same message (one malloc per message and array),
+ *   so nothing it accepts is refused for memory below the arena's limit: arena->limit,
+ *   PROTO_MAX_ARENA when 0.  Reaching the limit is an error (-1, EINVAL), not a crash.
  * - proto_encode(type, msg, &out, &len): writes the canonical encoding (ascending
  *   field numbers, proto3 defaults omitted, repeated scalars packed except
  *   Order.adjustments, unknown fields last) into a malloc'd buffer: byte-identical
@@ -35,7 +46,7 @@
 #include <stdio.h>
 
 #define PROTO_MAX_DEPTH 100
-#define PROTO_MAX_ARENA ((size_t)2 << 30)
+#define PROTO_MAX_ARENA ((size_t)4 << 30) /* bytes of arena a decode may take by default */
 
 enum proto_type { PROTO_ORDER_BATCH, PROTO_ORDER, PROTO_CUSTOMER, PROTO_LINE_ITEM, PROTO_CATEGORY };
 
@@ -117,9 +128,11 @@ struct proto_order_batch {
     struct proto_unknowns unknown;
 };
 
+/* Allocations freed together (proto_arena.c).  proto_arena_alloc returns NULL with
+ * errno ENOMEM when out of memory or when limit would be passed (then over is set). */
 struct proto_arena {
     struct proto_chunk *head;
-    size_t used, limit; /* bytes handed out / allowed (0: no limit) */
+    size_t used, limit; /* bytes of chunks taken / allowed (0: no limit) */
     int over;           /* an allocation was refused because of limit */
 };
 

@@ -2,6 +2,8 @@
 #include "parsers/proto/proto.h"
 #include "parsers/proto/proto_impl.h"
 
+#include <errno.h>
+
 static int proto_hand_parse(const uint8_t *buf, size_t len, const struct parse_opts *opts,
                             struct parse_result *r, FILE *dump)
 {
@@ -18,11 +20,11 @@ static int proto_hand_parse(const uint8_t *buf, size_t len, const struct parse_o
     struct proto_error err;
     void *msg;
     int rc = proto_decode(type, buf, len, &arena, &msg, &err);
-    if (rc == -1) {
-        rc = parse_invalid(r, err.offset, "%s", err.msg);
-    } else if (rc == -2) {
+    if (rc != 0 && errno == ENOMEM) {
         snprintf(r->err, sizeof r->err, "%s", err.msg);
         rc = 2;
+    } else if (rc != 0) {
+        rc = parse_invalid(r, err.offset, "%s", err.msg);
     } else if (dump) {
         struct proto_stats st = {0, 0};
         proto_dump(type, msg, dump, &st);

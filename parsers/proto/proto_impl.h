@@ -10,6 +10,6 @@
 #define PROTO_DEFAULT_MESSAGE "wirelab.OrderBatch"
 
 extern const struct parser_impl proto_hand_impl;
-extern const struct parser_impl proto_pbc_impl;
+extern const struct parser_impl proto_protobufc_impl;
 
 #endif

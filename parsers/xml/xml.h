@@ -2,9 +2,9 @@
  *
  *   xml_hand_impl         "hand"         hand-written, non-validating XML 1.0 (5th ed.) +
  *                                        Namespaces 1.0 parser (xml_hand.c, xml_dtd.c)
- *   xml_libxml2_sax_impl  "libxml2-sax"  libxml2 SAX2 callbacks (xml_libxml2.c)
+ *   xml_libxml2_sax_impl  "libxml2-sax"  libxml2 SAX2 callbacks (xml_lib_libxml2.c)
  *   xml_libxml2_dom_impl  "libxml2-dom"  libxml2 xmlReadMemory + tree walk
- *   xml_expat_impl        "expat"        expat with namespace processing (xml_expat.c)
+ *   xml_expat_impl        "expat"        expat with namespace processing (xml_lib_expat.c)
  *
  * What the hand parser accepts (the contract of parse() is in parsers/parser.h):
  * - UTF-8 only.  A UTF-8 BOM is skipped; encoding="UTF-8" or "US-ASCII" (any case) is
@@ -26,11 +26,18 @@
  *   internal subset are also trimmed and collapsed).  Default values declared in the
  *   internal subset are supplied (section 5.1), after the specified attributes, in
  *   declaration order; xmlns defaults bind namespaces.
- * - Limits, each a clear error: element depth XML_MAX_DEPTH, attributes per element
- *   XML_MAX_ATTS, name length XML_MAX_NAME, entity nesting XML_MAX_ENT_DEPTH, bytes
- *   produced by entity expansion max(XML_EXPAND_MIN, XML_EXPAND_FACTOR * input length)
- *   (billion laughs stops after a few MB of work), text/attribute value XML_MAX_VALUE.
- *   Element nesting uses an explicit stack, never the C stack.
+ * - Limits, each a clear error with its offset: element depth XML_MAX_DEPTH, attributes
+ *   per element XML_MAX_ATTS, entity and attribute declarations in the DTD
+ *   XML_MAX_DECLS, namespace bindings in scope XML_MAX_NS, name length XML_MAX_NAME,
+ *   entity nesting XML_MAX_ENT_DEPTH, bytes produced by entity expansion and by
+ *   attribute defaults together max(XML_EXPAND_MIN, XML_EXPAND_FACTOR * input length)
+ *   (billion laughs, or a thousand defaults on each of ten thousand elements, stop
+ *   after a few MB of work), text/attribute value XML_MAX_VALUE.  Element nesting uses
+ *   an explicit stack, never the C stack.
+ * - Time: linear in the input, the expansion budget and the output.  Entities,
+ *   declarations, namespace bindings and the attributes of a large element are looked
+ *   up in hash tables under a key drawn per parse (SipHash), so names chosen to
+ *   collide cost an attacker as much as any other names.
  *
  * The --dump format (identical for every implementation on the same valid input), one
  * line per event, in document order, nothing for the prolog, DOCTYPE, comments, text
@@ -57,6 +64,8 @@
 
 #define XML_MAX_DEPTH     100000
 #define XML_MAX_ATTS      1024
+#define XML_MAX_DECLS     100000
+#define XML_MAX_NS        65536
 #define XML_MAX_NAME      65536
 #define XML_MAX_ENT_DEPTH 40
 #define XML_EXPAND_MIN    (4u << 20)

@@ -140,6 +140,7 @@ static int xml_hand_parse(const uint8_t *buf, size_t len, const struct parse_opt
         snprintf(r->err, sizeof r->err, "out of memory");
         return 2;
     }
+    xml_map_seed(c);
     c->doc = buf;
     c->doc_end = buf + len;
     c->r = r;
@@ -157,6 +158,8 @@ static int xml_hand_parse(const uint8_t *buf, size_t len, const struct parse_opt
     xml_dtd_free(c);
     free(c->open);
     free(c->nsb);
+    xml_map_free(&c->ns);
+    free(c->attset);
     free(c->nsstr.p);
     free(c->att);
     free(c->scratch.p);

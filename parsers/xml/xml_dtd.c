@@ -2,6 +2,7 @@
  * parser, checked for well-formedness only.  Entity declarations feed the entity table
  * (replacement texts with character references already resolved); ATTLIST declarations
  * record types and xmlns defaults.  External identifiers are checked, never fetched. */
+#include "parsers/utf8.h"
 #include "parsers/xml/xml_int.h"
 
 #include <stdlib.h>
@@ -217,13 +218,54 @@ static const uint8_t *xml_enum(struct xml_ctx *c, const uint8_t *p, const uint8_
     }
 }
 
+/* The key of an attdecl in its element's table: the attribute name. */
+static const void *xml_attdecl_key(const struct xml_ctx *c, const void *v, size_t *n)
+{
+    const struct xml_attdecl *d = v;
+    *n = d->alen;
+    return d->key + d->elen + 1;
+}
+
+static const void *xml_eldecl_key(const struct xml_ctx *c, const void *v, size_t *n)
+{
+    const struct xml_eldecl *e = v;
+    *n = e->nlen;
+    return e->name;
+}
+
+/* One more declaration the tables keep (an entity, an attribute definition); -1 past
+ * XML_MAX_DECLS. */
+static int xml_decl_count(struct xml_ctx *c, const uint8_t *at)
+{
+    if (++c->ndecls > XML_MAX_DECLS)
+        return xml_fail(c, at, "more than %d declarations in the DTD", XML_MAX_DECLS);
+    return 0;
+}
+
+const struct xml_eldecl *xml_eldecl_find(const struct xml_ctx *c, const uint8_t *name, size_t n)
+{
+    return c->el.n ? xml_map_get(c, &c->el, xml_hash(c, name, n), name, n, xml_eldecl_key) : NULL;
+}
+
+const struct xml_attdecl *xml_attdecl_find(const struct xml_ctx *c, const struct xml_eldecl *e,
+                                           const uint8_t *an, size_t alen)
+{
+    return e ? xml_map_get(c, &e->atts, xml_hash(c, an, alen), an, alen, xml_attdecl_key) : NULL;
+}
+
 static int xml_attdecl_add(struct xml_ctx *c, const uint8_t *el, size_t elen, const uint8_t *an,
                            size_t alen, int cdata, const uint8_t *dflt, size_t dlen)
 {
-    size_t h = xml_hash(el, elen);
-    if (xml_attdecl_find(c, h, el, elen, an, alen)) return 0; /* the first declaration is binding */
-    struct xml_attdecl *d = calloc(1, sizeof *d);
-    if (!d || !(d->key = malloc(elen + alen + 1))) return free(d), xml_oom(c);
+    struct xml_eldecl *e = (struct xml_eldecl *)xml_eldecl_find(c, el, elen);
+    uint64_t h = xml_hash(c, an, alen);
+    if (e && xml_map_get(c, &e->atts, h, an, alen, xml_attdecl_key))
+        return 0; /* the first declaration is binding */
+    /* The record and its key in one block. */
+    struct xml_attdecl *d = calloc(1, sizeof *d + elen + alen + 1);
+    if (!d) return xml_oom(c);
+    d->key = (uint8_t *)(d + 1);
+    d->all = c->attdecls;
+    c->attdecls = d;
     memcpy(d->key, el, elen);
     d->key[elen] = 0;
     memcpy(d->key + elen + 1, an, alen);
@@ -233,33 +275,31 @@ static int xml_attdecl_add(struct xml_ctx *c, const uint8_t *el, size_t elen, co
     d->is_ns =
         (alen == 5 && memcmp(an, "xmlns", 5) == 0) || (alen > 6 && memcmp(an, "xmlns:", 6) == 0);
     if (dflt) { /* a non-validating processor must supply defaults it has read (5.1) */
-        if (!(d->dflt = malloc(dlen ? dlen : 1))) return free(d->key), free(d), xml_oom(c);
+        if (!(d->dflt = malloc(dlen ? dlen : 1))) return xml_oom(c);
         if (dlen) memcpy(d->dflt, dflt, dlen);
         d->dlen = cdata ? dlen : xml_collapse(d->dflt, dlen);
     }
-    /* Appended, so an element's declarations stay in document order (defaults are
-     * supplied in that order, as libxml2 and expat do). */
-    struct xml_attdecl **tail = &c->ad[h];
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = d;
-    c->have_noncdata |= !cdata;
-    c->have_dflts |= d->dflt && !d->is_ns;
-    if (d->dflt && d->is_ns) {
-        d->next_ns = c->ns_dflts;
-        c->ns_dflts = d;
+    if (!e) { /* the element's record: every declaration for it, one lookup away */
+        if (!(e = calloc(1, sizeof *e))) return xml_oom(c);
+        e->all = c->eldecls;
+        c->eldecls = e;
+        e->name = d->key;
+        e->nlen = elen;
+        e->dflt_tail = &e->dflt;
+        e->ns_tail = &e->ns;
+        if (xml_map_put(c, &c->el, xml_hash(c, el, elen), el, elen, e, xml_eldecl_key)) return -1;
+    }
+    if (xml_map_put(c, &e->atts, h, an, alen, d, xml_attdecl_key)) return -1;
+    e->noncdata |= !cdata;
+    /* Defaults in declaration order (supplied in that order, as libxml2 and expat do),
+     * xmlns defaults apart: they bind namespaces. */
+    if (d->dflt) {
+        struct xml_attdecl ***tail = d->is_ns ? &e->ns_tail : &e->dflt_tail;
+        **tail = d;
+        *tail = &d->next;
+        e->ndflt += !d->is_ns;
     }
     return 0;
-}
-
-const struct xml_attdecl *xml_attdecl_find(const struct xml_ctx *c, size_t h, const uint8_t *el,
-                                           size_t elen, const uint8_t *an, size_t alen)
-{
-    for (const struct xml_attdecl *d = c->ad[h]; d; d = d->next)
-        if (d->elen == elen && d->alen == alen && memcmp(d->key, el, elen) == 0 &&
-            memcmp(d->key + elen + 1, an, alen) == 0)
-            return d;
-    return NULL;
 }
 
 static const uint8_t *xml_attlistdecl(struct xml_ctx *c, const uint8_t *p, const uint8_t *end)
@@ -277,6 +317,7 @@ static const uint8_t *xml_attlistdecl(struct xml_ctx *c, const uint8_t *p, const
             return NULL;
         }
         const uint8_t *an = p, *ae;
+        if (xml_decl_count(c, p)) return NULL;
         if (!(ae = p = xml_dtd_name(c, p, end, 0, "attribute name")) ||
             !(p = xml_need_s(c, p, end, "after the attribute name")))
             return NULL;
@@ -353,7 +394,7 @@ static const uint8_t *xml_entity_value(struct xml_ctx *c, const uint8_t *p, cons
             if (p + 1 < end && p[1] == '#') {
                 uint8_t u[4];
                 if (!(p = xml_scan_charref(c, p + 2, end, &cp)) ||
-                    xml_buf_add(c, out, u, xml_put_utf8(u, cp)))
+                    xml_buf_add(c, out, u, utf8_put(u, cp)))
                     return NULL;
                 continue;
             }
@@ -379,6 +420,7 @@ static const uint8_t *xml_entity_value(struct xml_ctx *c, const uint8_t *p, cons
 static const uint8_t *xml_entitydecl(struct xml_ctx *c, const uint8_t *p, const uint8_t *end)
 {
     int pe = 0, got;
+    if (xml_decl_count(c, p)) return NULL;
     if (!(p = xml_need_s(c, p + 8, end, "after <!ENTITY"))) return NULL;
     if (*p == '%') {
         pe = 1;
@@ -388,16 +430,17 @@ static const uint8_t *xml_entitydecl(struct xml_ctx *c, const uint8_t *p, const 
     if (!(p = xml_dtd_name(c, p, end, 1, "entity name"))) return NULL;
     size_t nl = (size_t)(p - n);
     if (!(p = xml_need_s(c, p, end, "after the entity name"))) return NULL;
-    struct xml_buf val = {0};
+    struct xml_buf *val = &c->entval; /* reused: one allocation per entity, below */
+    val->len = 0;
     int kind = XML_ENT_INTERNAL;
     if (p < end && (*p == '"' || *p == '\'')) {
-        if (!(p = xml_entity_value(c, p, end, &val))) goto fail;
+        if (!(p = xml_entity_value(c, p, end, val))) return NULL;
     } else {
         kind = XML_ENT_EXTERNAL;
-        if (!(p = xml_extid(c, p, end, 0, &got))) goto fail;
+        if (!(p = xml_extid(c, p, end, 0, &got))) return NULL;
         if (!got) {
             xml_fail(c, p, "entity value or external identifier expected");
-            goto fail;
+            return NULL;
         }
         const uint8_t *s = p;
         p = xml_skip_s(p, end);
@@ -406,42 +449,36 @@ static const uint8_t *xml_entitydecl(struct xml_ctx *c, const uint8_t *p, const 
                 xml_fail(c, p,
                          pe ? "a parameter entity cannot be unparsed (NDATA)"
                             : "space expected before NDATA");
-                goto fail;
+                return NULL;
             }
             if (!(p = xml_need_s(c, p + 5, end, "after NDATA")) ||
                 !(p = xml_dtd_name(c, p, end, 1, "notation name")))
-                goto fail;
+                return NULL;
             kind = XML_ENT_UNPARSED;
         }
     }
-    if (!(p = xml_decl_end(c, p, end))) goto fail;
-    struct xml_ent **tab = pe ? c->pe : c->ge;
-    if (c->skip_decls || xml_ent_find(tab, n, nl) || (!pe && xml_predefined(n, nl))) {
-        free(val.p); /* the first declaration is binding; predefined ones stay built in */
-        return p;
-    }
-    if (!val.p && kind == XML_ENT_INTERNAL && !(val.p = malloc(1))) {
-        xml_oom(c); /* empty entities still need a non-NULL text */
-        goto fail;
-    }
-    struct xml_ent *e = calloc(1, sizeof *e);
-    if (!e || !(e->name = malloc(nl))) {
-        free(e);
+    if (!(p = xml_decl_end(c, p, end))) return NULL;
+    struct xml_map *tab = pe ? &c->pe : &c->ge;
+    uint64_t h = xml_hash(c, n, nl);
+    if (c->skip_decls || xml_ent_find(c, tab, h, n, nl) || (!pe && xml_predefined(n, nl)))
+        return p; /* the first declaration is binding; predefined ones stay built in */
+    /* The record, its name and its replacement text in one block. */
+    struct xml_ent *e = malloc(sizeof *e + nl + val->len);
+    if (!e) {
         xml_oom(c);
-        goto fail;
+        return NULL;
     }
+    e->all = c->ents;
+    c->ents = e;
+    e->name = (uint8_t *)(e + 1);
     memcpy(e->name, n, nl);
     e->nlen = nl;
-    e->val = val.p;
-    e->vlen = val.len;
+    e->val = e->name + nl; /* never NULL, even for an empty text */
+    if (val->len) memcpy(e->val, val->p, val->len);
+    e->vlen = val->len;
     e->kind = (uint8_t)kind;
-    size_t h = xml_hash(n, nl);
-    e->next = tab[h];
-    tab[h] = e;
-    return p;
-fail:
-    free(val.p);
-    return NULL;
+    e->open = 0;
+    return xml_ent_add(c, tab, h, e) ? NULL : p;
 }
 
 static const uint8_t *xml_notationdecl(struct xml_ctx *c, const uint8_t *p, const uint8_t *end)
@@ -482,7 +519,7 @@ static const uint8_t *xml_subset(struct xml_ctx *c, const uint8_t *p, const uint
             n = p + 1;
             nl = (size_t)(ne - n);
             p = ne + 1;
-            struct xml_ent *e = xml_ent_find(c->pe, n, nl);
+            struct xml_ent *e = xml_ent_find(c, &c->pe, xml_hash(c, n, nl), n, nl);
             /* Any PE reference turns undeclared entities into validity errors only
              * (WFC: Entity Declared, 3rd edition errata). */
             c->dtd_incomplete = 1;
@@ -550,23 +587,23 @@ const uint8_t *xml_doctype(struct xml_ctx *c, const uint8_t *p, const uint8_t *e
 
 void xml_dtd_free(struct xml_ctx *c)
 {
-    for (size_t h = 0; h < XML_HASH; h++) {
-        for (int t = 0; t < 2; t++) {
-            struct xml_ent *e = t ? c->pe[h] : c->ge[h];
-            while (e) {
-                struct xml_ent *nx = e->next;
-                free(e->name);
-                free(e->val);
-                free(e);
-                e = nx;
-            }
-        }
-        for (struct xml_attdecl *d = c->ad[h]; d;) {
-            struct xml_attdecl *nx = d->next;
-            free(d->key);
-            free(d->dflt);
-            free(d);
-            d = nx;
-        }
+    for (struct xml_ent *e = c->ents, *nx; e; e = nx) {
+        nx = e->all;
+        free(e);
     }
+    free(c->entval.p);
+    for (struct xml_attdecl *d = c->attdecls, *nx; d; d = nx) {
+        nx = d->all;
+        free(d->dflt);
+        free(d);
+    }
+    for (struct xml_eldecl *e = c->eldecls, *nx; e; e = nx) {
+        nx = e->all;
+        xml_map_free(&e->atts);
+        free(e->datts);
+        free(e);
+    }
+    xml_map_free(&c->ge);
+    xml_map_free(&c->pe);
+    xml_map_free(&c->el);
 }

@@ -2,6 +2,7 @@
  * attributes, namespaces and character data (contract and dump format in xml.h).
  * One pass over the buffer, no copies except for values that need normalizing; the
  * open elements live on an explicit stack, so nesting never grows the C stack. */
+#include "parsers/utf8.h"
 #include "parsers/xml/xml_int.h"
 
 #include <stdlib.h>
@@ -15,17 +16,38 @@ static int xml_text(struct xml_ctx *c, const void *s, size_t n)
     return 0;
 }
 
+/* ---- namespace bindings: a stack (c->nsb, popped with the element that made them)
+ * and a table from prefix to its innermost binding, so a lookup does not scan every
+ * binding in scope ---------------------------------------------------------------- */
+
+#define XML_NS_SCAN 8 /* up to this many bindings in scope a scan is cheaper than a hash */
+
+static const void *xml_nsb_key(const struct xml_ctx *c, const void *v, size_t *n)
+{
+    const struct xml_nsb *b = &c->nsb[(uintptr_t)v - 1];
+    *n = b->plen;
+    return b->prefix;
+}
+
 /* Finds the namespace bound to prefix; 0 and *uri set, or -1 when unbound. */
 static int xml_ns_lookup(struct xml_ctx *c, const uint8_t *pfx, size_t plen, const char **uri,
                          size_t *ulen)
 {
-    for (size_t i = c->nnsb; i-- > 0;) {
-        struct xml_nsb *b = &c->nsb[i];
-        if (b->plen == plen && memcmp(b->prefix, pfx, plen) == 0) {
-            *uri = b->uri_len ? (const char *)c->nsstr.p + b->uri_off : "";
-            *ulen = b->uri_len;
-            return 0;
-        }
+    size_t idx = 0;
+    if (c->nnsb <= XML_NS_SCAN) {
+        for (size_t i = c->nnsb; i-- > 0;)
+            if (c->nsb[i].plen == plen && memcmp(c->nsb[i].prefix, pfx, plen) == 0) {
+                idx = i + 1;
+                break;
+            }
+    } else {
+        idx = (uintptr_t)xml_map_get(c, &c->ns, xml_hash(c, pfx, plen), pfx, plen, xml_nsb_key);
+    }
+    if (idx) {
+        const struct xml_nsb *b = &c->nsb[idx - 1];
+        *uri = b->uri_len ? (const char *)c->nsstr.p + b->uri_off : "";
+        *ulen = b->uri_len;
+        return 0;
     }
     if (plen == 3 && memcmp(pfx, "xml", 3) == 0) {
         *uri = XML_NS_XML;
@@ -35,6 +57,19 @@ static int xml_ns_lookup(struct xml_ctx *c, const uint8_t *pfx, size_t plen, con
     *uri = "";
     *ulen = 0;
     return plen == 0 ? 0 : -1;
+}
+
+/* Pops the bindings made after mark: each prefix goes back to the binding it hid. */
+static void xml_ns_pop(struct xml_ctx *c, size_t mark)
+{
+    while (c->nnsb > mark) {
+        struct xml_nsb *b = &c->nsb[--c->nnsb];
+        if (b->shadows) /* a replacement: never grows the table, so never fails */
+            xml_map_put(c, &c->ns, b->h, b->prefix, b->plen, (void *)(uintptr_t)b->shadows,
+                        xml_nsb_key);
+        else
+            xml_map_del(c, &c->ns, b->h, b->prefix, b->plen, xml_nsb_key);
+    }
 }
 
 /* Offset of the single colon of a QName, 0 when none; -1 when not a QName. */
@@ -103,12 +138,17 @@ static int xml_bind(struct xml_ctx *c, const uint8_t *at, const uint8_t *pfx, si
                         is_xml_uri ? XML_NS_XML : XML_NS_XMLNS);
     if (plen && ulen == 0)
         return xml_fail(c, at, "a prefix cannot be undeclared (xmlns:%.*s=\"\")", (int)plen, pfx);
+    if (c->nnsb >= XML_MAX_NS)
+        return xml_fail(c, at, "more than %d namespace bindings in scope", XML_MAX_NS);
     if (xml_grow(c, &c->nsb, &c->nsb_cap, c->nnsb, sizeof *c->nsb)) return -1;
     struct xml_nsb *b = &c->nsb[c->nnsb++];
     b->prefix = pfx;
     b->plen = plen;
     b->uri_off = c->nsstr.len;
     b->uri_len = ulen;
+    b->h = xml_hash(c, pfx, plen);
+    b->shadows = (uintptr_t)xml_map_get(c, &c->ns, b->h, pfx, plen, xml_nsb_key);
+    if (xml_map_put(c, &c->ns, b->h, pfx, plen, (void *)(uintptr_t)c->nnsb, xml_nsb_key)) return -1;
     return xml_buf_add(c, &c->nsstr, uri, ulen);
 }
 
@@ -124,42 +164,211 @@ static struct xml_att *xml_att_new(struct xml_ctx *c, const uint8_t *at)
     return a;
 }
 
-/* Appends the declared defaults of attributes the tag did not specify, in declaration
- * order (XML 1.0 section 5.1: a non-validating processor supplies what it has read). */
-static int xml_add_defaults(struct xml_ctx *c, const uint8_t *tag, const uint8_t *name, size_t nlen)
+/* ---- attribute names of one element: a set, when there are more than a few ---- */
+
+#define XML_ATT_SCAN 8    /* up to this many attributes pairs are compared directly */
+#define XML_ATTSET   2048 /* slots: more than twice XML_MAX_ATTS, so at most half full */
+
+/* Generation-stamped, so starting over for the next element clears nothing. */
+struct xml_attset {
+    uint32_t gen;
+    struct {
+        uint32_t gen, idx;
+        uint64_t h;
+    } s[XML_ATTSET];
+};
+
+static int xml_attset_start(struct xml_ctx *c)
 {
-    size_t nspec = c->natt;
-    for (const struct xml_attdecl *d = c->ad[xml_hash(name, nlen)]; d; d = d->next) {
-        if (!d->dflt || d->is_ns || d->elen != nlen || memcmp(d->key, name, nlen) != 0) continue;
-        const uint8_t *an = d->key + d->elen + 1;
-        size_t k;
-        for (k = 0; k < nspec; k++)
-            if (c->att[k].nlen == d->alen && memcmp(c->att[k].name, an, d->alen) == 0) break;
-        if (k < nspec) continue;
-        long col = xml_qname_colon(an, d->alen);
-        if (col < 0)
-            return xml_fail(c, tag, "declared attribute '%.*s' is not a valid QName", (int)d->alen,
-                            an);
-        struct xml_att *a = xml_att_new(c, tag);
-        if (!a) return -1;
-        a->name = an;
-        a->nlen = d->alen;
-        a->colon = (size_t)col;
-        a->val = d->dflt;
-        a->vlen = d->dlen;
+    if (!c->attset && !(c->attset = calloc(1, sizeof *c->attset))) return xml_oom(c);
+    if (++c->attset->gen == 0) { /* wrapped: the stamps of 2^32 elements ago come back */
+        memset(c->attset, 0, sizeof *c->attset);
+        c->attset->gen = 1;
     }
     return 0;
+}
+
+/* The equality the set uses: raw names (expanded = 0), or namespace and local name. */
+static inline int xml_att_same(const struct xml_att *a, const struct xml_att *b, int expanded)
+{
+    if (!expanded) return a->nlen == b->nlen && memcmp(a->name, b->name, a->nlen) == 0;
+    return a->ulen == b->ulen && memcmp(a->uri, b->uri, a->ulen) == 0 &&
+           a->nlen - a->colon == b->nlen - b->colon &&
+           memcmp(a->name + a->colon, b->name + b->colon, a->nlen - a->colon) == 0;
+}
+
+static uint64_t xml_att_hash(const struct xml_ctx *c, const struct xml_att *a, int expanded)
+{
+    if (!expanded) return xml_hash(c, a->name, a->nlen);
+    return xml_hash(c, a->uri, a->ulen) * 0x9E3779B97F4A7C15ull ^
+           xml_hash(c, a->name + a->colon, a->nlen - a->colon);
+}
+
+/* Looks up attribute a in the set (h its hash); inserts it as index i when it is not
+ * there (i >= 0).  Returns the index of an equal attribute already in it, or -1. */
+static long xml_attset_find(struct xml_ctx *c, const struct xml_att *a, uint64_t h, long i,
+                            int expanded)
+{
+    struct xml_attset *t = c->attset;
+    for (size_t k = (size_t)h & (XML_ATTSET - 1);; k = (k + 1) & (XML_ATTSET - 1)) {
+        if (t->s[k].gen != t->gen) {
+            if (i >= 0) t->s[k].gen = t->gen, t->s[k].idx = (uint32_t)i, t->s[k].h = h;
+            return -1;
+        }
+        if (t->s[k].h == h && xml_att_same(&c->att[t->s[k].idx], a, expanded)) return t->s[k].idx;
+    }
+}
+
+/* Prefixed attributes are the ones whose namespace must be unique with their local
+ * name (an unprefixed attribute is in no namespace; xmlns declarations are not
+ * attributes). */
+static inline int xml_att_prefixed(const struct xml_att *a)
+{
+    return a->colon && !a->is_ns;
+}
+
+/* The index of an attribute among [0, n) that repeats an earlier one (raw names, or
+ * expanded names of the prefixed ones), or -1; -2 out of memory (recorded).  Pairs are
+ * compared while there are few, a set takes over past XML_ATT_SCAN. */
+static inline long xml_att_dup(struct xml_ctx *c, size_t n, int expanded)
+{
+    size_t m = n;
+    if (n < 2) return -1;
+    if (expanded) { /* only prefixed attributes take part: usually none or one */
+        m = 0;
+        for (size_t i = 0; i < n; i++)
+            m += xml_att_prefixed(&c->att[i]);
+        if (m < 2) return -1;
+    }
+    if (m <= XML_ATT_SCAN) {
+        for (size_t i = 1; i < n; i++) {
+            const struct xml_att *a = &c->att[i];
+            if (expanded && !xml_att_prefixed(a)) continue;
+            for (size_t j = 0; j < i; j++) {
+                const struct xml_att *b = &c->att[j];
+                if (expanded ? xml_att_prefixed(b) && xml_att_same(a, b, 1)
+                             : a->nlen == b->nlen && memcmp(a->name, b->name, a->nlen) == 0)
+                    return (long)i;
+            }
+        }
+        return -1;
+    }
+    if (xml_attset_start(c)) return -2;
+    for (size_t i = 0; i < n; i++)
+        if ((!expanded || xml_att_prefixed(&c->att[i])) &&
+            xml_attset_find(c, &c->att[i], xml_att_hash(c, &c->att[i], expanded), (long)i,
+                            expanded) >= 0)
+            return (long)i;
+    return -1;
+}
+
+/* Whether the element's first nspec attributes specify the raw name (name, n): by
+ * comparison for a few, else in the set xml_att_dup just filled. */
+static int xml_specified(struct xml_ctx *c, size_t nspec, const uint8_t *name, size_t n)
+{
+    struct xml_att probe = {.name = name, .nlen = n};
+    if (nspec <= XML_ATT_SCAN) {
+        for (size_t k = 0; k < nspec; k++)
+            if (xml_att_same(&c->att[k], &probe, 0)) return 1;
+        return 0;
+    }
+    return xml_attset_find(c, &probe, xml_hash(c, name, n), -1, 0) >= 0;
+}
+
+#define XML_NOT_QNAME ((size_t)-1) /* a default record's colon when its name is no QName */
+
+/* The element's defaults as attribute records, built at the first element that needs
+ * them (the DTD is complete by then): the QName checked once, the budget they cost
+ * summed once. */
+static int xml_dflt_atts(struct xml_ctx *c, struct xml_eldecl *e)
+{
+    if (e->datts || !e->ndflt) return 0;
+    if (!(e->datts = calloc(e->ndflt, sizeof *e->datts))) return xml_oom(c);
+    size_t k = 0;
+    for (const struct xml_attdecl *d = e->dflt; d; d = d->next, k++) {
+        struct xml_att *a = &e->datts[k];
+        long col = xml_qname_colon(d->key + d->elen + 1, d->alen);
+        a->name = d->key + d->elen + 1;
+        a->nlen = d->alen;
+        a->colon = col < 0 ? XML_NOT_QNAME : (size_t)col; /* refused when applied */
+        a->val = d->dflt;
+        a->vlen = d->dlen;
+        e->dbytes += d->alen + d->dlen;
+        e->dbad |= col < 0;
+    }
+    return 0;
+}
+
+/* Appends one default record, failing on a name that is not a QName. */
+static int xml_dflt_one(struct xml_ctx *c, const struct xml_att *d, const uint8_t *tag)
+{
+    if (d->colon == XML_NOT_QNAME)
+        return xml_fail(c, tag, "declared attribute '%.*s' is not a valid QName", (int)d->nlen,
+                        d->name);
+    struct xml_att *a = xml_att_new(c, tag);
+    if (!a) return -1;
+    *a = *d;
+    return 0;
+}
+
+/* Appends the declared defaults of attributes the tag did not specify, in declaration
+ * order (XML 1.0 section 5.1: a non-validating processor supplies what it has read).
+ * They cost their names and values against the expansion budget: defaults multiply
+ * what a document holds (n elements times m defaults) as entities do. */
+static int xml_add_defaults(struct xml_ctx *c, struct xml_eldecl *e, const uint8_t *tag)
+{
+    size_t nspec = c->natt;
+    if (xml_dflt_atts(c, e)) return -1;
+    if (nspec == 0 && !e->dbad) { /* nothing specified: all of them, in one go */
+        c->expanded += e->dbytes;
+        if (c->expanded > c->expand_limit) goto over;
+        if (e->ndflt > XML_MAX_ATTS)
+            return xml_fail(c, tag, "more than %d attributes on one element", XML_MAX_ATTS);
+        if (c->att_cap < e->ndflt) {
+            struct xml_att *na = realloc(c->att, e->ndflt * sizeof *na);
+            if (!na) return xml_oom(c);
+            c->att = na;
+            c->att_cap = e->ndflt;
+        }
+        memcpy(c->att, e->datts, e->ndflt * sizeof *c->att);
+        c->natt = e->ndflt;
+        return 0;
+    }
+    for (size_t k = 0; k < e->ndflt; k++) {
+        const struct xml_att *d = &e->datts[k];
+        if (xml_specified(c, nspec, d->name, d->nlen)) continue;
+        c->expanded += d->nlen + d->vlen;
+        if (c->expanded > c->expand_limit) goto over;
+        if (xml_dflt_one(c, d, tag)) return -1;
+    }
+    return 0;
+over:
+    return xml_fail(c, tag,
+                    "defaulted attributes and entities past the expansion limit (%zu bytes)",
+                    c->expand_limit);
 }
 
 /* Everything after the attributes are read: namespaces, uniqueness, the dump. */
 static int xml_start_done(struct xml_ctx *c, const uint8_t *tag, const uint8_t *name, size_t nlen,
                           long ecol)
 {
+    /* What the DTD declares for this element: one hash lookup, skipped when the element
+     * is the one looked up last (documents repeat their record element). */
+    struct xml_eldecl *e = NULL;
+    if (c->el.n) {
+        if (nlen == c->last_el_len && memcmp(name, c->last_el, nlen) == 0) {
+            e = c->last_eldecl;
+        } else {
+            e = (struct xml_eldecl *)xml_eldecl_find(c, name, nlen);
+            c->last_el = name;
+            c->last_el_len = nlen;
+            c->last_eldecl = e;
+        }
+    }
     /* Values in scratch become pointers only now: scratch may move while growing. */
-    size_t h = c->have_noncdata && c->natt ? xml_hash(name, nlen) : 0;
-    for (size_t i = 0; i < c->natt && c->have_noncdata && c->ad[h]; i++) {
+    for (size_t i = 0; e && e->noncdata && i < c->natt; i++) {
         struct xml_att *a = &c->att[i];
-        const struct xml_attdecl *d = xml_attdecl_find(c, h, name, nlen, a->name, a->nlen);
+        const struct xml_attdecl *d = xml_attdecl_find(c, e, a->name, a->nlen);
         if (!d || d->cdata) continue;
         if (a->val) { /* a raw slice of the input: copy it to edit it */
             a->voff = c->scratch.len;
@@ -172,14 +381,15 @@ static int xml_start_done(struct xml_ctx *c, const uint8_t *tag, const uint8_t *
         struct xml_att *a = &c->att[i];
         if (!a->val) a->val = c->scratch.p ? c->scratch.p + a->voff : (const uint8_t *)"";
     }
-    if (c->have_dflts && xml_add_defaults(c, tag, name, nlen)) return -1;
-    /* WFC Unique Att Spec on the raw names. */
-    for (size_t i = 1; i < c->natt; i++)
-        for (size_t j = 0; j < i; j++)
-            if (c->att[i].nlen == c->att[j].nlen &&
-                memcmp(c->att[i].name, c->att[j].name, c->att[i].nlen) == 0)
-                return xml_fail(c, c->att[i].name, "duplicate attribute '%.*s'",
-                                (int)c->att[i].nlen, c->att[i].name);
+    /* WFC Unique Att Spec on the raw names of what the tag specifies (defaults never
+     * repeat one: they are added only when not specified). */
+    size_t nspec = c->natt;
+    long dup = xml_att_dup(c, nspec, 0);
+    if (dup == -2) return -1;
+    if (dup >= 0)
+        return xml_fail(c, c->att[dup].name, "duplicate attribute '%.*s'", (int)c->att[dup].nlen,
+                        c->att[dup].name);
+    if (e && e->dflt && xml_add_defaults(c, e, tag)) return -1;
     /* Namespace declarations first: they apply to this element and its attributes. */
     for (size_t i = 0; i < c->natt; i++) {
         struct xml_att *a = &c->att[i];
@@ -192,14 +402,10 @@ static int xml_start_done(struct xml_ctx *c, const uint8_t *tag, const uint8_t *
         }
     }
     /* Namespace defaults from ATTLIST declarations (xmlns with a default value). */
-    for (const struct xml_attdecl *d = c->ns_dflts; d; d = d->next_ns) {
-        if (d->elen != nlen || memcmp(d->key, name, nlen) != 0) continue;
+    for (const struct xml_attdecl *d = e ? e->ns : NULL; d; d = d->next) {
         const uint8_t *an = d->key + d->elen + 1;
         int dflt_ns = d->alen == 5;
-        size_t k;
-        for (k = 0; k < c->natt; k++)
-            if (c->att[k].nlen == d->alen && memcmp(c->att[k].name, an, d->alen) == 0) break;
-        if (k == c->natt &&
+        if (!xml_specified(c, nspec, an, d->alen) &&
             xml_bind(c, tag, dflt_ns ? an : an + 6, dflt_ns ? 0 : d->alen - 6, d->dflt, d->dlen))
             return -1;
     }
@@ -219,20 +425,17 @@ static int xml_start_done(struct xml_ctx *c, const uint8_t *tag, const uint8_t *
             if (xml_ns_lookup(c, a->name, a->colon, &a->uri, &a->ulen) || a->ulen == 0)
                 return xml_fail(c, a->name, "undeclared namespace prefix '%.*s'", (int)a->colon,
                                 a->name);
-            for (size_t j = 0; j < i; j++) {
-                struct xml_att *b = &c->att[j];
-                if (!b->is_ns && b->colon && b->ulen == a->ulen &&
-                    memcmp(b->uri, a->uri, a->ulen) == 0 &&
-                    b->nlen - b->colon == a->nlen - a->colon &&
-                    memcmp(b->name + b->colon, a->name + a->colon, a->nlen - a->colon) == 0)
-                    return xml_fail(c, a->name, "attribute '%.*s' appears twice (namespaces)",
-                                    (int)a->nlen, a->name);
-            }
         } else {
             a->uri = "";
             a->ulen = 0;
         }
     }
+    /* Namespaces constraint: no two attributes with the same expanded name. */
+    dup = xml_att_dup(c, c->natt, 1);
+    if (dup == -2) return -1;
+    if (dup >= 0)
+        return xml_fail(c, c->att[dup].name, "attribute '%.*s' appears twice (namespaces)",
+                        (int)c->att[dup].nlen, c->att[dup].name);
     if (c->dump) {
         xml_text_flush(&c->text, c->dump);
         xml_dump_name(c->dump, "start", uri, ulen, (const char *)name + lo, nlen - lo);
@@ -360,7 +563,7 @@ static void xml_pop(struct xml_ctx *c)
         xml_dump_name(c->dump, "end", o->uri_len ? (const char *)c->nsstr.p + o->uri_off : "",
                       o->uri_len, (const char *)o->name + o->local_off, o->nlen - o->local_off);
     }
-    c->nnsb = o->nsb_mark;
+    xml_ns_pop(c, o->nsb_mark);
     c->nsstr.len = o->nsstr_mark;
 }
 
@@ -437,7 +640,7 @@ static const uint8_t *xml_content_ref(struct xml_ctx *c, const uint8_t *p, const
     if (p + 1 < end && p[1] == '#') {
         uint8_t u[4];
         p = xml_scan_charref(c, p + 2, end, &cp);
-        if (!p || xml_text(c, u, xml_put_utf8(u, cp))) return NULL;
+        if (!p || xml_text(c, u, utf8_put(u, cp))) return NULL;
         return p;
     }
     const uint8_t *at = p, *n;
@@ -449,7 +652,7 @@ static const uint8_t *xml_content_ref(struct xml_ctx *c, const uint8_t *p, const
         uint8_t ch = (uint8_t)pre;
         return xml_text(c, &ch, 1) ? NULL : p;
     }
-    struct xml_ent *e = xml_ent_find(c->ge, n, nl);
+    struct xml_ent *e = xml_ent_find(c, &c->ge, xml_hash(c, n, nl), n, nl);
     if (!e) {
         if (c->dtd_incomplete && !c->standalone)
             return p; /* may be declared where we did not read */

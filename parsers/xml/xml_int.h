@@ -1,6 +1,7 @@
 /* xml_int: internals shared by the files of the hand-written XML parser
  * (xml_lex.c: characters, names, buffers, errors; xml_dtd.c: DOCTYPE and the internal
- * subset; xml_hand.c: document, elements, attributes, namespaces, content).
+ * subset; xml_hand.c: elements, attributes, namespaces, content; xml_doc.c: the
+ * document; xml_map.c: the hash tables).
  * Every function that can fail returns -1 after recording the error in the context
  * (xml_fail), so callers only propagate. */
 #ifndef WIRELAB_PARSERS_XML_XML_INT_H
@@ -13,7 +14,6 @@
 #include <emmintrin.h>
 #endif
 
-#define XML_HASH     512
 #define XML_NS_XML   "http://www.w3.org/XML/1998/namespace"
 #define XML_NS_XMLNS "http://www.w3.org/2000/xmlns/"
 
@@ -35,10 +35,26 @@ struct xml_buf {
     size_t len, cap;
 };
 
+struct xml_ctx;
+struct xml_attset; /* xml_hand.c */
+
+/* A hash table (xml_map.c): open addressing, at most half full, under a keyed hash
+ * (SipHash-1-3, keyed per parse).  Values are non-NULL pointers (or an index + 1); the
+ * key of a value is given by a key function, so the table holds no copies. */
+struct xml_map_slot {
+    uint64_t h;
+    void *v;
+};
+struct xml_map {
+    struct xml_map_slot *s;
+    size_t cap, n;
+};
+typedef const void *(*xml_map_key_fn)(const struct xml_ctx *c, const void *v, size_t *n);
+
 enum { XML_ENT_INTERNAL, XML_ENT_EXTERNAL, XML_ENT_UNPARSED };
 
-struct xml_ent {
-    struct xml_ent *next;
+struct xml_ent {         /* one allocation: the record, then its name, then its text */
+    struct xml_ent *all; /* every entity, for freeing */
     uint8_t *name;
     size_t nlen;
     uint8_t *val; /* replacement text (internal entities) */
@@ -47,16 +63,33 @@ struct xml_ent {
     uint8_t open; /* being expanded: a reference now is recursion */
 };
 
-/* An attribute declared in the internal subset: its type (for normalization) and, for
- * xmlns attributes, its default (namespace defaults must bind, as libraries do). */
+/* An attribute declared in the internal subset: its type (for normalization) and its
+ * default, supplied by xml_hand.c to elements that do not specify it. */
 struct xml_attdecl {
-    struct xml_attdecl *next;
-    struct xml_attdecl *next_ns; /* the list of xmlns declarations with a default */
-    uint8_t *key;                /* element name, NUL, attribute name */
+    struct xml_attdecl *all;  /* every declaration, for freeing */
+    struct xml_attdecl *next; /* the element's next one with a default (xml_eldecl) */
+    uint8_t *key;             /* element name, NUL, attribute name (after the record) */
     size_t elen, alen;
     uint8_t cdata, is_ns;
     uint8_t *dflt; /* NULL when #REQUIRED/#IMPLIED */
     size_t dlen;
+};
+
+/* What the internal subset declares for one element name: its attributes with a
+ * default, in declaration order (xmlns ones apart: they bind namespaces), and whether
+ * any attribute has a non-CDATA type (values to normalize).  One lookup per start tag
+ * finds all of it. */
+struct xml_eldecl {
+    struct xml_eldecl *all;
+    const uint8_t *name; /* the key of its first attdecl */
+    size_t nlen;
+    struct xml_map atts; /* attdecls by attribute name */
+    struct xml_attdecl *dflt, **dflt_tail, *ns, **ns_tail;
+    size_t ndflt;
+    int noncdata;
+    struct xml_att *datts; /* the ndflt defaults as attribute records (xml_hand.c) */
+    size_t dbytes;         /* what applying all of them costs the expansion budget */
+    int dbad;              /* one of them is not a QName */
 };
 
 struct xml_open {
@@ -72,6 +105,8 @@ struct xml_nsb {
     const uint8_t *prefix; /* empty (len 0) for the default namespace */
     size_t plen;
     size_t uri_off, uri_len; /* in nsstr */
+    size_t shadows;          /* index + 1 of the binding of the same prefix it hides, or 0 */
+    uint64_t h;              /* xml_hash of the prefix */
 };
 
 struct xml_att {
@@ -98,13 +133,21 @@ struct xml_ctx {
     size_t natt, att_cap;
     struct xml_buf scratch;
     struct xml_text text;
-    struct xml_ent *ge[XML_HASH], *pe[XML_HASH];
-    struct xml_attdecl *ad[XML_HASH];
-    int have_noncdata;            /* some attribute has a non-CDATA declared type */
-    int have_dflts;               /* some non-xmlns attribute has a default value */
-    struct xml_attdecl *ns_dflts; /* xmlns attributes with a declared default */
-    int dtd_incomplete;           /* external subset or unread PE: undeclared entities tolerated */
-    int skip_decls;               /* after an unread PE: ENTITY/ATTLIST no longer processed */
+    uint64_t hkey[2];             /* the key of xml_hash */
+    struct xml_map ge, pe;        /* general and parameter entities by name */
+    struct xml_map el;            /* eldecls by element name */
+    struct xml_map ns;            /* prefix -> index + 1 of its innermost binding */
+    struct xml_ent *ents;         /* every entity (freeing) */
+    struct xml_buf entval;        /* an entity value being read */
+    struct xml_attdecl *attdecls; /* every attdecl (freeing) */
+    struct xml_eldecl *eldecls;   /* every eldecl (freeing) */
+    const uint8_t *last_el;       /* the element name looked up last ... */
+    size_t last_el_len;
+    struct xml_eldecl *last_eldecl; /* ... and what it found (NULL: nothing declared) */
+    size_t ndecls;                  /* markup declarations read, against XML_MAX_DECLS */
+    struct xml_attset *attset;      /* attribute names of one element (big elements) */
+    int dtd_incomplete; /* external subset or unread PE: undeclared entities tolerated */
+    int skip_decls;     /* after an unread PE: ENTITY/ATTLIST no longer processed */
     int standalone;
     int in_dtd;
     size_t expanded, expand_limit;
@@ -121,9 +164,9 @@ int xml_oom(struct xml_ctx *c);
 int xml_buf_add(struct xml_ctx *c, struct xml_buf *b, const void *s, size_t n);
 int xml_buf_byte(struct xml_ctx *c, struct xml_buf *b, uint8_t ch);
 
-/* Decodes one UTF-8 sequence that is an XML Char; returns its length or 0. */
+/* Decodes one UTF-8 sequence (parsers/utf8.h) that is an XML Char; returns its length
+ * or 0.  p < end. */
 int xml_utf8_char(const uint8_t *p, const uint8_t *end, uint32_t *cp);
-size_t xml_put_utf8(uint8_t *out, uint32_t cp);
 int xml_is_char(uint32_t c);
 /* Returns the end of the Name (or Nmtoken when nmtoken) at p, p when there is none,
  * NULL after recording an error (bad UTF-8, too long). */
@@ -171,13 +214,32 @@ static inline int xml_has(const uint8_t *p, const uint8_t *end, const char *lit,
 }
 #define XML_HAS(p, end, lit) xml_has(p, end, lit, sizeof(lit) - 1)
 
-size_t xml_hash(const uint8_t *s, size_t n);
+/* ---- hash tables (xml_map.c) ---- */
+void xml_map_seed(struct xml_ctx *c);
+uint64_t xml_hash(const struct xml_ctx *c, const void *key, size_t n);
+/* The value stored under key (hash h), or NULL. */
+void *xml_map_get(const struct xml_ctx *c, const struct xml_map *m, uint64_t h, const void *key,
+                  size_t n, xml_map_key_fn keyof);
+/* Stores v under key (replacing a value with the same key); 0, or -1 (out of memory,
+ * recorded). */
+int xml_map_put(struct xml_ctx *c, struct xml_map *m, uint64_t h, const void *key, size_t n,
+                void *v, xml_map_key_fn keyof);
+void xml_map_del(const struct xml_ctx *c, struct xml_map *m, uint64_t h, const void *key, size_t n,
+                 xml_map_key_fn keyof);
+void xml_map_free(struct xml_map *m);
+
 /* Collapses runs of spaces and trims (values of a non-CDATA declared type); new length. */
 size_t xml_collapse(uint8_t *v, size_t n);
-struct xml_ent *xml_ent_find(struct xml_ent **tab, const uint8_t *name, size_t n);
-/* Attribute declarations are hashed by element name: h = xml_hash(el, elen). */
-const struct xml_attdecl *xml_attdecl_find(const struct xml_ctx *c, size_t h, const uint8_t *el,
-                                           size_t elen, const uint8_t *at, size_t alen);
+/* An entity by name (h = xml_hash of it) in c->ge or c->pe, or NULL; adding one: 0 or
+ * -1 (recorded). */
+struct xml_ent *xml_ent_find(const struct xml_ctx *c, const struct xml_map *tab, uint64_t h,
+                             const uint8_t *name, size_t n);
+int xml_ent_add(struct xml_ctx *c, struct xml_map *tab, uint64_t h, struct xml_ent *e);
+/* What the subset declares for element name, or NULL. */
+const struct xml_eldecl *xml_eldecl_find(const struct xml_ctx *c, const uint8_t *name, size_t n);
+/* The declaration of attribute at for the element e (NULL: none), or NULL. */
+const struct xml_attdecl *xml_attdecl_find(const struct xml_ctx *c, const struct xml_eldecl *e,
+                                           const uint8_t *at, size_t alen);
 
 /* Records "control character" / "invalid UTF-8 ..." for the byte at p; returns NULL. */
 const uint8_t *xml_bad_char(struct xml_ctx *c, const uint8_t *p);

@@ -1,6 +1,7 @@
 /* xml_lex: the lexical layer of the hand-written XML parser: byte classes, UTF-8 and
  * XML Char checks, names, character references, comments, PIs and attribute values
  * (with entity expansion under the limits of xml.h), buffers and error recording. */
+#include "parsers/utf8.h"
 #include "parsers/xml/xml_int.h"
 
 #include <stdarg.h>
@@ -90,55 +91,8 @@ int xml_is_char(uint32_t c)
 
 int xml_utf8_char(const uint8_t *p, const uint8_t *end, uint32_t *cp)
 {
-    uint32_t c = p[0];
-    int n;
-    if (c < 0x80) {
-        *cp = c;
-        return xml_is_char(c) ? 1 : 0;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        c &= 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        c &= 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        c &= 0x07;
-    } else {
-        return 0;
-    }
-    if (end - p < n) return 0;
-    for (int i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80) return 0;
-        c = (c << 6) | (p[i] & 0x3F);
-    }
-    if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10FFFF)))
-        return 0;                  /* overlong or out of range */
-    if (!xml_is_char(c)) return 0; /* surrogates, U+FFFE, U+FFFF */
-    *cp = c;
-    return n;
-}
-
-size_t xml_put_utf8(uint8_t *o, uint32_t c)
-{
-    if (c < 0x80) {
-        o[0] = (uint8_t)c;
-        return 1;
-    } else if (c < 0x800) {
-        o[0] = (uint8_t)(0xC0 | (c >> 6));
-        o[1] = (uint8_t)(0x80 | (c & 0x3F));
-        return 2;
-    } else if (c < 0x10000) {
-        o[0] = (uint8_t)(0xE0 | (c >> 12));
-        o[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
-        o[2] = (uint8_t)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    o[0] = (uint8_t)(0xF0 | (c >> 18));
-    o[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3F));
-    o[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
-    o[3] = (uint8_t)(0x80 | (c & 0x3F));
-    return 4;
+    size_t n = utf8_decode(p, (size_t)(end - p), cp);
+    return n && xml_is_char(*cp) ? (int)n : 0; /* not a Char: controls, U+FFFE, U+FFFF */
 }
 
 /* XML 1.0 5th edition, productions [4] and [4a]. */
@@ -221,18 +175,6 @@ const uint8_t *xml_scan_charref(struct xml_ctx *c, const uint8_t *p, const uint8
     return p + 1;
 }
 
-size_t xml_hash(const uint8_t *s, size_t n)
-{
-    /* Cheap on purpose (called per element when the DTD declares typed attributes):
-     * length and a few bytes; the chains sort out collisions. */
-    uint32_t h = (uint32_t)n * 2654435761u;
-    if (n) {
-        h ^= (uint32_t)s[0] * 31u + (uint32_t)s[n - 1] * 131u + (uint32_t)s[n / 2] * 1031u;
-        h *= 16777619u;
-    }
-    return (h >> 7) % XML_HASH;
-}
-
 size_t xml_collapse(uint8_t *v, size_t n)
 {
     size_t o = 0;
@@ -244,11 +186,22 @@ size_t xml_collapse(uint8_t *v, size_t n)
     return o;
 }
 
-struct xml_ent *xml_ent_find(struct xml_ent **tab, const uint8_t *name, size_t n)
+static const void *xml_ent_key(const struct xml_ctx *c, const void *v, size_t *n)
 {
-    for (struct xml_ent *e = tab[xml_hash(name, n)]; e; e = e->next)
-        if (e->nlen == n && memcmp(e->name, name, n) == 0) return e;
-    return NULL;
+    const struct xml_ent *e = v;
+    *n = e->nlen;
+    return e->name;
+}
+
+struct xml_ent *xml_ent_find(const struct xml_ctx *c, const struct xml_map *tab, uint64_t h,
+                             const uint8_t *name, size_t n)
+{
+    return tab->n ? xml_map_get(c, tab, h, name, n, xml_ent_key) : NULL;
+}
+
+int xml_ent_add(struct xml_ctx *c, struct xml_map *tab, uint64_t h, struct xml_ent *e)
+{
+    return xml_map_put(c, tab, h, e->name, e->nlen, e, xml_ent_key);
 }
 
 const uint8_t *xml_bad_char(struct xml_ctx *c, const uint8_t *p)
@@ -437,7 +390,7 @@ static const uint8_t *xml_attval_run(struct xml_ctx *c, const uint8_t *p, const 
             if (p + 1 < end && p[1] == '#') {
                 uint8_t u[4];
                 p = xml_scan_charref(c, p + 2, end, &cp);
-                if (!p || xml_buf_add(c, b, u, xml_put_utf8(u, cp))) return NULL;
+                if (!p || xml_buf_add(c, b, u, utf8_put(u, cp))) return NULL;
                 continue;
             }
             const uint8_t *n;
@@ -450,7 +403,7 @@ static const uint8_t *xml_attval_run(struct xml_ctx *c, const uint8_t *p, const 
                 if (xml_buf_byte(c, b, (uint8_t)pre)) return NULL;
                 continue;
             }
-            struct xml_ent *e = xml_ent_find(c->ge, n, nl);
+            struct xml_ent *e = xml_ent_find(c, &c->ge, xml_hash(c, n, nl), n, nl);
             if (!e) {
                 if (c->dtd_incomplete && !c->standalone)
                     continue; /* may be declared in what we did not read */

@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *a = NULL, *b = NULL;
     size_t la = 0, lb = 0;
     int ra = fuzz_dump(&proto_hand_impl, data, size, &a, &la);
-    int rb = fuzz_dump(&proto_pbc_impl, data, size, &b, &lb);
+    int rb = fuzz_dump(&proto_protobufc_impl, data, size, &b, &lb);
     if (ra == 0 && rb == 0 && !nul_in_string(a) && !dup_singular(data, data + size, 0)) {
         if (la != lb || memcmp(a, b, la)) {
             fprintf(stderr, "hand:\n%s\nprotobuf-c:\n%s\n", a, b);

@@ -6,7 +6,7 @@
  * carry (C0 controls other than TAB/LF/CR, U+FFFE, U+FFFF). */
 #include "parsers/json/json.h"
 #include "parsers/json/json_write.h"
-#include "parsers/json/utf8.h"
+#include "parsers/utf8.h"
 #include "parsers/xml/xml.h"
 #include "parsers/xml/xml_write.h"
 

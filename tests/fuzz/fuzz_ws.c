@@ -8,6 +8,7 @@
 #include "io/httpc/httpc.h"
 #include "io/httpc/ssec.h"
 #include "io/ws/ws.h"
+#include "parsers/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,7 +27,7 @@ static void ws_run(enum ws_role role, const uint8_t *d, size_t n, size_t step)
             if (ev.type == WS_EV_NONE && used != chunk)
                 abort(); /* NONE means everything was consumed */
             if ((ev.type == WS_EV_TEXT || ev.type == WS_EV_BINARY) && ev.len > sizeof msg) abort();
-            if (ev.type == WS_EV_TEXT && !ws_utf8_valid(ev.data, ev.len))
+            if (ev.type == WS_EV_TEXT && !utf8_valid(ev.data, ev.len))
                 abort(); /* text is checked before it is reported */
             if ((ev.type == WS_EV_PING || ev.type == WS_EV_PONG) && ev.len > WS_MAX_CONTROL)
                 abort();

@@ -15,27 +15,32 @@ FUZZ_CC := clang
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=undefined -I. -I$(BUILD)/gen -I/usr/share/include/llhttp
 FUZZ_TARGETS := fuzz_json fuzz_json_diff fuzz_proto fuzz_proto_diff fuzz_http fuzz_http_diff fuzz_xml fuzz_xml_diff fuzz_write
-fuzz_json_FSRCS := tests/fuzz/fuzz_json.c parsers/json/json.c parsers/json/json_dump.c parsers/json/utf8.c
-fuzz_proto_FSRCS := tests/fuzz/fuzz_proto.c parsers/proto/proto_decode.c parsers/proto/proto_encode.c \
-                    parsers/json/utf8.c
-fuzz_json_diff_FSRCS := tests/fuzz/fuzz_json_diff.c parsers/json/json.c parsers/json/json_dump.c \
-                        parsers/json/utf8.c parsers/json/json_impl.c parsers/json/json_jansson.c
+fuzz_json_FSRCS := tests/fuzz/fuzz_json.c parsers/json/json_hand.c parsers/json/json_dump.c parsers/utf8.c
+fuzz_proto_FSRCS := tests/fuzz/fuzz_proto.c parsers/proto/proto_hand.c parsers/proto/proto_arena.c \
+                    parsers/proto/proto_encode.c \
+                    parsers/utf8.c
+fuzz_json_diff_FSRCS := tests/fuzz/fuzz_json_diff.c parsers/json/json_hand.c parsers/json/json_dump.c \
+                        parsers/utf8.c parsers/json/json_impl.c parsers/json/json_lib_jansson.c
 fuzz_json_diff_FLIBS = $(shell pkg-config --libs jansson)
-fuzz_proto_diff_FSRCS := tests/fuzz/fuzz_proto_diff.c parsers/proto/proto_decode.c parsers/proto/proto_encode.c \
-                         parsers/proto/proto_dump.c parsers/proto/proto_impl.c parsers/proto/proto_pbc.c \
-                         parsers/json/utf8.c $(BUILD)/gen/parsers/proto/wirelab.pb-c.c
+fuzz_proto_diff_FSRCS := tests/fuzz/fuzz_proto_diff.c parsers/proto/proto_hand.c parsers/proto/proto_arena.c \
+                         parsers/proto/proto_encode.c \
+                         parsers/proto/proto_dump.c parsers/proto/proto_impl.c parsers/proto/proto_lib_protobufc.c \
+                         parsers/utf8.c $(BUILD)/gen/parsers/proto/wirelab.pb-c.c
 fuzz_proto_diff_FLIBS = $(shell pkg-config --libs libprotobuf-c)
-fuzz_http_FSRCS := tests/fuzz/fuzz_http.c parsers/http/http1.c
-fuzz_http_diff_FSRCS := tests/fuzz/fuzz_http_diff.c parsers/http/http1.c parsers/http/http_impl.c \
-                        parsers/http/http_lib.c parsers/http/lib_llhttp.c $(wildcard /usr/share/llhttp/*.c)
+fuzz_http_FSRCS := tests/fuzz/fuzz_http.c parsers/http/http_hand.c parsers/http/http_fields.c
+fuzz_http_diff_FSRCS := tests/fuzz/fuzz_http_diff.c parsers/http/http_hand.c parsers/http/http_fields.c parsers/http/http_impl.c \
+                        parsers/http/http_collect.c parsers/http/http_lib_llhttp.c parsers/http/http_lib_pico.c \
+                        $(wildcard /usr/share/llhttp/*.c)
+fuzz_http_diff_FLIBS = $(shell pkg-config --libs libh2o-evloop)
 fuzz_xml_FSRCS := tests/fuzz/fuzz_xml.c parsers/xml/xml_lex.c parsers/xml/xml_dtd.c \
-                  parsers/xml/xml_hand.c parsers/xml/xml_doc.c parsers/xml/xml_dump.c
+                  parsers/xml/xml_hand.c parsers/xml/xml_doc.c parsers/xml/xml_dump.c parsers/xml/xml_map.c \
+                  parsers/utf8.c
 # hand vs expat; expat's shared library is named as a source (this rule has no LIBS)
 fuzz_xml_diff_FSRCS := tests/fuzz/fuzz_xml_diff.c $(fuzz_xml_FSRCS:tests/fuzz/fuzz_xml.c=) \
-                       parsers/xml/xml_expat.c $(shell pkg-config --variable=libdir expat)/libexpat.so
+                       parsers/xml/xml_lib_expat.c $(shell pkg-config --variable=libdir expat)/libexpat.so
 # the JSON and XML writers: written text parses back to the input (hand parsers)
 fuzz_write_FSRCS := tests/fuzz/fuzz_write.c parsers/json/json_write.c parsers/xml/xml_write.c \
-                    parsers/json/json.c parsers/json/json_dump.c parsers/json/utf8.c $(fuzz_xml_FSRCS:tests/fuzz/fuzz_xml.c=)
+                    parsers/json/json_hand.c parsers/json/json_dump.c $(fuzz_xml_FSRCS:tests/fuzz/fuzz_xml.c=)
 DEPS_APT += clang
 
 # Targets whose sources, build rule and `make fuzz` run live in another module (fuzz_ws:

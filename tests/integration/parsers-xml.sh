@@ -22,7 +22,7 @@ plan 4
 if [ ! -f "$SUITE/xmlconf.xml" ]; then
   bad "conformance suite" "missing $SUITE: run make BUILD=$BUILD corpora"
 else
-  python3 parsers/xml/xmlconf_cases.py "$SUITE" >"$T_TMP/cases.txt"
+  python3 parsers/xml/xml_conformance_cases.py "$SUITE" >"$T_TMP/cases.txt"
   mkdir -p bench/results/latest
   if "$XMLCONF" "$T_TMP/cases.txt" --md bench/results/latest/xml-conformance.md \
        --failures "$T_TMP/fail.txt" >"$T_TMP/conf.out" 2>"$T_TMP/conf.err"; then

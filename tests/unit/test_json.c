@@ -118,6 +118,106 @@ Test(json, fast_path_matches_strtod)
     json_doc_free(&d);
 }
 
+/* Every vector path gives the scalar path's answers: the same verdict, error offset
+ * and message, the same decoded strings, on a generated set of documents (strings of
+ * ASCII, 2-, 3- and 4-byte UTF-8, escapes, and now and then an invalid or truncated
+ * sequence, a control character or a stray continuation byte, at every length up to
+ * 300 and every alignment). */
+Test(json, every_simd_path_gives_the_same_answers)
+{
+    static const char *const pieces[] = {
+        "a",       "ab c",           "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "\\n",
+        "\\u00e9", "\\ud83d\\ude00", " ",        "xyz0123456789"};
+    static const char *const bad[] = {"\xc3",     "\xe4\xb8",     "\xf0\x9f\x98",     "\x80",
+                                      "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x01",
+                                      "\xff",     "\xe0\x80\x80"};
+    const enum json_simd paths[] = {JSON_SIMD_NONE, JSON_SIMD_SSE2, JSON_SIMD_BEST};
+    struct json_doc d[3] = {JSON_DOC_INIT, JSON_DOC_INIT, JSON_DOC_INIT};
+    uint64_t seed = 12345;
+    char b[1024];
+    for (int t = 0; t < 20000; t++) {
+        size_t n = 0;
+        int pad = (int)(t % 33);
+        b[n++] = '[';
+        for (int k = 0; k < pad; k++)
+            b[n++] = ' ';
+        b[n++] = '"';
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        size_t want = seed % 300;
+        while (n < want + (size_t)pad + 2) {
+            seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+            const char *piece = seed % 97 == 0 ? bad[(seed >> 8) % 10] : pieces[(seed >> 8) % 10];
+            size_t pl = strlen(piece);
+            memcpy(b + n, piece, pl);
+            n += pl;
+        }
+        b[n++] = '"';
+        b[n++] = ']';
+        struct json_error e[3];
+        int rc[3];
+        for (int k = 0; k < 3; k++) {
+            struct json_limits lim = {.simd = paths[k]};
+            rc[k] = json_parse(&d[k], b, n, &lim, &e[k]);
+        }
+        for (int k = 1; k < 3; k++) {
+            cr_assert_eq(rc[k], rc[0], "doc %d path %d", t, k);
+            if (rc[0]) {
+                cr_assert_eq(e[k].offset, e[0].offset, "doc %d path %d", t, k);
+                cr_assert_str_eq(e[k].msg, e[0].msg, "doc %d path %d", t, k);
+            } else {
+                const struct json_node *x = json_at(json_root(&d[0]), 0),
+                                       *y = json_at(json_root(&d[k]), 0);
+                cr_assert_eq(x->len, y->len, "doc %d path %d", t, k);
+                cr_assert(!memcmp(x->s, y->s, x->len), "doc %d path %d", t, k);
+            }
+        }
+    }
+    for (int k = 0; k < 3; k++)
+        json_doc_free(&d[k]);
+}
+
+/* The x87 path past Clinger's: exponents across the whole double range and 20-40 digit
+ * mantissas (the first 19 digits and the next integer bound the value), against strtod;
+ * and the halfway points it must hand to strtod. */
+Test(json, extended_path_matches_strtod)
+{
+    struct json_doc d = JSON_DOC_INIT;
+    struct json_error e;
+    uint64_t seed = 0x9E3779B97F4A7C15ull;
+    char b[96];
+    for (int k = 0; k < 300000; k++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        int ex = (int)(seed % 640) - 330, digits = 1 + (int)((seed >> 10) % 40);
+        uint64_t r = seed;
+        int n = 0;
+        b[n++] = (char)('1' + (r >> 20) % 9);
+        if (digits > 1) b[n++] = '.';
+        for (int i = 1; i < digits; i++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            b[n++] = (char)('0' + r % 10);
+        }
+        snprintf(b + n, sizeof b - (size_t)n, "e%d", ex);
+        double want = strtod(b, NULL);
+        if (want > 1.7976931348623157e308) continue; /* out of range: an error, tested apart */
+        cr_assert_eq(parse(&d, b, &e), 0, "%s: %s", b, e.msg);
+        cr_assert_eq(json_root(&d)->v.d, want, "%s", b);
+    }
+    /* exact halfway points between two doubles, and just either side of them */
+    static const char *const half[] = {"9007199254740993.0",
+                                       "9007199254740993.00000000001",
+                                       "9007199254740992.99999999999",
+                                       "2.2250738585072011e-308",
+                                       "4.9406564584124654e-324",
+                                       "1.7976931348623158e308",
+                                       "5e-324",
+                                       "123456789012345678901234"};
+    for (size_t k = 0; k < sizeof half / sizeof half[0]; k++) {
+        cr_assert_eq(parse(&d, half[k], &e), 0, "%s", half[k]);
+        cr_assert_eq(json_root(&d)->v.d, strtod(half[k], NULL), "%s", half[k]);
+    }
+    json_doc_free(&d);
+}
+
 /* The 8-digits-per-step number path, the 16-byte string/whitespace scans and the
  * one-word 3-byte UTF-8 check: hits at every offset inside a vector, and the input's
  * end right after the token. */

@@ -338,17 +338,3 @@ Test(ws_parse, size_limits_are_1009)
     cr_assert_eq(ws_parse(&p, huge, sizeof huge, &ev), sizeof huge);
     cr_assert_eq(ev.code, 1009);
 }
-
-Test(ws_utf8, table)
-{
-    cr_assert(ws_utf8_valid((const uint8_t *)"", 0));
-    cr_assert(ws_utf8_valid((const uint8_t *)"plain ascii", 11));
-    cr_assert(ws_utf8_valid((const uint8_t *)"\xF0\x9F\x98\x80", 4)); /* U+1F600 */
-    cr_assert(ws_utf8_valid((const uint8_t *)"\xF4\x8F\xBF\xBF", 4)); /* U+10FFFF */
-    cr_assert(ws_utf8_valid((const uint8_t *)"\xEF\xBF\xBF", 3));
-    cr_assert(!ws_utf8_valid((const uint8_t *)"\xE0\x80\x80", 3)); /* overlong */
-    cr_assert(!ws_utf8_valid((const uint8_t *)"\xF0\x80\x80\x80", 4));
-    cr_assert(!ws_utf8_valid((const uint8_t *)"\xF5\x80\x80\x80", 4));
-    cr_assert(!ws_utf8_valid((const uint8_t *)"\x80", 1));
-    cr_assert(!ws_utf8_valid((const uint8_t *)"\xC2", 1));
-}

@@ -3,6 +3,7 @@
 #include "parsers/xml/xml.h"
 
 #include <criterion/criterion.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -260,6 +261,116 @@ Test(xml, limits_are_clear_errors)
                          "<!ENTITY h '&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;'>]><l a='&h;'>&h;</l>";
     cr_assert_eq(run(&xml_hand_impl, laughs, NULL, &r), 1);
     cr_expect(strstr(r.err, "entity expansion limit"), "%s", r.err);
+}
+
+/* A growable string for the documents below. */
+struct sb {
+    char *p;
+    size_t n, cap;
+};
+
+__attribute__((format(printf, 2, 3))) static void sbf(struct sb *b, const char *fmt, ...)
+{
+    char t[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(t, sizeof t, fmt, ap);
+    va_end(ap);
+    if (b->n + (size_t)k + 1 > b->cap) {
+        b->cap = (b->n + (size_t)k + 1) * 2;
+        b->p = realloc(b->p, b->cap);
+        cr_assert(b->p);
+    }
+    memcpy(b->p + b->n, t, (size_t)k + 1);
+    b->n += (size_t)k;
+}
+
+/* The limits that keep the tables bounded, each a clear error at its place. */
+Test(xml, declaration_and_namespace_limits)
+{
+    struct parse_result r;
+    struct sb b = {0};
+    sbf(&b, "<!DOCTYPE r [");
+    for (int k = 0; k < XML_MAX_DECLS; k++)
+        sbf(&b, k % 2 ? "<!ENTITY e%d 'x'>" : "<!ATTLIST r a%d CDATA #IMPLIED>", k);
+    size_t at = b.n;
+    sbf(&b, "<!ENTITY over 'x'>]><r/>");
+    cr_assert_eq(run(&xml_hand_impl, b.p, NULL, &r), 1);
+    cr_expect(strstr(r.err, "declarations in the DTD"), "%s", r.err);
+    cr_expect_eq(r.err_offset, at);
+    b.n = 0;
+    /* XML_MAX_NS bindings in scope, 256 per element (under XML_MAX_ATTS), then one
+     * more (refused) or none (accepted) */
+    int levels = XML_MAX_NS / 256;
+    for (int extra = 0; extra < 2; extra++) {
+        b.n = 0;
+        for (int l = 0; l < levels; l++) {
+            sbf(&b, "<e");
+            for (int k = 0; k < 256; k++)
+                sbf(&b, " xmlns:p%d='u'", l * 256 + k);
+            sbf(&b, ">");
+        }
+        size_t bad = b.n + 3;
+        sbf(&b, extra ? "<q xmlns:z='u'/>" : "<p65535:x/>");
+        for (int l = 0; l < levels; l++)
+            sbf(&b, "</e>");
+        int rc = run(&xml_hand_impl, b.p, NULL, &r);
+        if (!extra) {
+            cr_expect_eq(rc, 0, "%d bindings: %s", XML_MAX_NS, r.err);
+        } else {
+            cr_assert_eq(rc, 1);
+            cr_expect(strstr(r.err, "namespace bindings in scope"), "%s", r.err);
+            cr_expect_eq(r.err_offset, bad);
+        }
+    }
+    /* defaults cost the expansion budget: 1000 defaults on 4000 elements */
+    b.n = 0;
+    sbf(&b, "<!DOCTYPE r [<!ATTLIST e");
+    for (int k = 0; k < 1000; k++)
+        sbf(&b, " a%d CDATA 'v'", k);
+    sbf(&b, ">]><r>");
+    for (int k = 0; k < 4000; k++)
+        sbf(&b, "<e/>");
+    sbf(&b, "</r>");
+    cr_assert_eq(run(&xml_hand_impl, b.p, NULL, &r), 1);
+    cr_expect(strstr(r.err, "past the expansion limit"), "%s", r.err);
+    free(b.p);
+}
+
+/* Big elements take the hashed paths (more than 8 attributes): duplicates, expanded
+ * duplicates and defaults behave as on small ones. */
+Test(xml, many_attributes_through_the_set)
+{
+    struct parse_result r;
+    struct sb b = {0};
+    sbf(&b, "<r xmlns:p='urn:1' xmlns:q='urn:1'><e");
+    for (int k = 0; k < 1000; k++)
+        sbf(&b, " a%d='v'", k);
+    size_t dup = b.n + 1;
+    sbf(&b, " a517='w'/></r>");
+    cr_assert_eq(run(&xml_hand_impl, b.p, NULL, &r), 1);
+    cr_expect(strstr(r.err, "duplicate attribute 'a517'"), "%s", r.err);
+    cr_expect_eq(r.err_offset, dup);
+    b.n = 0;
+    sbf(&b, "<r xmlns:p='urn:1' xmlns:q='urn:1'><e");
+    for (int k = 0; k < 20; k++)
+        sbf(&b, " p:a%d='v'", k);
+    dup = b.n + 1;
+    sbf(&b, " q:a7='w'/></r>"); /* p and q are the same namespace */
+    cr_assert_eq(run(&xml_hand_impl, b.p, NULL, &r), 1);
+    cr_expect(strstr(r.err, "appears twice (namespaces)"), "%s", r.err);
+    cr_expect_eq(r.err_offset, dup);
+    /* a default is not added over a specified value, with 12 specified */
+    b.n = 0;
+    sbf(&b, "<!DOCTYPE e [<!ATTLIST e a3 CDATA 'dflt' z CDATA 'zz'>]><e");
+    for (int k = 0; k < 12; k++)
+        sbf(&b, " a%d='%d'", k, k);
+    sbf(&b, "/>");
+    char *d = hand_dump(b.p);
+    cr_expect(strstr(d, "attr a3=\"3\"") && !strstr(d, "dflt") && strstr(d, "attr z=\"zz\""), "%s",
+              d);
+    free(d);
+    free(b.p);
 }
 
 /* Every proper prefix of a document is rejected without reading past its end (each

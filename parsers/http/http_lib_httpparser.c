@@ -1,8 +1,8 @@
-/* lib_httpparser: nodejs http-parser (Debian libhttp-parser 2.9) behind parser.h,
+/* http_lib_httpparser: nodejs http-parser (Debian libhttp-parser 2.9) behind parser.h,
  * format "http", name "http-parser".  Requests only; pipelined requests in one input
  * are dumped in order like the hand parser does (http1.h). */
-#include "parsers/http/http_lib.h"
-#include "parsers/http/lib_http_impls.h"
+#include "parsers/http/http_collect.h"
+#include "parsers/http/http_impl.h"
 
 #include <http_parser.h>
 #include <stddef.h>
@@ -10,41 +10,35 @@
 
 static int hp_begin(http_parser *p)
 {
-    http_lib_begin(p->data);
+    http_collect_begin(p->data);
     return 0;
 }
 static int hp_url(http_parser *p, const char *at, size_t len)
 {
-    return http_lib_url(p->data, at, len);
+    return http_collect_url(p->data, at, len);
 }
 static int hp_field(http_parser *p, const char *at, size_t len)
 {
-    return http_lib_field(p->data, at, len);
+    return http_collect_field(p->data, at, len);
 }
 static int hp_value(http_parser *p, const char *at, size_t len)
 {
-    return http_lib_value(p->data, at, len);
+    return http_collect_value(p->data, at, len);
 }
 static int hp_body(http_parser *p, const char *at, size_t len)
 {
-    ((struct http_lib_req *)p->data)->body += len;
+    ((struct http_collect *)p->data)->body += len;
     return 0;
 }
 static int hp_headers_complete(http_parser *p)
 {
-    struct http_lib_req *q = p->data;
-    q->method = http_method_str((enum http_method)p->method);
-    q->major = p->http_major;
-    q->minor = p->http_minor;
+    const char *m = http_method_str((enum http_method)p->method);
+    http_collect_head_done(p->data, m, strlen(m), p->http_major, p->http_minor);
     return 0;
 }
-/* Pause after every request: hp_parse starts a fresh parser for the next one, so a
- * file of pipelined requests is read whole whatever their keep-alive says (like the
- * hand parser's loop). */
 static int hp_complete(http_parser *p)
 {
-    http_lib_complete(p->data);
-    http_parser_pause(p, 1);
+    http_collect_complete(p->data);
     return 0;
 }
 
@@ -61,18 +55,16 @@ static int hp_parse(const uint8_t *buf, size_t len, const struct parse_opts *opt
     s.on_body = hp_body;
     s.on_message_complete = hp_complete;
     /* On the stack and not zeroed: the span arrays are filled as fields arrive. */
-    struct http_lib_req qs, *q = &qs;
-    memset(q, 0, offsetof(struct http_lib_req, target));
+    struct http_collect qs, *q = &qs;
+    memset(q, 0, offsetof(struct http_collect, target));
     q->base = buf;
     q->dump = dump;
+    /* One parser for the whole input: http-parser keeps pipelined requests apart and
+     * refuses data after a request that closed the connection. */
     http_parser p;
-    size_t n = 0;
-    do {
-        http_parser_init(&p, HTTP_REQUEST);
-        p.data = q;
-        n += len ? http_parser_execute(&p, &s, (const char *)buf + n, len - n) : 0;
-    } while (HTTP_PARSER_ERRNO(&p) == HPE_PAUSED && n < len);
-    if (HTTP_PARSER_ERRNO(&p) == HPE_PAUSED) http_parser_pause(&p, 0);
+    http_parser_init(&p, HTTP_REQUEST);
+    p.data = q;
+    size_t n = len ? http_parser_execute(&p, &s, (const char *)buf, len) : 0;
     int rc = 0;
     r->has_offset = 1;
     r->depth = 1;

@@ -1,8 +1,8 @@
-/* lib_llhttp: llhttp 8 (the parser of Node.js; C sources from Debian's node-llhttp,
+/* http_lib_llhttp: llhttp 8 (the parser of Node.js; C sources from Debian's node-llhttp,
  * compiled by a rule in parsers/http/module.mk) behind parser.h, format "http",
  * name "llhttp".  Requests only, strict mode (no lenient flags). */
-#include "parsers/http/http_lib.h"
-#include "parsers/http/lib_http_impls.h"
+#include "parsers/http/http_collect.h"
+#include "parsers/http/http_impl.h"
 
 #include <llhttp.h>
 #include <stddef.h>
@@ -10,41 +10,36 @@
 
 static int lh_begin(llhttp_t *p)
 {
-    http_lib_begin(p->data);
+    http_collect_begin(p->data);
     return 0;
 }
 static int lh_url(llhttp_t *p, const char *at, size_t len)
 {
-    return http_lib_url(p->data, at, len);
+    return http_collect_url(p->data, at, len);
 }
 static int lh_field(llhttp_t *p, const char *at, size_t len)
 {
-    return http_lib_field(p->data, at, len);
+    return http_collect_field(p->data, at, len);
 }
 static int lh_value(llhttp_t *p, const char *at, size_t len)
 {
-    return http_lib_value(p->data, at, len);
+    return http_collect_value(p->data, at, len);
 }
 static int lh_body(llhttp_t *p, const char *at, size_t len)
 {
-    ((struct http_lib_req *)p->data)->body += len;
+    ((struct http_collect *)p->data)->body += len;
     return 0;
 }
 static int lh_headers_complete(llhttp_t *p)
 {
-    struct http_lib_req *q = p->data;
-    q->method = llhttp_method_name((llhttp_method_t)p->method);
-    q->major = p->http_major;
-    q->minor = p->http_minor;
+    const char *m = llhttp_method_name((llhttp_method_t)p->method);
+    http_collect_head_done(p->data, m, strlen(m), p->http_major, p->http_minor);
     return 0;
 }
-/* Pause after every request: lh_parse starts a fresh parser for the next one, so a
- * file of pipelined requests is read whole whatever their keep-alive says (like the
- * hand parser's loop; llhttp alone would stop after "Connection: close" or HTTP/1.0). */
 static int lh_complete(llhttp_t *p)
 {
-    http_lib_complete(p->data);
-    return HPE_PAUSED;
+    http_collect_complete(p->data);
+    return 0;
 }
 
 static int lh_parse(const uint8_t *buf, size_t len, const struct parse_opts *opts,
@@ -60,21 +55,21 @@ static int lh_parse(const uint8_t *buf, size_t len, const struct parse_opts *opt
     s.on_body = lh_body;
     s.on_message_complete = lh_complete;
     /* On the stack and not zeroed: the span arrays are filled as fields arrive. */
-    struct http_lib_req qs, *q = &qs;
-    memset(q, 0, offsetof(struct http_lib_req, target));
+    struct http_collect qs, *q = &qs;
+    memset(q, 0, offsetof(struct http_collect, target));
     q->base = buf;
     q->dump = dump;
+    /* One parser for the whole input: llhttp itself keeps pipelined requests apart and
+     * refuses data after a request that closed the connection. */
     llhttp_t p;
-    llhttp_errno_t e = HPE_OK;
-    size_t off = 0;
-    while (off < len) {
-        llhttp_init(&p, HTTP_REQUEST, &s);
-        p.data = q;
-        e = llhttp_execute(&p, (const char *)buf + off, len - off);
-        if (e != HPE_PAUSED) break;
-        off = (size_t)((const uint8_t *)llhttp_get_error_pos(&p) - buf);
+    llhttp_init(&p, HTTP_REQUEST, &s);
+    p.data = q;
+    llhttp_errno_t e = len ? llhttp_execute(&p, (const char *)buf, len) : HPE_OK;
+    /* After an upgrade (or CONNECT) request the bytes are another protocol's: fine when
+     * there are none. */
+    if (e == HPE_PAUSED_UPGRADE && !q->in_message &&
+        (const uint8_t *)llhttp_get_error_pos(&p) == buf + len)
         e = HPE_OK;
-    }
     int rc = 0;
     r->has_offset = 1;
     r->depth = 1;

@@ -1,4 +1,4 @@
-/* json: the hand-written strict RFC 8259 parser (contract in json.h).
+/* json_hand: the hand-written strict RFC 8259 parser (contract in json.h).
  *
  * One pass, no recursion: a loop over "expect a value" / "after a value" with the
  * open containers on a heap stack.  Why it is fast where it is:
@@ -10,7 +10,7 @@
  *   rounds once; then an x87 path, strtod only for the rest).
  */
 #include "parsers/json/json.h"
-#include "parsers/json/utf8.h"
+#include "parsers/utf8.h"
 
 #include <errno.h>
 #include <float.h>
@@ -28,6 +28,8 @@ struct jp {
     struct json_error *err;
     size_t max_depth, max_nodes;
     char *sp; /* next free byte in doc->strs */
+    int sse2; /* the 16-byte loops may run */
+    int avx2; /* the 32-byte UTF-8 runs may run (checked at run time) */
 };
 
 static int jp_fail(struct jp *j, const unsigned char *at, const char *msg)
@@ -45,18 +47,20 @@ static inline void jp_ws(struct jp *j)
     const unsigned char *p = j->p, *e = j->end;
     if (p<e && * p> ' ') return;
 #ifdef __SSE2__
-    const __m128i sp = _mm_set1_epi8(' '), nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'),
-                  tab = _mm_set1_epi8('\t');
-    while (e - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i w = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, nl)),
-                                 _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, tab)));
-        unsigned m = ~(unsigned)_mm_movemask_epi8(w) & 0xFFFFu;
-        if (m) {
-            j->p = p + __builtin_ctz(m);
-            return;
+    if (j->sse2) {
+        const __m128i sp = _mm_set1_epi8(' '), nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'),
+                      tab = _mm_set1_epi8('\t');
+        while (e - p >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+            __m128i w = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, nl)),
+                                     _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, tab)));
+            unsigned m = ~(unsigned)_mm_movemask_epi8(w) & 0xFFFFu;
+            if (m) {
+                j->p = p + __builtin_ctz(m);
+                return;
+            }
+            p += 16;
         }
-        p += 16;
     }
 #endif
     while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
@@ -117,6 +121,118 @@ static inline uint64_t jp_special(uint64_t x)
     return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & high;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define JP_AVX2 1
+#include <immintrin.h>
+
+/* A 16-entry table, in both 128-bit lanes, for _mm256_shuffle_epi8. */
+#define C8(x) ((char)(unsigned char)(x))
+#define T16(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p)                                        \
+    _mm256_setr_epi8(C8(a), C8(b), C8(c), C8(d), C8(e), C8(f), C8(g), C8(h), C8(i), C8(j), C8(k),  \
+                     C8(l), C8(m), C8(n), C8(o), C8(p), C8(a), C8(b), C8(c), C8(d), C8(e), C8(f),  \
+                     C8(g), C8(h), C8(i), C8(j), C8(k), C8(l), C8(m), C8(n), C8(o), C8(p))
+
+/* The bytes of cur shifted back by n, the first n from the end of prev: the byte n
+ * before each one. */
+#define PREV(cur, prev, n)                                                                         \
+    _mm256_alignr_epi8((cur), _mm256_permute2x128_si256((prev), (cur), 0x21), 16 - (n))
+
+/* Validates and copies whole 32-byte blocks of UTF-8 text from p (at the start of a
+ * sequence) to o, up to the first block holding a quote, a backslash or a control
+ * character, or an invalid sequence, or the last 32 bytes; returns the bytes done,
+ * which end where a sequence ends (what follows is left to the byte-wise code, which
+ * also reports any error at its exact byte).  Each byte is checked by its high nibble
+ * and the nibbles of the byte before it (three table lookups), and continuation bytes
+ * against the lead two or three back: the classification Keiser and Lemire published
+ * ("Validating UTF-8 in less than one instruction per byte", 2021). */
+__attribute__((target("avx2"))) static size_t
+jp_utf8_run_avx2(const unsigned char *p0, const unsigned char *e, unsigned char *o)
+{
+    enum {
+        TOO_SHORT = 1 << 0,  /* a lead not followed by a continuation */
+        TOO_LONG = 1 << 1,   /* a continuation after ASCII */
+        OVERLONG_3 = 1 << 2, /* E0 80..9F */
+        TOO_LARGE = 1 << 3,  /* above U+10FFFF */
+        SURROGATE = 1 << 4,  /* ED A0..BF */
+        OVERLONG_2 = 1 << 5, /* C0, C1 */
+        TOO_LARGE_1000 = 1 << 6,
+        OVERLONG_4 = 1 << 6, /* F0 80..8F */
+        TWO_CONTS = 1 << 7,  /* a continuation after a continuation */
+        CARRY = TOO_SHORT | TOO_LONG | TWO_CONTS
+    };
+    const __m256i hi1 = T16(TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG,
+                            TOO_LONG, TWO_CONTS, TWO_CONTS, TWO_CONTS, TWO_CONTS,
+                            TOO_SHORT | OVERLONG_2, TOO_SHORT, TOO_SHORT | OVERLONG_3 | SURROGATE,
+                            TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4);
+    const __m256i lo1 =
+        T16(CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4, CARRY | OVERLONG_2, CARRY, CARRY,
+            CARRY | TOO_LARGE, CARRY | TOO_LARGE | TOO_LARGE_1000,
+            CARRY | TOO_LARGE | TOO_LARGE_1000, CARRY | TOO_LARGE | TOO_LARGE_1000,
+            CARRY | TOO_LARGE | TOO_LARGE_1000, CARRY | TOO_LARGE | TOO_LARGE_1000,
+            CARRY | TOO_LARGE | TOO_LARGE_1000, CARRY | TOO_LARGE | TOO_LARGE_1000,
+            CARRY | TOO_LARGE | TOO_LARGE_1000, CARRY | TOO_LARGE | TOO_LARGE_1000 | SURROGATE,
+            CARRY | TOO_LARGE | TOO_LARGE_1000, CARRY | TOO_LARGE | TOO_LARGE_1000);
+    const __m256i hi2 =
+        T16(TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT,
+            TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE_1000 | OVERLONG_4,
+            TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE,
+            TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE,
+            TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE, TOO_SHORT, TOO_SHORT,
+            TOO_SHORT, TOO_SHORT);
+    /* is_incomplete: the last byte a lead, or the second last a 3/4-byte lead, or the
+     * third last a 4-byte lead */
+    const __m256i max_end = _mm256_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                             -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                             -1, (char)0xEF, (char)0xDF, (char)0xBF);
+    const __m256i nib = _mm256_set1_epi8(0x0F), dq = _mm256_set1_epi8('"'),
+                  bs = _mm256_set1_epi8('\\'), c1f = _mm256_set1_epi8(0x1F),
+                  b80 = _mm256_set1_epi8((char)0x80), s60 = _mm256_set1_epi8(0x60),
+                  s70 = _mm256_set1_epi8(0x70);
+    __m256i prev = _mm256_setzero_si256(), incomplete = _mm256_setzero_si256();
+    const unsigned char *p = p0;
+    while (e - p >= 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+        __m256i stop =
+            _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, dq), _mm256_cmpeq_epi8(v, bs)),
+                            _mm256_cmpeq_epi8(_mm256_min_epu8(v, c1f), v));
+        if (!_mm256_testz_si256(stop, stop)) break;
+        __m256i err, inc;
+        if (!_mm256_movemask_epi8(v)) { /* ASCII: fine unless a sequence was left open */
+            err = incomplete;
+            inc = _mm256_setzero_si256();
+        } else {
+            __m256i p1 = PREV(v, prev, 1), p2 = PREV(v, prev, 2), p3 = PREV(v, prev, 3);
+            __m256i sc = _mm256_and_si256(
+                _mm256_and_si256(
+                    _mm256_shuffle_epi8(hi1, _mm256_and_si256(_mm256_srli_epi16(p1, 4), nib)),
+                    _mm256_shuffle_epi8(lo1, _mm256_and_si256(p1, nib))),
+                _mm256_shuffle_epi8(hi2, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib)));
+            __m256i must23 = _mm256_and_si256(
+                _mm256_or_si256(_mm256_subs_epu8(p2, s60), _mm256_subs_epu8(p3, s70)), b80);
+            err = _mm256_xor_si256(must23, sc);
+            inc = _mm256_subs_epu8(v, max_end);
+        }
+        if (!_mm256_testz_si256(err, err)) break; /* the byte-wise code finds where */
+        _mm256_storeu_si256((__m256i *)(void *)o, v);
+        p += 32;
+        o += 32;
+        prev = v;
+        incomplete = inc;
+    }
+    /* End on a sequence boundary: step back over a sequence the last block left open. */
+    if (!_mm256_testz_si256(incomplete, incomplete))
+        for (int k = 1; k <= 3; k++)
+            if (p[-k] >= 0xC0) {
+                p -= k;
+                break;
+            }
+    return (size_t)(p - p0);
+}
+#undef T16
+#undef C8
+#undef PREV
+#endif
+
 /* Parses a string body; j->p is just past the opening quote.  Appends the decoded
  * bytes + NUL to doc->strs and sets n->s/n->len. */
 static int jp_string(struct jp *j, struct json_node *n)
@@ -132,7 +248,7 @@ static int jp_string(struct jp *j, struct json_node *n)
 #ifdef __SSE2__
         /* 16 bytes per step: '"', '\\', and (one signed compare) bytes < 0x20 or >= 0x80. */
         const __m128i dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(0x20);
-        while (e - p >= 16) {
+        while (j->sse2 && e - p >= 16) {
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
             _mm_storeu_si128((__m128i *)(void *)o, v);
             __m128i w = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, dq), _mm_cmpeq_epi8(v, bs)),
@@ -174,6 +290,15 @@ static int jp_string(struct jp *j, struct json_node *n)
         }
         if (c < 0x20) return jp_fail(j, p, "control character in string (must be escaped)");
         if (c >= 0x80) {
+#ifdef JP_AVX2
+            /* Long non-ASCII text: whole 32-byte blocks validated and copied at once. */
+            if (j->avx2 && e - p >= 64) {
+                size_t k = jp_utf8_run_avx2(p, e, (unsigned char *)o);
+                p += k;
+                o += k;
+                if (p == e || *p < 0x80) continue;
+            }
+#endif
             /* Stay here while the text stays non-ASCII (CJK text is runs of 3-byte sequences). */
             do {
                 /* Common case first: a 3-byte sequence whose lead is E1..EC or EE..EF
@@ -245,7 +370,7 @@ static int jp_string(struct jp *j, struct json_node *n)
                 p += 6;
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             }
-            o += utf8_put(o, cp);
+            o += utf8_put((uint8_t *)o, cp);
             break;
         }
         default:
@@ -300,6 +425,49 @@ static inline const unsigned char *jp_digits(const unsigned char *p, const unsig
     }
     return p;
 }
+
+#if LDBL_MANT_DIG == 64
+/* 10^0 .. 10^350 as long doubles: exact up to 10^27 (5^27 < 2^64), correctly rounded
+ * by the compiler above. */
+#define P10_4(k)                                                                                   \
+    1e##k##0L, 1e##k##1L, 1e##k##2L, 1e##k##3L, 1e##k##4L, 1e##k##5L, 1e##k##6L, 1e##k##7L,        \
+        1e##k##8L, 1e##k##9L
+static const long double jp_p10[] = {
+    1e0L,      1e1L,      1e2L,      1e3L,      1e4L,      1e5L,      1e6L,      1e7L,
+    1e8L,      1e9L,      P10_4(1),  P10_4(2),  P10_4(3),  P10_4(4),  P10_4(5),  P10_4(6),
+    P10_4(7),  P10_4(8),  P10_4(9),  P10_4(10), P10_4(11), P10_4(12), P10_4(13), P10_4(14),
+    P10_4(15), P10_4(16), P10_4(17), P10_4(18), P10_4(19), P10_4(20), P10_4(21), P10_4(22),
+    P10_4(23), P10_4(24), P10_4(25), P10_4(26), P10_4(27), P10_4(28), P10_4(29), P10_4(30),
+    P10_4(31), P10_4(32), P10_4(33), P10_4(34), 1e350L};
+#undef P10_4
+_Static_assert(sizeof jp_p10 / sizeof jp_p10[0] == 351, "10^0 to 10^350");
+
+/* m * 10^e (m != 0, below 2^64) as a correctly rounded double, through one x87
+ * multiply or divide: 0 and *out, or -1 when it cannot be sure.  m is exact in the
+ * 64-bit significand; 10^|e| is exact up to e = 27 and within half an ulp beyond, so
+ * the extended result is within half an ulp (exact power) or two ulps of the true
+ * value.  Rounding it to double is then right unless its low 11 bits (what the double
+ * drops) are that close to 0x400, the halfway point; results in the subnormal range
+ * round at another bit and overflow needs strtod's verdict, so both return -1 too. */
+static inline int jp_ext(uint64_t m, long e, double *out)
+{
+    long double x = (long double)m;
+    uint64_t sig;
+    if (e >= -27 && e <= 27) { /* the usual case: an exact power, far from either end */
+        x = e < 0 ? x / jp_p10[-e] : x * jp_p10[e];
+        memcpy(&sig, &x, 8);
+        if ((sig & 0x7ff) == 0x400) return -1;
+    } else {
+        if (e < -350 || e > 350) return -1;
+        x = e < 0 ? x / jp_p10[-e] : x * jp_p10[e];
+        if (!(x >= (long double)DBL_MIN && x <= (long double)DBL_MAX)) return -1;
+        memcpy(&sig, &x, 8);
+        if ((sig & 0x7ff) + 2 >= 0x400 && (sig & 0x7ff) <= 0x402) return -1;
+    }
+    *out = (double)x;
+    return 0;
+}
+#endif
 
 static int jp_number(struct jp *j, struct json_node *n)
 {
@@ -387,22 +555,16 @@ static int jp_number(struct jp *j, struct json_node *n)
         return 0;
     }
 #if LDBL_MANT_DIG == 64
-    /* Up to 19 digits and |exp10| <= 27: m and 10^|exp10| are exact in x87's 64-bit
-     * significand, so one multiply/divide rounds once there; rounding that to double
-     * is then right unless the extended result sits exactly on a double halfway
-     * point (low 11 bits == 0x400), where it falls back to strtod. */
-    if (exact && m && exp10 >= -27 && exp10 <= 27 && !is_int) {
-        static const long double p10[] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,
-                                          1e7L,  1e8L,  1e9L,  1e10L, 1e11L, 1e12L, 1e13L,
-                                          1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L,
-                                          1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
-        long double x = (long double)m;
-        x = exp10 < 0 ? x / p10[-exp10] : x * p10[exp10];
-        uint64_t sig;
-        memcpy(&sig, &x, 8);
-        if ((sig & 0x7ff) != 0x400) {
-            double d = (double)x;
-            n->v.d = neg ? -d : d;
+    /* x87's 80-bit path (jp_ext) for what Clinger's cannot take: 20+ digits (the first 19
+     * and one more bound the value: when both round to the same double, so does the
+     * number), exponents up to 10^350; strtod only where the extended result sits too
+     * close to a double halfway point to decide. */
+    if (m && (!is_int || !exact || m > (uint64_t)INT64_MAX)) {
+        double lo, hi;
+        if (jp_ext(m, exp10, &lo) == 0 &&
+            (exact || (m < UINT64_MAX && jp_ext(m + 1, exp10, &hi) == 0 && lo == hi))) {
+            n->v.d = neg ? -lo : lo;
+            if (is_int) n->num_kind = JSON_NUM_BIG; /* an integer past int64: v.d approximates */
             return 0;
         }
     }
@@ -458,8 +620,10 @@ static int jp_reserve(struct json_doc *d, size_t len)
     return 0;
 }
 
-int json_parse(struct json_doc *doc, const char *buf, size_t len, const struct json_limits *lim,
-               struct json_error *err)
+/* The parse itself: 0, -1 invalid (err set), -2 out of memory; json_parse() turns that
+ * into the tree's convention. */
+static int jp_parse(struct json_doc *doc, const char *buf, size_t len,
+                    const struct json_limits *lim, struct json_error *err)
 {
     struct jp j = {.p = (const unsigned char *)buf,
                    .beg = (const unsigned char *)buf,
@@ -468,6 +632,11 @@ int json_parse(struct json_doc *doc, const char *buf, size_t len, const struct j
                    .err = err,
                    .max_depth = lim && lim->max_depth ? lim->max_depth : JSON_DEFAULT_MAX_DEPTH,
                    .max_nodes = lim && lim->max_nodes ? lim->max_nodes : JSON_DEFAULT_MAX_NODES};
+    enum json_simd simd = lim ? lim->simd : JSON_SIMD_BEST;
+    j.sse2 = simd != JSON_SIMD_NONE;
+#ifdef JP_AVX2
+    j.avx2 = simd == JSON_SIMD_BEST && __builtin_cpu_supports("avx2");
+#endif
     int rc = 0;
     size_t depth = 0, values = 0;
     doc->n = 0;
@@ -572,6 +741,16 @@ key:
     j.p++;
     doc->nodes[doc->stack[depth - 1]].len--; /* the value increments it again: count members */
     goto value;
+}
+
+int json_parse(struct json_doc *doc, const char *buf, size_t len, const struct json_limits *lim,
+               struct json_error *err)
+{
+    int rc = jp_parse(doc, buf, len, lim, err);
+    if (rc == 0) return 0;
+    if (rc == -2) snprintf(err->msg, sizeof err->msg, "out of memory");
+    errno = rc == -2 ? ENOMEM : EINVAL;
+    return -1;
 }
 
 void json_doc_free(struct json_doc *doc)

@@ -1,4 +1,4 @@
-/* proto_pbc: protobuf-c (Debian libprotobuf-c 1.4) behind the parser_impl interface,
+/* proto_lib_protobufc: protobuf-c (Debian libprotobuf-c 1.4) behind the parser_impl interface,
  * with the code protoc-c generates from wirelab.proto at build time.
  *
  * The dump walks protobuf-c's descriptors (reflection), so it does not share code
@@ -247,4 +247,4 @@ static int proto_pbc_parse(const uint8_t *buf, size_t len, const struct parse_op
     return 0;
 }
 
-const struct parser_impl proto_pbc_impl = {"proto", "protobuf-c", proto_pbc_parse};
+const struct parser_impl proto_protobufc_impl = {"proto", "protobuf-c", proto_pbc_parse};

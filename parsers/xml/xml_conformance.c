@@ -1,10 +1,10 @@
-/* xmlconf: runs the XML conformance cases listed by xmlconf_cases.py through every XML
- * implementation, in one process, and prints a Markdown pass-rate table.  A case passes
- * when a 'valid' or 'invalid' document is accepted and a 'not-wf' one rejected.  On
- * every valid/invalid case that the hand parser and a library both accept, their dumps
- * must be byte-identical; mismatches are counted and listed.
- *   xmlconf CASES [--md FILE] [--failures FILE]
- * stdout: the table, then `hand-pass N/M` and `mismatch IMPL N` lines for scripts. */
+/* xml_conformance (the xmlconf program): runs the XML conformance cases listed by
+ * xml_conformance_cases.py through every XML implementation, in one process, and prints a Markdown
+ * pass-rate table.  A case passes when a 'valid' or 'invalid' document is accepted and a 'not-wf'
+ * one rejected.  On every valid/invalid case that the hand parser and a library both accept, their
+ * dumps must be byte-identical; mismatches are counted and listed. xmlconf CASES [--md FILE]
+ * [--failures FILE] stdout: the table, then `hand-pass N/M` and `mismatch IMPL N` lines for
+ * scripts. */
 #include "parsers/xml/xml.h"
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* json_cjson: cJSON (Debian libcjson 1.7) behind the parser_impl interface.
+/* json_lib_cjson: cJSON (Debian libcjson 1.7) behind the parser_impl interface.
  *
  * cJSON keeps numbers only as a double, so integers past 2^53 come back rounded
  * (the hand parser keeps them exact), strings are C strings (a "\u0000" ends them

@@ -1,4 +1,4 @@
-/* xml_libxml2: the libxml2 adapters, SAX2 callbacks ("libxml2-sax") and a parsed tree
+/* xml_lib_libxml2: the libxml2 adapters, SAX2 callbacks ("libxml2-sax") and a parsed tree
  * walked after xmlReadMemory ("libxml2-dom"), both writing the dump of xml.h.
  * Never fetching: XML_PARSE_NONET, no DTD loading, no entity substitution from outside
  * (the DOM keeps entity reference nodes and the walk descends into their content), and

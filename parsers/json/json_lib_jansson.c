@@ -1,4 +1,4 @@
-/* json_jansson: jansson (Debian libjansson 2.14) behind the parser_impl interface.
+/* json_lib_jansson: jansson (Debian libjansson 2.14) behind the parser_impl interface.
  *
  * Loaded with JSON_DECODE_ANY (any top-level value, as RFC 8259 allows) and
  * JSON_ALLOW_NUL ("\u0000" inside strings).  jansson refuses integers outside

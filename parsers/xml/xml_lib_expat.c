@@ -1,4 +1,4 @@
-/* xml_expat: the expat adapter ("expat"), with namespace processing, writing the dump
+/* xml_lib_expat: the expat adapter ("expat"), with namespace processing, writing the dump
  * of xml.h.  Expat never fetches: it has no I/O of its own and no external entity
  * handler is set.  Parameter-entity parsing is on (unless standalone) so that internal
  * parameter entities in the internal subset are expanded, as the hand parser and

