@@ -265,6 +265,7 @@ value extras.fixed.ratio "$(xcol fixed-files+buffers 14)"
 value extras.sqpoll.fio_iops "$(xcol sqpoll 10 | awk '{ printf "%.0f", $1 }')"
 value extras.sqpoll.flag "$(xcol sqpoll 21 | sed 's/^$/within the spread/')"
 value syscalls.libaio.fio "$(awk '$1 == "libaio" { print $5 }' "$SC")"
+value syscalls.uring.fio "$(awk '$1 == "uring" { print $5 }' "$SC")"
 value submit.buffered_pct "$(awk '$1 == "buffered" { print $5 "%" }' "$SUB")"
 value submit.direct_pct "$(awk '$1 == "direct" { print $5 "%" }' "$SUB")"
 
