@@ -257,6 +257,17 @@ value direct.fio_spread "$(awk -F, '$1 == "direct" && $15 ~ /%$/ { v = $15 + 0; 
 for e in pread uring; do
   value "direct.$e.1.p50_us" "$(dcol $e 1 6) µs"; value "direct.$e.1.fio_p50_us" "$(dcol $e 1 11) µs"
 done
+# every cell's IOPS, ratio, p50 and verdict: direct.ENGINE.QD.iops, cached.ENGINE.iops, ...
+while IFS=, read -r part e qd _ iops p50 _ _ _ _ _ _ _ r _ _ _ _ _ t _; do
+  [ "$part" = direct ] || [ "$part" = cached ] || continue
+  k=$part.$e; [ "$part" = direct ] && k=$k.$qd
+  value "$k.iops" "$(awk -v v="$iops" 'BEGIN { printf "%.0fk", v / 1000 }')"
+  value "$k.ratio" "${r}x"
+  [ "$part" = cached ] && value "$k.p50_us" "$p50 µs"
+  [ "$part" = direct ] && value "$k.target" "$t"
+done < <(tail -n +2 "$CSV")
+value submit.buffered_iops "$(awk '$1 == "buffered" { printf "%.1fk", $2 / 1000 }' "$SUB")"
+value submit.direct_iops "$(awk '$1 == "direct" { printf "%.1fk", $2 / 1000 }' "$SUB")"
 value direct.128.iops_range "$(awk -F, '$1 == "direct" && $3 == 128 && $2 != "pread" { for (i = 5; i <= 10; i += 5) { v = $i / 1000; if (!n++ || v < lo) lo = v; if (v > hi) hi = v } }
   END { printf "%.0fk to %.0fk", lo, hi }' "$CSV")"
 value extras.batch.uring_syscalls "$(xcol batch-8 9)"
