@@ -11,7 +11,8 @@
 # Quick profile (FULL=0): 5 jobs per client at N=1, 2 at N=100, 1 at N=1000, one
 # run per cell; FULL=1: 10 / 5 / 5 jobs per client, median of 3 runs.
 # Writes notify.csv (medians, the spread of the p50 delay, the command per row),
-# notify.md, two plots and notify.values.tsv (MODE.CLIENTS.COLUMN for every cell).
+# notify.md, notify-table.md (the table alone, for labs 07-10), two plots and
+# notify.values.tsv (MODE.CLIENTS.COLUMN for every cell).
 cd "$(dirname "$0")/../.." || exit 1
 source bench/lib.sh
 need python3 gnuplot taskset
@@ -91,9 +92,10 @@ done
 cell webhook-offline-1s 100 1 --mode webhook --receiver-offline-ms 1000
 
 # medians per (mode, clients); ratios against short-100ms at the same N
-python3 - "$RAW" "$CSV" "$MD" "$B_TMP" "$(machine)" "$WORK_MS" "$OUT/notify.values.tsv" <<'EOF'
+python3 - "$RAW" "$CSV" "$MD" "$B_TMP" "$(machine)" "$WORK_MS" "$OUT/notify.values.tsv" \
+  "$OUT/notify-table.md" <<'EOF'
 import csv, statistics, sys
-raw, out_csv, out_md, tmp, machine, work, values = sys.argv[1:8]
+raw, out_csv, out_md, tmp, machine, work, values, table_md = sys.argv[1:9]
 cmds = {}
 for line in open(f"{tmp}/commands.tsv"):
     mode, n, cmd = line.rstrip("\n").split("\t", 2)
@@ -137,8 +139,9 @@ with open(values, "w") as f:
     for k in keys:
         for name, cell in list(zip(names, cells_of(k)))[2:]:
             f.write(f"{k[0]}.{k[1]}.{name}\t{cell}{units.get(name, '')}\n")
-with open(out_md, "w") as f:
-    f.write("## notify: short polling, long polling, SSE, webhook, WebSocket\n\n")
+# notify-table.md: the table alone, with its machine line (labs 07-10 cite it);
+# notify.md: a heading, the table and the plots, for the summary
+with open(table_md, "w") as f:
     f.write(f"{machine}. Jobs of {work} ms; delay = client knows - server's done_us "
             "(same CLOCK_MONOTONIC). Reference: short polling every 100 ms, same N, same run.\n\n")
     f.write("| mode | clients | jobs/client | done | delay p50 ms | p50 min-max | delay p99 ms | requests/job | "
@@ -146,6 +149,9 @@ with open(out_md, "w") as f:
     f.write("| --- " + "| ---: " * 12 + "|\n")
     for k in keys:
         f.write("| " + " | ".join(cells_of(k)) + " |\n")
+with open(out_md, "w") as f:
+    f.write("## notify: short polling, long polling, SSE, webhook, WebSocket\n\n")
+    f.write(open(table_md).read())
     f.write("\nPlots: notify-delay.png (p50 delay by clients), notify-requests.png (requests per job).\n")
 # gnuplot data: one block per mode, rows (clients, p50, p99, requests/job, bytes/job)
 with open(f"{tmp}/plot.dat", "w") as f:
