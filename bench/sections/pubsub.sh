@@ -13,7 +13,8 @@
 # short runs, more of them, because this 2-core machine is shared and noisy).
 # FULL=1: median of 5, ~2M deliveries per run.
 # Writes pubsub.csv (medians, interquartile ranges, ratio range, verdict, the command
-# per row), pubsub.md, pubsub-fanout.png and pubsub.values.tsv (TEST.CASE.COLUMN).
+# per row), pubsub.md, pubsub-table.md (the table alone, for labs/11-pubsub/NOTES.md),
+# pubsub-fanout.png and pubsub.values.tsv (TEST.CASE.COLUMN).
 source "$(dirname "$0")/../lib.sh"
 need redis-server redis-benchmark redis-cli gnuplot taskset python3
 for p in broker broker-bench; do
@@ -82,8 +83,6 @@ row queue "XADD+XREADGROUP+XACK (everysec)" "${b[*]}" "${r[*]}" "msgs/s" \
 
 # Tables and plot
 {
-  echo "## pubsub: broker (labs/11-pubsub) vs redis-server $(redis-server --version | sed -nE 's/.*v=([0-9.]+).*/\1/p')"
-  echo
   echo "$(machine). Server on core $CPU_SERVER, load on core $CPU_CLIENT; median of $REPS alternating runs, the interquartile range beside it."
   echo
   echo "| test | case | broker | broker IQR | redis | redis IQR | unit | ratio | ratio range | target >= 1.0x |"
@@ -93,6 +92,11 @@ row queue "XADD+XREADGROUP+XACK (everysec)" "${b[*]}" "${r[*]}" "msgs/s" \
   done
   echo
   echo "Ratio range: the broker's q1 over Redis's q3 to its q3 over Redis's q1. The target is met when even the low end reaches 1.0, not met when even the high end falls short, on par within the spread otherwise."
+} >"$OUT/pubsub-table.md"
+{
+  echo "## pubsub: broker (labs/11-pubsub) vs redis-server $(redis-server --version | sed -nE 's/.*v=([0-9.]+).*/\1/p')"
+  echo
+  cat "$OUT/pubsub-table.md"
 } >"$MD"
 grep '^fanout,' "$CSV" | awk -F, '{ print $2, $3, $5 }' >"$B_TMP/fan.dat"
 gnuplot <<GP 2>/dev/null || progress "gnuplot failed: no PNG"
