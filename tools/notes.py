@@ -30,10 +30,11 @@ import os
 import re
 import sys
 
-TABLE = re.compile(r"(<!-- bench:([A-Za-z0-9_.-]+\.md) -->\n)(.*?)(<!-- /bench:\2 -->)", re.S)
-VALUE = re.compile(r"(<!-- v:([A-Za-z0-9_-]+)\.([A-Za-z0-9_.@/-]+) -->)(.*?)(<!-- /v -->)", re.S)
-OPEN_TABLE = re.compile(r"<!-- bench:([^ ]+) -->")
-OPEN_VALUE = re.compile(r"<!-- v:([^ ]+) -->")
+# A marker right after a backquote is an example in inline code, not a citation.
+TABLE = re.compile(r"(?<!`)(<!-- bench:([A-Za-z0-9_.-]+\.md) -->\n)(.*?)(<!-- /bench:\2 -->)", re.S)
+VALUE = re.compile(r"(?<!`)(<!-- v:([A-Za-z0-9_-]+)\.([A-Za-z0-9_.@/-]+) -->)(.*?)(<!-- /v -->)", re.S)
+OPEN_TABLE = re.compile(r"(?<!`)<!-- bench:([^ ]+) -->")
+OPEN_VALUE = re.compile(r"(?<!`)<!-- v:([^ ]+) -->")
 
 
 def markdown_files(top):
@@ -118,7 +119,7 @@ def process(path, ref, top, problems, diffs):
 # In a section script, a key or file name may hold shell expansions ($c, ${level},
 # $(...)) or, in the Python a section runs, f-string fields ({link}): each stands for
 # one or more characters other than a tab or a slash.
-SHELL_WORD = re.compile(r"\$\([^)]*\)|\$?\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
+SHELL_WORD = re.compile(r"\$\([^)]*\)|\$?\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\$[0-9@*#]")
 # Python in a section writes a value as f.write(f"KEY\tTEXT\n") into SECTION.values.tsv.
 PY_VALUE = re.compile(r"write\(f?\"([^\"\\]+)\\t")
 VALUE_CALL = re.compile(r"(?:^|[\s;&|(])value\s+(\"[^\"]+\"|'[^']+'|[^\s;]+)\s", re.M)
