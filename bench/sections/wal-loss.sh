@@ -77,7 +77,7 @@ ROWS=(
   "on-promote-slow|on|promote|$SLOW_NAME|--level on --scenario promote ${KV_SLOW[*]}|--level on --scenario promote ${PG_SLOW[*]}"
 )
 plan_steps "${#ROWS[@]}"
-echo "id,level,scenario,link,system,trials,acked,lost,max_lost_age_ms,check" >"$OUT/wal-loss.csv"
+echo "id,level,scenario,link,system,trials,acked,lost,max_lost_age_ms,check,command" >"$OUT/wal-loss.csv"
 LINES=()
 for r in "${ROWS[@]}"; do
   IFS='|' read -r id level scen link kvargs pgargs <<<"$r"
@@ -90,7 +90,9 @@ for r in "${ROWS[@]}"; do
     chk=$(run_one $sys "$f" $args)
     [ "$chk" = ok ] || echo "bench wal-loss: $sys $id: the harness's checks failed: $(tail -3 "$f" "$f.err" | tr '\n' ' ')" >&2
     row+=" $(cell "$f" "$chk") |"
-    echo "$id,$level,$scen,$link,$sys,$(field TOTAL trials <"$f"),$(field TOTAL acked <"$f"),$(field TOTAL lost <"$f"),$(field TOTAL max_lost_age_ms <"$f"),$chk" >>"$OUT/wal-loss.csv"
+    echo "$id,$level,$scen,$link,$sys,$(field TOTAL trials <"$f"),$(field TOTAL acked <"$f"),$(field TOTAL lost <"$f"),$(field TOTAL max_lost_age_ms <"$f"),$chk,$(
+      if [ $sys = kv ]; then h="$KVH --server $BIN/kv-server"; else h="$PGH"; fi
+      echo "$h ${COMMON[*]} $args" | tr , ' ')" >>"$OUT/wal-loss.csv"
     value "$sys.$id.acked" "$(field TOTAL acked <"$f")"
     value "$sys.$id.lost" "$(field TOTAL lost <"$f")"
   done
