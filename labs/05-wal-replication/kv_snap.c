@@ -30,13 +30,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "labs/05-wal-replication/kv_server.h"
 #include "replication/crc32c.h"
 
-#define SNAP_MAGIC "KVSNAP01"
+#define SNAP_MAGIC    "KVSNAP01"
 #define SNAP_RETRY_MS 1000
 
 enum { CK_CHILD, CK_FLUSH, CK_FINISH };
@@ -97,8 +98,7 @@ static int out_put(struct snap_out *o, const void *p, size_t n)
 /* In the child: no allocation, no lock, only the map as the fork left it (o was
  * allocated before the fork).  The exit status is 0, or the errno of the step that
  * failed. */
-static int snap_write(const struct kv_server *s, struct snap_out *o, const char *path,
-                      uint64_t lsn)
+static int snap_write(const struct kv_server *s, struct snap_out *o, const char *path, uint64_t lsn)
 {
     o->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (o->fd < 0) return errno ? errno : EIO;
@@ -248,8 +248,15 @@ static void ckpt_start(struct kv_server *s)
     k->s = s;
     k->lsn = s->applied_end;
     k->keys = s->map.n;
+    pid_t parent = getpid();
     k->pid = fork();
-    if (k->pid == 0) _exit(snap_write(s, o, tmp, k->lsn));
+    if (k->pid == 0) {
+        /* it dies with the server: an orphan still writing snapshot.tmp would share that
+         * file with the next server's checkpoint */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(ECHILD);
+        _exit(snap_write(s, o, tmp, k->lsn));
+    }
     int e = errno;
     free(o); /* the child has its own copy */
     if (k->pid < 0) {
@@ -292,9 +299,9 @@ void kv_ckpt_tick(struct kv_server *s)
         if (r == 0) return;
         if (r < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
             snprintf(err, sizeof(err), "writing the snapshot: %s",
-                     r < 0                ? strerror(errno)
-                     : !WIFEXITED(st)     ? "the child was killed"
-                                          : strerror(WEXITSTATUS(st)));
+                     r < 0            ? strerror(errno)
+                     : !WIFEXITED(st) ? "the child was killed"
+                                      : strerror(WEXITSTATUS(st)));
             ckpt_end(s, err);
             return;
         }

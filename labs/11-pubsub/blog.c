@@ -59,9 +59,9 @@ static int blog_replay_one(void *arg, uint64_t lsn, uint16_t type, const void *p
     return x->fn(x->arg, x->p.argc, x->p.argv, x->p.argl);
 }
 
-struct blog *blog_open(const char *dir, enum blog_fsync policy, int truncate_damaged,
-                       blog_replay_fn replay, void *arg, void (*wake)(void *), void *wake_arg,
-                       char *err, size_t errlen)
+struct blog *blog_open(const char *dir, enum blog_fsync policy, size_t segsize,
+                       int truncate_damaged, blog_replay_fn replay, void *arg, void (*wake)(void *),
+                       void *wake_arg, char *err, size_t errlen)
 {
     struct blog *l = calloc(1, sizeof(*l));
     struct blog_replay_ctx x = {.fn = replay, .arg = arg, .records = l ? &l->records : NULL};
@@ -74,6 +74,7 @@ struct blog *blog_open(const char *dir, enum blog_fsync policy, int truncate_dam
     l->policy = policy;
     resp_out_init(&l->rec, BLOG_MAX_RECORD);
     struct wal_opts o = {
+        .segment_size = segsize,
         .notify_write = policy == BLOG_EVERYSEC, /* replies may leave once written */
         .truncate_corrupt = truncate_damaged,
         .on_progress = wake,
@@ -107,6 +108,20 @@ uint64_t blog_append(struct blog *l, int argc, const char *const *argv, const si
         l->records++;
     }
     return lsn;
+}
+
+int blog_room(struct blog *l, size_t nrec, size_t payload)
+{
+    size_t one = wal_rec_size(payload);
+    return wal_can_append(l->w, nrec * one, one);
+}
+
+size_t blog_cmd_bytes(int argc, const size_t *argl)
+{
+    size_t n = 24; /* *N\r\n, then $len\r\n...\r\n per argument */
+    for (int i = 0; i < argc; i++)
+        n += argl[i] + 24;
+    return n;
 }
 
 void blog_commit(struct blog *l)

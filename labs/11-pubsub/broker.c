@@ -101,14 +101,23 @@ static void usage(FILE *f)
            "  --port N                         port, 0 picks one and prints it (default 6380)\n"
            "  --data-dir DIR                   log streams in a write-ahead log in DIR and replay\n"
            "                                   it at start (default: none, streams in memory)\n"
-           "  --appendfsync always|everysec    reply to a write once its log record is\n"
-           "                                   fdatasync'd (always) or written (everysec, the\n"
-           "                                   default: survives kill -9, as Redis's)\n"
+           "  --appendfsync always|everysec    when a reply leaves (default everysec):\n"
+           "                                   always: once its log records are fdatasync'd:\n"
+           "                                   nothing acknowledged is lost, even on power loss;\n"
+           "                                   everysec: the reply to XADD, XACK, XGROUP, DEL,\n"
+           "                                   FLUSHALL once its record is written (survives\n"
+           "                                   kill -9; the fdatasync follows at once, so power\n"
+           "                                   loss can take one group commit); deliveries\n"
+           "                                   (XREADGROUP, XCLAIM, XAUTOCLAIM) do not wait: a\n"
+           "                                   kill -9 can undo one, and the entry is delivered\n"
+           "                                   again, never lost\n"
            "  --pubsub-buffer-limit HARD SOFT SECS  cut a subscriber whose pending output\n"
            "                                   reaches HARD, or stays above SOFT for SECS\n"
            "                                   (default 32mb 8mb 60, Redis's pubsub class)\n"
-           "  --max-stream-memory SIZE         bytes of stream entries before XADD is refused\n"
-           "                                   (default 1gb)\n"
+           "  --max-stream-memory SIZE         bytes of stream entries past which XADD is refused\n"
+           "                                   (default 1gb); it bounds new writes only: a\n"
+           "                                   restart replays every entry the log holds\n"
+           "  --wal-segment-size SIZE          segment size of a new log (default 16mb)\n"
            "  --wal-truncate-damaged           recovery cuts a damaged log at the damage (and\n"
            "                                   says what it cut) instead of refusing to start\n"
            "  --max-output-memory SIZE         replies queued for all clients together; over it\n"
@@ -124,6 +133,7 @@ int main(int argc, char **argv)
     int port = 6380;
     enum blog_fsync policy = BLOG_EVERYSEC;
     int truncate_damaged = 0;
+    size_t segsize = 0;
     struct broker b;
     memset(&b, 0, sizeof(b));
     struct rsrv_config cfg = {
@@ -180,6 +190,15 @@ int main(int argc, char **argv)
                 return 2;
             }
             i += 3;
+        } else if (!strcmp(a, "--wal-segment-size") && more >= 1) {
+            if (oblimit_parse_size(argv[++i], &segsize) < 0 || segsize < WAL_SEGMENT_MIN ||
+                segsize % 4096) {
+                fprintf(stderr,
+                        "broker: bad --wal-segment-size '%s' (a multiple of 4096, at "
+                        "least %zu)\n",
+                        argv[i], WAL_SEGMENT_MIN);
+                return 2;
+            }
         } else if (!strcmp(a, "--wal-truncate-damaged")) {
             truncate_damaged = 1;
         } else if (!strcmp(a, "--max-stream-memory") && more >= 1) {
@@ -213,8 +232,8 @@ int main(int argc, char **argv)
     }
     if (dir) {
         uint64_t t0 = ev_now_ms();
-        b.log = blog_open(dir, policy, truncate_damaged, replay_record, b.srv, log_progress, loop,
-                          err, sizeof(err));
+        b.log = blog_open(dir, policy, segsize, truncate_damaged, replay_record, b.srv,
+                          log_progress, loop, err, sizeof(err));
         if (!b.log) {
             fprintf(stderr, "broker: cannot open the log in %s: %s\n", dir, err);
             goto out;
@@ -222,6 +241,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "broker: replayed %llu log records (%zu streams) in %llu ms\n",
                 (unsigned long long)blog_records(b.log), b.keys.n,
                 (unsigned long long)(ev_now_ms() - t0));
+        if (b.stream_bytes > b.max_stream_bytes)
+            fprintf(stderr,
+                    "broker: the log holds %zu bytes of stream entries, over "
+                    "--max-stream-memory %zu: all kept; XADD is refused until DEL brings "
+                    "them under it\n",
+                    b.stream_bytes, b.max_stream_bytes);
     }
     int lfd = rsrv_listen(b.srv, host, port, err, sizeof(err));
     if (lfd < 0) {

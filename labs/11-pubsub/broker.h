@@ -74,8 +74,10 @@ void xcmd_free_stream(void *s);
 /* Records a state change in the log (nothing without --data-dir or while replaying):
  * with `gate` the running command's reply waits until the record is written (durable
  * with --appendfsync always); without, only until the last gating record is (deliveries
- * and acks at everysec: losing one redelivers an entry, never loses one).  A record
- * that cannot be logged closes the client: never acknowledged. */
+ * at everysec: losing one redelivers an entry, never loses one).  A command asks
+ * xcmd_log_room() before it changes anything, so a full disk refuses it with an error;
+ * a record that still cannot be logged (the writer failed) closes the client: never
+ * acknowledged. */
 void xcmd_log(struct rsrv_client *c, int gate, int argc, const char *const *argv,
               const size_t *argl);
 
