@@ -114,16 +114,13 @@ struct resp_out *kv_read_out(struct rsrv_client *c, uint64_t dep)
     struct kv_server *s = rsrv_app(c);
     char err[256];
     s->rdefer = 0;
-    if (s->level == KV_OFF || s->is_replica)
-        return rsrv_reply(c); /* a replica applies
-                               * only what it flushed */
+    /* at off a read sees every write; a replica applies only what it flushed */
+    if (s->level == KV_OFF || s->is_replica) return rsrv_reply(c);
     if (wal_failed(s->wal, err, sizeof(err))) {
         uint64_t upto = dep == UINT64_MAX ? wal_insert_lsn(s->wal) : dep;
         if (upto <= wal_flush_lsn(s->wal)) return rsrv_reply(c);
         resp_add_errorf(rsrv_reply(c),
-                        "ERR WAL failed, what this read would return is not "
-                        "durable: %s",
-                        err);
+                        "ERR WAL failed, what this read would return is not durable: %s", err);
         return NULL;
     }
     if (!s->qlen || dep <= s->visible_lsn) return rsrv_reply(c);

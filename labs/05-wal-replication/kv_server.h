@@ -22,6 +22,7 @@
 enum kv_level { KV_OFF, KV_LOCAL, KV_REMOTE_WRITE, KV_ON, KV_REMOTE_APPLY };
 
 struct kv_wait; /* kv_commit.c */
+struct ckpt;    /* replication/ckpt.h */
 
 struct kv_server {
     struct ev_loop *loop;
@@ -50,7 +51,9 @@ struct kv_server {
     uint64_t applied_end; /* just past the last record applied to the map */
     uint64_t ckpt_every;  /* WAL bytes between checkpoints; 0: none */
     const char *dir;
-    struct kv_ckpt *ckpt;   /* one in progress, or NULL */
+    struct ckpt *ckpt;      /* one in progress, or NULL */
+    uint64_t ckpt_lsn;      /* its LSN */
+    uint64_t ckpt_keys;     /* the keys it holds */
     uint64_t ckpt_retry_ms; /* after a failed one: not before this */
 };
 
@@ -84,10 +87,10 @@ extern const size_t kv_ncommands;
 int kv_apply_record(void *s, uint64_t lsn, uint16_t type, const void *p, size_t n);
 int kv_put(struct kv_server *s, const char *k, size_t kl, const char *v, size_t vl, uint64_t lsn);
 
-/* kv_snap.c: checkpoints.  kv_snap_load() reads DIR/snapshot (if any) into the map and
- * sets snap_lsn (0 or -1 with err); kv_ckpt_tick() starts one when ckpt_every WAL bytes
- * were written since the last, and moves one in progress along (on the loop, every
- * tick); kv_ckpt_stop() waits for one in progress to end. */
+/* kv_snap.c: checkpoints (replication/ckpt).  kv_snap_load() reads DIR/snapshot (if
+ * any) into the map and sets snap_lsn (0 or -1 with err); kv_ckpt_tick() starts one when
+ * ckpt_every WAL bytes were applied since the last, and moves one in progress along (on
+ * the loop, every tick); kv_ckpt_stop() ends one in progress. */
 int kv_snap_load(struct kv_server *s, char *err, size_t errlen);
 void kv_ckpt_tick(struct kv_server *s);
 void kv_ckpt_stop(struct kv_server *s);

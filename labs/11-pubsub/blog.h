@@ -8,13 +8,15 @@
  * replay through the command table rebuilds the same streams and pending lists.
  *
  * Contract
- * - blog_open(dir, policy, segsize, truncate_damaged, replay, arg, wake, wake_arg) opens
- *   (creates, with segments of segsize bytes; 0: the WAL's default) the WAL in dir, replays every
- * record in order through replay(arg, argc, argv, argl) (a torn tail is cut by the WAL and reported
- * on stderr), and returns NULL with a message in err when the log cannot be opened, is damaged
- * (unless truncate_damaged: then the WAL cuts it at the damage and says what it cut), or a record
- * is not a command.  wake(wake_arg) is called ON THE WAL WRITER THREAD when records became written
- * or durable: use it to wake the loop.
+ * - blog_open(cfg) opens (creates, with segments of cfg->segsize bytes; 0: the WAL's
+ *   default) the WAL in cfg->dir, replays every record from cfg->skip_below on (the
+ *   records below it are in the checkpoint loaded before) in order through
+ *   cfg->replay(cfg->arg, argc, argv, argl) (a torn tail is cut by the WAL and reported
+ *   on stderr), and returns NULL with a message in err when the log cannot be opened, is
+ *   damaged (unless cfg->truncate_damaged: then the WAL cuts it at the damage and says
+ *   what it cut), or a record is not a command.  cfg->wake(cfg->wake_arg) is called ON
+ *   THE WAL WRITER THREAD when records became written or durable: use it to wake the
+ *   loop.  blog_wal() is the WAL itself (for checkpoints: bsnap.c).
  * - blog_append() puts one record in the WAL buffer and returns its commit LSN (> 0), or
  *   0 when it cannot be logged (over BLOG_MAX_RECORD, buffer full, log failed).
  * - blog_room(l, nrec, payload): 0 when nrec records of at most `payload` bytes each
@@ -48,9 +50,20 @@ enum blog_fsync { BLOG_EVERYSEC, BLOG_ALWAYS };
 typedef int (*blog_replay_fn)(void *arg, int argc, const char **argv, const size_t *argl);
 
 struct blog;
-struct blog *blog_open(const char *dir, enum blog_fsync policy, size_t segsize,
-                       int truncate_damaged, blog_replay_fn replay, void *arg, void (*wake)(void *),
-                       void *wake_arg, char *err, size_t errlen);
+struct blog_config {
+    const char *dir;
+    enum blog_fsync policy;
+    size_t segsize;
+    int truncate_damaged;
+    uint64_t skip_below;
+    blog_replay_fn replay;
+    void *arg;
+    void (*wake)(void *);
+    void *wake_arg;
+};
+
+struct blog *blog_open(const struct blog_config *cfg, char *err, size_t errlen);
+struct wal *blog_wal(struct blog *l);
 void blog_close(struct blog *l);
 uint64_t blog_append(struct blog *l, int argc, const char *const *argv, const size_t *argl);
 int blog_room(struct blog *l, size_t nrec, size_t payload);

@@ -28,10 +28,12 @@ work against a real redis-server too).  Each prints one line and exits 0 on succ
                                             restart every acknowledged XADD is there and no
                                             acknowledged XACK is pending again
 """
-import threading
+import os
 import random
 import socket
+import subprocess
 import sys
+import threading
 import time
 
 
@@ -418,15 +420,28 @@ class Parse:
             self.i += int(v) + 2
 
 
-def start_broker(broker, d):
-    import subprocess
-    p = subprocess.Popen([broker, "--port", "0", "--data-dir", d], stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, text=True)
+def start_server(argv):
+    """Starts a server that announces 'listening on 127.0.0.1:PORT'; (process, port)."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     for line in p.stdout:
         if line.startswith("listening on 127.0.0.1:"):
             return p, int(line.rsplit(":", 1)[1])
     p.wait()
-    fail("the broker did not start (exit %s)" % p.returncode)
+    fail("%s did not start (exit %s)" % (os.path.basename(argv[0]), p.returncode))
+
+
+def stop_server(p, kill=False):
+    """SIGKILL (a crash) or SIGTERM, then reaped."""
+    if kill:
+        p.kill()
+    else:
+        p.terminate()
+    p.wait()
+    p.stdout.close()
+
+
+def start_broker(broker, d):
+    return start_server([broker, "--port", "0", "--data-dir", d])
 
 
 def crash(broker, d, trials):
@@ -466,18 +481,14 @@ def crash(broker, d, trials):
         for x in th:
             x.start()
         time.sleep(rng.uniform(0.01, 0.15))
-        p.kill()
-        p.wait()
-        p.stdout.close()
+        stop_server(p, kill=True)
         for x in th:
             x.join()
         p, port = start_broker(broker, d)
         r = R(port)
         have = {e[0].decode() for e in r.cmd("XRANGE", key + ":new", "-", "+")}
         pending = {e[0].decode() for e in r.cmd("XPENDING", key, "g", "-", "+", "1000")}
-        p.terminate()
-        p.wait()
-        p.stdout.close()
+        stop_server(p)
         adds += len(added)
         acks += len(acked)
         lost_adds += sum(1 for i in added if i not in have)

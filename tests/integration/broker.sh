@@ -123,7 +123,7 @@ check "XREADGROUP BLOCK wakes on XADD, times out with nil, serves waiters in ord
   python3 "$LAB/pubsub_check.py" block "$BP"
 
 # ---- 5. malformed RESP ------------------------------------------------------------------
-plan 7
+plan 9
 check "200 malformed inputs get errors, not a crash" python3 "$LAB/pubsub_check.py" garbage "$BP" 200
 # regression (hostile.sh found it): with a log, XREADGROUP strlen'd the key inside the
 # client's input buffer, which is not NUL-terminated: a heap-buffer-overflow under ASan
@@ -174,6 +174,18 @@ start_server CP2 "$BIN/broker" --port 0 --data-dir "$T_TMP/chaos" || finish
 snap "$CP2" >"$T_TMP/snap.after"
 check "replayed log rebuilds the same streams and PELs ($(wc -l <"$T_TMP/snap.before") lines)" \
   cmp "$T_TMP/snap.before" "$T_TMP/snap.after"
+# the same through checkpoints (one every 3000 bytes of log): snapshot + log, the same state
+start_server CK "$BIN/broker" --port 0 --data-dir "$T_TMP/chaos-ck" --checkpoint-wal-size 3000 || finish
+check "3000 random commands with checkpoints all answered" python3 "$LAB/pubsub_check.py" chaos "$CK" 3000
+redis-cli -p "$CK" xadd k '*' after checkpoint >/dev/null # a record past the last one
+snap "$CK" >"$T_TMP/snapck.before"
+nck=$(grep -c 'checkpoint at LSN' "$T_TMP/CK.log")
+kill -9 "$CK_PID"; wait "$CK_PID" 2>/dev/null
+start_server CK "$BIN/broker" --port 0 --data-dir "$T_TMP/chaos-ck" || finish
+snap "$CK" >"$T_TMP/snapck.after"
+check "checkpoint + log after kill -9 rebuild the same streams and PELs ($nck checkpoints)" \
+  cmp "$T_TMP/snapck.before" "$T_TMP/snapck.after"
+stop_server CK
 
 # ---- 6. kill -9 a worker: late ack loses nothing ----------------------------------------
 plan 4
@@ -337,6 +349,39 @@ stop_server BM
 plan 1
 line=$(/usr/bin/python3 "$LAB/pubsub_check.py" crash "$BIN/broker" "$T_TMP/bc" 25 2>&1 | tail -1)
 case $line in crash:*) ok "$line" ;; *) bad "kill -9 at everysec" "${line:-no output}" ;; esac
+
+# ---- 7f. checkpoints: the log does not grow for ever ------------------------------------
+plan 6
+# A steady workload whose state does not grow (10 entries of 1 KB added to a stream,
+# then the stream deleted, 2000 times: 20 MB of log) beside a stream that stays (100
+# entries, 50 of them pending).  1 MB segments, a checkpoint every 2 MB: the directory
+# holds the WAL since the last checkpoint, its segment, the one being filled, the one
+# made ahead and the snapshot: under 6 MB.
+start_server BK "$BIN/broker" --port 0 --data-dir "$T_TMP/bk" --wal-segment-size 1056768 \
+  --checkpoint-wal-size 2000000 || finish
+for i in $(seq 1 100); do printf 'XADD keep * n %d\r\n' "$i"; done | timeout 30 redis-cli -p "$BK" --pipe >/dev/null 2>&1
+redis-cli -p "$BK" xgroup create keep g 0 >/dev/null
+redis-cli -p "$BK" xreadgroup group g c count 50 streams keep '>' >/dev/null
+for r in $(seq 1 2000); do
+  for i in 1 2 3 4 5 6 7 8 9 10; do printf 'XADD tmp * f %s\r\n' "$fval"; done
+  printf 'DEL tmp\r\n'
+done >"$T_TMP/bk.cmds"
+expect_eq "checkpoints: 22,000 commands answered" "errors: 0, replies: 22000" \
+  "$(timeout 300 redis-cli -p "$BK" --pipe <"$T_TMP/bk.cmds" 2>&1 | tail -1)"
+sleep 1 # the last checkpoint finishes
+check_num "checkpoints: the broker's data directory stays under 6 MB after 20 MB of log" \
+  "$(du -sb "$T_TMP/bk" | cut -f1)" '<' 6000000
+check_num "checkpoints: several made" "$(grep -c 'checkpoint at LSN .* WAL segments removed' "$T_TMP/BK.log")" '>=' 4
+kill -9 "$BK_PID"; wait "$BK_PID" 2>/dev/null
+start_server BK "$BIN/broker" --port 0 --data-dir "$T_TMP/bk" || finish
+expect_eq "checkpoints: after kill -9: 100 entries, 50 pending, the deleted stream gone" \
+  "100 50 0" "$(redis-cli -p "$BK" xlen keep) $(redis-cli -p "$BK" xpending keep g | head -1) $(redis-cli -p "$BK" exists tmp)"
+check "checkpoints: the restart loaded the checkpoint" grep -q 'loaded the checkpoint in .* at LSN' "$T_TMP/BK.log"
+stop_server BK
+printf 'x' >>"$T_TMP/bk/snapshot"
+timeout 20 "$BIN/broker" --port 0 --data-dir "$T_TMP/bk" >"$T_TMP/bksnap.log" 2>&1
+expect_eq "checkpoints: a damaged snapshot: refused, exit 1, the file named" \
+  "1 1" "$? $(grep -c 'cannot load the checkpoint: .*/snapshot: ' "$T_TMP/bksnap.log")"
 
 # ---- 8. every lab program against a real Redis --------------------------------------------
 plan 5

@@ -21,12 +21,11 @@ and exits 0 on success, 1 with a FAIL line otherwise.
 import os
 import random
 import socket
-import subprocess
 import sys
 import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../labs/11-pubsub"))
-from pubsub_check import R  # noqa: E402  (the RESP reader both labs' checks use)
+from pubsub_check import R, start_server, stop_server  # noqa: E402  (shared by both labs' checks)
 
 
 def fail(msg):
@@ -124,14 +123,8 @@ def keys(port_ref, port, n):
 
 def start_kv(kv, d):
     """kv-server at local with the power-loss simulation; (process, port)."""
-    p = subprocess.Popen([kv, "--role", "primary", "--port", "0", "--data-dir", d,
-                          "--synchronous-commit", "local", "--sim-power-loss"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    for line in p.stdout:
-        if line.startswith("listening on 127.0.0.1:"):
-            return p, int(line.rsplit(":", 1)[1])
-    p.wait()
-    fail("kv-server did not start (exit %s)" % p.returncode)
+    return start_server([kv, "--role", "primary", "--port", "0", "--data-dir", d,
+                         "--synchronous-commit", "local", "--sim-power-loss"])
 
 
 def dirty(kv, d, trials):
@@ -147,17 +140,13 @@ def dirty(kv, d, trials):
             got = b.cmd("GET", key)
             if got is not None:
                 break
-        p.kill()  # SIGKILL as soon as B has its reply
-        p.wait()
-        p.stdout.close()
+        stop_server(p, kill=True)  # as soon as B has its reply
         a.close()
         if got == val:
             shown += 1
         p, port = start_kv(kv, d)
         after = R(port).cmd("GET", key)
-        p.terminate()
-        p.wait()
-        p.stdout.close()
+        stop_server(p)
         if got == val and after != val:
             lost += 1
     line = ("dirty: %d trials, %d reads shown the value, %d of those gone after a simulated "
