@@ -72,8 +72,7 @@ int ckpt_put(struct ckpt_out *o, const void *p, size_t n)
 }
 
 /* The child's whole life; the exit status is 0 or the errno of the step that failed. */
-static int child(const char *path, uint64_t lsn, ckpt_write_fn write, void *arg,
-                 struct ckpt_out *o)
+static int child(const char *path, uint64_t lsn, ckpt_write_fn write, void *arg, struct ckpt_out *o)
 {
     o->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (o->fd < 0) return errno ? errno : EIO;
@@ -174,9 +173,9 @@ int ckpt_poll(struct ckpt *k, uint64_t keep_from, char *msg, size_t n)
         if (r == 0) return 0;
         if (r < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
             snprintf(msg, n, "snapshot at LSN %" PRIu64 " not written: %s", k->lsn,
-                     r < 0              ? strerror(errno)
-                     : !WIFEXITED(st)   ? "the child was killed"
-                                        : strerror(WEXITSTATUS(st)));
+                     r < 0            ? strerror(errno)
+                     : !WIFEXITED(st) ? "the child was killed"
+                                      : strerror(WEXITSTATUS(st)));
             return end(k, -1);
         }
         k->state = CK_FLUSH;

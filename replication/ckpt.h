@@ -66,7 +66,7 @@ typedef int (*ckpt_read_fn)(void *arg, struct ckpt_in *in, uint64_t lsn);
 
 struct ckpt;
 struct ckpt *ckpt_start(const char *dir, struct wal *w, uint64_t lsn, ckpt_write_fn write,
-                         void *arg);
+                        void *arg);
 int ckpt_poll(struct ckpt *k, uint64_t keep_from, char *msg, size_t n);
 void ckpt_abort(struct ckpt *k);
 int ckpt_load(const char *dir, ckpt_read_fn read, void *arg, uint64_t *lsn, char *err,

@@ -168,6 +168,7 @@ uint64_t wal_write_lsn(struct wal *w);
 uint64_t wal_flush_lsn(struct wal *w);
 uint64_t wal_oldest_lsn(struct wal *w);
 size_t wal_segment_size(struct wal *w);
+size_t wal_segment_min(void);            /* the smallest segment size a new log takes (1052672) */
 uint64_t wal_flush_count(struct wal *w); /* fdatasync calls made by the writer */
 int wal_failed(struct wal *w, char *err, size_t errlen);
 

@@ -221,10 +221,10 @@ static int parse_args(int argc, char **argv, struct kv_opts *o, struct kv_server
                 return usage_error("--checkpoint-wal-size: '%s' is not a byte count", v);
             s->ckpt_every = n;
         } else if (!strcmp(a, "--wal-segment-size")) {
-            if (parse_num(v, WAL_SEGMENT_MIN, 1ull << 40, &n) < 0 || n % 4096)
+            if (parse_num(v, wal_segment_min(), 1ull << 40, &n) < 0 || n % 4096)
                 return usage_error("--wal-segment-size: '%s' is not a multiple of 4096 of at "
                                    "least %zu bytes",
-                                   v, WAL_SEGMENT_MIN);
+                                   v, wal_segment_min());
             wo->segment_size = (size_t)n;
         } else {
             return usage_error("unknown option %s", a);

@@ -226,12 +226,12 @@ int main(int argc, char **argv)
             }
             i += 3;
         } else if (!strcmp(a, "--wal-segment-size") && more >= 1) {
-            if (oblimit_parse_size(argv[++i], &segsize) < 0 || segsize < WAL_SEGMENT_MIN ||
+            if (oblimit_parse_size(argv[++i], &segsize) < 0 || segsize < wal_segment_min() ||
                 segsize % 4096) {
                 fprintf(stderr,
                         "broker: bad --wal-segment-size '%s' (a multiple of 4096, at "
                         "least %zu)\n",
-                        argv[i], WAL_SEGMENT_MIN);
+                        argv[i], wal_segment_min());
                 return 2;
             }
         } else if (!strcmp(a, "--checkpoint-wal-size") && more >= 1) {

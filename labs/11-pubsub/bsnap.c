@@ -54,9 +54,8 @@ static int put_entry(struct ckpt_out *o, const struct dict_entry *k, const struc
     int idl = stream_id_fmt(e->id, id);
     if (!body) return -1;
     body++;
-    return put_head(o, '*', nfields + 3) || put_arg(o, "XADD", 4) ||
-           put_arg(o, k->key, k->klen) || put_arg(o, id, (size_t)idl) ||
-           ckpt_put(o, body, e->enclen - (size_t)(body - e->enc));
+    return put_head(o, '*', nfields + 3) || put_arg(o, "XADD", 4) || put_arg(o, k->key, k->klen) ||
+           put_arg(o, id, (size_t)idl) || ckpt_put(o, body, e->enclen - (size_t)(body - e->enc));
 }
 
 static int put_group(struct ckpt_out *o, const struct dict_entry *k, const struct stream_group *g)
@@ -76,8 +75,8 @@ static int put_group(struct ckpt_out *o, const struct dict_entry *k, const struc
         stream_id_fmt(p->id, id);
         snprintf(t, sizeof(t), "%llu", (unsigned long long)p->delivery_ms);
         snprintf(n, sizeof(n), "%llu", (unsigned long long)p->count);
-        const char *xc[12] = {"XCLAIM", k->key, g->name, p->owner->name, "0", id,
-                              "TIME",   t,      "RETRYCOUNT", n,         "FORCE", "JUSTID"};
+        const char *xc[12] = {"XCLAIM", k->key,       g->name, p->owner->name, "0",     id, "TIME",
+                              t,        "RETRYCOUNT", n,       "FORCE",        "JUSTID"};
         size_t xcl[12] = {W, k->klen, g->namelen, p->owner->namelen, W, W, W, W, W, W, W, W};
         if (put_cmd(o, 12, xc, xcl)) return -1;
     }

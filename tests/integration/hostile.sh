@@ -39,7 +39,7 @@ badcli() {
   if [ "$rc" = 2 ] && [ -n "$out" ] && ! grep -q 'Sanitizer\|runtime error' <<<"$out"; then echo "ok $prog $* -> exit 2"
   else echo "FAIL $prog $*: exit $rc: $(head -c 200 <<<"$out" | tr "\n" " ")"; fi
 }
-echo "plan 51" # the badcli lines below
+echo "plan 55" # the badcli lines below
 for p in server-blocking server-epoll server-uring jobs-server broker; do
   badcli "$p" --port 99999
   badcli "$p" --port -1
@@ -58,6 +58,10 @@ badcli jobs-server --webhook-retries x
 badcli broker --pubsub-buffer-limit 1 2
 badcli broker --max-stream-memory 99999999999999999999gb
 badcli broker --appendfsync sometimes
+badcli broker --wal-segment-size 65536   # smaller than the largest record needs
+badcli broker --checkpoint-wal-size lots
+badcli kv-server --role primary --port 0 --data-dir "$T_TMP/x" --synchronous-commit local --wal-segment-size 65536
+badcli kv-server --role primary --port 0 --data-dir "$T_TMP/x" --synchronous-commit local --checkpoint-wal-size -1
 badcli kv-server
 badcli kv-server --role king --port 0 --data-dir "$T_TMP/x"
 badcli kv-server --role replica --port 0 --primary nohostport --data-dir "$T_TMP/x"

@@ -123,15 +123,14 @@ Test(ckpt, a_child_that_fails_leaves_the_old_snapshot)
     uint64_t end = fill(w, 0, 2, 1000);
     wait_flushed(w, end);
     struct body b = {"first"};
-    cr_assert_eq(run(ckpt_start(d, w, end, write_body, &b), UINT64_MAX, msg, sizeof(msg)), 1,
-                 "%s", msg);
+    cr_assert_eq(run(ckpt_start(d, w, end, write_body, &b), UINT64_MAX, msg, sizeof(msg)), 1, "%s",
+                 msg);
     struct body big;
     memset(big.text, 'x', sizeof(big.text) - 1);
     big.text[sizeof(big.text) - 1] = 0;
     char dir2[600];
     snprintf(dir2, sizeof(dir2), "%s/no/such/dir", d); /* the child cannot open its file */
-    cr_assert_eq(run(ckpt_start(dir2, w, end, write_body, &big), UINT64_MAX, msg, sizeof(msg)),
-                 -1);
+    cr_assert_eq(run(ckpt_start(dir2, w, end, write_body, &big), UINT64_MAX, msg, sizeof(msg)), -1);
     cr_assert(strstr(msg, "not written: No such file or directory"), "%s", msg);
     wal_close(w);
     struct body got = {{0}};
