@@ -288,10 +288,12 @@ echo "link,rtt_ms,level,conns,commits_per_s,bound_per_s,of_bound,p50_ms,p99_ms,p
         value "link.$link.$level.$c.vs_loopback" "${vs}x"
       done
       value "link.$link.on_over_local.$c" "$(pratio "link-$link/on" "link-$link/local" "$c")x"
-      value "link.$link.rtt_ms" "$rtt"
     done
   done
-  for link in $LINKS; do value "link.$link.on.64_over_1" "$(ratio "$(med "link-$link/on/64" 1)" "$(med "link-$link/on/1" 1)")x"; done
+  for link in $LINKS; do
+    value "link.$link.rtt_ms" "${RTT_MS[$link]}"
+    value "link.$link.on.64_over_1" "$(ratio "$(med "link-$link/on/64" 1)" "$(med "link-$link/on/1" 1)")x"
+  done
   far=continent
   fb=$(awk -v r="${RTT_MS[$far]}" 'BEGIN { print 1000 / r }')
   on1=$(med "link-$far/on/1" 1) on1p=$(med "link-$far/on/1" 2) on64=$(med "link-$far/on/64" 1)
