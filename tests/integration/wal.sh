@@ -515,4 +515,84 @@ harness "power loss (cut to last fdatasync, torn record): local loses nothing ac
   --level local --scenario restart --trials 5 --power-loss tear
 harness "power loss: on, promote the replica, nothing acknowledged lost" \
   --level on --scenario promote --trials 5 --power-loss tear
+# ---- over a real link: the replica behind linkem (labs/12-links) ----
+plan 12
+LINKEM=$BIN/linkem
+[ -x "$LINKEM" ] || { bad "linkem" "$LINKEM is missing (make asan)"; finish; }
+# A commit at `on` waits for the replica's flush, and the replica is a round trip away:
+# behind a link of 20 ms each way no commit can come back in under 40 ms.  At `local`
+# the commit does not wait for the replica, so over the same link it comes back sooner:
+# the control that the link sits between primary and replica, not in front of the client.
+lpair() { # NAME LEVEL: a primary at LEVEL, linkem --delay 20ms to its replication port, a replica through it
+  local n=$1 lv=$2 r l
+  start_server "${n}P" "$KV" --role primary --port 0 --repl-port 0 --data-dir "$D/$n-p" \
+    --synchronous-commit "$lv" --sync-timeout 5000 || return 1
+  r=$(sed -nE 's/^replication listening on 127\.0\.0\.1:([0-9]+)$/\1/p' "$T_TMP/${n}P.log")
+  start_server "${n}L" "$LINKEM" --to "127.0.0.1:$r" --delay 20ms || return 1
+  l=${n}L
+  start_server "${n}R" "$KV" --role replica --port 0 --primary "127.0.0.1:${!l}" --data-dir "$D/$n-r" || return 1
+}
+commit_times() { # PORT N: N SETs one after the other on one connection; "OKs fastest_ms"
+  local i t0 t1 line oks=0 best=999999
+  exec 5<>"/dev/tcp/127.0.0.1/$1"
+  for i in $(seq 1 "$2"); do
+    t0=$(date +%s%N)
+    printf 'SET link:%d %d\r\n' "$i" "$i" >&5
+    IFS= read -r -t 10 line <&5 || break
+    t1=$(date +%s%N)
+    [ "$line" = $'+OK\r' ] && oks=$((oks + 1))
+    [ $(((t1 - t0) / 1000)) -lt "$best" ] && best=$(((t1 - t0) / 1000))
+  done
+  exec 5<&-
+  awk -v o="$oks" -v b="$best" 'BEGIN { printf "%d %.3f\n", o, b / 1000 }'
+}
+lpair LON on || finish
+lpair LLO local || finish
+for i in $(seq 1 100); do cli "$LONP" info replication | grep -q connected_slaves:1 && break; sleep 0.05; done
+for i in $(seq 1 100); do cli "$LLOP" info replication | grep -q connected_slaves:1 && break; sleep 0.05; done
+read -r on_ok on_ms <<<"$(commit_times "$LONP" 5)"
+read -r lo_ok lo_ms <<<"$(commit_times "$LLOP" 5)"
+expect_eq "on, replica behind a 20 ms link: 5 commits, one at a time, all OK" 5 "$on_ok"
+check_num "on: every commit waits a round trip to the replica (fastest ${on_ms} ms >= 40)" "$on_ms" '>=' 40
+check_num "local over the same link does not wait for it (fastest ${lo_ms} ms < 40)" "$lo_ms" '<' 40
+for n in LONR LONL LONP LLOR LLOL LLOP; do stop_server "$n"; done
+
+# The crash harness puts the replica behind its own linkem per trial, and at the kill
+# the link dies with the primary: what was in flight and queued on it never arrives.
+# Each lost write must lie past the WAL the replica had received then (and past what it
+# had confirmed, acknowledged within the lag), or the harness fails.
+LH=("$BIN/crash-harness" --server "$KV" --tmp "$D/lcrash" --clients 4 --linkem "$LINKEM")
+lharness() { # NAME args...: the harness's exit status; its report in $D/lh.out
+  "${LH[@]}" "$@" >"$D/lh.out" 2>&1
+  local rc=$?
+  grep -E '^(#|TOTAL|ACK|LAG|LINK)' "$D/lh.out" | sed 's/^/      /'
+  return $rc
+}
+lfield() { sed -nE "s/^$1 .* $2=([0-9.]+).*/\1/p" "$D/lh.out" | tail -1; }
+if lharness --level on --scenario promote --trials 4 --kill-after 150:300 --link-delay 20ms; then
+  ok "on + promote behind a 20 ms link: 0 acknowledged lost in 4 trials"
+else bad "on + promote behind a 20 ms link" "$(tail -5 "$D/lh.out")"; fi
+check_num "... and every acknowledged commit took a round trip (fastest $(lfield ACK min) ms)" "$(lfield ACK min)" '>=' 40
+# 64 kbit/s (8 kB/s, ~140 of these commits a second) behind 20 ms: four clients at local
+# outrun it, so WAL waits in the link's queue as well as in flight
+if lharness --level local --scenario promote --trials 4 --kill-after 60:250 --link-delay 20ms \
+  --link-rate 64kbit --allow-async-loss; then
+  ok "local + promote behind a 20 ms, 64 kbit link: losses (expected: async) all within the bound"
+else bad "local + promote behind a slow link: losses within the bound" "$(tail -5 "$D/lh.out")"; fi
+check_num "... the loss is real (lost in 4 trials)" "$(lfield TOTAL lost)" '>' 0
+check_num "... the lost bytes fit in what the link had not delivered ($(lfield LINK lost_bytes) of $(lfield LINK undelivered_bytes))" \
+  "$(lfield LINK lost_bytes)" '<=' "$(lfield LINK undelivered_bytes)"
+# A planted loss: 3 old acknowledged writes (delivered long before the kill) deleted on the
+# promoted replica before the read-back.  The harness must count them outside the bound.
+lharness --level local --scenario promote --trials 2 --kill-after 150:250 --link-delay 20ms \
+  --allow-async-loss --plant-loss 3
+rc=$?
+expect_eq "planted loss: the harness fails" 1 "$rc"
+expect_eq "planted loss: 2 trials x 3 writes counted outside the bound" 6 "$(lfield LINK lost_outside_bound)"
+"$BIN/crash-harness" --server "$KV" --link-rate fast >"$D/lu.out" 2>&1
+rc=$?
+expect_eq "--link-rate fast: a usage error, exit 2" "2 crash-harness: error: --link-rate: bad rate (want e.g. 100mbit, 1gbit) 'fast'" "$rc $(head -1 "$D/lu.out")"
+"$BIN/crash-harness" --server "$KV" --level local --scenario restart --link lan >"$D/lu.out" 2>&1
+rc=$?
+expect_eq "a link where no replica runs: a usage error, exit 2" "2 crash-harness: error: a link needs a replica: --scenario restart at local runs none" "$rc $(head -1 "$D/lu.out")"
 finish
