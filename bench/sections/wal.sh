@@ -55,7 +55,6 @@ while time.monotonic() - t0 < float(sys.argv[2]):
 print("%.0f" % (n / (time.monotonic() - t0)))
 EOF
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # Over a link: a primary per level and link, its replica dialling it through linkem
 # --profile LINK; the client (redis-benchmark) talks to the primary over loopback, so
