@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/cli.h"
 #include "io/ev.h"
 #include "labs/05-wal-replication/harness_client.h"
 #include "labs/05-wal-replication/harness_wal.h"
@@ -491,8 +492,7 @@ int main(int argc, char **argv)
             continue;
         }
         if (!v) {
-            fprintf(stderr, "crash-harness: %s needs a value\n", a);
-            return 2;
+            cli_usage_error("crash-harness", "%s needs a value", a);
         }
         i++;
         if (!strcmp(a, "--server"))
@@ -520,12 +520,10 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--kill-after")) {
             if (sscanf(v, "%d:%d", &o.kill_min, &o.kill_max) != 2 || o.kill_min < 0 ||
                 o.kill_max < o.kill_min) {
-                fprintf(stderr, "crash-harness: --kill-after MIN:MAX\n");
-                return 2;
+                cli_usage_error("crash-harness", "--kill-after MIN:MAX");
             }
         } else {
-            fprintf(stderr, "crash-harness: unknown option %s\n", a);
-            return 2;
+            cli_usage_error("crash-harness", "unknown option %s", a);
         }
     }
     if (!o.server || o.trials < 1 || o.clients < 1 || o.clients > H_MAX_CLIENTS ||
