@@ -39,7 +39,7 @@ enum { HW_SENT, HW_OK, HW_ERR };
 
 struct h_opts {
     const char *server, *level, *scenario, *tmp, *power_loss, *throttle;
-    int trials, clients, kill_min, kill_max, writer_delay, max_loss_age, async_loss;
+    int trials, clients, kill_min, kill_max, writer_delay, max_loss_age, async_loss, keep;
     unsigned seed;
 };
 
@@ -81,12 +81,42 @@ static void *client_main(void *arg)
 }
 
 /* Starts the server; reads its "listening on" line(s) from stdout. */
+/* The servers alive now, so that SIGINT and SIGTERM stop them too: the harness's one
+ * piece of process-wide state, here in its main file. */
+#define H_MAX_LIVE 8
+static volatile sig_atomic_t h_stopping;
+static volatile pid_t h_live[H_MAX_LIVE];
+
+static void live_set(pid_t old, pid_t pid)
+{
+    for (int i = 0; i < H_MAX_LIVE; i++)
+        if (h_live[i] == old) {
+            h_live[i] = pid;
+            return;
+        }
+}
+
+/* SIGINT/SIGTERM: kill every server now (kill is async-signal-safe); the trial in
+ * progress then fails fast, no new server starts, and main removes the scratch data. */
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    h_stopping = 1;
+    for (int i = 0; i < H_MAX_LIVE; i++)
+        if (h_live[i] > 0) kill(h_live[i], SIGKILL);
+}
+
 static int spawn(struct h_proc *p, char *const argv[], const char *log, int want_repl)
 {
     int fds[2];
+    if (h_stopping) return -1;
     if (pipe(fds) < 0) return -1;
     p->pid = fork();
     if (p->pid < 0) return -1;
+    if (p->pid > 0) {
+        live_set(0, p->pid);
+        if (h_stopping) kill(p->pid, SIGKILL); /* the signal came between fork and here */
+    }
     if (p->pid == 0) {
         dup2(fds[1], 1);
         if (!freopen(log, "a", stderr)) _exit(126);
@@ -116,6 +146,7 @@ static int spawn(struct h_proc *p, char *const argv[], const char *log, int want
         fprintf(stderr, "crash-harness: %s did not start; see %s\n", argv[0], log);
         kill(p->pid, SIGKILL);
         waitpid(p->pid, NULL, 0);
+        live_set(p->pid, 0);
         return -1;
     }
     return 0;
@@ -126,6 +157,7 @@ static void stop_proc(struct h_proc *p, int sig)
     if (p->pid > 0) {
         kill(p->pid, sig);
         waitpid(p->pid, NULL, 0);
+        live_set(p->pid, 0);
     }
     p->pid = 0;
 }
@@ -456,7 +488,11 @@ static void usage(FILE *f)
             "restart|promote|replica\n"
             "         [--trials N] [--clients N] [--kill-after MIN:MAX ms] [--writer-delay MS]\n"
             "         [--power-loss cut|tear] [--max-loss-age-ms MS] [--tmp DIR] [--seed N]\n"
-            "         [--repl-throttle BYTES_PER_S] [--allow-async-loss]\n"
+            "         [--repl-throttle BYTES_PER_S] [--allow-async-loss] [--keep]\n"
+            "  defaults: --trials 5 --clients 4 --kill-after 80:300 --writer-delay 200\n"
+            "  --seed the time; --tmp: a new directory from mktemp(1)'s template under $TMPDIR\n"
+            "  (or /tmp), removed at the end unless --keep; trials that lost writes keep their\n"
+            "  data and logs there (with --keep or --tmp) for a look\n"
             "  restart: kill -9 the primary, restart it;  promote: kill -9 the primary, promote\n"
             "  the replica;  replica: kill -9 the replica, restart it, check its WAL is a prefix\n"
             "  of the primary's.  --power-loss: servers run with --sim-power-loss and restart\n"
@@ -473,7 +509,7 @@ int main(int argc, char **argv)
 {
     struct h_opts o = {.level = "on",
                        .scenario = "promote",
-                       .tmp = "/tmp/crash-harness",
+                       .tmp = NULL,
                        .trials = 5,
                        .clients = 4,
                        .kill_min = 80,
@@ -489,6 +525,10 @@ int main(int argc, char **argv)
         }
         if (!strcmp(a, "--allow-async-loss")) {
             o.async_loss = 1;
+            continue;
+        }
+        if (!strcmp(a, "--keep")) {
+            o.keep = 1;
             continue;
         }
         if (!v) {
@@ -535,6 +575,21 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    char tmpl[512];
+    int own_tmp = !o.tmp; /* made here: removed at the end unless --keep */
+    if (own_tmp) {
+        const char *td = getenv("TMPDIR");
+        snprintf(tmpl, sizeof(tmpl), "%s/crash-harness.XXXXXX", td && *td ? td : "/tmp");
+        if (!mkdtemp(tmpl)) {
+            fprintf(stderr, "crash-harness: error: mkdtemp %s: %s\n", tmpl, strerror(errno));
+            return 1;
+        }
+        o.tmp = tmpl;
+    }
     srand(o.seed);
     printf(
         "# crash-harness level=%s scenario=%s trials=%d clients=%d power-loss=%s writer-delay=%d "
@@ -544,8 +599,19 @@ int main(int argc, char **argv)
     printf("%5s %7s %7s %7s %5s %6s %s %8s\n", "trial", "writes", "acked", "found", "LOST",
            "errors", "no-answer (found/missing)", "lost-age-ms");
     struct h_totals tot = {0};
-    for (int t = 1; t <= o.trials; t++)
-        if (run_trial(&o, t, &tot) < 0) tot.failed_trials++;
+    for (int t = 1; t <= o.trials && !h_stopping; t++)
+        if (run_trial(&o, t, &tot) < 0 && !h_stopping) tot.failed_trials++;
+    if (own_tmp && !o.keep) {
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", o.tmp);
+        (void)!system(cmd);
+    } else if (own_tmp) {
+        printf("# kept %s\n", o.tmp);
+    }
+    if (h_stopping) {
+        fprintf(stderr, "crash-harness: stopped by a signal; every server it started is gone\n");
+        return 1;
+    }
     int age_ok = o.max_loss_age >= 0 ? tot.max_lost_age <= (uint64_t)o.max_loss_age : tot.lost == 0;
     if (o.async_loss) /* the lag bounds what async replication loses; the buffer, the writer delay
                        */
