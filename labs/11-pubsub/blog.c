@@ -5,23 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "parsers/resp/resp.h"
-
-/* mkdir -p for the parents of dir (the WAL creates dir itself). */
-static void blog_mkparents(const char *dir)
-{
-    char p[4096];
-    snprintf(p, sizeof(p), "%s", dir);
-    for (char *s = p + 1; *s; s++) {
-        if (*s == '/') {
-            *s = 0;
-            mkdir(p, 0755);
-            *s = '/';
-        }
-    }
-}
 
 struct blog {
     struct wal *w;
@@ -79,7 +64,8 @@ struct blog *blog_open(const char *dir, enum blog_fsync policy, int truncate_dam
         .on_progress = wake,
         .progress_arg = wake_arg,
     };
-    blog_mkparents(dir);
+    /* The WAL creates dir itself, the last component only, as mkdir(1) does: a
+     * mistyped path fails with its reason instead of growing a tree. */
     l->w = wal_open(dir, &o, blog_replay_one, &x, err, errlen);
     if (!l->w) goto fail;
     resp_free(&x.p);
