@@ -138,7 +138,7 @@ static void jobs_conn_flush(struct jobs_conn *c)
 }
 
 /* The end of each loop round (ev_before_sleep): every connection something was
- * appended to in this round is written once. */
+ * appended to in this loop iteration is written once. */
 static void jobs_flush_dirty(struct ev_loop *loop, void *arg)
 {
     struct jobs_srv *s = arg;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# docs: the commands the docs give a reader work as written.
+# docs: the commands the docs give a reader work as written, and the tree speaks of the
+# project alone.
 #
 # Every ```sh block of labs/*/NOTES.md and README.md that is not a `make` step is run
 # as a reader would paste it: from the top of the tree, on the release build
@@ -11,6 +12,8 @@
 # CI do not collide.  Each block runs in a session of its own under a time limit: it
 # fails when it hangs, exits non-zero, or leaves anything it started still running
 # 5 s after it ended.  The README's lab commands must appear in their lab's run blocks.
+# Last, a grep over every tracked file for words about how the project was made rather
+# than what it is (docs/conventions.md, "Lab notes").
 source "$(dirname "$0")/../lib.sh"
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP" || exit 1
@@ -76,5 +79,15 @@ for r in "${runs[@]}"; do
   why=$(cat "$T_TMP/blocks/$name.why" 2>/dev/null || echo "did not run")
   if [ -z "$why" ]; then ok "block $where ($(cat "$T_TMP/blocks/$name.secs") s)"; else bad "block $where" "$why"; fi
 done
+
+# ---- words about how the project was made --------------------------------------
+# Names of people and roles, references to tickets and instructions, run diaries and
+# first-person asides.  Code uses "helper" for functions and programs; the patterns
+# catch it only where it names a person.
+plan 1
+words='\bissues? ?#?[0-9]+|\bengineers?\b|\bthe brief\b|\bthe lead\b|\b(another|other|the|a) helpers?\b( (said|asked|wrote|engineer|session)|,|\.)|\bthis round\b|\b[Rr]uns? [0-9]+( ?(-|to|\.\.\.) ?[0-9]+)?( (was|were|of|hit|had)|,|\)|:)|\bI (have|had|tried|think|measured|ran|found|used|saw|added|changed|did|was)\b|\b[Ww]e (tried|measured|ran|found|saw)\b|load averages? (of )?[0-9]|\bthe issue\b'
+hits=$(git ls-files -- . ':!tests/integration/docs.sh' ':!tests/mutants' |
+  xargs grep -nIE "$words" 2>/dev/null | head -20)
+if [ -z "$hits" ]; then ok "no process words in the tree"; else bad "process words" "$hits"; fi
 
 finish
