@@ -271,6 +271,23 @@ uint64_t wal_append(struct wal *w, uint16_t type, const void *p, size_t n)
     return end;
 }
 
+int wal_can_append(struct wal *w, size_t bytes, size_t largest)
+{
+    int e = 0;
+    pthread_mutex_lock(&w->mu);
+    /* the last record may need a SWITCH first: up to one record's size is skipped */
+    uint64_t end = w->insert_lsn + bytes + largest;
+    if (atomic_load(&w->failed) || w->stop)
+        e = EIO;
+    else if (w->len + bytes > w->o.buffer_limit)
+        e = ENOBUFS;
+    else if (w->ready_end < end && w->seg_err)
+        e = w->seg_err;
+    pthread_mutex_unlock(&w->mu);
+    if (e) errno = e;
+    return e ? -1 : 0;
+}
+
 int wal_append_raw(struct wal *w, const void *rec, size_t n)
 {
     struct wal_rec r;

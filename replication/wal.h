@@ -64,6 +64,12 @@
  *   accepted.  The writer retries the creation every writer_delay_ms; appends succeed
  *   again once space is freed, with no restart.  An append that needs the next segment
  *   before the writer has made it waits for that creation (one fallocate and two fsyncs).
+ * - wal_can_append(w, bytes, largest): 0 when records of `bytes` encoded bytes in all
+ *   (wal_rec_size() each; the largest `largest`) would be accepted by wal_append() now,
+ *   else -1 with the errno it would fail with (ENOSPC or another errno of segment
+ *   creation, ENOBUFS, EIO).  For an owner that applies a command before logging it
+ *   and must refuse it before changing anything; it holds while no other thread
+ *   appends in between (only the owner's thread appends), except for a writer failure.
  * - wal_append_raw() (replicas) appends one whole encoded record received from another
  *   WAL with the same segment size: it must carry the next LSN and previous LSN of
  *   this log and a valid CRC (else -1, EINVAL), so the copy stays byte-identical.  It
@@ -152,6 +158,7 @@ struct wal *wal_open(const char *dir, const struct wal_opts *o, wal_replay_cb re
 void wal_close(struct wal *w); /* writes and flushes what is buffered, stops the writer */
 
 uint64_t wal_append(struct wal *w, uint16_t type, const void *p, size_t n);
+int wal_can_append(struct wal *w, size_t bytes, size_t largest);
 int wal_append_raw(struct wal *w, const void *rec, size_t n);
 void wal_flush_request(struct wal *w, uint64_t lsn);
 int wal_compact(struct wal *w, uint64_t lsn, char *err, size_t errlen);
@@ -161,6 +168,7 @@ uint64_t wal_write_lsn(struct wal *w);
 uint64_t wal_flush_lsn(struct wal *w);
 uint64_t wal_oldest_lsn(struct wal *w);
 size_t wal_segment_size(struct wal *w);
+size_t wal_segment_min(void);            /* the smallest segment size a new log takes (1052672) */
 uint64_t wal_flush_count(struct wal *w); /* fdatasync calls made by the writer */
 int wal_failed(struct wal *w, char *err, size_t errlen);
 

@@ -72,6 +72,13 @@ static int settle(struct wal *w, const struct wal_recovered *rec, char *err, siz
     return 0;
 }
 
+size_t wal_segment_min(void)
+{
+    size_t m = wal_rec_size(WAL_MAX_PAYLOAD) + WAL_HDR; /* the largest record and a SWITCH */
+    if (m < WAL_SEGMENT_MIN) m = WAL_SEGMENT_MIN;
+    return (m + 4095) / 4096 * 4096;
+}
+
 struct wal *wal_open(const char *dir, const struct wal_opts *o, wal_replay_cb replay, void *arg,
                      char *err, size_t errlen)
 {
@@ -96,11 +103,10 @@ struct wal *wal_open(const char *dir, const struct wal_opts *o, wal_replay_cb re
         goto fail;
     }
     snprintf(w->dir, sizeof(w->dir), "%s", dir);
-    if (w->o.segment_size % 4096 || w->o.segment_size < WAL_SEGMENT_MIN ||
-        w->o.segment_size < wal_rec_size(WAL_MAX_PAYLOAD) + WAL_HDR ||
+    if (w->o.segment_size % 4096 || w->o.segment_size < wal_segment_min() ||
         w->o.segment_size > ((size_t)1 << 40)) {
         snprintf(err, errlen, "WAL segment size %zu: must be a multiple of 4096 and >= %zu",
-                 w->o.segment_size, wal_rec_size(WAL_MAX_PAYLOAD) + 4096);
+                 w->o.segment_size, wal_segment_min());
         goto fail;
     }
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {

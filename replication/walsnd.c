@@ -319,6 +319,18 @@ int walsnd_count(const struct walsnd *s, enum walsnd_pos what, uint64_t lsn)
     return n;
 }
 
+uint64_t walsnd_min(const struct walsnd *s, enum walsnd_pos what)
+{
+    uint64_t m = UINT64_MAX;
+    for (int i = 0; s && i < WALSND_MAX_REPLICAS; i++) {
+        const struct walsnd_conn *r = s->conn[i];
+        if (!r || !r->streaming || rsrv_is_closing(r->c)) continue;
+        uint64_t v = what == WALSND_WRITE ? r->write : what == WALSND_FLUSH ? r->flush : r->apply;
+        if (v < m) m = v;
+    }
+    return m;
+}
+
 /* How long ago the oldest WAL the replica has not applied was flushed here. */
 static uint64_t lag_ms(const struct walsnd *s, uint64_t applied)
 {

@@ -30,10 +30,11 @@
  *   then runs cfg.on_ack(cfg.arg).  An ACK past the LSN this connection was sent is a
  *   protocol error: logged once, answered, the connection closed; it is never counted.
  * - walsnd_count(s, what, lsn): how many streaming replicas have `what` >= lsn (0 when
- *   s is NULL).  walsnd_info(s, out) appends INFO replication lines: connected_slaves,
- *   and per replica its sent/write/flush/apply LSNs, the lag in bytes, in time (how long
- *   ago the oldest WAL it has not applied was flushed here, from a ring of flush times
- *   sampled at most once a millisecond) and the time since its last ACK.
+ *   s is NULL); walsnd_min(s, what) the lowest such position among them (UINT64_MAX:
+ *   none), what a checkpoint may compact the WAL up to.  walsnd_info(s, out) appends INFO
+ * replication lines: connected_slaves, and per replica its sent/write/flush/apply LSNs, the lag in
+ * bytes, in time (how long ago the oldest WAL it has not applied was flushed here, from a ring of
+ * flush times sampled at most once a millisecond) and the time since its last ACK.
  * - Errors: walsnd_create returns NULL (errno); walsnd_listen -1 with err.
  */
 #ifndef WIRELAB_REPLICATION_WALSND_H
@@ -66,6 +67,7 @@ int walsnd_listen(struct walsnd *s, const char *host, int port, char *err, size_
 int walsnd_adopt(struct walsnd *s, int fd);
 void walsnd_progress(struct walsnd *s);
 int walsnd_count(const struct walsnd *s, enum walsnd_pos what, uint64_t lsn);
+uint64_t walsnd_min(const struct walsnd *s, enum walsnd_pos what);
 void walsnd_info(const struct walsnd *s, struct resp_out *o);
 void walsnd_destroy(struct walsnd *s);
 

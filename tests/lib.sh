@@ -95,6 +95,27 @@ need() {
   done
 }
 
+# private_tmpfs DIR SIZE: a tmpfs of SIZE on DIR in a private mount namespace that dies
+# with the script: a disk to fill without touching the machine's.  One check.  Then
+# "${NS_RUN[@]}" cmd... runs cmd inside it (nsenter execs cmd: start_server gets its
+# pid), and in_ns cmd... is the same for one-shot commands.  Programs need absolute paths
+# (nsenter starts them in /).
+private_tmpfs() {
+  local i nsu
+  need unshare nsenter
+  if [ "$(id -u)" = 0 ]; then nsu=(--mount); NS_ENTER=(-m)
+  else nsu=(--user --map-root-user --mount); NS_ENTER=(-U -m --preserve-credentials); fi
+  mkdir -p "$1"
+  # the namespace lives as long as this shell, which exits 0 on SIGTERM (finish stops it)
+  unshare "${nsu[@]}" --propagation private sh -c 'trap "exit 0" TERM; sleep 900 & wait' &
+  NS_PID=$!
+  T_PIDS+=("$NS_PID")
+  NS_RUN=(nsenter -t "$NS_PID" "${NS_ENTER[@]}" --)
+  for i in $(seq 1 100); do in_ns true 2>/dev/null && break; sleep 0.05; done
+  check "a $2 tmpfs in a private mount namespace" in_ns mount -t tmpfs -o "size=$2" tmpfs "$1"
+}
+in_ns() { "${NS_RUN[@]}" "$@"; }
+
 # start_server VAR cmd...: run cmd in the background, wait (10 s at most) for its
 # "listening on 127.0.0.1:PORT" line, store PORT in VAR and the pid in VAR_PID.  Its
 # stdout and stderr go to $T_TMP/VAR.log.

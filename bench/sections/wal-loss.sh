@@ -7,8 +7,12 @@
 # promote the standby, and look for every acknowledged write.  The asynchronous rows put
 # the standby behind a slow link (kv-server: --repl-throttle; PostgreSQL: build/bin/linkem
 # between the standby and the primary), so that it lags as real standbys do.
-# Each harness checks its own bounds and the row says whether they held.  Counts, not
-# speeds: nothing here is pinned.  Quick profile: 2 trials per row (~3 min); FULL=1: 10.
+# Each harness checks its own bounds and the row says whether they held.  Then kv-server
+# alone with its replica behind linkem at lan, region and continent (FULL=1 adds mobile),
+# and across a continent at 1 mbit: crash-harness --link stops the link with the primary,
+# so what was in flight and queued on it is lost, and each row sets the loss beside that
+# bound.  Counts, not speeds: nothing here is pinned.  Quick profile: 2 trials per row
+# (~4 min); FULL=1: 10.
 source bench/lib.sh
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 KVH=$BIN/crash-harness PGH=$BIN/pg-crash-harness LINKEM=$BIN/linkem
@@ -109,3 +113,52 @@ done
   printf '%s\n' "${LINES[@]}"
 } >"$OUT/wal-loss.md"
 cat "$OUT/wal-loss.md"
+
+# ---- over a real link (kv-server): what the link had not delivered when it died ----
+if [ "$FULL" = 1 ]; then LINKS="lan region continent mobile"; else LINKS="lan region continent"; fi
+# id | the link as the table names it | crash-harness flags
+LROWS=()
+for l in $LINKS; do LROWS+=("$l|$l|--link $l"); done
+LROWS+=("continent-1mbit|continent at 1 mbit|--link continent --link-rate 1mbit")
+plan_steps $((${#LROWS[@]} * 2))
+lfield() { sed -nE "s/^$2 .* $3=([0-9.]+).*/\1/p" "$1" | tail -1; }
+echo "id,link,level,trials,acked,acked_per_s,ack_p50_ms,lost,max_lost_age_ms,delay_ms,primary_lag_ms,lost_bytes,undelivered_bytes,on_link_bytes,not_sent_bytes,lost_outside_bound,check" >"$OUT/wal-loss-link.csv"
+LLINES=()
+for r in "${LROWS[@]}"; do
+  IFS='|' read -r id name flags <<<"$r"
+  for level in local on; do
+    f=$B_TMP/kv-link-$id-$level.out
+    extra=""; [ $level = local ] && extra=$ASYNC
+    # shellcheck disable=SC2086 # the flags are words
+    chk=$(run_one kv "$f" --level $level --scenario promote $extra $flags)
+    [ "$chk" = ok ] || echo "bench wal-loss: kv link $id $level: the harness's checks failed: $(tail -3 "$f" "$f.err" | tr '\n' ' ')" >&2
+    t=$(lfield "$f" TOTAL trials) a=$(lfield "$f" TOTAL acked) l=$(lfield "$f" TOTAL lost)
+    age=$(lfield "$f" TOTAL max_lost_age_ms) p50=$(lfield "$f" ACK p50)
+    aps=$(sed -nE 's/^ACK .* ([0-9.]+) acknowledged\/s$/\1/p' "$f" | tail -1)
+    dl=$(lfield "$f" LINK delay_ms | awk '{ printf "%g", $1 }') lb=$(lfield "$f" LINK lost_bytes) ud=$(lfield "$f" LINK undelivered_bytes)
+    ol=$(lfield "$f" LINK sent_not_received_bytes) ns=$(lfield "$f" LINK not_sent_bytes)
+    out=$(lfield "$f" LINK lost_outside_bound) lag=$(lfield "$f" LAG max_lag_ms_at_kill)
+    [ "${l:-0}" = 0 ] && age="—"
+    LLINES+=("| $name | $level | ${t:-0} | ${a:-0} | ${aps:-?} | ${p50:-?} | **${l:-?}** | $age | ${dl:-?} | ${lag:-?} | ${lb:-?} | ${ud:-?} | ${ol:-?} / ${ns:-?} | $chk |")
+    echo "$id,$name,$level,$t,$a,$aps,$p50,$l,${age/—/},$dl,$lag,$lb,$ud,$ol,$ns,$out,$chk" >>"$OUT/wal-loss-link.csv"
+    value "kv.link.$id.$level.acked" "${a:-?}"
+    value "kv.link.$id.$level.lost" "${l:-?}"
+    value "kv.link.$id.$level.max_lost_age_ms" "$age"
+    value "kv.link.$id.$level.ack_p50_ms" "${p50:-?}"
+    value "kv.link.$id.$level.lost_bytes" "${lb:-?}"
+    value "kv.link.$id.$level.undelivered_bytes" "${ud:-?}"
+    progress "link $id $level: lost ${l:-?} of ${a:-?}"
+  done
+done
+{
+  echo "### Asynchronous replication on failover over a link, kv-server (\`make bench-wal-loss\`, FULL=$FULL, $TRIALS trials per row)"
+  echo
+  echo "$(machine)."
+  echo "crash-harness as above (4 clients, SIGKILL 60–250 ms after they start, promote), the replica dialling its primary through its own \`linkem\` per trial (\`--link PROFILE\`; the last row also \`--link-rate 1mbit\`). At the kill the link is stopped first and the primary right after: the site dies with its network, and what was in flight or queued on the link never arrives. \"Oldest lost\": how long before the kill the oldest lost write had been acknowledged. \"Primary's lag_ms\": the largest \`lag_ms\` the primary's \`INFO replication\` reported just before a kill (the age of the oldest WAL its replica had not acknowledged). **Undelivered**: the WAL the replica had not received when the link died, summed over the trials (the end of the killed primary's WAL minus the end of the replica's), split by the primary's \`sent_lsn\` sampled just before the kill into sent (in flight, queued in the link, or arrived and not yet acknowledged) and not yet sent; every acknowledged write in it is lost, and the harness fails the row (\"check\") if a lost write lies anywhere else. \`local\` rows with \`--allow-async-loss\`; \`on\` rows must lose nothing."
+  echo
+  echo "| replica's link | level | trials | acked | acked/s | ack p50 ms | **lost** | oldest lost ms | one-way delay ms | primary's lag_ms | lost bytes | undelivered bytes | sent / not yet sent | check |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+  printf '%s\n' "${LLINES[@]}"
+} >"$OUT/wal-loss-link.md"
+{ echo; cat "$OUT/wal-loss-link.md"; } >>"$OUT/wal-loss.md"
+cat "$OUT/wal-loss-link.md"

@@ -5,7 +5,10 @@
 # machine, and Redis from Debian with appendfsync always / everysec / no as reference
 # rows, same command, same run; and PostgreSQL 15 (a primary with its synchronous standby,
 # labs/05-wal-replication/pg-pair.sh) at the same five levels, driven by pgbench with the
-# same upsert, for the ratio kv-server / PostgreSQL.  Quick profile: ~90 s.
+# same upsert, for the ratio kv-server / PostgreSQL.  Over a real link: the levels from
+# local up again, each primary with its replica behind linkem (labs/12-links) at lan,
+# region and continent (FULL=1 adds mobile), beside the bound a round trip sets (conns /
+# RTT: a synchronous commit waits one).  Quick profile: ~4 min, a minute of it over links.
 #
 # The machine is shared and noisy, so every server is started first and the runs are
 # interleaved: each round runs every configuration once, and the numbers are medians
@@ -19,8 +22,14 @@ KV=$BIN/kv-server
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PAIR=labs/05-wal-replication/pg-pair.sh
 [ -x "$PG_BIN/pgbench" ] || { echo "bench wal: $PG_BIN/pgbench missing: PostgreSQL 15 is not installed (make deps)" >&2; exit 1; }
+LINKEM=$BIN/linkem
+[ -x "$LINKEM" ] || { echo "bench wal: $LINKEM missing (make all)" >&2; exit 1; }
+# N_FAR1 / N_FAR64: requests per run at a synchronous level behind a link of 20 ms or more
+# round trip, where one connection makes ~12 commits a second (continent)
 if [ "$FULL" = 1 ]; then ROUNDS=7; N_SLOW=1000; N_MID=20000; N_FAST=50000
-else ROUNDS=3; N_SLOW=200; N_MID=2000; N_FAST=6000; fi
+  LINKS="lan region continent mobile" N_FAR1=60 N_FAR64=3200
+else ROUNDS=3; N_SLOW=200; N_MID=2000; N_FAST=6000
+  LINKS="lan region continent" N_FAR1=16 N_FAR64=640; fi
 D=$B_TMP # on the root file system: the real disk, not tmpfs
 LEVELS="off local remote_write on remote_apply"
 MODES="always everysec no"
@@ -44,6 +53,24 @@ print("%.0f" % (n / (time.monotonic() - t0)))
 EOF
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Over a link: a primary per level and link, its replica dialling it through linkem
+# --profile LINK; the client (redis-benchmark) talks to the primary over loopback, so
+# only the replica is far away.  off is left out: nothing there waits for the replica.
+LLEVELS="local remote_write on remote_apply"
+declare -A RTT_MS # link -> configured round trip in ms: twice the one-way delay linkem reports
+start_linked() { # LINK LEVEL
+  local v=$1_$2 r l
+  start_bg "LP_$v" pin_server "$KV" --role primary --port 0 --repl-port 0 --data-dir "$D/lp-$v" \
+    --synchronous-commit "$2" || return 1
+  r=$(sed -nE 's/^replication listening on 127\.0\.0\.1:([0-9]+)$/\1/p' "$B_TMP/LP_$v.log")
+  start_bg "LL_$v" pin_server "$LINKEM" --to "127.0.0.1:$r" --profile "$1" || return 1
+  l="LL_$v"
+  start_bg "LS_$v" pin_server "$KV" --role replica --port 0 --primary "127.0.0.1:${!l}" \
+    --data-dir "$D/lr-$v" || return 1
+  l="LP_$v"; PORT["link-$1/$2"]=${!l}
+  RTT_MS[$1]=$(sed -nE 's/^linkem: to .*: delay ([0-9.]+) ms,.*/\1/p' "$B_TMP/LL_$v.log" | awk '{print 2 * $1}')
+}
 
 # PostgreSQL's pair lives under build/: as root it runs as the postgres user, who cannot
 # enter this section's mktemp -d in /tmp.  Stopped on every exit, before b_cleanup.
@@ -75,6 +102,10 @@ for mode in $MODES; do
   B_PIDS+=("$!")
   PORT["redis/$mode"]=$port
 done
+progress "starting $(($(wc -w <<<"$LINKS") * 4)) primaries with their replicas behind linkem ($LINKS)"
+for link in $LINKS; do
+  for level in $LLEVELS; do start_linked "$link" "$level" || exit 1; done
+done
 # pinned like kv-server: the postmaster, its backends and the standby inherit the core
 PG_ENV=$(pin_server "$PAIR" start "$PG_DIR/pair") || { echo "bench wal: the PostgreSQL pair did not start" >&2; exit 1; }
 PG_PORT=$(sed -n 's/^PG_PRIMARY_PORT=//p' <<<"$PG_ENV")
@@ -86,9 +117,9 @@ PG_SQL=labs/05-wal-replication/pg-upsert.sql
 for k in "${!PORT[@]}"; do
   for i in $(seq 1 100); do redis-cli -p "${PORT[$k]}" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
 done
-for level in $LEVELS; do
+for k in $(printf 'kv/%s\n' $LEVELS) $(for l in $LINKS; do printf "link-$l/%s\n" $LLEVELS; done); do
   for i in $(seq 1 100); do
-    redis-cli -p "${PORT[kv/$level]}" info replication | grep -q connected_slaves:1 && break; sleep 0.05
+    redis-cli -p "${PORT[$k]}" info replication | grep -q connected_slaves:1 && break; sleep 0.05
   done
 done
 
@@ -113,16 +144,23 @@ pg_run() {
     awk -v tps="$tps" '{a[NR] = $1} END {if (NR) printf "%.2f %.3f %.3f\n", tps, a[int((NR - 1) * 0.50) + 1], a[int((NR - 1) * 0.99) + 1]}'
 }
 n_for() { # KEY CONNS -> requests for one run (about half a second each)
+  case $1 in link-*/remote_*|link-*/on)
+    local l=${1#link-}
+    if awk -v r="${RTT_MS[${l%%/*}]}" 'BEGIN { exit !(r >= 20) }'; then
+      [ "$2" = 64 ] && echo "$N_FAR64" || echo "$N_FAR1"; return
+    fi ;;
+  esac
   if [ "$2" = 64 ]; then echo "$N_FAST"
   else case $1 in kv/off|alone/off|pg/off|redis/everysec|redis/no) echo "$N_MID" ;; *) echo "$N_SLOW" ;; esac; fi
 }
 declare -A RUNS
 CONFIGS="kv/off kv/local kv/remote_write kv/on kv/remote_apply alone/off alone/local redis/always redis/everysec redis/no"
 PG_CONFIGS="pg/off pg/local pg/remote_write pg/on pg/remote_apply"
+LINK_CONFIGS=$(for l in $LINKS; do printf "link-$l/%s " $LLEVELS; done)
 FS=()
 for r in $(seq 1 "$ROUNDS"); do
   FS+=("$(fsync_probe 0.5)")
-  for k in $CONFIGS $PG_CONFIGS; do
+  for k in $CONFIGS $PG_CONFIGS $LINK_CONFIGS; do
     for c in 1 64; do
       case $k in alone/*) [ "$c" = 1 ] && continue ;; esac
       v=$(one_run "$k" "$c" "$(n_for "$k" "$c")")
@@ -214,7 +252,62 @@ for c in 1 64; do
   value "kv.off_over_local.$c" "$(pratio kv/off kv/local "$c")x"
 done
 value "pg.local_over_fsync.64" "$(ratio "$(med pg/local/64 1)" "$FSYNC")x"
-{ echo; cat "$OUT/wal-pg.md"; } >>"$OUT/wal.md"
+
+# Over a link: each level with its replica behind the link, beside the same level with a
+# replica on loopback (the kv/ rows above), and beside the bound a round trip sets.
+fmt() { awk -v x="$1" 'BEGIN { if (x == "" || x == "nan") print "n/a"; else if (x >= 100) printf "%.0f\n", x; else if (x >= 10) printf "%.1f\n", x; else printf "%.2f\n", x }'; }
+echo "link,rtt_ms,level,conns,commits_per_s,bound_per_s,of_bound,p50_ms,p99_ms,p50_rtts,vs_loopback" >"$OUT/wal-link.csv"
+{
+  echo "### Commit levels with the replica behind a link (\`make bench-wal\`, FULL=$FULL, median of $ROUNDS interleaved rounds)"
+  echo
+  echo "$(machine). Disk: **$FSYNC fdatasync/s**."
+  echo "Each primary's replica dials it through \`linkem --profile LINK\` (lab 12: $(for l in $LINKS; do printf '%s %s ms, ' "$l" "${RTT_MS[$l]}"; done | sed 's/, $//') round trip); redis-benchmark (\`-t set -P 1\`) reaches the primary over loopback, so only the replica is far away. Primaries, replicas and linkem pinned to core $CPU_SERVER, redis-benchmark to core $CPU_CLIENT, every configuration of the section in the same rounds. **Bound**: conns / RTT. A commit at \`remote_write\`, \`on\` or \`remote_apply\` is answered only after the replica's reply to it came back, a round trip at least, so one connection makes at most 1/RTT commits a second, 64 at most 64/RTT; \`local\` does not wait for the replica and has no such bound. **p50 in RTTs**: the median commit in round trips of the link. **vs loopback**: the same level with its replica on loopback, median of the per-round ratios."
+  echo
+  echo "| replica's link | level | conns | commits/s | bound (conns / RTT) | of bound | p50 ms | p99 ms | p50 in RTTs | vs loopback |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for c in 1 64; do
+    value "link.loopback.on_over_local.$c" "$(pratio kv/on kv/local "$c")x"
+    for level in $LLEVELS; do
+      echo "| loopback | $level | $c | $(med "kv/$level/$c" 1) | — | — | $(med "kv/$level/$c" 2) | $(med "kv/$level/$c" 3) | — | 1.00 |"
+    done
+    for link in $LINKS; do
+      rtt=${RTT_MS[$link]}
+      for level in $LLEVELS; do
+        k=link-$link/$level/$c
+        cps=$(med "$k" 1) p50=$(med "$k" 2) p99=$(med "$k" 3) vs=$(pratio "link-$link/$level" "kv/$level" "$c")
+        if [ "$level" = local ]; then bound="—" ofb="—" inrtt="—"
+        else
+          bound=$(fmt "$(awk -v c="$c" -v r="$rtt" 'BEGIN { print c * 1000 / r }')")
+          ofb=$(ratio "$cps" "$bound") inrtt=$(ratio "$p50" "$rtt")
+        fi
+        echo "| $link ($rtt ms) | $level | $c | $cps | $bound | $ofb | $p50 | $p99 | $inrtt | $vs |"
+        echo "$link,$rtt,$level,$c,$cps,${bound/—/},${ofb/—/},$p50,$p99,${inrtt/—/},$vs" >>"$OUT/wal-link.csv"
+        value "link.$link.$level.$c.cps" "$(fmt "$cps")"
+        value "link.$link.$level.$c.p50_ms" "$p50"
+        [ "$level" = local ] || { value "link.$link.$level.$c.bound" "$bound"; value "link.$link.$level.$c.of_bound" "${ofb}x"; value "link.$link.$level.$c.p50_rtts" "$inrtt"; }
+        value "link.$link.$level.$c.vs_loopback" "${vs}x"
+      done
+      value "link.$link.on_over_local.$c" "$(pratio "link-$link/on" "link-$link/local" "$c")x"
+    done
+  done
+  for link in $LINKS; do
+    value "link.$link.rtt_ms" "${RTT_MS[$link]}"
+    value "link.$link.on.64_over_1" "$(ratio "$(med "link-$link/on/64" 1)" "$(med "link-$link/on/1" 1)")x"
+  done
+  far=continent
+  fb=$(awk -v r="${RTT_MS[$far]}" 'BEGIN { print 1000 / r }')
+  on1=$(med "link-$far/on/1" 1) on1p=$(med "link-$far/on/1" 2) on64=$(med "link-$far/on/64" 1)
+  gcl=$(ratio "$on64" "$on1") lvs=$(pratio "link-$far/local" link-lan/local 1)
+  value "link.$far.local_over_lan.1" "${lvs}x"
+  echo
+  echo "| target | measured | verdict |"
+  echo "| --- | --- | --- |"
+  echo "| a commit at \`on\` waits a round trip: $far on@1 p50 >= RTT | $on1p ms vs ${RTT_MS[$far]} ms | $(verdict "$on1p" "${RTT_MS[$far]}") |"
+  echo "| one connection at \`on\` is capped at 1/RTT: $far on@1 <= 1/RTT | $on1 vs $(fmt "$fb") commits/s | $(verdict "$fb" "$on1") |"
+  echo "| group commit shares the round trip: $far on@64 >= 10x on@1 | ${gcl}x | $(verdict "$gcl" 10) |"
+  echo "| an asynchronous commit does not wait for the link: $far local@1 >= 0.8x lan local@1 | ${lvs}x | $(verdict "$lvs" 0.8) |"
+} >"$OUT/wal-link.md"
+{ echo; cat "$OUT/wal-pg.md"; echo; cat "$OUT/wal-link.md"; } >>"$OUT/wal.md"
 cat "$OUT/wal.md"
 
 # plot: commits/s at 64 and at 1 connection per configuration (with replica; Redis alone)

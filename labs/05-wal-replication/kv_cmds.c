@@ -12,61 +12,100 @@
 #include "io/rsrv/glob.h"
 #include "labs/05-wal-replication/kv_server.h"
 
-/* A record of the map: replayed at start, applied by a replica, applied after each write. */
+/* A record of the map: replayed at start, applied by a replica, applied after each write.
+ * lsn is the record's own LSN; a value remembers the LSN just past its record (its
+ * commit LSN), which is what a read waits for (kv_commit.c).  SET is a key (4-byte
+ * length, bytes) and the value; DEL is one or more keys, each a 4-byte length and the
+ * bytes, so a DEL of several keys is one record: all of it is logged, or none. */
 int kv_apply_record(void *arg, uint64_t lsn, uint16_t type, const void *p, size_t n)
 {
     struct kv_server *s = arg;
+    const char *b = p;
+    uint64_t end = lsn + wal_rec_size(n);
     uint32_t kl;
+    if (end > s->applied_end) s->applied_end = end;
+    if (lsn < s->snap_lsn) return 0; /* the checkpoint this start loaded holds it already */
+    if (type == KV_REC_DEL) {
+        for (size_t at = 0; at < n; at += 4 + kl) {
+            if (n - at < 4) return -1;
+            memcpy(&kl, b + at, 4);
+            if (kl > n - at - 4) return -1;
+            free(dict_del(&s->map, b + at + 4, kl));
+        }
+        return 0;
+    }
     if (n < 4) return -1;
     memcpy(&kl, p, 4);
     if (kl > n - 4) return -1;
-    const char *k = (const char *)p + 4;
-    if (type == KV_REC_DEL) {
-        free(dict_del(&s->map, k, kl));
-        return 0;
-    }
     if (type != KV_REC_SET) return -1; /* a record type this store never writes */
-    struct kv_value *v = malloc(sizeof(*v) + n - 4 - kl);
-    if (!v) return -1;
-    v->len = n - 4 - kl;
-    memcpy(v->v, k + kl, v->len);
+    return kv_put(s, b + 4, kl, b + 4 + kl, n - 4 - kl, end);
+}
+
+/* Sets key k to a copy of v, written by the record ending at lsn; -1 out of memory. */
+int kv_put(struct kv_server *s, const char *k, size_t kl, const char *v, size_t vl, uint64_t lsn)
+{
+    struct kv_value *val = malloc(sizeof(*val) + vl);
+    if (!val) return -1;
+    val->len = vl;
+    val->lsn = lsn;
+    if (vl) memcpy(val->v, v, vl);
     struct dict_entry *old = dict_find(&s->map, k, kl);
     if (old) {
         free(old->val);
-        old->val = v;
-    } else if (dict_put(&s->map, k, kl, v) < 0) {
-        free(v);
+        old->val = val;
+    } else if (dict_put(&s->map, k, kl, val) < 0) {
+        free(val);
         return -1;
     }
     return 0;
 }
 
-/* Appends the record and applies it; its commit LSN, or 0 after replying the error. */
-static uint64_t log_write(struct rsrv_client *c, uint16_t type, const char *k, size_t kl,
-                          const char *v, size_t vl)
+/* Appends the record rec[0..n) and applies it; its commit LSN, or 0 after replying the
+ * error (a record refused is neither in the log nor in the map). */
+static uint64_t log_write(struct rsrv_client *c, uint16_t type, const char *rec, size_t n)
 {
     struct kv_server *s = rsrv_app(c);
-    size_t n = 4 + kl + vl;
-    if (n > WAL_MAX_PAYLOAD) {
-        resp_add_error(rsrv_reply(c), "ERR key and value too large for one WAL record");
-        return 0;
-    }
-    char *rec = malloc(n);
-    if (!rec) {
-        resp_add_error(rsrv_reply(c), "OOM out of memory");
-        return 0;
-    }
-    uint32_t k32 = (uint32_t)kl;
-    memcpy(rec, &k32, 4);
-    memcpy(rec + 4, k, kl);
-    if (vl) memcpy(rec + 4 + kl, v, vl);
     uint64_t lsn = wal_append(s->wal, type, rec, n);
-    if (lsn)
-        kv_apply_record(s, lsn, type, rec, n);
-    else
+    if (!lsn) {
         resp_add_errorf(rsrv_reply(c), "ERR WAL append failed: %s", strerror(errno));
-    free(rec);
+        return 0;
+    }
+    if (kv_apply_record(s, lsn - wal_rec_size(n), type, rec, n) < 0) {
+        /* logged but not applied (out of memory): never acknowledged either way */
+        rsrv_close(c, "out of memory applying a logged write: not acknowledged");
+        return 0;
+    }
     return lsn;
+}
+
+/* A record buffer: a 4-byte length and the bytes of each key (DEL), or of the key
+ * followed by the value (SET). */
+struct kv_rec {
+    char *p;
+    size_t len, cap;
+};
+
+static int rec_add(struct kv_rec *r, const char *k, size_t kl, int with_len)
+{
+    size_t need = r->len + kl + (with_len ? 4 : 0);
+    if (need > WAL_MAX_PAYLOAD) return -1;
+    if (need > r->cap) {
+        size_t cap = r->cap ? r->cap : 256;
+        while (cap < need)
+            cap *= 2;
+        char *p = realloc(r->p, cap);
+        if (!p) return -1;
+        r->p = p;
+        r->cap = cap;
+    }
+    if (with_len) {
+        uint32_t k32 = (uint32_t)kl;
+        memcpy(r->p + r->len, &k32, 4);
+        r->len += 4;
+    }
+    if (kl) memcpy(r->p + r->len, k, kl);
+    r->len += kl;
+    return 0;
 }
 
 static struct dict *map(struct rsrv_client *c)
@@ -95,48 +134,86 @@ static void cmd_set(struct rsrv_client *c, int argc, const char **argv, const si
         resp_add_error(rsrv_reply(c), "OOM the store holds its maximum number of keys");
         return;
     }
-    uint64_t lsn = log_write(c, KV_REC_SET, argv[1], argl[1], argv[2], argl[2]);
+    if (4 + argl[1] + argl[2] > WAL_MAX_PAYLOAD) {
+        resp_add_error(rsrv_reply(c), "ERR key and value too large for one WAL record");
+        return;
+    }
+    struct kv_rec r = {0};
+    if (rec_add(&r, argv[1], argl[1], 1) < 0 || rec_add(&r, argv[2], argl[2], 0) < 0) {
+        resp_add_error(rsrv_reply(c), "OOM out of memory");
+        free(r.p);
+        return;
+    }
+    uint64_t lsn = log_write(c, KV_REC_SET, r.p, r.len);
+    free(r.p);
     if (lsn) kv_commit(c, lsn, "+OK\r\n", 5);
 }
 
 static void cmd_get(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
 {
     const struct kv_value *v = dict_get(map(c), argv[1], argl[1]);
+    /* a key that is absent may be absent because of a DEL still waiting: depends on all */
+    struct resp_out *o = kv_read_out(c, v ? v->lsn : UINT64_MAX);
+    if (!o) return;
     if (v)
-        resp_add_bulk(rsrv_reply(c), v->v, v->len);
+        resp_add_bulk(o, v->v, v->len);
     else
-        resp_add_null(rsrv_reply(c));
+        resp_add_null(o);
+    kv_read_done(c);
 }
 
+/* DEL: one record for every key that exists (once each), so it is logged whole or not. */
 static void cmd_del(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
 {
+    struct kv_rec r = {0};
     long long n = 0;
-    uint64_t lsn = 0;
     for (int i = 1; i < argc; i++) {
-        if (!dict_find(map(c), argv[i], argl[i])) continue;
-        uint64_t l = log_write(c, KV_REC_DEL, argv[i], argl[i], NULL, 0);
-        if (!l) return;
-        lsn = l;
+        int dup = 0;
+        for (int j = 1; j < i && !dup; j++)
+            dup = argl[j] == argl[i] && !memcmp(argv[j], argv[i], argl[i]);
+        if (dup || !dict_find(map(c), argv[i], argl[i])) continue;
+        if (rec_add(&r, argv[i], argl[i], 1) < 0) {
+            resp_add_error(rsrv_reply(c), "ERR too many keys for one WAL record");
+            free(r.p);
+            return;
+        }
         n++;
     }
+    if (!n) { /* nothing to delete: no record, but the answer may rest on a pending write */
+        struct resp_out *o = kv_read_out(c, UINT64_MAX);
+        if (o) {
+            resp_add_int(o, 0);
+            kv_read_done(c);
+        }
+        return;
+    }
+    uint64_t lsn = log_write(c, KV_REC_DEL, r.p, r.len);
+    free(r.p);
     char num[32];
-    if (lsn)
-        kv_commit(c, lsn, num, (size_t)snprintf(num, sizeof(num), ":%lld\r\n", n));
-    else
-        resp_add_int(rsrv_reply(c), 0);
+    if (lsn) kv_commit(c, lsn, num, (size_t)snprintf(num, sizeof(num), ":%lld\r\n", n));
 }
 
 static void cmd_exists(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
 {
     long long n = 0;
-    for (int i = 1; i < argc; i++)
-        n += dict_find(map(c), argv[i], argl[i]) != NULL;
-    resp_add_int(rsrv_reply(c), n);
+    uint64_t dep = 0;
+    for (int i = 1; i < argc; i++) {
+        const struct kv_value *v = dict_get(map(c), argv[i], argl[i]);
+        n += v != NULL;
+        dep = v ? (v->lsn > dep ? v->lsn : dep) : UINT64_MAX;
+    }
+    struct resp_out *o = kv_read_out(c, dep);
+    if (!o) return;
+    resp_add_int(o, n);
+    kv_read_done(c);
 }
 
 static void cmd_dbsize(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
 {
-    resp_add_int(rsrv_reply(c), (long long)map(c)->n);
+    struct resp_out *o = kv_read_out(c, UINT64_MAX);
+    if (!o) return;
+    resp_add_int(o, (long long)map(c)->n);
+    kv_read_done(c);
 }
 
 struct kv_keys {
@@ -190,16 +267,18 @@ static void keys_scan(struct rsrv_client *c, int argc, const char **argv, const 
     kk.o = &side;
     uint64_t next =
         dict_scan(map(c), (uint64_t)cursor, scan ? (size_t)count : SIZE_MAX, add_key_if_match, &kk);
+    struct resp_out *o;
     if (side.overflow) {
         resp_add_error(rsrv_reply(c), "ERR too many keys for one reply: use SCAN");
-    } else {
+    } else if ((o = kv_read_out(c, UINT64_MAX)) != NULL) {
         if (scan) {
             char cur[32];
-            resp_add_array(rsrv_reply(c), 2);
-            resp_add_bulk(rsrv_reply(c), cur, (size_t)snprintf(cur, sizeof(cur), "%" PRIu64, next));
+            resp_add_array(o, 2);
+            resp_add_bulk(o, cur, (size_t)snprintf(cur, sizeof(cur), "%" PRIu64, next));
         }
-        resp_add_array(rsrv_reply(c), (long long)kk.n);
-        resp_add_raw(rsrv_reply(c), side.data, side.len);
+        resp_add_array(o, (long long)kk.n);
+        resp_add_raw(o, side.data, side.len);
+        kv_read_done(c);
     }
     resp_out_free(&side);
 }
@@ -249,7 +328,12 @@ static void cmd_info(struct rsrv_client *c, int argc, const char **argv, const s
     if (all || rsrv_arg_is(argv[1], argl[1], "replication")) info_replication(s, &o);
     if (all || rsrv_arg_is(argv[1], argl[1], "keyspace"))
         resp_add_rawf(&o, "# Keyspace\r\ndb0:keys=%zu,expires=0\r\n", s->map.n);
-    resp_add_bulk(rsrv_reply(c), o.data, o.len);
+    struct resp_out *r =
+        kv_read_out(c, all || rsrv_arg_is(argv[1], argl[1], "keyspace") ? UINT64_MAX : 0);
+    if (r) {
+        resp_add_bulk(r, o.data, o.len);
+        kv_read_done(c);
+    }
     resp_out_free(&o);
 }
 

@@ -15,7 +15,17 @@
  * so LSNs (and the deadlines, now + --sync-timeout) only grow along it, and releasing
  * stops at the first one still waiting.  A remote level waits at most --sync-timeout,
  * then answers an error saying where the write is (never a false OK).  WAIT n timeout
- * counts replicas that flushed the client's last write. */
+ * counts replicas that flushed the client's last write.
+ *
+ * Reads see only what was answered.  A write is applied to the map at once, but at
+ * local and above a read that rests on a write whose reply still waits (a GET of a key
+ * it set, a DEL's absence, DBSIZE or KEYS while any write waits) is answered after that
+ * write, from a copy of what it read then: its reply joins the queue behind the write.
+ * So no client is shown a value a crash or a failover can still take away, and a
+ * pipelined SET then GET on one connection still reads its own write.  PostgreSQL's
+ * readers see the old row until the commit returns instead; a single-version map makes
+ * the reader wait for the commit rather than read around it.  At off, as there, a read
+ * sees every write at once, one a crash may then lose. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +39,8 @@ struct kv_wait {
     long long want;            /* WAIT's numreplicas */
     char reply[24];            /* the reply once it holds: +OK, :n */
     unsigned char len;
+    char *data; /* a read's reply (len unused), made when it ran */
+    size_t dlen;
 };
 
 const char *const kv_level_names[5] = {"off", "local", "remote_write", "on", "remote_apply"};
@@ -54,6 +66,26 @@ static void fill_error(struct kv_server *s, const struct kv_wait *w)
     rsrv_fill(w->slot, msg, (size_t)n);
 }
 
+/* A new place at the tail of the queue; NULL out of memory (the ring grows; rsrv
+ * bounds the deferred replies). */
+static struct kv_wait *queue_add(struct kv_server *s)
+{
+    if (s->qlen == s->qcap) {
+        size_t cap = s->qcap ? s->qcap * 2 : 1024;
+        struct kv_wait *q = malloc(cap * sizeof(*q));
+        if (!q) return NULL;
+        for (size_t i = 0; i < s->qlen; i++)
+            q[i] = s->q[(s->qhead + i) % s->qcap];
+        free(s->q);
+        s->q = q;
+        s->qcap = cap;
+        s->qhead = 0;
+    }
+    struct kv_wait *w = &s->q[(s->qhead + s->qlen++) % s->qcap];
+    memset(w, 0, sizeof(*w));
+    return w;
+}
+
 /* Replies now (off) or defers the reply until the level holds for lsn. */
 void kv_commit(struct rsrv_client *c, uint64_t lsn, const char *reply, size_t n)
 {
@@ -64,27 +96,59 @@ void kv_commit(struct rsrv_client *c, uint64_t lsn, const char *reply, size_t n)
         resp_add_raw(rsrv_reply(c), reply, n);
         return;
     }
-    if (s->qlen == s->qcap) { /* grow the ring (rsrv bounds the deferred replies) */
-        size_t cap = s->qcap ? s->qcap * 2 : 1024;
-        struct kv_wait *q = malloc(cap * sizeof(*q));
-        if (!q) {
-            resp_add_error(rsrv_reply(c), "OOM out of memory for a commit wait");
-            return;
-        }
-        for (size_t i = 0; i < s->qlen; i++)
-            q[i] = s->q[(s->qhead + i) % s->qcap];
-        free(s->q);
-        s->q = q;
-        s->qcap = cap;
-        s->qhead = 0;
+    struct kv_wait *w = queue_add(s);
+    if (!w) {
+        resp_add_error(rsrv_reply(c), "OOM out of memory for a commit wait");
+        return;
     }
-    struct kv_wait *w = &s->q[(s->qhead + s->qlen++) % s->qcap];
     w->slot = rsrv_defer(c);
     w->lsn = lsn;
     w->deadline_ms = s->level > KV_LOCAL ? ev_now_ms() + s->sync_timeout_ms : 0;
     w->len = (unsigned char)(n < sizeof(w->reply) ? n : sizeof(w->reply));
     memcpy(w->reply, reply, w->len);
     s->round_lsn = lsn; /* one flush request at the end of the round, for all of it */
+}
+
+struct resp_out *kv_read_out(struct rsrv_client *c, uint64_t dep)
+{
+    struct kv_server *s = rsrv_app(c);
+    char err[256];
+    s->rdefer = 0;
+    /* at off a read sees every write; a replica applies only what it flushed */
+    if (s->level == KV_OFF || s->is_replica) return rsrv_reply(c);
+    if (wal_failed(s->wal, err, sizeof(err))) {
+        uint64_t upto = dep == UINT64_MAX ? wal_insert_lsn(s->wal) : dep;
+        if (upto <= wal_flush_lsn(s->wal)) return rsrv_reply(c);
+        resp_add_errorf(rsrv_reply(c),
+                        "ERR WAL failed, what this read would return is not durable: %s", err);
+        return NULL;
+    }
+    if (!s->qlen || dep <= s->visible_lsn) return rsrv_reply(c);
+    s->rdefer = 1;
+    s->rscratch.len = 0;
+    s->rscratch.overflow = 0;
+    return &s->rscratch;
+}
+
+void kv_read_done(struct rsrv_client *c)
+{
+    struct kv_server *s = rsrv_app(c);
+    if (!s->rdefer) return;
+    s->rdefer = 0;
+    struct kv_wait *w = NULL;
+    char *data = s->rscratch.overflow ? NULL : malloc(s->rscratch.len ? s->rscratch.len : 1);
+    /* behind the last write in the queue: every write it may rest on is before it */
+    uint64_t lsn = s->q[(s->qhead + s->qlen - 1) % s->qcap].lsn;
+    if (!data || !(w = queue_add(s))) {
+        free(data);
+        resp_add_error(rsrv_reply(c), "OOM out of memory for a read waiting for a commit");
+        return;
+    }
+    memcpy(data, s->rscratch.data, s->rscratch.len);
+    w->slot = rsrv_defer(c);
+    w->lsn = lsn;
+    w->data = data;
+    w->dlen = s->rscratch.len;
 }
 
 /* A commit up to lsn still waits for its level. */
@@ -130,15 +194,22 @@ void kv_commit_release(struct kv_server *s)
         struct kv_wait *w = &s->q[s->qhead];
         if (failed) {
             char msg[320];
-            int n = snprintf(msg, sizeof(msg), "-ERR WAL failed, write not durable: %s\r\n", err);
+            int n = snprintf(msg, sizeof(msg), "-ERR WAL failed, %s not durable: %s\r\n",
+                             w->data ? "what this read would return is" : "write", err);
             rsrv_fill(w->slot, msg, (size_t)n);
+        } else if (w->data) { /* a read: the writes before it were answered */
+            if (wal_flush_lsn(s->wal) < w->lsn) break;
+            rsrv_fill(w->slot, w->data, w->dlen);
         } else if (kv_level_holds(s, w->lsn)) {
             rsrv_fill(w->slot, w->reply, w->len);
+            s->visible_lsn = w->lsn;
         } else if (w->deadline_ms && now >= w->deadline_ms) {
-            fill_error(s, w);
+            fill_error(s, w); /* the write stays on the primary, as PostgreSQL's does */
+            s->visible_lsn = w->lsn;
         } else {
             break; /* the ones behind it have later LSNs and deadlines */
         }
+        free(w->data);
         s->qhead = (s->qhead + 1) % s->qcap;
         s->qlen--;
     }
@@ -166,6 +237,9 @@ void kv_commit_flush(struct kv_server *s)
 
 void kv_commit_free(struct kv_server *s)
 {
+    for (size_t i = 0; i < s->qlen; i++)
+        free(s->q[(s->qhead + i) % s->qcap].data);
+    resp_out_free(&s->rscratch);
     free(s->q);
     free(s->waits);
 }

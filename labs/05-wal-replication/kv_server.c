@@ -71,7 +71,8 @@ static void on_tick(struct ev_loop *l, uint64_t id, void *arg)
         ev_stop(l);
         return;
     }
-    kv_commit_release(s);                /* deadlines */
+    kv_commit_release(s); /* deadlines */
+    kv_ckpt_tick(s);
     if (s->snd) walsnd_progress(s->snd); /* a throttled link carries its next 20 ms */
     ev_timer_add(l, WALSND_TICK_MS, on_tick, s);
 }
@@ -99,6 +100,10 @@ static void usage(FILE *f)
             "  --sync-timeout MS        how long a remote_*/on commit waits for a replica\n"
             "                           before answering an error (default 5000)\n"
             "  --wal-segment-size BYTES segment size of a new WAL (default 16 MiB)\n"
+            "  --checkpoint-wal-size BYTES  a checkpoint (a snapshot of the map, then the WAL\n"
+            "                           before it removed) after this much WAL (default 64 MiB;\n"
+            "                           0: never).  The WAL a streaming replica still needs is\n"
+            "                           kept; a replica that was away may find it gone\n"
             "  --max-output-memory BYTES replies queued for all clients together; over it the\n"
             "                           client with the most unread is closed (default 256 MiB;\n"
             "                           one client: at most 64 MiB)\n"
@@ -211,11 +216,15 @@ static int parse_args(int argc, char **argv, struct kv_opts *o, struct kv_server
             if (parse_num(v, 65536, 1ull << 40, &n) < 0)
                 return usage_error("--max-output-memory: '%s' is not 65536..2^40 bytes", v);
             o->out_total = (size_t)n;
+        } else if (!strcmp(a, "--checkpoint-wal-size")) {
+            if (parse_num(v, 0, 1ull << 50, &n) < 0)
+                return usage_error("--checkpoint-wal-size: '%s' is not a byte count", v);
+            s->ckpt_every = n;
         } else if (!strcmp(a, "--wal-segment-size")) {
-            if (parse_num(v, WAL_SEGMENT_MIN, 1ull << 40, &n) < 0 || n % 4096)
+            if (parse_num(v, wal_segment_min(), 1ull << 40, &n) < 0 || n % 4096)
                 return usage_error("--wal-segment-size: '%s' is not a multiple of 4096 of at "
                                    "least %zu bytes",
-                                   v, WAL_SEGMENT_MIN);
+                                   v, wal_segment_min());
             wo->segment_size = (size_t)n;
         } else {
             return usage_error("unknown option %s", a);
@@ -235,7 +244,7 @@ int main(int argc, char **argv)
 {
     struct kv_opts o = {
         .role = "primary", .host = "127.0.0.1", .repl_port = -1, .out_total = (size_t)256 << 20};
-    struct kv_server s = {.level = KV_ON, .sync_timeout_ms = 5000};
+    struct kv_server s = {.level = KV_ON, .sync_timeout_ms = 5000, .ckpt_every = 64u << 20};
     struct wal_opts wo = {0};
     int rc = 1;
     for (int i = 1; i < argc; i++)
@@ -255,6 +264,8 @@ int main(int argc, char **argv)
 
     char err[1024];
     dict_init(&s.map);
+    resp_out_init(&s.rscratch, (size_t)64 << 20);
+    s.dir = o.dir;
     struct rsrv_config cfg = {
         .name = "kv-server",
         .cmds = kv_commands,
@@ -277,11 +288,23 @@ int main(int argc, char **argv)
     wo.notify_write = s.is_replica; /* its write LSN is what remote_write waits for */
     wo.progress_arg = s.loop;
     uint64_t t0 = ev_now_ms();
+    if (kv_snap_load(&s, err, sizeof(err)) < 0) {
+        fprintf(stderr, "kv-server: cannot load the checkpoint: %s\n", err);
+        goto out;
+    }
     s.wal = wal_open(o.dir, &wo, kv_apply_record, &s, err, sizeof(err));
     if (!s.wal) {
         fprintf(stderr, "kv-server: cannot open the WAL: %s\n", err);
         goto out;
     }
+    if (wal_insert_lsn(s.wal) < s.snap_lsn) { /* records the snapshot holds left the log */
+        fprintf(stderr,
+                "kv-server: cannot open the WAL: it ends at LSN %" PRIu64 ", before the "
+                "checkpoint's LSN %" PRIu64 ": the log lost records it had flushed\n",
+                wal_insert_lsn(s.wal), s.snap_lsn);
+        goto out;
+    }
+    s.visible_lsn = wal_insert_lsn(s.wal);
     fprintf(stderr,
             "kv-server: recovered %zu keys from the WAL in %s up to LSN %" PRIu64 " in %" PRIu64
             " ms\n",
@@ -320,6 +343,7 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     rsrv_destroy(s.srv);
+    kv_ckpt_stop(&s);
     walsnd_destroy(s.snd);
     walrcv_destroy(s.rcv);
     wal_close(s.wal); /* writes and flushes what is buffered */

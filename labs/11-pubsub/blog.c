@@ -20,6 +20,7 @@ struct blog {
 struct blog_replay_ctx {
     blog_replay_fn fn;
     void *arg;
+    uint64_t skip_below;
     struct resp_parser p; /* one for the whole replay */
     char *buf;
     uint64_t *records;
@@ -33,6 +34,7 @@ static int blog_replay_one(void *arg, uint64_t lsn, uint16_t type, const void *p
                 (unsigned long long)lsn, type);
         return -1;
     }
+    if (lsn < x->skip_below) return 0;
     memcpy(x->buf, p, n); /* the parser may decode in place */
     ssize_t r = resp_parse(&x->p, x->buf, n);
     if (r != (ssize_t)n || x->p.argc == 0) {
@@ -44,29 +46,31 @@ static int blog_replay_one(void *arg, uint64_t lsn, uint16_t type, const void *p
     return x->fn(x->arg, x->p.argc, x->p.argv, x->p.argl);
 }
 
-struct blog *blog_open(const char *dir, enum blog_fsync policy, int truncate_damaged,
-                       blog_replay_fn replay, void *arg, void (*wake)(void *), void *wake_arg,
-                       char *err, size_t errlen)
+struct blog *blog_open(const struct blog_config *cfg, char *err, size_t errlen)
 {
     struct blog *l = calloc(1, sizeof(*l));
-    struct blog_replay_ctx x = {.fn = replay, .arg = arg, .records = l ? &l->records : NULL};
+    struct blog_replay_ctx x = {.fn = cfg->replay,
+                                .arg = cfg->arg,
+                                .skip_below = cfg->skip_below,
+                                .records = l ? &l->records : NULL};
     resp_init(&x.p, &(struct resp_limits){.max_bulk = BLOG_MAX_RECORD});
     x.buf = malloc(BLOG_MAX_RECORD);
     if (!l || !x.buf) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    l->policy = policy;
+    l->policy = cfg->policy;
     resp_out_init(&l->rec, BLOG_MAX_RECORD);
     struct wal_opts o = {
-        .notify_write = policy == BLOG_EVERYSEC, /* replies may leave once written */
-        .truncate_corrupt = truncate_damaged,
-        .on_progress = wake,
-        .progress_arg = wake_arg,
+        .segment_size = cfg->segsize,
+        .notify_write = cfg->policy == BLOG_EVERYSEC, /* replies may leave once written */
+        .truncate_corrupt = cfg->truncate_damaged,
+        .on_progress = cfg->wake,
+        .progress_arg = cfg->wake_arg,
     };
     /* The WAL creates dir itself, the last component only, as mkdir(1) does: a
      * mistyped path fails with its reason instead of growing a tree. */
-    l->w = wal_open(dir, &o, blog_replay_one, &x, err, errlen);
+    l->w = wal_open(cfg->dir, &o, blog_replay_one, &x, err, errlen);
     if (!l->w) goto fail;
     resp_free(&x.p);
     free(x.buf);
@@ -95,6 +99,20 @@ uint64_t blog_append(struct blog *l, int argc, const char *const *argv, const si
     return lsn;
 }
 
+int blog_room(struct blog *l, size_t nrec, size_t payload)
+{
+    size_t one = wal_rec_size(payload);
+    return wal_can_append(l->w, nrec * one, one);
+}
+
+size_t blog_cmd_bytes(int argc, const size_t *argl)
+{
+    size_t n = 24; /* *N\r\n, then $len\r\n...\r\n per argument */
+    for (int i = 0; i < argc; i++)
+        n += argl[i] + 24;
+    return n;
+}
+
 void blog_commit(struct blog *l)
 {
     if (l->last > l->requested) {
@@ -112,6 +130,11 @@ int blog_failed(const struct blog *l)
 {
     char err[8];
     return wal_failed(l->w, err, sizeof(err));
+}
+
+struct wal *blog_wal(struct blog *l)
+{
+    return l->w;
 }
 
 uint64_t blog_records(const struct blog *l)

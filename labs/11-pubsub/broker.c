@@ -11,6 +11,7 @@
  * by the hard/soft/seconds rule, never waited for; a client that pipelines faster than
  * it reads is slowed down to its reading speed.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,10 @@
 #include "io/net.h"
 #include "labs/11-pubsub/blog.h"
 #include "labs/11-pubsub/broker.h"
+#include "replication/ckpt.h"
+
+#define CKPT_TICK_MS  100
+#define CKPT_RETRY_MS 1000
 
 static volatile sig_atomic_t g_stop; /* set by SIGINT/SIGTERM, read on the loop */
 static struct ev_loop *g_loop;       /* for the handler: the signal may land on the WAL
@@ -74,6 +79,32 @@ static void on_wake(struct ev_loop *loop, void *arg)
     if (g_stop) ev_stop(loop);
 }
 
+/* Checkpoints: one starts when --checkpoint-wal-size bytes of log were written since the
+ * last; the one in progress is moved along (replication/ckpt.h). */
+static void ckpt_tick(struct ev_loop *loop, uint64_t id, void *arg)
+{
+    struct broker *b = arg;
+    char msg[700];
+    uint64_t end = wal_insert_lsn(blog_wal(b->log));
+    if (!b->ckpt && b->ckpt_every && end - b->snap_lsn >= b->ckpt_every &&
+        ev_now_ms() >= b->ckpt_retry_ms && !blog_failed(b->log)) {
+        b->ckpt_lsn = end;
+        if (!(b->ckpt = bsnap_start(b, b->dir))) {
+            fprintf(stderr, "broker: checkpoint: %s\n", strerror(errno));
+            b->ckpt_retry_ms = ev_now_ms() + CKPT_RETRY_MS;
+        }
+    } else if (b->ckpt) {
+        int r = ckpt_poll(b->ckpt, UINT64_MAX, msg, sizeof(msg)); /* no replicas to keep for */
+        if (r != 0) {
+            b->ckpt = NULL;
+            fprintf(stderr, "broker: %s\n", msg);
+            if (r > 0 || strstr(msg, " written, ")) b->snap_lsn = b->ckpt_lsn;
+            if (r < 0) b->ckpt_retry_ms = ev_now_ms() + CKPT_RETRY_MS;
+        }
+    }
+    ev_timer_add(loop, CKPT_TICK_MS, ckpt_tick, b);
+}
+
 static void log_progress(void *loop)
 {
     ev_wake(loop); /* on the WAL writer thread: only the thread-safe call */
@@ -102,14 +133,26 @@ static void usage(FILE *f)
            "  --port N                         port, 0 picks one and prints it (default 6380)\n"
            "  --data-dir DIR                   log streams in a write-ahead log in DIR and replay\n"
            "                                   it at start (default: none, streams in memory)\n"
-           "  --appendfsync always|everysec    reply to a write once its log record is\n"
-           "                                   fdatasync'd (always) or written (everysec, the\n"
-           "                                   default: survives kill -9, as Redis's)\n"
+           "  --appendfsync always|everysec    when a reply leaves (default everysec):\n"
+           "                                   always: once its log records are fdatasync'd:\n"
+           "                                   nothing acknowledged is lost, even on power loss;\n"
+           "                                   everysec: the reply to XADD, XACK, XGROUP, DEL,\n"
+           "                                   FLUSHALL once its record is written (survives\n"
+           "                                   kill -9; the fdatasync follows at once, so power\n"
+           "                                   loss can take one group commit); deliveries\n"
+           "                                   (XREADGROUP, XCLAIM, XAUTOCLAIM) do not wait: a\n"
+           "                                   kill -9 can undo one, and the entry is delivered\n"
+           "                                   again, never lost\n"
            "  --pubsub-buffer-limit HARD SOFT SECS  cut a subscriber whose pending output\n"
            "                                   reaches HARD, or stays above SOFT for SECS\n"
            "                                   (default 32mb 8mb 60, Redis's pubsub class)\n"
-           "  --max-stream-memory SIZE         bytes of stream entries before XADD is refused\n"
-           "                                   (default 1gb)\n"
+           "  --max-stream-memory SIZE         bytes of stream entries past which XADD is refused\n"
+           "                                   (default 1gb); it bounds new writes only: a\n"
+           "                                   restart replays every entry the log holds\n"
+           "  --wal-segment-size SIZE          segment size of a new log (default 16mb)\n"
+           "  --checkpoint-wal-size SIZE       a checkpoint (the streams and groups written\n"
+           "                                   as commands, then the log before it removed)\n"
+           "                                   after this much log (default 64mb; 0: never)\n"
            "  --wal-truncate-damaged           recovery cuts a damaged log at the damage (and\n"
            "                                   says what it cut) instead of refusing to start\n"
            "  --max-output-memory SIZE         replies queued for all clients together; over it\n"
@@ -125,6 +168,7 @@ int main(int argc, char **argv)
     int port = 6380;
     enum blog_fsync policy = BLOG_EVERYSEC;
     int truncate_damaged = 0;
+    size_t segsize = 0;
     struct broker b;
     memset(&b, 0, sizeof(b));
     struct rsrv_config cfg = {
@@ -143,6 +187,7 @@ int main(int argc, char **argv)
         .app = &b,
     };
     b.max_stream_bytes = (size_t)1 << 30;
+    b.ckpt_every = (uint64_t)64 << 20;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int more = argc - i - 1;
@@ -177,6 +222,22 @@ int main(int argc, char **argv)
                 cli_usage_error("broker", "bad --pubsub-buffer-limit (want e.g. 32mb 8mb 60)");
             }
             i += 3;
+        } else if (!strcmp(a, "--wal-segment-size") && more >= 1) {
+            if (oblimit_parse_size(argv[++i], &segsize) < 0 || segsize < wal_segment_min() ||
+                segsize % 4096) {
+                fprintf(stderr,
+                        "broker: bad --wal-segment-size '%s' (a multiple of 4096, at "
+                        "least %zu)\n",
+                        argv[i], wal_segment_min());
+                return 2;
+            }
+        } else if (!strcmp(a, "--checkpoint-wal-size") && more >= 1) {
+            size_t n;
+            if (oblimit_parse_size(argv[++i], &n) < 0) {
+                fprintf(stderr, "broker: bad --checkpoint-wal-size '%s'\n", argv[i]);
+                return 2;
+            }
+            b.ckpt_every = n;
         } else if (!strcmp(a, "--wal-truncate-damaged")) {
             truncate_damaged = 1;
         } else if (!strcmp(a, "--max-stream-memory") && more >= 1) {
@@ -206,9 +267,28 @@ int main(int argc, char **argv)
         goto out;
     }
     if (dir) {
-        uint64_t t0 = ev_now_ms();
-        b.log = blog_open(dir, policy, truncate_damaged, replay_record, b.srv, log_progress, loop,
-                          err, sizeof(err));
+        uint64_t t0 = ev_now_ms(), ncmd;
+        b.dir = dir;
+        int r = bsnap_load(dir, replay_record, b.srv, &b.snap_lsn, &ncmd, err, sizeof(err));
+        if (r < 0) {
+            fprintf(stderr, "broker: cannot load the checkpoint: %s\n", err);
+            goto out;
+        }
+        if (r > 0)
+            fprintf(stderr,
+                    "broker: loaded the checkpoint in %s: %llu commands (%zu streams) at LSN "
+                    "%llu\n",
+                    dir, (unsigned long long)ncmd, b.keys.n, (unsigned long long)b.snap_lsn);
+        struct blog_config lc = {.dir = dir,
+                                 .policy = policy,
+                                 .segsize = segsize,
+                                 .truncate_damaged = truncate_damaged,
+                                 .skip_below = b.snap_lsn,
+                                 .replay = replay_record,
+                                 .arg = b.srv,
+                                 .wake = log_progress,
+                                 .wake_arg = loop};
+        b.log = blog_open(&lc, err, sizeof(err));
         if (!b.log) {
             fprintf(stderr, "broker: cannot open the log in %s: %s\n", dir, err);
             goto out;
@@ -216,6 +296,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "broker: replayed %llu log records (%zu streams) in %llu ms\n",
                 (unsigned long long)blog_records(b.log), b.keys.n,
                 (unsigned long long)(ev_now_ms() - t0));
+        if (b.stream_bytes > b.max_stream_bytes)
+            fprintf(stderr,
+                    "broker: the log holds %zu bytes of stream entries, over "
+                    "--max-stream-memory %zu: all kept; XADD is refused until DEL brings "
+                    "them under it\n",
+                    b.stream_bytes, b.max_stream_bytes);
     }
     int lfd = rsrv_listen(b.srv, host, port, err, sizeof(err));
     if (lfd < 0) {
@@ -227,11 +313,21 @@ int main(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    if (b.log && wal_insert_lsn(blog_wal(b.log)) < b.snap_lsn) {
+        fprintf(stderr,
+                "broker: cannot open the log: it ends at LSN %llu, before the checkpoint's LSN "
+                "%llu: the log lost records it had flushed\n",
+                (unsigned long long)wal_insert_lsn(blog_wal(b.log)),
+                (unsigned long long)b.snap_lsn);
+        goto out;
+    }
+    if (b.log) ev_timer_add(loop, CKPT_TICK_MS, ckpt_tick, &b);
     net_announce("listening", lfd);
     rc = ev_run(loop) < 0 ? 1 : 0;
     fprintf(stderr, "broker: shutting down\n");
 out:
     rsrv_destroy(b.srv); /* every client closed: their subscriptions and waits released */
+    ckpt_abort(b.ckpt);
     blog_close(b.log);
     dict_free(&b.keys, xcmd_free_stream);
     dict_free(&b.waiters, NULL);

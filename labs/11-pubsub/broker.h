@@ -31,7 +31,16 @@ struct broker {
     struct blog *log;    /* NULL without --data-dir */
     int gate_deliveries; /* --appendfsync always: deliveries and acks hold replies too */
     uint64_t last_gate;  /* LSN of the last record that holds replies (e.g. an XADD) */
+    /* checkpoints (bsnap.c) */
+    const char *dir;
+    uint64_t ckpt_every;    /* WAL bytes between checkpoints; 0: none */
+    uint64_t snap_lsn;      /* the loaded or last written checkpoint's LSN */
+    struct ckpt *ckpt;      /* one in progress, or NULL */
+    uint64_t ckpt_lsn;      /* its LSN */
+    uint64_t ckpt_retry_ms; /* after a failed one: not before this */
 };
+
+struct ckpt; /* replication/ckpt.h */
 
 struct bclient {
     struct rsrv_client *c;
@@ -50,6 +59,14 @@ struct bclient {
 /* cmds.c: the command table (--list-commands prints it) */
 extern const struct rsrv_cmd broker_commands[];
 extern const size_t broker_ncommands;
+
+/* bsnap.c: checkpoints, the streams and groups as the commands that rebuild them, on
+ * replication/ckpt.  bsnap_load() replays DIR/snapshot through replay (1 loaded, 0 none,
+ * -1 with err: the start must stop); bsnap_start() forks one at b->ckpt_lsn (which must
+ * be the log's insert LSN: every command run so far is logged). */
+int bsnap_load(const char *dir, int (*replay)(void *, int, const char **, const size_t *),
+               void *arg, uint64_t *lsn, uint64_t *commands, char *err, size_t errlen);
+struct ckpt *bsnap_start(struct broker *b, const char *dir);
 
 /* block.c: XREADGROUP ... BLOCK held on the event loop (long polling). */
 int block_wait(struct rsrv_client *c, int argc, const char **argv, const size_t *argl, int key0,
@@ -74,8 +91,10 @@ void xcmd_free_stream(void *s);
 /* Records a state change in the log (nothing without --data-dir or while replaying):
  * with `gate` the running command's reply waits until the record is written (durable
  * with --appendfsync always); without, only until the last gating record is (deliveries
- * and acks at everysec: losing one redelivers an entry, never loses one).  A record
- * that cannot be logged closes the client: never acknowledged. */
+ * at everysec: losing one redelivers an entry, never loses one).  A command asks
+ * xcmd_log_room() before it changes anything, so a full disk refuses it with an error;
+ * a record that still cannot be logged (the writer failed) closes the client: never
+ * acknowledged. */
 void xcmd_log(struct rsrv_client *c, int gate, int argc, const char *const *argv,
               const size_t *argl);
 

@@ -324,6 +324,10 @@ static void drop_key(struct broker *bk, const char *k, size_t n)
 static void cmd_del(struct rsrv_client *c, int argc, const char **argv, const size_t *argl)
 {
     long long n = 0;
+    int any = 0;
+    for (int i = 1; i < argc && !any; i++)
+        any = dict_find(&b(c)->keys, argv[i], argl[i]) != NULL;
+    if (any && xcmd_log_room(c, 1, blog_cmd_bytes(argc, argl)) < 0) return;
     for (int i = 1; i < argc; i++) {
         if (dict_find(&b(c)->keys, argv[i], argl[i])) {
             drop_key(b(c), argv[i], argl[i]);
@@ -360,6 +364,7 @@ static void cmd_flushall(struct rsrv_client *c, int argc, const char **argv, con
         resp_add_error(rsrv_reply(c), "ERR syntax error");
         return;
     }
+    if (xcmd_log_room(c, 1, 64) < 0) return;
     dict_free(&b(c)->keys, xcmd_free_stream);
     b(c)->stream_bytes = 0;
     resp_add_simple(rsrv_reply(c), "OK");

@@ -4,7 +4,7 @@ BROKER_CORE := labs/11-pubsub/pubsub.c labs/11-pubsub/stream.c
 PROGS += broker
 broker_SRCS := $(BROKER_CORE) labs/11-pubsub/broker.c labs/11-pubsub/block.c labs/11-pubsub/cmds.c \
                labs/11-pubsub/xcmd.c labs/11-pubsub/xgroup.c labs/11-pubsub/xclaim.c \
-               labs/11-pubsub/blog.c
+               labs/11-pubsub/blog.c labs/11-pubsub/bsnap.c
 
 PROGS += broker-bench
 broker-bench_SRCS := labs/11-pubsub/broker_bench.c

@@ -21,11 +21,19 @@ work against a real redis-server too).  Each prints one line and exits 0 on succ
                                             for a second (together over --max-output-memory):
                                             whole replies, or the end of the stream, never a
                                             cut reply followed by others
+  pubsub_check.py crash BROKER DIR TRIALS   the broker (at its default appendfsync everysec)
+                                            on DIR; per trial one client XADDs and another
+                                            XACKs delivered entries, one reply at a time,
+                                            until kill -9 at a random moment; after the
+                                            restart every acknowledged XADD is there and no
+                                            acknowledged XACK is pending again
 """
-import threading
+import os
 import random
 import socket
+import subprocess
 import sys
+import threading
 import time
 
 
@@ -412,7 +420,90 @@ class Parse:
             self.i += int(v) + 2
 
 
+def start_server(argv):
+    """Starts a server that announces 'listening on 127.0.0.1:PORT'; (process, port)."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in p.stdout:
+        if line.startswith("listening on 127.0.0.1:"):
+            return p, int(line.rsplit(":", 1)[1])
+    p.wait()
+    fail("%s did not start (exit %s)" % (os.path.basename(argv[0]), p.returncode))
+
+
+def stop_server(p, kill=False):
+    """SIGKILL (a crash) or SIGTERM, then reaped."""
+    if kill:
+        p.kill()
+    else:
+        p.terminate()
+    p.wait()
+    p.stdout.close()
+
+
+def start_broker(broker, d):
+    return start_server([broker, "--port", "0", "--data-dir", d])
+
+
+def crash(broker, d, trials):
+    rng = random.Random(11)
+    adds = acks = lost_adds = lost_acks = 0
+    for t in range(trials):
+        p, port = start_broker(broker, d)
+        r = R(port)
+        key = "crash:%d" % t
+        for i in range(300):
+            r.cmd("XADD", key, "*", "n", str(i))
+        r.cmd("XGROUP", "CREATE", key, "g", "0")
+        got = r.cmd("XREADGROUP", "GROUP", "g", "c", "COUNT", "300", "STREAMS", key, ">")
+        ids = [e[0].decode() for e in got[0][1]]
+        added, acked = [], []
+
+        def adder():
+            a = R(port)
+            try:
+                for i in range(100000):
+                    v = a.cmd("XADD", key + ":new", "*", "n", str(i))
+                    if isinstance(v, bytes):
+                        added.append(v.decode())
+            except (OSError, EOFError):
+                pass
+
+        def acker():
+            a = R(port)
+            try:
+                for i in ids:
+                    if a.cmd("XACK", key, "g", i) == 1:
+                        acked.append(i)
+            except (OSError, EOFError):
+                pass
+
+        th = [threading.Thread(target=f) for f in (adder, acker)]
+        for x in th:
+            x.start()
+        time.sleep(rng.uniform(0.01, 0.15))
+        stop_server(p, kill=True)
+        for x in th:
+            x.join()
+        p, port = start_broker(broker, d)
+        r = R(port)
+        have = {e[0].decode() for e in r.cmd("XRANGE", key + ":new", "-", "+")}
+        pending = {e[0].decode() for e in r.cmd("XPENDING", key, "g", "-", "+", "1000")}
+        stop_server(p)
+        adds += len(added)
+        acks += len(acked)
+        lost_adds += sum(1 for i in added if i not in have)
+        lost_acks += sum(1 for i in acked if i in pending)
+    line = ("crash: %d kill -9 trials at everysec: %d acknowledged XADDs, %d lost; %d "
+            "acknowledged XACKs, %d pending again" % (trials, adds, lost_adds, acks, lost_acks))
+    if lost_adds or lost_acks or not adds or not acks:
+        fail(line)
+    print(line)
+
+
 def main():
+    if sys.argv[1:2] == ["crash"]:
+        crash(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
     what, port = sys.argv[1], int(sys.argv[2])
     if what == "fanout":
         fanout(port, int(sys.argv[3]), int(sys.argv[4]))

@@ -176,6 +176,7 @@ void xcmd_xclaim(struct rsrv_client *c, int argc, const char **argv, const size_
     }
     if (deliverytime < 0 || (uint64_t)deliverytime > now)
         deliverytime = (long long)now; /* no or bogus IDLE/TIME: now, as Redis */
+    if (xcmd_log_room(c, (size_t)nids, xcmd_claim_bytes(argl[1], argl[2], argl[3])) < 0) return;
     if (havelast && stream_id_cmp(lastid, g->last) > 0) g->last = lastid;
     struct stream_consumer *cons = claimer(c, g, argv[3], argl[3], now);
     if (!cons) return;
@@ -240,6 +241,8 @@ void xcmd_xautoclaim(struct rsrv_client *c, int argc, const char **argv, const s
     struct stream_group *g = xcmd_group(c, argv[1], argl[1], argv[2], argl[2], "", &s);
     if (!g) return;
     uint64_t now = xcmd_now_ms();
+    size_t nrec = g->npel < (size_t)count ? g->npel : (size_t)count;
+    if (xcmd_log_room(c, nrec, xcmd_claim_bytes(argl[1], argl[2], argl[3])) < 0) return;
     struct stream_consumer *cons = claimer(c, g, argv[3], argl[3], now);
     if (!cons) return;
     struct resp_out body;

@@ -35,6 +35,21 @@ void xcmd_log(struct rsrv_client *c, int gate, int argc, const char *const *argv
     rsrv_gate(c, b->last_gate); /* a delivery never leaves before the entry it carries */
 }
 
+int xcmd_log_room(struct rsrv_client *c, size_t nrec, size_t payload)
+{
+    struct broker *b = rsrv_app(c);
+    if (!b->log || rsrv_is_replay(c) || !nrec || blog_room(b->log, nrec, payload) == 0) return 0;
+    resp_add_errorf(rsrv_reply(c), "MISCONF the broker's log cannot take the write: %s",
+                    strerror(errno));
+    return -1;
+}
+
+size_t xcmd_claim_bytes(size_t keyl, size_t groupl, size_t consumerl)
+{
+    /* 14 arguments: the names, two IDs and two numbers, and short words */
+    return keyl + groupl + consumerl + 2 * STREAM_ID_MAX + 2 * 24 + 64 + 14 * 24 + 24;
+}
+
 struct stream *xcmd_lookup(struct broker *b, const char *key, size_t n)
 {
     return dict_get(&b->keys, key, n);
@@ -216,9 +231,16 @@ void xcmd_xadd(struct rsrv_client *c, int argc, const char **argv, const size_t 
                         BLOG_MAX_RECORD);
         return;
     }
-    if (!enc || b->stream_bytes + enclen > b->max_stream_bytes) {
+    /* The limit bounds new writes; a replay keeps every entry the log holds, even past
+     * a limit lowered since: each was acknowledged. */
+    if (!enc || (b->stream_bytes + enclen > b->max_stream_bytes && !rsrv_is_replay(c))) {
         free(enc);
         resp_add_error(rsrv_reply(c), "OOM command not allowed when used memory > 'maxmemory'.");
+        return;
+    }
+    /* logged after it is applied: refused now if the log cannot take it (full disk) */
+    if (xcmd_log_room(c, 1, blog_cmd_bytes(argc, argl) + STREAM_ID_MAX) < 0) {
+        free(enc);
         return;
     }
     int fresh = 0;
@@ -345,6 +367,13 @@ void xcmd_xack(struct rsrv_client *c, int argc, const char **argv, const size_t 
             return;
         }
     }
+    int any = 0;
+    for (int i = 3; i < argc && !any; i++)
+        any = stream_pel_find(g, ids[i - 3]) >= 0;
+    if (any && xcmd_log_room(c, 1, blog_cmd_bytes(argc, argl)) < 0) {
+        free(ids);
+        return;
+    }
     long long acked = 0;
     for (int i = 3; i < argc; i++) {
         long k = stream_pel_find(g, ids[i - 3]);
@@ -355,5 +384,5 @@ void xcmd_xack(struct rsrv_client *c, int argc, const char **argv, const size_t 
     }
     free(ids);
     resp_add_int(rsrv_reply(c), acked);
-    if (acked) xcmd_log(c, 0, argc, argv, argl);
+    if (acked) xcmd_log(c, 1, argc, argv, argl); /* its reply waits: an ack is a promise */
 }

@@ -26,6 +26,12 @@ void xcmd_reply_id(struct rsrv_client *c, struct stream_id id);
 void xcmd_reply_entry(struct rsrv_client *c, const struct stream_entry *e);
 /* Logs a delivery as Redis's AOF does: XCLAIM key group consumer 0 id TIME t
  * RETRYCOUNT n FORCE JUSTID LASTID last, which restores the PEL entry exactly. */
+/* Before a command changes anything: can its nrec records of at most `payload` bytes
+ * each be logged now?  0 (also without a log or during replay), or -1 after replying
+ * the reason (MISCONF ... No space left on device).  The command then changes nothing. */
+int xcmd_log_room(struct rsrv_client *c, size_t nrec, size_t payload);
+/* The largest delivery record (xcmd_log_claim) for these names. */
+size_t xcmd_claim_bytes(size_t keyl, size_t groupl, size_t consumerl);
 void xcmd_log_claim(struct rsrv_client *c, const char *key, size_t keyl,
                     const struct stream_group *g, const struct stream_pel *p);
 

@@ -9,6 +9,8 @@
 
 #include "labs/11-pubsub/xcmd.h"
 
+#include "labs/11-pubsub/blog.h"
+
 #define XERR_NOKEY                                                                                 \
     "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may "           \
     "want to use the MKSTREAM option to create an empty stream automatically."
@@ -97,6 +99,7 @@ void xcmd_xgroup(struct rsrv_client *c, int argc, const char **argv, const size_
             return;
         }
     }
+    if (xcmd_log_room(c, 1, blog_cmd_bytes(argc, argl)) < 0) return;
     switch (which) {
     case 0: /* CREATE */
         if (g) {
@@ -234,6 +237,23 @@ void xcmd_xreadgroup(struct rsrv_client *c, int argc, const char **argv, const s
         }
         goto out; /* re-executed and still nothing: stays blocked */
     }
+    /* the delivery records this read will log: refused now if the log cannot take them */
+    size_t nrec = 0;
+    for (int k = 0; k < nkeys; k++) {
+        size_t n = ks[k].g->npel;
+        if (ks[k].newonly) {
+            struct stream_id after = ks[k].g->last;
+            n = stream_id_incr(&after) < 0 ? 0 : ks[k].s->n - stream_seek(ks[k].s, after);
+            if (noack) n = n ? 1 : 0; /* one XGROUP SETID */
+        }
+        nrec += count > 0 && (size_t)count < n ? (size_t)count : n;
+    }
+    size_t longest = 0;
+    for (int k = 0; k < nkeys; k++) {
+        size_t one = xcmd_claim_bytes(keyl[k], gl, cl);
+        if (one > longest) longest = one;
+    }
+    if (xcmd_log_room(c, nrec, longest) < 0) goto out;
     uint64_t now = xcmd_now_ms();
     resp_add_array(rsrv_reply(c), nreply);
     for (int k = 0; k < nkeys; k++) {

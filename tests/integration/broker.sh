@@ -123,7 +123,7 @@ check "XREADGROUP BLOCK wakes on XADD, times out with nil, serves waiters in ord
   python3 "$LAB/pubsub_check.py" block "$BP"
 
 # ---- 5. malformed RESP ------------------------------------------------------------------
-plan 7
+plan 9
 check "200 malformed inputs get errors, not a crash" python3 "$LAB/pubsub_check.py" garbage "$BP" 200
 # regression (hostile.sh found it): with a log, XREADGROUP strlen'd the key inside the
 # client's input buffer, which is not NUL-terminated: a heap-buffer-overflow under ASan
@@ -174,6 +174,18 @@ start_server CP2 "$BIN/broker" --port 0 --data-dir "$T_TMP/chaos" || finish
 snap "$CP2" >"$T_TMP/snap.after"
 check "replayed log rebuilds the same streams and PELs ($(wc -l <"$T_TMP/snap.before") lines)" \
   cmp "$T_TMP/snap.before" "$T_TMP/snap.after"
+# the same through checkpoints (one every 3000 bytes of log): snapshot + log, the same state
+start_server CK "$BIN/broker" --port 0 --data-dir "$T_TMP/chaos-ck" --checkpoint-wal-size 3000 || finish
+check "3000 random commands with checkpoints all answered" python3 "$LAB/pubsub_check.py" chaos "$CK" 3000
+redis-cli -p "$CK" xadd k '*' after checkpoint >/dev/null # a record past the last one
+snap "$CK" >"$T_TMP/snapck.before"
+nck=$(grep -c 'checkpoint at LSN' "$T_TMP/CK.log")
+kill -9 "$CK_PID"; wait "$CK_PID" 2>/dev/null
+start_server CK "$BIN/broker" --port 0 --data-dir "$T_TMP/chaos-ck" || finish
+snap "$CK" >"$T_TMP/snapck.after"
+check "checkpoint + log after kill -9 rebuild the same streams and PELs ($nck checkpoints)" \
+  cmp "$T_TMP/snapck.before" "$T_TMP/snapck.after"
+stop_server CK
 
 # ---- 6. kill -9 a worker: late ack loses nothing ----------------------------------------
 plan 4
@@ -271,6 +283,105 @@ check "... logged: segment, LSN range, bytes cut" grep -qE \
   'damaged in .*: segment 0000000001000000.wal missing .*; cut on request at LSN 16777216: LSN 16777216\.\.[0-9]+ \([0-9]+ bytes\) lost' "$T_TMP/BD.log"
 kill "$BD_PID"; wait "$BD_PID" 2>/dev/null
 rm -rf "$T_TMP/bd" "$T_TMP/bd.orig"
+
+# ---- 7c. a full disk: every logged command refused at once, nothing of it visible ----
+plan 10
+# A 6 MB tmpfs in a private mount namespace; segments of 1 MB.  The broker applies a
+# command, then logs it: it must ask the log first and refuse with an error.
+BA=$(realpath "$BIN/broker")
+private_tmpfs "$T_TMP/full" 6m
+start_server BF "${NS_RUN[@]}" "$BA" --port 0 --data-dir "$T_TMP/full/b" --wal-segment-size 1052672 || finish
+for i in $(seq 1 100); do [ "$(in_ns stat -c %s "$T_TMP/full/b/0000000000101000.wal" 2>/dev/null)" = 1052672 ] && break; sleep 0.05; done
+for i in 1 2 3 4 5; do redis-cli -p "$BF" xadd pre '*' f v >/dev/null; done
+redis-cli -p "$BF" xgroup create pre g 0 >/dev/null
+redis-cli -p "$BF" xreadgroup group g c count 2 streams pre '>' >/dev/null
+pre_ids=$(redis-cli -p "$BF" xrange pre - + | grep -E '^[0-9]+-[0-9]+$')
+in_ns dd if=/dev/zero of="$T_TMP/full/filler" bs=65536 status=none 2>/dev/null
+expect_eq "broker, full disk: the disk is full" 0 "$(in_ns df --output=avail -B1 "$T_TMP/full" | tail -1 | tr -d ' ')"
+fval=$(head -c 1000 /dev/zero | tr '\0' f)
+for i in $(seq 1 3000); do printf 'XADD full %d-1 f %s\r\n' "$i" "$fval"; done >"$T_TMP/full.cmds"
+out=$(timeout 30 redis-cli -p "$BF" --pipe <"$T_TMP/full.cmds" 2>&1)
+nerr=$(sed -nE 's/^errors: ([0-9]+), replies: 3000$/\1/p' <<<"$out")
+check_num "broker, full disk: 3000 XADDs all answered within 30 s, the last refused (${nerr:-?} errors)" \
+  "$nerr" '>' 0 '<' 3000
+check "broker, full disk: the refusal says why" grep -q "MISCONF the broker's log cannot take the write: No space left on device" <<<"$out"
+nok=$((3000 - ${nerr:-3000}))
+expect_eq "broker, full disk: the acknowledged entries are there, no refused one" \
+  "$nok $nok-1" "$(redis-cli -p "$BF" xlen full) $(redis-cli -p "$BF" xrevrange full + - count 1 | head -1)"
+# Every other logged command, with arguments long enough that its record cannot fit in
+# what is left of the segment: refused, and nothing changed.
+long=$(head -c 3000 /dev/zero | tr '\0' x)
+id1=$(head -1 <<<"$pre_ids")
+misc=$(redis-cli -p "$BF" xgroup create pre "$long" 0
+  redis-cli -p "$BF" xack pre g "$id1" $(seq -f '1-%g' 1 300)
+  redis-cli -p "$BF" xreadgroup group g "$long" count 10 streams pre '>'
+  redis-cli -p "$BF" xclaim pre g "$long" 0 "$id1"
+  redis-cli -p "$BF" del pre $(seq -f "nokey-$long-%g" 1 2))
+expect_eq "broker, full disk: XGROUP, XACK, XREADGROUP, XCLAIM, DEL all refused" 5 \
+  "$(grep -c "^MISCONF the broker's log cannot take the write: No space left on device" <<<"$misc")"
+expect_eq "broker, full disk: ... and nothing changed (2 pending, owner c, 5 entries, no new group)" \
+  "2 c 5 NOGROUP" "$(redis-cli -p "$BF" xpending pre g | head -1) $(redis-cli -p "$BF" xpending pre g | sed -n 4p) $(redis-cli -p "$BF" xlen pre) $(redis-cli -p "$BF" xpending pre "$long" | cut -d' ' -f1)"
+kill -9 "$BF_PID"; wait "$BF_PID" 2>/dev/null
+start_server BF "${NS_RUN[@]}" "$BA" --port 0 --data-dir "$T_TMP/full/b" || finish
+expect_eq "broker, restart on the full disk: serves reads, every acknowledged entry, the pending list" \
+  "$nok 2" "$(redis-cli -p "$BF" xlen full) $(redis-cli -p "$BF" xpending pre g | head -1)"
+in_ns rm "$T_TMP/full/filler"
+for i in $(seq 1 100); do [[ $(redis-cli -p "$BF" xadd full "$((nok + 1))-1" f "$fval") == *-1 ]] && break; sleep 0.05; done
+expect_eq "broker, space freed: XADD accepted again, no restart" "$((nok + 1))" "$(redis-cli -p "$BF" xlen full)"
+kill -9 "$BF_PID"; wait "$BF_PID" 2>/dev/null
+start_server BF "${NS_RUN[@]}" "$BA" --port 0 --data-dir "$T_TMP/full/b" || finish
+expect_eq "broker, after kill -9: nothing acknowledged lost" "$((nok + 1))" "$(redis-cli -p "$BF" xlen full)"
+stop_server BF
+
+# ---- 7d. a restart with a smaller --max-stream-memory keeps every entry ----------------
+plan 3
+start_server BM "$BIN/broker" --port 0 --data-dir "$T_TMP/bm" || finish
+for i in $(seq 1 150); do printf 'XADD m * f %s\r\n' "$fval"; done | timeout 30 redis-cli -p "$BM" --pipe >/dev/null 2>&1
+kill -9 "$BM_PID"; wait "$BM_PID" 2>/dev/null
+start_server BM "$BIN/broker" --port 0 --data-dir "$T_TMP/bm" --max-stream-memory 100kb || finish
+expect_eq "broker restarted with --max-stream-memory 100kb: all 150 acknowledged entries" 150 "$(redis-cli -p "$BM" xlen m)"
+check "... the log says they are kept over the limit" grep -q 'over --max-stream-memory 102400: all kept' "$T_TMP/BM.log"
+expect_eq "... and new XADDs are refused" "OOM command not allowed when used memory > 'maxmemory'." \
+  "$(redis-cli -p "$BM" xadd m '*' f v)"
+stop_server BM
+
+# ---- 7e. kill -9 at everysec: acknowledged XADDs and XACKs survive ----------------------
+plan 1
+line=$(/usr/bin/python3 "$LAB/pubsub_check.py" crash "$BIN/broker" "$T_TMP/bc" 25 2>&1 | tail -1)
+case $line in crash:*) ok "$line" ;; *) bad "kill -9 at everysec" "${line:-no output}" ;; esac
+
+# ---- 7f. checkpoints: the log does not grow for ever ------------------------------------
+plan 6
+# A steady workload whose state does not grow (10 entries of 1 KB added to a stream,
+# then the stream deleted, 2000 times: 20 MB of log) beside a stream that stays (100
+# entries, 50 of them pending).  1 MB segments, a checkpoint every 2 MB: the directory
+# holds the WAL since the last checkpoint, its segment, the one being filled, the one
+# made ahead and the snapshot: under 6 MB.
+start_server BK "$BIN/broker" --port 0 --data-dir "$T_TMP/bk" --wal-segment-size 1056768 \
+  --checkpoint-wal-size 2000000 || finish
+for i in $(seq 1 100); do printf 'XADD keep * n %d\r\n' "$i"; done | timeout 30 redis-cli -p "$BK" --pipe >/dev/null 2>&1
+redis-cli -p "$BK" xgroup create keep g 0 >/dev/null
+redis-cli -p "$BK" xreadgroup group g c count 50 streams keep '>' >/dev/null
+for r in $(seq 1 2000); do
+  for i in 1 2 3 4 5 6 7 8 9 10; do printf 'XADD tmp * f %s\r\n' "$fval"; done
+  printf 'DEL tmp\r\n'
+done >"$T_TMP/bk.cmds"
+expect_eq "checkpoints: 22,000 commands answered" "errors: 0, replies: 22000" \
+  "$(timeout 300 redis-cli -p "$BK" --pipe <"$T_TMP/bk.cmds" 2>&1 | tail -1)"
+sleep 1 # the last checkpoint finishes
+check_num "checkpoints: the broker's data directory stays under 6 MB after 20 MB of log" \
+  "$(du -sb "$T_TMP/bk" | cut -f1)" '<' 6000000
+check_num "checkpoints: several made" "$(grep -c 'checkpoint at LSN .* WAL segments removed' "$T_TMP/BK.log")" '>=' 4
+kill -9 "$BK_PID"; wait "$BK_PID" 2>/dev/null
+start_server BK "$BIN/broker" --port 0 --data-dir "$T_TMP/bk" || finish
+expect_eq "checkpoints: after kill -9: 100 entries, 50 pending, the deleted stream gone" \
+  "100 50 0" "$(redis-cli -p "$BK" xlen keep) $(redis-cli -p "$BK" xpending keep g | head -1) $(redis-cli -p "$BK" exists tmp)"
+check "checkpoints: the restart loaded the checkpoint" grep -q 'loaded the checkpoint in .* at LSN' "$T_TMP/BK.log"
+stop_server BK
+printf 'x' >>"$T_TMP/bk/snapshot"
+timeout 20 "$BIN/broker" --port 0 --data-dir "$T_TMP/bk" >"$T_TMP/bksnap.log" 2>&1
+expect_eq "checkpoints: a damaged snapshot: refused, exit 1, the file named" \
+  "1 1" "$? $(grep -c 'cannot load the checkpoint: .*/snapshot: ' "$T_TMP/bksnap.log")"
 
 # ---- 8. every lab program against a real Redis --------------------------------------------
 plan 5

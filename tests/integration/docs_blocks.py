@@ -102,7 +102,9 @@ def main():
             with open(os.path.join(outdir, name + ".sh"), "w", encoding="utf-8") as f:
                 f.write("# %s%s\n%s\n" % (where, "".join(" %s->%s" % kv for kv in mapping.items()), body))
             print("run %s %s" % (name, where))
-            run_text.setdefault(os.path.dirname(rel), []).extend(lines)
+            # a command continued over lines (`\` at the end) counts as one line
+            joined = re.sub(r"\s*\\\n\s*", " ", "\n".join(lines)).split("\n")
+            run_text.setdefault(os.path.dirname(rel), []).extend(joined)
 
     # The README's lab table: `run it` commands must be tested as written.
     readme = os.path.join(top, "README.md")

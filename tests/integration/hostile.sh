@@ -8,13 +8,15 @@
 # pipelined flood read late, half-closed requests, header sections over the limit
 # (answered, then a FIN, not a reset), 1,000 unfinished bodies against their body
 # budget, and slowloris on 256 descriptors (fresh clients must still be served).
-# After each attack the server is alive, its ASan/UBSan log is clean and a fresh
-# normal client is served.  Then every program gets bad command lines (exit 2 and a
-# message) and the file tools (parse, wal-dump, diskbench) hostile files (an exit
-# code and a message, never a crash).
+# The broker and kv-server also get a full disk, a restart with a lower limit, kill -9
+# at everysec and reads racing a simulated power loss: nothing acknowledged lost,
+# nothing refused visible.  After each attack the server is alive, its ASan/UBSan log
+# is clean and a fresh normal client is served.  Then every program gets bad command
+# lines (exit 2 and a message) and the file tools (parse, wal-dump, diskbench) hostile
+# files (an exit code and a message, never a crash).
 # Budget: 40 s.  HOSTILE_SECS (default 0.7) is the length of each attack.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-need python3 timeout
+need python3 timeout redis-cli
 # ASan keeps 256 MiB of freed memory in quarantine by default: RSS would measure that,
 # not the server's bounds.
 export ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=8"
@@ -40,7 +42,7 @@ badcli() {
   if [ "$rc" = 2 ] && [ -n "$out" ] && ! grep -q 'Sanitizer\|runtime error' <<<"$out"; then echo "ok $prog $* -> exit 2"
   else echo "FAIL $prog $*: exit $rc: $(head -c 200 <<<"$out" | tr "\n" " ")"; fi
 }
-echo "plan 51" # the badcli lines below
+echo "plan 55" # the badcli lines below
 for p in server-blocking server-epoll server-uring jobs-server broker; do
   badcli "$p" --port 99999
   badcli "$p" --port -1
@@ -59,6 +61,10 @@ badcli jobs-server --webhook-retries x
 badcli broker --pubsub-buffer-limit 1 2
 badcli broker --max-stream-memory 99999999999999999999gb
 badcli broker --appendfsync sometimes
+badcli broker --wal-segment-size 65536   # smaller than the largest record needs
+badcli broker --checkpoint-wal-size lots
+badcli kv-server --role primary --port 0 --data-dir "$T_TMP/x" --synchronous-commit local --wal-segment-size 65536
+badcli kv-server --role primary --port 0 --data-dir "$T_TMP/x" --synchronous-commit local --checkpoint-wal-size -1
 badcli kv-server
 badcli kv-server --role king --port 0 --data-dir "$T_TMP/x"
 badcli kv-server --role replica --port 0 --primary nohostport --data-dir "$T_TMP/x"
@@ -125,7 +131,7 @@ declare -A FILES=([json]="deep.json deepobj.json nul.json huge-num.json bad-utf8
 local impls nfiles=0 fmt impl
 impls=$("$BIN/parse" --list)
 while read -r fmt impl; do set -- ${FILES[$fmt]:-random.bin}; nfiles=$((nfiles + $#)); done <<<"$impls"
-echo "plan $((nfiles + 1 + 11))" # the files, the list itself, the WAL and diskbench files
+echo "plan $((nfiles + 1 + 12))" # the files, the list itself, the WAL, snapshot and diskbench files
 [ "$(wc -l <<<"$impls")" -ge 8 ] && echo "ok parse --list: $(wc -l <<<"$impls") implementations" ||
   echo "FAIL parse --list: $impls"
 while read -r fmt impl; do
@@ -134,10 +140,33 @@ while read -r fmt impl; do
     filetool "parse $fmt $impl $f" "0 1" "$BIN/parse" --format "$fmt" "${args[@]}" "$T_TMP/$f"
   done
 done <<<"$impls"
+# kv-server's recovery of each hostile directory (at local: the default level would stop
+# at the command line).  wal-rand and wal-meta have a hostile wal.meta; wal-trunc and
+# wal-hdr a real one (from a kv-server run) and a durable.lsn past what their segments
+# hold, so recovery walks their records: refused, exit 1, a message, no file changed.
+# Then a snapshot of random bytes beside a good WAL: refused the same way.
+"$BIN/kv-server" --role primary --port 0 --data-dir "$T_TMP/wal-tpl" --synchronous-commit local \
+  --wal-segment-size 1056768 >"$T_TMP/wal-tpl.log" 2>&1 &
+local tpl=$! i
+for i in $(seq 1 100); do grep -q '^listening on' "$T_TMP/wal-tpl.log" && break; sleep 0.05; done
+kill "$tpl"; wait "$tpl"
+for dd in wal-trunc wal-hdr; do cp "$T_TMP/wal-tpl/wal.meta" "$T_TMP/$dd/"; echo 4096 >"$T_TMP/$dd/durable.lsn"; done
+cp -a "$T_TMP/wal-tpl" "$T_TMP/wal-snap"
+cp "$T_TMP/random.bin" "$T_TMP/wal-snap/snapshot"
+kvrecover() { # DIR: kv-server refuses it with a message and changes no file
+  local d=$1 out rc sums
+  sums=$(cd "$d" && md5sum ./* | sort)
+  out=$(timeout 20 "$BIN/kv-server" --role primary --port 0 --data-dir "$d" --synchronous-commit local 2>&1 </dev/null); rc=$?
+  if [ "$rc" = 1 ] && grep -qE 'cannot (open the WAL|load the checkpoint): ' <<<"$out" &&
+     [ "$sums" = "$(cd "$d" && md5sum ./* | sort)" ] && ! grep -q 'Sanitizer\|runtime error' <<<"$out"; then
+    echo "ok kv-server recovery of $(basename "$d"): refused, exit 1, no file changed"
+  else echo "FAIL kv-server recovery of $(basename "$d"): exit $rc: $(head -c 300 <<<"$out" | tr "\n" " ")"; fi
+}
 for dd in wal-rand wal-meta wal-trunc wal-hdr; do
   filetool "wal-dump $dd" "0 1 2" "$BIN/wal-dump" "$T_TMP/$dd"
-  filetool "kv-server recovery of $dd" "1 2" "$BIN/kv-server" --role primary --port 0 --data-dir "$T_TMP/$dd"
+  kvrecover "$T_TMP/$dd"
 done
+kvrecover "$T_TMP/wal-snap"
 filetool "wal-dump on a file" "1 2" "$BIN/wal-dump" "$T_TMP/random.bin"
 printf 'x' >"$T_TMP/tiny"
 filetool "diskbench on a directory" "1 2" "$BIN/diskbench" --engine pread --rw randread --ios 10 "$T_TMP"
@@ -243,6 +272,34 @@ if start_server K "$BIN/kv-server" --role primary --port 0 --repl-port 0 --data-
       '20 20 $2 w1 $3 w20' "$A1 $A2 $(resp "$K" GET acked1) $(resp "$K" GET acked20)"
   fi
 fi
+
+# Durability under attack: a full disk, reads racing a power loss, a lower limit at
+# restart, kill -9 at everysec (short forms of the cases in wal.sh and broker.sh).
+plan 6
+BA=$(realpath "$BIN/broker")
+private_tmpfs "$T_TMP/full" 6m
+if start_server HB "${NS_RUN[@]}" "$BA" --port 0 --data-dir "$T_TMP/full/b" --wal-segment-size 1052672; then
+  for i in $(seq 1 100); do [ "$(in_ns stat -c %s "$T_TMP/full/b/0000000000101000.wal" 2>/dev/null)" = 1052672 ] && break; sleep 0.05; done
+  in_ns dd if=/dev/zero of="$T_TMP/full/filler" bs=65536 status=none 2>/dev/null
+  fv=$(head -c 1000 /dev/zero | tr '\0' f)
+  out=$(for i in $(seq 1 3000); do printf 'XADD full %d-1 f %s\r\n' "$i" "$fv"; done |
+    timeout 30 redis-cli -p "$HB" --pipe 2>&1)
+  nerr=$(sed -nE 's/^errors: ([0-9]+), replies: 3000$/\1/p' <<<"$out")
+  check_num "broker on a full disk: 3000 XADDs answered within 30 s, ${nerr:-?} refused" "$nerr" '>' 0 '<' 3000
+  expect_eq "broker on a full disk: exactly the acknowledged entries are visible" \
+    "$((3000 - ${nerr:-3000}))" "$(redis-cli -p "$HB" xlen full)"
+  stop_server HB
+fi
+if start_server HM "$BIN/broker" --port 0 --data-dir "$T_TMP/hm"; then
+  for i in $(seq 1 150); do printf 'XADD m * f %s\r\n' "$fv"; done | timeout 30 redis-cli -p "$HM" --pipe >/dev/null 2>&1
+  kill -9 "$HM_PID"; wait "$HM_PID" 2>/dev/null
+  start_server HM "$BIN/broker" --port 0 --data-dir "$T_TMP/hm" --max-stream-memory 100kb &&
+    expect_eq "broker restarted with a smaller --max-stream-memory: all 150 entries" 150 "$(redis-cli -p "$HM" xlen m)"
+fi
+line=$(timeout 60 python3 "$(dirname "$H")/../../labs/11-pubsub/pubsub_check.py" crash "$BIN/broker" "$T_TMP/hc" 3 2>&1 | tail -1)
+case $line in crash:*) ok "broker $line" ;; *) bad "broker kill -9 at everysec" "${line:-no output}" ;; esac
+line=$(timeout 60 python3 "$(dirname "$H")/kv_check.py" dirty "$BIN/kv-server" "$T_TMP/hd" 5 2>&1 | tail -1)
+case $line in dirty:*) ok "kv-server $line" ;; *) bad "kv-server dirty reads" "${line:-no output}" ;; esac
 
 # a fake primary that answers a replica with garbage (mutated real WAL records)
 plan 1

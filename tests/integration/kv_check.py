@@ -8,6 +8,15 @@ and exits 0 on success, 1 with a FAIL line otherwise.
   kv_check.py keys PORT_REF PORT N     N keys of 500 to 700 bytes into both servers, then
                                        KEYS with patterns of 600 bytes: the same keys match
                                        on both (PORT_REF: a real redis-server)
+  kv_check.py dirty KV DIR TRIALS      kv-server KV at local with --sim-power-loss, per
+                                       trial: client A sends a SET and does not wait,
+                                       client B GETs the key until it sees the value,
+                                       kill -9, restart (the WAL cut to what was
+                                       fdatasync'd): a value B was shown must be there
+  kv_check.py writer PORT N            N SETs of 1000 bytes pipelined to a server whose
+                                       WAL writer fails meanwhile: some acknowledged, some
+                                       refused; each acknowledged one reads back, no
+                                       refused one is visible
 """
 import os
 import random
@@ -16,7 +25,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../labs/11-pubsub"))
-from pubsub_check import R  # noqa: E402  (the RESP reader both labs' checks use)
+from pubsub_check import R, start_server, stop_server  # noqa: E402  (shared by both labs' checks)
 
 
 def fail(msg):
@@ -112,10 +121,72 @@ def keys(port_ref, port, n):
           "(%s matched)" % (n, len(patterns), len(patterns[0]), "/".join(map(str, matched))))
 
 
+def start_kv(kv, d):
+    """kv-server at local with the power-loss simulation; (process, port)."""
+    return start_server([kv, "--role", "primary", "--port", "0", "--data-dir", d,
+                         "--synchronous-commit", "local", "--sim-power-loss"])
+
+
+def dirty(kv, d, trials):
+    shown = lost = 0
+    for t in range(trials):
+        p, port = start_kv(kv, d)
+        key, val = "dirty:%d" % t, ("v%d:" % t + "x" * 2000).encode()
+        a = socket.create_connection(("127.0.0.1", port), timeout=10)
+        b = R(port)
+        a.sendall(enc("SET", key, val))
+        got = None
+        for _ in range(2000):
+            got = b.cmd("GET", key)
+            if got is not None:
+                break
+        stop_server(p, kill=True)  # as soon as B has its reply
+        a.close()
+        if got == val:
+            shown += 1
+        p, port = start_kv(kv, d)
+        after = R(port).cmd("GET", key)
+        stop_server(p)
+        if got == val and after != val:
+            lost += 1
+    line = ("dirty: %d trials, %d reads shown the value, %d of those gone after a simulated "
+            "power loss" % (trials, shown, lost))
+    if lost or shown == 0:
+        fail(line)
+    print(line)
+
+
+def writer_fail(port, n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    vals = [("w%d:" % i + "y" * 1000).encode() for i in range(n)]
+    s.sendall(b"".join(enc("SET", "wf:%d" % i, vals[i]) for i in range(n)))
+    r = R(port)
+    r.s, r.buf = s, b""
+    acked = [not isinstance(r.read(), Exception) for _ in range(n)]
+    r = R(port)
+    shown_refused = lost = 0
+    for i in range(n):
+        got = r.cmd("GET", "wf:%d" % i)
+        if acked[i] and got != vals[i]:
+            lost += 1
+        if not acked[i] and got == vals[i]:
+            shown_refused += 1
+    na = sum(acked)
+    line = ("writer: the WAL writer failed under %d SETs: %d acknowledged, %d refused; %d "
+            "acknowledged not read back, %d refused visible" % (n, na, n - na, lost, shown_refused))
+    if na == 0 or na == n or lost or shown_refused:
+        fail(line)
+    print(line)
+
+
 def main():
     what = sys.argv[1] if len(sys.argv) > 1 else ""
     if what in ("pipeline", "pipeline-first"):
         pipeline(int(sys.argv[2]), int(sys.argv[3]), what == "pipeline-first")
+    elif what == "dirty":
+        dirty(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif what == "writer":
+        writer_fail(int(sys.argv[2]), int(sys.argv[3]))
     elif what == "keys":
         keys(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
     else:

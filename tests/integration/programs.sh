@@ -76,11 +76,14 @@ for p in "${!SERVERS[@]}"; do
       stop_server SRV "$p: listening, then exit 0 on SIGTERM"
     else
       kill -INT "$SRV_PID"
-      (sleep 10 && kill -KILL "$SRV_PID" 2>/dev/null) & # a server that ignores SIGINT
-      guard=$!
+      # 10 s to exit, then SIGKILL (no background guard: a subshell would carry lib.sh's traps)
+      for _ in $(seq 100); do
+        proc_state "$SRV_PID" && [ "$PROC_STATE" != Z ] || break
+        sleep 0.1
+      done
+      proc_state "$SRV_PID" && [ "$PROC_STATE" != Z ] && kill -KILL "$SRV_PID"
       wait "$SRV_PID"
       rc=$?
-      kill "$guard" 2>/dev/null
       expect_eq "$p: listening, then exit 0 on SIGINT" 0 "$rc"
     fi
   done

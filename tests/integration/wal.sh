@@ -356,24 +356,16 @@ expect_eq "strace: fdatasyncs on WAL segments = the WAL's count ($nsync)" "${nsy
 check "strace: at least one fdatasync per acknowledged SET here (sequential)" test "${n_syncs:-0}" -ge 40
 
 # ---- a full disk: a 6 MB tmpfs in a private mount namespace (it dies with the test) ----
-plan 11
+plan 12
 # Appends that need a segment the disk has no room for are refused (ERR, and the value is
 # never visible); kv-server restarts and serves reads on the full disk; once space is
 # freed writes are accepted again, and nothing acknowledged is lost.
-need unshare nsenter
-if [ "$(id -u)" = 0 ]; then NSU=(--mount); NSE=(-m); else NSU=(--user --map-root-user --mount); NSE=(-U -m --preserve-credentials); fi
-mkdir -p "$D/full"
-unshare "${NSU[@]}" --propagation private sleep 600 &
-NSPID=$!
-T_PIDS+=("$NSPID")
-ns() { nsenter -t "$NSPID" "${NSE[@]}" -- "$@"; }
-for i in $(seq 1 100); do ns true 2>/dev/null && break; sleep 0.05; done
-check "a 6 MB tmpfs in a private mount namespace" ns mount -t tmpfs -o size=6m tmpfs "$D/full"
-start_server FD nsenter -t "$NSPID" "${NSE[@]}" -- "$KVA" --role primary --port 0 \
+private_tmpfs "$D/full" 6m
+start_server FD "${NS_RUN[@]}" "$KVA" --role primary --port 0 \
   --data-dir "$D/full/p" --synchronous-commit local --wal-segment-size 1052672 || finish
-for i in $(seq 1 100); do [ "$(ns stat -c %s "$D/full/p/$SEG1" 2>/dev/null)" = 1052672 ] && break; sleep 0.05; done
-ns dd if=/dev/zero of="$D/full/filler" bs=65536 status=none 2>/dev/null
-expect_eq "the disk is full" 0 "$(ns df --output=avail -B1 "$D/full" | tail -1 | tr -d ' ')"
+for i in $(seq 1 100); do [ "$(in_ns stat -c %s "$D/full/p/$SEG1" 2>/dev/null)" = 1052672 ] && break; sleep 0.05; done
+in_ns dd if=/dev/zero of="$D/full/filler" bs=65536 status=none 2>/dev/null
+expect_eq "the disk is full" 0 "$(in_ns df --output=avail -B1 "$D/full" | tail -1 | tr -d ' ')"
 for i in $(seq 0 2999); do printf 'SET full:%d %s\r\n' "$i" "$val"; done >"$D/full.cmds"
 out=$(timeout 60 redis-cli -p "$FD" --pipe <"$D/full.cmds" 2>&1)
 nerr=$(sed -nE 's/^errors: ([0-9]+), replies: 3000$/\1/p' <<<"$out")
@@ -382,22 +374,108 @@ check "full disk: the refusal says why" grep -q 'ERR WAL append failed: No space
 nok=$((3000 - ${nerr:-3000}))
 expect_eq "full disk: the acknowledged SETs are there" "$nok" "$(cli "$FD" dbsize)"
 expect_eq "full disk: a refused SET is not visible" "" "$(cli "$FD" get full:2999)"
+# every write command: a DEL of every key is one record, refused whole
+expect_eq "full disk: a DEL of all $nok keys is refused whole, none deleted" \
+  "ERR WAL append failed: No space left on device|$nok" \
+  "$(cli "$FD" del $(seq -f 'full:%g' 0 $((nok - 1))) 2>&1)|$(cli "$FD" dbsize)"
 check "full disk: logged" grep -q 'cannot create segment .*No space left on device' "$T_TMP/FD.log"
 kill -9 "$FD_PID"; wait "$FD_PID" 2>/dev/null
-start_server FD nsenter -t "$NSPID" "${NSE[@]}" -- "$KVA" --role primary --port 0 \
+start_server FD "${NS_RUN[@]}" "$KVA" --role primary --port 0 \
   --data-dir "$D/full/p" --synchronous-commit local || finish
 expect_eq "restart on the full disk: serves reads, every acknowledged key" "$nok" "$(cli "$FD" dbsize)"
 # (a SET as large as the first refused one: a smaller one may fit the segment's last bytes)
 expect_eq "... and refuses writes" "ERR WAL append failed: No space left on device" "$(cli "$FD" set full:9999 "$val")"
-ns rm "$D/full/filler"
+in_ns rm "$D/full/filler"
 for i in $(seq 1 100); do [ "$(cli "$FD" set full:9999 "$val")" = OK ] && break; sleep 0.05; done
 expect_eq "space freed: writes accepted again, no restart" OK "$(cli "$FD" set full:9999 "$val")"
 for i in $(seq 0 999); do printf 'SET after:%d %s\r\n' "$i" "$val"; done | timeout 60 redis-cli -p "$FD" --pipe >/dev/null 2>&1
 kill -9 "$FD_PID"; wait "$FD_PID" 2>/dev/null
-start_server FD nsenter -t "$NSPID" "${NSE[@]}" -- "$KVA" --role primary --port 0 \
+start_server FD "${NS_RUN[@]}" "$KVA" --role primary --port 0 \
   --data-dir "$D/full/p" --synchronous-commit local || finish
 expect_eq "after kill -9: nothing acknowledged lost" $((nok + 1 + 1000)) "$(cli "$FD" dbsize)"
-kill "$FD_PID" "$NSPID"; wait "$FD_PID" "$NSPID" 2>/dev/null
+kill "$FD_PID"; wait "$FD_PID" 2>/dev/null
+
+# ---- the WAL writer fails: its next segment is removed under it ----
+plan 3
+# A failed write or fdatasync is final: the writes it refused were applied to the map
+# when appended, and no read may show them (nor any acknowledged one lost).
+start_server WF "$KV" --role primary --port 0 --data-dir "$D/wf" --synchronous-commit local \
+  --wal-segment-size 1056768 || finish
+for i in $(seq 1 100); do [ "$(stat -c %s "$D/wf/0000000000102000.wal" 2>/dev/null)" = 1056768 ] && break; sleep 0.05; done
+rm -f "$D/wf/0000000000102000.wal"
+kvcheck writer "$WF" 2000
+check "writer failure: logged, named" grep -q 'WAL cannot open segment .*0000000000102000.wal' "$T_TMP/WF.log"
+stop_server WF "writer failure: the server still stops cleanly"
+
+# ---- dirty reads: a read never shows a value a power loss can take away ----
+plan 1
+# Client A's SET is not yet fdatasync'd when client B asks for the key; B's reply waits
+# for it.  kill -9 the moment B has it, restart with the WAL cut to durable.lsn.
+kvcheck dirty "$KVA" "$D/dirty" 20
+
+# ---- checkpoints: disk bounded under a steady workload, restart, replicas ----
+plan 12
+start_server CK "$KV" --role primary --port 0 --repl-port 0 --data-dir "$D/ck" \
+  --synchronous-commit local --wal-segment-size 1056768 --checkpoint-wal-size 2000000 || finish
+CKR=$(sed -nE 's/^replication listening on 127\.0\.0\.1:([0-9]+)$/\1/p' "$T_TMP/CK.log")
+start_server CKS "$KV" --role replica --port 0 --primary "127.0.0.1:$CKR" --data-dir "$D/cks" --wal-segment-size 1056768 \
+  --checkpoint-wal-size 2000000 || finish
+for i in $(seq 1 100); do cli "$CK" info replication | grep -q connected_slaves:1 && break; sleep 0.05; done
+# 100 keys of 1 KB overwritten 100 times a round: 10 MB of WAL a round, 200 keys in all
+ckround() { # ROUND: every key set to its value of that round
+  for r in $(seq 1 100); do for k in $(seq 0 99); do printf 'SET ck:%d %s:%d:%d\r\n' "$k" "$val" "$1" "$r"; done; done |
+    timeout 120 redis-cli -p "$CK" --pipe 2>&1 | tail -1
+}
+# WAL since the last checkpoint (2 MB) + its segment, the one being filled and the one
+# made ahead (1 MB each) + the snapshot and its next version (0.1 MB each): under 6 MB.
+bound=$((6 * 1000 * 1000))
+expect_eq "checkpoints: round 1, 10,000 SETs acknowledged" "errors: 0, replies: 10000" "$(ckround 1)"
+sleep 1 # the last checkpoint of the round finishes
+du1=$(du -sb "$D/ck" | cut -f1)
+expect_eq "checkpoints: round 2, 10,000 more" "errors: 0, replies: 10000" "$(ckround 2)"
+sleep 1
+du2=$(du -sb "$D/ck" | cut -f1)
+check_num "checkpoints: the primary's data directory stays under 6 MB after 10 and 20 MB of WAL ($du1, $du2 bytes)" "$du2" '<' "$bound"
+check_num "... and did after the first round" "$du1" '<' "$bound"
+check_num "checkpoints: several made ($(grep -c 'checkpoint at LSN' "$T_TMP/CK.log") logged)" \
+  "$(grep -c 'checkpoint at LSN .* WAL segments removed' "$T_TMP/CK.log")" '>=' 4
+for i in $(seq 1 200); do [ "$(cli "$CKS" get ck:99)" = "$val:2:100" ] && break; sleep 0.05; done
+expect_eq "checkpoints: the replica streamed through them: its last value" "$val:2:100" "$(cli "$CKS" get ck:99)"
+sleep 1
+check_num "checkpoints: the replica checkpoints too: its directory stays under 6 MB" \
+  "$(du -sb "$D/cks" | cut -f1)" '<' "$bound"
+kill -9 "$CK_PID"; wait "$CK_PID" 2>/dev/null
+start_server CK "$KV" --role primary --port 0 --data-dir "$D/ck" --synchronous-commit local || finish
+expect_eq "checkpoints: after kill -9, snapshot + WAL give every key its last value" \
+  "100 $val:2:100 $val:2:100" "$(cli "$CK" dbsize) $(cli "$CK" get ck:0) $(cli "$CK" get ck:99)"
+check "checkpoints: the restart loaded the snapshot" grep -q 'loaded the checkpoint in .*: 100 keys at LSN' "$T_TMP/CK.log"
+stop_server CK
+# a replica that needs WAL the checkpoints removed gets the error that says so
+start_server CKN "$KV" --role replica --port 0 --primary "127.0.0.1:$CKR" --data-dir "$D/ckn" --wal-segment-size 1056768 || finish
+start_server CK "$KV" --role primary --port 0 --repl-port "$CKR" --data-dir "$D/ck" --synchronous-commit local || finish
+for i in $(seq 1 100); do grep -q 'is gone' "$T_TMP/CKN.log" && break; sleep 0.05; done
+check "checkpoints: a new replica asking for LSN 0 is told that WAL is gone" \
+  grep -q 'WAL from LSN 0 is gone (oldest kept' "$T_TMP/CKN.log"
+stop_server CKN
+stop_server CK
+# A checkpoint never gets ahead of the log: at off with a 10 s writer delay nothing is
+# written yet when the child has written the snapshot; kill -9 then.  The snapshot must
+# not have replaced anything (it waits for the flush), or the restart finds a log that
+# ends before the snapshot's LSN.
+start_server CKO "$KV" --role primary --port 0 --data-dir "$D/cko" --synchronous-commit off \
+  --wal-writer-delay 10000 --wal-segment-size 1056768 --checkpoint-wal-size 100000 || finish
+for k in $(seq 0 299); do printf 'SET ck:%d %s\r\n' "$k" "$val"; done | timeout 60 redis-cli -p "$CKO" --pipe >/dev/null 2>&1
+sleep 1
+kill -9 "$CKO_PID"; wait "$CKO_PID" 2>/dev/null
+start_server CKO "$KV" --role primary --port 0 --data-dir "$D/cko" --synchronous-commit off &&
+  ok "checkpoints: a snapshot made before its WAL was written never replaces one (kill -9 at off: restarts)"
+stop_server CKO
+# a damaged snapshot stops the start (the WAL below it is gone); a .tmp is cleaned up
+printf 'x' >>"$D/ck/snapshot"
+: >"$D/ck/snapshot.tmp"
+timeout 20 "$KV" --role primary --port 0 --data-dir "$D/ck" --synchronous-commit local >"$D/cksnap.log" 2>&1
+expect_eq "checkpoints: a damaged snapshot: refused, exit 1, the file named" \
+  "1 1" "$? $(grep -c 'cannot load the checkpoint: .*/snapshot: data after the body' "$D/cksnap.log")"
 
 # ---- the crash harness: kill -9 at a random moment, restart or promote, read back ----
 plan 12
@@ -437,4 +515,84 @@ harness "power loss (cut to last fdatasync, torn record): local loses nothing ac
   --level local --scenario restart --trials 5 --power-loss tear
 harness "power loss: on, promote the replica, nothing acknowledged lost" \
   --level on --scenario promote --trials 5 --power-loss tear
+# ---- over a real link: the replica behind linkem (labs/12-links) ----
+plan 12
+LINKEM=$BIN/linkem
+[ -x "$LINKEM" ] || { bad "linkem" "$LINKEM is missing (make asan)"; finish; }
+# A commit at `on` waits for the replica's flush, and the replica is a round trip away:
+# behind a link of 20 ms each way no commit can come back in under 40 ms.  At `local`
+# the commit does not wait for the replica, so over the same link it comes back sooner:
+# the control that the link sits between primary and replica, not in front of the client.
+lpair() { # NAME LEVEL: a primary at LEVEL, linkem --delay 20ms to its replication port, a replica through it
+  local n=$1 lv=$2 r l
+  start_server "${n}P" "$KV" --role primary --port 0 --repl-port 0 --data-dir "$D/$n-p" \
+    --synchronous-commit "$lv" --sync-timeout 5000 || return 1
+  r=$(sed -nE 's/^replication listening on 127\.0\.0\.1:([0-9]+)$/\1/p' "$T_TMP/${n}P.log")
+  start_server "${n}L" "$LINKEM" --to "127.0.0.1:$r" --delay 20ms || return 1
+  l=${n}L
+  start_server "${n}R" "$KV" --role replica --port 0 --primary "127.0.0.1:${!l}" --data-dir "$D/$n-r" || return 1
+}
+commit_times() { # PORT N: N SETs one after the other on one connection; "OKs fastest_ms"
+  local i t0 t1 line oks=0 best=999999
+  exec 5<>"/dev/tcp/127.0.0.1/$1"
+  for i in $(seq 1 "$2"); do
+    t0=$(date +%s%N)
+    printf 'SET link:%d %d\r\n' "$i" "$i" >&5
+    IFS= read -r -t 10 line <&5 || break
+    t1=$(date +%s%N)
+    [ "$line" = $'+OK\r' ] && oks=$((oks + 1))
+    [ $(((t1 - t0) / 1000)) -lt "$best" ] && best=$(((t1 - t0) / 1000))
+  done
+  exec 5<&-
+  awk -v o="$oks" -v b="$best" 'BEGIN { printf "%d %.3f\n", o, b / 1000 }'
+}
+lpair LON on || finish
+lpair LLO local || finish
+for i in $(seq 1 100); do cli "$LONP" info replication | grep -q connected_slaves:1 && break; sleep 0.05; done
+for i in $(seq 1 100); do cli "$LLOP" info replication | grep -q connected_slaves:1 && break; sleep 0.05; done
+read -r on_ok on_ms <<<"$(commit_times "$LONP" 5)"
+read -r lo_ok lo_ms <<<"$(commit_times "$LLOP" 5)"
+expect_eq "on, replica behind a 20 ms link: 5 commits, one at a time, all OK" 5 "$on_ok"
+check_num "on: every commit waits a round trip to the replica (fastest ${on_ms} ms >= 40)" "$on_ms" '>=' 40
+check_num "local over the same link does not wait for it (fastest ${lo_ms} ms < 40)" "$lo_ms" '<' 40
+for n in LONR LONL LONP LLOR LLOL LLOP; do stop_server "$n"; done
+
+# The crash harness puts the replica behind its own linkem per trial, and at the kill
+# the link dies with the primary: what was in flight and queued on it never arrives.
+# Each lost write must lie past the WAL the replica had received then (and past what it
+# had confirmed, acknowledged within the lag), or the harness fails.
+LH=("$BIN/crash-harness" --server "$KV" --tmp "$D/lcrash" --clients 4 --linkem "$LINKEM")
+lharness() { # NAME args...: the harness's exit status; its report in $D/lh.out
+  "${LH[@]}" "$@" >"$D/lh.out" 2>&1
+  local rc=$?
+  grep -E '^(#|TOTAL|ACK|LAG|LINK)' "$D/lh.out" | sed 's/^/      /'
+  return $rc
+}
+lfield() { sed -nE "s/^$1 .* $2=([0-9.]+).*/\1/p" "$D/lh.out" | tail -1; }
+if lharness --level on --scenario promote --trials 4 --kill-after 150:300 --link-delay 20ms; then
+  ok "on + promote behind a 20 ms link: 0 acknowledged lost in 4 trials"
+else bad "on + promote behind a 20 ms link" "$(tail -5 "$D/lh.out")"; fi
+check_num "... and every acknowledged commit took a round trip (fastest $(lfield ACK min) ms)" "$(lfield ACK min)" '>=' 40
+# 64 kbit/s (8 kB/s, ~140 of these commits a second) behind 20 ms: four clients at local
+# outrun it, so WAL waits in the link's queue as well as in flight
+if lharness --level local --scenario promote --trials 4 --kill-after 60:250 --link-delay 20ms \
+  --link-rate 64kbit --allow-async-loss; then
+  ok "local + promote behind a 20 ms, 64 kbit link: losses (expected: async) all within the bound"
+else bad "local + promote behind a slow link: losses within the bound" "$(tail -5 "$D/lh.out")"; fi
+check_num "... the loss is real (lost in 4 trials)" "$(lfield TOTAL lost)" '>' 0
+check_num "... the lost bytes fit in what the link had not delivered ($(lfield LINK lost_bytes) of $(lfield LINK undelivered_bytes))" \
+  "$(lfield LINK lost_bytes)" '<=' "$(lfield LINK undelivered_bytes)"
+# A planted loss: 3 old acknowledged writes (delivered long before the kill) deleted on the
+# promoted replica before the read-back.  The harness must count them outside the bound.
+lharness --level local --scenario promote --trials 2 --kill-after 150:250 --link-delay 20ms \
+  --allow-async-loss --plant-loss 3
+rc=$?
+expect_eq "planted loss: the harness fails" 1 "$rc"
+expect_eq "planted loss: 2 trials x 3 writes counted outside the bound" 6 "$(lfield LINK lost_outside_bound)"
+"$BIN/crash-harness" --server "$KV" --link-rate fast >"$D/lu.out" 2>&1
+rc=$?
+expect_eq "--link-rate fast: a usage error, exit 2" "2 crash-harness: error: --link-rate: bad rate (want e.g. 100mbit, 1gbit) 'fast'" "$rc $(head -1 "$D/lu.out")"
+"$BIN/crash-harness" --server "$KV" --level local --scenario restart --link lan >"$D/lu.out" 2>&1
+rc=$?
+expect_eq "a link where no replica runs: a usage error, exit 2" "2 crash-harness: error: a link needs a replica: --scenario restart at local runs none" "$rc $(head -1 "$D/lu.out")"
 finish
