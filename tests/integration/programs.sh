@@ -12,6 +12,7 @@
 # sanitized build) runs from $BUILD/bin.
 source "$(dirname "$0")/../lib.sh"
 
+need strings
 mapfile -t progs < <(ls "$BUILD/bin")
 [ ${#progs[@]} -ge 20 ] || { bad "programs" "only ${#progs[@]} programs in $BUILD/bin: run make all"; finish; }
 
@@ -28,6 +29,11 @@ declare -A SERVERS=(
   [link-probe]="serve --port 0"
   [linkem]="--to 127.0.0.1:PROBE_PORT --listen 127.0.0.1:0"
 )
+# Options a program puts on the command lines of the programs it starts, not its own.
+declare -A PASSED_ON=(
+  [crash-harness]="--data-dir --delay --listen --port --primary --profile --queue --rate --repl-port --role --sync-timeout --synchronous-commit --to"
+  [pg-crash-harness]="--from"
+)
 # Programs whose --help names a port of a server they talk to.
 declare -A CLIENTS=([broker-bench]=1)
 
@@ -42,6 +48,20 @@ for p in "${progs[@]}"; do
   elif [ -s "$T_TMP/help.err" ]; then bad "$p --help" "wrote to stderr: $(head -c 300 "$T_TMP/help.err")"
   elif ! grep -q -- '--[a-z]' "$T_TMP/help.out"; then bad "$p --help" "lists no option: $(head -c 300 "$T_TMP/help.out")"
   else ok "$p --help exits 0 and lists its options"; fi
+
+  # Every option the program compares an argument with ("--NAME" as a string in the
+  # binary: the programs that parse with strcmp) is in its --help, but for --help itself
+  # and the options it passes on to the programs it starts (PASSED_ON).  getopt_long's
+  # tables hold names without the dashes, so those programs are not covered here.
+  plan 1
+  miss=""
+  for o in $(strings -n 3 "$BUILD/bin/$p" | grep -oE '^--[a-z][a-z0-9-]+$' | sort -u); do
+    [ "$o" = --help ] && continue
+    [[ " ${PASSED_ON[$p]:-} " == *" $o "* ]] && continue
+    grep -q -- "$o" "$T_TMP/help.out" || miss+="$o "
+  done
+  if [ -z "$miss" ]; then ok "$p --help names every option it parses"
+  else bad "$p --help names every option it parses" "missing: $miss"; fi
 
   "$b" --no-such-option >"$T_TMP/bad.out" 2>"$T_TMP/bad.err" </dev/null
   rc=$?
