@@ -98,7 +98,7 @@ run_wrk() {
   echo "${rps:-0} $(to_ms "${p50:-0}") $(to_ms "${p99:-0}") $err"
 }
 
-# Runs are interleaved (run 1 of every server, then run 2, ...) so that a change
+# Runs are interleaved (the first repetition of every server, then the second, ...) so that a change
 # in the machine's load during a setting hits every server alike.
 declare -A RPS P50 P99 ERR R A B
 for cfg in $CONFIGS; do
@@ -171,7 +171,7 @@ MD="$OUT/io-models.md"
   echo "| --- | ---: | --- |"
   for s in $SERVERS; do echo "| $s | ${SYS[$s]} | ${TOPSYS[$s]} |"; done
   echo
-  echo "Targets (issue 2):"
+  echo "Targets:"
   for cfg in c50 c256; do for s in epoll uring; do
     echo "- $s >= 1.0x nginx at ${cfg#c} connections: $(ratio "${RPS[$s,$cfg]}" "${RPS[nginx,$cfg]}")x, $(met "${RPS[$s,$cfg]}" "${RPS[nginx,$cfg]}")"
   done; done
