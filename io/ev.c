@@ -282,7 +282,7 @@ static int wait_events(struct ev_loop *l, struct epoll_event *evs, int max)
 
 static void run_hooks(struct ev_loop *l)
 {
-    /* By index, re-reading nhooks: a hook may add another (it runs this round) or
+    /* By index, re-reading nhooks: a hook may add another (it runs in this iteration) or
      * remove any (its cb is cleared now, the slot compacted below). */
     l->in_hooks = 1;
     for (int i = 0; i < l->nhooks && !l->stop; i++)
@@ -324,7 +324,7 @@ int ev_run(struct ev_loop *l)
             }
             struct ev_file *f = &l->files[fd];
             if (f->gen != gens[i] || f->mask == 0 || !f->cb)
-                continue; /* unwatched (and maybe reused) during this round */
+                continue; /* unwatched (and maybe reused) during this iteration */
             unsigned m = 0;
             if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) m |= EV_READ;
             if (evs[i].events & EPOLLOUT) m |= EV_WRITE;

@@ -110,7 +110,7 @@ run_wrk() {
   echo "${rps:-0} $(to_ms "${p50:-0}") $(to_ms "${p99:-0}") $err"
 }
 
-# Runs are interleaved (run 1 of every server, then run 2, ...) so that a change
+# Runs are interleaved (the first repetition of every server, then the second, ...) so that a change
 # in the machine's load during a setting hits every server alike.
 declare -A RPS P50 P99 ERR R A B ALL SPR
 for cfg in $CONFIGS; do

@@ -9,6 +9,7 @@
  * --requests N sends N requests one after the other on one kept-alive connection:
  * the first pays for the connection, the others do not, and each gets its timeline.
  */
+#include "io/cli.h"
 #include "io/ev.h"
 #include "io/httpc/httpc.h"
 #include "io/net.h"
@@ -290,6 +291,7 @@ int main(int argc, char **argv)
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     int c;
     char *end;
+    opterr = 0; /* cli_getopt_error says it, in the one format */
     while ((c = getopt_long(argc, argv, "m:d:n:jh", opts, NULL)) != -1) {
         switch (c) {
         case 'm':
@@ -301,8 +303,7 @@ int main(int argc, char **argv)
         case 'n':
             nreq = strtol(optarg, &end, 10);
             if (*end || nreq < 1 || nreq > 1000) {
-                fprintf(stderr, "rr-client: --requests wants 1..1000, not '%s'\n", optarg);
-                return 2;
+                cli_usage_error("rr-client", "--requests wants 1..1000, not '%s'", optarg);
             }
             break;
         case 'j':
@@ -312,18 +313,15 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         default:
-            usage(stderr);
-            return 2;
+            cli_getopt_error("rr-client", argv, optind);
         }
     }
-    if (optind != argc - 1) {
-        usage(stderr);
-        return 2;
-    }
+    if (optind != argc - 1)
+        cli_usage_error("rr-client", "%s",
+                        optind == argc ? "a URL is required" : "one URL at most");
     o.url = argv[optind];
     if (parse_url(o.url, o.host, sizeof o.host, &o.port, o.path, sizeof o.path) != 0) {
-        fprintf(stderr, "rr-client: bad URL '%s' (want http://HOST:PORT/path)\n", o.url);
-        return 2;
+        cli_usage_error("rr-client", "bad URL '%s' (want http://HOST:PORT/path)", o.url);
     }
     if (o.data && strcmp(o.method, "GET") == 0) o.method = "POST";
 

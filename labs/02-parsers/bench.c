@@ -18,6 +18,7 @@
  * records: the decoded struct tree or protobuf-c's message.)
  * --iters N runs exactly N operations once (for callgrind: instructions per byte).
  * Exit 1 when the input does not parse, 3 when the operation is not supported. */
+#include "io/cli.h"
 #include "labs/02-parsers/orders.h"
 #include "parsers/json/json.h"
 #include "parsers/proto/proto.h"
@@ -270,16 +271,14 @@ int main(int argc, char **argv)
         else if (argv[i][0] != '-' && !file)
             file = argv[i];
         else {
-            fprintf(stderr, "parse-bench: bad argument '%s' (see --help)\n", argv[i]);
-            return 2;
+            cli_usage_error("parse-bench", "bad argument '%s'", argv[i]);
         }
     }
     if (!strcmp(op, "write")) {
         if (!format || !impl || records < 1 || records > 10000000 || ms < 1 || runs < 1 ||
             runs > 101) {
-            fprintf(stderr,
-                    "parse-bench: --op write needs --format, --impl and --records 1..10000000\n");
-            return 2;
+            cli_usage_error("parse-bench",
+                            "--op write needs --format, --impl and --records 1..10000000");
         }
         mallopt(M_MMAP_MAX, 0);
         mallopt(M_TRIM_THRESHOLD, 1 << 30);
@@ -288,10 +287,8 @@ int main(int argc, char **argv)
     const struct parser_impl *p = format && impl ? registry_find(format, impl) : NULL;
     if (!p || !file || ms < 1 || runs < 1 || runs > 101 ||
         (strcmp(op, "decode") && strcmp(op, "encode"))) {
-        fprintf(
-            stderr,
-            "parse-bench: need --format, a registered --impl (parse --list), FILE, a valid --op\n");
-        return 2;
+        cli_usage_error("parse-bench",
+                        "need --format, a registered --impl (parse --list), FILE, a valid --op");
     }
     /* Keep freed memory in the heap for every implementation alike: otherwise glibc
      * returns big blocks to the kernel after each iteration and the next one pays
@@ -311,7 +308,7 @@ int main(int argc, char **argv)
     size_t len = buf ? fread(buf, 1, (size_t)(flen > 0 ? flen : 0), f) : 0;
     fclose(f);
     if (!buf || (long)len != flen) {
-        fprintf(stderr, "parse-bench: cannot read %s\n", file);
+        fprintf(stderr, "parse-bench: error: cannot read %s\n", file);
         return 2;
     }
     int enc_mode = !strcmp(op, "encode");

@@ -8,6 +8,7 @@
  * that `parse-bench --op write` times (orders.h): JSON uses the protobuf field names
  * (bytes as hex, the enum by name); XML puts scalars in attributes and repeated values
  * in child elements, the way such documents are usually written. */
+#include "io/cli.h"
 #include "labs/02-parsers/orders.h"
 
 #include <stdio.h>
@@ -43,13 +44,11 @@ int main(int argc, char **argv)
         else if (i + 1 < argc && !strcmp(argv[i], "--out"))
             dir = argv[++i];
         else {
-            fprintf(stderr, "dataset: bad argument '%s' (see --help)\n", argv[i]);
-            return 2;
+            cli_usage_error("dataset", "bad argument '%s'", argv[i]);
         }
     }
     if (!dir || records < 1 || records > 10000000) {
-        fprintf(stderr, "dataset: --out DIR is required, --records between 1 and 10000000\n");
-        return 2;
+        cli_usage_error("dataset", "--out DIR is required, --records between 1 and 10000000");
     }
     int rc = 2;
     struct proto_arena a = {0};

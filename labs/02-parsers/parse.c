@@ -7,6 +7,7 @@
  * FILE:LINE:COL: error: WHAT, or FILE:@OFFSET: error: WHAT for protobuf), 2 usage
  * or I/O error.  The dump goes to a memory stream first so an invalid input never
  * leaves half a dump on stdout. */
+#include "io/cli.h"
 #include "parsers/registry.h"
 
 #include <errno.h>
@@ -85,18 +86,14 @@ int main(int argc, char **argv)
             else
                 opts.message = v;
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "parse: unknown or incomplete option '%s'\n", a);
-            usage(stderr);
-            return 2;
+            cli_usage_error("parse", "unknown or incomplete option '%s'", a);
         } else {
             file = a;
             nfiles++;
         }
     }
     if (!format || nfiles > 1) {
-        fprintf(stderr, "parse: %s\n", !format ? "--format is required" : "one FILE at most");
-        usage(stderr);
-        return 2;
+        cli_usage_error("parse", "%s", !format ? "--format is required" : "one FILE at most");
     }
     if (!impl) impl = lib ? "lib" : "hand";
     const struct parser_impl *p = NULL;
@@ -105,19 +102,16 @@ int main(int argc, char **argv)
     else if (!strcmp(impl, "lib"))
         p = lib ? registry_find(format, lib) : registry_lib(format);
     else {
-        fprintf(stderr, "parse: --impl must be hand or lib (--lib NAME picks the library)\n");
-        return 2;
+        cli_usage_error("parse", "--impl must be hand or lib (--lib NAME picks the library)");
     }
     if (!p) {
-        fprintf(stderr, "parse: no implementation %s%s for format '%s' (see parse --list)\n", impl,
-                lib ? " --lib " : "", format);
-        if (lib) fprintf(stderr, "parse: library '%s' unknown\n", lib);
-        return 2;
+        cli_usage_error("parse", "no implementation %s%s%s for format '%s' (see parse --list)",
+                        impl, lib ? " --lib " : "", lib ? lib : "", format);
     }
 
     FILE *in = strcmp(file, "-") ? fopen(file, "rb") : stdin;
     if (!in) {
-        fprintf(stderr, "parse: %s: %s\n", file, strerror(errno));
+        fprintf(stderr, "parse: error: %s: %s\n", file, strerror(errno));
         return 2;
     }
     uint8_t *buf;
@@ -126,7 +120,7 @@ int main(int argc, char **argv)
     int rerr = errno;
     if (in != stdin) fclose(in);
     if (rrc != 0) {
-        fprintf(stderr, "parse: %s: %s\n", file,
+        fprintf(stderr, "parse: error: %s: %s\n", file,
                 rerr == EFBIG ? "input larger than 1 GiB" : strerror(rerr));
         return 2;
     }
@@ -138,7 +132,7 @@ int main(int argc, char **argv)
      * library adapters count items and depth for the summary line. */
     FILE *d = dump ? open_memstream(&dbuf, &dlen) : fopen("/dev/null", "w");
     if (!d) {
-        fprintf(stderr, "parse: out of memory\n");
+        fprintf(stderr, "parse: error: out of memory\n");
         return 2;
     }
     struct parse_result r;

@@ -12,19 +12,35 @@
 #include <cstring>
 #include <vector>
 
+static const char usage[] =
+    "usage: simdjson-bench [--ms N] [--runs N] [--iters N] FILE\n"
+    "  parses FILE with simdjson (DOM), best of the runs, in ns per parse\n"
+    "  --ms N      time per run (default 200)\n"
+    "  --runs N    runs (default 5)\n"
+    "  --iters N   a fixed count of parses, one run (default: as many as --ms allows)\n"
+    "  --help\n";
+
+static int usage_error(const char *what, const char *arg)
+{
+    fprintf(stderr, "simdjson-bench: error: %s%s\ntry 'simdjson-bench --help'\n", what, arg);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     int ms = 200, runs = 5;
     long fixed = 0;
     const char *file = nullptr;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--ms") && i + 1 < argc) ms = atoi(argv[++i]);
+        if (!strcmp(argv[i], "--help")) { fputs(usage, stdout); return 0; }
+        else if (!strcmp(argv[i], "--ms") && i + 1 < argc) ms = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--iters") && i + 1 < argc) fixed = atol(argv[++i]), runs = 1;
         else if (argv[i][0] != '-') file = argv[i];
-        else { fprintf(stderr, "usage: simdjson-bench [--ms N] [--runs N] [--iters N] FILE\n"); return 2; }
+        else return usage_error("unknown option or missing value: ", argv[i]);
     }
-    if (!file || runs < 1) { fprintf(stderr, "usage: simdjson-bench [--ms N] [--runs N] [--iters N] FILE\n"); return 2; }
+    if (!file) return usage_error("a FILE is required", "");
+    if (runs < 1) return usage_error("--runs wants 1 or more", "");
     simdjson::padded_string json;
     if (simdjson::padded_string::load(file).get(json)) { fprintf(stderr, "simdjson-bench: cannot read %s\n", file); return 2; }
     simdjson::dom::parser parser;

@@ -1,4 +1,5 @@
 /* iom: routes, command line and process setup shared by the three servers. */
+#include "io/cli.h"
 #include "labs/03-io-models/iom.h"
 
 #include <errno.h>
@@ -70,6 +71,7 @@ void iom_parse_args(int argc, char **argv, const char *prog, const char *what, i
     o->max_body_memory = 256u << 20;
     o->iterative = 0;
     int ch;
+    opterr = 0; /* cli_getopt_error says it, in the one format */
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         char *end;
         long ms;
@@ -120,7 +122,7 @@ void iom_parse_args(int argc, char **argv, const char *prog, const char *what, i
             usage(stdout, prog, what, with_iterative);
             exit(0);
         default:
-            goto bad;
+            cli_getopt_error(prog, argv, optind);
         }
     }
     if (optind == argc) return;

@@ -47,9 +47,9 @@ static void db_usage(FILE *f)
 
 static void db_bad(const char *fmt, const char *arg)
 {
-    fprintf(stderr, "diskbench: ");
+    fprintf(stderr, "diskbench: error: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(diskbench --help for usage)\n");
+    fprintf(stderr, "\ntry 'diskbench --help'\n");
     exit(2);
 }
 

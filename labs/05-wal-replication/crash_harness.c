@@ -207,6 +207,60 @@ static void plant_loss(int port, const struct h_client *c0, int n)
     hc_close(&h);
 }
 
+/* The processes alive now, so that SIGINT and SIGTERM stop them too: the harness's one
+ * piece of process-wide state, here in its main file. */
+#define H_MAX_LIVE 8
+static volatile sig_atomic_t h_stopping;
+static volatile pid_t h_live[H_MAX_LIVE];
+
+static void live_set(pid_t old, pid_t pid)
+{
+    for (int i = 0; i < H_MAX_LIVE; i++)
+        if (h_live[i] == old) {
+            h_live[i] = pid;
+            return;
+        }
+}
+
+/* SIGINT/SIGTERM: kill every server and link now (kill is async-signal-safe); the trial
+ * in progress then fails fast, nothing new starts, and main removes the scratch data. */
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    h_stopping = 1;
+    for (int i = 0; i < H_MAX_LIVE; i++)
+        if (h_live[i] > 0) kill(h_live[i], SIGKILL);
+}
+
+/* hp_spawn, hp_link_start and hp_stop, keeping h_live up to date.  A signal during the
+ * start finds the process not yet recorded: it is killed here once the start returns. */
+static void live_started(const struct hp_proc *p)
+{
+    live_set(0, p->pid);
+    if (h_stopping) kill(p->pid, SIGKILL);
+}
+
+static int live_spawn(struct hp_proc *p, char *const argv[], const char *log, int want_repl)
+{
+    if (h_stopping || hp_spawn(p, argv, log, want_repl) < 0) return -1;
+    live_started(p);
+    return 0;
+}
+
+static int live_link_start(const struct hp_link *l, int to_port, const char *log, struct hp_proc *p)
+{
+    if (h_stopping || hp_link_start(l, to_port, log, p) < 0) return -1;
+    live_started(p);
+    return 0;
+}
+
+static void live_stop(struct hp_proc *p, int sig)
+{
+    pid_t pid = p->pid;
+    hp_stop(p, sig);
+    if (pid > 0) live_set(pid, 0);
+}
+
 static int run_trial(const struct ho_opts *o, int t, struct h_totals *tot)
 {
     char pdir[512], rdir[512], plog[600], rlog[600], llog[600], pbuf[32], delay[16], cmd[2400];
@@ -223,22 +277,22 @@ static int run_trial(const struct ho_opts *o, int t, struct h_totals *tot)
     struct hp_proc P = {0}, R = {0}, N = {0}, L = {0}; /* L: linkem, over a link */
     char *av[32];
     server_argv(o, av, "primary", o->level, pdir, 0, 0, pbuf, delay);
-    if (hp_spawn(&P, av, plog, 1) < 0) return -1;
+    if (live_spawn(&P, av, plog, 1) < 0) return -1;
     int rport = P.repl_port; /* where the replica dials: the primary, or the link to it */
     if (need_replica && o->link.on) {
-        if (hp_link_start(&o->link, P.repl_port, llog, &L) < 0) {
-            hp_stop(&P, SIGKILL);
+        if (live_link_start(&o->link, P.repl_port, llog, &L) < 0) {
+            live_stop(&P, SIGKILL);
             return -1;
         }
         rport = L.port;
     }
     if (need_replica) {
         server_argv(o, av, "replica", NULL, rdir, rport, 0, pbuf, delay);
-        if (hp_spawn(&R, av, rlog, 0) < 0 || hp_wait_replica(P.port, 0, 10000) < 0) {
+        if (live_spawn(&R, av, rlog, 0) < 0 || hp_wait_replica(P.port, 0, 10000) < 0) {
             fprintf(stderr, "crash-harness: the replica did not connect; see %s\n", rlog);
-            hp_stop(&P, SIGKILL);
-            hp_stop(&R, SIGKILL);
-            hp_stop(&L, SIGKILL);
+            live_stop(&P, SIGKILL);
+            live_stop(&R, SIGKILL);
+            live_stop(&L, SIGKILL);
             return -1;
         }
     }
@@ -267,10 +321,10 @@ static int run_trial(const struct ho_opts *o, int t, struct h_totals *tot)
     int prefix_bad = 0, link_bad = 0;
     struct hp_proc *readback = &N;
     if (!strcmp(o->scenario, "replica")) {
-        hp_stop(&R, SIGKILL);
+        live_stop(&R, SIGKILL);
         usleep(100000);
         server_argv(o, av, "replica", NULL, rdir, rport, 1, pbuf, delay);
-        if (hp_spawn(&R, av, rlog, 0) < 0) {
+        if (live_spawn(&R, av, rlog, 0) < 0) {
             stop = 1;
             prefix_bad = 1;
         }
@@ -282,17 +336,17 @@ static int run_trial(const struct ho_opts *o, int t, struct h_totals *tot)
             snprintf(prefix_msg, sizeof(prefix_msg), "the replica did not catch up");
             prefix_bad = 1;
         }
-        hp_stop(&R, SIGTERM);
-        hp_stop(&P, SIGTERM); /* both flushed: compare the files */
-        hp_stop(&L, SIGTERM);
+        live_stop(&R, SIGTERM);
+        live_stop(&P, SIGTERM); /* both flushed: compare the files */
+        live_stop(&L, SIGTERM);
         if (!prefix_bad) prefix_bad = hw_prefix(pdir, rdir, prefix_msg, sizeof(prefix_msg)) < 0;
         /* read back from the restarted replica's data: promote it */
         server_argv(o, av, "primary", "local", rdir, 0, 0, pbuf, delay);
     } else {
         /* Over a link the link dies with the primary (its site is gone): first, so that
          * nothing reaches the replica after the kill.  In flight and queued is lost. */
-        hp_stop(&L, SIGKILL);
-        hp_stop(&P, SIGKILL);
+        live_stop(&L, SIGKILL);
+        live_stop(&P, SIGKILL);
         for (int i = 0; i < o->clients; i++)
             pthread_join(th[i], NULL);
         if (promote) {
@@ -312,7 +366,7 @@ static int run_trial(const struct ho_opts *o, int t, struct h_totals *tot)
                         t, rlog);
                 link_bad = 1;
             }
-            hp_stop(&R, SIGKILL); /* promotion = restart with --role primary */
+            live_stop(&R, SIGKILL); /* promotion = restart with --role primary */
             if (o->link.on &&
                 hw_find_writes(rdir, t, 0, NULL, NULL, &r_end, err, sizeof(err)) < 0) {
                 fprintf(stderr, "crash-harness: trial %d: the replica's WAL: %s\n", t, err);
@@ -320,12 +374,12 @@ static int run_trial(const struct ho_opts *o, int t, struct h_totals *tot)
             }
             server_argv(o, av, "primary", "local", rdir, 0, 1, pbuf, delay);
         } else {
-            hp_stop(&R, SIGTERM);
+            live_stop(&R, SIGTERM);
             server_argv(o, av, "primary", "local", pdir, 0, 1, pbuf, delay);
         }
     }
     long checks_before = tot->lost_out + tot->late + tot->over_bytes;
-    int started = hp_spawn(&N, av, strcmp(o->scenario, "restart") ? rlog : plog, 1) == 0;
+    int started = live_spawn(&N, av, strcmp(o->scenario, "restart") ? rlog : plog, 1) == 0;
     if (started && o->plant > 0) plant_loss(N.port, &cl[0], o->plant);
     /* read back, 256 GETs per round trip */
     struct hc h;
@@ -376,7 +430,7 @@ static int run_trial(const struct ho_opts *o, int t, struct h_totals *tot)
         }
     }
     if (started) hc_close(&h);
-    hp_stop(&N, SIGTERM);
+    live_stop(&N, SIGTERM);
     for (int i = 0; i < o->clients; i++) {
         free(cl[i].state);
         free(cl[i].ack_ms);
@@ -449,13 +503,20 @@ int main(int argc, char **argv)
     struct ho_opts o;
     int status;
     if (ho_parse(argc, argv, &o, &status) < 0) return status;
-    char tmpbuf[] = "/tmp/crash-harness.XXXXXX";
+    char tmpbuf[512];
+    const char *tmpdir = getenv("TMPDIR"); /* mktemp(1)'s rule */
+    snprintf(tmpbuf, sizeof(tmpbuf), "%s/crash-harness.XXXXXX",
+             tmpdir && *tmpdir ? tmpdir : "/tmp");
     int own_tmp = !o.tmp;
     if (own_tmp && !(o.tmp = mkdtemp(tmpbuf))) {
         fprintf(stderr, "crash-harness: error: mkdtemp: %s\n", strerror(errno));
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     srand(o.seed);
     printf("# crash-harness level=%s scenario=%s trials=%d clients=%d power-loss=%s "
            "writer-delay=%d repl-throttle=%s link=%s seed=%u\n",
@@ -465,8 +526,17 @@ int main(int argc, char **argv)
     printf("%5s %7s %7s %7s %5s %6s %s %8s\n", "trial", "writes", "acked", "found", "LOST",
            "errors", "no-answer (found/missing)", "lost-age-ms");
     struct h_totals tot = {0};
-    for (int t = 1; t <= o.trials; t++)
-        if (run_trial(&o, t, &tot) < 0) tot.failed_trials++;
+    for (int t = 1; t <= o.trials && !h_stopping; t++)
+        if (run_trial(&o, t, &tot) < 0 && !h_stopping) tot.failed_trials++;
+    if (h_stopping) {
+        if (own_tmp) {
+            char cmd[600];
+            snprintf(cmd, sizeof(cmd), "rm -rf '%s'", o.tmp);
+            (void)!system(cmd);
+        }
+        fprintf(stderr, "crash-harness: stopped by a signal; every server it started is gone\n");
+        return 1;
+    }
     int age_ok = o.max_loss_age >= 0 ? tot.max_lost_age <= (uint64_t)o.max_loss_age : tot.lost == 0;
     if (o.async_loss) /* the lag bounds what async replication loses; the buffer, the writer delay
                        */

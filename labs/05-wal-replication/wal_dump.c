@@ -136,7 +136,14 @@ int main(int argc, char **argv)
         quiet = 1;
         ai = 2;
     }
-    if (argc != ai + 1) return usage(stderr, 2);
+    if (argc != ai + 1 || argv[ai][0] == '-') {
+        if (argc == ai + 1)
+            fprintf(stderr, "wal-dump: error: unknown option %s\n", argv[ai]);
+        else
+            fprintf(stderr, "wal-dump: error: one DIR is required\n");
+        fprintf(stderr, "try 'wal-dump --help'\n");
+        return 2;
+    }
     struct dump d = {.quiet = quiet};
     struct wal_verdict v;
     char err[1024];

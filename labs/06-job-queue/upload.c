@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/cli.h"
 #include "io/net.h"
 #include "labs/06-job-queue/rc.h"
 
@@ -47,8 +48,7 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--redis") && more) {
             if (net_parse_hostport(argv[++i], host, sizeof(host), &port) < 0) {
-                fprintf(stderr, "upload: bad --redis '%s' (want HOST:PORT)\n", argv[i]);
-                return 2;
+                cli_usage_error("upload", "bad --redis '%s' (want HOST:PORT)", argv[i]);
             }
         } else if (!strcmp(a, "--stream") && more) {
             stream = argv[++i];
@@ -61,8 +61,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--quiet")) {
             quiet = 1;
         } else {
-            fprintf(stderr, "upload: unknown or bad option '%s' (try --help)\n", a);
-            return 2;
+            cli_usage_error("upload", "unknown or bad option '%s'", a);
         }
     }
     struct rc *c = rc_connect(host, port, err, sizeof(err));

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/cli.h"
 #include "io/net.h"
 #include "labs/06-job-queue/rc.h"
 
@@ -104,8 +105,7 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--redis") && more) {
             if (net_parse_hostport(argv[++i], o.host, sizeof(o.host), &o.port) < 0) {
-                fprintf(stderr, "worker: bad --redis '%s' (want HOST:PORT)\n", argv[i]);
-                return 2;
+                cli_usage_error("worker", "bad --redis '%s' (want HOST:PORT)", argv[i]);
             }
         } else if (!strcmp(a, "--role") && more) {
             o.role = argv[++i];
@@ -122,12 +122,10 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--exit-idle-ms") && more) {
             o.exit_idle_ms = strtol(argv[++i], &e, 10);
         } else {
-            fprintf(stderr, "worker: unknown or incomplete option '%s' (try --help)\n", a);
-            return 2;
+            cli_usage_error("worker", "unknown or incomplete option '%s'", a);
         }
         if (e && (*e || e == argv[i] || strtol(argv[i], NULL, 10) < 0)) {
-            fprintf(stderr, "worker: %s wants a number of milliseconds, not '%s'\n", a, argv[i]);
-            return 2;
+            cli_usage_error("worker", "%s wants a number of milliseconds, not '%s'", a, argv[i]);
         }
     }
     long defwork = -1;
@@ -138,16 +136,13 @@ int main(int argc, char **argv)
     else if (o.role && !strcmp(o.role, "notify"))
         defwork = 20;
     if (defwork < 0) {
-        fprintf(stderr, "worker: --role must be transcode, thumbnail or notify\n");
-        return 2;
+        cli_usage_error("worker", "--role must be transcode, thumbnail or notify");
     }
     if (!ackmode || (strcmp(ackmode, "early") && strcmp(ackmode, "late"))) {
-        fprintf(stderr, "worker: --ack must be early or late\n");
-        return 2;
+        cli_usage_error("worker", "--ack must be early or late");
     }
     if (o.vt_ms < 0) {
-        fprintf(stderr, "worker: --visibility-timeout MS is required\n");
-        return 2;
+        cli_usage_error("worker", "--visibility-timeout MS is required");
     }
     o.late = !strcmp(ackmode, "late");
     if (o.work_ms < 0) o.work_ms = defwork;

@@ -7,6 +7,7 @@
  * are 1000 structs and sockets, not 1000 threads.  With --changes it also measures
  * the delay of every change of every job, not only of its completion (nchanges.c).
  */
+#include "io/cli.h"
 #include "labs/07-push/notify.h"
 
 #include "io/net.h"
@@ -483,6 +484,7 @@ int main(int argc, char **argv)
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int o, bad = 0;
+    opterr = 0; /* cli_getopt_error says it, in the one format */
     while ((o = getopt_long(argc, argv, "m:i:c:n:s:w:W:k:o:t:jCh", opts, NULL)) != -1) {
         switch (o) {
         case 'm':
@@ -527,17 +529,15 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         default:
-            bad = 1;
+            cli_getopt_error("notify-client", argv, optind);
         }
     }
     char host[64];
     if (bad || mode < 0 || optind != argc ||
         net_parse_hostport(server, host, sizeof host, &a.port) != 0 ||
         inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &a.addr) != 1) {
-        fprintf(stderr, "notify-client: bad arguments%s\n",
-                mode < 0 ? " (--mode is required)" : "");
-        usage(stderr);
-        return 2;
+        cli_usage_error("notify-client", "bad arguments%s",
+                        mode < 0 ? " (--mode is required)" : "");
     }
     a.mode = (enum mode)mode;
     /* two sockets per client in ws mode, plus the receiver's: ask for the hard limit */

@@ -5,23 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "parsers/resp/resp.h"
-
-/* mkdir -p for the parents of dir (the WAL creates dir itself). */
-static void blog_mkparents(const char *dir)
-{
-    char p[4096];
-    snprintf(p, sizeof(p), "%s", dir);
-    for (char *s = p + 1; *s; s++) {
-        if (*s == '/') {
-            *s = 0;
-            mkdir(p, 0755);
-            *s = '/';
-        }
-    }
-}
 
 struct blog {
     struct wal *w;
@@ -83,7 +68,8 @@ struct blog *blog_open(const struct blog_config *cfg, char *err, size_t errlen)
         .on_progress = cfg->wake,
         .progress_arg = cfg->wake_arg,
     };
-    blog_mkparents(cfg->dir);
+    /* The WAL creates dir itself, the last component only, as mkdir(1) does: a
+     * mistyped path fails with its reason instead of growing a tree. */
     l->w = wal_open(cfg->dir, &o, blog_replay_one, &x, err, errlen);
     if (!l->w) goto fail;
     resp_free(&x.p);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/cli.h"
 #include "io/net.h"
 #include "labs/11-pubsub/blog.h"
 #include "labs/11-pubsub/broker.h"
@@ -199,13 +200,11 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--host") && more >= 1) {
             if (net_parse_host(host = argv[++i]) < 0) {
-                fprintf(stderr, "broker: bad --host '%s' (an IPv4 address or localhost)\n", host);
-                return 2;
+                cli_usage_error("broker", "bad --host '%s' (an IPv4 address or localhost)", host);
             }
         } else if (!strcmp(a, "--port") && more >= 1) {
             if ((port = net_parse_port(argv[++i])) < 0) {
-                fprintf(stderr, "broker: bad --port '%s'\n", argv[i]);
-                return 2;
+                cli_usage_error("broker", "bad --port '%s'", argv[i]);
             }
         } else if (!strcmp(a, "--data-dir") && more >= 1) {
             dir = argv[++i];
@@ -216,13 +215,11 @@ int main(int argc, char **argv)
             else if (!strcmp(p, "everysec"))
                 policy = BLOG_EVERYSEC;
             else {
-                fprintf(stderr, "broker: --appendfsync wants always or everysec\n");
-                return 2;
+                cli_usage_error("broker", "--appendfsync wants always or everysec");
             }
         } else if (!strcmp(a, "--pubsub-buffer-limit") && more >= 3) {
             if (oblimit_parse(argv[i + 1], argv[i + 2], argv[i + 3], &cfg.pubsub_limit) < 0) {
-                fprintf(stderr, "broker: bad --pubsub-buffer-limit (want e.g. 32mb 8mb 60)\n");
-                return 2;
+                cli_usage_error("broker", "bad --pubsub-buffer-limit (want e.g. 32mb 8mb 60)");
             }
             i += 3;
         } else if (!strcmp(a, "--wal-segment-size") && more >= 1) {
@@ -245,18 +242,15 @@ int main(int argc, char **argv)
             truncate_damaged = 1;
         } else if (!strcmp(a, "--max-stream-memory") && more >= 1) {
             if (oblimit_parse_size(argv[++i], &b.max_stream_bytes) < 0) {
-                fprintf(stderr, "broker: bad --max-stream-memory '%s'\n", argv[i]);
-                return 2;
+                cli_usage_error("broker", "bad --max-stream-memory '%s'", argv[i]);
             }
         } else if (!strcmp(a, "--max-output-memory") && more >= 1) {
             if (oblimit_parse_size(argv[++i], &cfg.out_total_limit) < 0 ||
                 cfg.out_total_limit < 65536) {
-                fprintf(stderr, "broker: bad --max-output-memory '%s' (at least 64kb)\n", argv[i]);
-                return 2;
+                cli_usage_error("broker", "bad --max-output-memory '%s' (at least 64kb)", argv[i]);
             }
         } else {
-            fprintf(stderr, "broker: unknown or incomplete option '%s' (try --help)\n", a);
-            return 2;
+            cli_usage_error("broker", "unknown or incomplete option '%s'", a);
         }
     }
     signal(SIGPIPE, SIG_IGN);

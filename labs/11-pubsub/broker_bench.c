@@ -23,6 +23,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "io/cli.h"
 #include "io/ev.h"
 #include "io/net.h"
 #include "parsers/resp/resp.h"
@@ -409,13 +410,11 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--batch") && v > 0 && v <= 4096)
             batch = (int)v;
         else {
-            fprintf(stderr, "broker-bench: bad option %s %s\n", argv[i], argv[i + 1]);
-            return 2;
+            cli_usage_error("broker-bench", "bad option %s %s", argv[i], argv[i + 1]);
         }
     }
     if (port <= 0) {
-        fprintf(stderr, "broker-bench: --port is required\n");
-        return 2;
+        cli_usage_error("broker-bench", "--port is required");
     }
     if (!strcmp(argv[1], "pubsub"))
         run_pubsub(port, subs, msgs, size, window);
@@ -424,8 +423,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "queue"))
         run_queue(port, msgs, batch);
     else {
-        fprintf(stderr, "broker-bench: unknown mode %s\n", argv[1]);
-        return 2;
+        cli_usage_error("broker-bench", "unknown mode %s", argv[1]);
     }
     return 0;
 }

@@ -126,7 +126,8 @@ static void deliver(void *arg, struct pubsub_sub *s, const char *pat, size_t pat
 {
     struct pub *p = arg;
     struct rsrv_client *c = ((struct bclient *)((char *)s - offsetof(struct bclient, sub)))->c;
-    struct resp_out *o = rsrv_reply(c); /* (a client closing this round: wasted, harmless) */
+    struct resp_out *o =
+        rsrv_reply(c); /* (a client closing in this loop iteration: wasted, harmless) */
     if (!pat) {
         resp_add_raw(o, p->msg, p->msglen);
     } else {

@@ -108,7 +108,7 @@ struct jobs_srv {
     struct job_table jobs;
     struct wait_limit waiters;
     struct jobs_conn *conns;    /* every connection */
-    struct jobs_conn *dirty;    /* to write at the end of this round */
+    struct jobs_conn *dirty;    /* to write at the end of this loop iteration */
     struct jobs_conn *streams;  /* SSE and WebSocket connections */
     struct jobs_conn *firehose; /* streams following every job */
     size_t nstreams;

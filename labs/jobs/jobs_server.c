@@ -8,6 +8,7 @@
  * command line, accepting, reading bytes into the HTTP core (or, after an upgrade,
  * the WebSocket codec), writing what every part of the server appended, once per
  * loop round, and closing.  The endpoints are in jobs_http.c. */
+#include "io/cli.h"
 #include "labs/jobs/jobs_conn.h"
 
 #include "io/acceptor.h"
@@ -137,7 +138,7 @@ static void jobs_conn_flush(struct jobs_conn *c)
 }
 
 /* The end of each loop round (ev_before_sleep): every connection something was
- * appended to in this round is written once. */
+ * appended to in this loop iteration is written once. */
 static void jobs_flush_dirty(struct ev_loop *loop, void *arg)
 {
     struct jobs_srv *s = arg;
@@ -319,6 +320,7 @@ static void jobs_parse_args(int argc, char **argv, struct jobs_opts *o)
                  .max_pending = 4096},
     };
     int ch;
+    opterr = 0; /* cli_getopt_error says it, in the one format */
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
         case 'H':
@@ -385,7 +387,7 @@ static void jobs_parse_args(int argc, char **argv, struct jobs_opts *o)
             usage(stdout);
             exit(0);
         default:
-            usage_error();
+            cli_getopt_error("jobs-server", argv, optind);
         }
     }
     if (optind < argc) {

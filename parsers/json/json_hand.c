@@ -143,7 +143,7 @@ static inline uint64_t jp_special(uint64_t x)
  * which end where a sequence ends (what follows is left to the byte-wise code, which
  * also reports any error at its exact byte).  Each byte is checked by its high nibble
  * and the nibbles of the byte before it (three table lookups), and continuation bytes
- * against the lead two or three back: the classification Keiser and Lemire published
+ * against the leading byte two or three back: the classification Keiser and Lemire published
  * ("Validating UTF-8 in less than one instruction per byte", 2021). */
 __attribute__((target("avx2"))) static size_t
 jp_utf8_run_avx2(const unsigned char *p0, const unsigned char *e, unsigned char *o)

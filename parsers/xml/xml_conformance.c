@@ -5,6 +5,7 @@
  * dumps must be byte-identical; mismatches are counted and listed. xmlconf CASES [--md FILE]
  * [--failures FILE] stdout: the table, then `hand-pass N/M` and `mismatch IMPL N` lines for
  * scripts. */
+#include "io/cli.h"
 #include "parsers/xml/xml.h"
 
 #include <errno.h>
@@ -92,8 +93,7 @@ int main(int argc, char **argv)
         } else if (!cases && argv[i][0] != '-')
             cases = argv[i];
         else {
-            fprintf(stderr, "xmlconf: unknown argument '%s'\n", argv[i]);
-            return 2;
+            cli_usage_error("xmlconf", "unknown argument '%s'", argv[i]);
         }
     }
     if (!cases) {
@@ -102,8 +102,7 @@ int main(int argc, char **argv)
     }
     FILE *in = fopen(cases, "r");
     if (!in) {
-        fprintf(stderr, "xmlconf: %s: %s\n", cases, strerror(errno));
-        return 2;
+        cli_usage_error("xmlconf", "%s: %s", cases, strerror(errno));
     }
     FILE *fail = failures ? fopen(failures, "w") : NULL;
     struct xmlconf_tally t[NIMPL];
@@ -116,8 +115,7 @@ int main(int argc, char **argv)
         size_t len;
         uint8_t *buf = xmlconf_slurp(path, &len);
         if (!buf) {
-            fprintf(stderr, "xmlconf: %s: %s\n", path, strerror(errno));
-            return 2;
+            cli_usage_error("xmlconf", "%s: %s", path, strerror(errno));
         }
         int k = xmlconf_type(type);
         char *dumps[NIMPL] = {0};
@@ -154,8 +152,7 @@ int main(int argc, char **argv)
     if (md) {
         FILE *o = fopen(md, "w");
         if (!o) {
-            fprintf(stderr, "xmlconf: %s: %s\n", md, strerror(errno));
-            return 2;
+            cli_usage_error("xmlconf", "%s: %s", md, strerror(errno));
         }
         fprintf(o, "### XML conformance (W3C xmlts20130923, non-validating subset)\n\n");
         xmlconf_table(o, t);

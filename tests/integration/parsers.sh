@@ -298,7 +298,7 @@ expect_eq "chunk-ext with BWS accepted (hand)" 0 $?
 # ---- fuzzing: replay the saved corpora, then a few seconds per target ------------
 # every target of tests/fuzz/module.mk's FUZZ_TARGETS and FUZZ_OTHER_TARGETS (built by
 # `make asan`; saved inputs in tests/fuzz/corpus/NAME).  The saved corpus is read-only
-# here: the brief run works on a copy in $T_TMP (libFuzzer writes new inputs into its
+# here: the short run works on a copy in $T_TMP (libFuzzer writes new inputs into its
 # first corpus directory), and the check below proves nothing was added or changed.
 targets=$(sed -nE 's/^FUZZ_(OTHER_)?TARGETS := //p' tests/fuzz/module.mk)
 [ -n "$targets" ] || bad "fuzz targets" "no FUZZ_TARGETS line in tests/fuzz/module.mk"
