@@ -120,7 +120,8 @@ if [ "$mode" != unit ]; then
   # is written to pass on a loaded machine).  Longest first, by the durations of the
   # previous run ($BUILD/test-times), or by script size on a first run, so that the
   # last to start are short.  One script, or TEST_JOBS=1, streams its output as it goes;
-  # in parallel each script's output is printed whole when it ends.
+  # in parallel each script's output is printed whole when it ends.  A script whose
+  # header has the line "# test: alone" runs with no other script beside it.
   jobs_n=${TEST_JOBS:-2}
   [ ${#names[@]} -le 1 ] && jobs_n=1
   times=$BUILD/test-times
@@ -128,6 +129,9 @@ if [ "$mode" != unit ]; then
     t=$(awk -v n="$name" '$1 == n {print $2}' "$times" 2>/dev/null)
     echo "${t:-$(( $(wc -c <"tests/integration/$name.sh") / 200 ))} $name"
   done | sort -rn | awk '{print $2}')
+  # the scripts that run alone go first, so that nothing waits behind them
+  alone=$(for name in $order; do grep -q '^# test: alone' "tests/integration/$name.sh" && echo "$name"; done)
+  order="$alone $(for name in $order; do grep -q '^# test: alone' "tests/integration/$name.sh" || echo "$name"; done)"
   if [ "$jobs_n" -le 1 ]; then
     for name in $order; do
       echo "== integration: $name"
@@ -141,11 +145,19 @@ if [ "$mode" != unit ]; then
     dir=$(mktemp -d "${TMPDIR:-/tmp}/wirelab-run.XXXXXX")
     trap 'rm -rf "$log" "$dir"' EXIT
     declare -A pid_of t0_of
-    running=() queue=($order) new_times=""
+    running=() queue=($order) new_times="" alone_running=""
     echo "== integration: ${#queue[@]} scripts, $jobs_n at a time"
     while [ ${#queue[@]} -gt 0 ] || [ ${#running[@]} -gt 0 ]; do
       while [ ${#queue[@]} -gt 0 ] && [ ${#running[@]} -lt "$jobs_n" ]; do
-        name=${queue[0]} queue=("${queue[@]:1}")
+        name=${queue[0]}
+        # a script marked "# test: alone" (10,000 connections, the fd limit, RSS
+        # bounds) runs with no other beside it
+        [ -n "$alone_running" ] && break
+        if grep -q '^# test: alone' "tests/integration/$name.sh"; then
+          [ ${#running[@]} -gt 0 ] && break
+          alone_running=$name
+        fi
+        queue=("${queue[@]:1}")
         ( bash "tests/integration/$name.sh" >"$dir/$name.log" 2>&1 </dev/null; echo $? >"$dir/$name.rc" ) &
         pid_of[$name]=$! t0_of[$name]=$(date +%s)
         running+=("$name")
@@ -160,6 +172,7 @@ if [ "$mode" != unit ]; then
         cat "$dir/$name.log"
         judge "$name" "$(cat "$dir/$name.rc" 2>/dev/null || echo 1)" "$dir/$name.log" "$secs"
         new_times+="$name $secs"$'\n'
+        [ "$alone_running" = "$name" ] && alone_running=""
       done
       running=("${still[@]}")
     done
