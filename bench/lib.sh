@@ -49,6 +49,24 @@ iqr() {
   printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} function q(p,  h,l) { h=(NR-1)*p+1; l=int(h);
     return a[l] + (h-l)*(a[l+1]-a[l]) } END { if (NR==0) print "nan"; else printf "%g-%g\n", q(0.25), q(0.75) }'
 }
+# spread_of VALUES...: the spread column beside a median: the IQR "q1-q3" for 5 or
+# more values, "min-max" below that
+spread_of() { if [ $# -ge 5 ]; then iqr "$@"; else spread "$@"; fi; }
+# ratio_range "A VALUES" "B VALUES" -> "lo-hi": the lowest and highest A/B the runs
+# allow (A's slowest over B's fastest, A's fastest over B's slowest; with 5 or more
+# runs a side, its quartiles instead of its extremes), two decimals
+ratio_range() {
+  # shellcheck disable=SC2086
+  awk -v a="$(spread_of $1)" -v b="$(spread_of $2)" 'BEGIN { split(a, x, "-"); split(b, y, "-")
+    if (y[1] + 0 <= 0 || y[2] + 0 <= 0) print "n/a"; else printf "%.2f-%.2f\n", x[1] / y[2], x[2] / y[1] }'
+}
+# verdict RANGE TARGET -> "met" when even the lowest ratio of RANGE ("lo-hi") is >=
+# TARGET, "not met" when even the highest is below it, "on par within the spread"
+# when the range straddles it: a verdict never claims what the runs do not settle
+verdict() {
+  awk -v r="$1" -v t="$2" 'BEGIN { if (split(r, x, "-") != 2) { print "n/a"; exit }
+    if (x[1] + 0 >= t) print "met"; else if (x[2] + 0 < t) print "not met"; else print "on par within the spread" }'
+}
 # ratio A B -> A/B with two decimals ("n/a" when B is 0 or missing)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b+0 == 0) print "n/a"; else printf "%.2f\n", a/b }'; }
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs bench sections (all, or those named) into a fresh directory of their own,
+# first listing them with the time each took in the last run of the same profile
+# (durations.tsv) and the estimate for the whole run,
 # bench/results/run-YYYYmmdd-HHMMSS/, and points bench/results/latest at it.  Each
 # section writes a CSV, Markdown tables and plots there; at the end (or on Ctrl-C, with
 # what was measured so far) this script adds summary.md with every table and
 # results.json with every row (tools/bench_results.py).
 set -u
 cd "$(dirname "$0")/.."
+i=0
 export BUILD=${BUILD:-build} FULL=${FULL:-0}
 sections=("$@")
 if [ ${#sections[@]} -eq 0 ]; then
@@ -17,6 +20,29 @@ for s in "${sections[@]}"; do
     exit 2
   }
 done
+# The estimate: each section's duration in the most recent earlier run of the same
+# profile that ran it to the end (durations.tsv: SECTION<TAB>SECONDS<TAB>FULL).
+declare -A est=()
+for d in $(ls -1d bench/results/run-* 2>/dev/null | sort -r); do
+  [ -f "$d/durations.tsv" ] || continue
+  while IFS=$'\t' read -r s secs full; do
+    [ "$full" = "$FULL" ] && [ -z "${est[$s]:-}" ] && est[$s]=$secs
+  done <"$d/durations.tsv"
+done
+fmt_s() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+total=0 known=0
+echo "bench: ${#sections[@]} section(s), FULL=$FULL (times from the last run of each):"
+for s in "${sections[@]}"; do
+  i=$((i + 1))
+  if [ -n "${est[$s]:-}" ]; then
+    total=$((total + est[$s])) known=$((known + 1))
+    printf '  %2d. %-20s ~%s\n' "$i" "$s" "$(fmt_s "${est[$s]}")"
+  else
+    printf '  %2d. %-20s (no earlier run to estimate from)\n' "$i" "$s"
+  fi
+done
+[ "$known" -gt 0 ] && echo "  about $(fmt_s "$total") for the $known section(s) with an estimate"
+i=0
 run=run-$(date +%Y%m%d-%H%M%S)
 export OUT=bench/results/$run
 mkdir -p "$OUT"
@@ -37,16 +63,22 @@ ln -sfn "$run" bench/results/latest
 # cleanup stops the servers it started; this script then keeps what was measured.
 interrupted=0
 trap 'interrupted=1' INT TERM
-failed=() done_s=() i=0 t_all=$(date +%s)
+failed=() done_s=() t_all=$(date +%s)
 for s in "${sections[@]}"; do
   i=$((i + 1))
-  echo "=== bench $s ($i/${#sections[@]}, FULL=$FULL, load $(cut -d' ' -f1 /proc/loadavg))"
+  left=""
+  if [ "$known" -gt 0 ]; then
+    rest=0; for r in "${sections[@]:$((i - 1))}"; do rest=$((rest + ${est[$r]:-0})); done
+    left=", ~$(fmt_s "$rest") left"
+  fi
+  echo "=== bench $s ($i/${#sections[@]}, FULL=$FULL, load $(cut -d' ' -f1 /proc/loadavg)$left)"
   start=$(date +%s)
   bash "bench/sections/$s.sh"
   rc=$?
   if [ $interrupted = 1 ]; then echo "=== $s interrupted" >&2; break; fi
   if [ $rc -eq 0 ]; then
     echo "=== $s done in $(($(date +%s) - start)) s"; done_s+=("$s")
+    printf '%s\t%s\t%s\n' "$s" "$(($(date +%s) - start))" "$FULL" >>"$OUT/durations.tsv"
   else
     failed+=("$s"); echo "=== $s FAILED" >&2
   fi

@@ -75,10 +75,18 @@ def to_json(d):
 def columns(head, ra, rb):
     """Which columns name a row and which measure it.  A column names rows when it is not
     numeric (system, level, case) or when both runs have exactly the same numbers in it,
-    row for row (connections, message sizes): measurements are never that repeatable."""
+    row for row (connections, message sizes): measurements are never that repeatable.
+    When rows are still not told apart (one run has more rows than the other, so no
+    column is the same row for row), the leftmost numeric columns join the key until
+    every row of each run has a key of its own: a CSV lists its parameters
+    (connections, depth) before its measurements."""
     def numeric(i):
         vals = [r[i] for r in ra + rb if i < len(r)]
         return vals and sum(num(v) is not None for v in vals) * 2 > len(vals)
+
+    def unique(cols):
+        return all(len({tuple(r[i] if i < len(r) else "" for i in cols) for r in rows}) == len(rows)
+                   for rows in (ra, rb))
 
     keycols, measured = [], []
     for i, h in enumerate(head):
@@ -86,6 +94,9 @@ def columns(head, ra, rb):
             continue
         same = len(ra) == len(rb) and all(i < len(x) and i < len(y) and x[i] == y[i] for x, y in zip(ra, rb))
         (measured if numeric(i) and not same else keycols).append(i)
+    while measured and not unique(keycols):
+        keycols.append(measured.pop(0))
+    keycols.sort()
     return keycols, measured
 
 

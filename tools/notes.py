@@ -19,6 +19,10 @@ run (bench/results/reference/) in two ways, and never types a measured number by
                             the reference run, or cites a file or key it does not have,
                             and exit 1 if there is any (the tests run this)
   --ref DIR                 another run instead of bench/results/reference
+  tools/notes.py --cited    change nothing and need no run: check that each citation
+                            names a bench section that exists (bench/sections/SECTION.sh)
+                            and a key that section records with `value`, or a table
+                            file some section writes into $OUT; exit 1 if one does not
 """
 import argparse
 import glob
@@ -26,10 +30,11 @@ import os
 import re
 import sys
 
-TABLE = re.compile(r"(<!-- bench:([A-Za-z0-9_.-]+\.md) -->\n)(.*?)(<!-- /bench:\2 -->)", re.S)
-VALUE = re.compile(r"(<!-- v:([A-Za-z0-9_-]+)\.([A-Za-z0-9_.@/-]+) -->)(.*?)(<!-- /v -->)", re.S)
-OPEN_TABLE = re.compile(r"<!-- bench:([^ ]+) -->")
-OPEN_VALUE = re.compile(r"<!-- v:([^ ]+) -->")
+# A marker right after a backquote is an example in inline code, not a citation.
+TABLE = re.compile(r"(?<!`)(<!-- bench:([A-Za-z0-9_.-]+\.md) -->\n)(.*?)(<!-- /bench:\2 -->)", re.S)
+VALUE = re.compile(r"(?<!`)(<!-- v:([A-Za-z0-9_-]+)\.([A-Za-z0-9_.@/-]+) -->)(.*?)(<!-- /v -->)", re.S)
+OPEN_TABLE = re.compile(r"(?<!`)<!-- bench:([^ ]+) -->")
+OPEN_VALUE = re.compile(r"(?<!`)<!-- v:([^ ]+) -->")
 
 
 def markdown_files(top):
@@ -111,15 +116,84 @@ def process(path, ref, top, problems, diffs):
     return text, new
 
 
+# In a section script, a key or file name may hold shell expansions ($c, ${level},
+# $(...)) or, in the Python a section runs, f-string fields ({link}): each stands for
+# one or more characters other than a tab or a slash.
+SHELL_WORD = re.compile(r"\$\([^)]*\)|\$?\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\$[0-9@*#]")
+# Python in a section writes a value as f.write(f"KEY\tTEXT\n") into SECTION.values.tsv.
+PY_VALUE = re.compile(r"write\(f?\"([^\"\\]+)\\t")
+VALUE_CALL = re.compile(r"(?:^|[\s;&|(])value\s+(\"[^\"]+\"|'[^']+'|[^\s;]+)\s", re.M)
+OUT_FILE = re.compile(r"\$\{?OUT\}?/([^\s\"'<>|;)]+\.md)")
+
+
+def shell_pattern(word):
+    word = word.strip("\"'")
+    parts, pos = [], 0
+    for m in SHELL_WORD.finditer(word):
+        parts.append(re.escape(word[pos:m.start()]))
+        parts.append(r"[^\t/]+")
+        pos = m.end()
+    parts.append(re.escape(word[pos:]))
+    return re.compile("".join(parts) + r"\Z")
+
+
+def section_writes(top):
+    """{section: ([key patterns], [table file patterns])} from bench/sections/*.sh."""
+    out = {}
+    for path in sorted(glob.glob(os.path.join(top, "bench/sections/*.sh"))):
+        with open(path, encoding="utf-8") as f:
+            code = "\n".join(l for l in f.read().split("\n") if not l.lstrip().startswith("#"))
+        name = os.path.basename(path)[:-3]
+        keys = VALUE_CALL.findall(code) + PY_VALUE.findall(code)
+        out[name] = ([shell_pattern(w) for w in keys],
+                     [shell_pattern(w) for w in OUT_FILE.findall(code)])
+    return out
+
+
+def check_cited(files, top):
+    """Citations that point at nothing a section writes: a list of error lines."""
+    writes = section_writes(top)
+    problems, n = [], 0
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        rel = os.path.relpath(path, top)
+        for m in TABLE.finditer(text):
+            n += 1
+            name = m.group(2)
+            if not any(p.match(name) for _, files_ in writes.values() for p in files_):
+                problems.append("%s:%d:1: error: table %s is written by no bench section"
+                                % (rel, text.count("\n", 0, m.start()) + 1, name))
+        for m in VALUE.finditer(text):
+            n += 1
+            section, key = m.group(2), m.group(3)
+            line = text.count("\n", 0, m.start()) + 1
+            if section not in writes:
+                problems.append("%s:%d:1: error: %s.%s names no bench section (bench/sections/%s.sh)"
+                                % (rel, line, section, key, section))
+            elif not any(p.match(key) for p in writes[section][0]):
+                problems.append("%s:%d:1: error: %s.%s: bench/sections/%s.sh records no such value"
+                                % (rel, line, section, key, section))
+    return n, problems
+
+
 def main():
     ap = argparse.ArgumentParser(description="Copy the reference run's tables and values into the notes.")
     ap.add_argument("--check", action="store_true", help="change nothing; exit 1 on any difference")
+    ap.add_argument("--cited", action="store_true",
+                    help="check that every citation names a section and a value or table it writes")
     ap.add_argument("--ref", default="bench/results/reference", help="the run to cite")
     ap.add_argument("files", nargs="*", help="Markdown files (default: every NOTES.md, docs/*.md, README.md)")
     a = ap.parse_args()
     top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ref = a.ref if os.path.isabs(a.ref) else os.path.join(top, a.ref)
     files = a.files or markdown_files(top)
+    if a.cited:
+        n, problems = check_cited(files, top)
+        for p in problems:
+            print(p, file=sys.stderr)
+        print("notes: %d citations, %d point at nothing a bench section writes" % (n, len(problems)))
+        return 1 if problems else 0
     problems, diffs, changed, cited = [], [], [], 0
     for path in files:
         before = len(problems)

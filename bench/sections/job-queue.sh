@@ -32,6 +32,9 @@ plan_steps $((NCASES * REP))
   case "$line" in case=*) progress "$line" ;; *) echo "$line" >&2 ;; esac
 done
 [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "bench job-queue: celery-ghosts.py failed" >&2; exit 1; }
+# the command behind every row: the driver, which runs each case by name
+cmd="/usr/bin/python3 labs/06-job-queue/celery-ghosts.py ${ARGS[*]} --bin $BIN --csv job-queue.csv"
+awk -v c="$cmd" 'NR == 1 { print $0 ",command"; next } { print $0 "," c }' "$CSV" >"$B_TMP/jq.csv" && mv "$B_TMP/jq.csv" "$CSV"
 
 {
   echo "## job-queue: ghost tasks, Celery $(/usr/bin/python3 -c 'import celery; print(celery.__version__)') on redis-server $(redis-server --version | sed -nE 's/.*v=([0-9.]+).*/\1/p') beside the lab's worker"

@@ -28,7 +28,8 @@ else
 fi
 CSV=$OUT/links.csv MD=$OUT/links.md
 TICKS=$(getconf CLK_TCK)
-echo "test,case,conns,configured,p50,p99,measured,unit,ratio,cpu_ms_per_mb,target,met" >"$CSV"
+echo "test,case,conns,configured,p50,p99,measured,unit,ratio,cpu_ms_per_mb,target,met,command" >"$CSV"
+P=$BIN/link-probe L=$BIN/linkem # for the command column
 plan_steps $(( $(wc -w <<<"$PROFILES") + 1 + 2 * $(wc -w <<<"$RATES") + 2 + $(wc -w <<<"$STUCK") ))
 
 start_bg SRV pin_client "$BIN/link-probe" serve --port 0 || exit 1
@@ -48,7 +49,7 @@ met_rtt() { awk -v e="$1" -v c="$2" 'BEGIN { print (e < 0 ? -e : e) <= 0.05 * c 
 
 # 1. round trips
 r=$(pin_client "$BIN/link-probe" rtt --to "127.0.0.1:$SRV" --count "$N_LAN")
-echo "rtt,loopback (no linkem),1,0,$(kv "$r" rtt_p50_us),$(kv "$r" rtt_p99_us),,us,,,reference," >>"$CSV"
+echo "rtt,loopback (no linkem),1,0,$(kv "$r" rtt_p50_us),$(kv "$r" rtt_p99_us),,us,,,reference,,$P rtt --to 127.0.0.1:PORT --count $N_LAN" >>"$CSV"
 progress "loopback: p50 $(kv "$r" rtt_p50_us) us"
 for prof in $PROFILES; do
   case $prof in
@@ -66,13 +67,13 @@ for prof in $PROFILES; do
     m=$([ "$(met_rtt "$(awk -v a="$p50" -v c="$rtt_us" 'BEGIN{print a-c}')" "$rtt_us")" = yes ] &&
         [ "$(met_rtt "$(awk -v a="$p99" -v c="$rtt_us" 'BEGIN{print a-c}')" "$rtt_us")" = yes ] && echo yes || echo no)
   fi
-  echo "rtt,$prof ($n exchanges),1,$rtt_us,$p50,$p99,,us,$(ratio "$p50" "$rtt_us"),,$tgt,$m" >>"$CSV"
+  echo "rtt,$prof ($n exchanges),1,$rtt_us,$p50,$p99,,us,$(ratio "$p50" "$rtt_us"),,$tgt,$m,$P rtt --to 127.0.0.1:LINKEM_PORT --count $n (through: $L --to 127.0.0.1:PORT --profile $prof)" >>"$CSV"
   progress "$prof: configured $rtt_us us, p50 $p50 p99 $p99 (met: $m)"
 done
 
 # 2. rates, and linkem's CPU per MB
 r=$(pin_client "$BIN/link-probe" bulk --to "127.0.0.1:$SRV" --seconds "$SECS")
-echo "rate,loopback (no linkem),1,,,,$(awk -v b="$(kv "$r" rate_Bps)" 'BEGIN{printf "%.1f", b*8/1e6}'),mbit/s,,,ceiling," >>"$CSV"
+echo "rate,loopback (no linkem),1,,,,$(awk -v b="$(kv "$r" rate_Bps)" 'BEGIN{printf "%.1f", b*8/1e6}'),mbit/s,,,ceiling,,$P bulk --to 127.0.0.1:PORT --seconds $SECS" >>"$CSV"
 progress "loopback: $(kv "$r" rate_Bps) B/s"
 for rate in $RATES; do
   conf=$(sed -E 's/mbit$/e6/; s/gbit$/e9/' <<<"$rate" | awk '{printf "%.0f", $1 + 0}')
@@ -87,7 +88,7 @@ for rate in $RATES; do
     rat=$(awk -v b="$bps" -v c="$conf" 'BEGIN{printf "%.3f", b*8/c}')
     cpu=$(awk -v t=$((t1 - t0)) -v hz="$TICKS" -v b="$bytes" 'BEGIN{ if (b > 0) printf "%.2f", t/hz*1000/(b/1e6); else print "n/a" }')
     m=$(awk -v r="$rat" 'BEGIN{print (r >= 0.95 && r <= 1.05) ? "yes" : "no"}')
-    echo "rate,$rate,$c,$(awk -v c="$conf" 'BEGIN{print c/1e6}'),,,$mbit,mbit/s,$rat,$cpu,within 5%,$m" >>"$CSV"
+    echo "rate,$rate,$c,$(awk -v c="$conf" 'BEGIN{print c/1e6}'),,,$mbit,mbit/s,$rat,$cpu,within 5%,$m,$P bulk --to 127.0.0.1:LINKEM_PORT --conns $c --seconds $SECS (through: $L --to 127.0.0.1:PORT --rate $rate --delay 1ms)" >>"$CSV"
     progress "$rate x $c: $mbit mbit/s (x$rat), $cpu ms CPU per MB"
   done
 done
@@ -107,7 +108,7 @@ for c in $STUCK; do
   stop_link
   bound=$(( base + c * (Q + 65536) / 1024 ))
   m=$(awk -v a="$a" -v b="$b" -v bound="$bound" 'BEGIN{print (b <= bound && b - a <= 1024) ? "yes" : "no"}')
-  echo "memory,$c stuck receivers,$c,$bound,$a,$b,$(( b - base )),KiB,$(ratio "$b" "$bound"),,flat and <= bound,$m" >>"$CSV"
+  echo "memory,$c stuck receivers,$c,$bound,$a,$b,$(( b - base )),KiB,$(ratio "$b" "$bound"),,flat and <= bound,$m,$P flood --to 127.0.0.1:LINKEM_PORT --conns $c --seconds $FLOOD (through: $L --to 127.0.0.1:PORT --queue 256k)" >>"$CSV"
   progress "$c stuck: RSS $base -> $a -> $b KiB (bound $bound, met: $m)"
 done
 
@@ -118,19 +119,19 @@ done
   echo
   echo "| round trip | configured us | p50 us | p99 us | p50 / configured | target | met |"
   echo "| --- | ---: | ---: | ---: | ---: | --- | --- |"
-  grep '^rtt,' "$CSV" | while IFS=, read -r _ cs _ cf p50 p99 _ _ ra _ tg mt; do
+  grep '^rtt,' "$CSV" | while IFS=, read -r _ cs _ cf p50 p99 _ _ ra _ tg mt _; do
     printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$cs" "${cf:-0}" "$p50" "$p99" "${ra:-n/a}" "$tg" "${mt:-}"
   done
   echo
   echo "| rate | connections | configured mbit/s | received mbit/s | ratio | linkem CPU ms per MB | target | met |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"
-  grep '^rate,' "$CSV" | while IFS=, read -r _ cs c cf _ _ me _ ra cpu tg mt; do
+  grep '^rate,' "$CSV" | while IFS=, read -r _ cs c cf _ _ me _ ra cpu tg mt _; do
     printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$cs" "$c" "${cf:-}" "$me" "${ra:-n/a}" "${cpu:-}" "$tg" "${mt:-}"
   done
   echo
   echo "| memory, --queue 256k, ${FLOOD} s of flood | connections | bound KiB: idle + conns x (queue + 64 KiB) | RSS 2 s before the end KiB | 1 s later KiB | growth from idle KiB | RSS / bound | met |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
-  grep '^memory,' "$CSV" | while IFS=, read -r _ cs c bd a b g _ ra _ _ mt; do
+  grep '^memory,' "$CSV" | while IFS=, read -r _ cs c bd a b g _ ra _ _ mt _; do
     printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$cs" "$c" "$bd" "$a" "$b" "$g" "$ra" "$mt"
   done
 } >"$MD"

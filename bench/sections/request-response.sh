@@ -49,19 +49,30 @@ order = [l for l in ["loopback", "lan", "region", "continent", "mobile"] if any(
 med = {k: {c: statistics.median(r[c] for r in v) for c in
            ("total_ms", "connect_ms", "wait_ms", "server_ms", "network_ms")} | {"n": len(v)}
        for k, v in rows.items()}
+def spread(v):
+    """The spread of the total beside its median: q1-q3 with 5 or more runs, else min-max."""
+    t = sorted(r["total_ms"] for r in v)
+    if len(t) >= 5:
+        q = statistics.quantiles(t, n=4, method="inclusive")
+        return f"{q[0]:.3f}-{q[2]:.3f}"
+    return f"{t[0]:.3f}-{t[-1]:.3f}"
+def command(link):
+    port = "PORT" if link == "loopback" else "LINKEM_PORT"
+    return f"build/bin/rr-client --requests 2 --json http://127.0.0.1:{port}/jobs/ID" + \
+        ("" if link == "loopback" else f" (through: build/bin/linkem --to 127.0.0.1:PORT --profile {link})")
 def cells(link, new):
     m, ref = med[(link, new)], med.get(("loopback", new))
     r = rtt[link]
     trips = f'{m["total_ms"] / r:.2f}' if r else "n/a"
     ratio = f'{m["total_ms"] / ref["total_ms"]:.1f}' if ref and ref["total_ms"] else "n/a"
     return [link, f"{r:g}" if r else "-", "new connection" if new else "kept alive", str(m["n"]),
-            f'{m["total_ms"]:.3f}', trips, f'{m["connect_ms"]:.3f}', f'{m["wait_ms"]:.3f}',
+            f'{m["total_ms"]:.3f}', spread(rows[(link, new)]), trips, f'{m["connect_ms"]:.3f}', f'{m["wait_ms"]:.3f}',
             f'{m["server_ms"]:.3f}', ratio]
 keys = [(l, n) for l in order for n in (True, False) if (l, n) in med]
 with open(out_csv, "w") as f:
-    f.write("link,rtt_ms,request,runs,total_ms,round_trips,connect_ms,wait_ms,server_ms,total_vs_loopback\n")
+    f.write("link,rtt_ms,request,runs,total_ms,total_spread,round_trips,connect_ms,wait_ms,server_ms,total_vs_loopback,command\n")
     for k in keys:
-        f.write(",".join(cells(*k)) + "\n")
+        f.write(",".join(cells(*k) + [command(k[0])]) + "\n")
 with open(out_md, "w") as f:
     f.write("## request-response: one request's timeline, on loopback and over links\n\n")
     f.write(f"{machine}. jobs-server on the server core; rr-client and linkem on the client core. "
@@ -69,9 +80,9 @@ with open(out_md, "w") as f:
             "Round trips = total / the link's configured round trip. Through linkem the client's "
             "connect returns at once (the kernel's handshake with linkem is local) and the "
             "handshake's round trip is in the wait instead.\n\n")
-    f.write("| link | round trip ms | request | runs | total ms | round trips | connect ms | "
+    f.write("| link | round trip ms | request | runs | total ms | total q1-q3 | round trips | connect ms | "
             "wait ms | server ms | total vs loopback |\n")
-    f.write("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+    f.write("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
     for k in keys:
         f.write("| " + " | ".join(cells(*k)) + " |\n")
 with open(values, "w") as f:

@@ -81,7 +81,7 @@ ROWS=(
   "on-promote-slow|on|promote|$SLOW_NAME|--level on --scenario promote ${KV_SLOW[*]}|--level on --scenario promote ${PG_SLOW[*]}"
 )
 plan_steps "${#ROWS[@]}"
-echo "id,level,scenario,link,system,trials,acked,lost,max_lost_age_ms,check" >"$OUT/wal-loss.csv"
+echo "id,level,scenario,link,system,trials,acked,lost,max_lost_age_ms,check,command" >"$OUT/wal-loss.csv"
 LINES=()
 for r in "${ROWS[@]}"; do
   IFS='|' read -r id level scen link kvargs pgargs <<<"$r"
@@ -94,7 +94,9 @@ for r in "${ROWS[@]}"; do
     chk=$(run_one $sys "$f" $args)
     [ "$chk" = ok ] || echo "bench wal-loss: $sys $id: the harness's checks failed: $(tail -3 "$f" "$f.err" | tr '\n' ' ')" >&2
     row+=" $(cell "$f" "$chk") |"
-    echo "$id,$level,$scen,$link,$sys,$(field TOTAL trials <"$f"),$(field TOTAL acked <"$f"),$(field TOTAL lost <"$f"),$(field TOTAL max_lost_age_ms <"$f"),$chk" >>"$OUT/wal-loss.csv"
+    echo "$id,$level,$scen,$link,$sys,$(field TOTAL trials <"$f"),$(field TOTAL acked <"$f"),$(field TOTAL lost <"$f"),$(field TOTAL max_lost_age_ms <"$f"),$chk,$(
+      if [ $sys = kv ]; then h="$KVH --server $BIN/kv-server"; else h="$PGH"; fi
+      echo "$h ${COMMON[*]} $args" | tr , ' ')" >>"$OUT/wal-loss.csv"
     value "$sys.$id.acked" "$(field TOTAL acked <"$f")"
     value "$sys.$id.lost" "$(field TOTAL lost <"$f")"
   done
@@ -122,7 +124,7 @@ for l in $LINKS; do LROWS+=("$l|$l|--link $l"); done
 LROWS+=("continent-1mbit|continent at 1 mbit|--link continent --link-rate 1mbit")
 plan_steps $((${#LROWS[@]} * 2))
 lfield() { sed -nE "s/^$2 .* $3=([0-9.]+).*/\1/p" "$1" | tail -1; }
-echo "id,link,level,trials,acked,acked_per_s,ack_p50_ms,lost,max_lost_age_ms,delay_ms,primary_lag_ms,lost_bytes,undelivered_bytes,on_link_bytes,not_sent_bytes,lost_outside_bound,check" >"$OUT/wal-loss-link.csv"
+echo "id,link,level,trials,acked,acked_per_s,ack_p50_ms,lost,max_lost_age_ms,delay_ms,primary_lag_ms,lost_bytes,undelivered_bytes,on_link_bytes,not_sent_bytes,lost_outside_bound,check,command" >"$OUT/wal-loss-link.csv"
 LLINES=()
 for r in "${LROWS[@]}"; do
   IFS='|' read -r id name flags <<<"$r"
@@ -140,7 +142,7 @@ for r in "${LROWS[@]}"; do
     out=$(lfield "$f" LINK lost_outside_bound) lag=$(lfield "$f" LAG max_lag_ms_at_kill)
     [ "${l:-0}" = 0 ] && age="—"
     LLINES+=("| $name | $level | ${t:-0} | ${a:-0} | ${aps:-?} | ${p50:-?} | **${l:-?}** | $age | ${dl:-?} | ${lag:-?} | ${lb:-?} | ${ud:-?} | ${ol:-?} / ${ns:-?} | $chk |")
-    echo "$id,$name,$level,$t,$a,$aps,$p50,$l,${age/—/},$dl,$lag,$lb,$ud,$ol,$ns,$out,$chk" >>"$OUT/wal-loss-link.csv"
+    echo "$id,$name,$level,$t,$a,$aps,$p50,$l,${age/—/},$dl,$lag,$lb,$ud,$ol,$ns,$out,$chk,$(echo "$KVH --server $BIN/kv-server ${COMMON[*]} --level $level --scenario promote $extra $flags" | tr , ' ')" >>"$OUT/wal-loss-link.csv"
     value "kv.link.$id.$level.acked" "${a:-?}"
     value "kv.link.$id.$level.lost" "${l:-?}"
     value "kv.link.$id.$level.max_lost_age_ms" "$age"

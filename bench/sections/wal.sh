@@ -15,6 +15,9 @@
 # over rounds; the ratios against Redis are medians of per-round ratios, so both sides
 # of a ratio saw the same minute of load.  Redis runs without a replica, so the
 # like-for-like rows are kv-server alone at off and local.
+# Writes wal.csv (medians, min-max over rounds, the command per row), wal.md (every
+# table), wal-table.md and wal-targets.md (for labs/05-wal-replication/NOTES.md),
+# wal-pg.csv/.md, wal.png and wal.values.tsv.
 source bench/lib.sh
 need redis-server redis-benchmark redis-cli python3 gnuplot
 KV=$BIN/kv-server
@@ -52,7 +55,6 @@ while time.monotonic() - t0 < float(sys.argv[2]):
 print("%.0f" % (n / (time.monotonic() - t0)))
 EOF
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # Over a link: a primary per level and link, its replica dialling it through linkem
 # --profile LINK; the client (redis-benchmark) talks to the primary over loopback, so
@@ -79,6 +81,7 @@ pg_cleanup() { "$PAIR" stop "$PG_DIR/pair" >/dev/null 2>&1; rm -rf "$PG_DIR"; b_
 trap pg_cleanup EXIT
 
 declare -A PORT
+plan_steps $((ROUNDS + 2))
 progress "starting 5 primaries with replicas, 2 lone primaries, 3 Redis, a PostgreSQL pair"
 for level in $LEVELS; do
   start_bg "P_$level" pin_server "$KV" --role primary --port 0 --repl-port 0 \
@@ -179,22 +182,30 @@ pratio() {
   for i in "${!a[@]}"; do q+=("$(ratio "${a[$i]%% *}" "${b[$i]%% *}")"); done
   median "${q[@]}"
 }
-ref_for() { case $1 in off) echo everysec ;; *) echo always ;; esac; }
-verdict() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b) ? "met" : "NOT met" }'; }
-
-echo "system,level,conns,commits_per_s,p50_ms,p99_ms,ratio_vs_redis" >"$OUT/wal.csv"
-row() { # SYSTEM LEVEL KEY CONNS RATIO
-  echo "$1,$2,$4,$(med "$3/$4" 1),$(med "$3/$4" 2),$(med "$3/$4" 3),$5" >>"$OUT/wal.csv"
-  echo "| $1 | $2 | $4 | $(med "$3/$4" 1) | $(med "$3/$4" 2) | $(med "$3/$4" 3) | $5 |"
+# prange A/CONNS B/CONNS -> "lo-hi": the lowest and highest of the per-round ratios
+prange() {
+  local a b i q=()
+  IFS=';' read -ra a <<<"${RUNS[$1]}"; IFS=';' read -ra b <<<"${RUNS[$2]}"
+  for i in "${!a[@]}"; do q+=("$(ratio "${a[$i]%% *}" "${b[$i]%% *}")"); done
+  spread "${q[@]}"
 }
+# spread of a configuration's commits/s over the rounds
+rspread() { spread $(tr ';' '\n' <<<"${RUNS[$1]}" | awk 'NF {print $1}'); }
+ref_for() { case $1 in off) echo everysec ;; *) echo always ;; esac; }
+
+echo "system,level,conns,commits_per_s,commits_min_max,p50_ms,p99_ms,ratio_vs_redis,command" >"$OUT/wal.csv"
+row() { # SYSTEM LEVEL KEY CONNS RATIO
+  local cmd="taskset -c $CPU_CLIENT redis-benchmark -p PORT -t set -n $(n_for "$3" "$4") -c $4 -P 1 --csv"
+  echo "$1,$2,$4,$(med "$3/$4" 1),$(rspread "$3/$4"),$(med "$3/$4" 2),$(med "$3/$4" 3),$5,$cmd" >>"$OUT/wal.csv"
+  echo "| $1 | $2 | $4 | $(med "$3/$4" 1) | $(rspread "$3/$4") | $(med "$3/$4" 2) | $(med "$3/$4" 3) | $5 |"
+}
+WAL_M="$(machine). Disk: **$FSYNC fdatasync/s** (4 KiB pwrite + fdatasync, one thread; median of $ROUNDS probes).
+kv-server primaries and replicas and Redis pinned to core $CPU_SERVER, redis-benchmark (-t set -P 1) to core $CPU_CLIENT; median of $ROUNDS interleaved rounds."
 {
-  echo "### WAL commit levels (\`make bench-wal\`, FULL=$FULL, median of $ROUNDS interleaved rounds)"
+  echo "$WAL_M"
   echo
-  echo "$(machine). Disk: **$FSYNC fdatasync/s** (4 KiB pwrite + fdatasync, one thread; median of $ROUNDS probes)."
-  echo "kv-server primaries and replicas and Redis pinned to core $CPU_SERVER, redis-benchmark (-t set -P 1) to core $CPU_CLIENT."
-  echo
-  echo "| system | level | conns | commits/s | p50 ms | p99 ms | ratio vs Redis (median per round) |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: | --- |"
+  echo "| system | level | conns | commits/s | min-max over rounds | p50 ms | p99 ms | ratio vs Redis (median per round) |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"
   for c in 1 64; do
     for level in $LEVELS; do
       ref=$(ref_for "$level")
@@ -208,23 +219,46 @@ row() { # SYSTEM LEVEL KEY CONNS RATIO
     fi
     for mode in $MODES; do row "redis 7" "appendfsync $mode" "redis/$mode" "$c" "1.00"; done
   done
-  l1=$(med kv/local/1 1); l64=$(med kv/local/64 1)
-  gc=$(ratio "$l64" "$l1"); onl=$(pratio kv/on kv/local 64)
-  la=$(pratio alone/local redis/always 64); oe=$(pratio alone/off redis/everysec 64)
+} >"$OUT/wal-table.md"
+# target KEY TEXT MEASURED RANGE WANT: a row of the targets table; ratio, range and
+# verdict (from the range: lib.sh's verdict) as values for the notes
+: >"$D/targets.md"
+target() {
+  local v; v=$(verdict "$4" "$5")
+  echo "| $2 | $3 | $4 | $v |" >>"$D/targets.md"
+  value "target.$1.measured" "$3"; value "target.$1.range" "$4"; value "target.$1.verdict" "$v"
+}
+l1=$(med kv/local/1 1); l64=$(med kv/local/64 1)
+target group_commit "group commit: local@64 >= 10x local@1" "$(ratio "$l64" "$l1")x" "$(prange kv/local/64 kv/local/1)" 10
+fsr=$(spread "${FS[@]}")
+target above_fsync "local@64 above the disk's fdatasync/s" "$(ratio "$l64" "$FSYNC")x" \
+  "$(awk -v r="$(rspread kv/local/64)" -v f="$fsr" 'BEGIN { split(r, a, "-"); split(f, b, "-"); printf "%.2f-%.2f", a[1] / b[2], a[2] / b[1] }')" 1
+target on_local "on@64 >= 0.5x local@64" "$(pratio kv/on kv/local 64)x" "$(prange kv/on/64 kv/local/64)" 0.5
+target local_always "local@64 >= 1.0x Redis appendfsync always@64 (both without replica)" \
+  "$(pratio alone/local redis/always 64)x (with replica: $(pratio kv/local redis/always 64)x)" "$(prange alone/local/64 redis/always/64)" 1.0
+target off_everysec "off@64 >= 1.0x Redis appendfsync everysec@64 (both without replica)" \
+  "$(pratio alone/off redis/everysec 64)x (with replica: $(pratio kv/off redis/everysec 64)x)" "$(prange alone/off/64 redis/everysec/64)" 1.0
+value fsync_per_s "$FSYNC"
+value fsync_range "$fsr"
+{
+  echo "$WAL_M"
   echo
-  echo "| target | measured | verdict |"
-  echo "| --- | --- | --- |"
-  echo "| group commit: local@64 >= 10x local@1 | ${gc}x | $(verdict "$gc" 10) |"
-  echo "| local@64 above the disk's fdatasync/s | $l64 vs $FSYNC | $(verdict "$l64" "$FSYNC") |"
-  echo "| on@64 >= 0.5x local@64 | ${onl}x | $(verdict "$onl" 0.5) |"
-  echo "| local@64 >= 1.0x Redis appendfsync always@64 (both without replica) | ${la}x (with replica: $(pratio kv/local redis/always 64)x) | $(verdict "$la" 1.0) |"
-  echo "| off@64 >= 1.0x Redis appendfsync everysec@64 (both without replica) | ${oe}x (with replica: $(pratio kv/off redis/everysec 64)x) | $(verdict "$oe" 1.0) |"
+  echo "| target | measured (median) | range of the per-round ratios | verdict |"
+  echo "| --- | --- | ---: | --- |"
+  cat "$D/targets.md"
+  echo
+  echo "met: even the lowest per-round ratio reaches the target; not met: even the highest falls short; on par within the spread: the rounds straddle it."
+} >"$OUT/wal-targets.md"
+{
+  echo "### WAL commit levels (\`make bench-wal\`, FULL=$FULL)"
+  echo; cat "$OUT/wal-table.md"
+  echo; cat "$OUT/wal-targets.md"
   echo
   echo "![commits per second](wal.png)"
 } >"$OUT/wal.md"
 
 # kv-server beside PostgreSQL, level by level: both with a synchronous standby here.
-echo "level,conns,kv_commits_per_s,kv_p50_ms,kv_p99_ms,pg_commits_per_s,pg_p50_ms,pg_p99_ms,kv_over_pg" >"$OUT/wal-pg.csv"
+echo "level,conns,kv_commits_per_s,kv_p50_ms,kv_p99_ms,pg_commits_per_s,pg_p50_ms,pg_p99_ms,kv_over_pg,command" >"$OUT/wal-pg.csv"
 {
   echo "### kv-server beside PostgreSQL 15 (\`make bench-wal\`, FULL=$FULL, median of $ROUNDS interleaved rounds)"
   echo
@@ -240,7 +274,7 @@ echo "level,conns,kv_commits_per_s,kv_p50_ms,kv_p99_ms,pg_commits_per_s,pg_p50_m
       r=$(pratio "kv/$level" "pg/$level" "$c")
       echo "| $level | $c | $kv | $pg | ${r}x |"
       value "kv_over_pg.$level.$c" "${r}x"
-      echo "$level,$c,$(tr -d ' ' <<<"${kv//|/,}"),$(tr -d ' ' <<<"${pg//|/,}"),$r" >>"$OUT/wal-pg.csv"
+      echo "$level,$c,$(tr -d ' ' <<<"${kv//|/,}"),$(tr -d ' ' <<<"${pg//|/,}"),$r,PGOPTIONS=\"-c synchronous_commit=$level\" taskset -c $CPU_CLIENT pgbench -h 127.0.0.1 -p PORT -U postgres -n -M prepared -f upsert.sql -c $c -j 1 -t $(( ($(n_for "pg/$level" "$c") + c - 1) / c )) -l postgres" >>"$OUT/wal-pg.csv"
     done
   done
 } >"$OUT/wal-pg.md"
@@ -256,19 +290,19 @@ value "pg.local_over_fsync.64" "$(ratio "$(med pg/local/64 1)" "$FSYNC")x"
 # Over a link: each level with its replica behind the link, beside the same level with a
 # replica on loopback (the kv/ rows above), and beside the bound a round trip sets.
 fmt() { awk -v x="$1" 'BEGIN { if (x == "" || x == "nan") print "n/a"; else if (x >= 100) printf "%.0f\n", x; else if (x >= 10) printf "%.1f\n", x; else printf "%.2f\n", x }'; }
-echo "link,rtt_ms,level,conns,commits_per_s,bound_per_s,of_bound,p50_ms,p99_ms,p50_rtts,vs_loopback" >"$OUT/wal-link.csv"
+echo "link,rtt_ms,level,conns,commits_per_s,commits_min_max,bound_per_s,of_bound,p50_ms,p99_ms,p50_rtts,vs_loopback,command" >"$OUT/wal-link.csv"
 {
   echo "### Commit levels with the replica behind a link (\`make bench-wal\`, FULL=$FULL, median of $ROUNDS interleaved rounds)"
   echo
   echo "$(machine). Disk: **$FSYNC fdatasync/s**."
   echo "Each primary's replica dials it through \`linkem --profile LINK\` (lab 12: $(for l in $LINKS; do printf '%s %s ms, ' "$l" "${RTT_MS[$l]}"; done | sed 's/, $//') round trip); redis-benchmark (\`-t set -P 1\`) reaches the primary over loopback, so only the replica is far away. Primaries, replicas and linkem pinned to core $CPU_SERVER, redis-benchmark to core $CPU_CLIENT, every configuration of the section in the same rounds. **Bound**: conns / RTT. A commit at \`remote_write\`, \`on\` or \`remote_apply\` is answered only after the replica's reply to it came back, a round trip at least, so one connection makes at most 1/RTT commits a second, 64 at most 64/RTT; \`local\` does not wait for the replica and has no such bound. **p50 in RTTs**: the median commit in round trips of the link. **vs loopback**: the same level with its replica on loopback, median of the per-round ratios."
   echo
-  echo "| replica's link | level | conns | commits/s | bound (conns / RTT) | of bound | p50 ms | p99 ms | p50 in RTTs | vs loopback |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| replica's link | level | conns | commits/s | min-max over rounds | bound (conns / RTT) | of bound | p50 ms | p99 ms | p50 in RTTs | vs loopback |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for c in 1 64; do
     value "link.loopback.on_over_local.$c" "$(pratio kv/on kv/local "$c")x"
     for level in $LLEVELS; do
-      echo "| loopback | $level | $c | $(med "kv/$level/$c" 1) | — | — | $(med "kv/$level/$c" 2) | $(med "kv/$level/$c" 3) | — | 1.00 |"
+      echo "| loopback | $level | $c | $(med "kv/$level/$c" 1) | $(rspread "kv/$level/$c") | — | — | $(med "kv/$level/$c" 2) | $(med "kv/$level/$c" 3) | — | 1.00 |"
     done
     for link in $LINKS; do
       rtt=${RTT_MS[$link]}
@@ -280,8 +314,8 @@ echo "link,rtt_ms,level,conns,commits_per_s,bound_per_s,of_bound,p50_ms,p99_ms,p
           bound=$(fmt "$(awk -v c="$c" -v r="$rtt" 'BEGIN { print c * 1000 / r }')")
           ofb=$(ratio "$cps" "$bound") inrtt=$(ratio "$p50" "$rtt")
         fi
-        echo "| $link ($rtt ms) | $level | $c | $cps | $bound | $ofb | $p50 | $p99 | $inrtt | $vs |"
-        echo "$link,$rtt,$level,$c,$cps,${bound/—/},${ofb/—/},$p50,$p99,${inrtt/—/},$vs" >>"$OUT/wal-link.csv"
+        echo "| $link ($rtt ms) | $level | $c | $cps | $(rspread "$k") | $bound | $ofb | $p50 | $p99 | $inrtt | $vs |"
+        echo "$link,$rtt,$level,$c,$cps,$(rspread "link-$link/$level/$c"),${bound/—/},${ofb/—/},$p50,$p99,${inrtt/—/},$vs,taskset -c $CPU_CLIENT redis-benchmark -p PORT -t set -n $(n_for "link-$link/$level" "$c") -c $c -P 1 --csv (the primary's replica through $BIN/linkem --profile $link)" >>"$OUT/wal-link.csv"
         value "link.$link.$level.$c.cps" "$(fmt "$cps")"
         value "link.$link.$level.$c.p50_ms" "$p50"
         [ "$level" = local ] || { value "link.$link.$level.$c.bound" "$bound"; value "link.$link.$level.$c.of_bound" "${ofb}x"; value "link.$link.$level.$c.p50_rtts" "$inrtt"; }
@@ -315,15 +349,17 @@ for k in $(sed 's#alone/[a-z]*##g' <<<"$CONFIGS"); do
   printf '"%s" %s %s\n' "${k/\//\\n}" "$(med "$k/64" 1)" "$(med "$k/1" 1)"
 done >"$D/plot.dat"
 gnuplot <<EOF
-set terminal png size 1000,500 noenhanced
+set terminal pngcairo size 1100,520 font ",10" noenhanced
 set output "$OUT/wal.png"
 set title "SET commits/s by durability level (redis-benchmark -P 1); disk: $FSYNC fdatasync/s"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8
-set logscale y
-set ylabel "commits/s (log)"
+set yrange [0:*]
+set grid ytics
+set ylabel "commits/s"
 set xtics font ",8"
-set key top left
+set bmargin 4
+set key outside top center horizontal
 plot "$D/plot.dat" using 2:xtic(1) title "64 connections", "" using 3 title "1 connection", $FSYNC with lines lw 2 title "fdatasync/s"
 EOF
