@@ -63,6 +63,22 @@ ln -sfn "$run" bench/results/latest
 # cleanup stops the servers it started; this script then keeps what was measured.
 interrupted=0
 trap 'interrupted=1' INT TERM
+# A number measured on a busy machine measures the machine.  Before each section wait
+# (QUIET_MAX seconds at most, default 300; QUIET_MAX=0 does not wait) until the 1-minute
+# load average is under 1: the previous section's own load takes about a minute to
+# decay.  The load a section starts at is in its tables' machine line either way.
+wait_quiet() {
+  local waited=0 l
+  while l=$(cut -d' ' -f1 /proc/loadavg) && awk -v l="$l" 'BEGIN { exit !(l >= 1) }'; do
+    [ $interrupted = 1 ] && return
+    if [ $waited -ge "${QUIET_MAX:-300}" ]; then
+      [ "${QUIET_MAX:-300}" -gt 0 ] && echo "bench: load average $l after ${waited} s of waiting: measuring anyway" >&2
+      return
+    fi
+    [ $waited = 0 ] && echo "bench: waiting for the load average ($l) to fall under 1 (QUIET_MAX=${QUIET_MAX:-300} s)" >&2
+    sleep 5; waited=$((waited + 5))
+  done
+}
 failed=() done_s=() t_all=$(date +%s)
 for s in "${sections[@]}"; do
   i=$((i + 1))
@@ -71,6 +87,8 @@ for s in "${sections[@]}"; do
     rest=0; for r in "${sections[@]:$((i - 1))}"; do rest=$((rest + ${est[$r]:-0})); done
     left=", ~$(fmt_s "$rest") left"
   fi
+  wait_quiet
+  [ $interrupted = 1 ] && break
   echo "=== bench $s ($i/${#sections[@]}, FULL=$FULL, load $(cut -d' ' -f1 /proc/loadavg)$left)"
   start=$(date +%s)
   bash "bench/sections/$s.sh"
