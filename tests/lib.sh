@@ -106,8 +106,11 @@ private_tmpfs() {
   if [ "$(id -u)" = 0 ]; then nsu=(--mount); NS_ENTER=(-m)
   else nsu=(--user --map-root-user --mount); NS_ENTER=(-U -m --preserve-credentials); fi
   mkdir -p "$1"
-  # the namespace lives as long as this shell, which exits 0 on SIGTERM (finish stops it)
-  unshare "${nsu[@]}" --propagation private sh -c 'trap "exit 0" TERM; sleep 900 & wait' &
+  # The namespace lives as long as this shell, which exits 0 on SIGTERM (finish stops
+  # it) and takes its sleep along: an orphaned sleep holding the script's output pipe
+  # would keep tests/run.sh waiting for the end of that output.
+  unshare "${nsu[@]}" --propagation private \
+    sh -c 'sleep 900 </dev/null >/dev/null 2>&1 & trap "kill \$! 2>/dev/null; exit 0" TERM; wait' &
   NS_PID=$!
   T_PIDS+=("$NS_PID")
   NS_RUN=(nsenter -t "$NS_PID" "${NS_ENTER[@]}" --)

@@ -86,34 +86,101 @@ if [ "$mode" != integration ]; then
     failed_as "unit tests" 1 "no binary in $BUILD/asan/tests: make asan"
 fi
 
+# judge NAME RC LOG SECONDS: the verdict on one finished script.
+judge() {
+  local name=$1 rc=$2 lg=$3 line n f p
+  echo "   ($4 s)"
+  line=$(grep -aE "^$name: [0-9]+ passed, [0-9]+ failed" "$lg" | tail -1)
+  n=$(printf '%s' "$line" | sed -nE 's/^[^:]*: ([0-9]+) passed.*/\1/p')
+  f=$(printf '%s' "$line" | sed -nE 's/.* ([0-9]+) failed.*/\1/p')
+  p=$(printf '%s' "$line" | sed -nE 's/.*failed \(([0-9]+) planned\).*/\1/p')
+  pass=$((pass + ${n:-0}))
+  if [ -z "$line" ]; then
+    failed_as "$name" 1 "died: no closing line, exit $rc"
+  elif [ -z "$p" ]; then
+    failed_as "$name" $(( f > 0 ? f : 1 )) "no plan in its closing line"
+  elif [ $(( n + f )) -lt "$p" ]; then
+    failed_as "$name" $(( p - n )) "ran $(( n + f )) of $p planned checks"
+  elif [ "$f" -gt 0 ]; then
+    failed_as "$name" "$f" "$f failed"
+  elif [ "$rc" -ne 0 ]; then
+    failed_as "$name" 1 "exit $rc"
+  fi
+}
+
 if [ "$mode" != unit ]; then
+  names=()
   for s in tests/integration/*.sh; do
     [ -f "$s" ] || continue
     name=$(basename "$s" .sh)
     wanted "$name" || continue
-    echo "== integration: $name"
-    start=$(date +%s)
-    # Stream the script's output and keep a copy to read its closing line from.
-    # (Not `tee /dev/stderr`: reopening a redirected stderr file truncates it.)
-    bash "$s" 2>&1 | tee "$log"; rc=${PIPESTATUS[0]}
-    echo "   ($(( $(date +%s) - start )) s)"
-    line=$(grep -aE "^$name: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
-    n=$(printf '%s' "$line" | sed -nE 's/^[^:]*: ([0-9]+) passed.*/\1/p')
-    f=$(printf '%s' "$line" | sed -nE 's/.* ([0-9]+) failed.*/\1/p')
-    p=$(printf '%s' "$line" | sed -nE 's/.*failed \(([0-9]+) planned\).*/\1/p')
-    pass=$((pass + ${n:-0}))
-    if [ -z "$line" ]; then
-      failed_as "$name" 1 "died: no closing line, exit $rc"
-    elif [ -z "$p" ]; then
-      failed_as "$name" $(( f > 0 ? f : 1 )) "no plan in its closing line"
-    elif [ $(( n + f )) -lt "$p" ]; then
-      failed_as "$name" $(( p - n )) "ran $(( n + f )) of $p planned checks"
-    elif [ "$f" -gt 0 ]; then
-      failed_as "$name" "$f" "$f failed"
-    elif [ "$rc" -ne 0 ]; then
-      failed_as "$name" 1 "exit $rc"
-    fi
+    names+=("$name")
   done
+  # TEST_JOBS scripts at once (default 2: the machines have 2 cores, and every script
+  # is written to pass on a loaded machine).  Longest first, by the durations of the
+  # previous run ($BUILD/test-times), or by script size on a first run, so that the
+  # last to start are short.  One script, or TEST_JOBS=1, streams its output as it goes;
+  # in parallel each script's output is printed whole when it ends.  A script whose
+  # header has the line "# test: alone" runs with no other script beside it.
+  jobs_n=${TEST_JOBS:-2}
+  [ ${#names[@]} -le 1 ] && jobs_n=1
+  times=$BUILD/test-times
+  order=$(for name in "${names[@]}"; do
+    t=$(awk -v n="$name" '$1 == n {print $2}' "$times" 2>/dev/null)
+    echo "${t:-$(( $(wc -c <"tests/integration/$name.sh") / 200 ))} $name"
+  done | sort -rn | awk '{print $2}')
+  # the scripts that run alone go first, so that nothing waits behind them
+  alone=$(for name in $order; do grep -q '^# test: alone' "tests/integration/$name.sh" && echo "$name"; done)
+  order="$alone $(for name in $order; do grep -q '^# test: alone' "tests/integration/$name.sh" || echo "$name"; done)"
+  if [ "$jobs_n" -le 1 ]; then
+    for name in $order; do
+      echo "== integration: $name"
+      start=$(date +%s)
+      # Stream the script's output and keep a copy to read its closing line from.
+      # (Not `tee /dev/stderr`: reopening a redirected stderr file truncates it.)
+      bash "tests/integration/$name.sh" 2>&1 | tee "$log"; rc=${PIPESTATUS[0]}
+      judge "$name" "$rc" "$log" $(( $(date +%s) - start ))
+    done
+  else
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/wirelab-run.XXXXXX")
+    trap 'rm -rf "$log" "$dir"' EXIT
+    declare -A pid_of t0_of
+    running=() queue=($order) new_times="" alone_running=""
+    echo "== integration: ${#queue[@]} scripts, $jobs_n at a time"
+    while [ ${#queue[@]} -gt 0 ] || [ ${#running[@]} -gt 0 ]; do
+      while [ ${#queue[@]} -gt 0 ] && [ ${#running[@]} -lt "$jobs_n" ]; do
+        name=${queue[0]}
+        # a script marked "# test: alone" (10,000 connections, the fd limit, RSS
+        # bounds) runs with no other beside it
+        [ -n "$alone_running" ] && break
+        if grep -q '^# test: alone' "tests/integration/$name.sh"; then
+          [ ${#running[@]} -gt 0 ] && break
+          alone_running=$name
+        fi
+        queue=("${queue[@]:1}")
+        ( bash "tests/integration/$name.sh" >"$dir/$name.log" 2>&1 </dev/null; echo $? >"$dir/$name.rc" ) &
+        pid_of[$name]=$! t0_of[$name]=$(date +%s)
+        running+=("$name")
+      done
+      wait -n 2>/dev/null || sleep 0.2
+      still=()
+      for name in "${running[@]}"; do
+        if kill -0 "${pid_of[$name]}" 2>/dev/null; then still+=("$name"); continue; fi
+        wait "${pid_of[$name]}" 2>/dev/null
+        secs=$(( $(date +%s) - ${t0_of[$name]} ))
+        echo "== integration: $name"
+        cat "$dir/$name.log"
+        judge "$name" "$(cat "$dir/$name.rc" 2>/dev/null || echo 1)" "$dir/$name.log" "$secs"
+        new_times+="$name $secs"$'\n'
+        [ "$alone_running" = "$name" ] && alone_running=""
+      done
+      running=("${still[@]}")
+    done
+    # keep the durations for the next run's order (names not run this time are kept)
+    { printf '%s' "$new_times"
+      if [ -f "$times" ]; then awk 'NR == FNR {seen[$1] = 1; next} !($1 in seen)' <(printf '%s' "$new_times") "$times"; fi
+    } >"$times.new" 2>/dev/null && mv "$times.new" "$times"
+  fi
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then

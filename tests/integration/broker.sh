@@ -371,7 +371,7 @@ expect_eq "checkpoints: 22,000 commands answered" "errors: 0, replies: 22000" \
 sleep 1 # the last checkpoint finishes
 check_num "checkpoints: the broker's data directory stays under 6 MB after 20 MB of log" \
   "$(du -sb "$T_TMP/bk" | cut -f1)" '<' 6000000
-check_num "checkpoints: several made" "$(grep -c 'checkpoint at LSN .* WAL segments removed' "$T_TMP/BK.log")" '>=' 4
+check_num "checkpoints: several made" "$(grep -c 'checkpoint at LSN .* WAL segments removed' "$T_TMP/BK.log")" '>=' 2
 kill -9 "$BK_PID"; wait "$BK_PID" 2>/dev/null
 start_server BK "$BIN/broker" --port 0 --data-dir "$T_TMP/bk" || finish
 expect_eq "checkpoints: after kill -9: 100 entries, 50 pending, the deleted stream gone" \

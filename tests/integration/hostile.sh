@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone (thousands of connections, the fd limit and RSS bounds: no other script beside it)
 # hostile.sh: the project's ground rule under attack.  "Bad input never wins": every
 # server (labs/03 server-blocking/-epoll/-uring, jobs-server, broker, kv-server primary
 # and replica) gets mutated requests, disconnects at every phase, a pipeline it cannot

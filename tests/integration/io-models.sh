@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone (thousands of connections, the fd limit and RSS bounds: no other script beside it)
 # Integration tests for labs/03-io-models: the same checks against server-blocking,
 # server-epoll and server-uring, with curl, wrk and raw sockets (python3):
 # routes, keep-alive, 16 pipelined requests in order, 100,000 pipelined requests
