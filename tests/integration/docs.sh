@@ -80,6 +80,16 @@ for r in "${runs[@]}"; do
   if [ -z "$why" ]; then ok "block $where ($(cat "$T_TMP/blocks/$name.secs") s)"; else bad "block $where" "$why"; fi
 done
 
+# pg_ctl detaches PostgreSQL from the block's session, so the session check above does
+# not see it: a pair a block started under build/pg-demo must be stopped by the block.
+plan 1
+if pgrep -f -- "-D $TOP/build/pg-demo/" >/dev/null; then
+  bad "no PostgreSQL left running" "a pair under build/pg-demo: $(pgrep -af -- "-D $TOP/build/pg-demo/" | head -2)"
+  labs/05-wal-replication/pg-pair.sh stop build/pg-demo >/dev/null 2>&1
+else
+  ok "no PostgreSQL left running by the blocks"
+fi
+
 # ---- words about how the project was made --------------------------------------
 # Names of people and roles, references to tickets and instructions, run diaries and
 # first-person asides.  Code uses "helper" for functions and programs; the patterns
