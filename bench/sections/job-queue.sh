@@ -12,8 +12,8 @@
 # The counts are the result; the delays are timer-bound (Celery's ~1 s event-loop ticks,
 # worker start-up, the visibility timeout), not CPU-bound, so nothing is pinned.
 # Quick profile: 4 tasks of 1 s per case, killed in the 2nd, one run per case (~2 min).
-# FULL=1: 10 tasks per case, 3 runs per case; counts from the first run (flagged when the
-# runs differ), delays as the median (min-max) of the runs.
+# FULL=1: 5 tasks per case, 2 runs per case (~5 min); counts from the first run (flagged
+# when the runs differ), delays as the median (min-max) of the runs.
 source "$(dirname "$0")/../lib.sh"
 need redis-server
 /usr/bin/python3 -c 'import celery, redis' 2>/dev/null ||
@@ -21,7 +21,7 @@ need redis-server
 for p in broker upload worker; do
   [ -x "$BIN/$p" ] || { echo "bench job-queue: $BIN/$p missing (make all)" >&2; exit 1; }
 done
-if [ "$FULL" = 1 ]; then ARGS=(--tasks 10 --kill-at 5 --repeat 3 --window 8) REP=3; else ARGS=(--tasks 4 --kill-at 2 --repeat 1 --window 6) REP=1; fi
+if [ "$FULL" = 1 ]; then ARGS=(--tasks 5 --kill-at 2 --repeat 2 --window 6) REP=2; else ARGS=(--tasks 4 --kill-at 2 --repeat 1 --window 6) REP=1; fi
 CSV=$OUT/job-queue.csv MD=$OUT/job-queue.md
 NCASES=$(/usr/bin/python3 labs/06-job-queue/celery-ghosts.py --list | wc -l)
 plan_steps $((NCASES * REP))

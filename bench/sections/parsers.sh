@@ -26,7 +26,7 @@ PB=$BIN/parse-bench
 for b in "$PB" "$BIN/xmlconf" "$BIN/parse" "$BIN/dataset" "$BIN/simdjson-bench" "$BIN/parse-hostile"; do
   [ -x "$b" ] || { echo "bench parsers: $b missing (make all)" >&2; exit 1; }
 done
-if [ "$FULL" = 1 ]; then MS=400 RUNS=7 RECORDS=20000 SCALES=1,4,16 HROUNDS=3
+if [ "$FULL" = 1 ]; then MS=150 RUNS=5 RECORDS=20000 SCALES=1,4,16 HROUNDS=1
 else MS=60 RUNS=3 RECORDS=5000 SCALES=1,4 HROUNDS=1; fi
 JX=$BUILD/npm/simdjson/node_modules/simdjson/jsonexamples
 [ -f "$JX/twitter.json" ] || { echo "bench parsers: run 'make corpora' (simdjson@0.9.2)" >&2; exit 1; }

@@ -12,7 +12,7 @@
 # and across a continent at 1 mbit: crash-harness --link stops the link with the primary,
 # so what was in flight and queued on it is lost, and each row sets the loss beside that
 # bound.  Counts, not speeds: nothing here is pinned.  Quick profile: 2 trials per row
-# (~4 min); FULL=1: 10.
+# (~4 min); FULL=1: 3 (~6 min).
 source bench/lib.sh
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 KVH=$BIN/crash-harness PGH=$BIN/pg-crash-harness LINKEM=$BIN/linkem
@@ -20,7 +20,7 @@ for p in "$KVH" "$PGH" "$BIN/kv-server" "$LINKEM"; do
   [ -x "$p" ] || { echo "bench wal-loss: $p missing (make all)" >&2; exit 1; }
 done
 [ -x "$PG_BIN/postgres" ] || { echo "bench wal-loss: PostgreSQL 15 is not installed (make deps)" >&2; exit 1; }
-if [ "$FULL" = 1 ]; then TRIALS=10; else TRIALS=2; fi
+if [ "$FULL" = 1 ]; then TRIALS=3; else TRIALS=2; fi
 # The slow link: 16 kB/s, slower than either system's writes at local, so the standby
 # falls behind while the clients write; the same rate for both.
 KV_SLOW=(--repl-throttle 16000)

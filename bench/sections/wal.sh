@@ -29,8 +29,8 @@ LINKEM=$BIN/linkem
 [ -x "$LINKEM" ] || { echo "bench wal: $LINKEM missing (make all)" >&2; exit 1; }
 # N_FAR1 / N_FAR64: requests per run at a synchronous level behind a link of 20 ms or more
 # round trip, where one connection makes ~12 commits a second (continent)
-if [ "$FULL" = 1 ]; then ROUNDS=7; N_SLOW=1000; N_MID=20000; N_FAST=50000
-  LINKS="lan region continent mobile" N_FAR1=60 N_FAR64=3200
+if [ "$FULL" = 1 ]; then ROUNDS=5; N_SLOW=300; N_MID=4000; N_FAST=12000
+  LINKS="lan region continent mobile" N_FAR1=24 N_FAR64=960
 else ROUNDS=3; N_SLOW=200; N_MID=2000; N_FAST=6000
   LINKS="lan region continent" N_FAR1=16 N_FAR64=640; fi
 D=$B_TMP # on the root file system: the real disk, not tmpfs
