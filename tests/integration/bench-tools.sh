@@ -102,4 +102,19 @@ printf '%s\n' 'x <!-- v:wal.no_such_key --><!-- /v --> y <!-- v:nosection.k --><
 "$PY" tools/notes.py --cited "$T_TMP/cite.md" >"$T_TMP/cite.out" 2>&1
 expect_eq "--cited fails on a key, a section and a table that nothing writes (3 errors)" "1 3" \
   "$? $(grep -c 'error:' "$T_TMP/cite.out")"
+
+# ---- the committed reference run is what the NOTES and docs say ----------------
+# Every Measured table and cited number in the tree must be the reference run's: a
+# number edited by hand, a table from another run or a reference run replaced without
+# `make notes` fails here (tools/notes.py --check names each difference).
+plan 2
+if [ -f bench/results/reference/run.env ]; then
+  ok "bench/results/reference/ holds a run ($(sed -n 's/^date=//p' bench/results/reference/run.env), $(sed -n 's/^full=/FULL=/p' bench/results/reference/run.env))"
+else
+  bad "reference run" "bench/results/reference/run.env missing: the reference run is not committed"
+fi
+"$PY" tools/notes.py --check >"$T_TMP/ref.out" 2>&1
+rc=$?
+[ $rc = 0 ] || head -40 "$T_TMP/ref.out"
+expect_eq "every NOTES table and docs number matches bench/results/reference (make notes)" 0 "$rc"
 finish
