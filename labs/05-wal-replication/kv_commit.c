@@ -192,7 +192,10 @@ void kv_commit_release(struct kv_server *s)
     int failed = wal_failed(s->wal, err, sizeof(err));
     while (s->qlen) {
         struct kv_wait *w = &s->q[s->qhead];
-        if (failed) {
+        /* After a failure, what was already durable before it is still answered as such:
+         * a write whose record was flushed is acknowledged, and a read shows it. */
+        int durable = w->data ? wal_flush_lsn(s->wal) >= w->lsn : kv_level_holds(s, w->lsn);
+        if (failed && !durable) {
             char msg[320];
             int n = snprintf(msg, sizeof(msg), "-ERR WAL failed, %s not durable: %s\r\n",
                              w->data ? "what this read would return is" : "write", err);

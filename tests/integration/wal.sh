@@ -323,7 +323,8 @@ for line in open(sys.argv[1], errors="replace"):
     pid, rest = m.groups()
     m = re.match(r"<\.\.\. (\w+) resumed>.*= (-?\d+)", rest)
     if m:
-        call, ok = pending.pop(pid, ("", False))
+        # a call another thread's call interrupted in the trace: its start said what it was
+        call, ok, is_ok_reply = pending.pop(pid, ("", False, False))
         call = call if call == m.group(1) else ""
         res = int(m.group(2))
     else:
@@ -331,16 +332,17 @@ for line in open(sys.argv[1], errors="replace"):
         if not m:
             continue
         call, ok = m.group(1), bool(wal.search(m.group(2).split(",")[0]))
+        is_ok_reply = call in ("write", "sendmsg") and '"+OK\\r\\n"' in rest
         if rest.rstrip().endswith("<unfinished ...>"):
-            pending[pid] = (call, ok)
+            pending[pid] = (call, ok, is_ok_reply)
             continue
         r = re.search(r"= (-?\d+)", rest)
         res = int(r.group(1)) if r else -1
-        if call in ("write", "sendmsg") and '"+OK\\r\\n"' in rest and res == 5:
-            acks += 1
-            bad += not synced           # no fdatasync since this SET's record was written
-            wrote = synced = False
-            continue
+    if call and is_ok_reply and res == 5:
+        acks += 1
+        bad += not synced               # no fdatasync since this SET's record was written
+        wrote = synced = False
+        continue
     if call == "pwrite64" and ok and res > 0:
         wrote, synced = True, False
     elif call == "fdatasync" and ok and res == 0:
