@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone (a time-per-byte ratio: nothing beside it)
 # tests/integration/parsers-complexity.sh: every hand parser in linear time, by test.
 # parse-hostile builds each hostile input (labs/02-parsers/hostile_gen.c) at 1x, 4x and
 # 16x and times the hand parser in CPU time (the fastest of 5 rounds, so a loaded

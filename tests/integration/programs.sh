@@ -126,9 +126,10 @@ mkdir -p "$H"
 TMPDIR=$H "$(bin_of crash-harness)" --server "$(bin_of kv-server)" --level on --scenario promote \
   --trials 50 >"$T_TMP/ch.out" 2>&1 &
 hp=$!
-for _ in $(seq 100); do pgrep -P "$hp" >/dev/null && break; sleep 0.1; done
-kids=$(pgrep -P "$hp" | tr '\n' ' ')
-[ -n "$kids" ] || bad "crash-harness started servers" "none seen in 10 s: $(tail -c 300 "$T_TMP/ch.out")"
+# the children seen are kept from the same look: between trials there are none
+kids=""
+for _ in $(seq 300); do kids=$(pgrep -P "$hp" | tr '\n' ' '); [ -n "${kids// /}" ] && break; sleep 0.1; done
+[ -n "${kids// /}" ] || bad "crash-harness started servers" "none seen in 30 s: $(tail -c 300 "$T_TMP/ch.out")"
 kill -TERM "$hp"
 wait "$hp"
 rc=$?
